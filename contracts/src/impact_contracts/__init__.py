@@ -1,0 +1,52 @@
+"""Contracts shared by every stage: pydantic models, errors and the component registry.
+
+Pure Python (pydantic only): importing it never imports Kafka.
+"""
+
+from impact_contracts.components import Component, ComponentRegistry
+from impact_contracts.errors import (
+    ComponentError,
+    ConfigError,
+    ContractViolation,
+    ImpactError,
+    PermanentError,
+    RetryableError,
+    SchemaMismatch,
+)
+from impact_contracts.models import (
+    MODEL_TYPES,
+    AllocateResult,
+    EvaluateResult,
+    InitiativeFailure,
+    MeasureResult,
+    ModelType,
+    OutcomeReport,
+    Phase,
+    RunSummary,
+    Stage,
+)
+
+__all__ = [
+    # contracts
+    "MODEL_TYPES",
+    "AllocateResult",
+    "EvaluateResult",
+    "InitiativeFailure",
+    "MeasureResult",
+    "ModelType",
+    "OutcomeReport",
+    "Phase",
+    "RunSummary",
+    "Stage",
+    # components
+    "Component",
+    "ComponentRegistry",
+    # errors
+    "ComponentError",
+    "ConfigError",
+    "ContractViolation",
+    "ImpactError",
+    "PermanentError",
+    "RetryableError",
+    "SchemaMismatch",
+]

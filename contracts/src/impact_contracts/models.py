@@ -1,0 +1,180 @@
+"""Stage contracts: the data each stage hands to the next, validated at construction.
+
+Every invariant from ARCHITECTURE.md ("Contracts") is checked here, and a violation
+raises ``pydantic.ValidationError`` whose message names the offending field.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ModelType = Literal[
+    "experiment",
+    "interrupted_time_series",
+    "synthetic_control",
+    "nearest_neighbour_matching",
+    "subclassification",
+    "metrics_approximation",
+]
+MODEL_TYPES: tuple[str, ...] = ModelType.__args__  # type: ignore[attr-defined]
+
+Phase = Literal["pilot", "scale"]
+Stage = Literal["manifest", "measure", "evaluate", "allocate", "scale", "report"]
+
+#: Absolute tolerance used when comparing sums and differences of floats.
+FLOAT_TOLERANCE = 1e-9
+
+
+class Contract(BaseModel):
+    """Base of every contract: immutable, no unknown fields, finite floats only."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+class MeasureResult(Contract):
+    """A causal effect estimate with an honest 95% confidence interval.
+
+    ``sample_size`` always means *the number of rows of the analysis data set that
+    entered the estimator* (units for a cross-section, unit-periods for a panel,
+    periods for a single time series). The design-specific counts
+    (``n_treated``, ``n_control``, ``n_pre``, ``n_post``) are reported separately.
+    ``p_value`` is ``None`` where the method defines none; it is never faked.
+    """
+
+    initiative_id: str = Field(min_length=1)
+    model_type: ModelType
+    effect_estimate: float
+    ci_lower: float
+    ci_upper: float
+    p_value: float | None = Field(default=None, ge=0.0, le=1.0)
+    sample_size: int = Field(ge=30)
+    n_treated: int | None = Field(default=None, ge=0)
+    n_control: int | None = Field(default=None, ge=0)
+    n_pre: int | None = Field(default=None, ge=0)
+    n_post: int | None = Field(default=None, ge=0)
+    diagnostics: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _effect_inside_ci(self) -> MeasureResult:
+        if not self.ci_lower <= self.effect_estimate <= self.ci_upper:
+            raise ValueError(
+                f"effect_estimate: {self.effect_estimate} must lie within "
+                f"[ci_lower={self.ci_lower}, ci_upper={self.ci_upper}]"
+            )
+        return self
+
+
+class EvaluateResult(Contract):
+    """Confidence-scored initiative with best/median/worst scenario returns."""
+
+    initiative_id: str = Field(min_length=1)
+    confidence: float = Field(ge=0.0, le=1.0)
+    cost: float = Field(gt=0.0)
+    return_best: float
+    return_median: float
+    return_worst: float
+    model_type: ModelType
+    sample_size: int = Field(ge=30)
+
+    @model_validator(mode="after")
+    def _ordered_returns(self) -> EvaluateResult:
+        if not self.return_worst <= self.return_median <= self.return_best:
+            raise ValueError(
+                f"return_median: requires return_worst ({self.return_worst}) <= return_median "
+                f"({self.return_median}) <= return_best ({self.return_best})"
+            )
+        return self
+
+
+class AllocateResult(Contract):
+    """A portfolio: which initiatives get budget, and how the solver got there.
+
+    ``budget_allocated`` and ``predicted_returns`` are keyed by exactly the ids in
+    ``selected_initiatives``; their budgets sum to at most ``budget``.
+    """
+
+    selected_initiatives: list[str]
+    budget_allocated: dict[str, float]
+    predicted_returns: dict[str, float]
+    budget: float = Field(ge=0.0)
+    rule: str
+    solver_status: str
+    objective: float | None = None
+    mip_gap: float | None = Field(default=None, ge=0.0)
+    reason: str | None = None
+
+    @field_validator("selected_initiatives")
+    @classmethod
+    def _unique_ids(cls, ids: list[str]) -> list[str]:
+        if len(set(ids)) != len(ids):
+            raise ValueError("selected_initiatives: contains duplicate ids")
+        return ids
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AllocateResult:
+        selected = set(self.selected_initiatives)
+        for name in ("budget_allocated", "predicted_returns"):
+            keys = set(getattr(self, name))
+            if keys != selected:
+                raise ValueError(
+                    f"{name}: keys {sorted(keys)} differ from selected_initiatives "
+                    f"{sorted(selected)}"
+                )
+        total = math.fsum(self.budget_allocated.values())
+        if total > self.budget + FLOAT_TOLERANCE * max(1.0, abs(self.budget)):
+            raise ValueError(f"budget_allocated: total {total} exceeds budget {self.budget}")
+        if any(v < 0 for v in self.budget_allocated.values()):
+            raise ValueError("budget_allocated: amounts must be >= 0")
+        return self
+
+
+class OutcomeReport(Contract):
+    """Pilot prediction vs scale actual for one selected initiative."""
+
+    initiative_id: str = Field(min_length=1)
+    predicted_return: float
+    actual_return: float
+    prediction_error: float
+    sample_size_pilot: int = Field(ge=30)
+    sample_size_scale: int = Field(ge=30)
+    budget_allocated: float = Field(ge=0.0)
+    confidence_score: float = Field(ge=0.0, le=1.0)
+    model_type: ModelType
+
+    @model_validator(mode="after")
+    def _error_is_difference(self) -> OutcomeReport:
+        expected = self.actual_return - self.predicted_return
+        if not math.isclose(self.prediction_error, expected, rel_tol=1e-9, abs_tol=1e-9):
+            raise ValueError(
+                f"prediction_error: {self.prediction_error} != actual_return - predicted_return "
+                f"({expected})"
+            )
+        return self
+
+
+class InitiativeFailure(Contract):
+    """An initiative that dropped out of a run, with the stage and the reason."""
+
+    initiative_id: str
+    stage: Stage
+    reason: str
+
+
+class RunSummary(Contract):
+    """Run-level totals for a completed run."""
+
+    budget: float = Field(ge=0.0)
+    n_initiatives: int = Field(ge=0)
+    n_evaluated: int = Field(ge=0)
+    n_selected: int = Field(ge=0)
+    n_failed: int = Field(ge=0)
+    total_budget_allocated: float = Field(ge=0.0)
+    total_predicted_return: float
+    total_actual_return: float
+    total_prediction_error: float
+    solver_status: str | None = None
+    missing: list[str] = Field(default_factory=list)
+    reason: str | None = None
