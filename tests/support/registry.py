@@ -1,0 +1,1 @@
+"""Schema-registry fixtures (owned by the schemas work): schema_registry_url."""
