@@ -1,0 +1,275 @@
+"""``impact``: publish manifests, follow runs, run embedded, and start the local stack.
+
+Connection settings come from ``--bootstrap``/``--registry``, else the environment
+(``KAFKA_BOOTSTRAP_SERVERS``, ``SCHEMA_REGISTRY_URL``), else the stack that
+``impact up`` started from this checkout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from impact_contracts import ConfigError
+from rich.console import Console
+
+from impact_cli import render, stack
+from impact_cli.lineage import lineage
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_show_locals=False)
+console = Console()
+errors = Console(stderr=True)
+
+Bootstrap = Annotated[
+    str | None,
+    typer.Option("--bootstrap", envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers."),
+]
+Registry = Annotated[
+    str | None,
+    typer.Option("--registry", envvar="SCHEMA_REGISTRY_URL", help="Schema registry URL."),
+]
+Prefix = Annotated[
+    str, typer.Option("--prefix", envvar="IMPACT_TOPIC_PREFIX", help="Topic prefix.")
+]
+DataRoot = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-root",
+        help="Paths in the manifest must stay inside this folder (default: the manifest's folder).",
+    ),
+]
+
+
+def _bus(bootstrap: str | None, registry: str | None, prefix: str) -> Any:
+    from impact_cli.bus import Bus
+
+    if bootstrap is None or registry is None:
+        state = stack.StackState.load(stack.project_root())
+        if state is None:
+            errors.print(
+                "[red]no broker given[/]: pass --bootstrap/--registry, set "
+                "KAFKA_BOOTSTRAP_SERVERS/SCHEMA_REGISTRY_URL, or run `impact up`"
+            )
+            raise typer.Exit(2)
+        bootstrap = bootstrap or state.bootstrap
+        registry = registry or state.registry_url
+    return Bus(bootstrap, registry, prefix)
+
+
+def _load(manifest: Path, data_root: Path | None) -> Any:
+    from impact_orchestrator.manifest import load_manifest
+
+    try:
+        return load_manifest(manifest, data_root=data_root)
+    except ConfigError as exc:
+        for line in getattr(exc, "errors", None) or [str(exc)]:
+            errors.print(f"[red]error[/] {line}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, default=_json_default, indent=2, sort_keys=True)
+
+
+@app.command()
+def publish(
+    manifest: Path,
+    bootstrap: Bootstrap = None,
+    registry: Registry = None,
+    prefix: Prefix = "impact.",
+    data_root: DataRoot = None,
+    run_id: Annotated[
+        str | None, typer.Option(help="Use this run id (default: a new uuid).")
+    ] = None,
+) -> None:
+    """Validate MANIFEST, inline its files and publish it; prints the run id."""
+    loaded = _load(manifest, data_root)
+    bus = _bus(bootstrap, registry, prefix)
+
+    async def go() -> str:
+        try:
+            return str(await bus.publish_manifest(loaded.to_event_payload(), run_id))
+        finally:
+            await bus.close()
+
+    print(asyncio.run(go()))
+
+
+@app.command()
+def tail(
+    run_id: str,
+    bootstrap: Bootstrap = None,
+    registry: Registry = None,
+    prefix: Prefix = "impact.",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the final report as JSON.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600.0,
+) -> None:
+    """Follow RUN_ID: progress bars per stage, then the outcome report."""
+    bus = _bus(bootstrap, registry, prefix)
+    completed = asyncio.run(_follow(bus, run_id, timeout, show=not as_json))
+    if completed is None:
+        errors.print(f"[red]timed out[/] after {timeout:.0f} s waiting for run {run_id}")
+        raise typer.Exit(3)
+    if as_json:
+        print(_dump(completed))
+    else:
+        console.print(render.report_tables(completed))
+    if completed["status"] != "completed":
+        raise typer.Exit(1)
+
+
+async def _follow(bus: Any, run_id: str, timeout: float, show: bool) -> dict[str, Any] | None:
+    bars = render.progress_bars(console if show else Console(quiet=True))
+    tasks: dict[str, Any] = {}
+    try:
+        with bars:
+            async for name, value in bus.follow(
+                run_id, ["run_status", "run_completed"], timeout_s=timeout
+            ):
+                if name == "run_completed":
+                    return dict(value)
+                stage_name = value["stage"]
+                if stage_name not in tasks:
+                    tasks[stage_name] = bars.add_task(stage_name, total=max(value["total"], 1))
+                bars.update(tasks[stage_name], completed=value["completed"], total=value["total"])
+        return None
+    finally:
+        await bus.close()
+
+
+@app.command()
+def status(
+    run_id: str,
+    bootstrap: Bootstrap = None,
+    registry: Registry = None,
+    prefix: Prefix = "impact.",
+    show_lineage: Annotated[
+        bool, typer.Option("--lineage", help="Per initiative, every hop and its latency.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Where RUN_ID stands now (latest progress per stage, or its final status)."""
+    bus = _bus(bootstrap, registry, prefix)
+
+    async def go() -> list[tuple[str, dict[str, Any]]]:
+        try:
+            return list(await bus.read_run(run_id))
+        finally:
+            await bus.close()
+
+    events = asyncio.run(go())
+    if not events:
+        errors.print(f"[red]unknown run[/] {run_id}: no events found")
+        raise typer.Exit(1)
+    latest: dict[str, dict[str, Any]] = {}
+    final = None
+    for name, value in events:
+        if name == "run_status":
+            latest[value["stage"]] = value
+        elif name == "run_completed":
+            final = value
+    summary = {
+        "run_id": run_id,
+        "status": final["status"] if final else "running",
+        "stages": {k: f"{v['completed']}/{v['total']} {v['state']}" for k, v in latest.items()},
+    }
+    if as_json:
+        chains = lineage(events) if show_lineage else {}
+        summary["lineage"] = {
+            k: [{"event": h.event, "phase": h.phase, "since_cause_ms": h.since_cause_ms} for h in v]
+            for k, v in chains.items()
+        }
+        print(_dump(summary))
+        return
+    console.print(f"run [bold]{run_id}[/]: {summary['status']}")
+    for stage_name, text in summary["stages"].items():
+        console.print(f"  {stage_name:<9} [{text}]")
+    if show_lineage:
+        console.print(render.lineage_table(lineage(events)))
+
+
+@app.command()
+def run(
+    manifest: Path,
+    data_root: DataRoot = None,
+    max_workers: Annotated[int | None, typer.Option(help="Threads (default: manifest).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Embedded mode: run MANIFEST in this process with no broker."""
+    from impact_orchestrator.embedded import run_embedded
+
+    loaded = _load(manifest, data_root)
+    completed = run_embedded(loaded, max_workers=max_workers)
+    if as_json:
+        print(_dump(completed))
+    else:
+        console.print(render.report_tables(completed))
+
+
+@app.command()
+def up(
+    measure: Annotated[int, typer.Option(min=1, help="Measure replicas.")] = 1,
+    evaluate: Annotated[int, typer.Option(min=1, help="Evaluate replicas.")] = 1,
+    allocate: Annotated[int, typer.Option(min=1, help="Allocate replicas.")] = 1,
+    orchestrator: Annotated[int, typer.Option(min=1, help="Orchestrator replicas.")] = 1,
+) -> None:
+    """Start the local broker, schema registry and services (as processes)."""
+    replicas = {
+        "measure": measure,
+        "evaluate": evaluate,
+        "allocate": allocate,
+        "orchestrator": orchestrator,
+    }
+    stack.up(stack.project_root(), replicas, say=console.print)
+
+
+@app.command()
+def down() -> None:
+    """Stop everything `impact up` started."""
+    stack.down(stack.project_root(), say=console.print)
+
+
+@app.command()
+def demo(
+    manifest: Path = Path("examples/manifest.yaml"),
+    measure: Annotated[int, typer.Option(min=1, help="Measure replicas.")] = 2,
+    keep: Annotated[bool, typer.Option(help="Leave the stack running afterwards.")] = False,
+    timeout: float = 600.0,
+) -> None:
+    """The main job: start the stack, publish MANIFEST, follow it, print the report."""
+    root = stack.project_root()
+    loaded = _load(manifest, None)
+    stack.up(root, {"measure": measure}, say=console.print)
+    try:
+        bus = _bus(None, None, "impact.")
+
+        async def go() -> dict[str, Any] | None:
+            run_id = await bus.publish_manifest(loaded.to_event_payload())
+            console.print(f"published run [bold]{run_id}[/]")
+            return await _follow(bus, run_id, timeout, show=True)
+
+        completed = asyncio.run(go())
+        if completed is None:
+            errors.print(f"[red]timed out[/] after {timeout:.0f} s")
+            raise typer.Exit(3)
+        console.print(render.report_tables(completed))
+    finally:
+        if not keep:
+            stack.down(root, say=console.print)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

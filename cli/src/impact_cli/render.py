@@ -1,0 +1,92 @@
+"""Rich rendering of progress, the outcome report and lineage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from impact_cli.lineage import Hop
+
+STAGES = ("measure", "evaluate", "allocate", "scale")
+
+
+def progress_bars(console: Console) -> Progress:
+    """One bar per stage, filled from ``run_status`` events."""
+    return Progress(
+        TextColumn("[bold]{task.description:<9}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def report_tables(run: dict[str, Any]) -> Group:
+    """The ``run_completed`` payload as a per-initiative table plus the run summary."""
+    table = Table(title=f"Outcome report — run {run['run_id']} ({run['status']})")
+    for column in ("initiative", "model", "confidence", "budget", "predicted", "actual", "error"):
+        table.add_column(column, justify="left" if column in ("initiative", "model") else "right")
+    table.add_column("n pilot → scale", justify="right")
+    for r in run["reports"]:
+        table.add_row(
+            r["initiative_id"],
+            r["model_type"],
+            f"{r['confidence_score']:.3f}",
+            f"{r['budget_allocated']:,.0f}",
+            f"{r['predicted_return']:,.2f}",
+            f"{r['actual_return']:,.2f}",
+            f"{r['prediction_error']:+,.2f}",
+            f"{r['sample_size_pilot']} → {r['sample_size_scale']}",
+        )
+    s = run["summary"]
+    summary = Table.grid(padding=(0, 2))
+    summary.add_row(
+        "budget", f"{s['budget']:,.0f}", "allocated", f"{s['total_budget_allocated']:,.0f}"
+    )
+    summary.add_row(
+        "initiatives",
+        str(s["n_initiatives"]),
+        "evaluated / selected / failed",
+        f"{s['n_evaluated']} / {s['n_selected']} / {s['n_failed']}",
+    )
+    summary.add_row(
+        "predicted",
+        f"{s['total_predicted_return']:,.2f}",
+        "actual (error)",
+        f"{s['total_actual_return']:,.2f} ({s['total_prediction_error']:+,.2f})",
+    )
+    if s.get("solver_status"):
+        summary.add_row("solver", s["solver_status"], "", "")
+    if s.get("reason"):
+        summary.add_row("reason", s["reason"], "", "")
+    if s.get("missing"):
+        summary.add_row("missing", ", ".join(s["missing"]), "", "")
+    parts: list[Any] = [table, summary]
+    if run["failures"]:
+        failures = Table(title="Failed initiatives")
+        for column in ("initiative", "stage", "reason"):
+            failures.add_column(column)
+        for f in run["failures"]:
+            failures.add_row(f["initiative_id"], f["stage"], f["reason"])
+        parts.append(failures)
+    return Group(*parts)
+
+
+def lineage_table(chains: dict[str, list[Hop]]) -> Table:
+    """Per initiative: each hop, when it happened and the time since its cause."""
+    table = Table(title="Lineage (manifest → measure → evaluate → allocate → scale → report)")
+    for column in ("initiative", "hop", "produced at", "since cause"):
+        table.add_column(column, justify="right" if column == "since cause" else "left")
+    for initiative, hops in chains.items():
+        for index, hop in enumerate(hops):
+            name = hop.event + (f" ({hop.phase})" if hop.phase else "")
+            since = "" if hop.since_cause_ms is None else f"{hop.since_cause_ms:,.1f} ms"
+            table.add_row(
+                initiative if index == 0 else "", name, hop.produced_at.isoformat(), since
+            )
+        table.add_section()
+    return table

@@ -1,0 +1,183 @@
+"""``impact up`` / ``impact down``: the local stack as plain processes.
+
+Starts the KRaft broker from the project's jars (``scripts/local_kafka.py``), the schema
+registry and each service with its replica count, and remembers them in
+``var/stack/state.json`` so later commands find the broker and registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+SERVICES = ("orchestrator", "measure", "evaluate", "allocate")
+URL_LINE = re.compile(r"(http://127\.0\.0\.1:\d+)")
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The checkout holding ``scripts/local_kafka.py`` (``IMPACT_HOME`` wins)."""
+    if home := os.environ.get("IMPACT_HOME"):
+        return Path(home).resolve()
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "scripts" / "local_kafka.py").is_file():
+            return candidate
+    raise FileNotFoundError(
+        "cannot find the project checkout (scripts/local_kafka.py); run from it or set IMPACT_HOME"
+    )
+
+
+@dataclass
+class Proc:
+    name: str
+    pid: int
+    log: str
+
+
+@dataclass
+class StackState:
+    bootstrap: str
+    registry_url: str
+    kafka_data_dir: str
+    processes: list[Proc] = field(default_factory=list)
+
+    @classmethod
+    def path(cls, root: Path) -> Path:
+        return root / "var" / "stack" / "state.json"
+
+    @classmethod
+    def load(cls, root: Path) -> StackState | None:
+        path = cls.path(root)
+        if not path.is_file():
+            return None
+        raw = json.loads(path.read_text())
+        raw["processes"] = [Proc(**p) for p in raw["processes"]]
+        return cls(**raw)
+
+    def save(self, root: Path) -> None:
+        path = self.path(root)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _wait_for_line(
+    log: Path, pattern: re.Pattern[str], proc: subprocess.Popen[bytes], timeout: float
+) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.is_file() and (match := pattern.search(log.read_text(errors="replace"))):
+            return match.group(1)
+        if proc.poll() is not None:
+            raise RuntimeError(f"{log.stem} exited with {proc.returncode}; see {log}")
+        time.sleep(0.1)
+    raise TimeoutError(f"{log.stem} did not report ready within {timeout:.0f} s; see {log}")
+
+
+def _spawn(name: str, args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+
+
+def up(root: Path, replicas: dict[str, int], say: Callable[[str], None] = print) -> StackState:
+    """Start broker, registry and services; return the recorded state."""
+    if (existing := StackState.load(root)) and all(_alive(p.pid) for p in existing.processes):
+        say(f"stack already up (broker {existing.bootstrap}, registry {existing.registry_url})")
+        return existing
+    down(root, say=lambda _msg: None)
+    var = root / "var" / "stack"
+    logs = var / "logs"
+    kafka_dir = var / "kafka"
+    started = time.monotonic()
+    say("starting Kafka (KRaft, from the project's jars)…")
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(root / "scripts" / "local_kafka.py"),
+            "start",
+            "--data-dir",
+            str(kafka_dir),
+            "--wait",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    bootstrap = out.stdout.strip().splitlines()[-1].strip()
+    say(f"  broker {bootstrap} ({time.monotonic() - started:.1f} s)")
+
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "PYTHONUNBUFFERED": "1"}
+    env.setdefault("IMPACT_DATA_ROOT", str(root))
+    registry_log = logs / "registry.log"
+    registry = _spawn(
+        "registry",
+        [sys.executable, "-m", "impact_schemas.registry", "--bootstrap", bootstrap, "--port", "0"],
+        registry_log,
+        env,
+    )
+    registry_url = _wait_for_line(registry_log, URL_LINE, registry, timeout=60)
+    say(f"  schema registry {registry_url}")
+    state = StackState(
+        bootstrap, registry_url, str(kafka_dir), [Proc("registry", registry.pid, str(registry_log))]
+    )
+    env["SCHEMA_REGISTRY_URL"] = registry_url
+    for service in SERVICES:
+        for index in range(replicas.get(service, 1)):
+            log = logs / f"{service}-{index}.log"
+            proc = _spawn(service, [sys.executable, "-m", f"impact_{service}.service"], log, env)
+            state.processes.append(Proc(f"{service}-{index}", proc.pid, str(log)))
+        say(f"  {service} x {replicas.get(service, 1)}")
+    state.save(root)
+    say(f"stack up in {time.monotonic() - started:.1f} s; logs in {logs}")
+    return state
+
+
+def down(root: Path, say: Callable[[str], None] = print, timeout: float = 15.0) -> None:
+    """Stop every recorded process (SIGTERM, then SIGKILL) and the broker."""
+    state = StackState.load(root)
+    if state is None:
+        say("stack is not up")
+        return
+    for proc in reversed(state.processes):
+        if _alive(proc.pid):
+            os.kill(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in state.processes:
+        while _alive(proc.pid) and time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(proc.pid, os.WNOHANG)
+            time.sleep(0.05)
+        if _alive(proc.pid):
+            os.kill(proc.pid, signal.SIGKILL)
+    subprocess.run(
+        [
+            sys.executable,
+            str(root / "scripts" / "local_kafka.py"),
+            "stop",
+            "--data-dir",
+            state.kafka_data_dir,
+        ],
+        check=False,
+        capture_output=True,
+    )
+    StackState.path(root).unlink(missing_ok=True)
+    say("stack down")
