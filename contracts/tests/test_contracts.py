@@ -147,5 +147,5 @@ def test_registry_creates_registered_components_and_names_unknown_ones() -> None
         ConfigError, match=r"allocate.component: unknown component 'Nope'; known: Greedy"
     ):
         registry.create("Nope")
-    with pytest.raises(ConfigError, match="allocate.component Greedy: .*unexpected keyword"):
+    with pytest.raises(ConfigError, match=r"allocate.component Greedy: .*unexpected keyword"):
         registry.create("Greedy", colour="red")
