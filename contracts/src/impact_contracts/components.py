@@ -53,6 +53,6 @@ class ComponentRegistry:
         """Instantiate ``name`` with ``kwargs``; bad kwargs raise ``ConfigError`` naming them."""
         cls = self.get(name)
         try:
-            return cls(**kwargs)  # type: ignore[no-any-return]
+            return cls(**kwargs)
         except TypeError as exc:
             raise ConfigError(f"{self.stage}.component {name}: {exc}") from exc
