@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+"""Run a local single-node Apache Kafka (KRaft) from Maven jars, without Docker.
+
+Standard library only, so it works before the project's virtualenv exists.
+
+    python3 scripts/local_kafka.py fetch
+    python3 scripts/local_kafka.py start --wait      # last stdout line: 127.0.0.1:PORT
+    python3 scripts/local_kafka.py status
+    python3 scripts/local_kafka.py stop
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+POM = REPO_ROOT / "scripts" / "kafka" / "pom.xml"
+LIBS_DIR = REPO_ROOT / ".cache" / "kafka" / "libs"
+DEFAULT_STATE_FILE = REPO_ROOT / "var" / "kafka" / "state.json"
+READY_LOG_LINE = "Kafka Server started"
+SERVER_LOG_NAME = "server.log"
+MIN_JARS = 50
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr so stdout stays parseable."""
+    print(f"[local-kafka] {message}", file=sys.stderr, flush=True)
+
+
+def classpath() -> str:
+    return str(LIBS_DIR / "*")
+
+
+def jars_present() -> bool:
+    return LIBS_DIR.is_dir() and len(list(LIBS_DIR.glob("*.jar"))) >= MIN_JARS
+
+
+def fetch() -> None:
+    """Copy the broker's jars from Maven Central into .cache/kafka/libs (once)."""
+    if jars_present():
+        log(f"jars already in {LIBS_DIR} ({len(list(LIBS_DIR.glob('*.jar')))} jars)")
+        return
+    if shutil.which("mvn") is None:
+        raise SystemExit("mvn not found: install Maven (3.8+) to fetch the Kafka jars")
+    LIBS_DIR.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="libs-", dir=LIBS_DIR.parent))
+    log(f"fetching Kafka jars with Maven into {LIBS_DIR} ...")
+    started = time.monotonic()
+    command = [
+        "mvn",
+        "-q",
+        "-B",
+        "-f",
+        str(POM),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={staging}",
+        "-DincludeScope=runtime",
+    ]
+    try:
+        subprocess.run(command, check=True)
+        if LIBS_DIR.exists():
+            shutil.rmtree(LIBS_DIR)
+        staging.rename(LIBS_DIR)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(POM.parent / "target", ignore_errors=True)
+    count = len(list(LIBS_DIR.glob("*.jar")))
+    log(f"fetched {count} jars in {time.monotonic() - started:.1f} s")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
+    """KRaft combined broker+controller on loopback, single-replica internal topics."""
+    settings = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
+        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names": "CONTROLLER",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "log.dirs": str(data_dir / "logs"),
+        "num.partitions": "6",
+        "auto.create.topics.enable": "true",
+        "offsets.topic.replication.factor": "1",
+        "offsets.topic.num.partitions": "6",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.num.partitions": "6",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        "transactional.id.expiration.ms": "3600000",
+    }
+    return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+
+def write_config(port: int, controller_port: int, data_dir: Path) -> tuple[Path, Path]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    properties = data_dir / "server.properties"
+    properties.write_text(server_properties(port, controller_port, data_dir))
+    log_config = data_dir / "log4j2.xml"
+    log_config.write_text(log4j2_xml(data_dir / SERVER_LOG_NAME))
+    return properties, log_config
+
+
+def log4j2_xml(log_file: Path) -> str:
+    """log4j2 XML config (XML needs no extra parser jar, unlike YAML)."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Configuration status="warn">
+  <Appenders>
+    <File name="server" fileName="{log_file}">
+      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+    </File>
+  </Appenders>
+  <Loggers>
+    <Logger name="kafka.request.logger" level="warn"/>
+    <Root level="info"><AppenderRef ref="server"/></Root>
+  </Loggers>
+</Configuration>
+"""
+
+
+def java_command(*args: str, log_config: Path | None = None, heap: str = "512m") -> list[str]:
+    command = ["java", f"-Xmx{heap}", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
+    if log_config is not None:
+        command.append(f"-Dlog4j2.configurationFile={log_config}")
+    return [*command, "-cp", classpath(), *args]
+
+
+def format_storage(properties: Path) -> None:
+    cluster_id = subprocess.run(
+        java_command("kafka.tools.StorageTool", "random-uuid", heap="256m"),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()[-1]
+    subprocess.run(
+        java_command(
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(properties),
+            "--standalone",
+            heap="256m",
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours still answers kill(0): reap it if it has exited.
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    return True
+
+
+def read_state(state_file: Path) -> dict[str, object] | None:
+    if not state_file.exists():
+        return None
+    return dict(json.loads(state_file.read_text()))
+
+
+def port_accepts(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def log_says_started(log_file: Path) -> bool:
+    return log_file.exists() and READY_LOG_LINE in log_file.read_text(errors="replace")
+
+
+def log_tail(log_file: Path, lines: int = 40) -> str:
+    if not log_file.exists():
+        return f"(no log at {log_file})"
+    return "\n".join(log_file.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_ready(state: dict[str, object], timeout: float) -> float:
+    """Block until the port accepts and the log says the server started; return seconds."""
+    pid = int(str(state["pid"]))
+    port = int(str(state["port"]))
+    log_file = Path(str(state["data_dir"])) / SERVER_LOG_NAME
+    started = float(str(state["started_at"]))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            raise SystemExit(f"broker (pid {pid}) exited during startup:\n{log_tail(log_file)}")
+        if port_accepts(port) and log_says_started(log_file):
+            return time.time() - started
+        time.sleep(0.1)
+    raise SystemExit(f"broker not ready after {timeout:.0f} s:\n{log_tail(log_file)}")
+
+
+def start(args: argparse.Namespace) -> None:
+    state_file: Path = args.state_file
+    existing = read_state(state_file)
+    if existing and pid_alive(int(str(existing["pid"]))):
+        log(f"already running (pid {existing['pid']})")
+        print(existing["bootstrap"])
+        return
+    if not jars_present():
+        fetch()
+    port = args.port or free_port()
+    controller_port = args.controller_port or free_port()
+    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="kafka-")).resolve()
+    started_at = time.time()
+    properties, log_config = write_config(port, controller_port, data_dir)
+    format_storage(properties)
+    stdout_file = (data_dir / "stdout.log").open("ab")
+    process = subprocess.Popen(
+        java_command("kafka.Kafka", str(properties), log_config=log_config),
+        stdout=stdout_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    bootstrap = f"127.0.0.1:{port}"
+    state: dict[str, object] = {
+        "pid": process.pid,
+        "bootstrap": bootstrap,
+        "port": port,
+        "controller_port": controller_port,
+        "data_dir": str(data_dir),
+        "started_at": started_at,
+    }
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    state_file.write_text(json.dumps(state, indent=2) + "\n")
+    log(f"started pid {process.pid} on {bootstrap}, data in {data_dir}")
+    if args.wait:
+        seconds = wait_ready(state, args.timeout)
+        log(f"ready in {seconds:.1f} s")
+    print(bootstrap)
+
+
+def stop(args: argparse.Namespace) -> None:
+    state_file: Path = args.state_file
+    state = read_state(state_file)
+    if state is None:
+        log("not running (no state file)")
+        return
+    pid = int(str(state["pid"]))
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + args.timeout
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if pid_alive(pid):
+            log(f"pid {pid} ignored SIGTERM for {args.timeout:.0f} s: SIGKILL")
+            os.kill(pid, signal.SIGKILL)
+    log(f"stopped pid {pid}")
+    if not args.keep:
+        shutil.rmtree(str(state["data_dir"]), ignore_errors=True)
+    state_file.unlink(missing_ok=True)
+
+
+def status(args: argparse.Namespace) -> int:
+    state = read_state(args.state_file)
+    if state is None or not pid_alive(int(str(state["pid"]))):
+        print("stopped")
+        return 1
+    ready = port_accepts(int(str(state["port"])))
+    print(f"{'running' if ready else 'starting'} pid={state['pid']} bootstrap={state['bootstrap']}")
+    return 0
+
+
+def wait(args: argparse.Namespace) -> None:
+    state = read_state(args.state_file)
+    if state is None:
+        raise SystemExit("not started (no state file)")
+    seconds = wait_ready(state, args.timeout)
+    log(f"ready ({seconds:.1f} s since start)")
+    print(state["bootstrap"])
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--state-file",
+        type=Path,
+        default=Path(os.environ.get("LOCAL_KAFKA_STATE", DEFAULT_STATE_FILE)),
+        help="where the running broker's pid, bootstrap and data dir are recorded",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("fetch", help="download the broker jars with Maven (once)")
+    start_parser = commands.add_parser("start", help="start a broker in the background")
+    start_parser.add_argument("--port", type=int, default=0, help="client port (default: free)")
+    start_parser.add_argument("--controller-port", type=int, default=0)
+    start_parser.add_argument("--data-dir", help="default: a new temporary directory")
+    start_parser.add_argument("--wait", action="store_true", help="block until ready")
+    start_parser.add_argument("--timeout", type=float, default=90.0)
+    stop_parser = commands.add_parser("stop", help="stop the broker and delete its data")
+    stop_parser.add_argument("--keep", action="store_true", help="keep the data dir")
+    stop_parser.add_argument("--timeout", type=float, default=20.0)
+    commands.add_parser("status", help="print whether the broker runs")
+    wait_parser = commands.add_parser("wait", help="block until the started broker is ready")
+    wait_parser.add_argument("--timeout", type=float, default=90.0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.command == "fetch":
+        fetch()
+    elif args.command == "start":
+        start(args)
+    elif args.command == "stop":
+        stop(args)
+    elif args.command == "status":
+        return status(args)
+    elif args.command == "wait":
+        wait(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
