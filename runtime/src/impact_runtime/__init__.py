@@ -1,1 +1,48 @@
-"""impact_runtime."""
+"""impact_runtime: the small shared consumer runtime every stage service runs on.
+
+``Service`` binds a handler to input events (retry, DLQ, commit, shutdown, health,
+metrics, logging); ``run_service`` runs it until SIGTERM; ``FakeBus`` drives the same
+pipeline in memory for unit tests.
+"""
+
+from impact_contracts import (
+    ComponentError,
+    ConfigError,
+    ContractViolation,
+    ImpactError,
+    PermanentError,
+    RetryableError,
+    SchemaMismatch,
+)
+
+from impact_runtime.codec import Codec, JsonCodec
+from impact_runtime.fake import FakeBus, Produced
+from impact_runtime.service import Service, run_service
+from impact_runtime.settings import ServiceSettings
+from impact_runtime.structs import Handler, Incoming, Outgoing, Record
+
+__all__ = [
+    # service
+    "Service",
+    "ServiceSettings",
+    "run_service",
+    # data
+    "Handler",
+    "Incoming",
+    "Outgoing",
+    "Record",
+    # codecs
+    "Codec",
+    "JsonCodec",
+    # testing
+    "FakeBus",
+    "Produced",
+    # errors
+    "ComponentError",
+    "ConfigError",
+    "ContractViolation",
+    "ImpactError",
+    "PermanentError",
+    "RetryableError",
+    "SchemaMismatch",
+]

@@ -1,0 +1,64 @@
+"""The codec seam: Avro + registry in production, JSON in unit tests."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from impact_contracts import SchemaMismatch
+
+
+class Codec(Protocol):
+    """Encodes logical event dicts to bytes and back (AvroCodec satisfies it)."""
+
+    async def encode(self, event_name: str, value: dict[str, Any], topic: str) -> bytes: ...
+
+    async def decode(self, data: bytes, topic: str) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class VersionedCodec(Protocol):
+    """A codec that knows its writer schema's "X.Y" version for an event."""
+
+    def schema_version(self, event_name: str) -> str: ...
+
+
+class JsonCodec:
+    """A registry-free codec for tests: UTF-8 JSON, any undecodable input is a mismatch."""
+
+    def __init__(self, version: str = "1.0") -> None:
+        self._version = version
+
+    def schema_version(self, event_name: str) -> str:
+        """Every event is written at the same version."""
+        return self._version
+
+    async def encode(self, event_name: str, value: dict[str, Any], topic: str) -> bytes:
+        """Serialise to JSON; datetimes become ISO strings."""
+        return json.dumps(value, default=_json_default, sort_keys=True).encode()
+
+    async def decode(self, data: bytes, topic: str) -> dict[str, Any]:
+        """Parse JSON objects; anything else raises SchemaMismatch."""
+        try:
+            value = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SchemaMismatch(f"not a JSON document: {exc}") from exc
+        if not isinstance(value, dict):
+            raise SchemaMismatch(f"expected a JSON object, got {type(value).__name__}")
+        return value
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def avro_codec(schema_registry_url: str) -> Codec:
+    """The production codec: Confluent wire format against the schema registry."""
+    from impact_schemas.codec import AvroCodec
+    from impact_schemas.registry.client import RegistryClient
+
+    codec: Codec = AvroCodec(RegistryClient(schema_registry_url))
+    return codec

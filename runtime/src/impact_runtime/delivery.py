@@ -1,0 +1,76 @@
+"""How a batch's outputs and offsets reach Kafka, one class per processing guarantee."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Protocol
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from impact_runtime.structs import ProducerRecord
+
+Offsets = dict[TopicPartition, int]
+
+
+class Delivery(Protocol):
+    """Produces a batch's records and commits its offsets, outputs first."""
+
+    async def deliver(self, records: list[ProducerRecord], offsets: Offsets) -> None: ...
+
+    async def commit_pending(self) -> None: ...
+
+
+async def _send_all(
+    producer: AIOKafkaProducer, records: list[ProducerRecord]
+) -> list[asyncio.Future]:
+    return [
+        await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers)) for r in records
+    ]
+
+
+class ExactlyOnceDelivery:
+    """One transaction per batch: all records plus the consumed offsets, or nothing."""
+
+    def __init__(self, producer: AIOKafkaProducer, group_id: str) -> None:
+        self.producer = producer
+        self.group_id = group_id
+
+    async def deliver(self, records: list[ProducerRecord], offsets: Offsets) -> None:
+        """Produce ``records`` and commit ``offsets`` atomically (aborted on any error)."""
+        async with self.producer.transaction():
+            await _send_all(self.producer, records)
+            if offsets:
+                await self.producer.send_offsets_to_transaction(offsets, self.group_id)
+
+    async def commit_pending(self) -> None:
+        """Nothing is ever pending: each batch commits in its transaction."""
+
+
+class AtLeastOnceDelivery:
+    """Idempotent producer: send and await every ack, then commit offsets."""
+
+    def __init__(
+        self, producer: AIOKafkaProducer, consumer: AIOKafkaConsumer, commit_interval_s: float
+    ) -> None:
+        self.producer = producer
+        self.consumer = consumer
+        self.commit_interval_s = commit_interval_s
+        self.pending: Offsets = {}
+        self._last_commit = time.monotonic()
+
+    async def deliver(self, records: list[ProducerRecord], offsets: Offsets) -> None:
+        """Produce and await acks; commit offsets now or at the next interval."""
+        futures = await _send_all(self.producer, records)
+        if futures:
+            await asyncio.gather(*futures)
+        self.pending.update(offsets)
+        if time.monotonic() - self._last_commit >= self.commit_interval_s:
+            await self.commit_pending()
+
+    async def commit_pending(self) -> None:
+        """Commit offsets whose outputs are already acknowledged."""
+        offsets, self.pending = self.pending, {}
+        self._last_commit = time.monotonic()
+        if offsets:  # if this fails the messages are re-processed: at least once
+            await self.consumer.commit(offsets)

@@ -1,0 +1,102 @@
+"""Service settings: one frozen pydantic-settings model, read from ``IMPACT_*`` env vars."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ProcessingGuarantee = Literal["exactly_once", "at_least_once"]
+LogFormat = Literal["json", "console"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+OffsetReset = Literal["earliest", "latest"]
+
+
+def _env(name: str, *fallbacks: str) -> AliasChoices:
+    """Accept the field's ``IMPACT_`` env var, the listed fallbacks and the field name."""
+    return AliasChoices(f"IMPACT_{name.upper()}", *fallbacks, name)
+
+
+class ServiceSettings(BaseSettings):
+    """Settings shared by every service; each field names its env var."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IMPACT_", frozen=True, extra="ignore", populate_by_name=True
+    )
+
+    service_name: str = Field(description="IMPACT_SERVICE_NAME: name in logs, metrics, DLQ.")
+    bootstrap_servers: str = Field(
+        validation_alias=_env("bootstrap_servers", "KAFKA_BOOTSTRAP_SERVERS"),
+        description="IMPACT_BOOTSTRAP_SERVERS or KAFKA_BOOTSTRAP_SERVERS: host:port[,...].",
+    )
+    schema_registry_url: str = Field(
+        default="http://127.0.0.1:8081",
+        validation_alias=_env("schema_registry_url", "SCHEMA_REGISTRY_URL"),
+        description="IMPACT_SCHEMA_REGISTRY_URL or SCHEMA_REGISTRY_URL.",
+    )
+    topic_prefix: str = Field("impact.", description="IMPACT_TOPIC_PREFIX.")
+    group_id: str | None = Field(
+        None, description="IMPACT_GROUP_ID; default impact-<service_name>."
+    )
+    transactional_id: str | None = Field(
+        None,
+        description="IMPACT_TRANSACTIONAL_ID; set a stable id per replica to fence zombies. "
+        "Default: <group_id>-<random>, unique per process.",
+    )
+    processing_guarantee: ProcessingGuarantee = Field(
+        "exactly_once", description="IMPACT_PROCESSING_GUARANTEE."
+    )
+    max_retries: int = Field(
+        5, ge=0, description="IMPACT_MAX_RETRIES: retries of a RetryableError."
+    )
+    retry_backoff_s: float = Field(
+        0.2, gt=0, description="IMPACT_RETRY_BACKOFF_S: first delay, doubled per retry."
+    )
+    retry_backoff_max_s: float = Field(
+        5.0, gt=0, description="IMPACT_RETRY_BACKOFF_MAX_S: cap of the retry delay."
+    )
+    http_host: str = Field("127.0.0.1", description="IMPACT_HTTP_HOST (0.0.0.0 in containers).")
+    http_port: int = Field(
+        0, ge=0, le=65535, description="IMPACT_HTTP_PORT: 0 binds an ephemeral port (logged)."
+    )
+    log_level: LogLevel = Field("INFO", description="IMPACT_LOG_LEVEL.")
+    log_format: LogFormat = Field("json", description="IMPACT_LOG_FORMAT: json or console.")
+    topic_partitions: int = Field(
+        6, ge=1, description="IMPACT_TOPIC_PARTITIONS: partitions of topics the service creates."
+    )
+    topic_replication_factor: int = Field(1, ge=1, description="IMPACT_TOPIC_REPLICATION_FACTOR.")
+    auto_offset_reset: OffsetReset = Field("earliest", description="IMPACT_AUTO_OFFSET_RESET.")
+    fetch_max_wait_ms: int = Field(5, ge=0, description="IMPACT_FETCH_MAX_WAIT_MS.")
+    max_poll_records: int = Field(50, ge=1, description="IMPACT_MAX_POLL_RECORDS: batch size.")
+    poll_timeout_ms: int = Field(
+        200, ge=1, description="IMPACT_POLL_TIMEOUT_MS: longest wait for a batch (stop latency)."
+    )
+    commit_interval_s: float = Field(
+        0.0,
+        ge=0,
+        description="IMPACT_COMMIT_INTERVAL_S: at_least_once only, least seconds between "
+        "offset commits (0: after every batch). exactly_once commits every batch.",
+    )
+    transaction_timeout_ms: int = Field(
+        60_000, ge=1000, description="IMPACT_TRANSACTION_TIMEOUT_MS."
+    )
+    security_protocol: SecurityProtocol = Field(
+        "PLAINTEXT", description="IMPACT_SECURITY_PROTOCOL."
+    )
+    sasl_mechanism: str | None = Field(None, description="IMPACT_SASL_MECHANISM, e.g. PLAIN.")
+    sasl_username: str | None = Field(None, description="IMPACT_SASL_USERNAME.")
+    sasl_password: SecretStr | None = Field(None, description="IMPACT_SASL_PASSWORD.")
+    ssl_cafile: str | None = Field(None, description="IMPACT_SSL_CAFILE: CA bundle path.")
+
+    @model_validator(mode="after")
+    def _default_group_id(self) -> ServiceSettings:
+        if self.group_id is None:
+            object.__setattr__(self, "group_id", f"impact-{self.service_name}")
+        return self
+
+    @property
+    def consumer_group(self) -> str:
+        """The effective consumer group id (never None after validation)."""
+        return self.group_id or f"impact-{self.service_name}"

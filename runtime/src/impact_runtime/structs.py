@@ -1,0 +1,67 @@
+"""Plain data crossing the runtime boundary: what a handler receives and returns."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One decoded event handed to a handler."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    event: str
+    value: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An Avro event to produce; the runtime fills the missing envelope fields."""
+
+    event: str
+    key: str
+    value: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Record:
+    """A raw record (e.g. a JSON changelog entry, or a tombstone when value is None)."""
+
+    topic: str
+    key: str
+    value: bytes | None
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """A record as read from Kafka, before decoding."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True)
+class ProducerRecord:
+    """A fully encoded record ready to be sent."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+    managed: bool = True  # the runtime may create this topic (False for raw Records)
+
+
+Output = Outgoing | Record
+HandlerResult = list[Output]
+Handler = Callable[[Incoming], HandlerResult | Awaitable[HandlerResult]]
+Tick = Callable[[float], HandlerResult | Awaitable[HandlerResult]]
