@@ -1,0 +1,74 @@
+"""Collects manifest problems as ``<file>: <key path>: <reason>`` lines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from impact_contracts import ConfigError
+from pydantic import ValidationError
+
+
+class ManifestError(ConfigError):
+    """A manifest (or a file it names) is invalid; ``errors`` lists every problem found."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = list(errors)
+        super().__init__("invalid manifest:\n" + "\n".join(f"  {e}" for e in self.errors))
+
+
+def key_path(*parts: str | int) -> str:
+    """Render ``("INITIATIVES", 3, "measure_config")`` as ``INITIATIVES[3].measure_config``."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def _reason(error: Any) -> str:
+    """A short, user-facing reason for one pydantic error."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    reasons = {
+        "missing": "required key is missing",
+        "extra_forbidden": "unknown key",
+        "greater_than": f"must be > {ctx.get('gt')}",
+        "greater_than_equal": f"must be >= {ctx.get('ge')}",
+        "less_than_equal": f"must be <= {ctx.get('le')}",
+        "string_too_short": "must not be empty",
+        "int_type": "must be an integer",
+        "int_parsing": "must be an integer",
+        "int_from_float": "must be an integer",
+        "float_type": "must be a number",
+        "float_parsing": "must be a number",
+        "finite_number": "must be a finite number",
+        "string_type": "must be a string",
+        "dict_type": "must be a mapping",
+        "model_type": "must be a mapping",
+        "model_attributes_type": "must be a mapping",
+        "list_type": "must be a list",
+        "literal_error": f"must be one of {ctx.get('expected')}",
+    }
+    return reasons.get(kind, str(error["msg"]))
+
+
+class ErrorCollector:
+    """Accumulates errors so a user sees every problem in one pass."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def add(self, file: str, path: str, reason: str) -> None:
+        self.errors.append(f"{file}: {path}: {reason}" if path else f"{file}: {reason}")
+
+    def add_validation(self, file: str, prefix: Sequence[str | int], exc: ValidationError) -> None:
+        """Record every error of a pydantic ``ValidationError`` under ``prefix``."""
+        for error in exc.errors():
+            loc = [p for p in error["loc"] if isinstance(p, str | int)]
+            self.add(file, key_path(*prefix, *loc), _reason(error))
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ManifestError(self.errors)

@@ -1,0 +1,125 @@
+"""Stage sections (``MEASURE``/``EVALUATE``/``ALLOCATE``): component name + its kwargs."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from impact_contracts import ComponentRegistry, ImpactError
+from pydantic import BaseModel, ConfigDict
+
+from impact_orchestrator.manifest.errors import key_path
+from impact_orchestrator.manifest.files import DataRoot
+
+STAGE_SECTIONS = ("MEASURE", "EVALUATE", "ALLOCATE")
+
+
+class StageConfig(BaseModel):
+    """Which registered component runs a stage, and the kwargs it is constructed with."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    component: str
+    kwargs: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class Registries:
+    """The three component registries a manifest is checked against."""
+
+    measure: ComponentRegistry
+    evaluate: ComponentRegistry
+    allocate: ComponentRegistry
+
+    def for_section(self, section: str) -> ComponentRegistry:
+        return {"MEASURE": self.measure, "EVALUATE": self.evaluate, "ALLOCATE": self.allocate}[
+            section
+        ]
+
+
+def default_registries() -> Registries:
+    """The registries of the installed stage packages."""
+    from impact_allocate import ALLOCATE_COMPONENTS
+    from impact_evaluate import EVALUATE_COMPONENTS
+    from impact_measure import MEASURE_COMPONENTS
+
+    return Registries(MEASURE_COMPONENTS, EVALUATE_COMPONENTS, ALLOCATE_COMPONENTS)
+
+
+def default_component(section: str, kwargs: dict[str, Any]) -> str:
+    """Defaults: ``Measure``, ``Evaluate``; ``Allocate`` when a ``rule`` is given (as in
+    the original ``ALLOCATE: {rule: minimax_regret}``), else ``MinimaxRegretAllocate``."""
+    if section == "ALLOCATE":
+        return "Allocate" if "rule" in kwargs else "MinimaxRegretAllocate"
+    return section.capitalize()
+
+
+def load_stage(
+    section: str, value: Any, *, named_by: Path, root: DataRoot, registry: ComponentRegistry
+) -> StageConfig | None:
+    """Resolve one stage section (inline mapping, path to a stage file, or absent)."""
+    prefix: tuple[str, ...]
+    if value is None:
+        content: Any = {}
+        file, prefix = named_by, (section,)
+    elif isinstance(value, str):
+        path = root.resolve(value, named_by=named_by, key=section)
+        content = root.load_mapping(path, named_by=named_by, key=section) if path else None
+        file, prefix = path or named_by, ()
+    elif isinstance(value, dict):
+        content, file, prefix = value, named_by, (section,)
+    else:
+        root.errors.add(root.display(named_by), section, "must be a path or a mapping")
+        return None
+    if content is None:
+        return None
+    kwargs = {k: v for k, v in content.items() if k != "component"}
+    name = content.get("component", default_component(section, kwargs))
+    where = root.display(file)
+    if not isinstance(name, str):
+        root.errors.add(where, key_path(*prefix, "component"), "must be a string")
+        return None
+    if name not in registry.names():
+        known = ", ".join(registry.names())
+        reason = f"unknown component {name!r} (known: {known})"
+        root.errors.add(where, key_path(*prefix, "component"), reason)
+        return None
+    if not _kwargs_accepted(name, registry.get(name), kwargs, where, prefix, root):
+        return None
+    try:
+        registry.create(name, **kwargs)
+    except (ImpactError, ValueError, TypeError) as exc:
+        root.errors.add(where, key_path(*prefix), f"{name}: {exc}")
+        return None
+    return StageConfig(component=name, kwargs=kwargs)
+
+
+def _kwargs_accepted(
+    name: str,
+    cls: type,
+    kwargs: dict[str, Any],
+    where: str,
+    prefix: tuple[str, ...],
+    root: DataRoot,
+) -> bool:
+    """Check ``kwargs`` against the constructor signature, one error per bad key."""
+    params = inspect.signature(cls).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return True
+    accepted = [
+        n
+        for n, p in params.items()
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
+    ok = True
+    for key in kwargs:
+        if key not in accepted:
+            reason = f"unknown argument for {name} (accepted: {', '.join(accepted)})"
+            root.errors.add(where, key_path(*prefix, key), reason)
+            ok = False
+    for param in accepted:
+        if params[param].default is inspect.Parameter.empty and param not in kwargs:
+            root.errors.add(where, key_path(*prefix, param), f"required by {name}")
+            ok = False
+    return ok

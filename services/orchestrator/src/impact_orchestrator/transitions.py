@@ -1,0 +1,223 @@
+"""The run state machine: ``apply`` an incoming result, ``on_tick`` for the deadline.
+
+Both are pure: they return a new :class:`RunState` and the commands to publish, so the
+Kafka service and the embedded runner drive exactly the same logic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from impact_contracts import ContractViolation
+
+from impact_orchestrator import commands as cmd
+from impact_orchestrator.barrier import Barrier
+from impact_orchestrator.commands import Command
+from impact_orchestrator.deadline import DEADLINE_REASON
+from impact_orchestrator.dedup import failure_stage, result_key
+from impact_orchestrator.report import build_run_completed
+from impact_orchestrator.run_state import RunState, RunStatus
+
+INCOMING_EVENTS = ("measure_completed", "evaluate_completed", "allocate_completed", "stage_failed")
+
+
+def apply(
+    state: RunState, event: str, payload: dict[str, Any], now: float
+) -> tuple[RunState, list[Command]]:
+    """Apply one incoming result; duplicates and late results change nothing but a counter."""
+    state = state.model_copy(deep=True)
+    if state.done:
+        state.seen.count("late")
+        return state, []
+    if not state.seen.first_time(result_key(event, payload)):
+        return state, []
+    return state, _HANDLERS[event](state, payload)
+
+
+def on_tick(state: RunState, now: float) -> tuple[RunState, list[Command]]:
+    """Enforce the deadline: drop stragglers, then fail the run or proceed without them."""
+    if state.done or not state.deadline.expired(now):
+        return state, []
+    state = state.model_copy(deep=True)
+    stragglers = _drop_stragglers(state)
+    message = f"{DEADLINE_REASON}; missing: {', '.join(stragglers) or 'none'}"
+    stage, progress = _current_progress(state)
+    commands = [cmd.run_status(state.run_id, stage, progress, message=message)]
+    if state.deadline.policy == "fail" or state.stage == "allocate":
+        return state, commands + _complete(state, "failed", message)
+    state.reason = f"{DEADLINE_REASON}; proceeded without: {', '.join(stragglers)}"
+    state.deadline.rearm(now)
+    return state, commands + _maybe_allocate(state) + _maybe_complete(state)
+
+
+def _on_measure(state: RunState, payload: dict[str, Any]) -> list[Command]:
+    initiative_id, result = payload["initiative_id"], payload["result"]
+    if payload["phase"] == "scale":
+        if not _accepts(state, "scale", state.scaled, initiative_id):
+            return []
+        state.scales[initiative_id] = result
+        state.scaled.settle(initiative_id)
+        return [_progress(state, "scale", state.scaled), *_maybe_complete(state)]
+    if not _accepts(state, "pilot", state.measured, initiative_id):
+        return []
+    state.pilots[initiative_id] = result
+    state.measured.settle(initiative_id)
+    spec = state.spec(initiative_id)
+    return [
+        cmd.evaluate_requested(state.run_id, state.manifest, spec, result),
+        _progress(state, "measure", state.measured),
+    ]
+
+
+def _on_evaluate(state: RunState, payload: dict[str, Any]) -> list[Command]:
+    initiative_id = payload["initiative_id"]
+    if initiative_id not in state.pilots or not _accepts(
+        state, "pilot", state.evaluated, initiative_id
+    ):
+        return []
+    state.evaluations[initiative_id] = payload["result"]
+    state.evaluated.settle(initiative_id)
+    return [_progress(state, "evaluate", state.evaluated), *_maybe_allocate(state)]
+
+
+def _on_allocate(state: RunState, payload: dict[str, Any]) -> list[Command]:
+    if state.stage != "allocate":
+        state.seen.count("unexpected")
+        return []
+    result = payload["result"]
+    selected = sorted(result["selected_initiatives"])
+    unknown = [i for i in selected if i not in state.evaluations]
+    if unknown:
+        raise ContractViolation(f"allocate_completed: selected unknown initiatives {unknown}")
+    state.allocation = result
+    commands = [cmd.run_status(state.run_id, "allocate", (1, 1))]
+    if not selected:
+        reason = result.get("reason") or "the allocation selected no initiative"
+        return commands + _complete(state, "completed", reason)
+    state.stage = "scale"
+    state.scaled = Barrier(expected=selected)
+    for initiative_id in selected:
+        spec = state.spec(initiative_id)
+        commands.append(cmd.measure_requested(state.run_id, state.manifest, spec, "scale"))
+    return [*commands, _progress(state, "scale", state.scaled)]
+
+
+def _on_failure(state: RunState, payload: dict[str, Any]) -> list[Command]:
+    stage, reason = failure_stage(payload), str(payload["reason"])
+    initiative_id = payload.get("initiative_id")
+    if stage == "allocate" or initiative_id is None:
+        if state.stage != "allocate":
+            state.seen.count("unexpected")
+            return []
+        for evaluated in sorted(state.evaluations):
+            state.record_failure(evaluated, "allocate", reason)
+        return _complete(state, "failed", f"allocate failed: {reason}")
+    if stage == "scale":
+        if not _accepts(state, "scale", state.scaled, initiative_id):
+            return []
+        state.record_failure(initiative_id, "scale", reason)
+        state.scaled.settle(initiative_id)
+        return [_progress(state, "scale", state.scaled), *_maybe_complete(state)]
+    barrier = state.measured if stage == "measure" else state.evaluated
+    if not _accepts(state, "pilot", barrier, initiative_id):
+        return []
+    state.record_failure(initiative_id, stage, reason)
+    state.measured.settle(initiative_id)
+    state.evaluated.settle(initiative_id)
+    return [_progress(state, stage, barrier), *_maybe_allocate(state)]
+
+
+_HANDLERS: dict[str, Callable[[RunState, dict[str, Any]], list[Command]]] = {
+    "measure_completed": _on_measure,
+    "evaluate_completed": _on_evaluate,
+    "allocate_completed": _on_allocate,
+    "stage_failed": _on_failure,
+}
+
+
+def _accepts(state: RunState, stage: str, barrier: Barrier, initiative_id: str) -> bool:
+    """Whether the run, in its current stage, still waits for this initiative here."""
+    if state.stage == stage and barrier.waits_for(initiative_id):
+        return True
+    state.seen.count("late" if initiative_id in barrier.expected else "unexpected")
+    return False
+
+
+def _maybe_allocate(state: RunState) -> list[Command]:
+    """Pilot barrier: once every initiative is evaluated or dropped, allocate once."""
+    if state.stage != "pilot" or not state.evaluated.complete:
+        return []
+    if not state.evaluations:
+        return _complete(state, "failed", "no initiative was evaluated")
+    state.stage = "allocate"
+    evaluations = [state.evaluations[i] for i in sorted(state.evaluations)]
+    return [
+        cmd.allocate_requested(state.run_id, state.manifest, evaluations),
+        cmd.run_status(state.run_id, "allocate", (0, 1)),
+    ]
+
+
+def _maybe_complete(state: RunState) -> list[Command]:
+    """Scale barrier: once every selected initiative is measured or dropped, report."""
+    if state.stage != "scale" or not state.scaled.complete:
+        return []
+    return _complete(state, "completed", state.reason)
+
+
+def _complete(state: RunState, status: RunStatus, reason: str | None) -> list[Command]:
+    state.stage, state.status, state.reason = "done", status, reason
+    state.result = build_run_completed(
+        status=status,
+        budget=state.manifest["budget"],
+        n_initiatives=len(state.manifest["initiatives"]),
+        pilots=state.pilots,
+        evaluations=state.evaluations,
+        allocation=state.allocation,
+        scales=state.scales,
+        failures=state.failures,
+        missing=state.missing,
+        reason=reason,
+    )
+    n_reports = len(state.result["reports"])
+    return [
+        cmd.run_completed(state.run_id, state.result),
+        cmd.run_status(
+            state.run_id, "report", (n_reports, n_reports), status, message=reason or status
+        ),
+    ]
+
+
+def _drop_stragglers(state: RunState) -> list[str]:
+    """Record every initiative the current stage still waits for as missing."""
+    if state.stage == "pilot":
+        stragglers = state.evaluated.missing()
+        for initiative_id in stragglers:
+            stage = "evaluate" if initiative_id in state.pilots else "measure"
+            state.record_failure(initiative_id, stage, DEADLINE_REASON)
+            state.measured.settle(initiative_id)
+            state.evaluated.settle(initiative_id)
+    elif state.stage == "scale":
+        stragglers = state.scaled.missing()
+        for initiative_id in stragglers:
+            state.record_failure(initiative_id, "scale", DEADLINE_REASON)
+            state.scaled.settle(initiative_id)
+    else:
+        stragglers = []
+        for evaluated in sorted(state.evaluations):
+            state.record_failure(evaluated, "allocate", DEADLINE_REASON)
+    state.missing.extend(stragglers)
+    return stragglers
+
+
+def _current_progress(state: RunState) -> tuple[str, tuple[int, int]]:
+    """The stage a run waits in, with its ``[k/N]``."""
+    if state.stage == "pilot":
+        return "evaluate", state.evaluated.progress()
+    if state.stage == "scale":
+        return "scale", state.scaled.progress()
+    return "allocate", (0, 1)
+
+
+def _progress(state: RunState, stage: str, barrier: Barrier) -> Command:
+    return cmd.run_status(state.run_id, stage, barrier.progress())
