@@ -1,0 +1,80 @@
+"""Run the schema-registry server.
+
+    python -m impact_schemas.registry --bootstrap 127.0.0.1:9092 --port 0 --topic _schemas
+
+Prints ``http://HOST:PORT`` on stdout once it serves requests. Every option also reads an
+environment variable: ``IMPACT_REGISTRY_BOOTSTRAP`` (else ``KAFKA_BOOTSTRAP_SERVERS``),
+``IMPACT_REGISTRY_HOST``, ``IMPACT_REGISTRY_PORT``, ``IMPACT_REGISTRY_TOPIC``,
+``IMPACT_REGISTRY_COMPATIBILITY``, ``IMPACT_REGISTRY_REPLICATION_FACTOR``.
+Run exactly one instance per topic: it is the only writer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+
+import uvicorn
+
+from impact_schemas.policy import LEVELS, POLICY_LEVEL
+from impact_schemas.registry.server import create_app
+from impact_schemas.registry.storage import KafkaSchemaLog
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"IMPACT_REGISTRY_{name}", default)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m impact_schemas.registry")
+    parser.add_argument(
+        "--bootstrap",
+        default=_env("BOOTSTRAP", os.environ.get("KAFKA_BOOTSTRAP_SERVERS")),
+        help="Kafka bootstrap servers",
+    )
+    parser.add_argument("--host", default=_env("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(_env("PORT", "8081") or 8081))
+    parser.add_argument("--topic", default=_env("TOPIC", "_schemas"))
+    parser.add_argument(
+        "--compatibility", choices=LEVELS, default=_env("COMPATIBILITY", POLICY_LEVEL)
+    )
+    parser.add_argument(
+        "--replication-factor", type=int, default=int(_env("REPLICATION_FACTOR", "1") or 1)
+    )
+    args = parser.parse_args(argv)
+    if not args.bootstrap:
+        parser.error("--bootstrap (or KAFKA_BOOTSTRAP_SERVERS) is required")
+    return args
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """Prints the URL once the server is listening (port 0 → the real port)."""
+
+    def __init__(self, config: uvicorn.Config, sock: socket.socket) -> None:
+        super().__init__(config)
+        self.sock = sock
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            host, port = self.sock.getsockname()[:2]
+            print(f"http://{host}:{port}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    log = KafkaSchemaLog(args.bootstrap, args.topic, replication_factor=args.replication_factor)
+    app = create_app(log, default_level=args.compatibility)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    server = _AnnouncingServer(config, sock)
+    server.run(sockets=[sock])
+    sys.exit(0 if server.started else 1)
+
+
+if __name__ == "__main__":
+    main()

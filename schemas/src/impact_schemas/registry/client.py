@@ -1,0 +1,175 @@
+"""Async schema-registry client (Confluent REST API) on httpx.
+
+Works against our server and against Confluent, Karapace or Apicurio (ccompat API):
+point ``SCHEMA_REGISTRY_URL`` at any of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+from impact_contracts import ConfigError
+
+from impact_schemas.registry.errors import UNKNOWN_CODE, RegistryError, RegistryUnavailable
+
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+URL_ENV = "SCHEMA_REGISTRY_URL"
+
+SchemaText = str | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RegisteredSchema:
+    """A schema as registered under a subject."""
+
+    subject: str
+    id: int
+    version: int
+    schema: str
+
+
+def schema_text(schema: SchemaText) -> str:
+    """The JSON text of a schema given as text or dict."""
+    return schema if isinstance(schema, str) else json.dumps(schema, separators=(",", ":"))
+
+
+def canonical(schema: SchemaText) -> str:
+    """A whitespace- and key-order-independent form, used as cache key and identity."""
+    loaded = json.loads(schema) if isinstance(schema, str) else schema
+    return json.dumps(loaded, sort_keys=True, separators=(",", ":"))
+
+
+class RegistryClient:
+    """Async client for the Confluent schema-registry REST API, with id/schema caches.
+
+    Arguments:
+        url: base URL; defaults to the ``SCHEMA_REGISTRY_URL`` environment variable.
+        timeout_s: per-request timeout in seconds.
+
+    Raises (from every method):
+        RegistryError: the registry answered with an error (``error_code`` says which).
+        RegistryUnavailable: the registry could not be reached (retriable).
+    """
+
+    def __init__(self, url: str | None = None, *, timeout_s: float = 10.0) -> None:
+        url = url or os.environ.get(URL_ENV)
+        if not url:
+            raise ConfigError(f"schema registry URL missing: pass url= or set {URL_ENV}")
+        self.url = url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=self.url,
+            timeout=timeout_s,
+            headers={"Accept": CONTENT_TYPE, "Content-Type": CONTENT_TYPE},
+        )
+        self._schemas_by_id: dict[int, str] = {}
+        self._ids: dict[tuple[str, str], int] = {}
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _request(self, method: str, path: str, body: Any = None) -> Any:
+        try:
+            response = await self._http.request(
+                method, path, content=None if body is None else json.dumps(body)
+            )
+        except httpx.TransportError as exc:
+            raise RegistryUnavailable(f"schema registry {self.url} unreachable: {exc}") from exc
+        if response.is_success:
+            return response.json()
+        try:
+            payload = response.json()
+            code, message = int(payload["error_code"]), str(payload["message"])
+        except (ValueError, KeyError, TypeError):
+            code, message = UNKNOWN_CODE, response.text or response.reason_phrase
+        raise RegistryError.for_code(code, message, response.status_code)
+
+    async def register(self, subject: str, schema: SchemaText) -> int:
+        """Register ``schema`` under ``subject`` (idempotent) and return its global id."""
+        key = (subject, canonical(schema))
+        if key not in self._ids:
+            body = {"schema": schema_text(schema), "schemaType": "AVRO"}
+            answer = await self._request(
+                "POST", f"/subjects/{quote(subject, safe='')}/versions", body
+            )
+            self._ids[key] = int(answer["id"])
+            self._schemas_by_id.setdefault(int(answer["id"]), schema_text(schema))
+        return self._ids[key]
+
+    async def lookup(self, subject: str, schema: SchemaText) -> RegisteredSchema:
+        """The registration of ``schema`` under ``subject`` (40401/40403 if absent)."""
+        body = {"schema": schema_text(schema), "schemaType": "AVRO"}
+        found = self._registered(
+            await self._request("POST", f"/subjects/{quote(subject, safe='')}", body)
+        )
+        self._ids[(subject, canonical(schema))] = found.id
+        return found
+
+    async def get_by_id(self, schema_id: int) -> str:
+        """The schema text with global id ``schema_id`` (cached; 40403 if unknown)."""
+        if schema_id not in self._schemas_by_id:
+            answer = await self._request("GET", f"/schemas/ids/{schema_id}")
+            self._schemas_by_id[schema_id] = str(answer["schema"])
+        return self._schemas_by_id[schema_id]
+
+    async def get_subjects(self) -> list[str]:
+        return [str(s) for s in await self._request("GET", "/subjects")]
+
+    async def get_versions(self, subject: str) -> list[int]:
+        return [
+            int(v)
+            for v in await self._request("GET", f"/subjects/{quote(subject, safe='')}/versions")
+        ]
+
+    async def get_version(self, subject: str, version: int | str = "latest") -> RegisteredSchema:
+        return self._registered(
+            await self._request("GET", f"/subjects/{quote(subject, safe='')}/versions/{version}")
+        )
+
+    async def check_compatibility(
+        self, subject: str, schema: SchemaText, version: int | str = "latest"
+    ) -> tuple[bool, list[str]]:
+        """Whether ``schema`` may be registered under ``subject``, with the reasons if not."""
+        body = {"schema": schema_text(schema), "schemaType": "AVRO"}
+        path = f"/compatibility/subjects/{quote(subject, safe='')}/versions/{version}?verbose=true"
+        answer = await self._request("POST", path, body)
+        return bool(answer["is_compatible"]), [str(m) for m in answer.get("messages", [])]
+
+    async def get_config(self, subject: str | None = None) -> str:
+        """The compatibility level of ``subject`` (or the global one)."""
+        path = (
+            "/config"
+            if subject is None
+            else f"/config/{quote(subject, safe='')}?defaultToGlobal=true"
+        )
+        return str((await self._request("GET", path))["compatibilityLevel"])
+
+    async def set_config(self, level: str, subject: str | None = None) -> str:
+        """Set the compatibility level of ``subject`` (or the global one)."""
+        path = "/config" if subject is None else f"/config/{quote(subject, safe='')}"
+        return str((await self._request("PUT", path, {"compatibility": level}))["compatibility"])
+
+    @staticmethod
+    def _registered(answer: dict[str, Any]) -> RegisteredSchema:
+        return RegisteredSchema(
+            subject=str(answer["subject"]),
+            id=int(answer["id"]),
+            version=int(answer["version"]),
+            schema=str(answer["schema"]),
+        )
