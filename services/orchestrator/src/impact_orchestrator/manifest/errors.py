@@ -28,9 +28,15 @@ def key_path(*parts: str | int) -> str:
     return text
 
 
+def _bound(value: Any) -> Any:
+    """``0.0`` reads better as ``0`` in a message."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _reason(error: Any) -> str:
     """A short, user-facing reason for one pydantic error."""
-    kind, ctx = error["type"], error.get("ctx") or {}
+    kind = error["type"]
+    ctx = {k: _bound(v) for k, v in (error.get("ctx") or {}).items()}
     reasons = {
         "missing": "required key is missing",
         "extra_forbidden": "unknown key",
@@ -38,6 +44,7 @@ def _reason(error: Any) -> str:
         "greater_than_equal": f"must be >= {ctx.get('ge')}",
         "less_than_equal": f"must be <= {ctx.get('le')}",
         "string_too_short": "must not be empty",
+        "too_short": f"must have at least {ctx.get('min_length')} item(s)",
         "int_type": "must be an integer",
         "int_parsing": "must be an integer",
         "int_from_float": "must be an integer",
