@@ -31,7 +31,7 @@ def fill_envelope(
         **new_envelope(run_id, cause_value.get("event_id")),
     }
     for name, default in defaults.items():
-        if value.get(name) is None and default is not None:
+        if value.get(name) is None and (default is not None or name == "causation_id"):
             value[name] = default
     return value
 

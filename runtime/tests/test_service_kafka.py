@@ -1,0 +1,140 @@
+"""The Service on a real broker: outputs, DLQ routing, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from tests.support.kafka import wait_for
+
+from impact_runtime import Incoming, JsonCodec, Outgoing, Record, Service, ServiceSettings
+from runtime.tests.kafka_io import CommittedReader, as_json, isolated_settings, produce, request
+
+pytestmark = pytest.mark.integration
+
+
+def double(incoming: Incoming) -> list[Outgoing | Record]:
+    value = {"initiative_id": incoming.value["initiative_id"], "doubled": 2 * incoming.value["x"]}
+    return [Outgoing("measure_completed", incoming.value["run_id"], value)]
+
+
+def topics(settings: ServiceSettings) -> tuple[str, str]:
+    prefix = settings.topic_prefix
+    return f"{prefix}measure.requested.v1", f"{prefix}measure.completed.v1"
+
+
+@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
+async def test_consumes_handles_and_produces(kafka_bootstrap: str, guarantee: str) -> None:
+    settings = isolated_settings(kafka_bootstrap, processing_guarantee=guarantee)
+    source, sink = topics(settings)
+    inputs = [request("run-a", x) for x in (1, 2, 3)]
+    async with Service(
+        settings, ["measure_requested"], double, codec=JsonCodec(), outputs=["measure_completed"]
+    ) as service:
+        await produce(
+            kafka_bootstrap, source, [(f"run-a:init-{v['x']}", as_json(v)) for v in inputs]
+        )
+        async with CommittedReader(kafka_bootstrap, sink) as reader:
+            records = await reader.wait_count(3)
+        assert service.running
+    codec = JsonCodec()
+    values = [await codec.decode(r.value, sink) for r in records]
+    assert sorted((v["initiative_id"], v["doubled"]) for v in values) == [
+        ("init-1", 2),
+        ("init-2", 4),
+        ("init-3", 6),
+    ]
+    by_cause = {v["causation_id"]: v for v in values}
+    assert set(by_cause) == {v["event_id"] for v in inputs}
+    assert {v["run_id"] for v in values} == {"run-a"}
+    assert {r.key for r in records} == {b"run-a"}
+    headers = dict(records[0].headers)
+    assert headers["run_id"] == b"run-a"
+    assert headers["schema_version"] == b"1.0"
+
+
+async def test_poison_goes_to_the_dlq_and_later_messages_are_processed(
+    kafka_bootstrap: str,
+) -> None:
+    settings = isolated_settings(kafka_bootstrap)
+    source, sink = topics(settings)
+    async with Service(settings, ["measure_requested"], double, codec=JsonCodec()):
+        await produce(
+            kafka_bootstrap,
+            source,
+            [
+                ("bad-1", b"\x00\x00\x00\x00\x01\xff\xfe"),
+                ("bad-2", b"[1, 2]"),
+                ("good", as_json(request("run-b", 21))),
+            ],
+        )
+        async with CommittedReader(kafka_bootstrap, f"{source}.dlq") as dlq:
+            dead = await dlq.wait_count(2)
+        async with CommittedReader(kafka_bootstrap, sink) as reader:
+            [out] = await reader.wait_count(1)
+    assert [(d.key, d.value) for d in dead] == [
+        (b"bad-1", b"\x00\x00\x00\x00\x01\xff\xfe"),
+        (b"bad-2", b"[1, 2]"),
+    ]
+    headers = [dict(d.headers) for d in dead]
+    assert [h["dlq.error_type"] for h in headers] == [b"SchemaMismatch", b"SchemaMismatch"]
+    assert headers[1]["dlq.reason"] == b"SchemaMismatch: expected a JSON object, got list"
+    assert [h["dlq.offset"] for h in headers] == [b"0", b"1"]
+    assert {h["dlq.source_topic"] for h in headers} == {source.encode()}
+    assert {h["dlq.service"] for h in headers} == {b"echo"}
+    assert (await JsonCodec().decode(out.value, sink))["doubled"] == 42
+
+
+async def http_get(port: int, path: str) -> tuple[int, str]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    await writer.drain()
+    response = await reader.read()
+    writer.close()
+    head, _, body = response.decode().partition("\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+async def test_health_readiness_and_metrics(kafka_bootstrap: str) -> None:
+    settings = isolated_settings(kafka_bootstrap)
+    source, sink = topics(settings)
+    release = asyncio.Event()
+    assigned: list[set[str]] = []
+
+    async def on_assign(partitions: set) -> None:  # type: ignore[type-arg]
+        assigned.append({f"{tp.topic}:{tp.partition}" for tp in partitions})
+        await release.wait()
+
+    service = Service(
+        settings, ["measure_requested"], double, codec=JsonCodec(), on_assign=on_assign
+    )
+    await service.start()
+    try:
+        port = service.http_port
+        assert port > 0
+        assert await http_get(port, "/healthz") == (200, "ok\n")
+        await wait_for(lambda: assigned, timeout=30)
+        assert assigned[0] == {f"{source}:0", f"{source}:1"}
+        assert await http_get(port, "/readyz") == (503, "not ready\n")
+        release.set()
+        await asyncio.wait_for(service.ready.wait(), timeout=10)
+        assert await http_get(port, "/readyz") == (200, "ready\n")
+        await produce(kafka_bootstrap, source, [("k", as_json(request("run-c", 5))), ("k", b"x")])
+        async with CommittedReader(kafka_bootstrap, sink) as reader:
+            await reader.wait_count(1)
+
+        async def dlq_counted() -> bool:
+            _, body = await http_get(port, "/metrics")
+            return f'impact_messages_dlq_total{{topic="{source}"}} 1.0' in body
+
+        await wait_for(dlq_counted, timeout=10)
+        status, body = await http_get(port, "/metrics")
+        assert status == 200
+        assert f'impact_messages_processed_total{{topic="{source}"}} 1.0' in body
+        assert f'impact_handler_seconds_count{{topic="{source}"}} 1.0' in body
+        assert 'impact_service_info{service="echo"} 1.0' in body
+        assert f'impact_consumer_lag{{partition="0",topic="{source}"}} 0.0' in body
+        assert await http_get(port, "/nope") == (404, "not found\n")
+    finally:
+        await service.stop()
+    assert not service.is_ready()
