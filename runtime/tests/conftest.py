@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from impact_runtime import ServiceSettings
 
 

@@ -7,9 +7,9 @@ import uuid
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from tests.support.kafka import wait_for
-
 from impact_runtime import ServiceSettings
+
+from tests.support.kafka import wait_for
 
 
 def isolated_settings(bootstrap: str, **overrides: Any) -> ServiceSettings:

@@ -6,7 +6,6 @@ import threading
 import uuid
 
 import pytest
-
 from impact_runtime import (
     ComponentError,
     ConfigError,
@@ -28,7 +27,7 @@ def completed(incoming: Incoming) -> list[Outgoing | Record]:
     return [Outgoing("measure_completed", incoming.value["run_id"], value)]
 
 
-def make_bus(settings: ServiceSettings, handle, **kwargs) -> FakeBus:  # type: ignore[no-untyped-def]
+def make_bus(settings: ServiceSettings, handle, **kwargs) -> FakeBus:
     return FakeBus(Service(settings, ["measure_requested"], handle, **kwargs))
 
 
@@ -261,7 +260,7 @@ async def test_unknown_topic_goes_to_the_dlq(settings: ServiceSettings) -> None:
 
 
 async def test_wrong_return_type_goes_to_the_dlq(settings: ServiceSettings) -> None:
-    def handle(incoming: Incoming):  # type: ignore[no-untyped-def]
+    def handle(incoming: Incoming):
         return [{"not": "an Outgoing"}]
 
     bus = make_bus(settings, handle)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tests.support.kafka import wait_for
-
 from impact_runtime import Incoming, JsonCodec, Outgoing, Record, Service, ServiceSettings
+
 from runtime.tests.kafka_io import CommittedReader, as_json, isolated_settings, produce, request
+from tests.support.kafka import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +101,7 @@ async def test_health_readiness_and_metrics(kafka_bootstrap: str) -> None:
     release = asyncio.Event()
     assigned: list[set[str]] = []
 
-    async def on_assign(partitions: set) -> None:  # type: ignore[type-arg]
+    async def on_assign(partitions: set) -> None:
         assigned.append({f"{tp.topic}:{tp.partition}" for tp in partitions})
         await release.wait()
 

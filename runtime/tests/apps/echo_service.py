@@ -33,7 +33,7 @@ def handle(incoming: Incoming) -> list[Outgoing | Record]:
 
 
 def main() -> None:
-    settings = ServiceSettings()  # type: ignore[call-arg]
+    settings = ServiceSettings()
     run_service(Service(settings, ["measure_requested"], handle, codec=JsonCodec()))
 
 
