@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from impact_orchestrator.manifest import ManifestError, Registries, load_manifest
+
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.fakes import measure_config
 

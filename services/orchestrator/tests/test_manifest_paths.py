@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from impact_orchestrator.manifest import Registries, StageConfig, load_manifest
+
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.fakes import measure_config
 

@@ -1,0 +1,349 @@
+"""The run state machine: exact commands on the happy path, dedup, failures, empty runs,
+and a JSON round trip mid-run that continues identically."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from impact_orchestrator import Command, RunState, apply
+
+from services.orchestrator.tests.events import (
+    RUN_ID,
+    allocated,
+    evaluated,
+    evaluation,
+    failed,
+    manifest_payload,
+    measure_result,
+    measured,
+)
+
+COSTS = {"a": 10.0, "b": 20.0, "c": 25.0}
+PILOT = {"a": 2.0, "b": 1.0, "c": 3.0}
+
+
+def status(
+    stage: str, done: int, total: int, state: str = "running", msg: str | None = None
+) -> Command:
+    return Command(
+        "run_status",
+        RUN_ID,
+        {
+            "stage": stage,
+            "completed": done,
+            "total": total,
+            "state": state,
+            "message": msg or f"[{done}/{total}] {stage}",
+        },
+    )
+
+
+def measure_request(manifest: dict[str, Any], initiative_id: str, phase: str) -> Command:
+    return Command(
+        "measure_requested",
+        f"{RUN_ID}:{initiative_id}",
+        {
+            "initiative_id": initiative_id,
+            "phase": phase,
+            "component": "Measure",
+            "component_kwargs": {},
+            "measure_config": {"cfg": initiative_id},
+            "sample_size": 500 if phase == "scale" else None,
+            "seed": 7,
+        },
+    )
+
+
+def feed(
+    state: RunState, events: list[tuple[str, dict[str, Any]]]
+) -> tuple[RunState, list[Command]]:
+    out: list[Command] = []
+    for event, payload in events:
+        state, commands = apply(state, event, payload, now=0.0)
+        out.extend(commands)
+    return state, out
+
+
+def pilot_events(ids: str = "abc") -> list[tuple[str, dict[str, Any]]]:
+    events = [("measure_completed", measured(i, PILOT[i])) for i in ids]
+    events += [("evaluate_completed", evaluated(i, PILOT[i], COSTS[i])) for i in ids]
+    return events
+
+
+def started() -> tuple[RunState, dict[str, Any]]:
+    manifest = manifest_payload(COSTS)
+    state, _ = RunState.start(manifest, RUN_ID, now=0.0)
+    return state, manifest
+
+
+def test_happy_path_emits_exact_commands() -> None:
+    manifest = manifest_payload(COSTS)
+    state, commands = RunState.start(manifest, RUN_ID, now=0.0)
+    assert commands == [
+        measure_request(manifest, "a", "pilot"),
+        measure_request(manifest, "b", "pilot"),
+        measure_request(manifest, "c", "pilot"),
+        status("measure", 0, 3),
+    ]
+
+    state, commands = apply(state, "measure_completed", measured("b", 1.0), now=1.0)
+    assert commands == [
+        Command(
+            "evaluate_requested",
+            "r1:b",
+            {
+                "initiative_id": "b",
+                "cost_to_scale": 20.0,
+                "component": "Evaluate",
+                "component_kwargs": {},
+                "measure": measure_result("b", 1.0),
+            },
+        ),
+        status("measure", 1, 3),
+    ]
+
+    state, commands = feed(state, [("measure_completed", measured(i, PILOT[i])) for i in "ca"])
+    assert [c.event for c in commands] == ["evaluate_requested", "run_status"] * 2
+    assert commands[-1] == status("measure", 3, 3)
+
+    evaluations = [("evaluate_completed", evaluated(i, PILOT[i], COSTS[i])) for i in "cab"]
+    state, commands = feed(state, evaluations)
+    assert commands == [
+        status("evaluate", 1, 3),
+        status("evaluate", 2, 3),
+        status("evaluate", 3, 3),
+        Command(
+            "allocate_requested",
+            RUN_ID,
+            {
+                "budget": 35.0,
+                "component": "MinimaxRegretAllocate",
+                "component_kwargs": {"time_limit_s": 5},
+                "initiatives": [evaluation(i, PILOT[i], COSTS[i]) for i in "abc"],
+            },
+        ),
+        status("allocate", 0, 1),
+    ]
+
+    allocation = allocated(35.0, {"c": 25.0, "a": 10.0}, PILOT)
+    state, commands = apply(state, "allocate_completed", allocation, now=2.0)
+    assert commands == [
+        status("allocate", 1, 1),
+        measure_request(manifest, "a", "scale"),
+        measure_request(manifest, "c", "scale"),
+        status("scale", 0, 2),
+    ]
+
+    state, commands = apply(state, "measure_completed", measured("c", 2.0, "scale"), now=3.0)
+    assert commands == [status("scale", 1, 2)]
+    state, commands = apply(state, "measure_completed", measured("a", 2.5, "scale"), now=4.0)
+    expected_payload = {
+        "status": "completed",
+        "reports": [
+            {
+                "initiative_id": "a",
+                "predicted_return": 2.0,
+                "actual_return": 2.5,
+                "prediction_error": 0.5,
+                "sample_size_pilot": 100,
+                "sample_size_scale": 500,
+                "budget_allocated": 10.0,
+                "confidence_score": 0.5,
+                "model_type": "experiment",
+            },
+            {
+                "initiative_id": "c",
+                "predicted_return": 3.0,
+                "actual_return": 2.0,
+                "prediction_error": -1.0,
+                "sample_size_pilot": 100,
+                "sample_size_scale": 500,
+                "budget_allocated": 25.0,
+                "confidence_score": 0.5,
+                "model_type": "experiment",
+            },
+        ],
+        "failures": [],
+        "summary": {
+            "budget": 35.0,
+            "n_initiatives": 3,
+            "n_evaluated": 3,
+            "n_selected": 2,
+            "n_failed": 0,
+            "total_budget_allocated": 35.0,
+            "total_predicted_return": 5.0,
+            "total_actual_return": 4.5,
+            "total_prediction_error": -0.5,
+            "solver_status": "Optimal",
+            "missing": [],
+            "reason": None,
+        },
+    }
+    assert commands == [
+        status("scale", 2, 2),
+        Command("run_completed", RUN_ID, expected_payload),
+        status("report", 2, 2, "completed", "completed"),
+    ]
+    assert state.done and state.status == "completed"
+    assert state.result == expected_payload
+
+
+def test_duplicates_are_dropped() -> None:
+    state, _ = started()
+    state, first = apply(state, "measure_completed", measured("a", 2.0), now=0.0)
+    again, second = apply(state, "measure_completed", measured("a", 9.0), now=0.0)
+    assert len(first) == 2
+    assert second == []
+    assert again.pilots == {"a": measure_result("a", 2.0)}
+    assert again.seen.ignored == {"duplicate": 1}
+    assert again.measured.progress() == (1, 3)
+
+
+def finished() -> RunState:
+    state, _ = started()
+    state, _ = feed(state, pilot_events())
+    allocation = allocated(35.0, {"a": 10.0, "c": 25.0}, PILOT)
+    state, _ = feed(
+        state,
+        [
+            ("allocate_completed", allocation),
+            ("measure_completed", measured("a", 2.5, "scale")),
+            ("measure_completed", measured("c", 2.0, "scale")),
+        ],
+    )
+    assert state.done
+    return state
+
+
+def test_late_results_after_completion_change_nothing() -> None:
+    state = finished()
+    report = state.result
+    for event, payload in [
+        ("measure_completed", measured("a", 99.0, "scale")),
+        ("stage_failed", failed("measure", "b", "scale")),
+        ("evaluate_completed", evaluated("b", 1.0, 20.0)),
+    ]:
+        state, commands = apply(state, event, payload, now=10.0)
+        assert commands == []
+    assert state.result == report
+    assert state.seen.ignored == {"late": 3}
+
+
+def test_results_for_unknown_or_unselected_initiatives_are_ignored() -> None:
+    state, _ = started()
+    state, _ = feed(state, pilot_events())
+    state, _ = apply(state, "allocate_completed", allocated(35.0, {"a": 10.0}, PILOT), now=0.0)
+    state, commands = feed(
+        state,
+        [
+            ("measure_completed", measured("zz", 1.0)),
+            ("measure_completed", measured("b", 1.0, "scale")),
+        ],
+    )
+    assert commands == []
+    assert state.seen.ignored == {"unexpected": 2}
+
+
+@pytest.mark.parametrize(
+    ("failure", "stage"),
+    [(failed("measure", "b", "pilot"), "measure"), (failed("evaluate", "b"), "evaluate")],
+)
+def test_pilot_stage_failure_drops_the_initiative_and_the_run_continues(
+    failure: dict[str, Any], stage: str
+) -> None:
+    state, _ = started()
+    events = [("measure_completed", measured(i, PILOT[i])) for i in "ac"]
+    if stage == "evaluate":
+        events.append(("measure_completed", measured("b", 1.0)))
+    events += [("evaluate_completed", evaluated(i, PILOT[i], COSTS[i])) for i in "ac"]
+    state, _ = feed(state, events)
+    state, commands = apply(state, "stage_failed", failure, now=0.0)
+    assert commands[0] == status(stage, 3, 3)
+    assert commands[1].event == "allocate_requested"
+    assert [i["initiative_id"] for i in commands[1].payload["initiatives"]] == ["a", "c"]
+    state, _ = feed(
+        state,
+        [
+            ("allocate_completed", allocated(35.0, {"a": 10.0}, PILOT)),
+            ("measure_completed", measured("a", 2.5, "scale")),
+        ],
+    )
+    assert state.result is not None
+    assert state.result["status"] == "completed"
+    assert state.result["failures"] == [{"initiative_id": "b", "stage": stage, "reason": "boom"}]
+    assert state.result["summary"]["n_failed"] == 1
+    assert state.result["summary"]["n_evaluated"] == 2
+
+
+def test_scale_failure_is_reported_and_the_others_complete() -> None:
+    state, _ = started()
+    state, _ = feed(state, pilot_events())
+    state, _ = feed(
+        state,
+        [
+            ("allocate_completed", allocated(35.0, {"a": 10.0, "c": 25.0}, PILOT)),
+            ("stage_failed", failed("measure", "c", "scale")),
+            ("measure_completed", measured("a", 2.5, "scale")),
+        ],
+    )
+    assert state.result is not None
+    assert [r["initiative_id"] for r in state.result["reports"]] == ["a"]
+    assert state.result["failures"] == [{"initiative_id": "c", "stage": "scale", "reason": "boom"}]
+    assert state.result["summary"]["total_budget_allocated"] == 35.0
+    assert state.result["summary"]["n_selected"] == 2
+
+
+def test_empty_allocation_completes_with_an_empty_report() -> None:
+    state, _ = started()
+    state, _ = feed(state, pilot_events())
+    state, commands = apply(state, "allocate_completed", allocated(35.0, {}, PILOT), now=0.0)
+    assert [c.event for c in commands] == ["run_status", "run_completed", "run_status"]
+    result = commands[1].payload
+    assert result["status"] == "completed"
+    assert result["reports"] == []
+    assert result["summary"]["reason"] == "no initiative fits the budget"
+    assert result["summary"]["n_selected"] == 0
+    assert result["summary"]["total_budget_allocated"] == 0.0
+
+
+def test_allocate_failure_fails_the_run() -> None:
+    state, _ = started()
+    state, _ = feed(state, pilot_events())
+    state, commands = apply(state, "stage_failed", failed("allocate", None), now=0.0)
+    assert commands[0].event == "run_completed"
+    assert commands[0].payload["status"] == "failed"
+    assert commands[0].payload["summary"]["reason"] == "allocate failed: boom"
+    assert [f["stage"] for f in commands[0].payload["failures"]] == ["allocate"] * 3
+    assert commands[1] == status("report", 0, 0, "failed", "allocate failed: boom")
+
+
+def test_no_evaluated_initiative_fails_the_run_without_allocating() -> None:
+    state, _ = started()
+    failures = [("stage_failed", failed("measure", i, "pilot")) for i in "abc"]
+    state, commands = feed(state, failures)
+    assert "allocate_requested" not in [c.event for c in commands]
+    assert state.result is not None
+    assert state.result["status"] == "failed"
+    assert state.result["summary"]["reason"] == "no initiative was evaluated"
+    assert state.result["summary"]["n_failed"] == 3
+
+
+def test_json_round_trip_mid_run_continues_identically() -> None:
+    state, _ = started()
+    state, _ = feed(state, pilot_events("ab"))
+    state, _ = apply(state, "measure_completed", measured("a", 2.0), now=0.0)  # a duplicate
+    restored = RunState.from_json(state.to_json())
+    assert restored == state
+    rest = [
+        ("measure_completed", measured("c", 3.0)),
+        ("evaluate_completed", evaluated("c", 3.0, 25.0)),
+        ("allocate_completed", allocated(35.0, {"a": 10.0, "c": 25.0}, PILOT)),
+        ("measure_completed", measured("c", 2.0, "scale")),
+        ("measure_completed", measured("a", 2.5, "scale")),
+    ]
+    original_end, original_commands = feed(state, rest)
+    restored_end, restored_commands = feed(restored, rest)
+    assert restored_commands == original_commands
+    assert restored_end.to_json() == original_end.to_json()
+    assert restored_end.seen.ignored == {"duplicate": 1}
