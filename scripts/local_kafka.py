@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -47,20 +48,27 @@ def jars_present() -> bool:
 
 
 def fetch() -> None:
-    """Copy the broker's jars from Maven Central into .cache/kafka/libs (once)."""
-    if jars_present():
-        log(f"jars already in {LIBS_DIR} ({len(list(LIBS_DIR.glob('*.jar')))} jars)")
-        return
+    """Copy the broker's jars from Maven Central into .cache/kafka/libs (once, under a lock)."""
+    LIBS_DIR.parent.mkdir(parents=True, exist_ok=True)
+    with (LIBS_DIR.parent / "fetch.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if jars_present():
+            log(f"jars already in {LIBS_DIR} ({len(list(LIBS_DIR.glob('*.jar')))} jars)")
+            return
+        download_jars()
+
+
+def download_jars() -> None:
     if shutil.which("mvn") is None:
         raise SystemExit("mvn not found: install Maven (3.8+) to fetch the Kafka jars")
-    LIBS_DIR.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="libs-", dir=LIBS_DIR.parent))
-    log(f"fetching Kafka jars with Maven into {LIBS_DIR} ...")
+    log(f"fetching Kafka jars with Maven into {LIBS_DIR} (about 15-40 s the first time) ...")
     started = time.monotonic()
     command = [
         "mvn",
         "-q",
         "-B",
+        "-Dstyle.color=never",
         "-f",
         str(POM),
         "dependency:copy-dependencies",
@@ -69,8 +77,7 @@ def fetch() -> None:
     ]
     try:
         subprocess.run(command, check=True)
-        if LIBS_DIR.exists():
-            shutil.rmtree(LIBS_DIR)
+        shutil.rmtree(LIBS_DIR, ignore_errors=True)
         staging.rename(LIBS_DIR)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -79,10 +86,13 @@ def fetch() -> None:
     log(f"fetched {count} jars in {time.monotonic() - started:.1f} s")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """Distinct ports that were free on 127.0.0.1 a moment ago (all bound at once)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
 
 
 def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
@@ -205,20 +215,29 @@ def log_tail(log_file: Path, lines: int = 40) -> str:
     return "\n".join(log_file.read_text(errors="replace").splitlines()[-lines:])
 
 
+def startup_logs(data_dir: Path) -> str:
+    """The JVM's own output (crashes before logging starts) and the server log's tail."""
+    return (
+        f"--- {data_dir / 'stdout.log'}\n{log_tail(data_dir / 'stdout.log', 20)}\n"
+        f"--- {data_dir / SERVER_LOG_NAME}\n{log_tail(data_dir / SERVER_LOG_NAME)}"
+    )
+
+
 def wait_ready(state: dict[str, object], timeout: float) -> float:
     """Block until the port accepts and the log says the server started; return seconds."""
     pid = int(str(state["pid"]))
     port = int(str(state["port"]))
-    log_file = Path(str(state["data_dir"])) / SERVER_LOG_NAME
+    data_dir = Path(str(state["data_dir"]))
+    log_file = data_dir / SERVER_LOG_NAME
     started = float(str(state["started_at"]))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not pid_alive(pid):
-            raise SystemExit(f"broker (pid {pid}) exited during startup:\n{log_tail(log_file)}")
+            raise SystemExit(f"broker (pid {pid}) exited during startup:\n{startup_logs(data_dir)}")
         if port_accepts(port) and log_says_started(log_file):
             return time.time() - started
         time.sleep(0.1)
-    raise SystemExit(f"broker not ready after {timeout:.0f} s:\n{log_tail(log_file)}")
+    raise SystemExit(f"broker not ready after {timeout:.0f} s:\n{startup_logs(data_dir)}")
 
 
 def start(args: argparse.Namespace) -> None:
@@ -230,8 +249,9 @@ def start(args: argparse.Namespace) -> None:
         return
     if not jars_present():
         fetch()
-    port = args.port or free_port()
-    controller_port = args.controller_port or free_port()
+    spare_port, spare_controller_port = free_ports(2)
+    port = args.port or spare_port
+    controller_port = args.controller_port or spare_controller_port
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="kafka-")).resolve()
     started_at = time.time()
     properties, log_config = write_config(port, controller_port, data_dir)
@@ -256,10 +276,52 @@ def start(args: argparse.Namespace) -> None:
     state_file.parent.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps(state, indent=2) + "\n")
     log(f"started pid {process.pid} on {bootstrap}, data in {data_dir}")
+    if args.owner_pid:
+        spawn_watchdog(args.owner_pid, process.pid)
     if args.wait:
         seconds = wait_ready(state, args.timeout)
         log(f"ready in {seconds:.1f} s")
     print(bootstrap)
+
+
+def terminate(pid: int, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if the process still runs after ``timeout`` seconds."""
+    if not pid_alive(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if pid_alive(pid):
+        log(f"pid {pid} ignored SIGTERM for {timeout:.0f} s: SIGKILL")
+        os.kill(pid, signal.SIGKILL)
+
+
+def spawn_watchdog(owner_pid: int, broker_pid: int) -> None:
+    """Stop the broker when its owner (e.g. a pytest run) dies without stopping it."""
+    subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "watch",
+            "--owner-pid",
+            str(owner_pid),
+            "--pid",
+            str(broker_pid),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def watch(args: argparse.Namespace) -> None:
+    while pid_alive(args.pid):
+        if not pid_alive(args.owner_pid):
+            terminate(args.pid, 20.0)
+            return
+        time.sleep(1.0)
 
 
 def stop(args: argparse.Namespace) -> None:
@@ -269,14 +331,7 @@ def stop(args: argparse.Namespace) -> None:
         log("not running (no state file)")
         return
     pid = int(str(state["pid"]))
-    if pid_alive(pid):
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + args.timeout
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if pid_alive(pid):
-            log(f"pid {pid} ignored SIGTERM for {args.timeout:.0f} s: SIGKILL")
-            os.kill(pid, signal.SIGKILL)
+    terminate(pid, args.timeout)
     log(f"stopped pid {pid}")
     if not args.keep:
         shutil.rmtree(str(state["data_dir"]), ignore_errors=True)
@@ -318,12 +373,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     start_parser.add_argument("--data-dir", help="default: a new temporary directory")
     start_parser.add_argument("--wait", action="store_true", help="block until ready")
     start_parser.add_argument("--timeout", type=float, default=90.0)
+    start_parser.add_argument(
+        "--owner-pid", type=int, default=0, help="stop the broker when this process exits"
+    )
     stop_parser = commands.add_parser("stop", help="stop the broker and delete its data")
     stop_parser.add_argument("--keep", action="store_true", help="keep the data dir")
     stop_parser.add_argument("--timeout", type=float, default=20.0)
     commands.add_parser("status", help="print whether the broker runs")
     wait_parser = commands.add_parser("wait", help="block until the started broker is ready")
     wait_parser.add_argument("--timeout", type=float, default=90.0)
+    watch_parser = commands.add_parser("watch", help="(internal) stop the broker with its owner")
+    watch_parser.add_argument("--owner-pid", type=int, required=True)
+    watch_parser.add_argument("--pid", type=int, required=True)
     return parser.parse_args(argv)
 
 
@@ -339,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
         return status(args)
     elif args.command == "wait":
         wait(args)
+    elif args.command == "watch":
+        watch(args)
     return 0
 
 

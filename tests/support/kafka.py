@@ -39,6 +39,9 @@ DEFAULT_TEST_IMAGE = "confluentinc/cp-kafka:7.6.0"
 
 TopicFactory = Callable[..., Awaitable[str]]
 
+# What the session's broker setup took, shown in pytest's terminal summary.
+_SESSION_REPORT: dict[str, str] = {}
+
 
 def unused_port() -> int:
     """Return a TCP port on 127.0.0.1 that was free a moment ago (bind to port 0)."""
@@ -134,8 +137,10 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
     state_file = workdir / "state.json"
     data_dir = workdir / "data"
     started = time.monotonic()
-    bootstrap = _run_local_kafka(state_file, "start", "--data-dir", str(data_dir), "--wait")
-    print(f"\nlocal Kafka on {bootstrap} up in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    bootstrap = _run_local_kafka(
+        state_file, "start", "--data-dir", str(data_dir), "--wait", "--owner-pid", str(os.getpid())
+    )
+    _SESSION_REPORT["broker start (local jars)"] = f"{time.monotonic() - started:.1f} s"
     try:
         yield KafkaBroker(
             bootstrap=bootstrap, origin="local jars", log_file=data_dir / "server.log"
@@ -211,7 +216,8 @@ async def kafka_bootstrap(kafka_broker: KafkaBroker) -> str:
             f"{time.monotonic() - started:.1f} s: {error!r}\n"
             f"--- broker log tail ---\n{kafka_broker.log_tail()}"
         ) from error
-    print(f"Kafka ready for clients in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    _SESSION_REPORT["broker"] = f"{kafka_broker.bootstrap} ({kafka_broker.origin})"
+    _SESSION_REPORT["client readiness check"] = f"{time.monotonic() - started:.1f} s"
     return kafka_broker.bootstrap
 
 
@@ -278,3 +284,11 @@ def unused_port_fixture() -> int:
 def group_id() -> str:
     """A fresh consumer group id."""
     return f"test-group-{uuid.uuid4().hex}"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Show where the session's broker came from and how long it took to be ready."""
+    if _SESSION_REPORT:
+        terminalreporter.section("kafka")
+        for name, value in _SESSION_REPORT.items():
+            terminalreporter.write_line(f"{name}: {value}")
