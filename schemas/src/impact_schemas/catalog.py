@@ -49,7 +49,11 @@ class EventSpec:
     name: str
     major: int
     key_kind: KeyKind
-    raw_schema: dict[str, Any]
+
+    @property
+    def raw_schema(self) -> dict[str, Any]:
+        """The shipped ``.avsc`` (JSON dict); ``ConfigError`` if this major has none."""
+        return load_schema(self.name, self.major)
 
     @property
     def version(self) -> str:
@@ -95,7 +99,9 @@ def _parse(event: str, major: int) -> Any:
 
 def event_spec(event: str, major: int = 1) -> EventSpec:
     """The ``EventSpec`` of ``event`` at ``major``."""
-    return EventSpec(event, major, _KEYS[event], load_schema(event, major))
+    if event not in _KEYS:
+        raise ConfigError(f"unknown event {event!r}; known: {', '.join(EVENT_NAMES)}")
+    return EventSpec(event, major, _KEYS[event])
 
 
 def events(major: int = 1) -> list[EventSpec]:

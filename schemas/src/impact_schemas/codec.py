@@ -47,7 +47,8 @@ class AvroCodec:
 
     def schema_for(self, spec: EventSpec) -> dict[str, Any]:
         """The schema this codec writes and reads ``spec``'s event with."""
-        return self._overrides.get(spec.name, spec.raw_schema)
+        override = self._overrides.get(spec.name)
+        return override if override is not None else spec.raw_schema
 
     def _parsed_schema(self, schema: dict[str, Any]) -> Any:
         key = json.dumps(schema, sort_keys=True)

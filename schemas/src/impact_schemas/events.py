@@ -172,10 +172,14 @@ class _Walker:
             contract.model_validate(value)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in (path, *err['loc']) if p != '')}: {err['msg']}"
+                f"{_dotted(path, err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
                 for err in exc.errors()
             )
             raise ContractViolation(f"{self.event}: {contract.__name__}: {problems}") from exc
 
     def _where(self, path: str) -> str:
         return f"{self.event}.{path}"
+
+
+def _dotted(path: str, loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in (path, *loc) if part != "")

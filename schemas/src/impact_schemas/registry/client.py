@@ -51,13 +51,20 @@ class RegistryClient:
     Arguments:
         url: base URL; defaults to the ``SCHEMA_REGISTRY_URL`` environment variable.
         timeout_s: per-request timeout in seconds.
+        transport: an httpx transport (tests pass ``httpx.ASGITransport(app)``).
 
     Raises (from every method):
         RegistryError: the registry answered with an error (``error_code`` says which).
         RegistryUnavailable: the registry could not be reached (retriable).
     """
 
-    def __init__(self, url: str | None = None, *, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        timeout_s: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         url = url or os.environ.get(URL_ENV)
         if not url:
             raise ConfigError(f"schema registry URL missing: pass url= or set {URL_ENV}")
@@ -65,6 +72,7 @@ class RegistryClient:
         self._http = httpx.AsyncClient(
             base_url=self.url,
             timeout=timeout_s,
+            transport=transport,
             headers={"Accept": CONTENT_TYPE, "Content-Type": CONTENT_TYPE},
         )
         self._schemas_by_id: dict[int, str] = {}
@@ -83,6 +91,11 @@ class RegistryClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    def clear_cache(self) -> None:
+        """Forget cached ids and schemas (e.g. after the registry was reset)."""
+        self._schemas_by_id.clear()
+        self._ids.clear()
 
     async def _request(self, method: str, path: str, body: Any = None) -> Any:
         try:
