@@ -62,3 +62,11 @@ def avro_codec(schema_registry_url: str) -> Codec:
 
     codec: Codec = AvroCodec(RegistryClient(schema_registry_url))
     return codec
+
+
+async def close_codec(codec: Codec | None) -> None:
+    """Close the registry client of a codec the runtime created (if it has one)."""
+    registry = getattr(codec, "registry", None)
+    close = getattr(registry, "aclose", None)
+    if close is not None:
+        await close()

@@ -14,7 +14,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError, ProducerFenced
 
-from impact_runtime.codec import Codec, avro_codec
+from impact_runtime.codec import Codec, avro_codec, close_codec
 from impact_runtime.delivery import AtLeastOnceDelivery, Delivery, ExactlyOnceDelivery, Offsets
 from impact_runtime.dlq import dlq_topic
 from impact_runtime.health import HealthServer
@@ -93,6 +93,7 @@ class Service:
         self._delivery: Delivery | None = None
         self._health: HealthServer | None = None
         self._known_topics: set[str] = set()
+        self._owned_codec: Codec | None = None
         self._last_tick = time.monotonic()
 
     # -- wiring ---------------------------------------------------------------------------
@@ -141,9 +142,11 @@ class Service:
     async def start(self) -> None:
         """Create topics, connect, join the group and start the loop in the background."""
         configure_logging(self.settings.log_level, self.settings.log_format)
-        self.pipeline = self.build_pipeline(
-            self.codec or avro_codec(self.settings.schema_registry_url), asyncio.sleep
-        )
+        self.log = structlog.get_logger("impact_runtime").bind(service=self.settings.service_name)
+        codec = self.codec
+        if codec is None:
+            codec = self._owned_codec = avro_codec(self.settings.schema_registry_url)
+        self.pipeline = self.build_pipeline(codec, asyncio.sleep)
         self._health = HealthServer(
             self.settings.http_host, self.settings.http_port, self.is_ready, self.metrics.render
         )
@@ -196,6 +199,8 @@ class Service:
             if client is not None:
                 await client.stop()
         self._consumer = self._producer = self._health = self._delivery = None
+        await close_codec(self._owned_codec)
+        self._owned_codec = None
         self.log.info("service_stopped")
 
     async def run(self) -> None:
