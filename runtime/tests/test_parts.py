@@ -1,0 +1,75 @@
+"""Pure parts: retry policy, DLQ naming, health responses, envelope headers."""
+
+from __future__ import annotations
+
+import pytest
+from impact_runtime import ComponentError, RetryableError
+from impact_runtime.dlq import dlq_topic, failure_reason
+from impact_runtime.envelope import envelope_headers
+from impact_runtime.health import HealthServer
+from impact_runtime.retry import RetriesExhausted, RetryPolicy, call_with_retry
+
+
+def test_retry_delays_double_and_cap() -> None:
+    policy = RetryPolicy(max_retries=6, base_delay_s=0.2, max_delay_s=1.0)
+    assert [policy.delay(n) for n in range(6)] == [0.2, 0.4, 0.8, 1.0, 1.0, 1.0]
+
+
+async def test_non_retriable_errors_are_not_retried() -> None:
+    calls: list[int] = []
+    sleeps: list[float] = []
+
+    async def action() -> int:
+        calls.append(1)
+        raise ComponentError("nope")
+
+    async def sleep(delay: float) -> None:
+        sleeps.append(delay)
+
+    with pytest.raises(ComponentError):
+        await call_with_retry(action, RetryPolicy(3, 0.1, 1.0), sleep)
+    assert (len(calls), sleeps) == (1, [])
+
+
+async def test_zero_retries_gives_up_after_one_attempt() -> None:
+    async def action() -> int:
+        raise RetryableError("down")
+
+    async def sleep(delay: float) -> None:
+        raise AssertionError("must not sleep")
+
+    with pytest.raises(RetriesExhausted) as caught:
+        await call_with_retry(action, RetryPolicy(0, 0.1, 1.0), sleep)
+    assert caught.value.attempts == 1
+
+
+def test_dlq_names_and_reasons() -> None:
+    assert dlq_topic("impact.measure.requested.v1") == "impact.measure.requested.v1.dlq"
+    assert failure_reason(ComponentError("no data")) == "ComponentError: no data"
+    assert failure_reason(ValueError("x")) == "unexpected ValueError: x"
+
+
+def test_envelope_headers_skip_missing_ids() -> None:
+    value = {"run_id": "r", "event_id": "e", "causation_id": None, "schema_version": "1.2"}
+    assert envelope_headers(value) == (
+        ("run_id", b"r"),
+        ("event_id", b"e"),
+        ("schema_version", b"1.2"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "ready", "status", "body"),
+    [
+        ("/healthz", False, 200, b"ok\n"),
+        ("/readyz", False, 503, b"not ready\n"),
+        ("/readyz", True, 200, b"ready\n"),
+        ("/readyz?verbose=1", True, 200, b"ready\n"),
+        ("/metrics", False, 200, b"m 1\n"),
+        ("/other", True, 404, b"not found\n"),
+    ],
+)
+def test_health_responses(path: str, ready: bool, status: int, body: bytes) -> None:
+    server = HealthServer("127.0.0.1", 0, lambda: ready, lambda: b"m 1\n")
+    got_status, _, got_body = server.respond(path)
+    assert (got_status, got_body) == (status, body)
