@@ -21,11 +21,16 @@ class _Source(BaseModel):
     CONFIG: dict[str, Any] = {}
 
 
+class _Transform(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    FUNCTION: str
+    PARAMS: dict[str, Any] = {}
+
+
 class _Data(BaseModel):
-    # Adapters may add their own sections (e.g. ENRICHMENT); the measure stage checks them.
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
     SOURCE: _Source
-    TRANSFORM: dict[str, Any] | None = None
+    TRANSFORM: _Transform | None = None
 
 
 class _Measurement(BaseModel):

@@ -1,0 +1,71 @@
+"""In-memory run states of one orchestrator replica (no Kafka: the service persists them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from impact_orchestrator.commands import Command
+from impact_orchestrator.run_state import RunState
+from impact_orchestrator.transitions import apply, on_tick
+
+ENVELOPE_FIELDS = ("schema_version", "run_id", "event_id", "causation_id", "produced_at")
+log = structlog.get_logger("impact_orchestrator")
+
+Change = tuple[RunState, list[Command]]
+
+
+def without_envelope(value: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in value.items() if k not in ENVELOPE_FIELDS}
+
+
+@dataclass
+class RunStore:
+    """Run states by run_id, with the input partition each run lives on."""
+
+    states: dict[str, RunState] = field(default_factory=dict)
+    partitions: dict[str, int] = field(default_factory=dict)
+
+    def handle(
+        self, event: str, value: dict[str, Any], partition: int, now: float
+    ) -> Change | None:
+        """Apply one incoming event; ``None`` when it changes no state."""
+        run_id = str(value["run_id"])
+        if event == "manifest_submitted":
+            if run_id in self.states:
+                log.info("duplicate_manifest", run_id=run_id)
+                return None
+            state, commands = RunState.start(without_envelope(value), run_id, now)
+        elif run_id not in self.states:
+            log.warning("unknown_run", run_id=run_id, event_name=event)
+            return None
+        else:
+            state, commands = apply(self.states[run_id], event, without_envelope(value), now)
+        self.states[run_id] = state
+        self.partitions[run_id] = partition
+        return state, commands
+
+    def tick(self, now: float) -> list[Change]:
+        """Deadlines of every live run."""
+        changes = []
+        for run_id, state in sorted(self.states.items()):
+            new, commands = on_tick(state, now)
+            if commands:
+                self.states[run_id] = new
+                changes.append((new, commands))
+        return changes
+
+    def restore(self, partition: int, states: dict[str, RunState]) -> None:
+        """Replace the runs of ``partition`` by ``states`` (read from the changelog)."""
+        for run_id in [r for r, p in self.partitions.items() if p == partition]:
+            del self.states[run_id], self.partitions[run_id]
+        for run_id, state in states.items():
+            self.states[run_id] = state
+            self.partitions[run_id] = partition
+
+    def keep_only(self, partitions: set[int]) -> None:
+        """Forget runs whose partition this replica no longer owns."""
+        for run_id in [r for r, p in self.partitions.items() if p not in partitions]:
+            del self.states[run_id], self.partitions[run_id]

@@ -1,0 +1,51 @@
+"""The orchestrator service on the in-memory FakeBus: same report as embedded mode, and
+every state change written to the changelog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from impact_orchestrator import RunState, run_embedded
+from impact_orchestrator.commands import Command
+from impact_orchestrator.executor import ComponentExecutor
+from impact_orchestrator.manifest import Registries, load_manifest
+from impact_orchestrator.service import Orchestrator, Settings, build_service
+from impact_runtime import FakeBus, JsonCodec
+
+from services.orchestrator.tests.conftest import WriteYaml
+from services.orchestrator.tests.test_embedded_fakes import write_manifest
+
+CHANGELOG = "impact.orchestrator.changelog"
+
+
+async def test_service_report_equals_the_embedded_report(
+    write_yaml: WriteYaml, registries: Registries
+) -> None:
+    manifest = load_manifest(write_manifest(write_yaml), registries=registries)
+    settings = Settings(bootstrap_servers="127.0.0.1:9", processing_guarantee="at_least_once")
+    service = build_service(settings)
+    service.codec = JsonCodec()
+    bus = FakeBus(service)
+    execute = ComponentExecutor(registries)
+    queue = await bus.publish("manifest_submitted", {"run_id": "r9", **manifest.to_event_payload()})
+    while queue:
+        produced, queue = queue[0], queue[1:]
+        if produced.event and produced.event.endswith("_requested"):
+            payload = {k: v for k, v in produced.value.items() if k != "run_id"}
+            event, result = execute(Command(produced.event, produced.key or "", payload))
+            queue += await bus.publish(event, {"run_id": "r9", **result})
+    completed = bus.events("run_completed")
+    assert len(completed) == 1
+    report = {k: completed[0][k] for k in ("status", "reports", "failures", "summary")}
+    assert report == run_embedded(manifest, registries=registries, run_id="r9")
+    changelog = [p for p in bus.produced if p.topic == CHANGELOG]
+    assert {p.key for p in changelog} == {"r9"}
+    last = RunState.from_json(changelog[-1].value)
+    assert last.done and last.result == report
+
+
+async def test_results_of_unknown_runs_and_duplicate_manifests_produce_nothing() -> None:
+    orchestrator = Orchestrator(Settings(bootstrap_servers="127.0.0.1:9"))
+    value: dict[str, Any] = {"run_id": "nobody", "initiative_id": "a", "phase": "pilot"}
+    assert orchestrator.store.handle("measure_completed", value, 0, 0.0) is None
+    assert orchestrator.tick(0.0) == []
