@@ -1,0 +1,121 @@
+"""The MEASURE component: ``execute(event) -> MeasureResult dict`` (pure, no Kafka)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+from impact_contracts import MODEL_TYPES, ComponentError, MeasureResult
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from impact_measure.config import parse_config, validate_section
+from impact_measure.models.base import plain
+from impact_measure.pipeline import measure
+from impact_measure.registry import MEASURE_COMPONENTS
+from impact_measure.sources import LoadRequest
+from impact_measure.storage import open_storage
+
+
+class MeasureEvent(BaseModel):
+    """The fields of a ``measure.requested`` command the component reads."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    initiative_id: str = Field(min_length=1)
+    phase: Literal["pilot", "scale"] = "pilot"
+    measure_config: dict[str, Any]
+    sample_size: int | None = Field(default=None, ge=1)
+    seed: int | None = None
+
+
+def model_seed(seed: int | None, phase: str, initiative_id: str) -> int:
+    """Seed for a model's own randomness (bootstrap), stable across processes."""
+    digest = hashlib.sha256(f"{seed}:{phase}:{initiative_id}:model".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+@MEASURE_COMPONENTS.register()
+class Measure:
+    """Measure one initiative's causal impact: Load → Transform → Measure → Store.
+
+    Arguments:
+        data_root: file sources must resolve inside this directory (``None``: anywhere).
+        storage_url: directory (or ``file://`` URL) to append results to as JSON lines.
+    """
+
+    def __init__(self, data_root: str | None = None, storage_url: str | None = None) -> None:
+        self.data_root = Path(data_root) if data_root else None
+        self.storage = open_storage(storage_url)
+
+    def execute(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Return a ``MeasureResult`` dict for ``event``.
+
+        Raises:
+            ConfigError: bad config (key path in the message), unknown model/source,
+                missing column, file missing or outside the data root.
+            ComponentError: the data cannot support an estimate (too few rows, failed fit).
+        """
+        request = validate_section(MeasureEvent, event, "event")
+        config = parse_config(request.measure_config, request.phase)
+        load_request = LoadRequest(
+            phase=request.phase,
+            sample_size=request.sample_size,
+            seed=request.seed,
+            data_root=self.data_root,
+        )
+        seed = model_seed(request.seed, request.phase, request.initiative_id)
+        measurement = measure(config, load_request, seed)
+        estimate = measurement.estimate
+        diagnostics = {
+            **estimate.diagnostics,
+            "phase": request.phase,
+            "source": config.DATA.SOURCE.type,
+            "n_rows_loaded": measurement.n_rows_loaded,
+            "alpha": config.MEASUREMENT.PARAMS.get("alpha", 0.05),
+        }
+        try:
+            result = MeasureResult(
+                initiative_id=request.initiative_id,
+                model_type=config.MEASUREMENT.MODEL,
+                effect_estimate=estimate.effect,
+                ci_lower=estimate.ci_lower,
+                ci_upper=estimate.ci_upper,
+                p_value=estimate.p_value,
+                sample_size=estimate.sample_size,
+                n_treated=estimate.n_treated,
+                n_control=estimate.n_control,
+                n_pre=estimate.n_pre,
+                n_post=estimate.n_post,
+                diagnostics=plain(diagnostics),
+            )
+        except ValidationError as exc:
+            raise ComponentError(f"measure result breaks the contract: {exc}") from exc
+        output = result.model_dump()
+        self.storage.store({"phase": request.phase, **output})
+        return output
+
+
+@MEASURE_COMPONENTS.register()
+class MockMeasure:
+    """Returns a fixed valid result (effect 10, CI [5, 15]) without touching data."""
+
+    def __init__(self, data_root: str | None = None, storage_url: str | None = None) -> None:
+        self.data_root = data_root
+
+    def execute(self, event: dict[str, Any]) -> dict[str, Any]:
+        request = validate_section(MeasureEvent, event, "event")
+        model = request.measure_config.get("MEASUREMENT", {}).get("MODEL", "experiment")
+        result = MeasureResult(
+            initiative_id=request.initiative_id,
+            model_type=model if model in MODEL_TYPES else "experiment",
+            effect_estimate=10.0,
+            ci_lower=5.0,
+            ci_upper=15.0,
+            p_value=0.01,
+            sample_size=request.sample_size or 100,
+            n_treated=50,
+            n_control=50,
+            diagnostics={"mock": True, "phase": request.phase},
+        )
+        return result.model_dump()

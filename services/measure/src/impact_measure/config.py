@@ -1,0 +1,94 @@
+"""The measure config (``DATA``/``MEASUREMENT``/``SCALE``): parsing, merging, validation.
+
+Every problem becomes a ``ConfigError`` whose message starts with the key path,
+e.g. ``MEASUREMENT.PARAMS.outcome_column: ...``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal, TypeVar
+
+from impact_contracts import ConfigError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Section(BaseModel):
+    """Base of every config section: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SourceSpec(Section):
+    type: str
+    CONFIG: dict[str, Any] = Field(default_factory=dict)
+
+
+class TransformSpec(Section):
+    FUNCTION: str
+    PARAMS: dict[str, Any] = Field(default_factory=dict)
+
+
+class DataSpec(Section):
+    SOURCE: SourceSpec
+    TRANSFORM: TransformSpec | None = None
+
+
+class MeasurementSpec(Section):
+    MODEL: str
+    PARAMS: dict[str, Any] = Field(default_factory=dict)
+
+
+class MeasureConfig(Section):
+    """A measure config after the ``SCALE`` overlay has been applied."""
+
+    DATA: DataSpec
+    MEASUREMENT: MeasurementSpec
+    SCALE: dict[str, Any] | None = None
+
+
+def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with ``overlay`` merged in; nested mappings merge key by key."""
+    merged = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
+    """``KEY.PATH: message`` lines for each pydantic error."""
+    lines = []
+    for error in exc.errors():
+        path = ".".join(str(part) for part in (prefix, *error["loc"]) if part != "")
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"{path or '<root>'}: {message}")
+    return "; ".join(lines)
+
+
+def validate_section(model: type[M], data: Any, prefix: str) -> M:
+    """Validate ``data`` as ``model``, turning errors into ``ConfigError`` at ``prefix``."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, prefix)) from None
+
+
+def parse_config(raw: Any, phase: Literal["pilot", "scale"]) -> MeasureConfig:
+    """Parse a measure config, deep-merging ``SCALE`` over it for ``phase == "scale"``."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"measure_config: expected a mapping, got {type(raw).__name__}")
+    if phase == "scale" and raw.get("SCALE") is not None:
+        scale = raw["SCALE"]
+        if not isinstance(scale, dict):
+            raise ConfigError(f"SCALE: expected a mapping, got {type(scale).__name__}")
+        if "SCALE" in scale:
+            raise ConfigError("SCALE.SCALE: nested SCALE sections are not allowed")
+        raw = deep_merge({k: v for k, v in raw.items() if k != "SCALE"}, scale)
+    return validate_section(MeasureConfig, raw, "")

@@ -1,0 +1,130 @@
+"""What every model shares: the result record, the registry and column checks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+import pandas as pd
+from impact_contracts import ComponentError, ConfigError
+from pydantic import Field
+
+from impact_measure.config import Section
+from impact_measure.registry import AdapterRegistry
+
+PARAMS_PATH = "MEASUREMENT.PARAMS"
+MIN_SAMPLE_SIZE = 30
+
+
+class ModelParams(Section):
+    """PARAMS every model accepts."""
+
+    alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A model's answer; ``sample_size`` = rows of the analysis data the estimator used."""
+
+    effect: float
+    ci_lower: float
+    ci_upper: float
+    p_value: float | None
+    sample_size: int
+    n_treated: int | None = None
+    n_control: int | None = None
+    n_pre: int | None = None
+    n_post: int | None = None
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+
+class Model(Protocol):
+    """A causal model: validated PARAMS in, ``Estimate`` out."""
+
+    Params: ClassVar[type[ModelParams]]
+
+    def estimate(self, frame: pd.DataFrame, params: Any, seed: int) -> Estimate: ...
+
+
+MODELS: AdapterRegistry[type[Model]] = AdapterRegistry("model", "MEASUREMENT.MODEL")
+register_model = MODELS.register
+
+
+def require_column(frame: pd.DataFrame, name: str, param: str) -> pd.Series:
+    """``frame[name]``, or ``ConfigError`` naming ``MEASUREMENT.PARAMS.<param>``."""
+    if name not in frame.columns:
+        columns = ", ".join(map(str, frame.columns))
+        raise ConfigError(
+            f"{PARAMS_PATH}.{param}: column {name!r} not in data (columns: {columns})"
+        )
+    return frame[name]
+
+
+def numeric_column(frame: pd.DataFrame, name: str, param: str) -> np.ndarray:
+    """A float array of column ``name``; non-numeric data or missing values are errors."""
+    series = require_column(frame, name, param)
+    if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
+        raise ConfigError(
+            f"{PARAMS_PATH}.{param}: column {name!r} must be numeric, got {series.dtype}"
+        )
+    values = series.to_numpy(dtype=float)
+    if not np.isfinite(values).all():
+        raise ConfigError(f"{PARAMS_PATH}.{param}: column {name!r} has missing/infinite values")
+    return values
+
+
+def binary_column(frame: pd.DataFrame, name: str, param: str) -> np.ndarray:
+    """A 0/1 integer array of column ``name`` (booleans accepted)."""
+    values = numeric_column(frame, name, param)
+    if not np.isin(values, (0.0, 1.0)).all():
+        raise ConfigError(f"{PARAMS_PATH}.{param}: column {name!r} must contain only 0/1")
+    return values.astype(int)
+
+
+def covariate_matrix(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """An ``n x k`` float matrix of the covariate columns."""
+    columns = [
+        numeric_column(frame, name, f"covariate_columns[{i}]") for i, name in enumerate(names)
+    ]
+    return np.column_stack(columns) if columns else np.empty((len(frame), 0))
+
+
+def require_sample_size(n: int, what: str) -> None:
+    """Results need at least 30 analysis rows."""
+    if n < MIN_SAMPLE_SIZE:
+        raise ComponentError(
+            f"too few {what} for a measurement: {n} < {MIN_SAMPLE_SIZE}; supply more data"
+        )
+
+
+def require_groups(n_treated: int, n_control: int, minimum: int = 2) -> None:
+    """Both arms need at least ``minimum`` units."""
+    if n_treated < minimum or n_control < minimum:
+        raise ComponentError(
+            f"need at least {minimum} treated and {minimum} control units "
+            f"(got {n_treated} treated, {n_control} control)"
+        )
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready copy of ``value``: numpy scalars/arrays → Python floats/ints/lists."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [plain(v) for v in value]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return value
+
+
+def finite_or_fail(model: str, *values: float) -> None:
+    """Estimation produced NaN/inf: a ``ComponentError``, not a fake number."""
+    if not all(math.isfinite(v) for v in values):
+        raise ComponentError(f"{model}: estimation produced non-finite values {values}")

@@ -1,0 +1,126 @@
+"""``nearest_neighbour_matching``: ATT by bias-corrected k-NN matching (Abadie & Imbens).
+
+Treated units are matched with replacement to ``n_neighbors`` controls on covariates
+standardised by their pooled standard deviation (scipy ``cKDTree``). The bias
+correction (Abadie & Imbens 2011) adjusts each match by a linear regression of the
+outcome on the covariates fitted on the controls. The variance is the Abadie-Imbens
+(2006) estimator for the ATT, with the conditional variances of the controls
+estimated by matching controls to controls; the naive bootstrap is not used because
+it is invalid for matching with a fixed number of matches (Abadie & Imbens 2008).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from impact_contracts import ConfigError
+from pydantic import Field
+from scipy import stats
+from scipy.spatial import cKDTree
+
+from impact_measure.models.base import (
+    PARAMS_PATH,
+    Estimate,
+    ModelParams,
+    binary_column,
+    covariate_matrix,
+    finite_or_fail,
+    numeric_column,
+    register_model,
+    require_groups,
+    require_sample_size,
+)
+
+
+class MatchingParams(ModelParams):
+    outcome_column: str
+    treatment_column: str
+    covariate_columns: list[str] = Field(min_length=1)
+    n_neighbors: int = Field(default=1, ge=1)
+    bias_correction: bool = True
+
+
+@register_model("nearest_neighbour_matching")
+class NearestNeighbourMatching:
+    """Bias-corrected nearest-neighbour matching estimate of the ATT."""
+
+    Params = MatchingParams
+
+    def estimate(self, frame: pd.DataFrame, params: MatchingParams, seed: int) -> Estimate:
+        y = numeric_column(frame, params.outcome_column, "outcome_column")
+        treated = binary_column(frame, params.treatment_column, "treatment_column").astype(bool)
+        x = standardise(covariate_matrix(frame, params.covariate_columns))
+        n_treated, n_control = int(treated.sum()), int((~treated).sum())
+        require_sample_size(len(y), "rows")
+        require_groups(n_treated, n_control)
+        k = params.n_neighbors
+        if n_control <= k:
+            raise ConfigError(
+                f"{PARAMS_PATH}.n_neighbors: {k} needs more than {k} control units "
+                f"(got {n_control})"
+            )
+        y1, y0, x1, x0 = y[treated], y[~treated], x[treated], x[~treated]
+        tree = cKDTree(x0)
+        matches = _query(tree, x1, k)
+        mu0 = _control_regression(x0, y0) if params.bias_correction else None
+        adjustment = 0.0 if mu0 is None else mu0(x1)[:, None] - mu0(x0)[matches]
+        imputed = (y0[matches] + adjustment).mean(axis=1)
+        effect = float(np.mean(y1 - imputed))
+
+        used = np.bincount(matches.ravel(), minlength=n_control)
+        sigma2 = _control_variance(tree, y0, k)
+        variance = (
+            np.sum((y1 - imputed - effect) ** 2) + np.sum(used * (used - 1) / k**2 * sigma2)
+        ) / n_treated**2
+        se = float(np.sqrt(variance))
+        finite_or_fail("nearest_neighbour_matching", effect, se)
+        z = float(stats.norm.ppf(1 - params.alpha / 2))
+        return Estimate(
+            effect=effect,
+            ci_lower=effect - z * se,
+            ci_upper=effect + z * se,
+            p_value=float(2 * stats.norm.sf(abs(effect) / se)) if se > 0 else None,
+            sample_size=len(y),
+            n_treated=n_treated,
+            n_control=n_control,
+            diagnostics={
+                "estimand": "ATT",
+                "estimator": f"{k}-NN matching with replacement"
+                + (", bias-corrected (Abadie-Imbens 2011)" if mu0 is not None else ""),
+                "variance": "Abadie-Imbens (2006)",
+                "standard_error": se,
+                "naive_difference": float(y1.mean() - y0.mean()),
+                "controls_used": int((used > 0).sum()),
+                "max_times_used": int(used.max()),
+            },
+        )
+
+
+def standardise(x: np.ndarray) -> np.ndarray:
+    """Divide each covariate by its pooled standard deviation (constants are dropped)."""
+    spread = x.std(axis=0)
+    keep = spread > 0
+    if not keep.any():
+        raise ConfigError(f"{PARAMS_PATH}.covariate_columns: all covariates are constant")
+    return (x[:, keep] - x[:, keep].mean(axis=0)) / spread[keep]
+
+
+def _query(tree: cKDTree, points: np.ndarray, k: int) -> np.ndarray:
+    _, index = tree.query(points, k=k)
+    return np.asarray(index).reshape(len(points), k)
+
+
+def _control_regression(x0: np.ndarray, y0: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    design = np.column_stack([np.ones(len(x0)), x0])
+    coef, *_ = np.linalg.lstsq(design, y0, rcond=None)
+    return lambda x: np.column_stack([np.ones(len(x)), x]) @ coef
+
+
+def _control_variance(tree: cKDTree, y0: np.ndarray, k: int) -> np.ndarray:
+    """σ²(X_j) for each control from its ``k`` nearest other controls (Abadie-Imbens)."""
+    neighbours = min(k, len(y0) - 1)
+    _, index = tree.query(tree.data, k=neighbours + 1)
+    others = np.asarray(index).reshape(len(y0), neighbours + 1)[:, 1:]
+    return neighbours / (neighbours + 1) * (y0 - y0[others].mean(axis=1)) ** 2

@@ -1,0 +1,223 @@
+"""``synthetic_control``: ATT of one treated unit from a convex combination of donors.
+
+Weights (>= 0, summing to 1) minimise the pre-period squared error (scipy ``nnls``
+with the sum-to-one constraint as a heavily weighted extra row). With
+``intercept: true`` (default) every series is de-meaned first, so the treated
+unit may sit outside the donors' range of levels (Ferman & Pinto 2021).
+
+Inference:
+- p-value: placebo-in-space permutation test (Abadie, Diamond & Hainmueller 2010):
+  rank of the treated unit's post/pre RMSPE ratio among all units.
+- CI: test inversion with conformal inference (Chernozhukov, Wüthrich & Zhu 2021):
+  for each candidate constant effect θ the post outcomes are shifted by θ, weights
+  are refitted on all periods, and θ is kept if the moving-block permutation
+  p-value of the mean absolute post residual exceeds ``alpha``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from impact_contracts import ComponentError, ConfigError
+from pydantic import Field
+from scipy.optimize import nnls
+
+from impact_measure.models.base import (
+    PARAMS_PATH,
+    Estimate,
+    ModelParams,
+    finite_or_fail,
+    numeric_column,
+    register_model,
+    require_column,
+    require_sample_size,
+)
+from impact_measure.models.its import _post_indicator
+
+
+class SyntheticControlParams(ModelParams):
+    outcome_column: str
+    unit_column: str
+    time_column: str
+    treated_unit: str | int
+    treatment_time: str | int | float
+    treatment_column: str | None = None
+    intercept: bool = True
+    grid_points: int = Field(default=81, ge=11)
+
+
+@register_model("synthetic_control")
+class SyntheticControl:
+    """Synthetic control with placebo p-value and conformal CI."""
+
+    Params = SyntheticControlParams
+
+    def estimate(self, frame: pd.DataFrame, params: SyntheticControlParams, seed: int) -> Estimate:
+        wide = _wide_panel(frame, params)
+        post = _post_indicator(wide.index, params.treatment_time)
+        n_pre, n_post = int((~post).sum()), int(post.sum())
+        if n_pre < 5 or n_post < 1:
+            raise ConfigError(
+                f"{PARAMS_PATH}.treatment_time: {params.treatment_time!r} leaves {n_pre} pre and "
+                f"{n_post} post periods; need >= 5 pre and >= 1 post"
+            )
+        treated = wide.pop(_unit_key(wide, params.treated_unit))
+        donors = wide.to_numpy(dtype=float)
+        y = treated.to_numpy(dtype=float)
+        require_sample_size(y.size * (donors.shape[1] + 1), "unit-periods")
+
+        weights = fit_weights(y[~post], donors[~post], params.intercept)
+        gap = y - synthetic(y[~post], donors[~post], donors, weights, params.intercept)
+        effect = float(gap[post].mean())
+        pre_rmspe = float(np.sqrt(np.mean(gap[~post] ** 2)))
+        lower, upper, extended = _conformal_interval(y, donors, post, effect, params)
+        p_value = _placebo_p_value(y, donors, post, params.intercept)
+        finite_or_fail("synthetic_control", effect, lower, upper)
+        top = np.argsort(weights)[::-1][:10]
+        return Estimate(
+            effect=effect,
+            ci_lower=min(lower, effect),
+            ci_upper=max(upper, effect),
+            p_value=p_value,
+            sample_size=int(y.size * (donors.shape[1] + 1)),
+            n_treated=1,
+            n_control=int(donors.shape[1]),
+            n_pre=n_pre,
+            n_post=n_post,
+            diagnostics={
+                "estimand": "ATT of the treated unit, averaged over the post period",
+                "ci_method": "conformal inference test inversion (Chernozhukov et al. 2021)",
+                "p_value_method": "placebo-in-space RMSPE-ratio permutation (Abadie et al. 2010)",
+                "pre_rmspe": pre_rmspe,
+                "post_rmspe": float(np.sqrt(np.mean(gap[post] ** 2))),
+                "weights": {str(wide.columns[i]): float(weights[i]) for i in top},
+                "n_donors_with_weight": int((weights > 1e-6).sum()),
+                "intercept": params.intercept,
+                "ci_extended_to_point": extended,
+            },
+        )
+
+
+def _wide_panel(frame: pd.DataFrame, params: SyntheticControlParams) -> pd.DataFrame:
+    units = require_column(frame, params.unit_column, "unit_column")
+    times = require_column(frame, params.time_column, "time_column")
+    outcome = numeric_column(frame, params.outcome_column, "outcome_column")
+    long = pd.DataFrame({"unit": units.to_numpy(), "time": times.to_numpy(), "y": outcome})
+    if params.treatment_column is not None:
+        ever = numeric_column(frame, params.treatment_column, "treatment_column")
+        ever_units = set(long.loc[ever > 0, "unit"]) - {params.treated_unit}
+        long = long[~long["unit"].isin(ever_units)]
+    wide = long.pivot_table(index="time", columns="unit", values="y", aggfunc="mean").sort_index()
+    incomplete = wide.columns[wide.isna().any()]
+    wide = wide.drop(columns=incomplete)
+    if wide.shape[1] < 3:
+        raise ComponentError("synthetic_control: need at least 2 donor units with complete series")
+    return wide
+
+
+def _unit_key(wide: pd.DataFrame, treated_unit: str | int) -> object:
+    for key in wide.columns:
+        if key == treated_unit or str(key) == str(treated_unit):
+            return key
+    raise ConfigError(
+        f"{PARAMS_PATH}.treated_unit: unit {treated_unit!r} not found in data "
+        f"(or its series is incomplete)"
+    )
+
+
+def fit_weights(y: np.ndarray, donors: np.ndarray, intercept: bool) -> np.ndarray:
+    """Donor weights >= 0 summing to 1 that best reproduce ``y``."""
+    if intercept:
+        y = y - y.mean()
+        donors = donors - donors.mean(axis=0)
+    penalty = 1e3 * max(1.0, float(np.abs(donors).max()), float(np.abs(y).max()))
+    matrix = np.vstack([donors, np.full(donors.shape[1], penalty)])
+    target = np.append(y, penalty)
+    weights, _ = nnls(matrix, target, maxiter=50 * donors.shape[1])
+    total = weights.sum()
+    if total <= 0:
+        raise ComponentError("synthetic_control: weight fit failed (all weights zero)")
+    return weights / total
+
+
+def synthetic(
+    y_fit: np.ndarray, donors_fit: np.ndarray, donors: np.ndarray, w: np.ndarray, intercept: bool
+) -> np.ndarray:
+    """The synthetic series over all periods, level-matched on the fitting periods."""
+    series = donors @ w
+    if intercept:
+        series = series + (y_fit.mean() - donors_fit.mean(axis=0) @ w)
+    return series
+
+
+def _conformal_p_value(
+    theta: float, y: np.ndarray, donors: np.ndarray, post: np.ndarray, intercept: bool
+) -> float:
+    adjusted = y - theta * post
+    weights = fit_weights(adjusted, donors, intercept)
+    residual = adjusted - synthetic(adjusted, donors, donors, weights, intercept)
+    length = len(y)
+    shifts = (np.arange(length)[:, None] + np.flatnonzero(post)[None, :]) % length
+    statistics = np.abs(residual[shifts]).mean(axis=1)
+    return float(np.mean(statistics >= statistics[0] - 1e-12))
+
+
+def _conformal_interval(
+    y: np.ndarray,
+    donors: np.ndarray,
+    post: np.ndarray,
+    effect: float,
+    params: SyntheticControlParams,
+) -> tuple[float, float, bool]:
+    """Accepted θ set's [min, max] on a grid around ``effect``, widened until bounded."""
+    scale = max(float(np.std(y - y.mean())), 1e-9)
+    half_width = 4.0 * scale
+    for _ in range(6):
+        grid = np.linspace(effect - half_width, effect + half_width, params.grid_points)
+        accepted = [
+            t
+            for t in grid
+            if _conformal_p_value(t, y, donors, post, params.intercept) > params.alpha
+        ]
+        if not accepted:
+            return effect, effect, True
+        if grid[0] < min(accepted) and max(accepted) < grid[-1]:
+            step = grid[1] - grid[0]
+            lower = _refine(min(accepted), min(accepted) - step, y, donors, post, params)
+            upper = _refine(max(accepted), max(accepted) + step, y, donors, post, params)
+            return lower, upper, not lower <= effect <= upper
+        half_width *= 2.0
+    raise ComponentError("synthetic_control: conformal confidence set is unbounded")
+
+
+def _refine(
+    inside: float,
+    outside: float,
+    y: np.ndarray,
+    donors: np.ndarray,
+    post: np.ndarray,
+    params: SyntheticControlParams,
+    steps: int = 6,
+) -> float:
+    """Bisection for the edge of the accepted set between ``inside`` and ``outside``."""
+    for _ in range(steps):
+        middle = 0.5 * (inside + outside)
+        if _conformal_p_value(middle, y, donors, post, params.intercept) > params.alpha:
+            inside = middle
+        else:
+            outside = middle
+    return inside
+
+
+def _placebo_p_value(y: np.ndarray, donors: np.ndarray, post: np.ndarray, intercept: bool) -> float:
+    """Share of units whose post/pre RMSPE ratio is at least the treated unit's."""
+
+    def ratio(target: np.ndarray, pool: np.ndarray) -> float:
+        w = fit_weights(target[~post], pool[~post], intercept)
+        gap = target - synthetic(target[~post], pool[~post], pool, w, intercept)
+        pre = np.sqrt(np.mean(gap[~post] ** 2))
+        return float(np.sqrt(np.mean(gap[post] ** 2)) / max(pre, 1e-12))
+
+    treated_ratio = ratio(y, donors)
+    placebo = [ratio(donors[:, j], np.delete(donors, j, axis=1)) for j in range(donors.shape[1])]
+    return float((1 + sum(r >= treated_ratio for r in placebo)) / (1 + len(placebo)))
