@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -149,7 +150,10 @@ def log4j2_xml(log_file: Path) -> str:
 
 
 def java_command(*args: str, log_config: Path | None = None, heap: str = "512m") -> list[str]:
+    """A JVM tuned for a fast start on small machines (C1 only: about half the start time
+    under load). ``LOCAL_KAFKA_JVM_OPTS`` is appended, e.g. ``-XX:TieredStopAtLevel=4``."""
     command = ["java", f"-Xmx{heap}", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
+    command += shlex.split(os.environ.get("LOCAL_KAFKA_JVM_OPTS", ""))
     if log_config is not None:
         command.append(f"-Dlog4j2.configurationFile={log_config}")
     return [*command, "-cp", classpath(), *args]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from scripts import local_kafka
 from tests.support import kafka as kafka_support
 from tests.support.kafka import TopicFactory, wait_for
 
@@ -201,3 +206,46 @@ async def test_wait_for_returns_value_and_times_out() -> None:
     assert await wait_for(third_call_succeeds, timeout=5, interval=0) == 3
     with pytest.raises(TimeoutError, match="never true"):
         await wait_for(never, timeout=0.1, interval=0.01, message="never true")
+
+
+def test_server_properties_single_node_kraft_on_loopback(tmp_path: Path) -> None:
+    text = local_kafka.server_properties(9092, 9093, tmp_path)
+    settings = dict(line.split("=", 1) for line in text.splitlines())
+    assert settings["process.roles"] == "broker,controller"
+    assert settings["listeners"] == "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
+    assert settings["advertised.listeners"] == "PLAINTEXT://127.0.0.1:9092"
+    assert settings["controller.quorum.bootstrap.servers"] == "127.0.0.1:9093"
+    assert settings["log.dirs"] == str(tmp_path / "logs")
+    assert settings["num.partitions"] == "6"
+    assert settings["group.initial.rebalance.delay.ms"] == "0"
+    replication = {key: value for key, value in settings.items() if "replication.factor" in key}
+    assert replication == {
+        "offsets.topic.replication.factor": "1",
+        "transaction.state.log.replication.factor": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+    }
+
+
+def test_free_ports_are_distinct() -> None:
+    ports = local_kafka.free_ports(4)
+    assert len(set(ports)) == 4
+
+
+def test_status_of_a_dead_broker_is_stopped(tmp_path: Path) -> None:
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps({"pid": finished.pid, "bootstrap": "127.0.0.1:1"}))
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(kafka_support.LOCAL_KAFKA_SCRIPT),
+            "--state-file",
+            str(state_file),
+            "status",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (completed.returncode, completed.stdout) == (1, "stopped\n")
