@@ -106,14 +106,19 @@ def external_registry() -> bool:
 
 @pytest.fixture(scope="session")
 def registry_server_factory(
-    request: pytest.FixtureRequest,
+    request: pytest.FixtureRequest, external_registry: bool
 ) -> Iterator[Callable[[str], RegistryServer]]:
-    """``start(topic)`` → a running ``RegistryServer`` on the session's Kafka broker."""
+    """``start(topic)`` → a running ``RegistryServer`` on the session's Kafka broker.
+
+    The broker is only requested when no external registry is configured.
+    """
     servers: list[RegistryServer] = []
     log_dir = Path(tempfile.mkdtemp(prefix="impact-registry-"))
+    bootstrap = None if external_registry else str(request.getfixturevalue("kafka_bootstrap"))
 
     def start(topic: str) -> RegistryServer:
-        bootstrap = str(request.getfixturevalue("kafka_bootstrap"))
+        if bootstrap is None:
+            raise RuntimeError(f"{URL_ENV} is set: not starting our own registry server")
         server = start_registry(bootstrap, topic, log_dir)
         servers.append(server)
         return server
