@@ -123,17 +123,19 @@ async def test_health_readiness_and_metrics(kafka_bootstrap: str) -> None:
         async with CommittedReader(kafka_bootstrap, sink) as reader:
             await reader.wait_count(1)
 
-        async def dlq_counted() -> bool:
+        async def both_delivered() -> bool:  # the lag is observed after delivery
             _, body = await http_get(port, "/metrics")
-            return f'impact_messages_dlq_total{{topic="{source}"}} 1.0' in body
+            return (
+                f'impact_messages_dlq_total{{topic="{source}"}} 1.0' in body
+                and f'impact_consumer_lag{{partition="0",topic="{source}"}} 0.0' in body
+            )
 
-        await wait_for(dlq_counted, timeout=10)
+        await wait_for(both_delivered, timeout=10)
         status, body = await http_get(port, "/metrics")
         assert status == 200
         assert f'impact_messages_processed_total{{topic="{source}"}} 1.0' in body
         assert f'impact_handler_seconds_count{{topic="{source}"}} 1.0' in body
         assert 'impact_service_info{service="echo"} 1.0' in body
-        assert f'impact_consumer_lag{{partition="0",topic="{source}"}} 0.0' in body
         assert await http_get(port, "/nope") == (404, "not found\n")
     finally:
         await service.stop()

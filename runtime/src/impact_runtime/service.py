@@ -13,6 +13,7 @@ from types import TracebackType
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError, ProducerFenced
+from impact_schemas.catalog import topic_for
 
 from impact_runtime.codec import Codec, avro_codec, close_codec
 from impact_runtime.delivery import AtLeastOnceDelivery, Delivery, ExactlyOnceDelivery, Offsets
@@ -135,7 +136,7 @@ class Service:
 
     def input_topics(self) -> list[str]:
         """Topic names of the input events."""
-        return [self.pipeline.topic_for(event) for event in self.inputs]
+        return [topic_for(event, self.settings.topic_prefix) for event in self.inputs]
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -152,9 +153,10 @@ class Service:
         )
         await self._health.start()
         inputs = self.input_topics()
-        outputs = [self.pipeline.topic_for(e) for e in self.outputs]
+        prefix = self.settings.topic_prefix
+        outputs = [topic_for(event, prefix) for event in self.outputs]
         if self.failure_stage is not None:
-            outputs.append(self.pipeline.topic_for(STAGE_FAILED))
+            outputs.append(topic_for(STAGE_FAILED, prefix))
         await self._ensure({*inputs, *(dlq_topic(t) for t in inputs), *outputs})
         exactly_once = self.settings.processing_guarantee == "exactly_once"
         self._producer = make_producer(
