@@ -33,7 +33,7 @@ async def server_client(schema_registry_url: str) -> AsyncIterator[RegistryClien
 def client(request: pytest.FixtureRequest) -> RegistryClient:
     """Each test using it runs on the in-memory app and on the real registry over HTTP."""
     name = "memory_client" if request.param == "memory" else "server_client"
-    return request.getfixturevalue(name)  # type: ignore[no-any-return]
+    return request.getfixturevalue(name)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 from impact_contracts import ConfigError
 from impact_schemas import catalog
 from impact_schemas.catalog import event_for_topic, parse_version, topic_for
+from impact_schemas.policy import parse_avro
 
 ENVELOPE = ["schema_version", "run_id", "event_id", "causation_id", "produced_at"]
 
@@ -77,3 +78,12 @@ def test_parse_version(text: str, parsed: tuple[int, int]) -> None:
 def test_parse_version_rejects(text: str) -> None:
     with pytest.raises(ValueError, match=r"major\.minor"):
         parse_version(text)
+
+
+def test_shipped_schemas_parse_with_apache_avro_and_json_fields_are_strings() -> None:
+    for spec in catalog.events():
+        assert parse_avro(spec.raw_schema).fullname == f"impact.events.{spec.raw_schema['name']}"
+    fields = catalog.load_schema("measure_requested")["fields"]
+    json_fields = [f["name"] for f in fields if f.get("json")]
+    assert json_fields == ["component_kwargs", "measure_config"]
+    assert all(f["type"] == "string" and f["default"] == "{}" for f in fields if f.get("json"))
