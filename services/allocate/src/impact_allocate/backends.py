@@ -81,8 +81,8 @@ def solve_milp(
         return MilpResult(status, x_fixed if value is not None else None, value)
 
     model = pulp.LpProblem("portfolio", pulp.LpMinimize)
-    xs = {i: pulp.LpVariable(f"x_{i}", cat=pulp.LpBinary) for i in free}
-    t = pulp.LpVariable("t", lowBound=0) if program.has_t else None
+    xs = {i: model.add_variable(f"x_{i}", 0, 1, cat=pulp.LpBinary) for i in free}
+    t = model.add_variable("t", lowBound=0) if program.has_t else None
 
     def expression(coefficients: FloatArray, constant: float) -> pulp.LpAffineExpression:
         terms = [(xs[i], float(coefficients[i])) for i in free if coefficients[i] != 0.0]
