@@ -2,6 +2,7 @@
 
 import json
 
+import avro.schema
 import pytest
 from impact_contracts import ConfigError
 from impact_schemas import catalog
@@ -82,7 +83,9 @@ def test_parse_version_rejects(text: str) -> None:
 
 def test_shipped_schemas_parse_with_apache_avro_and_json_fields_are_strings() -> None:
     for spec in catalog.events():
-        assert parse_avro(spec.raw_schema).fullname == f"impact.events.{spec.raw_schema['name']}"
+        parsed = parse_avro(spec.raw_schema)
+        assert isinstance(parsed, avro.schema.RecordSchema)
+        assert parsed.fullname == f"impact.events.{spec.raw_schema['name']}"
     fields = catalog.load_schema("measure_requested")["fields"]
     json_fields = [f["name"] for f in fields if f.get("json")]
     assert json_fields == ["component_kwargs", "measure_config"]
