@@ -93,7 +93,7 @@ def simulate(cfg: SimulatorConfig, seed: int) -> pd.DataFrame:
     buy_rate = np.clip(rng.beta(6.0, 14.0, size=n) * (30.0 / price) ** 0.3, 0.01, 0.95)
 
     day = np.arange(len(dates))
-    weekly = 1.0 + cfg.weekly_amplitude * np.sin(2.0 * np.pi * dates.dayofweek.to_numpy() / 7.0)
+    weekly = 1.0 + cfg.weekly_amplitude * np.sin(2.0 * np.pi * dates.day_of_week.to_numpy() / 7.0)
     shocks = _ar1(rng, len(dates), phi=0.5, sd=cfg.shock_sd)
     daily = np.clip(1.0 + cfg.trend_per_day * day, 0.05, None) * weekly * np.exp(shocks)
 
