@@ -69,7 +69,6 @@ def download_jars() -> None:
         "mvn",
         "-q",
         "-B",
-        "-Dstyle.color=never",
         "-f",
         str(POM),
         "dependency:copy-dependencies",
@@ -77,7 +76,12 @@ def download_jars() -> None:
         "-DincludeScope=runtime",
     ]
     try:
-        subprocess.run(command, check=True)
+        # Maven's output is captured: 3.8 prints stray colour codes even in batch mode.
+        completed = subprocess.run(command, capture_output=True, text=True, check=False)
+        if completed.returncode != 0:
+            raise SystemExit(
+                f"mvn failed ({completed.returncode}):\n{completed.stdout}{completed.stderr}"
+            )
         shutil.rmtree(LIBS_DIR, ignore_errors=True)
         staging.rename(LIBS_DIR)
     finally:
@@ -283,7 +287,12 @@ def start(args: argparse.Namespace) -> None:
     if args.owner_pid:
         spawn_watchdog(args.owner_pid, process.pid)
     if args.wait:
-        seconds = wait_ready(state, args.timeout)
+        try:
+            seconds = wait_ready(state, args.timeout)
+        except SystemExit:
+            terminate(process.pid, 10.0)
+            state_file.unlink(missing_ok=True)
+            raise
         log(f"ready in {seconds:.1f} s")
     print(bootstrap)
 
