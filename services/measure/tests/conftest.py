@@ -10,7 +10,7 @@ from impact_measure import Measure
 
 Config = dict[str, Any]
 
-CROSS_SECTION = {"outcome_column": "revenue", "treatment_column": "treated"}
+CROSS_SECTION: dict[str, Any] = {"outcome_column": "revenue", "treatment_column": "treated"}
 
 
 def simulator(**config: Any) -> Config:
@@ -19,6 +19,7 @@ def simulator(**config: Any) -> Config:
 
 def config_for(model: str, effect: float = 5.0, **sim: Any) -> Config:
     """A simulator-backed measure config for ``model`` with true effect ``effect``."""
+    params: dict[str, Any]
     if model == "experiment":
         data = simulator(n_products=200, true_effect=effect, **sim)
         params = {**CROSS_SECTION, "covariate_columns": ["baseline_revenue", "price"]}

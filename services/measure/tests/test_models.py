@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from impact_contracts import MeasureResult
@@ -82,7 +83,7 @@ def test_scale_draws_a_different_larger_sample_with_narrower_ci(
 
 
 def test_metrics_approximation_matches_formula_and_has_no_p_value(run):
-    config = {
+    config: dict[str, Any] = {
         "DATA": {"SOURCE": {"type": "simulator", "CONFIG": {"seed": 4, "n_products": 100}}},
         "MEASUREMENT": {
             "MODEL": "metrics_approximation",
@@ -102,14 +103,6 @@ def test_metrics_approximation_matches_formula_and_has_no_p_value(run):
     assert result["effect_estimate"] == pytest.approx(expected, rel=1e-12)
     assert result["p_value"] is None
     assert result["ci_lower"] < expected < result["ci_upper"]
-    with_se = run(
-        {
-            **config,
-            "MEASUREMENT": {
-                **config["MEASUREMENT"],
-                "PARAMS": {**config["MEASUREMENT"]["PARAMS"], "coefficient_se": 1.0},
-            },
-        },
-        seed=4,
-    )
+    config["MEASUREMENT"]["PARAMS"]["coefficient_se"] = 1.0
+    with_se = run(config, seed=4)
     assert with_se["ci_upper"] - with_se["ci_lower"] > result["ci_upper"] - result["ci_lower"]
