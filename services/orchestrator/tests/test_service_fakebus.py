@@ -23,7 +23,9 @@ async def test_service_report_equals_the_embedded_report(
 ) -> None:
     manifest = load_manifest(write_manifest(write_yaml), registries=registries)
     settings = Settings(bootstrap_servers="127.0.0.1:9", processing_guarantee="at_least_once")
-    service = build_service(settings)
+    orchestrator = Orchestrator(settings)
+    orchestrator.restored.set()
+    service = build_service(settings, orchestrator)
     service.codec = JsonCodec()
     bus = FakeBus(service)
     execute = ComponentExecutor(registries)

@@ -12,6 +12,7 @@ Start with ``python -m impact_orchestrator.service``.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -62,8 +63,12 @@ class Orchestrator:
         self.store = RunStore()
         self._next_offset: dict[tuple[str, int], int] = {}
         self._changelog_ready = False
+        #: set once the runs of the assigned partitions are loaded (tests without a broker
+        #: set it themselves)
+        self.restored = asyncio.Event()
 
     async def handle(self, msg: Incoming) -> list[Output]:
+        await self.restored.wait()  # aiokafka may fetch while on_assign still restores
         if msg.offset < self._next_offset.get((msg.topic, msg.partition), 0):
             await self._rebuild({msg.partition})  # a replayed batch: drop uncommitted state
         self._next_offset[(msg.topic, msg.partition)] = msg.offset + 1
@@ -74,10 +79,14 @@ class Orchestrator:
         return self._outputs(self.store.tick(now))
 
     async def on_assign(self, assigned: set[TopicPartition]) -> None:
-        await self._ensure_changelog()
-        partitions = {tp.partition for tp in assigned}
-        self.store.keep_only(partitions)
-        await self._rebuild(partitions)
+        self.restored.clear()
+        try:
+            await self._ensure_changelog()
+            partitions = {tp.partition for tp in assigned}
+            self.store.keep_only(partitions)
+            await self._rebuild(partitions)
+        finally:
+            self.restored.set()
 
     def _outputs(self, changes: list[Change]) -> list[Output]:
         outputs: list[Output] = []
@@ -142,8 +151,9 @@ class Orchestrator:
         self._changelog_ready = True
 
 
-def build_service(settings: Settings) -> Service:
-    orchestrator = Orchestrator(settings)
+def build_service(settings: Settings, orchestrator: Orchestrator | None = None) -> Service:
+    """The runtime Service running ``orchestrator`` (default: a new one)."""
+    orchestrator = orchestrator or Orchestrator(settings)
     return Service(
         settings,
         INPUTS,
