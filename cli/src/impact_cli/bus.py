@@ -83,7 +83,7 @@ class Bus:
                         if record.value is None:
                             continue
                         value = await self.codec.decode(record.value, partition.topic)
-                        yield event_for_topic(partition.topic), value
+                        yield event_for_topic(partition.topic).name, value
         finally:
             await consumer.stop()
 

@@ -27,7 +27,8 @@ def progress_bars(console: Console) -> Progress:
 
 def report_tables(run: dict[str, Any]) -> Group:
     """The ``run_completed`` payload as a per-initiative table plus the run summary."""
-    table = Table(title=f"Outcome report — run {run['run_id']} ({run['status']})")
+    run_label = f" — run {run['run_id']}" if run.get("run_id") else ""
+    table = Table(title=f"Outcome report{run_label} ({run['status']})")
     for column in ("initiative", "model", "confidence", "budget", "predicted", "actual", "error"):
         table.add_column(column, justify="left" if column in ("initiative", "model") else "right")
     table.add_column("n pilot → scale", justify="right")

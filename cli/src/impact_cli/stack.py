@@ -36,6 +36,11 @@ def project_root(start: Path | None = None) -> Path:
     )
 
 
+def stack_dir(root: Path) -> Path:
+    """Where ``up`` keeps logs, broker data and state (``IMPACT_STACK_DIR`` wins)."""
+    return Path(os.environ.get("IMPACT_STACK_DIR") or root / "var" / "stack")
+
+
 @dataclass
 class Proc:
     name: str
@@ -52,7 +57,7 @@ class StackState:
 
     @classmethod
     def path(cls, root: Path) -> Path:
-        return root / "var" / "stack" / "state.json"
+        return stack_dir(root) / "state.json"
 
     @classmethod
     def load(cls, root: Path) -> StackState | None:
@@ -67,6 +72,11 @@ class StackState:
         path = self.path(root)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(asdict(self), indent=2))
+
+
+def _local_kafka(root: Path, var: Path) -> list[str]:
+    script = root / "scripts" / "local_kafka.py"
+    return [sys.executable, str(script), "--state-file", str(var / "kafka-state.json")]
 
 
 def _alive(pid: int) -> bool:
@@ -104,20 +114,13 @@ def up(root: Path, replicas: dict[str, int], say: Callable[[str], None] = print)
         say(f"stack already up (broker {existing.bootstrap}, registry {existing.registry_url})")
         return existing
     down(root, say=lambda _msg: None)
-    var = root / "var" / "stack"
+    var = stack_dir(root)
     logs = var / "logs"
     kafka_dir = var / "kafka"
     started = time.monotonic()
     say("starting Kafka (KRaft, from the project's jars)…")
     out = subprocess.run(
-        [
-            sys.executable,
-            str(root / "scripts" / "local_kafka.py"),
-            "start",
-            "--data-dir",
-            str(kafka_dir),
-            "--wait",
-        ],
+        [*_local_kafka(root, var), "start", "--data-dir", str(kafka_dir), "--wait"],
         check=True,
         capture_output=True,
         text=True,
@@ -169,13 +172,7 @@ def down(root: Path, say: Callable[[str], None] = print, timeout: float = 15.0) 
         if _alive(proc.pid):
             os.kill(proc.pid, signal.SIGKILL)
     subprocess.run(
-        [
-            sys.executable,
-            str(root / "scripts" / "local_kafka.py"),
-            "stop",
-            "--data-dir",
-            state.kafka_data_dir,
-        ],
+        [*_local_kafka(root, stack_dir(root)), "stop"],
         check=False,
         capture_output=True,
     )

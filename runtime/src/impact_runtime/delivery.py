@@ -39,7 +39,9 @@ class ExactlyOnceDelivery:
     async def deliver(self, records: list[ProducerRecord], offsets: Offsets) -> None:
         """Produce ``records`` and commit ``offsets`` atomically (aborted on any error)."""
         async with self.producer.transaction():
-            await _send_all(self.producer, records)
+            futures = await _send_all(self.producer, records)
+            if futures:  # a failed send must abort the transaction, not vanish
+                await asyncio.gather(*futures)
             if offsets:
                 await self.producer.send_offsets_to_transaction(offsets, self.group_id)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -54,8 +56,20 @@ def make_producer(settings: ServiceSettings, transactional_id: str | None) -> AI
     )
 
 
-async def ensure_topics(settings: ServiceSettings, topics: set[str]) -> set[str]:
-    """Create the missing ``topics``; return the ones created. Existing topics are kept."""
+async def ensure_topics(
+    settings: ServiceSettings,
+    topics: set[str],
+    *,
+    configs: dict[str, str] | None = None,
+    ready_timeout_s: float = 30.0,
+) -> set[str]:
+    """Create the missing ``topics`` (with topic ``configs``) and wait until every
+    partition has a leader; return the ones created. Existing topics are kept.
+
+    Raises:
+        KafkaError: when the broker refuses to create a topic.
+        TimeoutError: when leaders are not elected within ``ready_timeout_s``.
+    """
     admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
@@ -64,13 +78,41 @@ async def ensure_topics(settings: ServiceSettings, topics: set[str]) -> set[str]
         if not missing:
             return set()
         new = [
-            NewTopic(name, settings.topic_partitions, settings.topic_replication_factor)
+            NewTopic(
+                name,
+                settings.topic_partitions,
+                settings.topic_replication_factor,
+                topic_configs=configs or {},
+            )
             for name in missing
         ]
         response = await admin.create_topics(new)
         for name, code, *_ in response.topic_errors:
             if code and for_code(code) is not TopicAlreadyExistsError:
                 raise for_code(code)(f"cannot create topic {name}")
+        await _wait_for_leaders(admin, missing, ready_timeout_s)
         return set(missing)
     finally:
         await admin.close()
+
+
+async def _wait_for_leaders(
+    admin: AIOKafkaAdminClient, topics: list[str], timeout_s: float
+) -> None:
+    """Producing to a topic before its partitions have leaders fails the transaction."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = await admin.describe_topics(topics)
+        ready = [
+            t["topic"]
+            for t in described
+            if t["error_code"] == 0
+            and t["partitions"]
+            and all(p["leader"] >= 0 for p in t["partitions"])
+        ]
+        if len(ready) == len(topics):
+            return
+        if time.monotonic() > deadline:
+            waiting = sorted(set(topics) - set(ready))
+            raise TimeoutError(f"no partition leaders after {timeout_s:.0f} s for {waiting}")
+        await asyncio.sleep(0.1)

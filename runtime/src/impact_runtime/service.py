@@ -258,6 +258,7 @@ class Service:
                     self.log.error("giving_up", error=repr(exc))
                     raise
                 await asyncio.sleep(self.pipeline.retry_policy.delay(failures - 1))
+                await self._renew_transactional_producer()
             except Exception as exc:
                 self.log.exception("loop_crashed", error=repr(exc))
                 raise
@@ -324,6 +325,21 @@ class Service:
             self.metrics.failed("tick", type(exc).__name__).inc()
             self.log.exception("tick_failed", error=repr(exc))
             return []
+
+    async def _renew_transactional_producer(self) -> None:
+        """Replace the producer after a failed transaction.
+
+        aiokafka can leave a producer whose transaction failed with stale sequence
+        numbers, so every retry fails with OutOfOrderSequenceNumber. A new producer with
+        the same transactional id bumps the epoch and starts clean.
+        """
+        if not isinstance(self._delivery, ExactlyOnceDelivery) or self._producer is None:
+            return
+        with contextlib.suppress(KafkaError):
+            await self._producer.stop()
+        self._producer = make_producer(self.settings, self.transactional_id)
+        await self._producer.start()
+        self._delivery = ExactlyOnceDelivery(self._producer, self.settings.consumer_group)
 
     def _rewind(self, starts: Offsets) -> None:
         assert self._consumer is not None

@@ -16,10 +16,8 @@ import asyncio
 import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 from impact_runtime import Incoming, Outgoing, Record, Service, ServiceSettings, run_service
-from impact_runtime.kafka import client_options
+from impact_runtime.kafka import client_options, ensure_topics
 from impact_runtime.structs import Output
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -130,24 +128,9 @@ class Orchestrator:
             self.store.restore(partition, states)
 
     async def _ensure_changelog(self) -> None:
-        if self._changelog_ready:
-            return
-        admin = AIOKafkaAdminClient(**client_options(self.settings))
-        await admin.start()
-        try:
-            if self.settings.changelog_topic not in await admin.list_topics():
-                topic = NewTopic(
-                    self.settings.changelog_topic,
-                    self.settings.topic_partitions,
-                    self.settings.topic_replication_factor,
-                    topic_configs={"cleanup.policy": "compact"},
-                )
-                response = await admin.create_topics([topic])
-                for name, code, *_ in response.topic_errors:
-                    if code and code != TopicAlreadyExistsError.errno:
-                        raise RuntimeError(f"cannot create changelog topic {name}: error {code}")
-        finally:
-            await admin.close()
+        if not self._changelog_ready:
+            changelog = {self.settings.changelog_topic}
+            await ensure_topics(self.settings, changelog, configs={"cleanup.policy": "compact"})
         self._changelog_ready = True
 
 

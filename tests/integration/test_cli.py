@@ -1,0 +1,119 @@
+"""The ``impact`` command against the real broker: bad manifests never reach Kafka, and the
+README's main command brings up the stack, publishes the example and prints the report."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from impact_cli.main import app
+from impact_schemas.catalog import topic_for
+from typer.testing import CliRunner
+
+from tests.integration.stack import ROOT
+
+pytestmark = pytest.mark.integration
+
+BAD_MANIFEST = """\
+budget: -5
+scale_sample_size: 1000
+INITIATIVES:
+  - initiative_id: a
+    cost_to_scale: 10
+    measure_config: configs/missing.yaml
+"""
+
+
+async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return dict(await consumer.end_offsets(partitions)) if partitions else {}
+    finally:
+        await consumer.stop()
+
+
+async def test_malformed_manifest_is_rejected_and_never_reaches_kafka(
+    kafka_bootstrap: str, schema_registry_url: str, tmp_path: Path
+) -> None:
+    prefix = f"cli{uuid.uuid4().hex[:8]}."
+    topic = topic_for("manifest_submitted", prefix)
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(BAD_MANIFEST)
+    before = await _end_offsets(kafka_bootstrap, topic)
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "publish",
+            str(manifest),
+            "--bootstrap",
+            kafka_bootstrap,
+            "--registry",
+            schema_registry_url,
+            "--prefix",
+            prefix,
+        ],
+    )
+
+    assert result.exit_code == 2, result.output
+    assert "manifest.yaml: budget:" in result.output
+    assert "INITIATIVES[0].measure_config: file not found: configs/missing.yaml" in result.output
+    assert await _end_offsets(kafka_bootstrap, topic) == before
+
+
+async def test_publish_prints_the_run_id_and_the_event_lands(
+    kafka_bootstrap: str, schema_registry_url: str
+) -> None:
+    prefix = f"cli{uuid.uuid4().hex[:8]}."
+    result = CliRunner().invoke(
+        app,
+        [
+            "publish",
+            str(ROOT / "examples" / "manifest.yaml"),
+            "--bootstrap",
+            kafka_bootstrap,
+            "--registry",
+            schema_registry_url,
+            "--prefix",
+            prefix,
+            "--run-id",
+            "cli-run-1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "cli-run-1"
+    offsets = await _end_offsets(kafka_bootstrap, topic_for("manifest_submitted", prefix))
+    assert sum(offsets.values()) == 1
+
+
+@pytest.mark.timeout(600)
+def test_readme_main_command_prints_the_report(tmp_path: Path) -> None:
+    """`make demo` runs `impact demo`: its own broker, registry and services, then down."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL")
+    }
+    env["IMPACT_STACK_DIR"] = str(tmp_path / "stack")
+    impact = Path(sys.executable).parent / "impact"
+    done = subprocess.run(
+        [str(impact), "demo", "examples/manifest.yaml", "--timeout", "300"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "published run" in done.stdout
+    assert "Outcome report" in done.stdout
+    assert "(completed)" in done.stdout
+    assert "stack down" in done.stdout

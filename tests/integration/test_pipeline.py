@@ -1,0 +1,271 @@
+"""The whole pipeline on the real broker and registry, services as separate processes.
+
+Two measure and two evaluate replicas share the work; every report must equal the
+embedded-mode report for the same manifest and run id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from impact_cli.bus import Bus
+from impact_orchestrator.embedded import run_embedded
+from impact_orchestrator.manifest import Manifest, load_manifest
+from impact_schemas.catalog import topic_for
+
+from tests.integration.stack import ROOT, ServiceStack
+from tests.support.kafka import wait_for
+
+pytestmark = pytest.mark.integration
+
+EXAMPLE = ROOT / "examples" / "manifest.yaml"
+RUN_TIMEOUT_S = 240.0
+
+
+@pytest.fixture(scope="module")
+def stack(
+    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceStack]:
+    services = ServiceStack(
+        kafka_bootstrap,
+        schema_registry_url,
+        tmp_path_factory.mktemp("stack-logs"),
+        replicas={"measure": 2, "evaluate": 2},
+    ).start()
+    yield services
+    services.stop()
+
+
+@pytest.fixture
+async def bus(
+    stack: ServiceStack, kafka_bootstrap: str, schema_registry_url: str
+) -> AsyncIterator[Bus]:
+    await _wait_for_assignments(stack)
+    client = Bus(kafka_bootstrap, schema_registry_url, stack.prefix)
+    yield client
+    await client.close()
+
+
+async def _wait_for_assignments(stack: ServiceStack) -> None:
+    """Both replicas of measure and evaluate own partitions before work is published."""
+
+    def assigned(service: str) -> bool:
+        owned = []
+        for index in range(stack.replicas[service]):
+            events = [
+                line
+                for line in stack.log_lines(f"{service}-{index}")
+                if line.get("event") in ("partitions_assigned", "partitions_revoked")
+            ]
+            if not events or events[-1]["event"] != "partitions_assigned":
+                return False
+            owned.append(len(events[-1].get("partitions") or []))
+        return all(owned) and sum(owned) >= 6
+
+    async def ready() -> bool:
+        assert not stack.dead(), f"service processes died: {stack.dead()}"
+        return assigned("measure") and assigned("evaluate")
+
+    await wait_for(ready, timeout=90, message="replicas did not get partitions")
+
+
+async def run_on_kafka(bus: Bus, manifest: Manifest, run_id: str) -> dict[str, Any]:
+    await bus.publish_manifest(manifest.to_event_payload(), run_id)
+    async for name, value in bus.follow(run_id, ["run_completed"], timeout_s=RUN_TIMEOUT_S):
+        assert name == "run_completed"
+        return value
+    raise AssertionError(f"run {run_id} did not complete within {RUN_TIMEOUT_S:.0f} s")
+
+
+def outcome(run: dict[str, Any]) -> dict[str, Any]:
+    """What must match between Kafka and embedded mode (not ids or timestamps)."""
+    return {key: run[key] for key in ("status", "reports", "failures", "summary")}
+
+
+def embedded(manifest: Manifest, run_id: str) -> dict[str, Any]:
+    return outcome(run_embedded(manifest, run_id=run_id))
+
+
+async def test_example_manifest_matches_embedded_mode(bus: Bus) -> None:
+    manifest = load_manifest(EXAMPLE)
+    run = await run_on_kafka(bus, manifest, "example-run")
+    assert run["status"] == "completed"
+    assert len(run["reports"]) >= 2
+    assert outcome(run) == embedded(manifest, "example-run")
+
+
+async def test_three_concurrent_runs_complete_independently(bus: Bus, stack: ServiceStack) -> None:
+    base = load_manifest(EXAMPLE)
+    budgets = {"conc-a": 40_000.0, "conc-b": 70_000.0, "conc-c": 150_000.0}
+    manifests = {run_id: base.model_copy(update={"budget": b}) for run_id, b in budgets.items()}
+    runs = await asyncio.gather(
+        *(run_on_kafka(bus, manifest, run_id) for run_id, manifest in manifests.items())
+    )
+    for (run_id, manifest), run in zip(manifests.items(), runs, strict=True):
+        assert run["run_id"] == run_id
+        assert run["summary"]["budget"] == budgets[run_id]
+        assert run["summary"]["total_budget_allocated"] <= budgets[run_id]
+        assert outcome(run) == embedded(manifest, run_id)
+    selected = [run["summary"]["n_selected"] for run in runs]
+    assert selected == sorted(selected) and selected[0] < selected[-1]
+
+    # The work was split across the replicas of each scaled stage.
+    for service, event in (("measure", "measure_requested"), ("evaluate", "evaluate_requested")):
+        per_replica = stack.processed_by_replica(service, event)
+        assert len(per_replica) == 2, f"{service}: {dict(per_replica)}"
+        assert all(count > 0 for count in per_replica.values())
+
+
+async def test_failed_initiative_is_reported_and_the_run_goes_on(bus: Bus, tmp_path: Path) -> None:
+    raw = yaml.safe_load(EXAMPLE.read_text())
+    broken = dict(raw["INITIATIVES"][0])
+    broken["initiative_id"] = "broken-column"
+    config = _inline_config(broken["measure_config"])
+    config["MEASUREMENT"]["PARAMS"]["outcome_column"] = "no_such_column"
+    broken["measure_config"] = config
+    raw["INITIATIVES"] = [_inline(i) for i in raw["INITIATIVES"][:3]] + [broken]
+    path = tmp_path / "manifest.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    manifest = load_manifest(path, data_root=ROOT)
+
+    run = await run_on_kafka(bus, manifest, "failure-run")
+    assert run["status"] == "completed"
+    failures = {f["initiative_id"]: f for f in run["failures"]}
+    assert set(failures) == {"broken-column"}
+    assert failures["broken-column"]["stage"] == "measure"
+    assert "no_such_column" in failures["broken-column"]["reason"]
+    assert run["summary"]["n_evaluated"] == 3
+    assert outcome(run) == embedded(manifest, "failure-run")
+
+
+async def test_duplicate_and_late_results_change_nothing(
+    bus: Bus, stack: ServiceStack, kafka_bootstrap: str
+) -> None:
+    manifest = load_manifest(EXAMPLE)
+    run_id = "dup-run"
+    results = [topic_for(e, stack.prefix) for e in ("measure_completed", "evaluate_completed")]
+    duplicator = asyncio.create_task(_echo_records(kafka_bootstrap, results, run_id))
+    try:
+        run = await run_on_kafka(bus, manifest, run_id)
+    finally:
+        duplicator.cancel()
+        echoed = await asyncio.gather(duplicator, return_exceptions=True)
+    assert outcome(run) == embedded(manifest, run_id)
+
+    # Late: every result of the finished run once more, after run_completed.
+    late = await _replay_all(kafka_bootstrap, results, run_id)
+    assert late >= 2 * len(manifest.initiatives)
+    await _wait_until_consumed(kafka_bootstrap, f"{stack.prefix}orchestrator", results)
+    completions = [
+        value
+        for name, value in await bus.read_run(run_id, ["run_completed"])
+        if name == "run_completed"
+    ]
+    assert len(completions) == 1, f"{len(completions)} run_completed events (echoed {echoed})"
+    assert outcome(completions[0]) == outcome(run)
+
+
+async def _echo_records(bootstrap: str, topics: list[str], run_id: str) -> int:
+    """Re-publish every record of ``run_id`` on ``topics`` as soon as it appears."""
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="latest",
+        isolation_level="read_committed",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    await producer.start()
+    echoed = 0
+    try:
+        while True:
+            for tp, records in (await consumer.getmany(timeout_ms=100)).items():
+                for record in records:
+                    if record.key == run_id.encode():
+                        await producer.send_and_wait(
+                            tp.topic, record.value, key=record.key, headers=list(record.headers)
+                        )
+                        echoed += 1
+    except asyncio.CancelledError:
+        return echoed
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def _replay_all(bootstrap: str, topics: list[str], run_id: str) -> int:
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    await producer.start()
+    seen = set()
+    replayed = 0
+    try:
+        while batch := await consumer.getmany(timeout_ms=1500):
+            for tp, records in batch.items():
+                for record in records:
+                    if record.key == run_id.encode() and record.value not in seen:
+                        seen.add(record.value)
+                        await producer.send_and_wait(tp.topic, record.value, key=record.key)
+                        replayed += 1
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return replayed
+
+
+async def _wait_until_consumed(bootstrap: str, group: str, topics: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
+        ]
+        if not partitions:
+            await consumer.topics()
+            partitions = [
+                TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
+            ]
+        ends = await consumer.end_offsets(partitions)
+
+        async def caught_up() -> bool:
+            committed = await admin.list_consumer_group_offsets(group)
+            return all(
+                committed.get(tp) is not None and committed[tp].offset >= ends[tp]
+                for tp in partitions
+            )
+
+        await wait_for(caught_up, timeout=60, message=f"{group} did not consume {topics}")
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+def _inline(initiative: dict[str, Any]) -> dict[str, Any]:
+    return {**initiative, "measure_config": _inline_config(initiative["measure_config"])}
+
+
+def _inline_config(config: Any) -> dict[str, Any]:
+    """Read a measure-config path of the example manifest; make file paths absolute."""
+    if isinstance(config, dict):
+        return config
+    path = (EXAMPLE.parent / config).resolve()
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
+    source = loaded.get("DATA", {}).get("SOURCE", {}).get("CONFIG", {})
+    if "path" in source:
+        source["path"] = str((path.parent / source["path"]).resolve())
+    return loaded
