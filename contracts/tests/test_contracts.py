@@ -99,7 +99,7 @@ def test_invalid_data_is_rejected_naming_the_field(
 def test_contracts_are_frozen() -> None:
     result = MeasureResult(**MEASURE)
     with pytest.raises(ValidationError):
-        result.effect_estimate = 9.0
+        result.effect_estimate = 9.0  # type: ignore[misc]
 
 
 @given(
@@ -142,7 +142,7 @@ def test_registry_creates_registered_components_and_names_unknown_ones() -> None
             return event
 
     assert registry.names() == ["Greedy"]
-    assert registry.create("Greedy", budget_share=0.5).budget_share == 0.5
+    assert registry.create("Greedy", budget_share=0.5).budget_share == 0.5  # type: ignore[attr-defined]
     with pytest.raises(
         ConfigError, match=r"allocate.component: unknown component 'Nope'; known: Greedy"
     ):

@@ -51,7 +51,7 @@ def spawn(settings: ServiceSettings, tmp_path: Path, **extra: str) -> subprocess
 
 async def doubled_values(records: list) -> list[int]:
     codec = JsonCodec()
-    return sorted([(await codec.decode(r.value, "")).get("doubled") for r in records])
+    return sorted([(await codec.decode(r.value, ""))["doubled"] for r in records])
 
 
 async def test_sigkill_between_consume_and_produce_processes_each_message_once(

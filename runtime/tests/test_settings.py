@@ -43,7 +43,7 @@ def test_defaults() -> None:
 def test_settings_are_frozen() -> None:
     settings = ServiceSettings(service_name="a", bootstrap_servers="b:1")
     with pytest.raises(pydantic.ValidationError):
-        settings.max_retries = 1
+        settings.max_retries = 1  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ def test_settings_are_frozen() -> None:
 )
 def test_bad_values_raise(field: str, value: object) -> None:
     with pytest.raises(pydantic.ValidationError, match=field):
-        ServiceSettings(service_name="a", bootstrap_servers="b:1", **{field: value})
+        ServiceSettings(service_name="a", bootstrap_servers="b:1", **{field: value})  # type: ignore[arg-type]
 
 
 def test_password_is_hidden() -> None:

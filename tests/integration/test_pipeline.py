@@ -66,7 +66,8 @@ async def _wait_for_assignments(stack: ServiceStack) -> None:
             ]
             if not events or events[-1]["event"] != "partitions_assigned":
                 return False
-            owned.append(len(events[-1].get("partitions") or []))
+            partitions = events[-1].get("partitions")
+            owned.append(len(partitions) if isinstance(partitions, list) else 0)
         return all(owned) and sum(owned) >= 6
 
     async def ready() -> bool:

@@ -181,10 +181,11 @@ def status(
             latest[value["stage"]] = value
         elif name == "run_completed":
             final = value
-    summary = {
+    stages = {k: f"{v['completed']}/{v['total']} {v['state']}" for k, v in latest.items()}
+    summary: dict[str, Any] = {
         "run_id": run_id,
         "status": final["status"] if final else "running",
-        "stages": {k: f"{v['completed']}/{v['total']} {v['state']}" for k, v in latest.items()},
+        "stages": stages,
     }
     if as_json:
         chains = lineage(events) if show_lineage else {}
@@ -195,7 +196,7 @@ def status(
         print(_dump(summary))
         return
     console.print(f"run [bold]{run_id}[/]: {summary['status']}")
-    for stage_name, text in summary["stages"].items():
+    for stage_name, text in stages.items():
         console.print(f"  {stage_name:<9} [{text}]")
     if show_lineage:
         console.print(render.lineage_table(lineage(events)))

@@ -19,7 +19,7 @@ from impact_runtime.codec import Codec, JsonCodec
 from impact_runtime.fake import FakeBus, Produced
 from impact_runtime.service import Service, run_service
 from impact_runtime.settings import ServiceSettings
-from impact_runtime.structs import Handler, Incoming, Outgoing, Record
+from impact_runtime.structs import Handler, Incoming, Outgoing, Output, Record
 
 __all__ = [
     # service
@@ -30,6 +30,7 @@ __all__ = [
     "Handler",
     "Incoming",
     "Outgoing",
+    "Output",
     "Record",
     # codecs
     "Codec",

@@ -7,7 +7,7 @@ rejects a valid command. Start with ``python -m impact_evaluate.service``.
 
 from __future__ import annotations
 
-from impact_runtime import Incoming, Outgoing, Service, ServiceSettings, run_service
+from impact_runtime import Incoming, Outgoing, Output, Service, ServiceSettings, run_service
 
 from impact_evaluate import EVALUATE_COMPONENTS
 
@@ -16,7 +16,7 @@ class Settings(ServiceSettings):
     service_name: str = "evaluate"
 
 
-def handle(msg: Incoming) -> list[Outgoing]:
+def handle(msg: Incoming) -> list[Output]:
     """Command in, ``evaluate_completed`` out."""
     cmd = msg.value
     evaluate = EVALUATE_COMPONENTS.create(cmd["component"], **cmd["component_kwargs"])

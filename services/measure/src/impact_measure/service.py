@@ -11,7 +11,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from impact_runtime import Incoming, Outgoing, Service, ServiceSettings, run_service
+from impact_runtime import Incoming, Outgoing, Output, Service, ServiceSettings, run_service
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -37,7 +37,7 @@ def build_handler(settings: Settings) -> Any:
             kwargs["data_root"] = settings.data_root
         return MEASURE_COMPONENTS.create(name, **kwargs)
 
-    def handle(msg: Incoming) -> list[Outgoing]:
+    def handle(msg: Incoming) -> list[Output]:
         cmd = msg.value
         measure = component(cmd["component"], json.dumps(cmd["component_kwargs"], sort_keys=True))
         result = measure.execute(
