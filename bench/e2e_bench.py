@@ -1,0 +1,171 @@
+"""End to end: N-initiative manifests on Kafka (services as processes) vs embedded mode.
+
+Run: ``uv run python -m bench.e2e_bench [--sizes 1 100 1000]`` (starts its own broker and
+registry). Kafka: orchestrator x1, measure x2, evaluate x1, allocate x1; embedded:
+``run_embedded(max_workers=2)``. Prints the times, the Kafka/embedded ratio and the
+per-hop latencies (p50/p99 of produced_at differences), writes ``bench/results/e2e.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from impact_cli.bus import Bus
+from impact_orchestrator.embedded import run_embedded
+from impact_orchestrator.manifest import Manifest
+
+from bench.hops import Event, hop_summary, span_ms
+from bench.machine import machine
+from bench.manifests import generate_manifest
+from bench.platform import Platform, running_platform
+from bench.results import markdown_table, write_result
+from bench.services import Services
+
+REPLICAS = {"orchestrator": 1, "measure": 2, "evaluate": 1, "allocate": 1}
+EMBEDDED_WORKERS = 2
+PIPELINE_EVENTS = [
+    "manifest_submitted",
+    "measure_requested",
+    "measure_completed",
+    "evaluate_requested",
+    "evaluate_completed",
+    "allocate_requested",
+    "allocate_completed",
+    "stage_failed",
+    "run_completed",
+]
+METHOD = (
+    "Generated manifests of N randomised experiments (simulator, 120 products pilot, 240 at "
+    "scale, OLS), budget 30 % of total cost. Kafka: one KRaft broker, our registry, services "
+    "as processes (orchestrator 1, measure 2, evaluate 1, allocate 1), exactly-once "
+    "defaults, one warm-up run of N=1 first; time = client wall clock from publish to "
+    "receiving run_completed; span = run_completed.produced_at - manifest.produced_at. "
+    "Embedded: run_embedded(max_workers=2) in this process on the same manifest, wall clock. "
+    "Hops: each event's produced_at minus its causation event's produced_at (ms stamps)."
+)
+
+
+def outcome(run: dict[str, Any]) -> dict[str, Any]:
+    """What must match between Kafka and embedded mode (not ids or timestamps)."""
+    return {key: run[key] for key in ("status", "reports", "failures", "summary")}
+
+
+def run_embedded_timed(manifest: Manifest, run_id: str) -> tuple[float, dict[str, Any]]:
+    started = time.perf_counter()
+    result = run_embedded(manifest, max_workers=EMBEDDED_WORKERS, run_id=run_id)
+    return time.perf_counter() - started, result
+
+
+async def run_on_kafka(
+    bus: Bus, manifest: Manifest, run_id: str, timeout_s: float
+) -> tuple[float, dict[str, Any] | None]:
+    """Publish, follow to ``run_completed``; (seconds, run) or (seconds, None) on timeout."""
+    started = time.perf_counter()
+    await bus.publish_manifest(manifest.to_event_payload(), run_id)
+    async for _, value in bus.follow(run_id, ["run_completed"], timeout_s=timeout_s):
+        return time.perf_counter() - started, value
+    return time.perf_counter() - started, None
+
+
+async def kafka_runs(
+    platform: Platform, manifests: dict[int, Manifest], timeout_s: float
+) -> dict[int, dict[str, Any]]:
+    """Every manifest on one service stack, after a warm-up run; times, outcome, events."""
+    with Services(platform, REPLICAS) as services:
+        bus = Bus(platform.bootstrap, platform.registry_url, services.prefix)
+        try:
+            await run_on_kafka(bus, manifests[min(manifests)], "bench-warmup", timeout_s)
+            runs = {}
+            for n, manifest in manifests.items():
+                run_id = f"bench-kafka-{n}"
+                seconds, run = await run_on_kafka(bus, manifest, run_id, timeout_s)
+                events: list[Event] = await bus.read_run(run_id, PIPELINE_EVENTS)
+                runs[n] = {"seconds": seconds, "run": run, "events": events}
+                print(f"kafka N={n}: {seconds:.2f} s ({'done' if run else 'TIMED OUT'})")
+        finally:
+            await bus.close()
+    return runs
+
+
+def progress(events: list[Event]) -> dict[str, int]:
+    """How many of each event a run produced (for runs that did not finish)."""
+    counts: dict[str, int] = {}
+    for name, value in events:
+        key = f"{name}[{value['phase']}]" if value.get("phase") else name
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def benchmark(platform: Platform, sizes: list[int], timeout_s: float) -> dict[str, Any]:
+    started = machine()
+    manifests = {n: generate_manifest(n, Path(tempfile.mkdtemp())) for n in sizes}
+    embedded = {}
+    for n, manifest in manifests.items():
+        embedded[n] = run_embedded_timed(manifest, f"bench-kafka-{n}")
+        print(f"embedded N={n}: {embedded[n][0]:.2f} s")
+    kafka = asyncio.run(kafka_runs(platform, manifests, timeout_s))
+    rows, hops = [], {}
+    for n in sizes:
+        embedded_s, embedded_run = embedded[n]
+        on_kafka = kafka[n]
+        run = on_kafka["run"]
+        span = span_ms(on_kafka["events"])
+        rows.append(
+            {
+                "n": n,
+                "kafka_s": round(on_kafka["seconds"], 3),
+                "kafka_span_s": None if span is None else round(span / 1000, 3),
+                "embedded_s": round(embedded_s, 3),
+                "ratio_kafka_over_embedded": round(on_kafka["seconds"] / embedded_s, 2),
+                "completed": run is not None,
+                "same_report_as_embedded": run is not None
+                and outcome(run) == outcome(embedded_run),
+                "n_selected": embedded_run["summary"]["n_selected"],
+                "events": len(on_kafka["events"]),
+                "progress": progress(on_kafka["events"]),
+            }
+        )
+        hops[n] = hop_summary(on_kafka["events"])
+    results = {"runs": rows, "hops": hops, "replicas": REPLICAS, "timeout_s": timeout_s}
+    print_tables(results)
+    path = write_result("e2e", METHOD, results, started)
+    print(f"wrote {path}")
+    return results
+
+
+def print_tables(results: dict[str, Any]) -> None:
+    headers = ["N", "Kafka s", "Kafka span s", "embedded s", "Kafka/embedded", "same report"]
+    cells = [
+        [
+            r["n"],
+            f"{r['kafka_s']:.2f}" + ("" if r["completed"] else " (timed out)"),
+            "-" if r["kafka_span_s"] is None else f"{r['kafka_span_s']:.2f}",
+            f"{r['embedded_s']:.2f}",
+            f"{r['ratio_kafka_over_embedded']:.2f}",
+            r["same_report_as_embedded"],
+        ]
+        for r in results["runs"]
+    ]
+    print(markdown_table(headers, cells))
+    for n, rows in results["hops"].items():
+        print(f"\nPer-hop latency, N={n} (ms)")
+        hop_cells = [[h["hop"], h["n"], h["p50_ms"], h["p99_ms"], h["max_ms"]] for h in rows]
+        print(markdown_table(["hop", "n", "p50", "p99", "max"], hop_cells))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 100, 1000])
+    parser.add_argument("--timeout", type=float, default=900.0, help="per Kafka run, seconds")
+    args = parser.parse_args()
+    with running_platform() as platform:
+        benchmark(platform, args.sizes, args.timeout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Broker + schema registry for a benchmark: started as local processes, always stopped."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.machine import ROOT
+from bench.waiting import wait_until
+
+LOCAL_KAFKA = ROOT / "scripts" / "local_kafka.py"
+REGISTRY_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Where the broker and the registry answer, and where logs go."""
+
+    bootstrap: str
+    registry_url: str
+    work_dir: Path
+
+
+@contextmanager
+def running_platform(work_dir: Path | None = None) -> Iterator[Platform]:
+    """Start a KRaft broker (``scripts/local_kafka.py``) and our registry; stop both after."""
+    work_dir = work_dir or Path(tempfile.mkdtemp(prefix="impact-bench-"))
+    state_file = work_dir / "kafka.json"
+    kafka = [sys.executable, str(LOCAL_KAFKA), "--state-file", str(state_file)]
+    started = subprocess.run(
+        [*kafka, "start", "--data-dir", str(work_dir / "kafka"), "--wait"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    bootstrap = started.stdout.strip().splitlines()[-1]
+    registry: subprocess.Popen[str] | None = None
+    try:
+        registry, url = _start_registry(bootstrap, work_dir)
+        yield Platform(bootstrap, url, work_dir)
+    finally:
+        if registry is not None:
+            _stop(registry)
+        subprocess.run([*kafka, "stop"], check=False, capture_output=True)
+
+
+def _start_registry(bootstrap: str, work_dir: Path) -> tuple[subprocess.Popen[str], str]:
+    command = [sys.executable, "-m", "impact_schemas.registry"]
+    command += ["--bootstrap", bootstrap, "--port", "0", "--topic", "_schemas-bench"]
+    with (work_dir / "registry.log").open("w") as log:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
+    assert process.stdout is not None
+    url = ""
+    for line in process.stdout:
+        if line.startswith("http://"):
+            url = line.strip()
+            break
+    if not url:
+        _stop(process)
+        raise RuntimeError(f"registry printed no URL; see {work_dir / 'registry.log'}")
+
+    def answers() -> bool:
+        try:
+            return httpx.get(f"{url}/subjects", timeout=2.0).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_until(answers, REGISTRY_TIMEOUT_S, "registry did not answer GET /subjects")
+    return process, url
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
