@@ -3,6 +3,7 @@ README's main command brings up the stack, publishes the example and prints the 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from impact_cli.main import app
 from impact_schemas.catalog import topic_for
 from typer.testing import CliRunner
@@ -29,13 +31,22 @@ INITIATIVES:
 """
 
 
-async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+async def _message_count(bootstrap: str, topic: str) -> int:
+    """Records in ``topic`` (0 when it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if not described or described[0]["error_code"] != 0:
+        return 0
+    partitions = [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        return dict(await consumer.end_offsets(partitions)) if partitions else {}
+        consumer.assign(partitions)
+        return sum((await consumer.end_offsets(partitions)).values())
     finally:
         await consumer.stop()
 
@@ -47,9 +58,10 @@ async def test_malformed_manifest_is_rejected_and_never_reaches_kafka(
     topic = topic_for("manifest_submitted", prefix)
     manifest = tmp_path / "manifest.yaml"
     manifest.write_text(BAD_MANIFEST)
-    before = await _end_offsets(kafka_bootstrap, topic)
+    before = await _message_count(kafka_bootstrap, topic)
 
-    result = CliRunner().invoke(
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
         app,
         [
             "publish",
@@ -66,14 +78,15 @@ async def test_malformed_manifest_is_rejected_and_never_reaches_kafka(
     assert result.exit_code == 2, result.output
     assert "manifest.yaml: budget:" in result.output
     assert "INITIATIVES[0].measure_config: file not found: configs/missing.yaml" in result.output
-    assert await _end_offsets(kafka_bootstrap, topic) == before
+    assert await _message_count(kafka_bootstrap, topic) == before == 0
 
 
 async def test_publish_prints_the_run_id_and_the_event_lands(
     kafka_bootstrap: str, schema_registry_url: str
 ) -> None:
     prefix = f"cli{uuid.uuid4().hex[:8]}."
-    result = CliRunner().invoke(
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
         app,
         [
             "publish",
@@ -90,8 +103,7 @@ async def test_publish_prints_the_run_id_and_the_event_lands(
     )
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "cli-run-1"
-    offsets = await _end_offsets(kafka_bootstrap, topic_for("manifest_submitted", prefix))
-    assert sum(offsets.values()) == 1
+    assert await _message_count(kafka_bootstrap, topic_for("manifest_submitted", prefix)) == 1
 
 
 @pytest.mark.timeout(600)

@@ -74,7 +74,7 @@ async def _wait_for_assignments(stack: ServiceStack) -> None:
         assert not stack.dead(), f"service processes died: {stack.dead()}"
         return assigned("measure") and assigned("evaluate")
 
-    await wait_for(ready, timeout=90, message="replicas did not get partitions")
+    await wait_for(ready, timeout=300, message="replicas did not get partitions")
 
 
 async def run_on_kafka(bus: Bus, manifest: Manifest, run_id: str) -> dict[str, Any]:

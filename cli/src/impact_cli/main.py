@@ -245,7 +245,9 @@ def down() -> None:
 
 @app.command()
 def demo(
-    manifest: Path = Path("examples/manifest.yaml"),
+    manifest: Annotated[Path, typer.Argument(help="The manifest to run.")] = Path(
+        "examples/manifest.yaml"
+    ),
     measure: Annotated[int, typer.Option(min=1, help="Measure replicas.")] = 2,
     keep: Annotated[bool, typer.Option(help="Leave the stack running afterwards.")] = False,
     timeout: float = 600.0,
