@@ -53,8 +53,7 @@ test: setup ## Run every test (the fixtures start a broker unless KAFKA_BOOTSTRA
 	@# pytest exits 5 when it collected no test: not a failure of the build.
 	$(UV) run pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] && exit $$rc; echo "no tests collected"; }
 
-# TODO(integrator): start the stack (Kafka, registry, services) before the CLI call.
-demo: setup ## Start the stack, publish the example manifest, print the report
+demo: setup ## Start Kafka, the registry and the services, publish the example manifest, print the report, stop
 	$(UV) run impact demo examples/manifest.yaml
 
 clean: ## Remove caches (keeps the Kafka jars in .cache/kafka)

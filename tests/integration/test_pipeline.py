@@ -7,6 +7,7 @@ embedded-mode report for the same manifest and run id.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,11 @@ import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from impact_cli.bus import Bus
+from impact_cli.main import app
 from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import Manifest, load_manifest
 from impact_schemas.catalog import topic_for
+from typer.testing import CliRunner
 
 from tests.integration.stack import ROOT, ServiceStack
 from tests.support.kafka import wait_for
@@ -94,12 +97,55 @@ def embedded(manifest: Manifest, run_id: str) -> dict[str, Any]:
     return outcome(run_embedded(manifest, run_id=run_id))
 
 
-async def test_example_manifest_matches_embedded_mode(bus: Bus) -> None:
+FULL_CHAIN = [
+    ("manifest_submitted", None),
+    ("measure_requested", "pilot"),
+    ("measure_completed", "pilot"),
+    ("evaluate_requested", None),
+    ("evaluate_completed", None),
+    ("allocate_requested", None),
+    ("allocate_completed", None),
+    ("measure_requested", "scale"),
+    ("measure_completed", "scale"),
+    ("run_completed", None),
+]
+UNSELECTED_CHAIN = FULL_CHAIN[:7] + FULL_CHAIN[-1:]
+
+
+async def test_example_manifest_matches_embedded_mode(bus: Bus, schema_registry_url: str) -> None:
+    registry_url = schema_registry_url
     manifest = load_manifest(EXAMPLE)
     run = await run_on_kafka(bus, manifest, "example-run")
     assert run["status"] == "completed"
     assert len(run["reports"]) >= 2
     assert outcome(run) == embedded(manifest, "example-run")
+
+    # `impact status RUN --lineage` links every hop of every initiative.
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        app,
+        [
+            "status",
+            "example-run",
+            "--lineage",
+            "--json",
+            "--bootstrap",
+            bus.bootstrap,
+            "--registry",
+            registry_url,
+            "--prefix",
+            bus.prefix,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.output)
+    assert status["status"] == "completed"
+    selected = {r["initiative_id"] for r in run["reports"]}
+    for initiative, hops in status["lineage"].items():
+        names = [(h["event"], h["phase"]) for h in hops]
+        expected = FULL_CHAIN if initiative in selected else UNSELECTED_CHAIN
+        assert names == expected, initiative
+        assert all(h["since_cause_ms"] >= 0 for h in hops[1:])
 
 
 async def test_three_concurrent_runs_complete_independently(bus: Bus, stack: ServiceStack) -> None:

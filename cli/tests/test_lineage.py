@@ -1,0 +1,72 @@
+"""Lineage links a run's events by causation id, per initiative, in pipeline order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from impact_cli.lineage import lineage
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def event(event_id: str, cause: str | None, ms: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "causation_id": cause,
+        "produced_at": T0 + timedelta(milliseconds=ms),
+        **fields,
+    }
+
+
+def run_events() -> list[tuple[str, dict[str, Any]]]:
+    candidates = [{"initiative_id": "a"}, {"initiative_id": "b"}]
+    return [
+        ("manifest_submitted", event("m", None, 0)),
+        ("measure_requested", event("mr-a", "m", 5, initiative_id="a", phase="pilot")),
+        ("measure_requested", event("mr-b", "m", 6, initiative_id="b", phase="pilot")),
+        ("measure_completed", event("mc-a", "mr-a", 105, initiative_id="a", phase="pilot")),
+        ("measure_completed", event("mc-b", "mr-b", 206, initiative_id="b", phase="pilot")),
+        ("evaluate_requested", event("er-a", "mc-a", 110, initiative_id="a")),
+        ("evaluate_requested", event("er-b", "mc-b", 210, initiative_id="b")),
+        ("evaluate_completed", event("ec-a", "er-a", 120, initiative_id="a")),
+        ("evaluate_completed", event("ec-b", "er-b", 230, initiative_id="b")),
+        ("allocate_requested", event("ar", "ec-b", 240, initiatives=candidates)),
+        ("allocate_completed", event("ac", "ar", 300)),
+        ("measure_requested", event("sr-a", "ac", 305, initiative_id="a", phase="scale")),
+        ("measure_completed", event("sc-a", "sr-a", 905, initiative_id="a", phase="scale")),
+        ("run_status", event("st", "sc-a", 906, stage="scale")),
+        ("run_completed", event("rc", "sc-a", 910)),
+    ]
+
+
+def test_each_initiative_gets_its_chain_in_pipeline_order() -> None:
+    chains = lineage(run_events())
+    assert list(chains) == ["a", "b"]
+    assert [(h.event, h.phase) for h in chains["a"]] == [
+        ("manifest_submitted", None),
+        ("measure_requested", "pilot"),
+        ("measure_completed", "pilot"),
+        ("evaluate_requested", None),
+        ("evaluate_completed", None),
+        ("allocate_requested", None),
+        ("allocate_completed", None),
+        ("measure_requested", "scale"),
+        ("measure_completed", "scale"),
+        ("run_completed", None),
+    ]
+    # b was not selected: its chain has no scale hops.
+    assert [h.event for h in chains["b"]][-3:] == [
+        "allocate_requested",
+        "allocate_completed",
+        "run_completed",
+    ]
+
+
+def test_hop_time_is_measured_from_the_causing_event() -> None:
+    hops = {(h.event, h.phase): h.since_cause_ms for h in lineage(run_events())["a"]}
+    assert hops[("manifest_submitted", None)] is None
+    assert hops[("measure_completed", "pilot")] == 100.0
+    assert hops[("allocate_requested", None)] == 10.0  # caused by b's evaluation (the last)
+    assert hops[("measure_completed", "scale")] == 600.0
+    assert hops[("run_completed", None)] == 5.0
