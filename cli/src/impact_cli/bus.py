@@ -88,9 +88,14 @@ class Bus:
             await consumer.stop()
 
     async def read_run(
-        self, run_id: str, events: Iterable[str] = RUN_EVENTS, idle_s: float = 1.5
+        self,
+        run_id: str,
+        events: Iterable[str] = RUN_EVENTS,
+        idle_s: float = 1.5,
+        first_s: float = 15.0,
     ) -> list[tuple[str, dict[str, Any]]]:
-        """Every event of one run currently in the topics (stops after ``idle_s`` of quiet)."""
+        """Every event of one run now in the topics: waits up to ``first_s`` for the first,
+        then stops after ``idle_s`` of quiet."""
         found: list[tuple[str, dict[str, Any]]] = []
         queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
 
@@ -102,7 +107,8 @@ class Bus:
         try:
             while True:
                 try:
-                    found.append(await asyncio.wait_for(queue.get(), timeout=idle_s))
+                    wait_s = idle_s if found else first_s
+                    found.append(await asyncio.wait_for(queue.get(), timeout=wait_s))
                 except TimeoutError:
                     return found
         finally:
