@@ -17,6 +17,7 @@ import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from impact_cli.bus import Bus
+from impact_cli.lineage import HOPS
 from impact_cli.main import app
 from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import Manifest, load_manifest
@@ -97,18 +98,7 @@ def embedded(manifest: Manifest, run_id: str) -> dict[str, Any]:
     return outcome(run_embedded(manifest, run_id=run_id))
 
 
-FULL_CHAIN = [
-    ("manifest_submitted", None),
-    ("measure_requested", "pilot"),
-    ("measure_completed", "pilot"),
-    ("evaluate_requested", None),
-    ("evaluate_completed", None),
-    ("allocate_requested", None),
-    ("allocate_completed", None),
-    ("measure_requested", "scale"),
-    ("measure_completed", "scale"),
-    ("run_completed", None),
-]
+FULL_CHAIN = list(HOPS)
 UNSELECTED_CHAIN = FULL_CHAIN[:7] + FULL_CHAIN[-1:]
 
 
