@@ -32,6 +32,7 @@ def config_for(model: str, effect: float = 5.0, **sim: Any) -> Config:
             "time_column": "date",
             "treatment_time": "2024-03-01",
             "seasonal_period": 7,
+            "count_column": "n_products",
         }
     elif model == "synthetic_control":
         data = simulator(
@@ -48,14 +49,6 @@ def config_for(model: str, effect: float = 5.0, **sim: Any) -> Config:
             "time_column": "date",
             "treated_unit": 3,
             "treatment_time": "2024-03-01",
-        }
-        transform = {
-            "FUNCTION": "aggregate",
-            "PARAMS": {"by": ["category", "date"], "columns": {"revenue": "mean"}},
-        }
-        return {
-            "DATA": {"SOURCE": data, "TRANSFORM": transform},
-            "MEASUREMENT": {"MODEL": model, "PARAMS": params},
         }
     elif model == "nearest_neighbour_matching":
         data = simulator(

@@ -47,11 +47,12 @@ def test_counts_have_their_documented_meaning(run, build):
     assert experiment["n_treated"] == 100 and experiment["n_control"] == 100
     assert experiment["sample_size"] == 200
     its = run(build("interrupted_time_series", seed=3))
-    # 2024-01-01..2024-02-29 = 60 pre days, March = 31 post days.
-    assert (its["n_pre"], its["n_post"], its["sample_size"]) == (60, 31, 91)
+    # 2024-01-01..2024-02-29 = 60 pre days, March = 31 post days; 100 products per day.
+    assert (its["n_pre"], its["n_post"], its["sample_size"]) == (60, 31, 100 * 91)
+    assert its["diagnostics"]["n_periods"] == 91
     sc = run(build("synthetic_control", seed=3))
     assert (sc["n_treated"], sc["n_control"], sc["n_pre"], sc["n_post"]) == (1, 14, 60, 31)
-    assert sc["sample_size"] == 15 * 91
+    assert sc["sample_size"] == 300 * 91  # product-days of the 15 category series
     weights = sc["diagnostics"]["weights"]
     assert all(w >= 0 for w in weights.values())
     assert sc["diagnostics"]["pre_rmspe"] > 0

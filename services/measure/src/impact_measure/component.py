@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from impact_measure.config import parse_config, validate_section
 from impact_measure.models.base import plain
-from impact_measure.pipeline import measure
+from impact_measure.pipeline import measure, require_scale_data
 from impact_measure.registry import MEASURE_COMPONENTS
 from impact_measure.sources import LoadRequest
 from impact_measure.storage import open_storage
@@ -58,6 +58,8 @@ class Measure:
         """
         request = validate_section(MeasureEvent, event, "event")
         config = parse_config(request.measure_config, request.phase)
+        if request.phase == "scale":
+            require_scale_data(request.measure_config, config)
         load_request = LoadRequest(
             phase=request.phase,
             sample_size=request.sample_size,
@@ -72,6 +74,7 @@ class Measure:
             "phase": request.phase,
             "source": config.DATA.SOURCE.type,
             "n_rows_loaded": measurement.n_rows_loaded,
+            "sample_size_requested": request.sample_size,
             "alpha": config.MEASUREMENT.PARAMS.get("alpha", 0.05),
         }
         try:

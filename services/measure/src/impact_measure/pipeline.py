@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
-from impact_contracts import ComponentError
+from impact_contracts import ComponentError, ConfigError
 
 # Importing the adapter modules registers them.
-from impact_measure.config import MeasureConfig, validate_section
+from impact_measure.config import MeasureConfig, parse_config, validate_section
 from impact_measure.models import MODELS, Estimate
 from impact_measure.sources import SOURCES, LoadRequest
 from impact_measure.sources import files as _files  # noqa: F401
@@ -23,6 +24,21 @@ class Measurement:
     estimate: Estimate
     n_rows_loaded: int
     columns: list[str]
+
+
+def require_scale_data(raw: dict[str, Any], scale_config: MeasureConfig) -> None:
+    """Scale must not re-measure the pilot data: sources that cannot draw a scale sample
+    themselves (files) need a ``SCALE`` section that changes ``DATA.SOURCE``."""
+    source = scale_config.DATA.SOURCE
+    if SOURCES.get(source.type).draws_scale_sample:
+        return
+    if source == parse_config(raw, "pilot").DATA.SOURCE:
+        raise ConfigError(
+            f"SCALE: phase 'scale' with a {source.type!r} source needs a SCALE section naming "
+            "the scale data, e.g. SCALE: {DATA: {SOURCE: {CONFIG: {path: scale.csv}}}}; "
+            f"{source.type!r} sources do not use sample_size, so without it scale would "
+            "re-measure the pilot data"
+        )
 
 
 def load(config: MeasureConfig, request: LoadRequest) -> pd.DataFrame:

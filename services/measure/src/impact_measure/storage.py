@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -18,7 +19,9 @@ class Storage(Protocol):
     def store(self, record: dict[str, Any]) -> None: ...
 
 
-STORAGES: AdapterRegistry[type[Storage]] = AdapterRegistry("storage scheme", "storage_url")
+STORAGES: AdapterRegistry[Callable[[str], Storage]] = AdapterRegistry(
+    "storage scheme", "storage_url"
+)
 register_storage = STORAGES.register
 
 

@@ -26,7 +26,12 @@ class ModelParams(Section):
 
 @dataclass(frozen=True)
 class Estimate:
-    """A model's answer; ``sample_size`` = rows of the analysis data the estimator used."""
+    """A model's answer.
+
+    ``sample_size`` = the number of unit-level observations the estimate rests on: rows of
+    the data as supplied (a product in a cross-section, a product-day in a panel), where a
+    pre-aggregated row counts as the observations behind it (``count_column``).
+    """
 
     effect: float
     ci_lower: float
@@ -89,6 +94,16 @@ def covariate_matrix(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
         numeric_column(frame, name, f"covariate_columns[{i}]") for i, name in enumerate(names)
     ]
     return np.column_stack(columns) if columns else np.empty((len(frame), 0))
+
+
+def observation_counts(frame: pd.DataFrame, count_column: str | None) -> np.ndarray:
+    """Unit-level observations behind each row: 1 each, or the ``count_column`` values."""
+    if count_column is None:
+        return np.ones(len(frame))
+    counts = numeric_column(frame, count_column, "count_column")
+    if (counts <= 0).any():
+        raise ConfigError(f"{PARAMS_PATH}.count_column: column {count_column!r} must be > 0")
+    return counts
 
 
 def require_sample_size(n: int, what: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
@@ -33,7 +35,7 @@ class Experiment:
     with HC2 heteroskedasticity-robust standard errors (statsmodels).
     """
 
-    Params = ExperimentParams
+    Params: ClassVar[type[ModelParams]] = ExperimentParams
 
     def estimate(self, frame: pd.DataFrame, params: ExperimentParams, seed: int) -> Estimate:
         y = numeric_column(frame, params.outcome_column, "outcome_column")

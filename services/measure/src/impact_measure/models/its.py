@@ -1,16 +1,18 @@
 """``interrupted_time_series``: the level change (step) of a segmented regression.
 
-The outcome is aggregated by ``time_column`` (``aggregation``: mean or sum), then
+The outcome is aggregated by ``time_column`` (``aggregation``: mean or sum; rows of
+pre-aggregated data are weighted by ``count_column``), then
 ``y_t = b0 + b1 * t + effect * step_t (+ day-of-period dummies) + u_t`` is fitted
 with AR(p) errors by SARIMAX (explicit constant column, ``trend="n"``). The effect
 is the step coefficient, never the post-period level. If SARIMAX fails, OLS with
 Newey-West (HAC) standard errors is used and ``diagnostics.fit_method`` says so.
+``sample_size`` counts the unit-level rows behind the series (e.g. product-days).
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -26,6 +28,7 @@ from impact_measure.models.base import (
     ModelParams,
     finite_or_fail,
     numeric_column,
+    observation_counts,
     register_model,
     require_column,
     require_sample_size,
@@ -41,16 +44,17 @@ class ITSParams(ModelParams):
     ar_order: int = Field(default=1, ge=0, le=3)
     maxiter: int = Field(default=50, ge=1)
     min_periods_each_side: int = Field(default=5, ge=2)
+    count_column: str | None = None
 
 
 @register_model("interrupted_time_series")
 class InterruptedTimeSeries:
     """Segmented regression with intercept, pre-trend and a step at ``treatment_time``."""
 
-    Params = ITSParams
+    Params: ClassVar[type[ModelParams]] = ITSParams
 
     def estimate(self, frame: pd.DataFrame, params: ITSParams, seed: int) -> Estimate:
-        series = _aggregate(frame, params)
+        series, n_observations = _aggregate(frame, params)
         post = _post_indicator(series.index, params.treatment_time)
         n_pre, n_post = int((~post).sum()), int(post.sum())
         require_sample_size(len(series), "time periods")
@@ -75,7 +79,7 @@ class InterruptedTimeSeries:
             ci_lower=effect - half,
             ci_upper=effect + half,
             p_value=p_value,
-            sample_size=len(series),
+            sample_size=n_observations,
             n_pre=n_pre,
             n_post=n_post,
             diagnostics={
@@ -84,6 +88,7 @@ class InterruptedTimeSeries:
                 "fit_method": method,
                 "standard_error": se,
                 "aggregation": params.aggregation,
+                "n_periods": len(series),
                 "pre_mean": float(y[~post].mean()),
                 "post_mean": float(y[post].mean()),
                 **extra,
@@ -91,11 +96,15 @@ class InterruptedTimeSeries:
         )
 
 
-def _aggregate(frame: pd.DataFrame, params: ITSParams) -> pd.Series:
+def _aggregate(frame: pd.DataFrame, params: ITSParams) -> tuple[pd.Series, int]:
+    """The outcome per period (weighted mean or total) and the observations behind it."""
     times = require_column(frame, params.time_column, "time_column")
     values = numeric_column(frame, params.outcome_column, "outcome_column")
-    grouped = pd.Series(values, index=times.to_numpy()).groupby(level=0)
-    return (grouped.mean() if params.aggregation == "mean" else grouped.sum()).sort_index()
+    counts = observation_counts(frame, params.count_column)
+    table = pd.DataFrame({"total": values * counts, "count": counts}, index=times.to_numpy())
+    sums = table.groupby(level=0).sum().sort_index()
+    series = sums["total"] / sums["count"] if params.aggregation == "mean" else sums["total"]
+    return series, round(float(counts.sum()))
 
 
 def _post_indicator(index: pd.Index, treatment_time: str | int | float) -> np.ndarray:

@@ -12,6 +12,7 @@ it is invalid for matching with a fixed number of matches (Abadie & Imbens 2008)
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -46,7 +47,7 @@ class MatchingParams(ModelParams):
 class NearestNeighbourMatching:
     """Bias-corrected nearest-neighbour matching estimate of the ATT."""
 
-    Params = MatchingParams
+    Params: ClassVar[type[ModelParams]] = MatchingParams
 
     def estimate(self, frame: pd.DataFrame, params: MatchingParams, seed: int) -> Estimate:
         y = numeric_column(frame, params.outcome_column, "outcome_column")

@@ -9,7 +9,7 @@ coefficient's stated uncertainty is propagated. No p-value: none is defined.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ class MetricsApproximationParams(ModelParams):
 class MetricsApproximation:
     """Linear response to a metric change, with bootstrap + coefficient uncertainty."""
 
-    Params = MetricsApproximationParams
+    Params: ClassVar[type[ModelParams]] = MetricsApproximationParams
 
     def estimate(
         self, frame: pd.DataFrame, params: MetricsApproximationParams, seed: int

@@ -11,7 +11,7 @@ treated counts (``estimand: ATT``, default) or by all units (``ATE``). Variance:
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,7 @@ class SubclassificationParams(ModelParams):
 class Subclassification:
     """Stratify on the estimated propensity score and average within-stratum contrasts."""
 
-    Params = SubclassificationParams
+    Params: ClassVar[type[ModelParams]] = SubclassificationParams
 
     def estimate(self, frame: pd.DataFrame, params: SubclassificationParams, seed: int) -> Estimate:
         y = numeric_column(frame, params.outcome_column, "outcome_column")

@@ -5,16 +5,25 @@ with the sum-to-one constraint as a heavily weighted extra row). With
 ``intercept: true`` (default) every series is de-meaned first, so the treated
 unit may sit outside the donors' range of levels (Ferman & Pinto 2021).
 
+Unit series are (weighted) means of the rows per unit and period, so the input may be
+a product-day panel with ``unit_column`` a group of products (e.g. a category or region);
+``sample_size`` counts the rows of the treated and donor units (``count_column`` weights
+pre-aggregated rows).
+
 Inference:
 - p-value: placebo-in-space permutation test (Abadie, Diamond & Hainmueller 2010):
   rank of the treated unit's post/pre RMSPE ratio among all units.
 - CI: test inversion with conformal inference (Chernozhukov, Wüthrich & Zhu 2021):
   for each candidate constant effect θ the post outcomes are shifted by θ, weights
   are refitted on all periods, and θ is kept if the moving-block permutation
-  p-value of the mean absolute post residual exceeds ``alpha``.
+  p-value exceeds ``alpha``. The statistic (``conformal_statistic``) is the absolute
+  mean post residual (``mean``, default: most power against a constant shift) or the
+  mean absolute post residual (``mean_abs``, CWZ's S_1).
 """
 
 from __future__ import annotations
+
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -28,6 +37,7 @@ from impact_measure.models.base import (
     ModelParams,
     finite_or_fail,
     numeric_column,
+    observation_counts,
     register_model,
     require_column,
     require_sample_size,
@@ -44,16 +54,18 @@ class SyntheticControlParams(ModelParams):
     treatment_column: str | None = None
     intercept: bool = True
     grid_points: int = Field(default=81, ge=11)
+    conformal_statistic: Literal["mean", "mean_abs"] = "mean"
+    count_column: str | None = None
 
 
 @register_model("synthetic_control")
 class SyntheticControl:
     """Synthetic control with placebo p-value and conformal CI."""
 
-    Params = SyntheticControlParams
+    Params: ClassVar[type[ModelParams]] = SyntheticControlParams
 
     def estimate(self, frame: pd.DataFrame, params: SyntheticControlParams, seed: int) -> Estimate:
-        wide = _wide_panel(frame, params)
+        wide, n_observations = _wide_panel(frame, params)
         post = _post_indicator(wide.index, params.treatment_time)
         n_pre, n_post = int((~post).sum()), int(post.sum())
         if n_pre < 5 or n_post < 1:
@@ -79,7 +91,7 @@ class SyntheticControl:
             ci_lower=min(lower, effect),
             ci_upper=max(upper, effect),
             p_value=p_value,
-            sample_size=int(y.size * (donors.shape[1] + 1)),
+            sample_size=n_observations,
             n_treated=1,
             n_control=int(donors.shape[1]),
             n_pre=n_pre,
@@ -94,25 +106,31 @@ class SyntheticControl:
                 "n_donors_with_weight": int((weights > 1e-6).sum()),
                 "intercept": params.intercept,
                 "ci_extended_to_point": extended,
+                "conformal_statistic": params.conformal_statistic,
             },
         )
 
 
-def _wide_panel(frame: pd.DataFrame, params: SyntheticControlParams) -> pd.DataFrame:
+def _wide_panel(frame: pd.DataFrame, params: SyntheticControlParams) -> tuple[pd.DataFrame, int]:
+    """Periods x units of (weighted) mean outcomes, and the rows behind the kept units."""
     units = require_column(frame, params.unit_column, "unit_column")
     times = require_column(frame, params.time_column, "time_column")
     outcome = numeric_column(frame, params.outcome_column, "outcome_column")
-    long = pd.DataFrame({"unit": units.to_numpy(), "time": times.to_numpy(), "y": outcome})
+    counts = observation_counts(frame, params.count_column)
+    long = pd.DataFrame(
+        {"unit": units.to_numpy(), "time": times.to_numpy(), "total": outcome * counts, "n": counts}
+    )
     if params.treatment_column is not None:
         ever = numeric_column(frame, params.treatment_column, "treatment_column")
         ever_units = set(long.loc[ever > 0, "unit"]) - {params.treated_unit}
         long = long[~long["unit"].isin(ever_units)]
-    wide = long.pivot_table(index="time", columns="unit", values="y", aggfunc="mean").sort_index()
-    incomplete = wide.columns[wide.isna().any()]
-    wide = wide.drop(columns=incomplete)
+    sums = long.groupby(["time", "unit"])[["total", "n"]].sum()
+    wide = (sums["total"] / sums["n"]).unstack("unit").sort_index()
+    wide = wide.drop(columns=wide.columns[wide.isna().any()])
     if wide.shape[1] < 3:
         raise ComponentError("synthetic_control: need at least 2 donor units with complete series")
-    return wide
+    n_observations = float(long.loc[long["unit"].isin(wide.columns), "n"].sum())
+    return wide, round(n_observations)
 
 
 def _unit_key(wide: pd.DataFrame, treated_unit: str | int) -> object:
@@ -151,14 +169,22 @@ def synthetic(
 
 
 def _conformal_p_value(
-    theta: float, y: np.ndarray, donors: np.ndarray, post: np.ndarray, intercept: bool
+    theta: float,
+    y: np.ndarray,
+    donors: np.ndarray,
+    post: np.ndarray,
+    params: SyntheticControlParams,
 ) -> float:
+    """Moving-block permutation p-value of H0: constant effect ``theta`` (CWZ 2021)."""
     adjusted = y - theta * post
-    weights = fit_weights(adjusted, donors, intercept)
-    residual = adjusted - synthetic(adjusted, donors, donors, weights, intercept)
+    weights = fit_weights(adjusted, donors, params.intercept)
+    residual = adjusted - synthetic(adjusted, donors, donors, weights, params.intercept)
     length = len(y)
-    shifts = (np.arange(length)[:, None] + np.flatnonzero(post)[None, :]) % length
-    statistics = np.abs(residual[shifts]).mean(axis=1)
+    blocks = residual[(np.arange(length)[:, None] + np.flatnonzero(post)[None, :]) % length]
+    if params.conformal_statistic == "mean":
+        statistics = np.abs(blocks.mean(axis=1))
+    else:
+        statistics = np.abs(blocks).mean(axis=1)
     return float(np.mean(statistics >= statistics[0] - 1e-12))
 
 
@@ -175,9 +201,7 @@ def _conformal_interval(
     for _ in range(6):
         grid = np.linspace(effect - half_width, effect + half_width, params.grid_points)
         accepted = [
-            t
-            for t in grid
-            if _conformal_p_value(t, y, donors, post, params.intercept) > params.alpha
+            t for t in grid if _conformal_p_value(t, y, donors, post, params) > params.alpha
         ]
         if not accepted:
             return effect, effect, True
@@ -202,7 +226,7 @@ def _refine(
     """Bisection for the edge of the accepted set between ``inside`` and ``outside``."""
     for _ in range(steps):
         middle = 0.5 * (inside + outside)
-        if _conformal_p_value(middle, y, donors, post, params.intercept) > params.alpha:
+        if _conformal_p_value(middle, y, donors, post, params) > params.alpha:
             inside = middle
         else:
             outside = middle

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import ClassVar, Literal, Protocol
 
 import pandas as pd
 
@@ -22,7 +22,13 @@ class LoadRequest:
 
 
 class Source(Protocol):
-    """Loads the analysis data for one measurement."""
+    """Loads the analysis data for one measurement.
+
+    ``draws_scale_sample``: the source draws its own (larger, different) sample for the
+    scale phase from ``LoadRequest.sample_size``; if not, ``SCALE`` must name other data.
+    """
+
+    draws_scale_sample: ClassVar[bool]
 
     def load(self, config: dict[str, object], request: LoadRequest) -> pd.DataFrame: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 from impact_contracts import ConfigError
@@ -38,7 +39,13 @@ def resolve_inside(path: str, data_root: Path | None) -> Path:
 
 @register_source("file")
 class FileSource:
-    """Reads ``CONFIG.path`` by extension (``.csv``, ``.parquet``)."""
+    """Reads ``CONFIG.path`` by extension (``.csv``, ``.parquet``).
+
+    A file is what it is: ``sample_size`` is not used, and the scale phase reads the
+    file named in the config's ``SCALE`` section (``require_scale_data``).
+    """
+
+    draws_scale_sample: ClassVar[bool] = False
 
     def load(self, config: dict[str, object], request: LoadRequest) -> pd.DataFrame:
         cfg = validate_section(FileConfig, config, CONFIG_PATH)

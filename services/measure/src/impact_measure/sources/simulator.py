@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -67,7 +67,12 @@ def product_ids(n: int) -> list[str]:
 
 @register_source("simulator")
 class SimulatorSource:
-    """Source ``simulator``: synthetic retail panel, cross-section or daily series."""
+    """Source ``simulator``: synthetic retail panel, cross-section or daily series.
+
+    ``sample_size`` replaces ``n_products``; the scale phase draws with a derived seed.
+    """
+
+    draws_scale_sample: ClassVar[bool] = True
 
     def load(self, config: dict[str, object], request: LoadRequest) -> pd.DataFrame:
         cfg = validate_section(SimulatorConfig, config, CONFIG_PATH)
@@ -128,7 +133,8 @@ def simulate(cfg: SimulatorConfig, seed: int) -> pd.DataFrame:
         return products.assign(**post_means)
     if cfg.design == "series":
         series = {name: values.mean(axis=0) for name, values in funnel.items()}
-        return pd.DataFrame({"date": dates, "post": post.astype(int), **series})
+        frame = pd.DataFrame({"date": dates, "post": post.astype(int), **series})
+        return frame.assign(n_products=n)
     panel = products.loc[np.repeat(np.arange(n), len(dates))].reset_index(drop=True)
     panel.insert(1, "date", np.tile(dates, n))
     panel["post"] = np.tile(post.astype(int), n)
