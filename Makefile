@@ -56,5 +56,9 @@ test: setup ## Run every test (the fixtures start a broker unless KAFKA_BOOTSTRA
 demo: setup ## Start Kafka, the registry and the services, publish the example manifest, print the report, stop
 	$(UV) run impact demo examples/manifest.yaml
 
+.PHONY: bench
+bench: setup ## Run every benchmark once (broker, registry, services as processes); results in bench/results/
+	$(UV) run python -m bench.run_all
+
 clean: ## Remove caches (keeps the Kafka jars in .cache/kafka)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache var

@@ -19,10 +19,10 @@ from impact_cli.bus import Bus
 from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import Manifest
 
+from bench.broker import Platform, running_platform
 from bench.hops import Event, hop_summary, span_ms
 from bench.machine import machine
 from bench.manifests import generate_manifest
-from bench.platform import Platform, running_platform
 from bench.results import markdown_table, write_result
 from bench.services import Services
 

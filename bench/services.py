@@ -10,8 +10,8 @@ import sys
 import uuid
 from typing import Any
 
+from bench.broker import Platform
 from bench.machine import ROOT
-from bench.platform import Platform
 from bench.waiting import wait_until
 
 ASSIGN_TIMEOUT_S = 120.0
