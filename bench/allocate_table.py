@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from typing import Any
@@ -18,12 +19,14 @@ METHOD = (
 
 
 def parse_table(text: str) -> list[dict[str, str]]:
-    """Rows of a whitespace-aligned table whose first non-empty line is the header."""
-    lines = [line.split() for line in text.splitlines() if line.strip()]
+    """Rows of an aligned table: the first non-empty line is the header, whose names may
+    hold single spaces (``fast s``); columns are two or more spaces apart there."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         return []
-    header, body = lines[0], lines[1:]
-    return [dict(zip(header, cells, strict=False)) for cells in body if len(cells) == len(header)]
+    header = re.split(r"\s{2,}", lines[0])
+    rows = [line.split() for line in lines[1:]]
+    return [dict(zip(header, cells, strict=True)) for cells in rows if len(cells) == len(header)]
 
 
 def benchmark(extra_args: list[str] | None = None) -> dict[str, Any]:
