@@ -37,10 +37,12 @@ class Contract(BaseModel):
 class MeasureResult(Contract):
     """A causal effect estimate with an honest 95% confidence interval.
 
-    ``sample_size`` always means *the number of rows of the analysis data set that
-    entered the estimator* (units for a cross-section, unit-periods for a panel,
-    periods for a single time series). The design-specific counts
-    (``n_treated``, ``n_control``, ``n_pre``, ``n_post``) are reported separately.
+    ``sample_size`` always means *the number of unit-level observations the estimate
+    rests on*: the rows of the unit-level data as supplied to the model (a product in a
+    cross-section, a product-day in a panel or in a series aggregated from one), where a
+    pre-aggregated row counts as the ``count_column`` observations behind it. The design
+    counts are separate: ``n_treated``/``n_control`` count units, ``n_pre``/``n_post``
+    count periods.
     ``p_value`` is ``None`` where the method defines none; it is never faked.
     """
 

@@ -165,3 +165,31 @@ def test_bad_kwargs_raise_config_error(kwargs: dict[str, Any], fragment: str) ->
 def test_mock_evaluate_uses_fixed_confidence() -> None:
     result = EVALUATE_COMPONENTS.create("MockEvaluate", confidence=0.42).execute(event())
     assert (result["confidence"], result["return_worst"], result["cost"]) == (0.42, 8.0, 3.0)
+
+
+def test_size_counts_independent_units_not_panel_rows() -> None:
+    from impact_contracts import MeasureResult
+    from impact_evaluate.scoring import effective_size
+
+    base = {
+        "initiative_id": "a",
+        "effect_estimate": 5.0,
+        "ci_lower": 1.0,
+        "ci_upper": 9.0,
+    }
+    series = MeasureResult(
+        **base, model_type="interrupted_time_series", sample_size=182_000, n_pre=60, n_post=31
+    )
+    panel = MeasureResult(
+        **base,
+        model_type="synthetic_control",
+        sample_size=36_400,
+        n_treated=1,
+        n_control=19,
+        n_pre=60,
+        n_post=31,
+    )
+    cross = MeasureResult(**base, model_type="experiment", sample_size=300)
+    assert effective_size(series) == 91
+    assert effective_size(panel) == 20
+    assert effective_size(cross) == 300

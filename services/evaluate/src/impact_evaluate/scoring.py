@@ -6,7 +6,11 @@ mean of three sub-scores, each monotone in one input:
 * precision  = 1 / (1 + relative_ci_width / 2), with
   relative_ci_width = (ci_upper - ci_lower) / |effect_estimate| (0 effect -> precision 0);
   a 95% CI that just excludes zero (|t| = 1.96) has relative width 2 and precision 0.5.
-* size       = n / (n + sample_size_half): larger samples score higher.
+* size       = n / (n + sample_size_half): larger samples score higher, where n counts
+  the independent units of the design: ``n_treated + n_control`` when the model reports
+  them, else ``n_pre + n_post`` periods (a single time series), else ``sample_size``.
+  ``sample_size`` counts unit-level rows (product-days for a panel), which would rate a
+  long panel far above a large randomised cross-section.
 * significance = 1 - p_value, only when the method reports a p-value; when it does not,
   its weight is dropped and the other two weights are renormalised.
 
@@ -75,6 +79,15 @@ def size_score(sample_size: int, sample_size_half: float) -> float:
     return sample_size / (sample_size + sample_size_half)
 
 
+def effective_size(measure: MeasureResult) -> int:
+    """Independent units behind the estimate (see the module docstring)."""
+    if measure.n_treated is not None and measure.n_control is not None:
+        return measure.n_treated + measure.n_control
+    if measure.n_pre is not None and measure.n_post is not None:
+        return measure.n_pre + measure.n_post
+    return measure.sample_size
+
+
 def evidence_score(
     measure: MeasureResult, weights: EvidenceWeights, sample_size_half: float
 ) -> float:
@@ -84,7 +97,7 @@ def evidence_score(
             weights.precision,
             precision_score(measure.effect_estimate, measure.ci_lower, measure.ci_upper),
         ),
-        (weights.size, size_score(measure.sample_size, sample_size_half)),
+        (weights.size, size_score(effective_size(measure), sample_size_half)),
     ]
     if measure.p_value is not None:
         parts.append((weights.significance, 1.0 - measure.p_value))
