@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
 
 from impact_measure.models.base import (
     Estimate,
@@ -47,7 +47,7 @@ class Experiment:
 
         centred = covariates - covariates.mean(axis=0)
         design = np.column_stack([np.ones_like(y), treated, centred, centred * treated[:, None]])
-        fit = sm.OLS(y, design).fit(cov_type="HC2", use_t=True)
+        fit = OLS(y, design).fit(cov_type="HC2", use_t=True)
         lower, upper = fit.conf_int(alpha=params.alpha)[1]
         effect, se, p_value = float(fit.params[1]), float(fit.bse[1]), float(fit.pvalues[1])
         finite_or_fail("experiment", effect, se, lower, upper)

@@ -16,10 +16,10 @@ from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from impact_contracts import ConfigError
 from pydantic import Field
 from scipy import stats
+from statsmodels.regression.linear_model import OLS
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 from impact_measure.models.base import (
@@ -144,7 +144,7 @@ def _fit_sarimax(
     """Regression with AR errors; y is scaled and started from OLS so it converges fast."""
     scale = float(y.std()) or 1.0
     scaled = y / scale
-    ols = sm.OLS(scaled, exog).fit()
+    ols = OLS(scaled, exog).fit()
     residual = ols.resid
     ar_start = [0.0] * params.ar_order
     if params.ar_order:
@@ -166,7 +166,7 @@ def _fit_hac(
     y: np.ndarray, exog: np.ndarray, params: ITSParams
 ) -> tuple[float, float, int | None, str, dict[str, object]]:
     lags = max(1, int(np.floor(4 * (len(y) / 100) ** (2 / 9))))
-    fit = sm.OLS(y, exog).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
+    fit = OLS(y, exog).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
     return (
         float(fit.params[STEP]),
         float(fit.bse[STEP]),

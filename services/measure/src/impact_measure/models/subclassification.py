@@ -15,10 +15,11 @@ from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from impact_contracts import ComponentError
 from pydantic import Field
 from scipy import stats
+from statsmodels.discrete.discrete_model import Logit
+from statsmodels.tools.tools import add_constant
 
 from impact_measure.models.base import (
     Estimate,
@@ -95,11 +96,11 @@ class Subclassification:
 
 def propensity_score(treated: np.ndarray, covariates: np.ndarray) -> np.ndarray:
     """P(treated | covariates) from a logit fit."""
-    design = sm.add_constant(covariates, has_constant="add")
+    design = add_constant(covariates, has_constant="add")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = sm.Logit(treated, design).fit(disp=0, maxiter=100)
+            fit = Logit(treated, design).fit(disp=0, maxiter=100)
     except (np.linalg.LinAlgError, ValueError) as exc:
         raise ComponentError(f"subclassification: propensity model failed: {exc}") from exc
     score = np.asarray(fit.predict(design))
