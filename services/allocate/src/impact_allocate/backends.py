@@ -71,8 +71,8 @@ def solve_milp(
     """Solve exactly with CBC (relative and absolute gap 0) over the free binaries."""
     free = [i for i in range(program.n_binary) if i not in fixed]
     x_fixed = np.zeros(program.n_binary)
-    for index, value in fixed.items():
-        x_fixed[index] = value
+    for index, fixed_value in fixed.items():
+        x_fixed[index] = fixed_value
     constant_rows = program.rows[:, : program.n_binary] @ x_fixed
     constant_objective = float(program.objective[: program.n_binary] @ x_fixed)
     if not free:

@@ -1,4 +1,9 @@
-"""Structure-aware exact solving: LP bound, reduced-cost fixing, a small exact core.
+"""Structure-aware exact solving.
+
+First choice: enumerate every portfolio within the Lagrangian gap of the LP bound
+(``impact_allocate.meet``), which also yields all tied portfolios, so tie-breaking needs
+no further solve. When that enumeration hits its size caps (e.g. many identical items),
+fall back to CBC on a reduced core:
 
 1. Solve the LP relaxation: bound ``z_lp`` and reduced costs ``d_j``.
 2. Build an incumbent ``z_inc``: the best of the supplied portfolios, the LP solution
@@ -28,7 +33,10 @@ from impact_allocate.backends import (
     solve_milp,
 )
 from impact_allocate.deadline import Deadline
+from impact_allocate.lagrange import lagrangian
+from impact_allocate.meet import near_optimal
 from impact_allocate.program import BinaryProgram, FloatArray
+from impact_allocate.ranking import preferred
 
 #: Relative margin for reduced-cost fixing (absolute margin = FIX_MARGIN * program scale).
 FIX_MARGIN = 1e-6
@@ -43,6 +51,7 @@ class Solved:
     result: MilpResult
     fixed: dict[int, int] = field(default_factory=dict)
     lp_bound: float | None = None
+    tie_broken: bool = False  # ``result.x`` is already the preferred tied portfolio
 
     @property
     def core_size(self) -> int:
@@ -59,8 +68,29 @@ def solve_fast(
     time_limit_s: float,
     starts: Sequence[FloatArray] = (),
     threads: int = 1,
+    prefer: tuple[FloatArray, FloatArray] | None = None,
 ) -> Solved:
-    """Same proven optimum as ``solve_plain``, usually on a far smaller core MILP."""
+    """Same proven optimum (and, given ``prefer`` = (median, cost), the same tie-broken
+    portfolio) as ``solve_plain`` followed by ``break_ties``."""
+    bound = lagrangian(program)
+    if bound is None:
+        return Solved(MilpResult(INFEASIBLE, None, None))
+    found = near_optimal(program, bound)
+    if found is None:
+        return solve_core(program, time_limit_s, starts, threads)
+    if found.value is None:
+        return Solved(MilpResult(INFEASIBLE, None, None), lp_bound=bound.lmin)
+    x = found.x[0] if prefer is None else preferred(program, found.x, found.value, *prefer)
+    return Solved(MilpResult(OPTIMAL, x, found.value), lp_bound=bound.lmin, tie_broken=True)
+
+
+def solve_core(
+    program: BinaryProgram,
+    time_limit_s: float,
+    starts: Sequence[FloatArray] = (),
+    threads: int = 1,
+) -> Solved:
+    """LP bound, incumbent, reduced-cost fixing, then the core MILP with CBC."""
     deadline = Deadline(time_limit_s)
     lp = solve_lp(program)
     if not lp.feasible:

@@ -35,11 +35,13 @@ def run(
     program: BinaryProgram,
     method: Method,
     deadline: Deadline,
+    candidates: Candidates,
     starts: Sequence[FloatArray] = (),
 ) -> Solved:
     if method == "plain":
         return solve_plain(program, deadline.left())
-    return solve_fast(program, deadline.left(), starts)
+    prefer = (candidates.median, candidates.cost)
+    return solve_fast(program, deadline.left(), starts, prefer=prefer)
 
 
 def scenario_optima(
@@ -53,7 +55,7 @@ def scenario_optima(
     solved = []
     for s, name in enumerate(SCENARIOS):
         program = knapsack(candidates, candidates.effective[:, s], budget, min_worst)
-        result = run(program, method, deadline)
+        result = run(program, method, deadline, candidates)
         if result.result.status == INFEASIBLE:
             return [], Portfolio(INFEASIBLE, reason=_infeasible_reason(budget, min_worst))
         if result.result.status != OPTIMAL or result.result.objective is None:
@@ -78,7 +80,9 @@ def solve_minimax(
     optima = np.array([-float(k.result.objective or 0.0) for k in knapsacks])
     program = minimax_regret(candidates, optima, budget, min_worst)
     starts = [k.result.x for k in knapsacks if k.result.x is not None]
-    return _finish(program, run(program, method, deadline, starts), candidates, deadline, optima)
+    return _finish(
+        program, run(program, method, deadline, candidates, starts), candidates, deadline, optima
+    )
 
 
 def solve_weighted(
@@ -93,7 +97,7 @@ def solve_weighted(
     deadline = Deadline(time_limit_s)
     values = candidates.effective @ np.asarray(weights, dtype=float)
     program = knapsack(candidates, values, budget, min_worst)
-    solved = run(program, method, deadline)
+    solved = run(program, method, deadline, candidates)
     if solved.result.status == INFEASIBLE:
         return Portfolio(INFEASIBLE, reason=_infeasible_reason(budget, min_worst))
     portfolio = _finish(program, solved, candidates, deadline, np.array([]))
@@ -118,15 +122,16 @@ def _finish(
     x = result.x
     gap: float | None = 0.0
     if result.status == OPTIMAL:
-        x = break_ties(
-            program,
-            x,
-            result.objective,
-            solved.fixed,
-            candidates.median,
-            candidates.cost,
-            deadline,
-        )
+        if not solved.tie_broken:
+            x = break_ties(
+                program,
+                x,
+                result.objective,
+                solved.fixed,
+                candidates.median,
+                candidates.cost,
+                deadline,
+            )
     elif solved.lp_bound is not None:
         gap = abs(result.objective - solved.lp_bound) / max(1e-9, abs(result.objective))
     else:
