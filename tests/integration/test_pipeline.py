@@ -210,7 +210,7 @@ async def test_duplicate_and_late_results_change_nothing(
 
 
 async def _echo_records(bootstrap: str, topics: list[str], run_id: str) -> int:
-    """Re-publish every record of ``run_id`` on ``topics`` as soon as it appears."""
+    """Re-publish every record of ``run_id`` on ``topics`` once, as soon as it appears."""
     consumer = AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap,
@@ -221,11 +221,13 @@ async def _echo_records(bootstrap: str, topics: list[str], run_id: str) -> int:
     await consumer.start()
     await producer.start()
     echoed = 0
+    seen: set[bytes | None] = set()
     try:
         while True:
             for tp, records in (await consumer.getmany(timeout_ms=100)).items():
                 for record in records:
-                    if record.key == run_id.encode():
+                    if record.key == run_id.encode() and record.value not in seen:
+                        seen.add(record.value)
                         await producer.send_and_wait(
                             tp.topic, record.value, key=record.key, headers=list(record.headers)
                         )
