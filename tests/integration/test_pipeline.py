@@ -110,6 +110,14 @@ async def test_example_manifest_matches_embedded_mode(bus: Bus, schema_registry_
     assert len(run["reports"]) >= 2
     assert outcome(run) == embedded(manifest, "example-run")
 
+    # `impact tail RUN --json` prints the same report for machines.
+    connection = ["--bootstrap", bus.bootstrap, "--registry", registry_url, "--prefix", bus.prefix]
+    tailed = await asyncio.to_thread(
+        CliRunner().invoke, app, ["tail", "example-run", "--json", "--timeout", "60", *connection]
+    )
+    assert tailed.exit_code == 0, tailed.output
+    assert outcome(json.loads(tailed.output)) == outcome(run)
+
     # `impact status RUN --lineage` links every hop of every initiative.
     result = await asyncio.to_thread(
         CliRunner().invoke,
