@@ -25,7 +25,7 @@ from impact_allocate.subsets import IntArray, SubsetTable, TooManySubsets, light
 from impact_allocate.tiebreak import tie_tolerance
 
 #: Largest number of light subsets per half.
-HALF_CAP = 3_000_000
+HALF_CAP = 6_000_000
 #: Largest number of candidate pairs checked per pass, and per numpy chunk.
 PAIR_CAP = 200_000_000
 CHUNK = 2_000_000
@@ -33,6 +33,8 @@ CHUNK = 2_000_000
 TIE_CAP = 20_000
 #: Items flippable in the first pass (the gap then doubles).
 FIRST_CORE = 24
+#: Factor by which the gap grows after a pass that found no portfolio.
+GROWTH = 1.5
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def near_optimal(program: BinaryProgram, bound: Lagrangian) -> NearOptimal | Non
             if found is None:
                 if complete:
                     return NearOptimal(None, np.zeros((0, program.n_binary)), np.zeros(0))
-                gap *= 2.0
+                gap *= GROWTH
                 continue
             values, portfolios = found
             best = float(values.min())
@@ -148,46 +150,89 @@ def _matching_pairs(
     left: SubsetTable, right: SubsetTable, caps: FloatArray, multipliers: FloatArray
 ) -> tuple[IntArray, IntArray]:
     """Pairs whose summed deviation is within ``caps`` on every row."""
-    moving = np.any(left.deviation != 0, axis=1) | np.any(right.deviation != 0, axis=1)
-    bounded = np.where(moving, caps, 0.0)  # a row that never moves contributes nothing
-    candidates = [k for k in range(caps.size) if multipliers[k] > 1e-12 and moving[k]]
-    windows = []
-    for k in candidates:
-        others = float(multipliers @ bounded - multipliers[k] * bounded[k])
-        low = -others / multipliers[k]
-        sorted_right = np.sort(right.deviation[k])
-        start = np.searchsorted(sorted_right, low - left.deviation[k], side="left")
-        stop = np.searchsorted(sorted_right, caps[k] - left.deviation[k], side="right")
-        windows.append((int(np.maximum(stop - start, 0).sum()), k, low))
-    if not windows:  # no row moves: every pair matches
-        windows.append((left.size * right.size, 0, -np.inf))
-    total, row, low = min(windows)
-    if total > PAIR_CAP:
-        raise TooManySubsets(f"{total} candidate pairs")
-    by_row = np.argsort(right.deviation[row], kind="stable")
-    sorted_right = right.deviation[row][by_row]
-    start = np.searchsorted(sorted_right, low - left.deviation[row], side="left")
-    stop = np.maximum(
-        np.searchsorted(sorted_right, caps[row] - left.deviation[row], "right"), start
-    )
-    found_left, found_right = [], []
+    owner, start, stop, by_key = _segments(left, right, caps, multipliers)
     counts = stop - start
+    if int(counts.sum()) > PAIR_CAP:
+        raise TooManySubsets(f"{int(counts.sum())} candidate pairs")
     ends = np.cumsum(counts)
+    found_left, found_right = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
     first = 0
-    while first < left.size:
+    while first < owner.size:
         last = int(np.searchsorted(ends, ends[first] - counts[first] + CHUNK, side="right"))
-        last = max(last, first + 1)
-        chunk = np.arange(first, min(last, left.size))
-        a = np.repeat(chunk, counts[chunk])
-        offsets = np.arange(a.size) - np.repeat(
-            np.cumsum(counts[chunk]) - counts[chunk], counts[chunk]
-        )
-        b = by_row[start[a] + offsets]
+        chunk = np.arange(first, min(max(last, first + 1), owner.size))
+        segment = np.repeat(chunk, counts[chunk])
+        offsets = np.arange(segment.size) - np.repeat(ends[chunk] - counts[chunk], counts[chunk])
+        a = owner[segment]
+        b = by_key[start[segment] + offsets]
         within = np.all(left.deviation[:, a] + right.deviation[:, b] <= caps[:, None], axis=0)
         found_left.append(a[within])
         found_right.append(b[within])
         first = int(chunk[-1]) + 1
     return np.concatenate(found_left), np.concatenate(found_right)
+
+
+def _windows(
+    left: SubsetTable, right: SubsetTable, caps: FloatArray, multipliers: FloatArray
+) -> list[tuple[int, int, float]]:
+    """(candidate pairs, row, lower bound) for each row usable as a join key, best first.
+
+    ``ũ·deviation >= 0`` and ``deviation <= caps`` give ``deviation_k >= low_k``."""
+    moving = np.any(left.deviation != 0, axis=1) | np.any(right.deviation != 0, axis=1)
+    bounded = np.where(moving, caps, 0.0)  # a row that never moves contributes nothing
+    windows = []
+    for k in np.flatnonzero((multipliers > 1e-12) & moving):
+        others = float(multipliers @ bounded - multipliers[k] * bounded[k])
+        low = -others / multipliers[k]
+        sorted_right = np.sort(right.deviation[k])
+        start = np.searchsorted(sorted_right, low - left.deviation[k], side="left")
+        stop = np.searchsorted(sorted_right, caps[k] - left.deviation[k], side="right")
+        windows.append((int(np.maximum(stop - start, 0).sum()), int(k), low))
+    return sorted(windows)
+
+
+def _segments(
+    left: SubsetTable, right: SubsetTable, caps: FloatArray, multipliers: FloatArray
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Candidate partners as segments ``by_key[start:stop]`` of each ``owner`` (a left index).
+
+    Right subsets are keyed by (cell of the first join row, rank on the second join row),
+    with cells as wide as the first row's window, so a left subset meets at most two
+    cells, each a contiguous key range."""
+    windows = _windows(left, right, caps, multipliers)
+    if not windows:  # no row moves: every pair matches
+        every = np.arange(left.size, dtype=np.int64)
+        full = np.full(left.size, right.size, dtype=np.int64)
+        return every, np.zeros(left.size, np.int64), full, np.arange(right.size, dtype=np.int64)
+    (_, row1, low1), (_, row2, low2) = windows[0], windows[min(1, len(windows) - 1)]
+    width = max(float(caps[row1] - low1), 1e-12)
+    origin = float(right.deviation[row1].min())
+    cells = np.floor((right.deviation[row1] - origin) / width).astype(np.int64)
+    by_value = np.argsort(right.deviation[row2], kind="stable")
+    rank = np.empty(right.size, dtype=np.int64)
+    rank[by_value] = np.arange(right.size)
+    keys = cells * right.size + rank
+    by_key = np.argsort(keys, kind="stable")
+    sorted_keys = keys[by_key]
+    sorted_second = right.deviation[row2][by_value]
+    first_rank = np.searchsorted(sorted_second, low2 - left.deviation[row2], side="left")
+    end_rank = np.searchsorted(sorted_second, caps[row2] - left.deviation[row2], side="right")
+    lowest = np.floor((low1 - left.deviation[row1] - origin) / width).astype(np.int64)
+    highest = np.floor((caps[row1] - left.deviation[row1] - origin) / width).astype(np.int64)
+    owner_parts, starts, stops = [], [], []
+    for shift in range(3):
+        cell = lowest + shift
+        use = np.flatnonzero((cell <= highest) & (end_rank > first_rank))
+        start = np.searchsorted(sorted_keys, cell[use] * right.size + first_rank[use])
+        stop = np.searchsorted(sorted_keys, cell[use] * right.size + end_rank[use])
+        owner_parts.append(use)
+        starts.append(start)
+        stops.append(stop)
+    return (
+        np.concatenate(owner_parts).astype(np.int64),
+        np.concatenate(starts).astype(np.int64),
+        np.concatenate(stops).astype(np.int64),
+        by_key.astype(np.int64),
+    )
 
 
 def _values(program: BinaryProgram, activity: FloatArray, slack: float) -> FloatArray:
