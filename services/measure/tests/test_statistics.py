@@ -41,7 +41,7 @@ def test_ci_covers_true_effect(model, run, build):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["experiment", "nearest_neighbour_matching"])
+@pytest.mark.parametrize("model", SIMULATED)
 def test_aa_mean_estimate_is_near_zero(model, run, build):
     estimates, covered = repeat(run, build, model, effect=0.0)
     standard_error = estimates.std(ddof=1) / np.sqrt(REPS)
@@ -96,4 +96,27 @@ def test_metrics_approximation_propagates_coefficient_uncertainty():
         result = MetricsApproximation().estimate(frame, params, seed=rep)
         covered += result.ci_lower <= truth <= result.ci_upper
     print(f"metrics_approximation: covered {covered}/{REPS}")
+    assert covered >= MIN_COVERED
+
+
+@pytest.mark.slow
+def test_metrics_approximation_aa_mean_estimate_is_near_zero():
+    """No metric change: the approximated impact is centred on zero."""
+    rng = np.random.default_rng(1)
+    estimates, covered = [], 0
+    for rep in range(REPS):
+        change = rng.normal(0.0, 3.0, size=200)
+        frame = pd.DataFrame({"metric": 10.0 + change, "baseline": np.full(200, 10.0)})
+        params = MetricsApproximationParams(
+            metric_column="metric",
+            baseline_column="baseline",
+            response_coefficient=rng.normal(2.0, 0.3),
+            coefficient_se=0.3,
+        )
+        result = MetricsApproximation().estimate(frame, params, seed=rep)
+        estimates.append(result.effect)
+        covered += result.ci_lower <= 0.0 <= result.ci_upper
+    standard_error = np.std(estimates, ddof=1) / np.sqrt(REPS)
+    print(f"metrics_approximation A/A: mean {np.mean(estimates):.3f} (se {standard_error:.3f})")
+    assert abs(np.mean(estimates)) < 2 * standard_error
     assert covered >= MIN_COVERED
