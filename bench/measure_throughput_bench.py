@@ -33,7 +33,8 @@ METHOD = (
     "keyed run_id:initiative_id over 6 partitions) published in one burst to a fresh topic "
     "prefix whose measure replicas (1 or 2 processes, exactly-once defaults) already own "
     "their partitions. commands/s = N / (wall time from the first send to reading the "
-    "N-th measure_completed). A warm-up of 10 commands runs first on each stack."
+    "N-th measure_completed). A warm-up of 10 commands runs first on each stack. Replica "
+    "CPU = user + system seconds of the replica processes during the batch (/proc)."
 )
 WARMUP_COMMANDS = 10
 
@@ -74,7 +75,11 @@ async def throughput(platform: Platform, replicas: int, count: int, timeout: flo
         bus = Bus(platform.bootstrap, platform.registry_url, services.prefix)
         try:
             await measure_batch(bus, "warmup", WARMUP_COMMANDS, timeout)
-            return await measure_batch(bus, f"throughput-{replicas}", count, timeout)
+            cpu_before = services.cpu_seconds()
+            row = await measure_batch(bus, f"throughput-{replicas}", count, timeout)
+            row["replica_cpu_s"] = round(services.cpu_seconds() - cpu_before, 2)
+            row["cpu_ms_per_command"] = round(1000 * row["replica_cpu_s"] / count, 1)
+            return row
         finally:
             await bus.close()
 
@@ -92,7 +97,9 @@ def benchmark(platform: Platform, count: int, timeout_s: float) -> list[dict[str
     for row in rows:
         row["speedup_vs_1"] = round(row["commands_per_s"] / base, 2)
     headers = ["replicas", "commands", "completed", "seconds", "commands/s", "speed-up"]
+    headers += ["replica CPU s", "CPU ms/command"]
     keys = ["replicas", "commands", "completed", "seconds", "commands_per_s", "speedup_vs_1"]
+    keys += ["replica_cpu_s", "cpu_ms_per_command"]
     print(markdown_table(headers, [[r[key] for key in keys] for r in rows]))
     path = write_result("measure_throughput", METHOD, rows, started)
     print(f"wrote {path}")

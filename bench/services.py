@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 from bench.broker import Platform
@@ -91,6 +92,16 @@ class Services:
                 except json.JSONDecodeError:
                     continue
         return lines
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds the replicas used so far (Linux ``/proc``)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for proc in self.processes.values():
+            stat = Path(f"/proc/{proc.pid}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / ticks
 
     def stop(self) -> None:
         """SIGTERM every replica, wait, kill what is still alive."""
