@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from impact_runtime import ComponentError, RetryableError
 from impact_runtime.dlq import dlq_topic, failure_reason
@@ -73,3 +75,32 @@ def test_health_responses(path: str, ready: bool, status: int, body: bytes) -> N
     server = HealthServer("127.0.0.1", 0, lambda: ready, lambda: b"m 1\n")
     got_status, _, got_body = server.respond(path)
     assert (got_status, got_body) == (status, body)
+
+
+def test_raw_records_are_coalesced_per_key_and_lazy_values_resolved_once() -> None:
+    from impact_runtime.structs import ProducerRecord, coalesce_raw
+
+    calls: list[str] = []
+
+    def lazy(text: str) -> Callable[[], bytes]:
+        def value() -> bytes:
+            calls.append(text)
+            return text.encode()
+
+        return value
+
+    records = [
+        ProducerRecord("events", b"r1", b"e1"),
+        ProducerRecord("changelog", b"r1", lazy("s1"), managed=False),
+        ProducerRecord("changelog", b"r2", lazy("t1"), managed=False),
+        ProducerRecord("events", b"r1", b"e2"),
+        ProducerRecord("changelog", b"r1", lazy("s2"), managed=False),
+    ]
+    kept = coalesce_raw(records)
+    assert [(r.topic, r.key, r.value) for r in kept] == [
+        ("events", b"r1", b"e1"),
+        ("changelog", b"r2", b"t1"),
+        ("events", b"r1", b"e2"),
+        ("changelog", b"r1", b"s2"),
+    ]
+    assert calls == ["t1", "s2"]  # the superseded state s1 was never serialised

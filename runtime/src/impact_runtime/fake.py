@@ -12,7 +12,7 @@ from impact_runtime.dlq import DLQ_SUFFIX
 from impact_runtime.envelope import envelope_headers, fill_envelope
 from impact_runtime.pipeline import MessagePipeline, event_name
 from impact_runtime.service import Service
-from impact_runtime.structs import Outgoing, ProducerRecord, RawMessage
+from impact_runtime.structs import Outgoing, ProducerRecord, RawMessage, coalesce_raw
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ class FakeBus:
         message = RawMessage(
             topic, 0, next(self._offsets), raw_key, data, tuple((headers or {}).items())
         )
-        produced = [await self._decode(r) for r in await self.pipeline.process(message)]
+        records = coalesce_raw(await self.pipeline.process(message))
+        produced = [await self._decode(r) for r in records]
         self.produced.extend(produced)
         return produced
 
@@ -89,7 +90,8 @@ class FakeBus:
         outputs = self.service.tick(now)
         if not isinstance(outputs, list):
             outputs = await outputs
-        produced = [await self._decode(r) for r in await self.pipeline.encode(outputs, None)]
+        records = coalesce_raw(await self.pipeline.encode(outputs, None))
+        produced = [await self._decode(r) for r in records]
         self.produced.extend(produced)
         return produced
 
@@ -105,7 +107,9 @@ class FakeBus:
     async def _decode(self, record: ProducerRecord) -> Produced:
         headers = {k: v.decode("utf-8", "replace") for k, v in record.headers}
         key = record.key.decode() if record.key is not None else None
-        if not record.managed or record.topic.endswith(DLQ_SUFFIX) or record.value is None:
+        if not isinstance(record.value, bytes) or not record.managed:
+            return Produced(record.topic, key, record.value, headers)
+        if record.topic.endswith(DLQ_SUFFIX):
             return Produced(record.topic, key, record.value, headers)
         value = await self.codec.decode(record.value, record.topic)
         return Produced(record.topic, key, value, headers, event_name(record.topic))

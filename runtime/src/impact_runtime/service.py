@@ -25,7 +25,7 @@ from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.pipeline import STAGE_FAILED, MessagePipeline, call_handler
 from impact_runtime.retry import RetryPolicy
 from impact_runtime.settings import ServiceSettings
-from impact_runtime.structs import Handler, ProducerRecord, RawMessage, Tick
+from impact_runtime.structs import Handler, ProducerRecord, RawMessage, Tick, coalesce_raw
 
 OnAssign = Callable[[set[TopicPartition]], Awaitable[None]]
 
@@ -301,6 +301,7 @@ class Service:
                 offsets[tp] = message.offset + 1
         # Step 4
         records.extend(await self._tick_if_due())
+        records = coalesce_raw(records)
         if not records and not offsets:
             return
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -31,11 +31,16 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class Record:
-    """A raw record (e.g. a JSON changelog entry, or a tombstone when value is None)."""
+    """A raw record (e.g. a JSON changelog entry, or a tombstone when value is None).
+
+    ``value`` may be a zero-argument callable: raw records of one batch are coalesced by
+    (topic, key), last wins, and only the survivors' callables are called, so a changelog
+    whose state is costly to serialise is written once per key and batch, not per message.
+    """
 
     topic: str
     key: str
-    value: bytes | None
+    value: bytes | Callable[[], bytes | None] | None
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,7 @@ class ProducerRecord:
 
     topic: str
     key: bytes | None
-    value: bytes | None
+    value: bytes | Callable[[], bytes | None] | None
     headers: tuple[tuple[str, bytes], ...] = ()
     managed: bool = True  # the runtime may create this topic (False for raw Records)
 
@@ -65,3 +70,19 @@ Output = Outgoing | Record
 HandlerResult = list[Output]
 Handler = Callable[[Incoming], HandlerResult | Awaitable[HandlerResult]]
 Tick = Callable[[float], HandlerResult | Awaitable[HandlerResult]]
+
+
+def coalesce_raw(records: list[ProducerRecord]) -> list[ProducerRecord]:
+    """Keep the last raw (unmanaged) record per (topic, key) and resolve lazy values.
+
+    Event and DLQ records pass through untouched, in order.
+    """
+    last = {(r.topic, r.key): i for i, r in enumerate(records) if not r.managed}
+    kept = []
+    for index, record in enumerate(records):
+        if record.managed:
+            kept.append(record)
+        elif last[(record.topic, record.key)] == index:
+            value = record.value() if callable(record.value) else record.value
+            kept.append(replace(record, value=value))
+    return kept

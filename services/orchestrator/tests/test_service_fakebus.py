@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from impact_orchestrator import RunState, run_embedded
+from impact_orchestrator import run_embedded
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
 from impact_orchestrator.manifest import Registries, load_manifest
-from impact_orchestrator.service import Orchestrator, Settings, build_service
+from impact_orchestrator.service import Orchestrator, Settings, build_service, decode_state
 from impact_runtime import FakeBus, JsonCodec
 
 from services.orchestrator.tests.conftest import WriteYaml
@@ -42,7 +42,7 @@ async def test_service_report_equals_the_embedded_report(
     assert report == run_embedded(manifest, registries=registries, run_id="r9")
     changelog = [p for p in bus.produced if p.topic == CHANGELOG]
     assert {p.key for p in changelog} == {"r9"}
-    last = RunState.from_json(changelog[-1].value)
+    last = decode_state(changelog[-1].value)
     assert last.done and last.result == report
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from impact_runtime import Incoming, Outgoing, Record, Service, ServiceSettings, run_service
@@ -53,6 +55,21 @@ class Settings(ServiceSettings):
     tick_interval_s: float = Field(1.0, gt=0, description="IMPACT_TICK_INTERVAL_S: deadlines.")
 
 
+def encode_state(state: RunState) -> bytes:
+    """A changelog value: the state's JSON, zlib-compressed (a 1,000-initiative run's JSON
+    is about a megabyte, Kafka's default record limit)."""
+    return zlib.compress(state.to_json().encode(), 1)
+
+
+def decode_state(value: bytes) -> RunState:
+    return RunState.from_json(zlib.decompress(value))
+
+
+def _lazy_state(state: RunState) -> Callable[[], bytes]:
+    """Serialised only if it is the run's last state in the batch (see ``Record``)."""
+    return lambda: encode_state(state)
+
+
 class Orchestrator:
     """Binds a :class:`RunStore` to the runtime: handler, tick and partition assignment."""
 
@@ -90,8 +107,7 @@ class Orchestrator:
         outputs: list[Output] = []
         for state, commands in changes:
             outputs.extend(Outgoing(c.event, c.key, c.payload) for c in commands)
-            record = Record(self.settings.changelog_topic, state.run_id, state.to_json().encode())
-            outputs.append(record)
+            outputs.append(Record(self.settings.changelog_topic, state.run_id, _lazy_state(state)))
         return outputs
 
     async def _rebuild(self, partitions: set[int]) -> None:
@@ -121,7 +137,7 @@ class Orchestrator:
                         if message.value is None:
                             found[tp.partition].pop(run_id, None)
                         else:
-                            found[tp.partition][run_id] = RunState.from_json(message.value)
+                            found[tp.partition][run_id] = decode_state(message.value)
         finally:
             await consumer.stop()
         for partition, states in found.items():
