@@ -347,3 +347,13 @@ def test_json_round_trip_mid_run_continues_identically() -> None:
     assert restored_commands == original_commands
     assert restored_end.to_json() == original_end.to_json()
     assert restored_end.seen.ignored == {"duplicate": 1}
+
+
+def test_apply_never_mutates_the_state_it_was_given() -> None:
+    state, _ = started()
+    before = state.to_json()
+    middle, _ = feed(state, pilot_events("ab"))
+    assert state.to_json() == before
+    middle_json = middle.to_json()
+    feed(middle, pilot_events("c"))
+    assert middle.to_json() == middle_json

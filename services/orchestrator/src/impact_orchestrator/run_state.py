@@ -63,6 +63,32 @@ class RunState(BaseModel):
     def done(self) -> bool:
         return self.stage == "done"
 
+    def evolve(self) -> RunState:
+        """The copy a transition works on: containers copied one level deep, while the
+        manifest and stored results, which transitions never mutate, are shared. A deep copy
+        made every result of a 1,000-initiative run cost ~70 ms."""
+
+        def barrier(b: Barrier) -> Barrier:
+            return b.model_copy(update={"expected": list(b.expected), "settled": set(b.settled)})
+
+        seen = self.seen
+        return self.model_copy(
+            update={
+                "deadline": self.deadline.model_copy(),
+                "measured": barrier(self.measured),
+                "evaluated": barrier(self.evaluated),
+                "scaled": barrier(self.scaled),
+                "pilots": dict(self.pilots),
+                "evaluations": dict(self.evaluations),
+                "scales": dict(self.scales),
+                "failures": list(self.failures),
+                "missing": list(self.missing),
+                "seen": seen.model_copy(
+                    update={"keys": set(seen.keys), "ignored": dict(seen.ignored)}
+                ),
+            }
+        )
+
     def spec(self, initiative_id: str) -> dict[str, Any]:
         """The manifest entry of ``initiative_id``."""
         return next(s for s in self.manifest["initiatives"] if s["initiative_id"] == initiative_id)

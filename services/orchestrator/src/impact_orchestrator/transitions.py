@@ -26,7 +26,7 @@ def apply(
     state: RunState, event: str, payload: dict[str, Any], now: float
 ) -> tuple[RunState, list[Command]]:
     """Apply one incoming result; duplicates and late results change nothing but a counter."""
-    state = state.model_copy(deep=True)
+    state = state.evolve()
     if state.done:
         state.seen.count("late")
         return state, []
@@ -39,7 +39,7 @@ def on_tick(state: RunState, now: float) -> tuple[RunState, list[Command]]:
     """Enforce the deadline: drop stragglers, then fail the run or proceed without them."""
     if state.done or not state.deadline.expired(now):
         return state, []
-    state = state.model_copy(deep=True)
+    state = state.evolve()
     stragglers = _drop_stragglers(state)
     message = f"{DEADLINE_REASON}; missing: {', '.join(stragglers) or 'none'}"
     stage, progress = _current_progress(state)
