@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_serializer
 
 
 class Barrier(BaseModel):
@@ -10,6 +10,11 @@ class Barrier(BaseModel):
 
     expected: list[str] = []
     settled: set[str] = set()
+
+    @field_serializer("settled")
+    def _sorted(self, settled: set[str]) -> list[str]:
+        """Sorted, so a state's JSON does not depend on set iteration order."""
+        return sorted(settled)
 
     def waits_for(self, initiative_id: str) -> bool:
         return initiative_id in self.expected and initiative_id not in self.settled
