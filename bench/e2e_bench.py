@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from impact_cli.bus import Bus
+from impact_cli.bus import RUN_EVENTS, Bus
 from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import Manifest
 
@@ -28,17 +28,7 @@ from bench.services import Services
 
 REPLICAS = {"orchestrator": 1, "measure": 2, "evaluate": 1, "allocate": 1}
 EMBEDDED_WORKERS = 2
-PIPELINE_EVENTS = [
-    "manifest_submitted",
-    "measure_requested",
-    "measure_completed",
-    "evaluate_requested",
-    "evaluate_completed",
-    "allocate_requested",
-    "allocate_completed",
-    "stage_failed",
-    "run_completed",
-]
+PIPELINE_EVENTS = [event for event in RUN_EVENTS if event != "run_status"]
 METHOD = (
     "Generated manifests of N randomised experiments (simulator, 120 products pilot, 240 at "
     "scale, OLS), budget 30 % of total cost. Kafka: one KRaft broker, our registry, services "

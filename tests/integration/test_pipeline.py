@@ -19,12 +19,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 from impact_cli.bus import Bus
 from impact_cli.lineage import HOPS
 from impact_cli.main import app
+from impact_cli.processes import ServiceProcesses
 from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import Manifest, load_manifest
 from impact_schemas.catalog import topic_for
 from typer.testing import CliRunner
 
-from tests.integration.stack import ROOT, ServiceStack
+from tests.integration.stack import ROOT, service_stack
 from tests.support.kafka import wait_for
 
 pytestmark = pytest.mark.integration
@@ -36,8 +37,8 @@ RUN_TIMEOUT_S = 240.0
 @pytest.fixture(scope="module")
 def stack(
     kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServiceStack]:
-    services = ServiceStack(
+) -> Iterator[ServiceProcesses]:
+    services = service_stack(
         kafka_bootstrap,
         schema_registry_url,
         tmp_path_factory.mktemp("stack-logs"),
@@ -49,7 +50,7 @@ def stack(
 
 @pytest.fixture
 async def bus(
-    stack: ServiceStack, kafka_bootstrap: str, schema_registry_url: str
+    stack: ServiceProcesses, kafka_bootstrap: str, schema_registry_url: str
 ) -> AsyncIterator[Bus]:
     await _wait_for_assignments(stack)
     client = Bus(kafka_bootstrap, schema_registry_url, stack.prefix)
@@ -57,21 +58,11 @@ async def bus(
     await client.close()
 
 
-async def _wait_for_assignments(stack: ServiceStack) -> None:
+async def _wait_for_assignments(stack: ServiceProcesses) -> None:
     """Both replicas of measure and evaluate own partitions before work is published."""
 
     def assigned(service: str) -> bool:
-        owned = []
-        for index in range(stack.replicas[service]):
-            events = [
-                line
-                for line in stack.log_lines(f"{service}-{index}")
-                if line.get("event") in ("partitions_assigned", "partitions_revoked")
-            ]
-            if not events or events[-1]["event"] != "partitions_assigned":
-                return False
-            partitions = events[-1].get("partitions")
-            owned.append(len(partitions) if isinstance(partitions, list) else 0)
+        owned = [stack.partitions(f"{service}-{i}") for i in range(stack.replicas[service])]
         return all(owned) and sum(owned) >= 6
 
     async def ready() -> bool:
@@ -146,7 +137,9 @@ async def test_example_manifest_matches_embedded_mode(bus: Bus, schema_registry_
         assert all(h["since_cause_ms"] >= 0 for h in hops[1:])
 
 
-async def test_three_concurrent_runs_complete_independently(bus: Bus, stack: ServiceStack) -> None:
+async def test_three_concurrent_runs_complete_independently(
+    bus: Bus, stack: ServiceProcesses
+) -> None:
     base = load_manifest(EXAMPLE)
     budgets = {"conc-a": 40_000.0, "conc-b": 70_000.0, "conc-c": 150_000.0}
     manifests = {run_id: base.model_copy(update={"budget": b}) for run_id, b in budgets.items()}
@@ -191,7 +184,7 @@ async def test_failed_initiative_is_reported_and_the_run_goes_on(bus: Bus, tmp_p
 
 
 async def test_duplicate_and_late_results_change_nothing(
-    bus: Bus, stack: ServiceStack, kafka_bootstrap: str
+    bus: Bus, stack: ServiceProcesses, kafka_bootstrap: str
 ) -> None:
     manifest = load_manifest(EXAMPLE)
     run_id = "dup-run"
