@@ -130,6 +130,7 @@ def up(root: Path, replicas: dict[str, int], say: Callable[[str], None] = print)
 
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "PYTHONUNBUFFERED": "1"}
     env.setdefault("IMPACT_DATA_ROOT", str(root))
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")  # replicas share cores (BENCHMARKS.md §3)
     registry_log = logs / "registry.log"
     registry = _spawn(
         "registry",
