@@ -309,3 +309,26 @@ def _inline_config(config: Any) -> dict[str, Any]:
     if "path" in source:
         source["path"] = str((path.parent / source["path"]).resolve())
     return loaded
+
+
+async def test_a_measure_replica_killed_mid_run_loses_nothing(
+    bus: Bus, stack: ServiceProcesses
+) -> None:
+    """SIGKILL a measure replica once the run's first result is out, restart it: the report
+    still equals embedded mode (no lost and no duplicated initiative)."""
+    manifest = load_manifest(EXAMPLE)
+    run_id = "kill-run"
+    await bus.publish_manifest(manifest.to_event_payload(), run_id)
+    async for _ in bus.follow(run_id, ["measure_completed"], timeout_s=RUN_TIMEOUT_S):
+        break
+    victim = stack.processes["measure-0"]
+    victim.kill()
+    assert victim.wait(timeout=10) == -9
+    stack.start_replica("measure", 0)
+
+    async for name, value in bus.follow(run_id, ["run_completed"], timeout_s=RUN_TIMEOUT_S):
+        assert name == "run_completed"
+        assert outcome(value) == embedded(manifest, run_id)
+        break
+    else:
+        raise AssertionError(f"run {run_id} did not complete after the kill")

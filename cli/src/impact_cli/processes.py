@@ -58,7 +58,13 @@ class ServiceProcesses:
 
     def start_replica(self, service: str, index: int) -> None:
         name = f"{service}-{index}"
-        env = {**self.env, "IMPACT_GROUP_ID": f"{self.prefix}{service}"}
+        env = {
+            **self.env,
+            "IMPACT_GROUP_ID": f"{self.prefix}{service}",
+            # stable per replica: a restarted replica fences and aborts its predecessor's
+            # open transaction instead of leaving it to time out
+            "IMPACT_TRANSACTIONAL_ID": f"{self.prefix}{name}",
+        }
         with (self.log_dir / f"{name}.log").open("ab") as log:
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", f"impact_{service}.service"],

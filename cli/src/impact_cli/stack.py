@@ -147,7 +147,9 @@ def up(root: Path, replicas: dict[str, int], say: Callable[[str], None] = print)
     for service in SERVICES:
         for index in range(replicas.get(service, 1)):
             log = logs / f"{service}-{index}.log"
-            proc = _spawn(service, [sys.executable, "-m", f"impact_{service}.service"], log, env)
+            replica_env = {**env, "IMPACT_TRANSACTIONAL_ID": f"impact-{service}-{index}"}
+            args = [sys.executable, "-m", f"impact_{service}.service"]
+            proc = _spawn(service, args, log, replica_env)
             state.processes.append(Proc(f"{service}-{index}", proc.pid, str(log)))
         say(f"  {service} x {replicas.get(service, 1)}")
     state.save(root)
