@@ -332,3 +332,8 @@ async def test_a_measure_replica_killed_mid_run_loses_nothing(
         break
     else:
         raise AssertionError(f"run {run_id} did not complete after the kill")
+
+    # Exactly once: the kill and the two rebalances it caused duplicated no committed result.
+    results = await bus.read_run(run_id, ["measure_completed", "evaluate_completed"])
+    keys = [(name, v["initiative_id"], v.get("phase")) for name, v in results]
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)

@@ -11,7 +11,13 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.errors import IllegalStateError, KafkaError, ProducerFenced
 from impact_schemas.catalog import topic_for
 
@@ -96,6 +102,9 @@ class Service:
         self._known_topics: set[str] = set()
         self._owned_codec: Codec | None = None
         self._last_tick = time.monotonic()
+        # Held from a fetched batch to its delivery; a revocation waits for it, so a
+        # partition's next owner never re-processes a batch this replica is still delivering.
+        self._in_flight = asyncio.Lock()
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -281,6 +290,12 @@ class Service:
         batch = await self._consumer.getmany(
             timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_poll_records
         )
+        async with self._in_flight:
+            await self._process_fetched(batch)
+
+    async def _process_fetched(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Steps 2 to 7 for one fetched batch (under the in-flight lock)."""
+        assert self._consumer is not None and self._delivery is not None
         records: list[ProducerRecord] = []
         offsets: Offsets = {}
         starts: Offsets = {}
@@ -366,6 +381,9 @@ class Service:
     # -- rebalance ------------------------------------------------------------------------
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        if isinstance(self._delivery, ExactlyOnceDelivery):
+            async with self._in_flight:  # let the transaction being delivered commit first
+                pass
         self.log.info("partitions_revoked", partitions=sorted(map(str, revoked)))
         if self._delivery is not None:
             try:
