@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +23,10 @@ from impact_cli import render, stack
 from impact_cli.lineage import lineage
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_show_locals=False)
-console = Console()
-errors = Console(stderr=True)
+#: Piped output (logs, files) gets a report-sized width instead of rich's 80 columns.
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140
+console = Console(width=_WIDTH)
+errors = Console(stderr=True, width=_WIDTH)
 
 Bootstrap = Annotated[
     str | None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console, Group, OverflowMethod
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -30,7 +30,10 @@ def report_tables(run: dict[str, Any]) -> Group:
     run_label = f" — run {run['run_id']}" if run.get("run_id") else ""
     table = Table(title=f"Outcome report{run_label} ({run['status']})")
     for column in ("initiative", "model", "confidence", "budget", "predicted", "actual", "error"):
-        table.add_column(column, justify="left" if column in ("initiative", "model") else "right")
+        left = column in ("initiative", "model")
+        # ids fold, never truncate, in narrow terminals
+        overflow: OverflowMethod = "fold" if column == "initiative" else "ellipsis"
+        table.add_column(column, justify="left" if left else "right", overflow=overflow)
     table.add_column("n pilot → scale", justify="right")
     for r in run["reports"]:
         table.add_row(
@@ -70,7 +73,7 @@ def report_tables(run: dict[str, Any]) -> Group:
     if run["failures"]:
         failures = Table(title="Failed initiatives")
         for column in ("initiative", "stage", "reason"):
-            failures.add_column(column)
+            failures.add_column(column, overflow="fold")
         for f in run["failures"]:
             failures.add_row(f["initiative_id"], f["stage"], f["reason"])
         parts.append(failures)
