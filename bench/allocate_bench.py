@@ -1,7 +1,7 @@
 """Minimax-regret solve times: fast path (reduced-cost fixing) vs the plain CBC MILP.
 
 Run: ``uv run python -m bench.allocate_bench [--sizes 100 1000 10000] [--plain-up-to 1000]``
-(as a module: ``bench/platform.py`` would shadow the standard library when run as a script).
+(run it as a module so ``bench`` imports resolve).
 Prints one row per size: seconds for each path, the regret objective, and whether the
 objective and the portfolio agree.
 """
@@ -11,31 +11,9 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-from impact_allocate.problem import Candidates, build_candidates
+from impact_allocate.instances import random_candidates
+from impact_allocate.problem import Candidates
 from impact_allocate.solve import Method, Portfolio, solve_minimax
-from impact_contracts import EvaluateResult
-
-
-def random_candidates(n: int, seed: int) -> Candidates:
-    rng = np.random.default_rng(seed)
-    median = rng.normal(10, 5, n)
-    half = np.abs(rng.normal(5, 2, n))
-    return build_candidates(
-        [
-            EvaluateResult(
-                initiative_id=f"init-{i}",
-                confidence=float(rng.uniform(0.2, 0.95)),
-                cost=float(rng.uniform(1, 10)),
-                return_best=float(median[i] + half[i]),
-                return_median=float(median[i]),
-                return_worst=float(median[i] - 1.3 * half[i]),
-                model_type="experiment",
-                sample_size=100,
-            )
-            for i in range(n)
-        ]
-    )
 
 
 def timed(candidates: Candidates, method: Method, limit: float) -> tuple[float, Portfolio]:

@@ -10,30 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from impact_allocate import ALLOCATE_COMPONENTS
-from impact_allocate.problem import Candidates, build_candidates
+from impact_allocate.instances import random_candidates
+from impact_allocate.problem import build_candidates
 from impact_allocate.solve import solve_minimax, solve_weighted
 from impact_contracts import EvaluateResult
-
-
-def random_candidates(n: int, seed: int) -> Candidates:
-    """Seeded random initiatives (the same generator as bench/allocate_bench.py)."""
-    rng = np.random.default_rng(seed)
-    median = rng.normal(10, 5, n)
-    half = np.abs(rng.normal(5, 2, n))
-    items = [
-        EvaluateResult(
-            initiative_id=f"init-{i}",
-            confidence=float(rng.uniform(0.2, 0.95)),
-            cost=float(rng.uniform(1, 10)),
-            return_best=float(median[i] + half[i]),
-            return_median=float(median[i]),
-            return_worst=float(median[i] - 1.3 * half[i]),
-            model_type="experiment",
-            sample_size=100,
-        )
-        for i in range(n)
-    ]
-    return build_candidates(items)
 
 
 @pytest.mark.parametrize(("n", "seed"), [(50, 1), (50, 2), (50, 3), (200, 4), (200, 5)])
