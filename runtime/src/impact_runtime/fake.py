@@ -107,9 +107,8 @@ class FakeBus:
     async def _decode(self, record: ProducerRecord) -> Produced:
         headers = {k: v.decode("utf-8", "replace") for k, v in record.headers}
         key = record.key.decode() if record.key is not None else None
-        if not isinstance(record.value, bytes) or not record.managed:
-            return Produced(record.topic, key, record.value, headers)
-        if record.topic.endswith(DLQ_SUFFIX):
+        raw = not record.managed or record.topic.endswith(DLQ_SUFFIX)
+        if raw or not isinstance(record.value, bytes):
             return Produced(record.topic, key, record.value, headers)
         value = await self.codec.decode(record.value, record.topic)
         return Produced(record.topic, key, value, headers, event_name(record.topic))
