@@ -13,6 +13,16 @@ from impact_contracts.errors import (
     RetryableError,
     SchemaMismatch,
 )
+from impact_contracts.events import (
+    PAYLOAD_CONTRACTS,
+    AllocateCompleted,
+    EvaluateCompleted,
+    InitiativeSpec,
+    ManifestSubmitted,
+    MeasureCompleted,
+    StageChoice,
+    StageFailed,
+)
 from impact_contracts.models import (
     MODEL_TYPES,
     AllocateResult,
@@ -38,6 +48,15 @@ __all__ = [
     "Phase",
     "RunSummary",
     "Stage",
+    # event payloads
+    "PAYLOAD_CONTRACTS",
+    "AllocateCompleted",
+    "EvaluateCompleted",
+    "InitiativeSpec",
+    "ManifestSubmitted",
+    "MeasureCompleted",
+    "StageChoice",
+    "StageFailed",
     # components
     "Component",
     "ComponentRegistry",

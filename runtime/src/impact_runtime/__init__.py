@@ -19,7 +19,7 @@ from impact_runtime.codec import Codec, JsonCodec
 from impact_runtime.fake import FakeBus, Produced
 from impact_runtime.service import Service, run_service
 from impact_runtime.settings import ServiceSettings
-from impact_runtime.structs import Handler, Incoming, Outgoing, Output, Record
+from impact_runtime.structs import Forward, Handler, Incoming, Outgoing, Output, Record, Reject
 
 __all__ = [
     # service
@@ -27,11 +27,13 @@ __all__ = [
     "ServiceSettings",
     "run_service",
     # data
+    "Forward",
     "Handler",
     "Incoming",
     "Outgoing",
     "Output",
     "Record",
+    "Reject",
     # codecs
     "Codec",
     "JsonCodec",

@@ -25,7 +25,10 @@ async def _send_all(
     producer: AIOKafkaProducer, records: list[ProducerRecord]
 ) -> list[asyncio.Future]:
     return [
-        await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers)) for r in records
+        await producer.send(
+            r.topic, r.value, key=r.key, headers=list(r.headers), partition=r.partition
+        )
+        for r in records
     ]
 
 

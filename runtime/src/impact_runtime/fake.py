@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -88,7 +89,7 @@ class FakeBus:
         if self.service.tick is None:
             return []
         outputs = self.service.tick(now)
-        if not isinstance(outputs, list):
+        if inspect.isawaitable(outputs):
             outputs = await outputs
         records = coalesce_raw(await self.pipeline.encode(outputs, None))
         produced = [await self._decode(r) for r in records]

@@ -19,6 +19,7 @@ from impact_runtime.envelope import envelope_headers, fill_envelope
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.retry import RetryPolicy, Sleep, call_with_retry
 from impact_runtime.structs import (
+    Forward,
     Handler,
     HandlerResult,
     Incoming,
@@ -26,9 +27,11 @@ from impact_runtime.structs import (
     ProducerRecord,
     RawMessage,
     Record,
+    Reject,
 )
 
 STAGE_FAILED = "stage_failed"
+FORWARDED_FROM = "forwarded_from"  # header a Forward adds: "<partition>:<offset>" it came from
 
 
 def is_stage_failure(exc: BaseException) -> bool:
@@ -60,7 +63,8 @@ class MessagePipeline:
     Steps:
     1. decode the bytes (any error, after retrying RetryableError: DLQ);
     2. run the handler, retrying RetryableError with backoff;
-    3. encode the outputs, filling envelope fields and headers;
+    3. encode the outputs, filling envelope fields and headers; a ``Forward`` re-produces
+       the message to another partition, a ``Reject`` dead-letters it;
     4. on a handler failure: ``stage_failed`` for a PermanentError/ConfigError when a
        ``failure_stage`` is set, else (and for anything unexpected) the DLQ.
     """
@@ -105,11 +109,17 @@ class MessagePipeline:
             started = time.perf_counter()
             outputs = await self._retrying(message.topic, lambda: self._handle(incoming))
             self.metrics.handler_seconds(message.topic).observe(time.perf_counter() - started)
-            records = await self._retrying(message.topic, lambda: self.encode(outputs, incoming))
+            events = [o for o in outputs if not isinstance(o, Forward | Reject)]
+            records = await self._retrying(message.topic, lambda: self.encode(events, incoming))
         except Exception as exc:
             if self.failure_stage is not None and is_stage_failure(exc):
                 return await self._stage_failed(message, incoming, exc, log)
             return [self._dead_letter(message, exc, log)]
+        for output in outputs:
+            if isinstance(output, Forward):
+                records.append(forwarded(message, output.partition))
+            elif isinstance(output, Reject):
+                records.append(self._dead_letter(message, ContractViolation(output.reason), log))
         self.metrics.processed(message.topic).inc()
         log.debug("processed", outputs=len(records))
         return records
@@ -136,7 +146,13 @@ class MessagePipeline:
             if isinstance(output, Record):
                 value = output.value
                 records.append(
-                    ProducerRecord(output.topic, output.key.encode(), value, managed=False)
+                    ProducerRecord(
+                        output.topic,
+                        output.key.encode(),
+                        value,
+                        managed=False,
+                        partition=output.partition,
+                    )
                 )
             elif isinstance(output, Outgoing):
                 records.append(await self._encode_event(output, cause))
@@ -199,3 +215,11 @@ class MessagePipeline:
             return await self._retrying(message.topic, lambda: self.encode([event], incoming))
         except Exception as encode_exc:
             return [self._dead_letter(message, encode_exc, log)]
+
+
+def forwarded(message: RawMessage, partition: int) -> ProducerRecord:
+    """``message`` unchanged, to ``partition`` of its topic, marked with where it came from."""
+    origin = (FORWARDED_FROM, f"{message.partition}:{message.offset}".encode())
+    return ProducerRecord(
+        message.topic, message.key, message.value, (*message.headers, origin), partition=partition
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -41,6 +41,24 @@ class Record:
     topic: str
     key: str
     value: bytes | Callable[[], bytes | None] | None
+    partition: int | None = None  # None: the producer's partitioner picks it from the key
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Produce the incoming record again, unchanged (key, value, headers), to ``partition``
+    of its own topic: e.g. to the partition that owns it. The record's offset is committed
+    with the forward, so it moves exactly once in exactly_once mode."""
+
+    partition: int
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Dead-letter the incoming record with ``reason`` (it broke its contract); the other
+    outputs the handler returned with it are still produced."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -64,10 +82,11 @@ class ProducerRecord:
     value: bytes | Callable[[], bytes | None] | None
     headers: tuple[tuple[str, bytes], ...] = ()
     managed: bool = True  # the runtime may create this topic (False for raw Records)
+    partition: int | None = None
 
 
-Output = Outgoing | Record
-HandlerResult = list[Output]
+Output = Outgoing | Record | Forward | Reject
+HandlerResult = Sequence[Output]  # a list; Sequence so list[Outgoing] is one too
 Handler = Callable[[Incoming], HandlerResult | Awaitable[HandlerResult]]
 Tick = Callable[[float], HandlerResult | Awaitable[HandlerResult]]
 

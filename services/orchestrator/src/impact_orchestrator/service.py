@@ -1,11 +1,14 @@
 """ORCHESTRATOR service: the run state machine on Kafka.
 
 Consumes ``manifest_submitted``, ``measure_completed``, ``evaluate_completed``,
-``allocate_completed`` and ``stage_failed`` (all keyed by ``run_id``, so co-partitioned:
-one replica owns a run). Produces the commands (``measure_requested``/``evaluate_requested``
-keyed ``run_id:initiative_id``, ``allocate_requested``, ``run_status``, ``run_completed``
-keyed ``run_id``) and, in the same transaction, the run's JSON state on the compacted
-changelog (key ``run_id``). States are rebuilt from the changelog when partitions are
+``allocate_completed`` and ``stage_failed``. The owner of a run is the input partition
+``ownership.owner_partition(run_id)``: an event read on another partition (a producer with
+another partitioner, key or explicit partition) is forwarded there unchanged; every event
+is checked against its contract (``validation``) before it is applied. Produces the
+commands (``measure_requested``/``evaluate_requested`` keyed ``run_id:initiative_id``,
+``allocate_requested``, ``run_status``, ``run_completed`` keyed ``run_id``) and, in the
+same transaction, the run's JSON state on the compacted changelog (key ``run_id``, the
+owner partition). States are rebuilt from the changelog when partitions are
 assigned, or when the runtime replays a batch after a failed delivery.
 Start with ``python -m impact_orchestrator.service``.
 """
@@ -17,15 +20,32 @@ import time
 import zlib
 from collections.abc import Callable
 
+import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from impact_runtime import Incoming, Outgoing, Record, Service, ServiceSettings, run_service
+from aiokafka.admin import AIOKafkaAdminClient
+from impact_contracts import ConfigError
+from impact_runtime import (
+    Forward,
+    Incoming,
+    Outgoing,
+    Record,
+    Reject,
+    Service,
+    ServiceSettings,
+    run_service,
+)
 from impact_runtime.kafka import client_options, ensure_topics
+from impact_runtime.pipeline import FORWARDED_FROM
 from impact_runtime.structs import Output
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from impact_orchestrator.intake import intake
+from impact_orchestrator.manifest import Registries, default_registries
+from impact_orchestrator.ownership import owner_partition, place
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.store import Change, RunStore
+from impact_orchestrator.validation import check_run_id
 
 INPUTS = [
     "manifest_submitted",
@@ -41,6 +61,7 @@ OUTPUTS = [
     "run_status",
     "run_completed",
 ]
+log = structlog.get_logger("impact_orchestrator")
 
 
 class Settings(ServiceSettings):
@@ -73,9 +94,12 @@ def _lazy_state(state: RunState) -> Callable[[], bytes]:
 class Orchestrator:
     """Binds a :class:`RunStore` to the runtime: handler, tick and partition assignment."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, registries: Registries | None = None) -> None:
         self.settings = settings
         self.store = RunStore()
+        #: of every input topic, read from the broker by ``prepare`` (FakeBus: partition 0)
+        self.partition_count = 1
+        self._registries = registries
         self._next_offset: dict[tuple[str, int], int] = {}
         self._changelog_ready = False
         #: set once the runs of the assigned partitions are loaded (tests without a broker
@@ -87,8 +111,50 @@ class Orchestrator:
         if msg.offset < self._next_offset.get((msg.topic, msg.partition), 0):
             await self._rebuild({msg.partition})  # a replayed batch: drop uncommitted state
         self._next_offset[(msg.topic, msg.partition)] = msg.offset + 1
-        change = self.store.handle(msg.event, msg.value, msg.partition, time.time())
-        return self._outputs([change] if change else [])
+        run_id = check_run_id(msg.value)
+        forwarded = msg.headers.get(FORWARDED_FROM)
+        placement = place(run_id, msg.partition, self.partition_count, forwarded)
+        if not placement.here:
+            log.info("forwarded_to_owner", run_id=run_id, event_name=msg.event, to=placement.owner)
+            return [Reject(placement.problem) if placement.problem else Forward(placement.owner)]
+        now = time.time()  # a large manifest takes seconds to check: off the event loop
+        change, rejected = await asyncio.to_thread(
+            intake, self.store, msg.event, msg.value, msg.partition, now, self.registries
+        )
+        outputs = self._outputs([change] if change else [])
+        return [*outputs, Reject(rejected)] if rejected else outputs
+
+    @property
+    def registries(self) -> Registries:
+        """The component registries manifests are checked against (default: installed)."""
+        if self._registries is None:
+            self._registries = default_registries()
+        return self._registries
+
+    async def prepare(self, inputs: list[str]) -> None:
+        """Before consuming: every input topic and the changelog exist with one partition
+        count (run ownership is computed from it), and the registries are loaded.
+
+        Raises:
+            ConfigError: when the topics' partition counts differ.
+        """
+        await ensure_topics(self.settings, set(inputs))
+        counts = await _partition_counts(self.settings, inputs)
+        if len(set(counts.values())) != 1:
+            listed = ", ".join(f"{t}={n}" for t, n in sorted(counts.items()))
+            raise ConfigError(f"orchestrator input topics differ in partition count: {listed}")
+        self.partition_count = next(iter(counts.values()))
+        changelog = self.settings.changelog_topic
+        sized = self.settings.model_copy(update={"topic_partitions": self.partition_count})
+        await ensure_topics(sized, {changelog}, configs={"cleanup.policy": "compact"})
+        found = (await _partition_counts(self.settings, [changelog]))[changelog]
+        if found != self.partition_count:
+            raise ConfigError(
+                f"changelog {changelog} has {found} partitions, the inputs "
+                f"{self.partition_count}: they must be equal"
+            )
+        self._changelog_ready = True
+        await asyncio.to_thread(lambda: self.registries)  # imports every stage package
 
     def tick(self, now: float) -> list[Output]:
         return self._outputs(self.store.tick(now))
@@ -107,7 +173,11 @@ class Orchestrator:
         outputs: list[Output] = []
         for state, commands in changes:
             outputs.extend(Outgoing(c.event, c.key, c.payload) for c in commands)
-            outputs.append(Record(self.settings.changelog_topic, state.run_id, _lazy_state(state)))
+            owner = owner_partition(state.run_id, self.partition_count)
+            changelog = Record(
+                self.settings.changelog_topic, state.run_id, _lazy_state(state), owner
+            )
+            outputs.append(changelog)
         return outputs
 
     async def _rebuild(self, partitions: set[int]) -> None:
@@ -150,18 +220,39 @@ class Orchestrator:
         self._changelog_ready = True
 
 
+async def _partition_counts(settings: ServiceSettings, topics: list[str]) -> dict[str, int]:
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return {t["topic"]: len(t["partitions"]) for t in described}
+
+
+class OrchestratorService(Service):
+    """The runtime Service running an :class:`Orchestrator`, checked before it consumes."""
+
+    def __init__(self, settings: Settings, orchestrator: Orchestrator) -> None:
+        super().__init__(
+            settings,
+            INPUTS,
+            orchestrator.handle,
+            on_assign=orchestrator.on_assign,
+            tick=orchestrator.tick,
+            tick_interval_s=settings.tick_interval_s,
+            outputs=OUTPUTS,
+        )
+        self.orchestrator = orchestrator
+
+    async def start(self) -> None:
+        await self.orchestrator.prepare(self.input_topics())
+        await super().start()
+
+
 def build_service(settings: Settings, orchestrator: Orchestrator | None = None) -> Service:
     """The runtime Service running ``orchestrator`` (default: a new one)."""
-    orchestrator = orchestrator or Orchestrator(settings)
-    return Service(
-        settings,
-        INPUTS,
-        orchestrator.handle,
-        on_assign=orchestrator.on_assign,
-        tick=orchestrator.tick,
-        tick_interval_s=settings.tick_interval_s,
-        outputs=OUTPUTS,
-    )
+    return OrchestratorService(settings, orchestrator or Orchestrator(settings))
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import structlog
 
 from impact_orchestrator.commands import Command
 from impact_orchestrator.run_state import RunState
-from impact_orchestrator.transitions import apply, on_tick
+from impact_orchestrator.transitions import apply, on_tick, reject_input, reject_manifest
 
 ENVELOPE_FIELDS = ("schema_version", "run_id", "event_id", "causation_id", "produced_at")
 log = structlog.get_logger("impact_orchestrator")
@@ -43,6 +43,27 @@ class RunStore:
             return None
         else:
             state, commands = apply(self.states[run_id], event, without_envelope(value), now)
+        self.states[run_id] = state
+        self.partitions[run_id] = partition
+        return state, commands
+
+    def reject(
+        self, event: str, value: dict[str, Any], reason: str, partition: int, now: float
+    ) -> Change | None:
+        """End what an event that broke its contract belongs to: a new run fails at once, a
+        live run records the failure (``transitions.reject_*``). ``None`` for an unknown run,
+        or a manifest whose run already exists."""
+        run_id = str(value["run_id"])
+        if event == "manifest_submitted":
+            if run_id in self.states:
+                return None
+            state, commands = reject_manifest(run_id, reason, now)
+        elif run_id not in self.states:
+            log.warning("unknown_run", run_id=run_id, event_name=event)
+            return None
+        else:
+            payload = without_envelope(value)
+            state, commands = reject_input(self.states[run_id], event, payload, reason, now)
         self.states[run_id] = state
         self.partitions[run_id] = partition
         return state, commands

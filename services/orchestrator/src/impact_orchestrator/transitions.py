@@ -18,6 +18,7 @@ from impact_orchestrator.deadline import DEADLINE_REASON
 from impact_orchestrator.dedup import failure_stage, result_key
 from impact_orchestrator.report import build_run_completed
 from impact_orchestrator.run_state import RunState, RunStatus
+from impact_orchestrator.validation import as_failure
 
 INCOMING_EVENTS = ("measure_completed", "evaluate_completed", "allocate_completed", "stage_failed")
 
@@ -49,6 +50,29 @@ def on_tick(state: RunState, now: float) -> tuple[RunState, list[Command]]:
     state.reason = f"{DEADLINE_REASON}; proceeded without: {', '.join(stragglers)}"
     state.deadline.rearm(now)
     return state, commands + _maybe_allocate(state) + _maybe_complete(state)
+
+
+def reject_manifest(run_id: str, reason: str, now: float) -> tuple[RunState, list[Command]]:
+    """A run whose manifest broke its contract: it ends at once, ``failed``, with the reason
+    (nothing is requested)."""
+    state = RunState(run_id=run_id, manifest={}, started_at=now)
+    return state, _complete(state, "failed", reason)
+
+
+def reject_input(
+    state: RunState, event: str, payload: dict[str, Any], reason: str, now: float
+) -> tuple[RunState, list[Command]]:
+    """An input of a live run broke its contract: it counts as the failure of what it
+    reports on (its initiative; allocate fails the run); one that names no initiative or
+    stage fails the run, which could otherwise wait for it forever."""
+    failure = as_failure(event, payload, reason)
+    if failure is not None:
+        return apply(state, "stage_failed", failure, now)
+    state = state.evolve()
+    if state.done:
+        state.seen.count("late")
+        return state, []
+    return state, _complete(state, "failed", reason)
 
 
 def _on_measure(state: RunState, payload: dict[str, Any]) -> list[Command]:
@@ -169,8 +193,8 @@ def _complete(state: RunState, status: RunStatus, reason: str | None) -> list[Co
     state.stage, state.status, state.reason = "done", status, reason
     state.result = build_run_completed(
         status=status,
-        budget=state.manifest["budget"],
-        n_initiatives=len(state.manifest["initiatives"]),
+        budget=state.manifest.get("budget", 0.0),
+        n_initiatives=len(state.manifest.get("initiatives", [])),
         pilots=state.pilots,
         evaluations=state.evaluations,
         allocation=state.allocation,

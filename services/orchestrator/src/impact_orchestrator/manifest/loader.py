@@ -90,20 +90,25 @@ def load_manifest(
     initiatives = _load_initiatives(raw.get("INITIATIVES"), manifest_path, files)
     errors.raise_if_any()
     assert run is not None and initiatives is not None
-    return Manifest(
-        budget=run.budget,
-        scale_sample_size=run.scale_sample_size,
-        max_workers=run.max_workers,
-        storage_url=run.storage_url,
-        deadline=run.deadline,
-        deadline_policy=run.deadline_policy,
-        seed=run.seed,
-        measure=_required(stages["MEASURE"]),
-        evaluate=_required(stages["EVALUATE"]),
-        allocate=_required(stages["ALLOCATE"]),
-        initiatives=initiatives,
-        source=str(manifest_path),
-    )
+    try:
+        return Manifest(
+            budget=run.budget,
+            scale_sample_size=run.scale_sample_size,
+            max_workers=run.max_workers,
+            storage_url=run.storage_url,
+            deadline_s=run.deadline,
+            deadline_policy=run.deadline_policy,
+            seed=run.seed,
+            measure=_required(stages["MEASURE"]),
+            evaluate=_required(stages["EVALUATE"]),
+            allocate=_required(stages["ALLOCATE"]),
+            initiatives=initiatives,
+            source=str(manifest_path),
+        )
+    except ValidationError as exc:  # a limit of the manifest_submitted contract
+        errors.add_validation(name, (), exc)
+        errors.raise_if_any()
+        raise
 
 
 def _validate_run_level(raw: dict[str, Any], name: str, errors: ErrorCollector) -> Any:

@@ -2,54 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from impact_contracts import InitiativeSpec, ManifestSubmitted
 
-from impact_orchestrator.manifest.stages import StageConfig
-
-DeadlinePolicy = Literal["fail", "proceed"]
+__all__ = ["InitiativeSpec", "Manifest"]
 
 
-class InitiativeSpec(BaseModel):
-    """One candidate initiative with its measure config inlined (absolute data paths)."""
+class Manifest(ManifestSubmitted):
+    """A validated run: run-level settings, one component per stage, the initiatives.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    initiative_id: str = Field(min_length=1)
-    cost_to_scale: float = Field(gt=0)
-    measure_config: dict[str, Any]
-
-
-class Manifest(BaseModel):
-    """A validated run: run-level settings, one component per stage, the initiatives."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-    budget: float = Field(gt=0)
-    scale_sample_size: int = Field(ge=30)
-    max_workers: int = Field(ge=1)
-    storage_url: str | None = None
-    deadline: float | None = Field(default=None, gt=0)
-    deadline_policy: DeadlinePolicy = "proceed"
-    seed: int | None = None
-    measure: StageConfig
-    evaluate: StageConfig
-    allocate: StageConfig
-    initiatives: list[InitiativeSpec] = Field(min_length=1)
-    source: str | None = None
+    It is the ``manifest_submitted`` contract itself, so what ``publish`` sends and what
+    the orchestrator accepts are checked by the same rules.
+    """
 
     def to_event_payload(self) -> dict[str, Any]:
         """The ``manifest_submitted`` payload (after the envelope), JSON fields as dicts."""
-        return {
-            "budget": self.budget,
-            "scale_sample_size": self.scale_sample_size,
-            "max_workers": self.max_workers,
-            "seed": self.seed,
-            "storage_url": self.storage_url,
-            "deadline_s": self.deadline,
-            "deadline_policy": self.deadline_policy,
-            "measure": self.measure.model_dump(),
-            "evaluate": self.evaluate.model_dump(),
-            "allocate": self.allocate.model_dump(),
-            "initiatives": [spec.model_dump() for spec in self.initiatives],
-            "source": self.source,
-        }
+        return self.model_dump()

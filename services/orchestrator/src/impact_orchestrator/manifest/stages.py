@@ -8,20 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from impact_contracts import ComponentRegistry, ImpactError
-from pydantic import BaseModel, ConfigDict
+from impact_contracts import StageChoice as StageConfig
 
 from impact_orchestrator.manifest.errors import key_path
 from impact_orchestrator.manifest.files import DataRoot
 
 STAGE_SECTIONS = ("MEASURE", "EVALUATE", "ALLOCATE")
-
-
-class StageConfig(BaseModel):
-    """Which registered component runs a stage, and the kwargs it is constructed with."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    component: str
-    kwargs: dict[str, Any] = {}
+__all__ = [
+    "STAGE_SECTIONS",
+    "Registries",
+    "StageConfig",
+    "check_component",
+    "default_registries",
+    "load_stage",
+]
 
 
 @dataclass(frozen=True)
@@ -77,15 +77,7 @@ def load_stage(
     kwargs = {k: v for k, v in content.items() if k != "component"}
     name = content.get("component", default_component(section, kwargs))
     where = root.display(file)
-    if not isinstance(name, str):
-        root.errors.add(where, key_path(*prefix, "component"), "must be a string")
-        return None
-    if name not in registry.names():
-        known = ", ".join(registry.names())
-        reason = f"unknown component {name!r} (known: {known})"
-        root.errors.add(where, key_path(*prefix, "component"), reason)
-        return None
-    if not _kwargs_accepted(name, registry.get(name), kwargs, where, prefix, root):
+    if not check_component(name, kwargs, registry=registry, where=where, prefix=prefix, root=root):
         return None
     try:
         registry.create(name, **kwargs)
@@ -93,6 +85,28 @@ def load_stage(
         root.errors.add(where, key_path(*prefix), f"{name}: {exc}")
         return None
     return StageConfig(component=name, kwargs=kwargs)
+
+
+def check_component(
+    name: Any,
+    kwargs: dict[str, Any],
+    *,
+    registry: ComponentRegistry,
+    where: str,
+    prefix: tuple[str, ...],
+    root: DataRoot,
+) -> bool:
+    """Whether ``name`` is registered and its constructor accepts ``kwargs``, recording one
+    error per problem; nothing is constructed."""
+    if not isinstance(name, str):
+        root.errors.add(where, key_path(*prefix, "component"), "must be a string")
+        return False
+    if name not in registry.names():
+        known = ", ".join(registry.names())
+        reason = f"unknown component {name!r} (known: {known})"
+        root.errors.add(where, key_path(*prefix, "component"), reason)
+        return False
+    return _kwargs_accepted(name, registry.get(name), kwargs, where, prefix, root)
 
 
 def _kwargs_accepted(

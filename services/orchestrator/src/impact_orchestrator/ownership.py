@@ -1,0 +1,69 @@
+"""Which partition owns a run: a pure function of its ``run_id``, whoever produced the event.
+
+``owner_partition(run_id, n) = toPositive(murmur2(run_id)) % n``: the partition Java's and
+aiokafka's default partitioner give the key ``run_id``, computed here so that ownership
+does not depend on the producer's client (librdkafka's default is CRC32), its key or an
+explicit partition. An event read on another partition is forwarded to the owner
+(decision 0010).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_SEED = 0x9747B28C
+_M = 0x5BD1E995
+_MASK = 0xFFFFFFFF
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's ``Utils.murmur2``: the signed 32-bit MurmurHash2 of ``data``."""
+    length = len(data)
+    h = (_SEED ^ length) & _MASK
+    for i in range(0, length - length % 4, 4):
+        k = int.from_bytes(data[i : i + 4], "little")
+        k = (k * _M) & _MASK
+        k ^= k >> 24
+        k = (k * _M) & _MASK
+        h = ((h * _M) & _MASK) ^ k
+    tail = data[length - length % 4 :]
+    if tail:
+        for index in range(len(tail) - 1, -1, -1):
+            h ^= tail[index] << (8 * index)
+        h = (h * _M) & _MASK
+    h ^= h >> 13
+    h = (h * _M) & _MASK
+    h ^= h >> 15
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+def owner_partition(run_id: str, partitions: int) -> int:
+    """The input partition whose replica owns ``run_id`` (and whose changelog holds it)."""
+    if partitions < 1:
+        raise ValueError(f"partitions: must be >= 1, got {partitions}")
+    return (murmur2(run_id.encode()) & 0x7FFFFFFF) % partitions
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an event read on ``partition`` belongs."""
+
+    owner: int
+    here: bool
+    problem: str | None = None  # set when it cannot be forwarded (it already was once)
+
+
+def place(run_id: str, partition: int, partitions: int, forwarded_from: str | None) -> Placement:
+    """Handle here, forward to the owner, or (a record forwarded before that is still not on
+    its owner: replicas disagree on the partition count) reject it."""
+    owner = owner_partition(run_id, partitions)
+    if partition == owner:
+        return Placement(owner, here=True)
+    if forwarded_from is not None:
+        problem = (
+            f"forwarded to partition {partition} (from partition:offset {forwarded_from}), "
+            f"but run {run_id!r} is owned by partition {owner} of {partitions}: "
+            "orchestrator replicas disagree on the partition count"
+        )
+        return Placement(owner, here=False, problem=problem)
+    return Placement(owner, here=False)

@@ -1,0 +1,289 @@
+"""Manifests from any Kafka client: the replica that owns the run gets them, and one that
+breaks its contract ends its run visibly instead of hanging it.
+
+Two, then three orchestrator replicas on the real broker, every service a real process.
+Each manifest comes from a client other than ``impact publish``: confluent-kafka's
+Producer at its defaults (librdkafka's CRC32 partitioner), aiokafka with an explicit
+partition that is not the owner's, and aiokafka's default partitioner (murmur2). Every run
+must complete with the embedded-mode report and no replica may log ``unknown_run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import confluent_kafka
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.partitioner import murmur2
+from impact_cli.bus import Bus
+from impact_cli.processes import ServiceProcesses
+from impact_orchestrator.embedded import run_embedded
+from impact_orchestrator.manifest import Manifest, load_manifest
+from impact_schemas.catalog import topic_for
+from impact_schemas.events import new_envelope
+
+from tests.integration.stack import ROOT, service_stack
+from tests.support.kafka import wait_for
+
+pytestmark = pytest.mark.integration
+
+EXAMPLE = ROOT / "examples" / "manifest.yaml"
+PARTITIONS = 6  # ServiceSettings.topic_partitions: the services create their topics
+RUN_TIMEOUT_S = 240.0
+INPUTS = 5  # topics the orchestrator consumes
+CHEAP = ("checkout-flow-ab-test", "free-shipping-threshold", "loyalty-opt-in")
+
+
+def java_partition(key: str) -> int:
+    """Java's (and aiokafka's) default partition of ``key``: the reference owner."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % PARTITIONS
+
+
+def librdkafka_partition(key: str) -> int:
+    """librdkafka's default (``consistent_random``) partition of a non-empty key."""
+    return zlib.crc32(key.encode()) % PARTITIONS
+
+
+def run_id_where(stem: str, condition: Callable[[str], bool]) -> str:
+    return next(r for r in (f"{stem}-{i}" for i in itertools.count()) if condition(r))
+
+
+def replica_of_partition(stack: ServiceProcesses, topic: str) -> dict[int, str]:
+    """Which orchestrator replica reads each partition of ``topic`` (from its latest
+    ``partitions_assigned`` log line)."""
+    owners: dict[int, str] = {}
+    for index in range(stack.replicas["orchestrator"]):
+        name = f"orchestrator-{index}"
+        assigned = [
+            line for line in stack.log_lines(name) if line.get("event") == "partitions_assigned"
+        ]
+        for text in assigned[-1]["partitions"] if assigned else []:
+            if match := re.fullmatch(
+                rf"TopicPartition\(topic='{re.escape(topic)}', partition=(\d+)\)", text
+            ):
+                owners[int(match.group(1))] = name
+    return owners
+
+
+@pytest.fixture(scope="module", params=[2, 3], ids=lambda n: f"{n}-orchestrators")
+def stack(
+    request: pytest.FixtureRequest,
+    kafka_bootstrap: str,
+    schema_registry_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServiceProcesses]:
+    services = service_stack(
+        kafka_bootstrap,
+        schema_registry_url,
+        tmp_path_factory.mktemp("foreign-logs"),
+        replicas={"orchestrator": request.param},
+    ).start()
+    yield services
+    services.stop()
+
+
+@pytest.fixture
+async def bus(
+    stack: ServiceProcesses, kafka_bootstrap: str, schema_registry_url: str
+) -> AsyncIterator[Bus]:
+    def assigned() -> bool:
+        if dead := stack.dead():
+            raise AssertionError(f"service processes died: {dead}")
+        for service, count in stack.replicas.items():
+            owned = [stack.partitions(f"{service}-{i}") for i in range(count)]
+            inputs = INPUTS if service == "orchestrator" else 1
+            if not all(owned) or sum(owned) != inputs * PARTITIONS:
+                return False
+        return True
+
+    await wait_for(assigned, timeout=300, message="replicas did not get their partitions")
+    client = Bus(kafka_bootstrap, schema_registry_url, stack.prefix)
+    yield client
+    await client.close()
+
+
+def small_manifest() -> Manifest:
+    """Three initiatives of the example with quick models; a budget that must choose."""
+    base = load_manifest(EXAMPLE)
+    keep = [i for i in base.initiatives if i.initiative_id in CHEAP]
+    return base.model_copy(update={"budget": 45_000.0, "initiatives": keep})
+
+
+async def encoded_manifest(bus: Bus, payload: dict[str, Any], run_id: str) -> bytes:
+    topic = topic_for("manifest_submitted", bus.prefix)
+    return await bus.codec.encode("manifest_submitted", {**new_envelope(run_id), **payload}, topic)
+
+
+async def produce_confluent(bootstrap: str, topic: str, key: str, value: bytes) -> int:
+    """Produce with confluent-kafka's Producer at its defaults; the partition it chose."""
+
+    def send() -> int:
+        producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap})
+        delivered: list[tuple[Any, int | None]] = []
+        producer.produce(
+            topic,
+            value=value,
+            key=key,
+            on_delivery=lambda e, m: delivered.append((e, m.partition())),
+        )
+        assert producer.flush(30) == 0, "confluent-kafka did not deliver within 30 s"
+        [(error, partition)] = delivered
+        assert error is None and partition is not None, error
+        return partition
+
+    return await asyncio.to_thread(send)
+
+
+async def produce_aiokafka(
+    bootstrap: str, topic: str, key: str, value: bytes, partition: int | None
+) -> int:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        sent = await producer.send_and_wait(topic, value, key=key.encode(), partition=partition)
+        return int(sent.partition)
+    finally:
+        await producer.stop()
+
+
+async def completion(bus: Bus, run_id: str) -> dict[str, Any]:
+    async for name, value in bus.follow(run_id, ["run_completed"], timeout_s=RUN_TIMEOUT_S):
+        assert name == "run_completed"
+        return value
+    raise AssertionError(f"run {run_id} did not complete within {RUN_TIMEOUT_S:.0f} s")
+
+
+def outcome(run: dict[str, Any]) -> dict[str, Any]:
+    return {key: run[key] for key in ("status", "reports", "failures", "summary")}
+
+
+def orchestrator_log_events(stack: ServiceProcesses, event: str) -> list[dict[str, Any]]:
+    replicas = range(stack.replicas["orchestrator"])
+    return [
+        line
+        for i in replicas
+        for line in stack.log_lines(f"orchestrator-{i}")
+        if line.get("event") == event
+    ]
+
+
+async def records_to_end(bootstrap: str, topic: str) -> list[Any]:
+    """Every committed record of ``topic`` up to its end offsets taken now."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed")
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found: list[Any] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                found.extend(records)
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def test_every_client_reaches_the_owner_and_the_report_equals_embedded(
+    bus: Bus, stack: ServiceProcesses, kafka_bootstrap: str
+) -> None:
+    manifest = small_manifest()
+    topic = topic_for("manifest_submitted", stack.prefix)
+    tag = stack.prefix.rstrip(".")
+    replica = replica_of_partition(stack, topic)
+    assert sorted(replica) == list(range(PARTITIONS)), replica
+    # misplaced on a partition that another replica reads than the owner's
+    confluent_run = run_id_where(
+        f"{tag}-crc32", lambda r: replica[librdkafka_partition(r)] != replica[java_partition(r)]
+    )
+    explicit_run = f"{tag}-explicit"
+    wrong = next(
+        p for p in range(PARTITIONS) if replica[p] != replica[java_partition(explicit_run)]
+    )
+    aiokafka_run = f"{tag}-murmur2"
+    payload = manifest.to_event_payload()
+
+    landed = {
+        confluent_run: await produce_confluent(
+            kafka_bootstrap,
+            topic,
+            confluent_run,
+            await encoded_manifest(bus, payload, confluent_run),
+        ),
+        explicit_run: await produce_aiokafka(
+            kafka_bootstrap,
+            topic,
+            explicit_run,
+            await encoded_manifest(bus, payload, explicit_run),
+            partition=wrong,
+        ),
+        aiokafka_run: await produce_aiokafka(
+            kafka_bootstrap,
+            topic,
+            aiokafka_run,
+            await encoded_manifest(bus, payload, aiokafka_run),
+            partition=None,
+        ),
+    }
+    assert landed[confluent_run] == librdkafka_partition(confluent_run)
+    assert landed[confluent_run] != java_partition(confluent_run)
+    assert landed[explicit_run] != java_partition(explicit_run)
+    assert landed[aiokafka_run] == java_partition(aiokafka_run)
+
+    runs = await asyncio.gather(*(completion(bus, run_id) for run_id in landed))
+    for run_id, run in zip(landed, runs, strict=True):
+        assert run["status"] == "completed", (run_id, run["summary"])
+        assert run["summary"]["n_evaluated"] == len(CHEAP)
+        embedded = await asyncio.to_thread(run_embedded, manifest, run_id=run_id)
+        assert outcome(run) == outcome(embedded), run_id
+
+    assert orchestrator_log_events(stack, "unknown_run") == []
+    forwarded = [
+        line["run_id"]
+        for line in orchestrator_log_events(stack, "forwarded_to_owner")
+        if line["run_id"] in landed
+    ]
+    # only the two misplaced manifests moved; every result landed on its owner
+    assert sorted(forwarded) == sorted([confluent_run, explicit_run])
+
+
+async def test_an_invalid_manifest_from_a_raw_producer_fails_its_run(
+    bus: Bus, stack: ServiceProcesses, kafka_bootstrap: str
+) -> None:
+    """Duplicate initiative ids and a negative budget, straight onto the topic (on a
+    partition that is not the owner's): dead-lettered with the reason, and the run ends
+    failed at once with that reason, having requested nothing."""
+    manifest = small_manifest()
+    run_id = f"{stack.prefix.rstrip('.')}-invalid"
+    payload = manifest.to_event_payload()
+    first = payload["initiatives"][0]
+    payload.update(budget=-5.0, initiatives=[first, first])
+    topic = topic_for("manifest_submitted", stack.prefix)
+    value = await encoded_manifest(bus, payload, run_id)
+    owner = java_partition(run_id)
+    await produce_aiokafka(kafka_bootstrap, topic, run_id, value, (owner + 1) % PARTITIONS)
+
+    run = await completion(bus, run_id)
+    reason = run["summary"]["reason"]
+    assert run["status"] == "failed"
+    assert f"initiatives: duplicate initiative ids '{first['initiative_id']}'" in reason
+    assert "budget: must be > 0" in reason
+    assert run["reports"] == [] and run["failures"] == []
+
+    dead = [
+        r for r in await records_to_end(kafka_bootstrap, f"{topic}.dlq") if r.key == run_id.encode()
+    ]
+    assert len(dead) == 1
+    headers = {k: v.decode() for k, v in dead[0].headers}
+    assert dead[0].value == value
+    assert headers["dlq.reason"] == f"ContractViolation: {reason}"
+    assert headers["dlq.partition"] == str(owner)
+    requested = await records_to_end(kafka_bootstrap, topic_for("measure_requested", stack.prefix))
+    assert [r for r in requested if r.key.startswith(f"{run_id}:".encode())] == []
