@@ -1,0 +1,70 @@
+"""At start the orchestrator reads its input topics' partition count from the broker: run
+ownership is computed from it, so inputs that differ are a clear error, and the changelog
+is created with the inputs' count (not the settings' default)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from impact_contracts import ConfigError
+from impact_orchestrator.service import INPUTS, Orchestrator, Settings, build_service
+from impact_runtime import JsonCodec
+from impact_schemas.catalog import topic_for
+
+from services.orchestrator.tests.fakes import FAKE_REGISTRIES
+
+pytestmark = pytest.mark.integration
+
+
+def settings_for(bootstrap: str) -> Settings:
+    tag = uuid.uuid4().hex[:10]
+    return Settings(
+        bootstrap_servers=bootstrap,
+        topic_prefix=f"pc{tag}.",
+        group_id=f"pc-{tag}",
+        changelog_topic=f"pc{tag}.orchestrator.changelog",
+        topic_partitions=2,
+        log_format="console",
+        log_level="WARNING",
+    )
+
+
+async def create(bootstrap: str, counts: dict[str, int]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(t, n, 1) for t, n in counts.items()])
+    finally:
+        await admin.close()
+
+
+async def test_inputs_with_different_partition_counts_are_refused(kafka_bootstrap: str) -> None:
+    settings = settings_for(kafka_bootstrap)
+    failed = topic_for("stage_failed", settings.topic_prefix)
+    await create(kafka_bootstrap, {failed: 3})
+    service = build_service(settings)
+    with pytest.raises(ConfigError) as info:
+        await service.start()
+    others = sorted(topic_for(e, settings.topic_prefix) for e in INPUTS if e != "stage_failed")
+    listed = ", ".join(f"{t}={3 if t == failed else 2}" for t in sorted([*others, failed]))
+    assert str(info.value) == f"orchestrator input topics differ in partition count: {listed}"
+    assert not service.running
+
+
+async def test_the_changelog_follows_the_inputs_partition_count(kafka_bootstrap: str) -> None:
+    settings = settings_for(kafka_bootstrap)
+    await create(kafka_bootstrap, {topic_for(e, settings.topic_prefix): 4 for e in INPUTS})
+    orchestrator = Orchestrator(settings, registries=FAKE_REGISTRIES)
+    service = build_service(settings, orchestrator)
+    service.codec = JsonCodec()
+    async with service:
+        assert orchestrator.partition_count == 4
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([settings.changelog_topic])
+    finally:
+        await admin.close()
+    assert len(described["partitions"]) == 4
