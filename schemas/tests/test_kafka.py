@@ -87,7 +87,7 @@ def test_size_settings_read_their_env_vars(monkeypatch: pytest.MonkeyPatch) -> N
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("IMPACT_COMPRESSION_TYPE", "brotli"), ("IMPACT_MAX_MESSAGE_BYTES", "1000")],
+    [("IMPACT_COMPRESSION_TYPE", "brotli"), ("IMPACT_MAX_MESSAGE_BYTES", "1023")],
 )
 def test_bad_size_settings_are_rejected(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str

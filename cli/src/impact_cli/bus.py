@@ -45,8 +45,9 @@ class EventTooLarge(ConfigError):
     """An event above the size limit: one line with its size, the limit and what to do."""
 
 
-def _mb(size: int) -> str:
-    return f"{size / MIB:.1f} MiB"
+def _size(size: int) -> str:
+    """``size`` bytes for people: KiB below a MiB, else MiB, one decimal."""
+    return f"{size / 1024:.1f} KiB" if size < MIB else f"{size / MIB:.1f} MiB"
 
 
 class Bus:
@@ -83,8 +84,8 @@ class Bus:
         limit = self.kafka.max_message_bytes
         if len(data) > limit:
             raise EventTooLarge(
-                f"manifest_submitted is {_mb(len(data))} (Avro, before compression), above "
-                f"the {_mb(limit)} limit: split the cohort into smaller manifests, or raise "
+                f"manifest_submitted is {_size(len(data))} (Avro, before compression), above "
+                f"the {_size(limit)} limit: split the cohort into smaller manifests, or raise "
                 "IMPACT_MAX_MESSAGE_BYTES for the CLI, the services and the broker"
             )
         producer = AIOKafkaProducer(**producer_options(self.kafka), enable_idempotence=True)
@@ -94,8 +95,8 @@ class Bus:
             await producer.send_and_wait(topic, data, key=run_id.encode(), headers=headers)
         except (MessageSizeTooLargeError, RecordTooLargeError) as exc:
             raise EventTooLarge(
-                f"the broker refused manifest_submitted ({_mb(len(data))} before "
-                f"compression, limit {_mb(limit)}): {type(exc).__name__}; set "
+                f"the broker refused manifest_submitted ({_size(len(data))} before "
+                f"compression, limit {_size(limit)}): {type(exc).__name__}; set "
                 f"max.message.bytes on topic {topic} (and message.max.bytes on the broker) "
                 f"to at least {batch_limit(limit)}"
             ) from None

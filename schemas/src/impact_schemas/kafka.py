@@ -52,7 +52,7 @@ Compression = Annotated[
 MaxMessageBytes = Annotated[
     int,
     Field(
-        ge=MIB,
+        ge=1024,
         description="IMPACT_MAX_MESSAGE_BYTES: largest event before compression, default "
         "64 MiB; sets producer, consumer and topic limits (the local broker reads it too).",
     ),
