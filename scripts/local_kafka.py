@@ -6,7 +6,11 @@ Standard library only, so it works before the project's virtualenv exists.
     python3 scripts/local_kafka.py fetch
     python3 scripts/local_kafka.py start --wait      # last stdout line: 127.0.0.1:PORT
     python3 scripts/local_kafka.py status
-    python3 scripts/local_kafka.py stop
+    python3 scripts/local_kafka.py stop              # --keep keeps the data dir
+
+``start --data-dir DIR`` on a directory a previous ``start`` formatted reuses its storage,
+cluster id and ports, so the broker comes back with its topics, offsets and transactions.
+Event size limits follow ``IMPACT_MAX_MESSAGE_BYTES`` (default 64 MiB), like the clients.
 """
 
 from __future__ import annotations
@@ -32,7 +36,14 @@ LIBS_DIR = REPO_ROOT / ".cache" / "kafka" / "libs"
 DEFAULT_STATE_FILE = REPO_ROOT / "var" / "kafka" / "state.json"
 READY_LOG_LINE = "Kafka Server started"
 SERVER_LOG_NAME = "server.log"
+META_PROPERTIES = Path("logs") / "meta.properties"
 MIN_JARS = 50
+MIB = 1024 * 1024
+#: Same default and variable as ``impact_schemas.kafka`` (this script runs without the
+#: project's virtualenv, so it cannot import it; a test keeps them equal).
+DEFAULT_MAX_MESSAGE_BYTES = 64 * MIB
+BATCH_HEADROOM_BYTES = 1 * MIB
+DEFAULT_SOCKET_REQUEST_MAX_BYTES = 100 * MIB
 
 
 def log(message: str) -> None:
@@ -100,6 +111,22 @@ def free_ports(count: int) -> list[int]:
         return [int(sock.getsockname()[1]) for sock in sockets]
 
 
+def max_message_bytes() -> int:
+    """The largest event before compression (``IMPACT_MAX_MESSAGE_BYTES``)."""
+    raw = os.environ.get("IMPACT_MAX_MESSAGE_BYTES", "")
+    return int(raw) if raw.strip() else DEFAULT_MAX_MESSAGE_BYTES
+
+
+def size_settings(event_bytes: int) -> dict[str, str]:
+    """Broker limits that let record batches of events up to ``event_bytes`` through."""
+    batch = event_bytes + BATCH_HEADROOM_BYTES
+    return {
+        "message.max.bytes": str(batch),
+        "replica.fetch.max.bytes": str(batch),
+        "socket.request.max.bytes": str(max(DEFAULT_SOCKET_REQUEST_MAX_BYTES, batch + MIB)),
+    }
+
+
 def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
     """KRaft combined broker+controller on loopback, single-replica internal topics."""
     settings = {
@@ -123,6 +150,7 @@ def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
         "share.coordinator.state.topic.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
         "transactional.id.expiration.ms": "3600000",
+        **size_settings(max_message_bytes()),
     }
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
@@ -161,6 +189,53 @@ def java_command(*args: str, log_config: Path | None = None, heap: str = "512m")
     if log_config is not None:
         command.append(f"-Dlog4j2.configurationFile={log_config}")
     return [*command, "-cp", classpath(), *args]
+
+
+def formatted_cluster_id(data_dir: Path) -> str | None:
+    """The cluster id of storage a previous ``start`` formatted in ``data_dir``, or None."""
+    meta = data_dir / META_PROPERTIES
+    if not meta.is_file():
+        return None
+    for line in meta.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "cluster.id":
+            return value.strip()
+    return None
+
+
+def recorded_ports(data_dir: Path) -> tuple[int, int] | None:
+    """``(port, controller port)`` from the ``server.properties`` of a previous start."""
+    properties = data_dir / "server.properties"
+    if not properties.is_file():
+        return None
+    settings = dict(
+        line.split("=", 1) for line in properties.read_text().splitlines() if "=" in line
+    )
+    ports = {}
+    for listener in settings.get("listeners", "").split(","):
+        name, _, address = listener.partition("://")
+        ports[name] = int(address.rpartition(":")[2])
+    if "PLAINTEXT" not in ports or "CONTROLLER" not in ports:
+        return None
+    return ports["PLAINTEXT"], ports["CONTROLLER"]
+
+
+def choose_ports(args: argparse.Namespace, data_dir: Path) -> tuple[int, int]:
+    """Formatted storage keeps its ports (clients and the quorum know them); else free
+    ones. ``--port``/``--controller-port`` win."""
+    recorded = recorded_ports(data_dir) if formatted_cluster_id(data_dir) else None
+    if recorded is None:
+        recorded = (0, 0)
+    spare_port, spare_controller_port = free_ports(2)
+    port = args.port or recorded[0] or spare_port
+    controller_port = args.controller_port or recorded[1] or spare_controller_port
+    for name, number in (("port", port), ("controller port", controller_port)):
+        if number in recorded and port_accepts(number):
+            raise SystemExit(
+                f"the {name} {number} recorded in {data_dir} is in use: stop what listens "
+                "there, or pass --port/--controller-port"
+            )
+    return port, controller_port
 
 
 def format_storage(properties: Path) -> None:
@@ -257,13 +332,14 @@ def start(args: argparse.Namespace) -> None:
         return
     if not jars_present():
         fetch()
-    spare_port, spare_controller_port = free_ports(2)
-    port = args.port or spare_port
-    controller_port = args.controller_port or spare_controller_port
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="kafka-")).resolve()
+    port, controller_port = choose_ports(args, data_dir)
     started_at = time.time()
     properties, log_config = write_config(port, controller_port, data_dir)
-    format_storage(properties)
+    if cluster_id := formatted_cluster_id(data_dir):
+        log(f"reusing the storage formatted in {data_dir} (cluster id {cluster_id})")
+    else:
+        format_storage(properties)
     stdout_file = (data_dir / "stdout.log").open("ab")
     process = subprocess.Popen(
         java_command("kafka.Kafka", str(properties), log_config=log_config),

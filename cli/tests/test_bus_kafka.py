@@ -33,7 +33,7 @@ def status(completed: int) -> dict[str, Any]:
 
 async def produce_statuses(bus: Bus, values: list[dict[str, Any]], run_id: str = RUN) -> None:
     topic = topic_for("run_status", bus.prefix)
-    producer = AIOKafkaProducer(bootstrap_servers=bus.kafka.bootstrap_servers, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bus.bootstrap, acks="all")
     await producer.start()
     try:
         for value in values:

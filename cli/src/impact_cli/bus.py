@@ -66,6 +66,7 @@ class Bus:
         kafka: KafkaClientSettings | None = None,
     ) -> None:
         self.kafka = kafka or KafkaClientSettings(bootstrap_servers=bootstrap, client_id=CLIENT_ID)
+        self.bootstrap = self.kafka.bootstrap_servers
         self.prefix = prefix
         self.registry = RegistryClient(registry_url)
         self.codec = AvroCodec(self.registry)
