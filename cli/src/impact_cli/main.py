@@ -251,9 +251,13 @@ def up(
 
 
 @app.command()
-def down() -> None:
-    """Stop everything `impact up` started."""
-    stack.down(stack.project_root(), say=console.print)
+def down(
+    purge: Annotated[
+        bool, typer.Option("--purge", help="Also delete the broker's data (every run).")
+    ] = False,
+) -> None:
+    """Stop everything `impact up` started; the broker's data is kept for the next `up`."""
+    stack.down(stack.project_root(), say=console.print, purge=purge)
 
 
 @app.command()
