@@ -67,11 +67,15 @@ class _AnnouncingServer(uvicorn.Server):
             print(f"http://{host}:{port}", flush=True)
 
 
+def schema_log(args: argparse.Namespace) -> KafkaSchemaLog:
+    """The ``_schemas`` log, connected like the services (``IMPACT_SECURITY_PROTOCOL``...)."""
+    kafka = KafkaClientSettings(bootstrap_servers=args.bootstrap, client_id="impact-registry")
+    return KafkaSchemaLog(kafka, args.topic, replication_factor=args.replication_factor)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    kafka = KafkaClientSettings(bootstrap_servers=args.bootstrap, client_id="impact-registry")
-    log = KafkaSchemaLog(kafka, args.topic, replication_factor=args.replication_factor)
-    app = create_app(log, default_level=args.compatibility)
+    app = create_app(schema_log(args), default_level=args.compatibility)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
