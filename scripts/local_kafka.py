@@ -31,19 +31,22 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))  # run as a script: make ``scripts.kafka_config`` importable
+
+from scripts.kafka_config import (  # noqa: E402
+    SERVER_LOG_NAME,
+    formatted_cluster_id,
+    recorded_ports,
+    server_properties,
+    write_config,
+)
+
+__all__ = ["formatted_cluster_id", "recorded_ports", "server_properties", "write_config"]
 POM = REPO_ROOT / "scripts" / "kafka" / "pom.xml"
 LIBS_DIR = REPO_ROOT / ".cache" / "kafka" / "libs"
 DEFAULT_STATE_FILE = REPO_ROOT / "var" / "kafka" / "state.json"
 READY_LOG_LINE = "Kafka Server started"
-SERVER_LOG_NAME = "server.log"
-META_PROPERTIES = Path("logs") / "meta.properties"
 MIN_JARS = 50
-MIB = 1024 * 1024
-#: Same default and variable as ``impact_schemas.kafka`` (this script runs without the
-#: project's virtualenv, so it cannot import it; a test keeps them equal).
-DEFAULT_MAX_MESSAGE_BYTES = 64 * MIB
-BATCH_HEADROOM_BYTES = 1 * MIB
-DEFAULT_SOCKET_REQUEST_MAX_BYTES = 100 * MIB
 
 
 def log(message: str) -> None:
@@ -111,76 +114,6 @@ def free_ports(count: int) -> list[int]:
         return [int(sock.getsockname()[1]) for sock in sockets]
 
 
-def max_message_bytes() -> int:
-    """The largest event before compression (``IMPACT_MAX_MESSAGE_BYTES``)."""
-    raw = os.environ.get("IMPACT_MAX_MESSAGE_BYTES", "")
-    return int(raw) if raw.strip() else DEFAULT_MAX_MESSAGE_BYTES
-
-
-def size_settings(event_bytes: int) -> dict[str, str]:
-    """Broker limits that let record batches of events up to ``event_bytes`` through."""
-    batch = event_bytes + BATCH_HEADROOM_BYTES
-    return {
-        "message.max.bytes": str(batch),
-        "replica.fetch.max.bytes": str(batch),
-        "socket.request.max.bytes": str(max(DEFAULT_SOCKET_REQUEST_MAX_BYTES, batch + MIB)),
-    }
-
-
-def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
-    """KRaft combined broker+controller on loopback, single-replica internal topics."""
-    settings = {
-        "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
-        "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "log.dirs": str(data_dir / "logs"),
-        "num.partitions": "6",
-        "auto.create.topics.enable": "true",
-        "offsets.topic.replication.factor": "1",
-        "offsets.topic.num.partitions": "6",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "transaction.state.log.num.partitions": "6",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
-        "group.initial.rebalance.delay.ms": "0",
-        "transactional.id.expiration.ms": "3600000",
-        **size_settings(max_message_bytes()),
-    }
-    return "".join(f"{key}={value}\n" for key, value in settings.items())
-
-
-def write_config(port: int, controller_port: int, data_dir: Path) -> tuple[Path, Path]:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    properties = data_dir / "server.properties"
-    properties.write_text(server_properties(port, controller_port, data_dir))
-    log_config = data_dir / "log4j2.xml"
-    log_config.write_text(log4j2_xml(data_dir / SERVER_LOG_NAME))
-    return properties, log_config
-
-
-def log4j2_xml(log_file: Path) -> str:
-    """log4j2 XML config (XML needs no extra parser jar, unlike YAML)."""
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<Configuration status="warn">
-  <Appenders>
-    <File name="server" fileName="{log_file}">
-      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
-    </File>
-  </Appenders>
-  <Loggers>
-    <Logger name="kafka.request.logger" level="warn"/>
-    <Root level="info"><AppenderRef ref="server"/></Root>
-  </Loggers>
-</Configuration>
-"""
-
-
 def java_command(*args: str, log_config: Path | None = None, heap: str = "512m") -> list[str]:
     """A JVM tuned for a fast start on small machines (C1 only: about half the start time
     under load). ``LOCAL_KAFKA_JVM_OPTS`` is appended, e.g. ``-XX:TieredStopAtLevel=4``."""
@@ -189,35 +122,6 @@ def java_command(*args: str, log_config: Path | None = None, heap: str = "512m")
     if log_config is not None:
         command.append(f"-Dlog4j2.configurationFile={log_config}")
     return [*command, "-cp", classpath(), *args]
-
-
-def formatted_cluster_id(data_dir: Path) -> str | None:
-    """The cluster id of storage a previous ``start`` formatted in ``data_dir``, or None."""
-    meta = data_dir / META_PROPERTIES
-    if not meta.is_file():
-        return None
-    for line in meta.read_text().splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "cluster.id":
-            return value.strip()
-    return None
-
-
-def recorded_ports(data_dir: Path) -> tuple[int, int] | None:
-    """``(port, controller port)`` from the ``server.properties`` of a previous start."""
-    properties = data_dir / "server.properties"
-    if not properties.is_file():
-        return None
-    settings = dict(
-        line.split("=", 1) for line in properties.read_text().splitlines() if "=" in line
-    )
-    ports = {}
-    for listener in settings.get("listeners", "").split(","):
-        name, _, address = listener.partition("://")
-        ports[name] = int(address.rpartition(":")[2])
-    if "PLAINTEXT" not in ports or "CONTROLLER" not in ports:
-        return None
-    return ports["PLAINTEXT"], ports["CONTROLLER"]
 
 
 def choose_ports(args: argparse.Namespace, data_dir: Path) -> tuple[int, int]:

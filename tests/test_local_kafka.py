@@ -15,7 +15,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from impact_schemas import kafka as kafka_settings
 
-from scripts import local_kafka
+from scripts import kafka_config, local_kafka
 from tests.support import kafka as kafka_support
 from tests.support.kafka import TopicFactory, wait_for
 
@@ -301,8 +301,8 @@ def test_broker_size_limits_follow_the_clients_setting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("IMPACT_MAX_MESSAGE_BYTES", raising=False)
-    assert local_kafka.DEFAULT_MAX_MESSAGE_BYTES == kafka_settings.DEFAULT_MAX_MESSAGE_BYTES
-    assert local_kafka.BATCH_HEADROOM_BYTES == kafka_settings.BATCH_HEADROOM_BYTES
+    assert kafka_config.DEFAULT_MAX_MESSAGE_BYTES == kafka_settings.DEFAULT_MAX_MESSAGE_BYTES
+    assert kafka_config.BATCH_HEADROOM_BYTES == kafka_settings.BATCH_HEADROOM_BYTES
     text = local_kafka.server_properties(9092, 9093, tmp_path)
     settings = dict(line.split("=", 1) for line in text.splitlines())
     batch = str(kafka_settings.batch_limit(kafka_settings.DEFAULT_MAX_MESSAGE_BYTES))
