@@ -10,6 +10,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from impact_contracts import ConfigError
 from impact_schemas.catalog import event_for_topic, topic_for
 from impact_schemas.codec import AvroCodec
@@ -75,15 +76,18 @@ class Bus:
         """Publish one ``manifest_submitted`` event keyed by its run id; return the run id.
 
         Raises:
-            EventTooLarge: when the encoded event is above ``max_message_bytes`` or the
-                broker refuses its size (a topic or broker limit below ours).
+            EventTooLarge: when the record is above ``max_message_bytes`` (the producer's
+                own check, made before connecting) or the broker refuses its size (a topic
+                or broker limit below ours).
         """
         run_id = run_id or str(uuid.uuid4())
         value = {**new_envelope(run_id), **payload}
         topic = topic_for("manifest_submitted", self.prefix)
         data = await self.codec.encode("manifest_submitted", value, topic)
+        key = run_id.encode()
+        headers = [("run_id", key), ("event_id", value["event_id"].encode())]
         limit = self.kafka.max_message_bytes
-        if len(data) > limit:
+        if DefaultRecordBatchBuilder.estimate_size_in_bytes(key, data, headers) > limit:
             raise EventTooLarge(
                 f"manifest_submitted is {_size(len(data))} (Avro, before compression), above "
                 f"the {_size(limit)} limit: split the cohort into smaller manifests, or raise "
@@ -92,8 +96,7 @@ class Bus:
         producer = AIOKafkaProducer(**producer_options(self.kafka), enable_idempotence=True)
         await producer.start()
         try:
-            headers = [("run_id", run_id.encode()), ("event_id", value["event_id"].encode())]
-            await producer.send_and_wait(topic, data, key=run_id.encode(), headers=headers)
+            await producer.send_and_wait(topic, data, key=key, headers=headers)
         except (MessageSizeTooLargeError, RecordTooLargeError) as exc:
             raise EventTooLarge(
                 f"the broker refused manifest_submitted ({_size(len(data))} before "
