@@ -6,7 +6,11 @@ Standard library only, so it works before the project's virtualenv exists.
     python3 scripts/local_kafka.py fetch
     python3 scripts/local_kafka.py start --wait      # last stdout line: 127.0.0.1:PORT
     python3 scripts/local_kafka.py status
-    python3 scripts/local_kafka.py stop
+    python3 scripts/local_kafka.py stop              # --keep keeps the data dir
+
+``start --data-dir DIR`` on a directory a previous ``start`` formatted reuses its storage,
+cluster id and ports, so the broker comes back with its topics, offsets and transactions.
+Event size limits follow ``IMPACT_MAX_MESSAGE_BYTES`` (default 64 MiB), like the clients.
 """
 
 from __future__ import annotations
@@ -27,11 +31,21 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))  # run as a script: make ``scripts.kafka_config`` importable
+
+from scripts.kafka_config import (  # noqa: E402
+    SERVER_LOG_NAME,
+    formatted_cluster_id,
+    recorded_ports,
+    server_properties,
+    write_config,
+)
+
+__all__ = ["formatted_cluster_id", "recorded_ports", "server_properties", "write_config"]
 POM = REPO_ROOT / "scripts" / "kafka" / "pom.xml"
 LIBS_DIR = REPO_ROOT / ".cache" / "kafka" / "libs"
 DEFAULT_STATE_FILE = REPO_ROOT / "var" / "kafka" / "state.json"
 READY_LOG_LINE = "Kafka Server started"
-SERVER_LOG_NAME = "server.log"
 MIN_JARS = 50
 
 
@@ -100,59 +114,6 @@ def free_ports(count: int) -> list[int]:
         return [int(sock.getsockname()[1]) for sock in sockets]
 
 
-def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
-    """KRaft combined broker+controller on loopback, single-replica internal topics."""
-    settings = {
-        "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
-        "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "log.dirs": str(data_dir / "logs"),
-        "num.partitions": "6",
-        "auto.create.topics.enable": "true",
-        "offsets.topic.replication.factor": "1",
-        "offsets.topic.num.partitions": "6",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "transaction.state.log.num.partitions": "6",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
-        "group.initial.rebalance.delay.ms": "0",
-        "transactional.id.expiration.ms": "3600000",
-    }
-    return "".join(f"{key}={value}\n" for key, value in settings.items())
-
-
-def write_config(port: int, controller_port: int, data_dir: Path) -> tuple[Path, Path]:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    properties = data_dir / "server.properties"
-    properties.write_text(server_properties(port, controller_port, data_dir))
-    log_config = data_dir / "log4j2.xml"
-    log_config.write_text(log4j2_xml(data_dir / SERVER_LOG_NAME))
-    return properties, log_config
-
-
-def log4j2_xml(log_file: Path) -> str:
-    """log4j2 XML config (XML needs no extra parser jar, unlike YAML)."""
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<Configuration status="warn">
-  <Appenders>
-    <File name="server" fileName="{log_file}">
-      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
-    </File>
-  </Appenders>
-  <Loggers>
-    <Logger name="kafka.request.logger" level="warn"/>
-    <Root level="info"><AppenderRef ref="server"/></Root>
-  </Loggers>
-</Configuration>
-"""
-
-
 def java_command(*args: str, log_config: Path | None = None, heap: str = "512m") -> list[str]:
     """A JVM tuned for a fast start on small machines (C1 only: about half the start time
     under load). ``LOCAL_KAFKA_JVM_OPTS`` is appended, e.g. ``-XX:TieredStopAtLevel=4``."""
@@ -161,6 +122,24 @@ def java_command(*args: str, log_config: Path | None = None, heap: str = "512m")
     if log_config is not None:
         command.append(f"-Dlog4j2.configurationFile={log_config}")
     return [*command, "-cp", classpath(), *args]
+
+
+def choose_ports(args: argparse.Namespace, data_dir: Path) -> tuple[int, int]:
+    """Formatted storage keeps its ports (clients and the quorum know them); else free
+    ones. ``--port``/``--controller-port`` win."""
+    recorded = recorded_ports(data_dir) if formatted_cluster_id(data_dir) else None
+    if recorded is None:
+        recorded = (0, 0)
+    spare_port, spare_controller_port = free_ports(2)
+    port = args.port or recorded[0] or spare_port
+    controller_port = args.controller_port or recorded[1] or spare_controller_port
+    for name, number in (("port", port), ("controller port", controller_port)):
+        if number in recorded and port_accepts(number):
+            raise SystemExit(
+                f"the {name} {number} recorded in {data_dir} is in use: stop what listens "
+                "there, or pass --port/--controller-port"
+            )
+    return port, controller_port
 
 
 def format_storage(properties: Path) -> None:
@@ -257,13 +236,14 @@ def start(args: argparse.Namespace) -> None:
         return
     if not jars_present():
         fetch()
-    spare_port, spare_controller_port = free_ports(2)
-    port = args.port or spare_port
-    controller_port = args.controller_port or spare_controller_port
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="kafka-")).resolve()
+    port, controller_port = choose_ports(args, data_dir)
     started_at = time.time()
     properties, log_config = write_config(port, controller_port, data_dir)
-    format_storage(properties)
+    if cluster_id := formatted_cluster_id(data_dir):
+        log(f"reusing the storage formatted in {data_dir} (cluster id {cluster_id})")
+    else:
+        format_storage(properties)
     stdout_file = (data_dir / "stdout.log").open("ab")
     process = subprocess.Popen(
         java_command("kafka.Kafka", str(properties), log_config=log_config),

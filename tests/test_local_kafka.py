@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -11,8 +13,9 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from impact_schemas import kafka as kafka_settings
 
-from scripts import local_kafka
+from scripts import kafka_config, local_kafka
 from tests.support import kafka as kafka_support
 from tests.support.kafka import TopicFactory, wait_for
 
@@ -249,3 +252,104 @@ def test_status_of_a_dead_broker_is_stopped(tmp_path: Path) -> None:
         check=False,
     )
     assert (completed.returncode, completed.stdout) == (1, "stopped\n")
+
+
+def _local_kafka(state_file: Path, *args: str) -> str:
+    """Run the script; its last stdout line (the bootstrap address for ``start``)."""
+    command = [sys.executable, str(kafka_support.LOCAL_KAFKA_SCRIPT), "--state-file"]
+    completed = subprocess.run(
+        [*command, str(state_file), *args], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
+
+
+@pytest.mark.integration
+async def test_a_broker_restarts_on_its_own_data(tmp_path: Path) -> None:
+    """start -> produce -> stop --keep -> start on the same dir: same address, same records."""
+    state, data = tmp_path / "state.json", tmp_path / "data"
+    start = ["start", "--data-dir", str(data), "--wait", "--owner-pid", str(os.getpid())]
+    bootstrap = await asyncio.to_thread(_local_kafka, state, *start)
+    topic = f"restart-{uuid.uuid4().hex}"
+    try:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        await producer.start()
+        try:
+            for index in range(10):
+                await producer.send_and_wait(topic, f"kept-{index}".encode(), partition=0)
+        finally:
+            await producer.stop()
+        await asyncio.to_thread(_local_kafka, state, "stop", "--keep")
+        assert (data / "logs" / "meta.properties").is_file()
+
+        assert await asyncio.to_thread(_local_kafka, state, *start) == bootstrap
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        try:
+            values = await consume_exactly(consumer, 10, timeout=60)
+        finally:
+            await consumer.stop()
+        assert values == [f"kept-{index}".encode() for index in range(10)]
+    finally:
+        await asyncio.to_thread(_local_kafka, state, "stop")
+    assert not data.exists()
+
+
+def test_broker_size_limits_follow_the_clients_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IMPACT_MAX_MESSAGE_BYTES", raising=False)
+    assert kafka_config.DEFAULT_MAX_MESSAGE_BYTES == kafka_settings.DEFAULT_MAX_MESSAGE_BYTES
+    assert kafka_config.BATCH_HEADROOM_BYTES == kafka_settings.BATCH_HEADROOM_BYTES
+    text = local_kafka.server_properties(9092, 9093, tmp_path)
+    settings = dict(line.split("=", 1) for line in text.splitlines())
+    batch = str(kafka_settings.batch_limit(kafka_settings.DEFAULT_MAX_MESSAGE_BYTES))
+    assert settings["message.max.bytes"] == settings["replica.fetch.max.bytes"] == batch
+    assert settings["socket.request.max.bytes"] == str(100 * 1024 * 1024)
+
+    monkeypatch.setenv("IMPACT_MAX_MESSAGE_BYTES", str(200 * 1024 * 1024))
+    text = local_kafka.server_properties(9092, 9093, tmp_path)
+    settings = dict(line.split("=", 1) for line in text.splitlines())
+    assert settings["message.max.bytes"] == str(201 * 1024 * 1024)
+    assert settings["socket.request.max.bytes"] == str(202 * 1024 * 1024)
+
+
+def test_formatted_storage_is_recognised_with_its_ports(tmp_path: Path) -> None:
+    assert local_kafka.formatted_cluster_id(tmp_path) is None
+    assert local_kafka.recorded_ports(tmp_path) is None
+    local_kafka.write_config(41001, 41002, tmp_path)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "meta.properties").write_text(
+        "#\nnode.id=1\ncluster.id=Aqy1P6mxShmk_vHMbIhejQ\nversion=1\n"
+    )
+    assert local_kafka.formatted_cluster_id(tmp_path) == "Aqy1P6mxShmk_vHMbIhejQ"
+    assert local_kafka.recorded_ports(tmp_path) == (41001, 41002)
+
+
+@pytest.mark.integration
+async def test_an_auto_created_topic_takes_a_5_mib_incompressible_event(
+    kafka_bootstrap: str,
+) -> None:
+    """The broker's own limit (not a topic config) lets a batch above 1 MB in."""
+    topic = f"auto-big-{uuid.uuid4().hex}"
+    big = os.urandom(5 * 1024 * 1024)
+    settings = kafka_settings.KafkaClientSettings(bootstrap_servers=kafka_bootstrap)
+    producer = AIOKafkaProducer(**kafka_settings.producer_options(settings), acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, big, key=b"big")
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(
+        topic,
+        **kafka_settings.consumer_options(settings),
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        assert await consume_exactly(consumer, 1, timeout=60) == [big]
+    finally:
+        await consumer.stop()

@@ -97,6 +97,8 @@ def publish(
     ] = None,
 ) -> None:
     """Validate MANIFEST, inline its files and publish it; prints the run id."""
+    from impact_cli.bus import EventTooLarge
+
     loaded = _load(manifest, data_root)
     bus = _bus(bootstrap, registry, prefix)
 
@@ -106,7 +108,11 @@ def publish(
         finally:
             await bus.close()
 
-    print(asyncio.run(go()))
+    try:
+        print(asyncio.run(go()))
+    except EventTooLarge as exc:
+        errors.print(f"[red]error[/] {manifest}: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -173,7 +179,11 @@ def status(
         finally:
             await bus.close()
 
-    events = asyncio.run(go())
+    try:
+        events = asyncio.run(go())
+    except TimeoutError as exc:
+        errors.print(f"[red]timed out[/] reading run {run_id}: {exc}", highlight=False)
+        raise typer.Exit(3) from None
     if not events:
         errors.print(f"[red]unknown run[/] {run_id}: no events found")
         raise typer.Exit(1)
@@ -241,9 +251,13 @@ def up(
 
 
 @app.command()
-def down() -> None:
-    """Stop everything `impact up` started."""
-    stack.down(stack.project_root(), say=console.print)
+def down(
+    purge: Annotated[
+        bool, typer.Option("--purge", help="Also delete the broker's data (every run).")
+    ] = False,
+) -> None:
+    """Stop everything `impact up` started; the broker's data is kept for the next `up`."""
+    stack.down(stack.project_root(), say=console.print, purge=purge)
 
 
 @app.command()

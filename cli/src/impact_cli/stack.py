@@ -3,6 +3,10 @@
 Starts the KRaft broker from the project's jars (``scripts/local_kafka.py``), the schema
 registry and each service with its replica count, and remembers them in
 ``var/stack/state.json`` so later commands find the broker and registry.
+
+The broker's data (topics, offsets, the registry's schemas, the orchestrator's changelog)
+survives ``down``; the next ``up`` restarts on it, so runs in flight resume. ``down
+--purge`` deletes it. Logs are appended to, one ``--- impact up`` line per start.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 SERVICES = ("orchestrator", "measure", "evaluate", "allocate")
@@ -88,12 +94,20 @@ def _alive(pid: int) -> bool:
 
 
 def _wait_for_line(
-    log: Path, pattern: re.Pattern[str], proc: subprocess.Popen[bytes], timeout: float
+    log: Path,
+    pattern: re.Pattern[str],
+    proc: subprocess.Popen[bytes],
+    timeout: float,
+    after: int = 0,
 ) -> str:
+    """The first match of ``pattern`` in ``log`` past byte ``after`` (this start's lines)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if log.is_file() and (match := pattern.search(log.read_text(errors="replace"))):
-            return match.group(1)
+        if log.is_file():
+            with log.open("rb") as text:
+                text.seek(after)
+                if match := pattern.search(text.read().decode(errors="replace")):
+                    return match.group(1)
         if proc.poll() is not None:
             raise RuntimeError(f"{log.stem} exited with {proc.returncode}; see {log}")
         time.sleep(0.1)
@@ -101,8 +115,11 @@ def _wait_for_line(
 
 
 def _spawn(name: str, args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``args`` with output appended to ``log`` after a ``--- impact up`` line."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
+    with log.open("ab") as out:
+        out.write(f"--- impact up {datetime.now(UTC).isoformat()} ({name})\n".encode())
+        out.flush()
         return subprocess.Popen(
             args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
@@ -118,7 +135,8 @@ def up(root: Path, replicas: dict[str, int], say: Callable[[str], None] = print)
     logs = var / "logs"
     kafka_dir = var / "kafka"
     started = time.monotonic()
-    say("starting Kafka (KRaft, from the project's jars)…")
+    reused = (kafka_dir / "logs" / "meta.properties").is_file()
+    say(f"starting Kafka (KRaft, from the project's jars{', on its data' if reused else ''})…")
     out = subprocess.run(
         [*_local_kafka(root, var), "start", "--data-dir", str(kafka_dir), "--wait"],
         check=True,
@@ -132,13 +150,16 @@ def up(root: Path, replicas: dict[str, int], say: Callable[[str], None] = print)
     env.setdefault("IMPACT_DATA_ROOT", str(root))
     env.setdefault("OPENBLAS_NUM_THREADS", "1")  # replicas share cores (BENCHMARKS.md §3)
     registry_log = logs / "registry.log"
+    registry_log_start = registry_log.stat().st_size if registry_log.is_file() else 0
     registry = _spawn(
         "registry",
         [sys.executable, "-m", "impact_schemas.registry", "--bootstrap", bootstrap, "--port", "0"],
         registry_log,
         env,
     )
-    registry_url = _wait_for_line(registry_log, URL_LINE, registry, timeout=60)
+    registry_url = _wait_for_line(
+        registry_log, URL_LINE, registry, timeout=60, after=registry_log_start
+    )
     say(f"  schema registry {registry_url}")
     state = StackState(
         bootstrap, registry_url, str(kafka_dir), [Proc("registry", registry.pid, str(registry_log))]
@@ -157,11 +178,17 @@ def up(root: Path, replicas: dict[str, int], say: Callable[[str], None] = print)
     return state
 
 
-def down(root: Path, say: Callable[[str], None] = print, timeout: float = 15.0) -> None:
-    """Stop every recorded process (SIGTERM, then SIGKILL) and the broker."""
+def down(
+    root: Path, say: Callable[[str], None] = print, timeout: float = 15.0, purge: bool = False
+) -> None:
+    """Stop every recorded process (SIGTERM, then SIGKILL) and the broker; keep the
+    broker's data unless ``purge``."""
     state = StackState.load(root)
     if state is None:
-        say("stack is not up")
+        if purge:
+            _purge(root, say)
+        else:
+            say("stack is not up")
         return
     for proc in reversed(state.processes):
         if _alive(proc.pid):
@@ -175,9 +202,20 @@ def down(root: Path, say: Callable[[str], None] = print, timeout: float = 15.0) 
         if _alive(proc.pid):
             os.kill(proc.pid, signal.SIGKILL)
     subprocess.run(
-        [*_local_kafka(root, stack_dir(root)), "stop"],
+        [*_local_kafka(root, stack_dir(root)), "stop", "--keep"],
         check=False,
         capture_output=True,
     )
     StackState.path(root).unlink(missing_ok=True)
     say("stack down")
+    if purge:
+        _purge(root, say)
+    else:
+        say(f"  broker data kept in {stack_dir(root) / 'kafka'} (`impact down --purge` deletes it)")
+
+
+def _purge(root: Path, say: Callable[[str], None]) -> None:
+    """Delete the broker's data: every topic, offset, schema and run state."""
+    data = stack_dir(root) / "kafka"
+    shutil.rmtree(data, ignore_errors=True)
+    say(f"  deleted broker data {data}")

@@ -1,40 +1,34 @@
-"""aiokafka client construction and topic creation from ServiceSettings."""
+"""aiokafka client construction and topic creation from ServiceSettings.
+
+Connection, compression and size options and ``read_to_end`` come from
+``impact_schemas.kafka`` (shared with the registry server and the CLI).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
-from aiokafka.helpers import create_ssl_context
+from impact_schemas.kafka import (
+    client_options,
+    consumer_options,
+    producer_options,
+    read_to_end,
+    topic_configs,
+)
 
 from impact_runtime.settings import ServiceSettings
 
-
-def client_options(settings: ServiceSettings) -> dict[str, Any]:
-    """Connection options shared by producer, consumer and admin client."""
-    options: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap_servers,
-        "client_id": settings.service_name,
-        "security_protocol": settings.security_protocol,
-    }
-    if settings.security_protocol in ("SSL", "SASL_SSL"):
-        options["ssl_context"] = create_ssl_context(cafile=settings.ssl_cafile)
-    if settings.sasl_mechanism:
-        options["sasl_mechanism"] = settings.sasl_mechanism
-        options["sasl_plain_username"] = settings.sasl_username
-        if settings.sasl_password is not None:
-            options["sasl_plain_password"] = settings.sasl_password.get_secret_value()
-    return options
+__all__ = ["client_options", "ensure_topics", "make_consumer", "make_producer", "read_to_end"]
 
 
 def make_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
     """A manually committed, read_committed consumer in the service's group."""
     return AIOKafkaConsumer(
-        **client_options(settings),
+        **consumer_options(settings),
         group_id=settings.consumer_group,
         enable_auto_commit=False,
         auto_offset_reset=settings.auto_offset_reset,
@@ -45,9 +39,9 @@ def make_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
 
 
 def make_producer(settings: ServiceSettings, transactional_id: str | None) -> AIOKafkaProducer:
-    """An idempotent producer, transactional when ``transactional_id`` is given."""
+    """An idempotent, compressing producer, transactional when ``transactional_id`` is given."""
     return AIOKafkaProducer(
-        **client_options(settings),
+        **producer_options(settings),
         enable_idempotence=True,
         acks="all",
         linger_ms=0,
@@ -63,8 +57,8 @@ async def ensure_topics(
     configs: dict[str, str] | None = None,
     ready_timeout_s: float = 30.0,
 ) -> set[str]:
-    """Create the missing ``topics`` (with topic ``configs``) and wait until every
-    partition has a leader; return the ones created. Existing topics are kept.
+    """Create the missing ``topics`` (with the size configs plus ``configs``) and wait until
+    every partition has a leader; return the ones created. Existing topics are kept.
 
     Raises:
         KafkaError: when the broker refuses to create a topic.
@@ -82,7 +76,7 @@ async def ensure_topics(
                 name,
                 settings.topic_partitions,
                 settings.topic_replication_factor,
-                topic_configs=configs or {},
+                topic_configs={**topic_configs(settings), **(configs or {})},
             )
             for name in missing
         ]

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+from impact_schemas.kafka import (
+    DEFAULT_COMPRESSION,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    Compression,
+    MaxMessageBytes,
+)
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -89,12 +95,26 @@ class ServiceSettings(BaseSettings):
     sasl_username: str | None = Field(None, description="IMPACT_SASL_USERNAME.")
     sasl_password: SecretStr | None = Field(None, description="IMPACT_SASL_PASSWORD.")
     ssl_cafile: str | None = Field(None, description="IMPACT_SSL_CAFILE: CA bundle path.")
+    # Event sizes (defined once in impact_schemas.kafka).
+    compression_type: Compression = DEFAULT_COMPRESSION
+    max_message_bytes: MaxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES
+    read_to_end_timeout_s: float = Field(
+        300.0,
+        gt=0,
+        description="IMPACT_READ_TO_END_TIMEOUT_S: longest wait to read a topic to its "
+        "end (the orchestrator's changelog restore).",
+    )
 
     @model_validator(mode="after")
     def _default_group_id(self) -> ServiceSettings:
         if self.group_id is None:
             object.__setattr__(self, "group_id", f"impact-{self.service_name}")
         return self
+
+    @property
+    def client_id(self) -> str:
+        """The Kafka client id: the service name."""
+        return self.service_name
 
     @property
     def consumer_group(self) -> str:

@@ -5,7 +5,10 @@
 Prints ``http://HOST:PORT`` on stdout once it serves requests. Every option also reads an
 environment variable: ``IMPACT_REGISTRY_BOOTSTRAP`` (else ``KAFKA_BOOTSTRAP_SERVERS``),
 ``IMPACT_REGISTRY_HOST``, ``IMPACT_REGISTRY_PORT``, ``IMPACT_REGISTRY_TOPIC``,
-``IMPACT_REGISTRY_COMPATIBILITY``, ``IMPACT_REGISTRY_REPLICATION_FACTOR``.
+``IMPACT_REGISTRY_COMPATIBILITY``, ``IMPACT_REGISTRY_REPLICATION_FACTOR``. Kafka security
+and sizes read the same variables as the services (``IMPACT_SECURITY_PROTOCOL``,
+``IMPACT_SASL_*``, ``IMPACT_SSL_CAFILE``, ``IMPACT_MAX_MESSAGE_BYTES``, ...: see
+``impact_schemas.kafka.KafkaClientSettings``).
 Run exactly one instance per topic: it is the only writer.
 """
 
@@ -18,6 +21,7 @@ import sys
 
 import uvicorn
 
+from impact_schemas.kafka import KafkaClientSettings
 from impact_schemas.policy import LEVELS, POLICY_LEVEL
 from impact_schemas.registry.server import create_app
 from impact_schemas.registry.storage import KafkaSchemaLog
@@ -63,10 +67,15 @@ class _AnnouncingServer(uvicorn.Server):
             print(f"http://{host}:{port}", flush=True)
 
 
+def schema_log(args: argparse.Namespace) -> KafkaSchemaLog:
+    """The ``_schemas`` log, connected like the services (``IMPACT_SECURITY_PROTOCOL``...)."""
+    kafka = KafkaClientSettings(bootstrap_servers=args.bootstrap, client_id="impact-registry")
+    return KafkaSchemaLog(kafka, args.topic, replication_factor=args.replication_factor)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    log = KafkaSchemaLog(args.bootstrap, args.topic, replication_factor=args.replication_factor)
-    app = create_app(log, default_level=args.compatibility)
+    app = create_app(schema_log(args), default_level=args.compatibility)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))

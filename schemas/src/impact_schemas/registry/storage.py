@@ -6,15 +6,21 @@ instance read at startup plus its own writes, with no fencing between writers.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
+from contextlib import aclosing
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError
 
+from impact_schemas.kafka import (
+    KafkaClientConfig,
+    client_options,
+    producer_options,
+    read_to_end,
+    topic_configs,
+)
 from impact_schemas.registry.state import Record
 
 
@@ -57,17 +63,18 @@ class KafkaSchemaLog:
 
     ``start`` creates the topic if needed (``cleanup.policy=compact``, 1 partition) and
     reads it to its end; ``append`` produces with ``acks=all`` and waits for the ack.
+    Connection options (SASL, SSL) and sizes come from ``kafka`` exactly as in the runtime.
     """
 
     def __init__(
         self,
-        bootstrap: str,
+        kafka: KafkaClientConfig,
         topic: str = "_schemas",
         *,
         replication_factor: int = 1,
         timeout_s: float = 60.0,
     ) -> None:
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.topic = topic
         self.replication_factor = replication_factor
         self.timeout_s = timeout_s
@@ -77,20 +84,20 @@ class KafkaSchemaLog:
         await self._create_topic()
         records = await self._read_to_end()
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True
+            **producer_options(self.kafka), acks="all", enable_idempotence=True
         )
         await self._producer.start()
         return records
 
     async def _create_topic(self) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin = AIOKafkaAdminClient(**client_options(self.kafka))
         await admin.start()
         try:
             topic = NewTopic(
                 self.topic,
                 num_partitions=1,
                 replication_factor=self.replication_factor,
-                topic_configs={"cleanup.policy": "compact"},
+                topic_configs={**topic_configs(self.kafka), "cleanup.policy": "compact"},
             )
             await admin.create_topics([topic])
         except TopicAlreadyExistsError:
@@ -99,41 +106,15 @@ class KafkaSchemaLog:
             await admin.close()
 
     async def _read_to_end(self) -> list[Record]:
-        """Step 1: assign partition 0; step 2: find its end; step 3: read up to it."""
-        partition = TopicPartition(self.topic, 0)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None
-        )
-        await consumer.start()
+        source = [TopicPartition(self.topic, 0)]
         records: list[Record] = []
-        try:
-            consumer.assign([partition])
-            await consumer.seek_to_beginning(partition)
-            end = await self._end_offset(consumer, partition)
-            deadline = time.monotonic() + self.timeout_s
-            while await consumer.position(partition) < end:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"reading {self.topic} to offset {end} timed out")
-                batch = await consumer.getmany(partition, timeout_ms=1000)
-                for message in batch.get(partition, []):
-                    if message.key is None:
-                        continue
-                    value = None if message.value is None else json.loads(message.value)
-                    records.append((json.loads(message.key), value))
-        finally:
-            await consumer.stop()
+        async with aclosing(read_to_end(self.kafka, source, timeout_s=self.timeout_s)) as log:
+            async for message in log:
+                if message.key is None:
+                    continue
+                value = None if message.value is None else json.loads(message.value)
+                records.append((json.loads(message.key), value))
         return records
-
-    async def _end_offset(self, consumer: AIOKafkaConsumer, partition: TopicPartition) -> int:
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            try:
-                offsets = await consumer.end_offsets([partition])
-                return int(offsets[partition])
-            except KafkaError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)  # new topic: leader not elected yet
 
     async def append(self, key: dict[str, Any], value: dict[str, Any] | None) -> None:
         if self._producer is None:

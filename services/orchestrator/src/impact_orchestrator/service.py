@@ -19,9 +19,10 @@ import asyncio
 import time
 import zlib
 from collections.abc import Callable
+from contextlib import aclosing
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from impact_contracts import ConfigError
 from impact_runtime import (
@@ -34,7 +35,7 @@ from impact_runtime import (
     ServiceSettings,
     run_service,
 )
-from impact_runtime.kafka import client_options, ensure_topics
+from impact_runtime.kafka import client_options, ensure_topics, read_to_end
 from impact_runtime.pipeline import FORWARDED_FROM
 from impact_runtime.structs import Output
 from pydantic import Field
@@ -181,35 +182,22 @@ class Orchestrator:
         return outputs
 
     async def _rebuild(self, partitions: set[int]) -> None:
-        """Load the committed states of ``partitions`` from the changelog."""
+        """Load the committed states of ``partitions`` from the changelog (read to its end)."""
         topic = self.settings.changelog_topic
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         for key in [k for k in self._next_offset if k[1] in partitions]:
             del self._next_offset[key]
         if not tps:
             return
-        consumer = AIOKafkaConsumer(
-            **client_options(self.settings),
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-        )
-        await consumer.start()
-        try:
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            end = await consumer.end_offsets(tps)
-            found: dict[int, dict[str, RunState]] = {p: {} for p in partitions}
-            while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
-                batch = await consumer.getmany(*tps, timeout_ms=500)
-                for tp, messages in batch.items():
-                    for message in messages:
-                        run_id = message.key.decode() if message.key else ""
-                        if message.value is None:
-                            found[tp.partition].pop(run_id, None)
-                        else:
-                            found[tp.partition][run_id] = decode_state(message.value)
-        finally:
-            await consumer.stop()
+        found: dict[int, dict[str, RunState]] = {p: {} for p in partitions}
+        timeout_s = self.settings.read_to_end_timeout_s
+        async with aclosing(read_to_end(self.settings, tps, timeout_s=timeout_s)) as records:
+            async for message in records:
+                run_id = message.key.decode() if message.key else ""
+                if message.value is None:
+                    found[message.partition].pop(run_id, None)
+                else:
+                    found[message.partition][run_id] = decode_state(message.value)
         for partition, states in found.items():
             self.store.restore(partition, states)
 

@@ -1,0 +1,246 @@
+"""Kafka client plumbing shared by the runtime, the registry server and the CLI.
+
+* :class:`KafkaClientSettings`: connection (bootstrap, SASL, SSL) and event-size settings
+  from ``IMPACT_*`` env vars, for clients that are not services (registry, CLI). Services
+  use ``impact_runtime.ServiceSettings``, which has the same fields.
+* ``client_options`` / ``producer_options`` / ``consumer_options`` / ``topic_configs``:
+  the one place that turns those settings into aiokafka arguments and topic configs.
+* :func:`read_to_end`: every record of some topics or partitions up to the end offsets
+  taken when the read starts, with a deadline.
+
+It lives here, not in ``impact_runtime``, because the runtime imports ``impact_schemas``:
+the registry server (in this package) can then use it without an import cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, Iterable
+from typing import Annotated, Any, Literal, Protocol
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+from aiokafka.helpers import create_ssl_context
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+CompressionType = Literal["none", "gzip", "snappy", "lz4", "zstd"]
+IsolationLevel = Literal["read_committed", "read_uncommitted"]
+
+MIB = 1024 * 1024
+#: Largest event (key + value + headers, before compression). A 100,000-initiative run's
+#: biggest record is its ``manifest_submitted`` (about 27 MB, docs/interfaces.md "Sizes").
+DEFAULT_MAX_MESSAGE_BYTES = 64 * MIB
+#: Room above the event limit for the record-batch header and for compression, which can
+#: grow incompressible data (the orchestrator's zlib'd changelog) by a few bytes per block.
+BATCH_HEADROOM_BYTES = 1 * MIB
+#: aiokafka's default ``fetch_max_bytes``: a consumer's fetch never shrinks below it.
+DEFAULT_FETCH_MAX_BYTES = 50 * MIB
+DEFAULT_COMPRESSION: CompressionType = "gzip"
+
+#: The size fields, shared with ``impact_runtime.ServiceSettings`` (one definition).
+Compression = Annotated[
+    CompressionType,
+    Field(
+        description="IMPACT_COMPRESSION_TYPE: producer compression, default gzip (needs no "
+        "extra package; snappy, lz4 and zstd need theirs)."
+    ),
+]
+MaxMessageBytes = Annotated[
+    int,
+    Field(
+        ge=1024,
+        description="IMPACT_MAX_MESSAGE_BYTES: largest event before compression, default "
+        "64 MiB; sets producer, consumer and topic limits (the local broker reads it too).",
+    ),
+]
+
+
+class KafkaClientConfig(Protocol):
+    """What the option builders read (``KafkaClientSettings`` and ``ServiceSettings``)."""
+
+    @property
+    def bootstrap_servers(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def security_protocol(self) -> str: ...
+    @property
+    def sasl_mechanism(self) -> str | None: ...
+    @property
+    def sasl_username(self) -> str | None: ...
+    @property
+    def sasl_password(self) -> SecretStr | None: ...
+    @property
+    def ssl_cafile(self) -> str | None: ...
+    @property
+    def compression_type(self) -> str: ...
+    @property
+    def max_message_bytes(self) -> int: ...
+
+
+class KafkaClientSettings(BaseSettings):
+    """Kafka connection and size settings; each field names its env var."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IMPACT_", frozen=True, extra="ignore", populate_by_name=True
+    )
+
+    bootstrap_servers: str = Field(
+        validation_alias=AliasChoices(
+            "IMPACT_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS", "bootstrap_servers"
+        ),
+        description="IMPACT_BOOTSTRAP_SERVERS or KAFKA_BOOTSTRAP_SERVERS: host:port[,...].",
+    )
+    client_id: str = Field("impact", description="IMPACT_CLIENT_ID: client id in broker logs.")
+    security_protocol: SecurityProtocol = Field(
+        "PLAINTEXT", description="IMPACT_SECURITY_PROTOCOL."
+    )
+    sasl_mechanism: str | None = Field(None, description="IMPACT_SASL_MECHANISM, e.g. PLAIN.")
+    sasl_username: str | None = Field(None, description="IMPACT_SASL_USERNAME.")
+    sasl_password: SecretStr | None = Field(None, description="IMPACT_SASL_PASSWORD.")
+    ssl_cafile: str | None = Field(None, description="IMPACT_SSL_CAFILE: CA bundle path.")
+    compression_type: Compression = DEFAULT_COMPRESSION
+    max_message_bytes: MaxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES
+
+
+def batch_limit(max_message_bytes: int) -> int:
+    """Broker-side limit (``max.message.bytes``) for events up to ``max_message_bytes``."""
+    return max_message_bytes + BATCH_HEADROOM_BYTES
+
+
+def client_options(config: KafkaClientConfig) -> dict[str, Any]:
+    """Connection options shared by producer, consumer and admin client (SASL, SSL)."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": config.bootstrap_servers,
+        "client_id": config.client_id,
+        "security_protocol": config.security_protocol,
+    }
+    if config.security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = create_ssl_context(cafile=config.ssl_cafile)
+    if config.sasl_mechanism:
+        options["sasl_mechanism"] = config.sasl_mechanism
+        options["sasl_plain_username"] = config.sasl_username
+        if config.sasl_password is not None:
+            options["sasl_plain_password"] = config.sasl_password.get_secret_value()
+    return options
+
+
+def producer_options(config: KafkaClientConfig) -> dict[str, Any]:
+    """Connection options plus compression and the largest record a producer sends."""
+    compression = None if config.compression_type == "none" else config.compression_type
+    return {
+        **client_options(config),
+        "compression_type": compression,
+        "max_request_size": config.max_message_bytes,
+    }
+
+
+def consumer_options(config: KafkaClientConfig) -> dict[str, Any]:
+    """Connection options plus fetch sizes that fit the largest record batch.
+
+    aiokafka skips (with a log line) a batch larger than ``max_partition_fetch_bytes``.
+    """
+    limit = batch_limit(config.max_message_bytes)
+    return {
+        **client_options(config),
+        "max_partition_fetch_bytes": limit,
+        "fetch_max_bytes": max(limit, DEFAULT_FETCH_MAX_BYTES),
+    }
+
+
+def topic_configs(config: KafkaClientConfig) -> dict[str, str]:
+    """Configs of every topic the project creates, so its largest events fit."""
+    return {"max.message.bytes": str(batch_limit(config.max_message_bytes))}
+
+
+async def read_to_end(
+    config: KafkaClientConfig,
+    source: Iterable[str | TopicPartition],
+    *,
+    timeout_s: float,
+    isolation_level: IsolationLevel = "read_committed",
+) -> AsyncGenerator[ConsumerRecord[bytes, bytes], None]:
+    """Yield every record of ``source`` (topic names: all their partitions; topics that do
+    not exist are skipped) from the beginning up to the end offsets taken when the read
+    starts: two reads of unchanged topics yield the same records, whatever the load.
+
+    Steps: 1. resolve partitions; 2. assign and seek to the beginning; 3. take the end
+    offsets (the last stable offset under ``read_committed``); 4. fetch until every
+    partition's position reaches its end, yielding only records below it.
+
+    Raises:
+        TimeoutError: when the end is not reached within ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    consumer = AIOKafkaConsumer(
+        **consumer_options(config),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level=isolation_level,
+    )
+    await consumer.start()
+    try:
+        partitions = await _partitions(config, source)
+        if not partitions:
+            return
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await _end_offsets(consumer, partitions, deadline)
+        pending = [tp for tp in partitions if await consumer.position(tp) < end[tp]]
+        while pending:
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0:
+                behind = {str(tp): end[tp] - await consumer.position(tp) for tp in pending}
+                raise TimeoutError(
+                    f"reading to the end timed out after {timeout_s:.0f} s; "
+                    f"records left per partition: {behind}"
+                )
+            batch = await consumer.getmany(*pending, timeout_ms=min(remaining_ms, 500))
+            for tp, records in batch.items():
+                for record in records:
+                    if record.offset < end[tp]:
+                        yield record
+            pending = [tp for tp in pending if await consumer.position(tp) < end[tp]]
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(
+    config: KafkaClientConfig, source: Iterable[str | TopicPartition]
+) -> list[TopicPartition]:
+    """Explicit partitions as given; topic names expanded from the cluster's metadata."""
+    items = list(source)
+    partitions = {item for item in items if isinstance(item, TopicPartition)}
+    names = {item for item in items if isinstance(item, str)}
+    if names:
+        admin = AIOKafkaAdminClient(**client_options(config))
+        await admin.start()
+        try:
+            described = await admin.describe_topics()  # all topics: never auto-creates one
+        finally:
+            await admin.close()
+        for topic in described:
+            if topic["topic"] in names and topic["error_code"] == 0:
+                partitions |= {
+                    TopicPartition(topic["topic"], p["partition"]) for p in topic["partitions"]
+                }
+    return sorted(partitions)
+
+
+async def _end_offsets(
+    consumer: AIOKafkaConsumer, partitions: list[TopicPartition], deadline: float
+) -> dict[TopicPartition, int]:
+    """End offsets, retried while a new topic has no leader yet."""
+    while True:
+        try:
+            offsets = await consumer.end_offsets(partitions)
+            return {tp: int(offsets[tp]) for tp in partitions}
+        except KafkaError as exc:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no end offsets for {partitions}: {exc!r}") from exc
+            await asyncio.sleep(0.2)
