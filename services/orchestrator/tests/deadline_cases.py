@@ -38,7 +38,7 @@ def straggler_manifest(write_yaml: WriteYaml, policy: str, deadline_s: float) ->
     entries.append(
         {"initiative_id": "e", "cost_to_scale": 1.0, "measure_config": measure_config(hang="pilot")}
     )
-    run = {"budget": 40.0, "scale_sample_size": 400, "seed": 3}
+    run: dict[str, Any] = {"budget": 40.0, "scale_sample_size": 400, "seed": 3}
     run |= {"deadline": deadline_s, "deadline_policy": policy}
     return write_yaml("manifest.yaml", {**run, "INITIATIVES": entries})
 
