@@ -17,13 +17,14 @@ from impact_contracts import (
 
 from impact_runtime.codec import Codec, JsonCodec
 from impact_runtime.fake import FakeBus, Produced
-from impact_runtime.service import Service, run_service
+from impact_runtime.service import Service, ServiceCrashed, run_service
 from impact_runtime.settings import ServiceSettings
-from impact_runtime.structs import Handler, Incoming, Outgoing, Output, Record
+from impact_runtime.structs import Handler, Incoming, Outgoing, Output, Record, StateHooks
 
 __all__ = [
     # service
     "Service",
+    "ServiceCrashed",
     "ServiceSettings",
     "run_service",
     # data
@@ -32,6 +33,7 @@ __all__ = [
     "Outgoing",
     "Output",
     "Record",
+    "StateHooks",
     # codecs
     "Codec",
     "JsonCodec",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
@@ -12,9 +13,11 @@ from aiokafka.errors import IllegalStateError, KafkaError
 from impact_runtime.delivery import AtLeastOnceDelivery, Delivery, ExactlyOnceDelivery, Offsets
 from impact_runtime.kafka import ensure_topics, make_consumer, make_producer
 from impact_runtime.metrics import ServiceMetrics
+from impact_runtime.outage import KAFKA, Outages, Stopping
 from impact_runtime.settings import ServiceSettings
 from impact_runtime.structs import ProducerRecord
 
+FIRST = asyncio.FIRST_COMPLETED
 #: Longest wait for one recovery call (new producer, committed offsets) before backing off.
 RECOVERY_TIMEOUT_S = 10.0
 
@@ -40,12 +43,22 @@ class KafkaClients:
         self.consumer.subscribe(inputs, listener=listener)
 
     async def stop(self, *, commit: bool) -> None:
-        """Commit pending offsets (when ``commit``), leave the group, close the clients."""
+        """Commit pending offsets (when ``commit``), leave the group, close the clients.
+
+        Each step gets ``RECOVERY_TIMEOUT_S``: with the broker unreachable, aiokafka would
+        wait for it forever (flushing, leaving the group); a stop must not.
+        """
+        steps = [self.consumer.stop(), self.producer.stop()]
         if commit:
-            with contextlib.suppress(KafkaError):
-                await self.delivery.commit_pending()
-        await self.consumer.stop()
-        await self.producer.stop()
+            steps.insert(0, self.delivery.commit_pending())
+        for step in steps:
+            task = asyncio.ensure_future(step)
+            done, _ = await asyncio.wait({task}, timeout=RECOVERY_TIMEOUT_S)
+            if not done:
+                task.cancel()
+                self.log.warning("close_timed_out", timeout_s=RECOVERY_TIMEOUT_S)
+            elif not task.cancelled() and isinstance(task.exception(), KafkaError):
+                self.log.warning("close_failed", error=repr(task.exception()))
 
     async def ensure(self, topics: set[str]) -> None:
         """Create the topics not created or seen yet (one admin call per new set)."""
@@ -56,21 +69,62 @@ class KafkaClients:
                 self.log.info("topics_created", topics=sorted(created))
             self._known_topics |= missing
 
-    async def deliver(self, records: list[ProducerRecord], offsets: Offsets) -> None:
-        """Create new output topics, then produce ``records`` and commit ``offsets``."""
+    async def deliver(
+        self,
+        records: list[ProducerRecord],
+        offsets: Offsets,
+        *,
+        outages: Outages,
+        stopping: asyncio.Event,
+    ) -> bool:
+        """Create new output topics, produce ``records``, commit ``offsets``; return whether
+        the delivery stalled.
+
+        aiokafka keeps retrying sends to an unreachable broker instead of failing, so a
+        delivery still pending after ``delivery_stall_s`` marks Kafka as down (readyz 503,
+        one log line per backoff step) until it completes or fails.
+
+        Raises:
+            Stopping: ``stopping`` was set while the delivery was stalled.
+            KafkaError: the delivery failed.
+        """
+        delivery = asyncio.ensure_future(self._deliver(records, offsets))
+        stop = asyncio.ensure_future(stopping.wait())
+        started, step, timeout = time.monotonic(), 0, self.settings.delivery_stall_s
+        try:
+            while not (await asyncio.wait({delivery, stop}, timeout=timeout, return_when=FIRST))[0]:
+                step += 1
+                timeout = outages.policy.delay(step - 1)
+                pending = f"delivery pending for {time.monotonic() - started:.1f} s"
+                outages.note(KAFKA, pending, step, timeout)
+        finally:
+            stop.cancel()
+        if not delivery.done():
+            raise Stopping
+        delivery.result()
+        if step:
+            outages.recovered(KAFKA)
+        return step > 0
+
+    async def resume(self, starts: Offsets, ends: Offsets) -> bool:
+        """After a failed delivery: renew the producer, then resume from what the group
+        committed. Return True when the batch's transaction did commit after all (the
+        offsets are at its end, so nothing is replayed); else seek back to ``starts``.
+        In at_least_once the batch is always replayed (idempotent handlers)."""
+        await self.renew_producer()
+        if ends and self.exactly_once:
+
+            async def read() -> dict[TopicPartition, int | None]:
+                return {tp: await self.consumer.committed(tp) for tp in ends}
+
+            if await asyncio.wait_for(read(), RECOVERY_TIMEOUT_S) == ends:
+                return True
+        self.rewind(starts)
+        return False
+
+    async def _deliver(self, records: list[ProducerRecord], offsets: Offsets) -> None:
         await self.ensure({r.topic for r in records if r.managed})
         await self.delivery.deliver(records, offsets)
-
-    async def committed_all(self, offsets: Offsets) -> bool:
-        """Whether the group's committed offsets are ``offsets`` (a transaction that looked
-        failed may have committed). Always False in at_least_once (replay is safe there)."""
-        if not offsets or not self.exactly_once:
-            return False
-
-        async def read() -> dict[TopicPartition, int | None]:
-            return {tp: await self.consumer.committed(tp) for tp in offsets}
-
-        return await asyncio.wait_for(read(), RECOVERY_TIMEOUT_S) == offsets
 
     async def renew_producer(self) -> None:
         """Replace the producer after a failed transaction.

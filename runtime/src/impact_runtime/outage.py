@@ -26,6 +26,7 @@ KAFKA = "kafka"
 #: Kafka errors that waiting cannot fix: the service stops with the error instead.
 FATAL_KAFKA_ERRORS: tuple[type[kafka_errors.KafkaError], ...] = (
     kafka_errors.ProducerFenced,
+    kafka_errors.InvalidProducerEpoch,  # a newer instance owns the transactional id
     kafka_errors.TransactionalIdAuthorizationFailed,
     kafka_errors.TopicAuthorizationFailedError,
     kafka_errors.GroupAuthorizationFailedError,
@@ -44,9 +45,23 @@ FATAL_KAFKA_ERRORS: tuple[type[kafka_errors.KafkaError], ...] = (
 )
 
 
+class Stopping(BaseException):
+    """Raised inside a wait when ``stop()`` was requested: the batch is abandoned
+    uncommitted (it is processed again after a restart), like a cancellation."""
+
+
 def kafka_outage(exc: BaseException) -> bool:
     """A broker-side failure that goes away when the broker is back (not a fatal one)."""
     return isinstance(exc, kafka_errors.KafkaError) and not isinstance(exc, FATAL_KAFKA_ERRORS)
+
+
+def broker_trouble(exc: BaseException, after_outage: bool) -> bool:
+    """A failure that waiting fixes: a broker error, a topic whose leader is not elected in
+    time, or a fenced producer right after an outage (the broker aborted our transaction
+    because it outlived its timeout; aiokafka reports that as ProducerFenced too)."""
+    if isinstance(exc, kafka_errors.ProducerFenced | kafka_errors.InvalidProducerEpoch):
+        return after_outage
+    return kafka_outage(exc) or isinstance(exc, TimeoutError)
 
 
 def dependency_down(exc: BaseException) -> str | None:
@@ -79,8 +94,13 @@ class Outages:
 
     async def backoff(self, dependency: str, exc: BaseException, attempt: int) -> None:
         """Step ``attempt`` (1-based) of waiting for ``dependency``: log, count, sleep."""
-        self._since.setdefault(dependency, time.monotonic())
         delay = self.policy.delay(attempt - 1)
+        self.note(dependency, f"{type(exc).__name__}: {exc}", attempt, delay)
+        await self.sleep(delay)
+
+    def note(self, dependency: str, error: str, attempt: int, delay: float) -> None:
+        """``dependency`` is down (readyz 503): one log line and one counted step."""
+        self._since.setdefault(dependency, time.monotonic())
         self.metrics.dependency_waiting(dependency).set(1)
         self.metrics.dependency_backoff(dependency).inc()
         self.log.warning(
@@ -88,9 +108,8 @@ class Outages:
             dependency=dependency,
             attempt=attempt,
             delay_s=delay,
-            error=f"{type(exc).__name__}: {exc}",
+            error=error,
         )
-        await self.sleep(delay)
 
     def recovered(self, dependency: str) -> None:
         """``dependency`` answered again."""

@@ -23,7 +23,7 @@ from impact_runtime.dlq import dlq_topic
 from impact_runtime.health import HealthServer
 from impact_runtime.logs import configure_logging
 from impact_runtime.metrics import ServiceMetrics
-from impact_runtime.outage import KAFKA, kafka_outage
+from impact_runtime.outage import KAFKA, Stopping, broker_trouble
 from impact_runtime.pipeline import STAGE_FAILED, MessagePipeline
 from impact_runtime.retry import RetryPolicy
 from impact_runtime.settings import ServiceSettings
@@ -41,16 +41,6 @@ OnAssign = Callable[[set[TopicPartition]], Awaitable[None]]
 
 class ServiceCrashed(ImpactError, RuntimeError):
     """The consume loop stopped on a fatal error (the cause is chained)."""
-
-
-class _Stopping(BaseException):
-    """Raised inside a backoff when ``stop()`` was requested: the batch is abandoned
-    uncommitted (it is processed again after a restart), like a cancellation."""
-
-
-def _broker_trouble(exc: BaseException) -> bool:
-    """A delivery failure that waiting fixes (a topic without a leader times out too)."""
-    return kafka_outage(exc) or isinstance(exc, TimeoutError)
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -123,6 +113,7 @@ class Service:
         self._last_tick = time.monotonic()
         # A batch (start offsets, end offsets) whose delivery failed, resolved by _recover.
         self._undelivered: tuple[Offsets, Offsets] | None = None
+        self._stalled = False  # the last delivery waited for an unreachable broker
         # Held from a fetched batch to its delivery; a revocation waits for it, so a
         # partition's next owner never re-processes a batch this replica is still delivering.
         self._in_flight = asyncio.Lock()
@@ -281,21 +272,22 @@ class Service:
                 if self._undelivered is not None:
                     await self._recover()
                 await self._process_batch()
-            except _Stopping:
+            except Stopping:
                 return
             except Exception as exc:
-                if not _broker_trouble(exc):
+                if not broker_trouble(exc, after_outage=attempt > 0 or self._stalled):
                     self.log.exception("loop_crashed", error=repr(exc))
                     raise
                 attempt += 1
                 try:
                     await self.pipeline.outages.backoff(KAFKA, exc, attempt)
-                except _Stopping:
+                except Stopping:
                     return
                 continue
             if attempt:
                 self.pipeline.outages.recovered(KAFKA)
                 attempt = 0
+            self._stalled = False
 
     async def _process_batch(self) -> None:
         """Process one fetched batch.
@@ -344,7 +336,7 @@ class Service:
                     records.extend(await self.pipeline.process(raw))
                     # Step 3
                     offsets[tp] = message.offset + 1
-        except _Stopping:
+        except Stopping:
             self.pipeline.rolled_back()
             raise
         records = coalesce_raw(records)
@@ -352,10 +344,13 @@ class Service:
             return
         try:
             # Steps 4 and 5
-            await self._kafka.deliver(records, offsets)
+            await self._deliver(records, offsets)
         except Exception:
             # Step 6
             self._undelivered = (starts, offsets)
+            raise
+        except Stopping:
+            self.pipeline.rolled_back()
             raise
         self.pipeline.delivered()
         self._kafka.observe_lag(offsets, self.metrics)
@@ -367,14 +362,19 @@ class Service:
         assert self.pipeline is not None
 
         async def deliver(records: list[ProducerRecord]) -> None:
-            assert self._kafka is not None
             try:
-                await self._kafka.deliver(records, {})
+                await self._deliver(records, {})
             except Exception:
                 self._undelivered = ({}, {})
                 raise
 
         await self.pipeline.tick(self.tick, time.time(), deliver)
+
+    async def _deliver(self, records: list[ProducerRecord], offsets: Offsets) -> None:
+        assert self._kafka is not None and self.pipeline is not None
+        outages, stopping = self.pipeline.outages, self._stopping
+        if await self._kafka.deliver(records, offsets, outages=outages, stopping=stopping):
+            self._stalled = True
 
     async def _recover(self) -> None:
         """After a failed delivery, once Kafka answers again.
@@ -387,24 +387,20 @@ class Service:
         assert self.pipeline is not None and self._kafka is not None
         assert self._undelivered is not None
         starts, ends = self._undelivered
-        # Step 1
-        await self._kafka.renew_producer()
-        # Step 2
-        committed = await self._kafka.committed_all(ends)
+        committed = await self._kafka.resume(starts, ends)  # Steps 1 and 2
         if committed:
             self.pipeline.delivered()
         else:
             self.pipeline.rolled_back()
-            self._kafka.rewind(starts)
         self._undelivered = None
         self.log.info("delivery_recovered", replayed=not committed, partitions=len(starts))
 
     async def _sleep(self, delay: float) -> None:
-        """A backoff sleep that ends early, raising ``_Stopping``, once stop is requested."""
+        """A backoff sleep that ends early, raising ``Stopping``, once stop is requested."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), delay)
         if self._stopping.is_set():
-            raise _Stopping
+            raise Stopping
 
     # -- rebalance ------------------------------------------------------------------------
 
