@@ -12,6 +12,8 @@ Outages (registry, broker) never get here: the runtime waits them out (``outage.
 
 from __future__ import annotations
 
+import os
+import sysconfig
 import traceback
 from typing import Any
 
@@ -22,13 +24,31 @@ MAX_REASON_CHARS = 4000
 
 
 def failure_reason(exc: BaseException) -> str:
-    """``Type: message``; unexpected (non-Impact) errors add their innermost frames."""
+    """``Type: message``; unexpected (non-Impact) errors add where they were raised."""
     reason = f"{type(exc).__name__}: {exc}"
     if not isinstance(exc, ImpactError):
-        frames = traceback.extract_tb(exc.__traceback__)[-3:]
-        where = " <- ".join(f"{f.name} ({f.filename}:{f.lineno})" for f in reversed(frames))
+        where = " <- ".join(f"{f.name} ({f.filename}:{f.lineno})" for f in _own_frames(exc))
         reason = f"unexpected {reason}" + (f" at {where}" if where else "")
     return reason[:MAX_REASON_CHARS]
+
+
+def _own_frames(exc: BaseException, limit: int = 3) -> list[traceback.FrameSummary]:
+    """The innermost frames of the handler and component, up to ``limit``. Walking outwards
+    stops at the runtime's own frames (and at the standard library's once past the
+    handler's), so Kafka and embedded mode, which call a handler differently, agree."""
+    frames: list[traceback.FrameSummary] = []
+    own = False
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        stdlib = frame.filename.startswith(_STDLIB)
+        if frame.filename.startswith(_RUNTIME) or (stdlib and own) or len(frames) == limit:
+            break
+        own = own or not stdlib
+        frames.append(frame)
+    return frames
+
+
+_RUNTIME = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_STDLIB = sysconfig.get_paths()["stdlib"] + os.sep
 
 
 def dead_letters(exc: BaseException) -> bool:

@@ -18,8 +18,9 @@ ALLOCATE = ComponentRegistry("allocate")
 @MEASURE.register("Measure")
 class FakeMeasure:
     """Effect = ``PARAMS.effect`` (pilot) or ``PARAMS.scale_effect`` (scale), CI ±1;
-    raises ``ComponentError`` in the phase named by ``PARAMS.fail``; blocks until
-    ``RELEASE_HANGING`` in the phase named by ``PARAMS.hang``."""
+    raises ``ComponentError`` in the phase named by ``PARAMS.fail``, an ``IndexError`` (a
+    bug) in the phase named by ``PARAMS.bug``; blocks until ``RELEASE_HANGING`` in the
+    phase named by ``PARAMS.hang``."""
 
     def __init__(self, data_root: str | None = None) -> None:
         self.data_root = data_root
@@ -28,6 +29,8 @@ class FakeMeasure:
         params = event["measure_config"]["MEASUREMENT"].get("PARAMS", {})
         if params.get("fail") == event["phase"]:
             raise ComponentError(f"cannot measure {event['initiative_id']}")
+        if params.get("bug") == event["phase"]:
+            return [event][1]  # type: ignore[no-any-return]
         if params.get("hang") == event["phase"]:
             RELEASE_HANGING.wait(timeout=300)
             raise ComponentError(f"{event['initiative_id']} answered too late")
