@@ -30,7 +30,7 @@ class FakeMeasure:
         if params.get("fail") == event["phase"]:
             raise ComponentError(f"cannot measure {event['initiative_id']}")
         if params.get("bug") == event["phase"]:
-            return [event][1]  # type: ignore[no-any-return]
+            return [event][1]
         if params.get("hang") == event["phase"]:
             RELEASE_HANGING.wait(timeout=300)
             raise ComponentError(f"{event['initiative_id']} answered too late")

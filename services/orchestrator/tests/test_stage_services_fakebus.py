@@ -14,7 +14,7 @@ from impact_orchestrator import run_embedded
 from impact_orchestrator.manifest import Registries, load_manifest
 from impact_orchestrator.service import Orchestrator, Settings, build_service
 from impact_runtime import FakeBus, JsonCodec, Produced, Service, ServiceSettings
-from impact_runtime.stage import stage_handler
+from impact_runtime.stage import StageHandle, stage_handler
 
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.fakes import measure_config
@@ -24,7 +24,7 @@ RUN_ID = "run-stages"
 
 def stage_buses(registries: Registries) -> dict[str, FakeBus]:
     """Command event → a FakeBus running that stage's service."""
-    handlers = {
+    handlers: dict[str, StageHandle] = {
         "measure": MeasureHandler(registries.measure),
         "evaluate": EvaluateHandler(registries.evaluate),
         "allocate": AllocateHandler(registries.allocate),
