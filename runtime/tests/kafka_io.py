@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -43,14 +44,23 @@ def request(run_id: str, x: int) -> dict[str, Any]:
     }
 
 
-async def produce(bootstrap: str, topic: str, items: list[tuple[str | None, bytes | None]]) -> None:
-    """Send (key, value) pairs in order and wait for the acks."""
+async def produce(
+    bootstrap: str,
+    topic: str,
+    items: list[tuple[str | None, bytes | None]],
+    headers: tuple[tuple[str, bytes], ...] = (),
+) -> None:
+    """Send (key, value) pairs in order to partition 0 and wait for the acks."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
         for key, value in items:
             await producer.send_and_wait(
-                topic, value, key=key.encode() if key is not None else None, partition=0
+                topic,
+                value,
+                key=key.encode() if key is not None else None,
+                partition=0,
+                headers=list(headers),
             )
     finally:
         await producer.stop()
@@ -117,3 +127,40 @@ async def committed_offsets(bootstrap: str, group: str, topic: str, partitions: 
         return result
     finally:
         await consumer.stop()
+
+
+async def read_all(bootstrap: str, topic: str) -> list[Any]:
+    """Every committed record of ``topic`` up to its end offsets now ([] if it does not exist)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, isolation_level="read_committed", enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        cluster = await consumer._client.fetch_all_metadata()
+        partitions = cluster.partitions_for_topic(topic)
+        if not partitions:
+            return []
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await consumer.end_offsets(tps)
+        records: list[Any] = []
+        while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
+            batch = await consumer.getmany(*tps, timeout_ms=200)
+            for messages in batch.values():
+                records.extend(
+                    m for m in messages if m.offset < end[TopicPartition(topic, m.partition)]
+                )
+        return sorted(records, key=lambda r: (r.partition, r.offset))
+    finally:
+        await consumer.stop()
+
+
+async def http_get(port: int, path: str) -> tuple[int, str]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    await writer.drain()
+    response = await reader.read()
+    writer.close()
+    head, _, body = response.decode().partition("\r\n\r\n")
+    return int(head.split()[1]), body

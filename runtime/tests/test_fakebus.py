@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 
@@ -18,6 +19,8 @@ from impact_runtime import (
     Service,
     ServiceSettings,
 )
+
+from runtime.tests.cases import FlakyCodec
 
 REQUEST = {"run_id": "run-1", "initiative_id": "init-7", "phase": "pilot", "x": 3}
 
@@ -207,30 +210,48 @@ async def test_permanent_error_without_failure_stage_goes_to_the_dlq(
     assert original["x"] == 3
 
 
-async def test_contract_violation_from_the_handler_goes_to_the_dlq(
+async def test_contract_violation_from_the_handler_is_dead_lettered_and_reported(
     settings: ServiceSettings,
 ) -> None:
     def fail(incoming: Incoming) -> list[Outgoing | Record]:
         raise ContractViolation("ci_lower > ci_upper")
 
     bus = make_bus(settings, fail, failure_stage="measure")
-    [dead] = await bus.publish("measure_requested", dict(REQUEST))
+    [dead, failed] = await bus.publish("measure_requested", dict(REQUEST))
     assert dead.topic == "impact.measure.requested.v1.dlq"
     assert dead.headers["dlq.error_type"] == "ContractViolation"
+    assert failed.event == "stage_failed"
+    assert (failed.value["reason"], failed.value["error_type"]) == (
+        "ci_lower > ci_upper",
+        "ContractViolation",
+    )
 
 
-async def test_unexpected_exception_goes_to_the_dlq_with_a_traceback_summary(
+async def test_unexpected_exception_without_failure_stage_goes_to_the_dlq_with_frames(
     settings: ServiceSettings,
 ) -> None:
     def buggy_handler(incoming: Incoming) -> list[Outgoing | Record]:
         raise KeyError("missing")
 
-    bus = make_bus(settings, buggy_handler, failure_stage="measure")
+    bus = make_bus(settings, buggy_handler)
     [dead] = await bus.publish("measure_requested", dict(REQUEST))
     reason = dead.headers["dlq.reason"]
     assert reason.startswith("unexpected KeyError: 'missing' at buggy_handler (")
     assert "test_fakebus.py:" in reason
     assert dead.headers["dlq.error_type"] == "KeyError"
+
+
+async def test_a_command_without_run_id_cannot_be_reported_and_is_dead_lettered(
+    settings: ServiceSettings,
+) -> None:
+    def fail(incoming: Incoming) -> list[Outgoing | Record]:
+        raise ComponentError("no data")
+
+    bus = make_bus(settings, fail, failure_stage="measure")
+    no_run = {k: v for k, v in REQUEST.items() if k != "run_id"}
+    [dead] = await bus.publish_raw("impact.measure.requested.v1", json.dumps(no_run).encode())
+    assert dead.headers["dlq.reason"] == "ComponentError: no data"
+    assert bus.events("stage_failed") == []
 
 
 async def test_poison_bytes_go_to_the_dlq_and_the_next_message_is_processed(
@@ -297,6 +318,67 @@ async def test_tick_outputs_are_encoded_like_handler_outputs(settings: ServiceSe
     assert out.value["causation_id"] is None
     assert out.headers["run_id"] == "run-9"
     assert "causation_id" not in out.headers
+
+
+class Recorder:
+    """Handler state hooks that record what the runtime told them."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def commit(self) -> None:
+        self.calls.append("commit")
+
+    def rollback(self) -> None:
+        self.calls.append("rollback")
+
+
+async def test_handler_state_commits_after_each_delivered_batch(settings: ServiceSettings) -> None:
+    state = Recorder()
+    bus = make_bus(settings, completed, state=state)
+    await bus.publish("measure_requested", dict(REQUEST))
+    await bus.publish_raw("impact.measure.requested.v1", b"poison")
+    assert state.calls == ["commit", "commit"]
+
+
+@pytest.mark.parametrize(
+    ("broken", "error_type"),
+    [("raises", "RuntimeError"), ("no_run_id", "ContractViolation")],
+)
+async def test_a_failing_tick_rolls_the_state_back_and_fires_again(
+    settings: ServiceSettings, broken: str, error_type: str
+) -> None:
+    state = Recorder()
+    ticks: list[float] = []
+
+    def tick(now: float) -> list[Outgoing | Record]:
+        ticks.append(now)
+        if len(ticks) == 1 and broken == "raises":
+            raise RuntimeError("bug in the deadline check")
+        run_id = "" if len(ticks) == 1 else "run-9"
+        return [Outgoing("run_status", "run-9", {"run_id": run_id, "stage": "deadline"})]
+
+    bus = make_bus(settings, completed, tick=tick, state=state)
+    assert await bus.tick(1.0) == []
+    assert state.calls == ["rollback"]
+    [out] = await bus.tick(2.0)
+    assert out.value["run_id"] == "run-9"
+    assert state.calls == ["rollback", "commit"]
+    failed = bus.service.metrics.registry.get_sample_value(
+        "impact_messages_failed_total", {"topic": "tick", "error_type": error_type}
+    )
+    assert failed == 1.0
+
+
+async def test_outage_backoff_is_capped_exponential_and_unbounded(
+    settings: ServiceSettings,
+) -> None:
+    codec = FlakyCodec(8)
+    bus = FakeBus(Service(settings, ["measure_requested"], completed, codec=codec))
+    [out] = await bus.publish("measure_requested", dict(REQUEST))
+    assert out.value["doubled"] == 6
+    assert bus.sleeps == [0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0, 5.0]  # 8 > max_retries=3
+    assert not bus.pipeline.outages.waiting
 
 
 async def test_metrics_count_processed_and_dead_lettered(settings: ServiceSettings) -> None:

@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
-from impact_runtime import Incoming, JsonCodec, Outgoing, Record, Service, ServiceSettings
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import ProducerFenced
+from impact_runtime import (
+    Incoming,
+    JsonCodec,
+    Outgoing,
+    Record,
+    Service,
+    ServiceCrashed,
+    ServiceSettings,
+)
 
-from runtime.tests.kafka_io import CommittedReader, as_json, isolated_settings, produce, request
+from runtime.tests.kafka_io import (
+    CommittedReader,
+    as_json,
+    http_get,
+    isolated_settings,
+    produce,
+    request,
+)
 from tests.support.kafka import wait_for
 
 pytestmark = pytest.mark.integration
@@ -85,16 +103,6 @@ async def test_poison_goes_to_the_dlq_and_later_messages_are_processed(
     assert (await JsonCodec().decode(out.value, sink))["doubled"] == 42
 
 
-async def http_get(port: int, path: str) -> tuple[int, str]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
-    await writer.drain()
-    response = await reader.read()
-    writer.close()
-    head, _, body = response.decode().partition("\r\n\r\n")
-    return int(head.split()[1]), body
-
-
 async def test_health_readiness_and_metrics(kafka_bootstrap: str) -> None:
     settings = isolated_settings(kafka_bootstrap)
     source, sink = topics(settings)
@@ -140,3 +148,41 @@ async def test_health_readiness_and_metrics(kafka_bootstrap: str) -> None:
     finally:
         await service.stop()
     assert not service.is_ready()
+
+
+async def fence(bootstrap: str, transactional_id: str) -> AIOKafkaProducer:
+    """Start a producer with ``transactional_id``: the service's own is fenced."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=transactional_id)
+    await producer.start()
+    return producer
+
+
+async def test_run_raises_the_loop_crash_with_its_cause(kafka_bootstrap: str) -> None:
+    settings = isolated_settings(kafka_bootstrap, transactional_id=f"f-{uuid.uuid4().hex}")
+    source, _ = topics(settings)
+    service = Service(settings, ["measure_requested"], double, codec=JsonCodec())
+    task = asyncio.create_task(service.run())
+    await wait_for(service.is_ready, timeout=30)
+    successor = await fence(kafka_bootstrap, service.transactional_id)
+    try:
+        await produce(kafka_bootstrap, source, [("k", as_json(request("run-f", 1)))])
+        with pytest.raises(ServiceCrashed) as caught:
+            await asyncio.wait_for(task, timeout=60)
+    finally:
+        await successor.stop()
+    assert str(caught.value) == f"echo stopped on a fatal error: {caught.value.__cause__!r}"
+    assert isinstance(caught.value.__cause__, ProducerFenced)
+
+
+async def test_async_with_does_not_hide_a_crash(kafka_bootstrap: str) -> None:
+    settings = isolated_settings(kafka_bootstrap, transactional_id=f"f-{uuid.uuid4().hex}")
+    source, _ = topics(settings)
+    with pytest.raises(ProducerFenced):
+        async with Service(settings, ["measure_requested"], double, codec=JsonCodec()) as service:
+            await wait_for(service.is_ready, timeout=30)
+            successor = await fence(kafka_bootstrap, service.transactional_id)
+            try:
+                await produce(kafka_bootstrap, source, [("k", as_json(request("run-f", 1)))])
+                await wait_for(lambda: not service.running, timeout=60)
+            finally:
+                await successor.stop()

@@ -3,7 +3,16 @@
 ``Service`` binds a handler to input events (retry, DLQ, commit, shutdown, health,
 metrics, logging); ``run_service`` runs it until SIGTERM; ``FakeBus`` drives the same
 pipeline in memory for unit tests.
+
+Importing the package (or its pure modules ``failures``, ``retry``, ``stage``) does not
+import Kafka: ``Service``, ``run_service``, ``ServiceCrashed``, ``FakeBus`` and ``Produced``
+are loaded on first use, so embedded mode stays broker-free.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from impact_contracts import (
     ComponentError,
@@ -16,14 +25,42 @@ from impact_contracts import (
 )
 
 from impact_runtime.codec import Codec, JsonCodec
-from impact_runtime.fake import FakeBus, Produced
-from impact_runtime.service import Service, run_service
 from impact_runtime.settings import ServiceSettings
-from impact_runtime.structs import Forward, Handler, Incoming, Outgoing, Output, Record, Reject
+from impact_runtime.structs import (
+    Forward,
+    Handler,
+    Incoming,
+    Outgoing,
+    Output,
+    Record,
+    Reject,
+    StateHooks,
+)
+
+if TYPE_CHECKING:
+    from impact_runtime.fake import FakeBus, Produced
+    from impact_runtime.service import Service, ServiceCrashed, run_service
+
+_KAFKA_BOUND = {
+    "Service": "impact_runtime.service",
+    "ServiceCrashed": "impact_runtime.service",
+    "run_service": "impact_runtime.service",
+    "FakeBus": "impact_runtime.fake",
+    "Produced": "impact_runtime.fake",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the Kafka-bound names on first use (PEP 562)."""
+    if name not in _KAFKA_BOUND:
+        raise AttributeError(f"module 'impact_runtime' has no attribute {name!r}")
+    return getattr(importlib.import_module(_KAFKA_BOUND[name]), name)
+
 
 __all__ = [
     # service
     "Service",
+    "ServiceCrashed",
     "ServiceSettings",
     "run_service",
     # data
@@ -34,6 +71,7 @@ __all__ = [
     "Output",
     "Record",
     "Reject",
+    "StateHooks",
     # codecs
     "Codec",
     "JsonCodec",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import itertools
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -30,9 +29,10 @@ class Produced:
 class FakeBus:
     """Publish events to a Service's handler without Kafka (like FastStream's TestKafkaBroker).
 
-    The same pipeline as on Kafka runs: envelope filling, retry with backoff (sleeps are
-    recorded in ``sleeps``, not slept), DLQ and ``stage_failed`` routing. The codec is the
-    service's own when given, else a JsonCodec.
+    The same pipeline as on Kafka runs: envelope filling, retry with backoff and outage
+    waits (sleeps are recorded in ``sleeps``, not slept), DLQ and ``stage_failed`` routing,
+    ticks, and the handler state's commit/rollback. The codec is the service's own when
+    given, else a JsonCodec.
     """
 
     def __init__(self, service: Service, codec: Codec | None = None) -> None:
@@ -79,22 +79,18 @@ class FakeBus:
         message = RawMessage(
             topic, 0, next(self._offsets), raw_key, data, tuple((headers or {}).items())
         )
-        records = coalesce_raw(await self.pipeline.process(message))
-        produced = [await self._decode(r) for r in records]
-        self.produced.extend(produced)
+        produced = await self._deliver(coalesce_raw(await self.pipeline.process(message)))
+        self.pipeline.delivered()
         return produced
 
     async def tick(self, now: float) -> list[Produced]:
-        """Run the service's ``tick`` once at ``now``; return what was produced."""
+        """Run the service's ``tick`` once at ``now``, as Service does; return what was
+        produced (nothing when the tick failed: its state was rolled back)."""
         if self.service.tick is None:
             return []
-        outputs = self.service.tick(now)
-        if inspect.isawaitable(outputs):
-            outputs = await outputs
-        records = coalesce_raw(await self.pipeline.encode(outputs, None))
-        produced = [await self._decode(r) for r in records]
-        self.produced.extend(produced)
-        return produced
+        before = len(self.produced)
+        await self.pipeline.tick(self.service.tick, now, self._deliver)
+        return self.produced[before:]
 
     @property
     def dlq(self) -> list[Produced]:
@@ -104,6 +100,11 @@ class FakeBus:
     def events(self, event: str) -> list[dict[str, Any]]:
         """Decoded values of every produced ``event``."""
         return [p.value for p in self.produced if p.event == event]
+
+    async def _deliver(self, records: list[ProducerRecord]) -> list[Produced]:
+        produced = [await self._decode(r) for r in records]
+        self.produced.extend(produced)
+        return produced
 
     async def _decode(self, record: ProducerRecord) -> Produced:
         headers = {k: v.decode("utf-8", "replace") for k, v in record.headers}

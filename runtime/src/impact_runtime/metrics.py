@@ -6,7 +6,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 
 class ServiceMetrics:
-    """Counters by topic, handler latency and consumer lag."""
+    """Counters by topic, handler latency, consumer lag and dependency outages."""
 
     def __init__(self, service_name: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -39,6 +39,18 @@ class ServiceMetrics:
             "impact_handler_seconds",
             "Handler latency per message.",
             ["topic"],
+            registry=self.registry,
+        ).labels
+        self.dependency_waiting = Gauge(
+            "impact_dependency_waiting",
+            "1 while the service waits for a dependency that is down (readyz is false).",
+            ["dependency"],
+            registry=self.registry,
+        ).labels
+        self.dependency_backoff = Counter(
+            "impact_dependency_backoff",
+            "Backoff steps taken while a dependency was down.",
+            ["dependency"],
             registry=self.registry,
         ).labels
         self.consumer_lag = Gauge(

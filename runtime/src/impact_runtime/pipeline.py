@@ -1,4 +1,7 @@
-"""One message through the service: decode, handle, encode, and route every failure."""
+"""One message (or one tick) through the service: decode, handle, encode, route failures.
+
+Shared by ``Service`` (Kafka) and ``FakeBus`` (memory), so both behave the same.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +9,21 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import structlog
-from impact_contracts import ConfigError, ContractViolation, PermanentError, SchemaMismatch
+from impact_contracts import ContractViolation, SchemaMismatch
 from impact_schemas.catalog import event_for_topic, topic_for
 from impact_schemas.events import schema_version
 
 from impact_runtime.codec import Codec, VersionedCodec
-from impact_runtime.dlq import dead_letter, failure_reason
+from impact_runtime.dlq import dead_letter
 from impact_runtime.envelope import envelope_headers, fill_envelope
+from impact_runtime.failures import STAGE_FAILED, dead_letters, failure_reason, stage_failure
 from impact_runtime.metrics import ServiceMetrics
-from impact_runtime.retry import RetryPolicy, Sleep, call_with_retry
+from impact_runtime.outage import Outages, codec_down, dependency_down
+from impact_runtime.retry import RetryPolicy, Sleep, call_with_retry, is_retriable
 from impact_runtime.structs import (
     Forward,
     Handler,
@@ -28,17 +34,17 @@ from impact_runtime.structs import (
     RawMessage,
     Record,
     Reject,
+    StateHooks,
+    Tick,
+    coalesce_raw,
 )
 
-STAGE_FAILED = "stage_failed"
 FORWARDED_FROM = "forwarded_from"  # header a Forward adds: "<partition>:<offset>" it came from
 
+__all__ = ["FORWARDED_FROM", "STAGE_FAILED", "MessagePipeline", "call_handler", "event_name"]
 
-def is_stage_failure(exc: BaseException) -> bool:
-    """A handler error on a valid event that becomes ``stage_failed`` (not DLQ)."""
-    if isinstance(exc, SchemaMismatch | ContractViolation):
-        return False
-    return isinstance(exc, PermanentError | ConfigError)
+Deliver = Callable[[list[ProducerRecord]], Awaitable[object]]
+IsDown = Callable[[BaseException], str | None]
 
 
 def event_name(topic: str) -> str:
@@ -61,12 +67,15 @@ class MessagePipeline:
     """Turns one raw message into the records to produce for it; never raises ``Exception``.
 
     Steps:
-    1. decode the bytes (any error, after retrying RetryableError: DLQ);
-    2. run the handler, retrying RetryableError with backoff;
+    1. decode the bytes (undecodable: DLQ);
+    2. run the handler; a component's RetryableError is retried ``max_retries`` times;
     3. encode the outputs, filling envelope fields and headers; a ``Forward`` re-produces
        the message to another partition, a ``Reject`` dead-letters it;
-    4. on a handler failure: ``stage_failed`` for a PermanentError/ConfigError when a
-       ``failure_stage`` is set, else (and for anything unexpected) the DLQ.
+    4. on a handler failure, with a ``failure_stage``: a ``stage_failed`` event (see
+       ``failures.py``), plus the DLQ for a contract violation; without one: the DLQ.
+
+    A dependency that is down (registry, broker) is not a failure: every step waits it out
+    (``outage.py``), so a valid event never reaches the DLQ because of an outage.
     """
 
     def __init__(
@@ -80,6 +89,7 @@ class MessagePipeline:
         metrics: ServiceMetrics,
         failure_stage: str | None = None,
         sleep: Sleep = asyncio.sleep,
+        state: StateHooks | None = None,
     ) -> None:
         self.service_name = service_name
         self.codec = codec
@@ -89,17 +99,19 @@ class MessagePipeline:
         self.metrics = metrics
         self.failure_stage = failure_stage
         self.sleep = sleep
+        self.state = state
         self.log = structlog.get_logger("impact_runtime").bind(service=service_name)
+        self.outages = Outages(retry_policy, metrics, sleep, self.log)
 
     def topic_for(self, event: str) -> str:
         """The topic an event is produced to."""
         return topic_for(event, self.topic_prefix)
 
     async def process(self, message: RawMessage) -> list[ProducerRecord]:
-        """The records to produce for ``message`` (outputs, a DLQ record or stage_failed)."""
+        """The records to produce for ``message`` (outputs, DLQ and/or stage_failed)."""
         log = self.log.bind(topic=message.topic, partition=message.partition, offset=message.offset)
         try:
-            incoming = await self._retrying(message.topic, lambda: self.decode(message))
+            incoming = await self._attempt(message.topic, partial(self.decode, message), codec_down)
         except Exception as exc:
             return [self._dead_letter(message, exc, log)]
         log = log.bind(
@@ -107,14 +119,14 @@ class MessagePipeline:
         )
         try:
             started = time.perf_counter()
-            outputs = await self._retrying(message.topic, lambda: self._handle(incoming))
+            handle = partial(self._handle, incoming)
+            outputs = await self._attempt(message.topic, handle, dependency_down)
             self.metrics.handler_seconds(message.topic).observe(time.perf_counter() - started)
             events = [o for o in outputs if not isinstance(o, Forward | Reject)]
-            records = await self._retrying(message.topic, lambda: self.encode(events, incoming))
+            encode = partial(self.encode, events, incoming)
+            records = await self._attempt(message.topic, encode, codec_down)
         except Exception as exc:
-            if self.failure_stage is not None and is_stage_failure(exc):
-                return await self._stage_failed(message, incoming, exc, log)
-            return [self._dead_letter(message, exc, log)]
+            return await self._failed(message, incoming, exc, log)
         for output in outputs:
             if isinstance(output, Forward):
                 records.append(forwarded(message, output.partition))
@@ -123,6 +135,45 @@ class MessagePipeline:
         self.metrics.processed(message.topic).inc()
         log.debug("processed", outputs=len(records))
         return records
+
+    async def tick(self, tick: Tick, now: float, deliver: Deliver) -> list[ProducerRecord]:
+        """Run ``tick`` at ``now`` and deliver its records on their own; return them.
+
+        Tick outputs carry their own ``run_id`` (there is no cause). The handler state is
+        committed once they are delivered; if the tick, its encoding or the delivery fails,
+        the state rolls back to its last delivered version, so the next tick fires again
+        (an expired deadline is never used up by a failed tick). Delivery errors propagate.
+        """
+        try:
+            outputs = await call_handler(tick, now)
+            encode = partial(self.encode, outputs or [], None)
+            records = coalesce_raw(await self._attempt("tick", encode, codec_down))
+        except Exception as exc:
+            self.metrics.failed("tick", type(exc).__name__).inc()
+            self.log.error("tick_failed", error_type=type(exc).__name__, error=failure_reason(exc))
+            self.rolled_back()
+            return []
+        except BaseException:  # stopping while the registry is down
+            self.rolled_back()
+            raise
+        if records:
+            try:
+                await deliver(records)
+            except BaseException:
+                self.rolled_back()
+                raise
+        self.delivered()
+        return records
+
+    def delivered(self) -> None:
+        """Everything handled so far is delivered: the handler state may advance."""
+        if self.state is not None:
+            self.state.commit()
+
+    def rolled_back(self) -> None:
+        """What was handled since the last delivery is lost: restore the handler state."""
+        if self.state is not None:
+            self.state.rollback()
 
     async def decode(self, message: RawMessage) -> Incoming:
         """Decode a raw message into an Incoming (errors propagate)."""
@@ -179,14 +230,24 @@ class MessagePipeline:
             raise TypeError(f"handler must return a list, got {type(result).__name__}")
         return result
 
-    async def _retrying(self, topic: str, action: Callable[[], Awaitable[Any]]) -> Any:
+    async def _attempt(
+        self, topic: str, action: Callable[[], Awaitable[Any]], is_down: IsDown
+    ) -> Any:
+        """Wait out outages (no limit); retry other retriable errors ``max_retries`` times."""
+
         def on_retry(attempt: int, delay: float, exc: BaseException) -> None:
             self.metrics.retried(topic).inc()
             self.log.warning(
                 "retrying", topic=topic, attempt=attempt, delay_s=delay, error=str(exc)
             )
 
-        return await call_with_retry(action, self.retry_policy, self.sleep, on_retry)
+        def retry_if(exc: BaseException) -> bool:
+            return is_retriable(exc) and is_down(exc) is None
+
+        return await self.outages.wait_out(
+            lambda: call_with_retry(action, self.retry_policy, self.sleep, on_retry, retry_if),
+            is_down,
+        )
 
     def _dead_letter(self, message: RawMessage, exc: BaseException, log: Any) -> ProducerRecord:
         self.metrics.failed(message.topic, type(exc).__name__).inc()
@@ -194,27 +255,25 @@ class MessagePipeline:
         log.error("dead_lettered", error_type=type(exc).__name__, reason=failure_reason(exc))
         return dead_letter(message, exc, self.service_name)
 
-    async def _stage_failed(
+    async def _failed(
         self, message: RawMessage, incoming: Incoming, exc: BaseException, log: Any
     ) -> list[ProducerRecord]:
-        self.metrics.failed(message.topic, type(exc).__name__).inc()
-        log.warning("stage_failed", error_type=type(exc).__name__, reason=str(exc))
+        """A decoded command that could not be completed: end its initiative or run."""
         value = incoming.value
-        event = Outgoing(
-            event=STAGE_FAILED,
-            key=str(value.get("run_id") or incoming.key or ""),
-            value={
-                "stage": self.failure_stage,
-                "initiative_id": value.get("initiative_id"),
-                "phase": value.get("phase"),
-                "reason": str(exc),
-                "error_type": type(exc).__name__,
-            },
-        )
+        if self.failure_stage is None or not value.get("run_id"):
+            return [self._dead_letter(message, exc, log)]
+        payload = stage_failure(self.failure_stage, value, exc)
+        log.warning("stage_failed", error_type=payload["error_type"], reason=payload["reason"])
+        event = Outgoing(STAGE_FAILED, str(value["run_id"]), payload)
         try:
-            return await self._retrying(message.topic, lambda: self.encode([event], incoming))
+            encode = partial(self.encode, [event], incoming)
+            records = await self._attempt(message.topic, encode, codec_down)
         except Exception as encode_exc:
             return [self._dead_letter(message, encode_exc, log)]
+        if dead_letters(exc):
+            return [self._dead_letter(message, exc, log), *records]
+        self.metrics.failed(message.topic, type(exc).__name__).inc()
+        return records
 
 
 def forwarded(message: RawMessage, partition: int) -> ProducerRecord:

@@ -35,21 +35,27 @@ class RetriesExhausted(ImpactError):
         self.last = last
 
 
+def is_retriable(exc: BaseException) -> bool:
+    """An Impact error flagged ``retriable`` (e.g. a component's RetryableError)."""
+    return isinstance(exc, ImpactError) and exc.retriable
+
+
 async def call_with_retry(
     action: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
     sleep: Sleep,
     on_retry: OnRetry | None = None,
+    retry_if: Callable[[BaseException], bool] = is_retriable,
 ) -> T:
-    """Run ``action``; retry while it raises a ``retriable`` error.
+    """Run ``action``; retry while it raises an error ``retry_if`` accepts.
 
     Raises RetriesExhausted once the retries are used up; other errors propagate at once.
     """
     for retry_number in range(policy.max_retries + 1):
         try:
             return await action()
-        except ImpactError as exc:
-            if not exc.retriable:
+        except Exception as exc:
+            if not retry_if(exc):
                 raise
             if retry_number == policy.max_retries:
                 raise RetriesExhausted(retry_number + 1, exc) from exc
@@ -57,4 +63,24 @@ async def call_with_retry(
             if on_retry is not None:
                 on_retry(retry_number + 1, delay, exc)
             await sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+#: The policy of ``ServiceSettings``' defaults, for callers without settings (embedded mode).
+DEFAULT_RETRY_POLICY = RetryPolicy(max_retries=5, base_delay_s=0.2, max_delay_s=5.0)
+
+
+def call_with_retry_sync(
+    action: Callable[[], T], policy: RetryPolicy, sleep: Callable[[float], None]
+) -> T:
+    """``call_with_retry`` for a blocking ``action`` in a worker thread (embedded mode)."""
+    for retry_number in range(policy.max_retries + 1):
+        try:
+            return action()
+        except Exception as exc:
+            if not is_retriable(exc):
+                raise
+            if retry_number == policy.max_retries:
+                raise RetriesExhausted(retry_number + 1, exc) from exc
+            sleep(policy.delay(retry_number))
     raise AssertionError("unreachable")  # pragma: no cover

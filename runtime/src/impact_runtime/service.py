@@ -11,29 +11,36 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 import structlog
-from aiokafka import (
-    AIOKafkaConsumer,
-    AIOKafkaProducer,
-    ConsumerRebalanceListener,
-    ConsumerRecord,
-    TopicPartition,
-)
-from aiokafka.errors import IllegalStateError, KafkaError, ProducerFenced
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from impact_contracts import ImpactError
 from impact_schemas.catalog import topic_for
 
+from impact_runtime.clients import KafkaClients
 from impact_runtime.codec import Codec, avro_codec, close_codec
-from impact_runtime.delivery import AtLeastOnceDelivery, Delivery, ExactlyOnceDelivery, Offsets
+from impact_runtime.delivery import Offsets
 from impact_runtime.dlq import dlq_topic
 from impact_runtime.health import HealthServer
-from impact_runtime.kafka import ensure_topics, make_consumer, make_producer
 from impact_runtime.logs import configure_logging
 from impact_runtime.metrics import ServiceMetrics
-from impact_runtime.pipeline import STAGE_FAILED, MessagePipeline, call_handler
+from impact_runtime.outage import KAFKA, Stopping, broker_trouble
+from impact_runtime.pipeline import STAGE_FAILED, MessagePipeline
 from impact_runtime.retry import RetryPolicy
 from impact_runtime.settings import ServiceSettings
-from impact_runtime.structs import Handler, ProducerRecord, RawMessage, Tick, coalesce_raw
+from impact_runtime.structs import (
+    Handler,
+    ProducerRecord,
+    RawMessage,
+    StateHooks,
+    Tick,
+    coalesce_raw,
+)
 
 OnAssign = Callable[[set[TopicPartition]], Awaitable[None]]
+
+
+class ServiceCrashed(ImpactError, RuntimeError):
+    """The consume loop stopped on a fatal error (the cause is chained)."""
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -50,9 +57,11 @@ class _Rebalance(ConsumerRebalanceListener):
 class Service:
     """A consumer service: ``handle`` each input event and produce what it returns.
 
-    What it does, per fetched batch (see ``_process_batch``): decode, handle (retrying
-    RetryableError), route failures to the DLQ or ``stage_failed``, then produce the
-    outputs and commit the offsets (one transaction in ``exactly_once`` mode).
+    What it does, per fetched batch (see ``_process_batch``): decode, handle (retrying a
+    component's RetryableError), route failures to ``stage_failed`` and/or the DLQ, then
+    produce the outputs and commit the offsets (one transaction in ``exactly_once`` mode).
+    A dependency that is down (registry, broker, coordinators) is waited out with capped
+    exponential backoff while readyz answers 503; nothing is dead-lettered for it.
 
     Example::
 
@@ -76,6 +85,7 @@ class Service:
         tick: Tick | None = None,
         tick_interval_s: float = 1.0,
         outputs: list[str] | None = None,
+        state: StateHooks | None = None,
     ) -> None:
         self.settings = settings
         self.inputs = list(inputs)
@@ -86,6 +96,7 @@ class Service:
         self.tick = tick
         self.tick_interval_s = tick_interval_s
         self.outputs = list(outputs or [])
+        self.state = state
         self.transactional_id = (
             settings.transactional_id or f"{settings.consumer_group}-{uuid.uuid4().hex[:12]}"
         )
@@ -93,15 +104,16 @@ class Service:
         self.ready = asyncio.Event()
         self.assignment: set[TopicPartition] = set()
         self.log = structlog.get_logger("impact_runtime").bind(service=settings.service_name)
+        self.pipeline: MessagePipeline | None = None
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._consumer: AIOKafkaConsumer | None = None
-        self._producer: AIOKafkaProducer | None = None
-        self._delivery: Delivery | None = None
+        self._kafka: KafkaClients | None = None
         self._health: HealthServer | None = None
-        self._known_topics: set[str] = set()
         self._owned_codec: Codec | None = None
         self._last_tick = time.monotonic()
+        # A batch (start offsets, end offsets) whose delivery failed, resolved by _recover.
+        self._undelivered: tuple[Offsets, Offsets] | None = None
+        self._stalled = False  # the last delivery waited for an unreachable broker
         # Held from a fetched batch to its delivery; a revocation waits for it, so a
         # partition's next owner never re-processes a batch this replica is still delivering.
         self._in_flight = asyncio.Lock()
@@ -125,6 +137,7 @@ class Service:
             metrics=self.metrics,
             failure_stage=self.failure_stage,
             sleep=sleep,
+            state=self.state,
         )
 
     @property
@@ -140,8 +153,9 @@ class Service:
         return self._task is not None and not self._task.done()
 
     def is_ready(self) -> bool:
-        """Running and assigned by the group coordinator (readyz)."""
-        return self.running and self.ready.is_set()
+        """Running, assigned by the group coordinator, and no dependency down (readyz)."""
+        waiting = self.pipeline is not None and self.pipeline.outages.waiting
+        return self.running and self.ready.is_set() and not waiting
 
     def input_topics(self) -> list[str]:
         """Topic names of the input events."""
@@ -156,7 +170,7 @@ class Service:
         codec = self.codec
         if codec is None:
             codec = self._owned_codec = avro_codec(self.settings.schema_registry_url)
-        self.pipeline = self.build_pipeline(codec, asyncio.sleep)
+        self.pipeline = self.build_pipeline(codec, self._sleep)
         self._health = HealthServer(
             self.settings.http_host, self.settings.http_port, self.is_ready, self.metrics.render
         )
@@ -166,22 +180,9 @@ class Service:
         outputs = [topic_for(event, prefix) for event in self.outputs]
         if self.failure_stage is not None:
             outputs.append(topic_for(STAGE_FAILED, prefix))
-        await self._ensure({*inputs, *(dlq_topic(t) for t in inputs), *outputs})
-        exactly_once = self.settings.processing_guarantee == "exactly_once"
-        self._producer = make_producer(
-            self.settings, self.transactional_id if exactly_once else None
-        )
-        self._consumer = make_consumer(self.settings)
-        await self._producer.start()
-        await self._consumer.start()
-        self._consumer.subscribe(inputs, listener=_Rebalance(self))
-        self._delivery = (
-            ExactlyOnceDelivery(self._producer, self.settings.consumer_group)
-            if exactly_once
-            else AtLeastOnceDelivery(
-                self._producer, self._consumer, self.settings.commit_interval_s
-            )
-        )
+        self._kafka = KafkaClients(self.settings, self.transactional_id, self.log)
+        await self._kafka.ensure({*inputs, *(dlq_topic(t) for t in inputs), *outputs})
+        await self._kafka.start(inputs, _Rebalance(self))
         self._stopping.clear()
         self._task = asyncio.create_task(self._loop(), name=f"{self.settings.service_name}-loop")
         self.log.info(
@@ -189,11 +190,16 @@ class Service:
             inputs=inputs,
             http_port=self.http_port,
             guarantee=self.settings.processing_guarantee,
-            transactional_id=self.transactional_id if exactly_once else None,
+            transactional_id=self._kafka.transactional_id,
         )
 
     async def stop(self) -> None:
-        """Finish the current batch, commit, leave the group and close everything."""
+        """Finish the current batch, commit, leave the group and close everything.
+
+        Raises:
+            Exception: the loop's fatal error, after everything is closed (so
+                ``async with Service(...)`` never hides a crash).
+        """
         self._stopping.set()
         error: BaseException | None = None
         if self._task is not None:
@@ -203,19 +209,23 @@ class Service:
                 error = exc
             self._task = None
         self.ready.clear()
-        if self._delivery is not None and error is None:
-            with contextlib.suppress(KafkaError):
-                await self._delivery.commit_pending()
-        for client in (self._consumer, self._producer, self._health):
-            if client is not None:
-                await client.stop()
-        self._consumer = self._producer = self._health = self._delivery = None
+        if self._kafka is not None:
+            await self._kafka.stop(commit=error is None)
+        if self._health is not None:
+            await self._health.stop()
+        self._kafka = self._health = None
         await close_codec(self._owned_codec)
         self._owned_codec = None
         self.log.info("service_stopped")
+        if error is not None:
+            raise error
 
     async def run(self) -> None:
-        """Start, then run until ``stop()``, SIGTERM or SIGINT; re-raise a fatal loop error."""
+        """Start, then run until ``stop()``, SIGTERM or SIGINT.
+
+        Raises:
+            ServiceCrashed: the loop stopped on a fatal error (chained as the cause).
+        """
         loop = asyncio.get_running_loop()
         installed = []
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -229,10 +239,11 @@ class Service:
                 [self._task, asyncio.create_task(self._stopping.wait())],
                 return_when=asyncio.FIRST_COMPLETED,
             )
-            failed = self._task.done() and self._task.exception() is not None
-            await self.stop()
-            if failed:
-                raise RuntimeError(f"{self.settings.service_name} stopped on a fatal error")
+            try:
+                await self.stop()
+            except Exception as exc:
+                name = self.settings.service_name
+                raise ServiceCrashed(f"{name} stopped on a fatal error: {exc!r}") from exc
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
@@ -252,25 +263,31 @@ class Service:
     # -- the loop -------------------------------------------------------------------------
 
     async def _loop(self) -> None:
-        failures = 0
+        """Process batches until stopped; wait out a broker outage (readyz false), then
+        resume from what Kafka committed, so nothing is lost or duplicated."""
+        assert self.pipeline is not None
+        attempt = 0
         while not self._stopping.is_set():
             try:
+                if self._undelivered is not None:
+                    await self._recover()
                 await self._process_batch()
-                failures = 0
-            except ProducerFenced:
-                self.log.error("producer_fenced", transactional_id=self.transactional_id)
-                raise
-            except KafkaError as exc:
-                failures += 1
-                self.log.warning("delivery_failed", error=repr(exc), consecutive=failures)
-                if failures > self.settings.max_retries:
-                    self.log.error("giving_up", error=repr(exc))
-                    raise
-                await asyncio.sleep(self.pipeline.retry_policy.delay(failures - 1))
-                await self._renew_transactional_producer()
+            except Stopping:
+                return
             except Exception as exc:
-                self.log.exception("loop_crashed", error=repr(exc))
-                raise
+                if not broker_trouble(exc, after_outage=attempt > 0 or self._stalled):
+                    self.log.exception("loop_crashed", error=repr(exc))
+                    raise
+                attempt += 1
+                try:
+                    await self.pipeline.outages.backoff(KAFKA, exc, attempt)
+                except Stopping:
+                    return
+                continue
+            if attempt:
+                self.pipeline.outages.recovered(KAFKA)
+                attempt = 0
+            self._stalled = False
 
     async def _process_batch(self) -> None:
         """Process one fetched batch.
@@ -279,115 +296,122 @@ class Service:
         2. for each message: decode → handle → encode (failures become DLQ or
            ``stage_failed`` records; the pipeline never raises on one message);
         3. mark the message's offset (next offset to read);
-        4. run ``tick`` if due and add its outputs;
-        5. create any new output/DLQ topics;
-        6. deliver: produce every record, then commit the marked offsets — in one
-           transaction (exactly_once) or after every ack (at_least_once);
-        7. if delivery fails, seek back to the batch start so it is processed again.
+        4. create any new output/DLQ topics;
+        5. deliver: produce every record, then commit the marked offsets — in one
+           transaction (exactly_once) or after every ack (at_least_once); then the
+           handler state is committed;
+        6. if delivery fails, keep the batch as undelivered: after the outage ``_recover``
+           resumes from the committed offsets and rolls the handler state back;
+        7. run ``tick`` if due, delivered on its own (``MessagePipeline.tick``).
         """
-        assert self._consumer is not None and self._delivery is not None
+        assert self._kafka is not None
         # Step 1
-        batch = await self._consumer.getmany(
+        batch = await self._kafka.consumer.getmany(
             timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_poll_records
         )
         async with self._in_flight:
             await self._process_fetched(batch)
+            # Step 7
+            await self._tick_if_due()
 
     async def _process_fetched(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """Steps 2 to 7 for one fetched batch (under the in-flight lock)."""
-        assert self._consumer is not None and self._delivery is not None
+        """Steps 2 to 6 for one fetched batch (under the in-flight lock)."""
+        assert self.pipeline is not None and self._kafka is not None
         records: list[ProducerRecord] = []
         offsets: Offsets = {}
         starts: Offsets = {}
-        for tp, messages in batch.items():
-            starts[tp] = messages[0].offset
-            for message in messages:
-                # Step 2
-                raw = RawMessage(
-                    message.topic,
-                    message.partition,
-                    message.offset,
-                    message.key,
-                    message.value,
-                    tuple(message.headers or ()),
-                )
-                records.extend(await self.pipeline.process(raw))
-                # Step 3
-                offsets[tp] = message.offset + 1
-        # Step 4
-        records.extend(await self._tick_if_due())
+        try:
+            for tp, messages in batch.items():
+                starts[tp] = messages[0].offset
+                for message in messages:
+                    # Step 2
+                    raw = RawMessage(
+                        message.topic,
+                        message.partition,
+                        message.offset,
+                        message.key,
+                        message.value,
+                        tuple(message.headers or ()),
+                    )
+                    records.extend(await self.pipeline.process(raw))
+                    # Step 3
+                    offsets[tp] = message.offset + 1
+        except Stopping:
+            self.pipeline.rolled_back()
+            raise
         records = coalesce_raw(records)
         if not records and not offsets:
             return
         try:
-            # Step 5
-            await self._ensure({r.topic for r in records if r.managed})
+            # Steps 4 and 5
+            await self._deliver(records, offsets)
+        except Exception:
             # Step 6
-            await self._delivery.deliver(records, offsets)
-        except KafkaError:
-            # Step 7
-            self._rewind(starts)
+            self._undelivered = (starts, offsets)
             raise
-        self._observe_lag(offsets)
+        except Stopping:
+            self.pipeline.rolled_back()
+            raise
+        self.pipeline.delivered()
+        self._kafka.observe_lag(offsets, self.metrics)
 
-    async def _tick_if_due(self) -> list[ProducerRecord]:
+    async def _tick_if_due(self) -> None:
         if self.tick is None or time.monotonic() - self._last_tick < self.tick_interval_s:
-            return []
-        self._last_tick = time.monotonic()
-        try:
-            outputs = await call_handler(self.tick, time.time())
-            return await self.pipeline.encode(outputs or [], None)
-        except Exception as exc:
-            self.metrics.failed("tick", type(exc).__name__).inc()
-            self.log.exception("tick_failed", error=repr(exc))
-            return []
-
-    async def _renew_transactional_producer(self) -> None:
-        """Replace the producer after a failed transaction.
-
-        aiokafka can leave a producer whose transaction failed with stale sequence
-        numbers, so every retry fails with OutOfOrderSequenceNumber. A new producer with
-        the same transactional id bumps the epoch and starts clean.
-        """
-        if not isinstance(self._delivery, ExactlyOnceDelivery) or self._producer is None:
             return
-        with contextlib.suppress(KafkaError):
-            await self._producer.stop()
-        self._producer = make_producer(self.settings, self.transactional_id)
-        await self._producer.start()
-        self._delivery = ExactlyOnceDelivery(self._producer, self.settings.consumer_group)
+        self._last_tick = time.monotonic()
+        assert self.pipeline is not None
 
-    def _rewind(self, starts: Offsets) -> None:
-        assert self._consumer is not None
-        for tp, offset in starts.items():
-            with contextlib.suppress(IllegalStateError, AssertionError):
-                self._consumer.seek(tp, offset)
+        async def deliver(records: list[ProducerRecord]) -> None:
+            try:
+                await self._deliver(records, {})
+            except Exception:
+                self._undelivered = ({}, {})
+                raise
 
-    def _observe_lag(self, offsets: Offsets) -> None:
-        assert self._consumer is not None
-        for tp, position in offsets.items():
-            highwater = self._consumer.highwater(tp)
-            if highwater is not None:
-                self.metrics.consumer_lag(tp.topic, str(tp.partition)).set(highwater - position)
+        await self.pipeline.tick(self.tick, time.time(), deliver)
 
-    async def _ensure(self, topics: set[str]) -> None:
-        missing = topics - self._known_topics
-        if missing:
-            created = await ensure_topics(self.settings, missing)
-            if created:
-                self.log.info("topics_created", topics=sorted(created))
-            self._known_topics |= missing
+    async def _deliver(self, records: list[ProducerRecord], offsets: Offsets) -> None:
+        assert self._kafka is not None and self.pipeline is not None
+        outages, stopping = self.pipeline.outages, self._stopping
+        if await self._kafka.deliver(records, offsets, outages=outages, stopping=stopping):
+            self._stalled = True
+
+    async def _recover(self) -> None:
+        """After a failed delivery, once Kafka answers again.
+
+        1. renew the transactional producer (this also settles the failed transaction);
+        2. in exactly_once, committed offsets at the batch's end mean the transaction did
+           commit: the handler state is committed and the batch is not processed again;
+           otherwise the state rolls back and the batch is replayed from its start.
+        """
+        assert self.pipeline is not None and self._kafka is not None
+        assert self._undelivered is not None
+        starts, ends = self._undelivered
+        committed = await self._kafka.resume(starts, ends)  # Steps 1 and 2
+        if committed:
+            self.pipeline.delivered()
+        else:
+            self.pipeline.rolled_back()
+        self._undelivered = None
+        self.log.info("delivery_recovered", replayed=not committed, partitions=len(starts))
+
+    async def _sleep(self, delay: float) -> None:
+        """A backoff sleep that ends early, raising ``Stopping``, once stop is requested."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), delay)
+        if self._stopping.is_set():
+            raise Stopping
 
     # -- rebalance ------------------------------------------------------------------------
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
-        if isinstance(self._delivery, ExactlyOnceDelivery):
+        if self._kafka is not None and self._kafka.exactly_once:
             async with self._in_flight:  # let the transaction being delivered commit first
                 pass
         self.log.info("partitions_revoked", partitions=sorted(map(str, revoked)))
-        if self._delivery is not None:
+        if self._kafka is not None:
             try:
-                await self._delivery.commit_pending()
+                await self._kafka.delivery.commit_pending()
             except KafkaError as exc:
                 self.log.warning("commit_on_revoke_failed", error=repr(exc))
 

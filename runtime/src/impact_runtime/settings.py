@@ -85,6 +85,13 @@ class ServiceSettings(BaseSettings):
         description="IMPACT_COMMIT_INTERVAL_S: at_least_once only, least seconds between "
         "offset commits (0: after every batch). exactly_once commits every batch.",
     )
+    delivery_stall_s: float = Field(
+        5.0,
+        gt=0,
+        description="IMPACT_DELIVERY_STALL_S: a batch delivery still pending after this many "
+        "seconds means the broker is unreachable: readyz 503 and one log line per backoff "
+        "step until it completes (the client keeps retrying; nothing is dropped).",
+    )
     transaction_timeout_ms: int = Field(
         60_000, ge=1000, description="IMPACT_TRANSACTION_TIMEOUT_MS."
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,19 @@ Output = Outgoing | Record | Forward | Reject
 HandlerResult = Sequence[Output]  # a list; Sequence so list[Outgoing] is one too
 Handler = Callable[[Incoming], HandlerResult | Awaitable[HandlerResult]]
 Tick = Callable[[float], HandlerResult | Awaitable[HandlerResult]]
+
+
+class StateHooks(Protocol):
+    """In-memory handler state that must only advance with what Kafka has.
+
+    The runtime calls ``commit()`` once a batch's (or a tick's) outputs are delivered and
+    ``rollback()`` when they were not, so the state returns to its last delivered version
+    and the work is done again (a replayed batch, the next tick).
+    """
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
 
 
 def coalesce_raw(records: list[ProducerRecord]) -> list[ProducerRecord]:

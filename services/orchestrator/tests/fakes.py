@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from impact_contracts import ComponentError, ComponentRegistry
 from impact_orchestrator.manifest import Registries
 
 MEASURE = ComponentRegistry("measure")
+#: Set to let measurements that ``hang`` return (a straggler never answers before it).
+RELEASE_HANGING = threading.Event()
 EVALUATE = ComponentRegistry("evaluate")
 ALLOCATE = ComponentRegistry("allocate")
 
@@ -15,7 +18,9 @@ ALLOCATE = ComponentRegistry("allocate")
 @MEASURE.register("Measure")
 class FakeMeasure:
     """Effect = ``PARAMS.effect`` (pilot) or ``PARAMS.scale_effect`` (scale), CI ±1;
-    raises ``ComponentError`` in the phase named by ``PARAMS.fail``."""
+    raises ``ComponentError`` in the phase named by ``PARAMS.fail``, an ``IndexError`` (a
+    bug) in the phase named by ``PARAMS.bug``; blocks until ``RELEASE_HANGING`` in the
+    phase named by ``PARAMS.hang``."""
 
     def __init__(self, data_root: str | None = None) -> None:
         self.data_root = data_root
@@ -24,6 +29,11 @@ class FakeMeasure:
         params = event["measure_config"]["MEASUREMENT"].get("PARAMS", {})
         if params.get("fail") == event["phase"]:
             raise ComponentError(f"cannot measure {event['initiative_id']}")
+        if params.get("bug") == event["phase"]:
+            return [event][1]
+        if params.get("hang") == event["phase"]:
+            RELEASE_HANGING.wait(timeout=300)
+            raise ComponentError(f"{event['initiative_id']} answered too late")
         pilot = float(params.get("effect", 1.0))
         effect = pilot if event["phase"] == "pilot" else float(params.get("scale_effect", pilot))
         return {

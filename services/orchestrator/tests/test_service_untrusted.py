@@ -212,7 +212,7 @@ async def test_an_event_on_another_partition_is_forwarded_to_the_owner_unchanged
     assert len(events(records, "measure_requested")) == 5
     [changelog] = [r for r in records if r.topic == CHANGELOG]
     assert changelog.partition == owner
-    assert harness.orchestrator.store.partitions[run_id] == owner
+    assert harness.orchestrator.store.live.partitions[run_id] == owner
 
     # forwarded once already and still not on its owner: replicas disagree, so it stops here
     [stuck] = await harness.feed_raw(MANIFEST_TOPIC, data, (owner + 1) % 6, forward.headers)

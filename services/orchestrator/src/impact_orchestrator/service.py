@@ -160,6 +160,14 @@ class Orchestrator:
     def tick(self, now: float) -> list[Output]:
         return self._outputs(self.store.tick(now))
 
+    def commit(self) -> None:
+        """The runtime delivered what was handled so far (``StateHooks``)."""
+        self.store.commit()
+
+    def rollback(self) -> None:
+        """The runtime could not deliver it: back to the last delivered states."""
+        self.store.rollback()
+
     async def on_assign(self, assigned: set[TopicPartition]) -> None:
         self.restored.clear()
         try:
@@ -173,7 +181,9 @@ class Orchestrator:
     def _outputs(self, changes: list[Change]) -> list[Output]:
         outputs: list[Output] = []
         for state, commands in changes:
-            outputs.extend(Outgoing(c.event, c.key, c.payload) for c in commands)
+            # every event names its run: a tick's outputs have no cause to copy it from
+            run = {"run_id": state.run_id}
+            outputs.extend(Outgoing(c.event, c.key, {**run, **c.payload}) for c in commands)
             owner = owner_partition(state.run_id, self.partition_count)
             changelog = Record(
                 self.settings.changelog_topic, state.run_id, _lazy_state(state), owner
@@ -230,6 +240,7 @@ class OrchestratorService(Service):
             tick=orchestrator.tick,
             tick_interval_s=settings.tick_interval_s,
             outputs=OUTPUTS,
+            state=orchestrator,
         )
         self.orchestrator = orchestrator
 

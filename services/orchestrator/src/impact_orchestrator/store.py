@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,11 +23,40 @@ def without_envelope(value: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class RunStore:
+class Runs:
     """Run states by run_id, with the input partition each run lives on."""
 
     states: dict[str, RunState] = field(default_factory=dict)
     partitions: dict[str, int] = field(default_factory=dict)
+
+    def put(self, state: RunState, partition: int) -> None:
+        self.states[state.run_id] = state
+        self.partitions[state.run_id] = partition
+
+    def drop(self, partition_gone: Callable[[int], bool]) -> None:
+        for run_id in [r for r, p in self.partitions.items() if partition_gone(p)]:
+            del self.states[run_id], self.partitions[run_id]
+
+    def copy(self) -> Runs:
+        """States are never mutated in place (transitions return copies): a dict copy."""
+        return Runs(dict(self.states), dict(self.partitions))
+
+
+@dataclass
+class RunStore:
+    """The live runs of this replica, and the last committed version of them.
+
+    Changes are provisional until ``commit()``, which the runtime calls once their
+    commands and changelog records are delivered; ``rollback()`` returns to the committed
+    runs, so an undelivered change (e.g. a deadline expiry) happens again.
+    """
+
+    live: Runs = field(default_factory=Runs)
+    committed: Runs = field(default_factory=Runs)
+
+    @property
+    def states(self) -> dict[str, RunState]:
+        return self.live.states
 
     def handle(
         self, event: str, value: dict[str, Any], partition: int, now: float
@@ -43,8 +73,7 @@ class RunStore:
             return None
         else:
             state, commands = apply(self.states[run_id], event, without_envelope(value), now)
-        self.states[run_id] = state
-        self.partitions[run_id] = partition
+        self.live.put(state, partition)
         return state, commands
 
     def reject(
@@ -64,29 +93,37 @@ class RunStore:
         else:
             payload = without_envelope(value)
             state, commands = reject_input(self.states[run_id], event, payload, reason, now)
-        self.states[run_id] = state
-        self.partitions[run_id] = partition
+        self.live.put(state, partition)
         return state, commands
 
     def tick(self, now: float) -> list[Change]:
-        """Deadlines of every live run."""
+        """Deadlines of every live run (all or nothing: a failing run changes no state)."""
         changes = []
-        for run_id, state in sorted(self.states.items()):
+        for _, state in sorted(self.states.items()):
             new, commands = on_tick(state, now)
             if commands:
-                self.states[run_id] = new
                 changes.append((new, commands))
+        for new, _ in changes:
+            self.live.put(new, self.live.partitions[new.run_id])
         return changes
 
+    def commit(self) -> None:
+        """The changes so far are delivered."""
+        self.committed = self.live.copy()
+
+    def rollback(self) -> None:
+        """Forget the changes since the last commit."""
+        self.live = self.committed.copy()
+
     def restore(self, partition: int, states: dict[str, RunState]) -> None:
-        """Replace the runs of ``partition`` by ``states`` (read from the changelog)."""
-        for run_id in [r for r, p in self.partitions.items() if p == partition]:
-            del self.states[run_id], self.partitions[run_id]
-        for run_id, state in states.items():
-            self.states[run_id] = state
-            self.partitions[run_id] = partition
+        """Replace the runs of ``partition`` by ``states`` read from the changelog (they
+        are committed, so both views take them)."""
+        for runs in (self.live, self.committed):
+            runs.drop(lambda p: p == partition)
+            for state in states.values():
+                runs.put(state, partition)
 
     def keep_only(self, partitions: set[int]) -> None:
         """Forget runs whose partition this replica no longer owns."""
-        for run_id in [r for r, p in self.partitions.items() if p not in partitions]:
-            del self.states[run_id], self.partitions[run_id]
+        for runs in (self.live, self.committed):
+            runs.drop(lambda p: p not in partitions)

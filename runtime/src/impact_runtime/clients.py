@@ -1,0 +1,165 @@
+"""The Kafka clients of one service: consumer, producer, delivery, and their recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import IllegalStateError, KafkaError
+
+from impact_runtime.delivery import AtLeastOnceDelivery, Delivery, ExactlyOnceDelivery, Offsets
+from impact_runtime.kafka import ensure_topics, make_consumer, make_producer
+from impact_runtime.metrics import ServiceMetrics
+from impact_runtime.outage import KAFKA, Outages, Stopping
+from impact_runtime.settings import ServiceSettings
+from impact_runtime.structs import ProducerRecord
+
+FIRST = asyncio.FIRST_COMPLETED
+#: Longest wait for one recovery call (new producer, committed offsets) before backing off.
+RECOVERY_TIMEOUT_S = 10.0
+
+
+class KafkaClients:
+    """Connects, delivers batches by the processing guarantee, and recovers after a
+    failed delivery (a renewed transactional producer, the committed offsets)."""
+
+    def __init__(self, settings: ServiceSettings, transactional_id: str, log: Any) -> None:
+        self.settings = settings
+        self.exactly_once = settings.processing_guarantee == "exactly_once"
+        self.transactional_id = transactional_id if self.exactly_once else None
+        self.log = log
+        self.consumer = make_consumer(settings)
+        self.producer = make_producer(settings, self.transactional_id)
+        self.delivery: Delivery = self._delivery()
+        self._known_topics: set[str] = set()
+
+    async def start(self, inputs: list[str], listener: ConsumerRebalanceListener) -> None:
+        """Connect both clients and subscribe to ``inputs``."""
+        await self.producer.start()
+        await self.consumer.start()
+        self.consumer.subscribe(inputs, listener=listener)
+
+    async def stop(self, *, commit: bool) -> None:
+        """Commit pending offsets (when ``commit``), leave the group, close the clients.
+
+        Each step gets ``RECOVERY_TIMEOUT_S``: with the broker unreachable, aiokafka would
+        wait for it forever (flushing, leaving the group); a stop must not.
+        """
+        steps = [self.consumer.stop(), self.producer.stop()]
+        if commit:
+            steps.insert(0, self.delivery.commit_pending())
+        for step in steps:
+            task = asyncio.ensure_future(step)
+            done, _ = await asyncio.wait({task}, timeout=RECOVERY_TIMEOUT_S)
+            if not done:
+                task.cancel()
+                self.log.warning("close_timed_out", timeout_s=RECOVERY_TIMEOUT_S)
+            elif not task.cancelled() and isinstance(task.exception(), KafkaError):
+                self.log.warning("close_failed", error=repr(task.exception()))
+
+    async def ensure(self, topics: set[str]) -> None:
+        """Create the topics not created or seen yet (one admin call per new set)."""
+        missing = topics - self._known_topics
+        if missing:
+            created = await ensure_topics(self.settings, missing)
+            if created:
+                self.log.info("topics_created", topics=sorted(created))
+            self._known_topics |= missing
+
+    async def deliver(
+        self,
+        records: list[ProducerRecord],
+        offsets: Offsets,
+        *,
+        outages: Outages,
+        stopping: asyncio.Event,
+    ) -> bool:
+        """Create new output topics, produce ``records``, commit ``offsets``; return whether
+        the delivery stalled.
+
+        aiokafka keeps retrying sends to an unreachable broker instead of failing, so a
+        delivery still pending after ``delivery_stall_s`` marks Kafka as down (readyz 503,
+        one log line per backoff step) until it completes or fails.
+
+        Raises:
+            Stopping: ``stopping`` was set while the delivery was stalled.
+            KafkaError: the delivery failed.
+        """
+        delivery = asyncio.ensure_future(self._deliver(records, offsets))
+        stop = asyncio.ensure_future(stopping.wait())
+        started, step, timeout = time.monotonic(), 0, self.settings.delivery_stall_s
+        try:
+            while not (await asyncio.wait({delivery, stop}, timeout=timeout, return_when=FIRST))[0]:
+                step += 1
+                timeout = outages.policy.delay(step - 1)
+                pending = f"delivery pending for {time.monotonic() - started:.1f} s"
+                outages.note(KAFKA, pending, step, timeout)
+        finally:
+            stop.cancel()
+        if not delivery.done():
+            raise Stopping
+        delivery.result()
+        if step:
+            outages.recovered(KAFKA)
+        return step > 0
+
+    async def resume(self, starts: Offsets, ends: Offsets) -> bool:
+        """After a failed delivery: renew the producer, then resume from what the group
+        committed. Return True when the batch's transaction did commit after all (the
+        offsets are at its end, so nothing is replayed); else seek back to ``starts``.
+        In at_least_once the batch is always replayed (idempotent handlers)."""
+        await self.renew_producer()
+        if ends and self.exactly_once:
+
+            async def read() -> dict[TopicPartition, int | None]:
+                return {tp: await self.consumer.committed(tp) for tp in ends}
+
+            if await asyncio.wait_for(read(), RECOVERY_TIMEOUT_S) == ends:
+                return True
+        self.rewind(starts)
+        return False
+
+    async def _deliver(self, records: list[ProducerRecord], offsets: Offsets) -> None:
+        await self.ensure({r.topic for r in records if r.managed})
+        await self.delivery.deliver(records, offsets)
+
+    async def renew_producer(self) -> None:
+        """Replace the producer after a failed transaction.
+
+        aiokafka can leave a producer whose transaction failed with stale sequence
+        numbers, so every retry fails with OutOfOrderSequenceNumber. A new producer with
+        the same transactional id bumps the epoch, settles the old transaction and starts
+        clean.
+        """
+        if not self.exactly_once:
+            return
+        with contextlib.suppress(KafkaError):
+            await self.producer.stop()
+        self.producer = make_producer(self.settings, self.transactional_id)
+        self.delivery = self._delivery()
+        try:
+            await asyncio.wait_for(self.producer.start(), RECOVERY_TIMEOUT_S)
+        except BaseException:
+            with contextlib.suppress(KafkaError):
+                await self.producer.stop()
+            raise
+
+    def rewind(self, starts: Offsets) -> None:
+        """Seek back to ``starts`` (partitions no longer assigned are skipped)."""
+        for tp, offset in starts.items():
+            with contextlib.suppress(IllegalStateError, AssertionError):
+                self.consumer.seek(tp, offset)
+
+    def observe_lag(self, offsets: Offsets, metrics: ServiceMetrics) -> None:
+        for tp, position in offsets.items():
+            highwater = self.consumer.highwater(tp)
+            if highwater is not None:
+                metrics.consumer_lag(tp.topic, str(tp.partition)).set(highwater - position)
+
+    def _delivery(self) -> Delivery:
+        if self.exactly_once:
+            return ExactlyOnceDelivery(self.producer, self.settings.consumer_group)
+        return AtLeastOnceDelivery(self.producer, self.consumer, self.settings.commit_interval_s)

@@ -1,0 +1,71 @@
+"""What becomes of a command its handler could not complete (pure: no Kafka, no I/O).
+
+One routing rule for the Kafka runtime and for embedded mode, so the two cannot drift:
+
+- every failure of a valid command ends its initiative (or run) with a ``stage_failed``
+  payload naming the stage, the reason and the error type, so no run waits for a deadline;
+- a command that breaks its contract (``SchemaMismatch``/``ContractViolation``) can never
+  succeed as sent, so the runtime also keeps it on the DLQ (``dead_letters``).
+
+Outages (registry, broker) never get here: the runtime waits them out (``outage.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import sysconfig
+import traceback
+from typing import Any
+
+from impact_contracts import ContractViolation, ImpactError, SchemaMismatch
+
+STAGE_FAILED = "stage_failed"
+MAX_REASON_CHARS = 4000
+
+
+def failure_reason(exc: BaseException) -> str:
+    """``Type: message``; unexpected (non-Impact) errors add where they were raised."""
+    reason = f"{type(exc).__name__}: {exc}"
+    if not isinstance(exc, ImpactError):
+        where = " <- ".join(f"{f.name} ({f.filename}:{f.lineno})" for f in _own_frames(exc))
+        reason = f"unexpected {reason}" + (f" at {where}" if where else "")
+    return reason[:MAX_REASON_CHARS]
+
+
+def _own_frames(exc: BaseException, limit: int = 3) -> list[traceback.FrameSummary]:
+    """The innermost frames of the handler and component, up to ``limit``. Walking outwards
+    stops at the runtime's own frames (and at the standard library's once past the
+    handler's), so Kafka and embedded mode, which call a handler differently, agree."""
+    frames: list[traceback.FrameSummary] = []
+    own = False
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        stdlib = frame.filename.startswith(_STDLIB)
+        if frame.filename.startswith(_RUNTIME) or (stdlib and own) or len(frames) == limit:
+            break
+        own = own or not stdlib
+        frames.append(frame)
+    return frames
+
+
+_RUNTIME = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_STDLIB = sysconfig.get_paths()["stdlib"] + os.sep
+
+
+def dead_letters(exc: BaseException) -> bool:
+    """Whether the input itself is bad (kept on the DLQ besides the ``stage_failed``)."""
+    return isinstance(exc, SchemaMismatch | ContractViolation)
+
+
+def stage_failure(stage: str, command: dict[str, Any], exc: BaseException) -> dict[str, Any]:
+    """The ``stage_failed`` payload for ``command`` of ``stage`` that raised ``exc``.
+
+    Impact errors carry their own message as the reason; anything unexpected (a component
+    bug such as ``IndexError``) gets ``unexpected <Type>: <msg> at <frames>``.
+    """
+    return {
+        "stage": stage,
+        "initiative_id": command.get("initiative_id"),
+        "phase": command.get("phase"),
+        "reason": str(exc) if isinstance(exc, ImpactError) else failure_reason(exc),
+        "error_type": type(exc).__name__,
+    }

@@ -1,0 +1,46 @@
+"""A stage's pure ``handle(command) -> (event, payload)``, bound to Kafka or run inline.
+
+``stage_handler`` makes it a Service handler (its event keyed by the command's run_id);
+``run_inline`` runs it as embedded mode does, with the same failure routing as the
+runtime: a component's RetryableError is retried, then any failure is ``stage_failed``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from impact_runtime.failures import STAGE_FAILED, stage_failure
+from impact_runtime.retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retry_sync
+from impact_runtime.structs import Handler, Incoming, Outgoing, Output
+
+Event = tuple[str, dict[str, Any]]
+StageHandle = Callable[[dict[str, Any]], Event]
+
+
+def stage_handler(handle: StageHandle) -> Handler:
+    """The Service handler running ``handle`` on each command."""
+
+    def on_command(incoming: Incoming) -> list[Output]:
+        event, payload = handle(incoming.value)
+        return [Outgoing(event, str(incoming.value["run_id"]), payload)]
+
+    return on_command
+
+
+def run_inline(
+    stage: str,
+    handle: StageHandle,
+    command: dict[str, Any],
+    *,
+    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Event:
+    """``handle(command)`` as the runtime would run it, without a broker: the event, or
+    ``("stage_failed", payload)`` for any failure (after retrying a RetryableError)."""
+    try:
+        return call_with_retry_sync(partial(handle, command), policy, sleep)
+    except Exception as exc:
+        return STAGE_FAILED, stage_failure(stage, command, exc)

@@ -1,0 +1,121 @@
+"""Dependencies a test can take down and bring back: our registry on a fixed port, and a
+dedicated single-node broker restarted on its own data (the session broker stays up)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import httpx
+from aiokafka.admin import AIOKafkaAdminClient
+
+from tests.support.kafka import REPO_ROOT, unused_port, wait_for
+
+
+def _local_kafka() -> ModuleType:
+    path = REPO_ROOT / "scripts" / "local_kafka.py"
+    spec = importlib.util.spec_from_file_location("local_kafka", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Registry:
+    """``python -m impact_schemas.registry`` on one port and topic, stoppable and restartable."""
+
+    def __init__(self, bootstrap: str, topic: str, log_dir: Path) -> None:
+        self.bootstrap, self.topic, self.log_dir = bootstrap, topic, log_dir
+        self.port = unused_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "impact_schemas.registry", "--bootstrap", self.bootstrap]
+        command += ["--port", str(self.port), "--topic", self.topic]
+        log = (self.log_dir / f"registry-{time.monotonic_ns()}.log").open("wb")
+        self.process = subprocess.Popen(command, stdout=log, stderr=log)
+
+    async def wait_ready(self, timeout: float = 60) -> None:
+        async def answers() -> bool:
+            try:
+                async with httpx.AsyncClient() as client:
+                    return (await client.get(f"{self.url}/subjects")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await wait_for(answers, timeout, interval=0.1, message=f"registry {self.url} not up")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+        self.process = None
+
+
+class Broker:
+    """A KRaft broker from the jars on fixed ports, killed and restarted on its data."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.local_kafka = _local_kafka()
+        self.workdir = workdir
+        self.state_file = workdir / "state.json"
+        self.data_dir = workdir / "data"
+        self.pid: int | None = None
+        self.bootstrap = ""
+
+    def start(self) -> None:
+        """Format and start (once); ``restart`` reuses the data."""
+        command = [sys.executable, str(self.local_kafka.__file__), "--state-file"]
+        command += [str(self.state_file), "start", "--data-dir", str(self.data_dir), "--wait"]
+        command += ["--owner-pid", str(os.getpid())]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        self.bootstrap = done.stdout.strip().splitlines()[-1]
+        self.pid = int(json.loads(self.state_file.read_text())["pid"])
+
+    def kill(self) -> None:
+        """SIGKILL, as a crashed or unplugged broker."""
+        assert self.pid is not None
+        os.kill(self.pid, signal.SIGKILL)
+        while self.local_kafka.pid_alive(self.pid):
+            time.sleep(0.05)
+
+    def restart(self) -> None:
+        """Start the JVM again on the same config and data (no new storage format)."""
+        properties = self.data_dir / "server.properties"
+        log_config = self.data_dir / "log4j2.xml"
+        java = self.local_kafka.java_command("kafka.Kafka", str(properties), log_config=log_config)
+        out = (self.data_dir / "stdout.log").open("ab")
+        self.pid = subprocess.Popen(java, stdout=out, stderr=out, start_new_session=True).pid
+
+    async def wait_ready(self, timeout: float = 120) -> None:
+        async def lists_topics() -> bool:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000)
+            try:
+                await admin.start()
+                await admin.list_topics()
+                return True
+            except Exception:
+                return False
+            finally:
+                await admin.close()
+
+        await wait_for(lists_topics, timeout, interval=0.5, message="broker did not come back")
+
+    def stop(self) -> None:
+        if self.pid is not None:
+            self.local_kafka.terminate(self.pid, 20.0)
+            self.pid = None
+
+
+async def sleep_outage(seconds: float) -> None:
+    """The outage itself: a dependency stays down this long (a scenario, not a wait)."""
+    await asyncio.sleep(seconds)
