@@ -17,14 +17,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, Iterable
-from typing import Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
-from aiokafka.helpers import create_ssl_context
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:  # aiokafka is imported where a client is made: settings stay broker-free
+    from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 CompressionType = Literal["none", "gzip", "snappy", "lz4", "zstd"]
@@ -120,6 +119,8 @@ def client_options(config: KafkaClientConfig) -> dict[str, Any]:
         "security_protocol": config.security_protocol,
     }
     if config.security_protocol in ("SSL", "SASL_SSL"):
+        from aiokafka.helpers import create_ssl_context
+
         options["ssl_context"] = create_ssl_context(cafile=config.ssl_cafile)
     if config.sasl_mechanism:
         options["sasl_mechanism"] = config.sasl_mechanism
@@ -175,6 +176,8 @@ async def read_to_end(
     Raises:
         TimeoutError: when the end is not reached within ``timeout_s``.
     """
+    from aiokafka import AIOKafkaConsumer
+
     deadline = time.monotonic() + timeout_s
     consumer = AIOKafkaConsumer(
         **consumer_options(config),
@@ -214,6 +217,9 @@ async def _partitions(
     config: KafkaClientConfig, source: Iterable[str | TopicPartition]
 ) -> list[TopicPartition]:
     """Explicit partitions as given; topic names expanded from the cluster's metadata."""
+    from aiokafka import TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
     items = list(source)
     partitions = {item for item in items if isinstance(item, TopicPartition)}
     names = {item for item in items if isinstance(item, str)}
@@ -236,6 +242,8 @@ async def _end_offsets(
     consumer: AIOKafkaConsumer, partitions: list[TopicPartition], deadline: float
 ) -> dict[TopicPartition, int]:
     """End offsets, retried while a new topic has no leader yet."""
+    from aiokafka.errors import KafkaError
+
     while True:
         try:
             offsets = await consumer.end_offsets(partitions)
