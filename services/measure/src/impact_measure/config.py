@@ -14,6 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
+#: Documented input limits (docs/measure.md, "Limits"), shared with the manifest loader.
+MAX_SAMPLE_SIZE = 10_000_000  # units in one sample: scale_sample_size, n_products
+MAX_SIMULATED_CELLS = 10_000_000  # product-days the simulator draws (n_products x days)
+MAX_SEED = 2**63 - 1  # fits an Avro long and is a valid numpy seed (>= 0)
+
 
 class Section(BaseModel):
     """Base of every config section: frozen, unknown keys rejected."""

@@ -24,6 +24,7 @@ from impact_runtime.structs import Output
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from impact_orchestrator.archive import archive_completed
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.store import Change, RunStore
 
@@ -106,6 +107,8 @@ class Orchestrator:
     def _outputs(self, changes: list[Change]) -> list[Output]:
         outputs: list[Output] = []
         for state, commands in changes:
+            if any(c.event == "run_completed" for c in commands):
+                archive_completed(state)  # rewritten whole if a batch is replayed
             outputs.extend(Outgoing(c.event, c.key, c.payload) for c in commands)
             outputs.append(Record(self.settings.changelog_topic, state.run_id, _lazy_state(state)))
         return outputs

@@ -19,6 +19,15 @@ class InitiativeSpec(BaseModel):
     cost_to_scale: float = Field(gt=0)
     measure_config: dict[str, Any]
 
+    def as_payload(self) -> dict[str, Any]:
+        """The event's ``InitiativeSpec``; the config is shared, not copied (100,000
+        deep copies take seconds): treat it as read-only, like the frozen spec."""
+        return {
+            "initiative_id": self.initiative_id,
+            "cost_to_scale": self.cost_to_scale,
+            "measure_config": self.measure_config,
+        }
+
 
 class Manifest(BaseModel):
     """A validated run: run-level settings, one component per stage, the initiatives."""
@@ -50,6 +59,6 @@ class Manifest(BaseModel):
             "measure": self.measure.model_dump(),
             "evaluate": self.evaluate.model_dump(),
             "allocate": self.allocate.model_dump(),
-            "initiatives": [spec.model_dump() for spec in self.initiatives],
+            "initiatives": [spec.as_payload() for spec in self.initiatives],
             "source": self.source,
         }

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from impact_contracts import ComponentRegistry, ImpactError
+from impact_measure.storage import storage_problem
 from pydantic import BaseModel, ConfigDict
 
 from impact_orchestrator.manifest.errors import key_path
@@ -56,9 +57,16 @@ def default_component(section: str, kwargs: dict[str, Any]) -> str:
 
 
 def load_stage(
-    section: str, value: Any, *, named_by: Path, root: DataRoot, registry: ComponentRegistry
+    section: str,
+    value: Any,
+    *,
+    named_by: Path,
+    root: DataRoot,
+    registry: ComponentRegistry,
+    storage: Path,
 ) -> StageConfig | None:
-    """Resolve one stage section (inline mapping, path to a stage file, or absent)."""
+    """Resolve one stage section (inline mapping, path to a stage file, or absent); a
+    ``storage_url`` kwarg must be a sub-path of the ``storage`` root."""
     prefix: tuple[str, ...]
     if value is None:
         content: Any = {}
@@ -86,6 +94,11 @@ def load_stage(
         root.errors.add(where, key_path(*prefix, "component"), reason)
         return None
     if not _kwargs_accepted(name, registry.get(name), kwargs, where, prefix, root):
+        return None
+    url = kwargs.get("storage_url")
+    problem = None if url is None else storage_problem(url, storage)
+    if problem is not None:
+        root.errors.add(where, key_path(*prefix, "storage_url"), problem)
         return None
     try:
         registry.create(name, **kwargs)
