@@ -106,8 +106,8 @@ class DataRoot:
     root: Path
     errors: ErrorCollector
     limits: Limits = field(default_factory=Limits)
-    #: parsed files and inlined measure configs, by resolved path
-    cache: dict[tuple[str, Path], Any] = field(default_factory=dict)
+    #: resolved paths, parsed files and checked measure configs
+    cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def display(self, path: Path) -> str:
         """How a file is named in error messages: relative to the root when inside it."""
@@ -121,18 +121,26 @@ class DataRoot:
     ) -> Path | None:
         """Resolve ``value`` (a path written in ``named_by``); record an error and return
         ``None`` when it is not a string, escapes the data root or does not exist."""
-        file = self.display(named_by)
         if not isinstance(value, str) or not value.strip():
-            self.errors.add(file, key, "must be a non-empty path string")
+            self.errors.add(self.display(named_by), key, "must be a non-empty path string")
             return None
-        path = (named_by.parent / value).resolve()
-        if not path.is_relative_to(self.root):
-            self.errors.add(file, key, f"path escapes the data root {self.root}: {value}")
-            return None
-        if must_exist and not path.is_file():
-            self.errors.add(file, key, f"file not found: {value}")
-            return None
+        cache_key = ("path", named_by, value, must_exist)
+        if cache_key not in self.cache:  # 100,000 initiatives may name the same file
+            self.cache[cache_key] = self._locate(named_by.parent / value, value, must_exist)
+        path, problem = self.cache[cache_key]
+        if problem is not None:
+            self.errors.add(self.display(named_by), key, problem)
         return path
+
+    def _locate(
+        self, candidate: Path, value: str, must_exist: bool
+    ) -> tuple[Path | None, str | None]:
+        path = candidate.resolve()
+        if not path.is_relative_to(self.root):
+            return None, f"path escapes the data root {self.root}: {value}"
+        if must_exist and not path.is_file():
+            return None, f"file not found: {value}"
+        return path, None
 
     def load_mapping(self, path: Path, *, named_by: Path | None = None, key: str = "") -> Any:
         """Parse a YAML file that must hold a mapping; ``None`` (and an error) otherwise.
