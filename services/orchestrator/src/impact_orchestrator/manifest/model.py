@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from impact_orchestrator.manifest.limits import MAX_SAMPLE_SIZE, MAX_SEED, MAX_WORKERS
 from impact_orchestrator.manifest.stages import StageConfig
 
 DeadlinePolicy = Literal["fail", "proceed"]
+
+
+@contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """Manifests hold no reference cycles, but the cyclic collector rescans every live
+    container while millions are created: loading 100,000 initiatives is ~2x faster
+    without it (reference counting still frees everything)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class InitiativeSpec(BaseModel):
@@ -34,12 +52,12 @@ class Manifest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
     budget: float = Field(gt=0)
-    scale_sample_size: int = Field(ge=30)
-    max_workers: int = Field(ge=1)
+    scale_sample_size: int = Field(ge=30, le=MAX_SAMPLE_SIZE)
+    max_workers: int = Field(ge=1, le=MAX_WORKERS)
     storage_url: str | None = None
     deadline: float | None = Field(default=None, gt=0)
     deadline_policy: DeadlinePolicy = "proceed"
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     measure: StageConfig
     evaluate: StageConfig
     allocate: StageConfig
@@ -48,6 +66,10 @@ class Manifest(BaseModel):
 
     def to_event_payload(self) -> dict[str, Any]:
         """The ``manifest_submitted`` payload (after the envelope), JSON fields as dicts."""
+        with no_cyclic_gc():
+            return self._payload()
+
+    def _payload(self) -> dict[str, Any]:
         return {
             "budget": self.budget,
             "scale_sample_size": self.scale_sample_size,
