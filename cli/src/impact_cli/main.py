@@ -67,8 +67,14 @@ def _bus(bootstrap: str | None, registry: str | None, prefix: str) -> Any:
 def _load(manifest: Path, data_root: Path | None) -> Any:
     from impact_orchestrator.manifest import load_manifest
 
+    status = errors.status(f"validating {manifest}")  # a spinner on a terminal only
     try:
-        return load_manifest(manifest, data_root=data_root)
+        with status:
+            return load_manifest(
+                manifest,
+                data_root=data_root,
+                on_progress=lambda n, total: status.update(f"validating {manifest}: {n}/{total}"),
+            )
     except ConfigError as exc:
         for line in getattr(exc, "errors", None) or [str(exc)]:
             errors.print(f"[red]error[/] {line}", highlight=False, soft_wrap=True)

@@ -50,15 +50,16 @@ def test_simulator_designs_have_the_documented_shapes():
     assert means[1] > 1.5 * means[0]
 
 
-def test_file_example_reads_pilot_and_scale_files(tmp_path):
+def test_file_example_reads_pilot_and_scale_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMPACT_STORAGE_ROOT", str(tmp_path))
     config = yaml.safe_load((EXAMPLES / "configs" / "file_experiment.yaml").read_text())
-    component = Measure(data_root=str(EXAMPLES / "data"), storage_url=str(tmp_path))
+    component = Measure(data_root=str(EXAMPLES / "data"), storage_url="results")
     config["DATA"]["SOURCE"]["CONFIG"]["path"] = "retail_pilot.csv"
     config["SCALE"]["DATA"]["SOURCE"]["CONFIG"]["path"] = "retail_scale.csv"
     pilot = component.execute({"initiative_id": "f", "measure_config": config})
     scale = component.execute({"initiative_id": "f", "measure_config": config, "phase": "scale"})
     assert (pilot["sample_size"], scale["sample_size"]) == (200, 800)
-    lines = (tmp_path / "measure_results.jsonl").read_text().splitlines()
+    lines = (tmp_path / "results" / "measure_results.jsonl").read_text().splitlines()
     assert [json.loads(line)["phase"] for line in lines] == ["pilot", "scale"]
     assert json.loads(lines[1])["effect_estimate"] == scale["effect_estimate"]
 

@@ -1,8 +1,9 @@
-"""Fixtures: fake component registries and a YAML writer under ``tmp_path``."""
+"""Fixtures: fake component registries, a YAML writer under ``tmp_path``, and a storage
+root of the session's own (run archives never land in the working tree)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,15 @@ import yaml
 from impact_orchestrator.manifest import Registries
 
 from services.orchestrator.tests.fakes import FAKE_REGISTRIES
+
+
+@pytest.fixture(scope="session", autouse=True)
+def storage_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``IMPACT_STORAGE_ROOT`` for every test (a test may monkeypatch its own)."""
+    root = tmp_path_factory.mktemp("storage")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IMPACT_STORAGE_ROOT", str(root))
+        yield root
 
 
 @pytest.fixture

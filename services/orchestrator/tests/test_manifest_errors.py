@@ -36,12 +36,12 @@ def initiative(initiative_id: str, config: Any, cost: Any = 10.0) -> dict[str, A
 
 
 RUN_LEVEL_CASES = [
-    ({"budget": -1.0}, "manifest.yaml: budget: must be > 0"),
+    ({"budget": -1.0}, "manifest.yaml: budget: must be > 0, got -1"),
     ({"budget": "lots"}, "manifest.yaml: budget: must be a number"),
-    ({"scale_sample_size": 10}, "manifest.yaml: scale_sample_size: must be >= 30"),
+    ({"scale_sample_size": 10}, "manifest.yaml: scale_sample_size: must be >= 30, got 10"),
     ({"scale_sample_size": 50.5}, "manifest.yaml: scale_sample_size: must be an integer"),
-    ({"max_workers": 0}, "manifest.yaml: max_workers: must be >= 1"),
-    ({"deadline": 0}, "manifest.yaml: deadline: must be > 0"),
+    ({"max_workers": 0}, "manifest.yaml: max_workers: must be >= 1, got 0"),
+    ({"deadline": 0}, "manifest.yaml: deadline: must be > 0, got 0"),
     (
         {"deadline_policy": "later"},
         "manifest.yaml: deadline_policy: must be one of 'fail' or 'proceed'",
@@ -73,7 +73,7 @@ INITIATIVE_CASES = [
     ),
     (
         initiative("a", measure_config(), 0),
-        "manifest.yaml: INITIATIVES[0].cost_to_scale: must be > 0",
+        "manifest.yaml: INITIATIVES[0].cost_to_scale: must be > 0, got 0",
     ),
     (
         {"initiative_id": "a", "cost_to_scale": 1.0},
@@ -181,8 +181,8 @@ def test_every_error_is_collected(write_yaml: WriteYaml, registries: Registries)
     content = manifest(budget=0, INITIATIVES=entries, EVALUATE={"x": 1})
     path = write_yaml("manifest.yaml", content)
     assert errors_of(path, registries) == [
-        "manifest.yaml: budget: must be > 0",
-        "manifest.yaml: INITIATIVES[2].cost_to_scale: must be > 0",
+        "manifest.yaml: budget: must be > 0, got 0",
+        "manifest.yaml: INITIATIVES[2].cost_to_scale: must be > 0, got -5",
         "manifest.yaml: EVALUATE.x: unknown argument for Evaluate (accepted: confidence)",
         "manifest.yaml: INITIATIVES[1].initiative_id: duplicate 'a'",
         "manifest.yaml: INITIATIVES[1].measure_config: file not found: configs/missing.yaml",
@@ -239,7 +239,7 @@ def test_error_message_lists_every_problem(write_yaml: WriteYaml, registries: Re
     with pytest.raises(ManifestError, match="budget: must be > 0") as caught:
         load_manifest(path, registries=registries)
     assert str(caught.value) == (
-        "invalid manifest:\n  manifest.yaml: budget: must be > 0\n"
-        "  manifest.yaml: max_workers: must be >= 1"
+        "invalid manifest:\n  manifest.yaml: budget: must be > 0, got -1\n"
+        "  manifest.yaml: max_workers: must be >= 1, got 0"
     )
     assert isinstance(caught.value, ValueError)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from impact_contracts import MODEL_TYPES, ComponentError, MeasureResult
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from impact_measure.config import parse_config, validate_section
+from impact_measure.config import MAX_SAMPLE_SIZE, MAX_SEED, parse_config, validate_section
 from impact_measure.models.base import plain
 from impact_measure.pipeline import measure, require_scale_data
 from impact_measure.registry import MEASURE_COMPONENTS
@@ -25,8 +25,8 @@ class MeasureEvent(BaseModel):
     initiative_id: str = Field(min_length=1)
     phase: Literal["pilot", "scale"] = "pilot"
     measure_config: dict[str, Any]
-    sample_size: int | None = Field(default=None, ge=1)
-    seed: int | None = None
+    sample_size: int | None = Field(default=None, ge=1, le=MAX_SAMPLE_SIZE)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
 
 
 def model_seed(seed: int | None, phase: str, initiative_id: str) -> int:
@@ -41,7 +41,8 @@ class Measure:
 
     Arguments:
         data_root: file sources must resolve inside this directory (``None``: anywhere).
-        storage_url: directory (or ``file://`` URL) to append results to as JSON lines.
+        storage_url: sub-path of the operator's storage root (``IMPACT_STORAGE_ROOT``)
+            to append results to as JSON lines; absolute paths and ``..`` are rejected.
     """
 
     def __init__(self, data_root: str | None = None, storage_url: str | None = None) -> None:

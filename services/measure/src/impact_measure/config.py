@@ -10,9 +10,15 @@ import copy
 from typing import Any, Literal, TypeVar
 
 from impact_contracts import ConfigError
+from impact_contracts.events import MAX_SAMPLE_SIZE, MAX_SEED
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+
+#: Documented input limits (docs/measure.md, "Limits"), shared with the manifest loader;
+#: sample size and seed are the wire contract's own (impact_contracts.events).
+MAX_SIMULATED_CELLS = 10_000_000  # product-days the simulator draws (n_products x days)
+__all__ = ["MAX_SAMPLE_SIZE", "MAX_SEED", "MAX_SIMULATED_CELLS"]
 
 
 class Section(BaseModel):

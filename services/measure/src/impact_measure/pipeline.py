@@ -11,6 +11,7 @@ from impact_contracts import ComponentError, ConfigError
 # Importing the adapter modules registers them.
 from impact_measure.config import MeasureConfig, parse_config, validate_section
 from impact_measure.models import MODELS, Estimate
+from impact_measure.models.base import require_varying_outcome
 from impact_measure.sources import SOURCES, LoadRequest
 from impact_measure.sources import files as _files  # noqa: F401
 from impact_measure.sources import simulator as _simulator  # noqa: F401
@@ -57,5 +58,6 @@ def measure(config: MeasureConfig, request: LoadRequest, model_seed: int) -> Mea
     model_class = MODELS.get(config.MEASUREMENT.MODEL)
     params = validate_section(model_class.Params, config.MEASUREMENT.PARAMS, "MEASUREMENT.PARAMS")
     frame = load(config, request)
+    require_varying_outcome(frame, params)
     estimate = model_class().estimate(frame, params, model_seed)
     return Measurement(estimate, len(frame), [str(c) for c in frame.columns])

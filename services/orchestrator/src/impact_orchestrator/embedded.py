@@ -10,6 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+from impact_orchestrator.archive import archive_completed
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor, Event
 from impact_orchestrator.manifest import Manifest, Registries, default_registries, load_manifest
@@ -75,6 +76,7 @@ def run_embedded(
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     assert state.result is not None
+    archive_completed(state)
     return state.result
 
 

@@ -41,6 +41,7 @@ from impact_runtime.structs import Output
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from impact_orchestrator.archive import archive_completed
 from impact_orchestrator.intake import intake
 from impact_orchestrator.manifest import Registries, default_registries
 from impact_orchestrator.ownership import owner_partition, place
@@ -181,6 +182,8 @@ class Orchestrator:
     def _outputs(self, changes: list[Change]) -> list[Output]:
         outputs: list[Output] = []
         for state, commands in changes:
+            if any(c.event == "run_completed" for c in commands):
+                archive_completed(state)  # rewritten whole if a batch is replayed
             # every event names its run: a tick's outputs have no cause to copy it from
             run = {"run_id": state.run_id}
             outputs.extend(Outgoing(c.event, c.key, {**run, **c.payload}) for c in commands)

@@ -80,6 +80,24 @@ def numeric_column(frame: pd.DataFrame, name: str, param: str) -> np.ndarray:
     return values
 
 
+def require_varying_outcome(frame: pd.DataFrame, params: Any) -> None:
+    """A model's ``outcome_column`` must vary: a constant one carries no information, and
+    estimators would return an effect with a CI of rounding noise (±1e-11).
+
+    Raises:
+        ComponentError: naming ``MEASUREMENT.PARAMS.outcome_column`` and the column.
+    """
+    name = getattr(params, "outcome_column", None)
+    if name is None:
+        return
+    values = numeric_column(frame, name, "outcome_column")
+    if len(values) and np.ptp(values) <= 1e-12 * max(1.0, float(np.abs(values).max())):
+        raise ComponentError(
+            f"{PARAMS_PATH}.outcome_column: column {name!r} is constant (every row is "
+            f"{values[0]:g}): nothing to estimate an effect from"
+        )
+
+
 def binary_column(frame: pd.DataFrame, name: str, param: str) -> np.ndarray:
     """A 0/1 integer array of column ``name`` (booleans accepted)."""
     values = numeric_column(frame, name, param)

@@ -18,7 +18,13 @@ import pandas as pd
 from impact_contracts import ConfigError
 from pydantic import Field, model_validator
 
-from impact_measure.config import Section, validate_section
+from impact_measure.config import (
+    MAX_SAMPLE_SIZE,
+    MAX_SEED,
+    MAX_SIMULATED_CELLS,
+    Section,
+    validate_section,
+)
 from impact_measure.sources import LoadRequest, register_source
 
 CONFIG_PATH = "DATA.SOURCE.CONFIG"
@@ -27,8 +33,8 @@ CONFIG_PATH = "DATA.SOURCE.CONFIG"
 class SimulatorConfig(Section):
     """``DATA.SOURCE.CONFIG`` of the simulator."""
 
-    seed: int | None = None
-    n_products: int = Field(default=200, ge=2)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    n_products: int = Field(default=200, ge=2, le=MAX_SAMPLE_SIZE)
     start_date: date = date(2024, 1, 1)
     end_date: date = date(2024, 3, 31)
     treatment_start: date = date(2024, 3, 1)
@@ -49,6 +55,12 @@ class SimulatorConfig(Section):
     def _dates_ordered(self) -> SimulatorConfig:
         if not self.start_date < self.treatment_start <= self.end_date:
             raise ValueError("need start_date < treatment_start <= end_date")
+        cells = self.n_products * ((self.end_date - self.start_date).days + 1)
+        if cells > MAX_SIMULATED_CELLS:
+            raise ValueError(
+                f"n_products x days = {cells} simulated product-days, must be <= "
+                f"{MAX_SIMULATED_CELLS} (fewer products or a shorter period)"
+            )
         return self
 
 
@@ -75,9 +87,9 @@ class SimulatorSource:
     draws_scale_sample: ClassVar[bool] = True
 
     def load(self, config: dict[str, object], request: LoadRequest) -> pd.DataFrame:
+        if request.sample_size is not None:  # validated too, so the limits hold
+            config = {**config, "n_products": request.sample_size}
         cfg = validate_section(SimulatorConfig, config, CONFIG_PATH)
-        if request.sample_size is not None:
-            cfg = cfg.model_copy(update={"n_products": request.sample_size})
         base_seed = cfg.seed if cfg.seed is not None else (request.seed or 0)
         return simulate(cfg, derive_seed(base_seed, request.phase))
 

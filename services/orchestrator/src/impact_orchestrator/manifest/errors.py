@@ -37,14 +37,17 @@ def _reason(error: Any) -> str:
     """A short, user-facing reason for one pydantic error."""
     kind = error["type"]
     ctx = {k: _bound(v) for k, v in (error.get("ctx") or {}).items()}
+    got = f", got {_bound(error.get('input'))}"
     reasons = {
         "missing": "required key is missing",
         "extra_forbidden": "unknown key",
-        "greater_than": f"must be > {ctx.get('gt')}",
-        "greater_than_equal": f"must be >= {ctx.get('ge')}",
-        "less_than_equal": f"must be <= {ctx.get('le')}",
+        "greater_than": f"must be > {ctx.get('gt')}{got}",
+        "greater_than_equal": f"must be >= {ctx.get('ge')}{got}",
+        "less_than": f"must be < {ctx.get('lt')}{got}",
+        "less_than_equal": f"must be <= {ctx.get('le')}{got}",
         "string_too_short": "must not be empty",
         "too_short": f"must have at least {ctx.get('min_length')} item(s)",
+        "too_long": f"must have at most {ctx.get('max_length')} item(s)",
         "int_type": "must be an integer",
         "int_parsing": "must be an integer",
         "int_from_float": "must be an integer",
@@ -57,18 +60,26 @@ def _reason(error: Any) -> str:
         "model_attributes_type": "must be a mapping",
         "list_type": "must be a list",
         "literal_error": f"must be one of {ctx.get('expected')}",
+        "value_error": str(ctx.get("error")),
     }
     return reasons.get(kind, str(error["msg"]))
 
 
 class ErrorCollector:
-    """Accumulates errors so a user sees every problem in one pass."""
+    """Accumulates errors so a user sees every problem in one pass; after ``shown``
+    errors the rest are only counted (a 100,000-initiative manifest may have as many)."""
 
-    def __init__(self) -> None:
+    def __init__(self, shown: int = 100) -> None:
         self.errors: list[str] = []
+        self.count = 0
+        self.shown = shown
+        self.first_file = ""
 
     def add(self, file: str, path: str, reason: str) -> None:
-        self.errors.append(f"{file}: {path}: {reason}" if path else f"{file}: {reason}")
+        self.count += 1
+        self.first_file = self.first_file or file
+        if self.count <= self.shown:
+            self.errors.append(f"{file}: {path}: {reason}" if path else f"{file}: {reason}")
 
     def add_validation(self, file: str, prefix: Sequence[str | int], exc: ValidationError) -> None:
         """Record every error of a pydantic ``ValidationError`` under ``prefix``."""
@@ -77,5 +88,7 @@ class ErrorCollector:
             self.add(file, key_path(*prefix, *loc), _reason(error))
 
     def raise_if_any(self) -> None:
-        if self.errors:
-            raise ManifestError(self.errors)
+        if self.count:
+            hidden = self.count - len(self.errors)
+            more = [f"{self.first_file}: {hidden} more error(s) not shown"] if hidden else []
+            raise ManifestError(self.errors + more)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+from impact_measure.storage import storage_problem, storage_root
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from impact_orchestrator.manifest.errors import ErrorCollector, ManifestError
 from impact_orchestrator.manifest.files import DataRoot
-from impact_orchestrator.manifest.measure_config import load_measure_config
-from impact_orchestrator.manifest.model import InitiativeSpec, Manifest
+from impact_orchestrator.manifest.limits import (
+    MAX_SAMPLE_SIZE,
+    MAX_SEED,
+    MAX_SIMULATED_CELLS,
+    MAX_WORKERS,
+    Limits,
+)
+from impact_orchestrator.manifest.measure_config import MeasureConfig, load_measure_config
+from impact_orchestrator.manifest.model import InitiativeSpec, Manifest, no_cyclic_gc
 from impact_orchestrator.manifest.stages import (
     STAGE_SECTIONS,
     Registries,
@@ -21,6 +30,12 @@ from impact_orchestrator.manifest.stages import (
 
 DEFAULT_SCALE_SAMPLE_SIZE = 5000
 DEFAULT_MAX_WORKERS = 4
+PROGRESS_EVERY = 1000
+
+#: (index in INITIATIVES, entry, its checked config)
+Loaded = tuple[int, dict[str, Any], MeasureConfig]
+#: ``on_progress(initiatives_checked, total)``
+Progress = Callable[[int, int], None]
 
 
 class _InitiativeEntry(BaseModel):
@@ -35,12 +50,12 @@ class _ManifestFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     budget: float = Field(gt=0)
-    scale_sample_size: int = Field(default=DEFAULT_SCALE_SAMPLE_SIZE, ge=30)
-    max_workers: int = Field(default=DEFAULT_MAX_WORKERS, ge=1)
+    scale_sample_size: int = Field(default=DEFAULT_SCALE_SAMPLE_SIZE, ge=30, le=MAX_SAMPLE_SIZE)
+    max_workers: int = Field(default=DEFAULT_MAX_WORKERS, ge=1, le=MAX_WORKERS)
     storage_url: str | None = None
     deadline: float | None = Field(default=None, gt=0)
     deadline_policy: Literal["fail", "proceed"] = "proceed"
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     MEASURE: Any = None
     EVALUATE: Any = None
     ALLOCATE: Any = None
@@ -52,6 +67,9 @@ def load_manifest(
     data_root: str | Path | None = None,
     *,
     registries: Registries | None = None,
+    limits: Limits | None = None,
+    storage: str | Path | None = None,
+    on_progress: Progress | None = None,
 ) -> Manifest:
     """Load ``path`` into a validated :class:`Manifest`.
 
@@ -61,21 +79,40 @@ def load_manifest(
             default: the manifest's directory.
         registries: component registries to check stage sections against; default: the
             installed measure/evaluate/allocate packages.
+        limits: size and count limits (default: :class:`Limits`).
+        storage: the storage root every ``storage_url`` must stay inside; default: the
+            operator's (``IMPACT_STORAGE_ROOT``, else ``var/storage``).
+        on_progress: called with (initiatives checked, total) every 1,000 initiatives.
 
     Raises:
         ManifestError: when anything is invalid; ``.errors`` lists each problem as
             ``<file>: <key path>: <reason>``.
     """
+    with no_cyclic_gc():
+        return _load(Path(path), data_root, registries, limits or Limits(), storage, on_progress)
+
+
+def _load(
+    path: Path,
+    data_root: str | Path | None,
+    registries: Registries | None,
+    limits: Limits,
+    storage: str | Path | None,
+    on_progress: Progress | None,
+) -> Manifest:
     manifest_path = Path(path).resolve()
     root_dir = Path(data_root).resolve() if data_root is not None else manifest_path.parent
-    errors = ErrorCollector()
-    files = DataRoot(root_dir, errors)
+    errors = ErrorCollector(limits.errors_shown)
+    files = DataRoot(root_dir, errors, limits)
     name = files.display(manifest_path)
     if not manifest_path.is_file():
         raise ManifestError([f"{path}: file not found"])
     raw = files.load_mapping(manifest_path)
     errors.raise_if_any()
+    _check_count(raw.get("INITIATIVES"), name, limits, errors)
     run = _validate_run_level(raw, name, errors)
+    storage_dir = Path(storage).resolve() if storage is not None else storage_root()
+    _check_storage(raw.get("storage_url"), "storage_url", name, storage_dir, errors)
     registries = registries or default_registries()
     stages = {
         section: load_stage(
@@ -84,12 +121,23 @@ def load_manifest(
             named_by=manifest_path,
             root=files,
             registry=registries.for_section(section),
+            storage=storage_dir,
         )
         for section in STAGE_SECTIONS
     }
-    initiatives = _load_initiatives(raw.get("INITIATIVES"), manifest_path, files)
+    loaded = _load_initiatives(raw.get("INITIATIVES"), manifest_path, files, on_progress)
+    if run is not None:
+        _check_scale_cells(run.scale_sample_size, loaded, name, errors)
     errors.raise_if_any()
-    assert run is not None and initiatives is not None
+    assert run is not None
+    initiatives = [
+        InitiativeSpec(
+            initiative_id=entry["initiative_id"],
+            cost_to_scale=entry["cost_to_scale"],
+            measure_config=config.config,
+        )
+        for _, entry, config in loaded
+    ]
     try:
         return Manifest(
             budget=run.budget,
@@ -111,6 +159,48 @@ def load_manifest(
         raise
 
 
+def _check_count(entries: Any, name: str, limits: Limits, errors: ErrorCollector) -> None:
+    """Stop before any per-initiative work when there are too many initiatives."""
+    if isinstance(entries, list) and len(entries) > limits.initiatives:
+        reason = f"must have at most {limits.initiatives} initiatives, got {len(entries)}"
+        errors.add(name, "INITIATIVES", reason)
+        errors.raise_if_any()
+
+
+def _check_storage(value: Any, key: str, name: str, storage: Path, errors: ErrorCollector) -> None:
+    """A ``storage_url`` is a sub-path of the operator's storage root, never a location
+    (a non-string is reported by the run-level validation)."""
+    if isinstance(value, str):
+        problem = storage_problem(value, storage)
+        if problem is not None:
+            errors.add(name, key, problem)
+
+
+def _check_scale_cells(
+    sample_size: int,
+    loaded: list[Loaded],
+    name: str,
+    errors: ErrorCollector,
+) -> None:
+    """At scale the simulator draws ``scale_sample_size`` products for each simulated day;
+    report the first initiative over the limit (and how many more are)."""
+    over = [
+        (index, config.scale_days)
+        for index, _, config in loaded
+        if config.scale_days is not None and sample_size * config.scale_days > MAX_SIMULATED_CELLS
+    ]
+    if over:
+        index, days = over[0]
+        others = f" (and {len(over) - 1} more initiatives)" if len(over) > 1 else ""
+        errors.add(
+            name,
+            "scale_sample_size",
+            f"{sample_size} products x {days} days of INITIATIVES[{index}]{others} = "
+            f"{sample_size * days} simulated product-days at scale, must be <= "
+            f"{MAX_SIMULATED_CELLS}",
+        )
+
+
 def _validate_run_level(raw: dict[str, Any], name: str, errors: ErrorCollector) -> Any:
     try:
         return _ManifestFile.model_validate(raw)
@@ -120,15 +210,18 @@ def _validate_run_level(raw: dict[str, Any], name: str, errors: ErrorCollector) 
 
 
 def _load_initiatives(
-    entries: Any, manifest_path: Path, files: DataRoot
-) -> list[InitiativeSpec] | None:
-    """Inline each initiative's measure config and reject duplicate ids."""
+    entries: Any, manifest_path: Path, files: DataRoot, on_progress: Progress | None
+) -> list[Loaded]:
+    """Inline each initiative's measure config and reject duplicate ids; the entries
+    whose config is valid, with it."""
     if not isinstance(entries, list):
-        return None  # the run-level validation already reported it
+        return []  # the run-level validation already reported it
     name = files.display(manifest_path)
-    specs: list[InitiativeSpec] = []
+    loaded: list[Loaded] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries):
+        if on_progress is not None and index % PROGRESS_EVERY == 0:
+            on_progress(index, len(entries))
         if not isinstance(entry, dict):
             continue
         initiative_id = entry.get("initiative_id")
@@ -145,15 +238,11 @@ def _load_initiatives(
             key=("INITIATIVES", index, "measure_config"),
             root=files,
         )
-        if config is not None and not files.errors.errors:
-            specs.append(
-                InitiativeSpec(
-                    initiative_id=entry["initiative_id"],
-                    cost_to_scale=entry["cost_to_scale"],
-                    measure_config=config,
-                )
-            )
-    return specs
+        if config is not None:
+            loaded.append((index, entry, config))
+    if on_progress is not None:
+        on_progress(len(entries), len(entries))
+    return loaded
 
 
 def _required(stage: StageConfig | None) -> StageConfig:

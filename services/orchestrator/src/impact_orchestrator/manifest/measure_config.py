@@ -1,18 +1,21 @@
-"""Structure check and path inlining of one initiative's measure config."""
+"""Structure check, simulator limits and path inlining of one initiative's measure config."""
 
 from __future__ import annotations
 
-import copy
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from impact_contracts import ModelType
+from impact_measure.config import deep_merge
+from impact_measure.sources.simulator import SimulatorConfig
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from impact_orchestrator.manifest.errors import key_path
 from impact_orchestrator.manifest.files import DataRoot
 
 KeyParts = tuple[str | int, ...]
+SOURCE_CONFIG = ("DATA", "SOURCE", "CONFIG")
 
 
 class _Source(BaseModel):
@@ -48,37 +51,71 @@ class MeasureConfigShape(BaseModel):
     SCALE: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class MeasureConfig:
+    """An inlined config (absolute data paths) and, for a simulator source at scale, the
+    days it simulates: ``scale_sample_size`` products are drawn for each."""
+
+    config: dict[str, Any]
+    scale_days: int | None
+
+
 def load_measure_config(
     value: Any, *, named_by: Path, key: KeyParts, root: DataRoot
-) -> dict[str, Any] | None:
-    """Return the inlined, structure-checked config with absolute data paths, or ``None``
-    after recording errors. ``value`` is a path (relative to ``named_by``) or a mapping."""
-    prefix: KeyParts
-    if isinstance(value, str):
-        path = root.resolve(value, named_by=named_by, key=key_path(*key))
-        if path is None:
-            return None
-        content = root.load_mapping(path, named_by=named_by, key=key_path(*key))
-        source, prefix = path, ()
-    elif isinstance(value, dict):
-        content, source, prefix = value, named_by, key
-    else:
+) -> MeasureConfig | None:
+    """The checked, inlined config, or ``None`` after recording errors. ``value`` is a
+    path (relative to ``named_by``; each file is checked once) or a mapping."""
+    if isinstance(value, dict):
+        return _check(value, named_by, key, root)
+    if not isinstance(value, str):
         root.errors.add(root.display(named_by), key_path(*key), "must be a path or a mapping")
         return None
-    if content is None:
+    path = root.resolve(value, named_by=named_by, key=key_path(*key))
+    if path is None:
         return None
+    cache_key = ("measure_config", path)
+    if cache_key not in root.cache:
+        content = root.load_mapping(path, named_by=named_by, key=key_path(*key))
+        root.cache[cache_key] = None if content is None else _check(content, path, (), root)
+    cached: MeasureConfig | None = root.cache[cache_key]
+    return cached
+
+
+def _check(
+    content: dict[str, Any], source: Path, prefix: KeyParts, root: DataRoot
+) -> MeasureConfig | None:
     try:
         shape = MeasureConfigShape.model_validate(content)
     except ValidationError as exc:
         root.errors.add_validation(root.display(source), prefix, exc)
         return None
-    config = copy.deepcopy(content)
-    before = len(root.errors.errors)
-    _inline_path(config, ("DATA", "SOURCE", "CONFIG"), shape.DATA.SOURCE.type, source, prefix, root)
-    scale = config.get("SCALE") or {}
-    scale_type = scale.get("DATA", {}).get("SOURCE", {}).get("type", shape.DATA.SOURCE.type)
-    _inline_path(config, ("SCALE", "DATA", "SOURCE", "CONFIG"), scale_type, source, prefix, root)
-    return config if len(root.errors.errors) == before else None
+    before = root.errors.count
+    pilot_days = _simulated_days(shape.DATA.SOURCE.model_dump(), source, prefix, root)
+    config = _inline_path(content, SOURCE_CONFIG, shape.DATA.SOURCE.type, source, prefix, root)
+    scale_days = pilot_days
+    scale_source = ((content.get("SCALE") or {}).get("DATA") or {}).get("SOURCE")
+    if isinstance(scale_source, dict):
+        merged = deep_merge(shape.DATA.SOURCE.model_dump(), scale_source)
+        scale_prefix = (*prefix, "SCALE")
+        scale_days = _simulated_days(merged, source, scale_prefix, root)
+        scale_type = merged.get("type", shape.DATA.SOURCE.type)
+        config = _inline_path(config, ("SCALE", *SOURCE_CONFIG), scale_type, source, prefix, root)
+    return MeasureConfig(config, scale_days) if root.errors.count == before else None
+
+
+def _simulated_days(
+    source: dict[str, Any], file: Path, prefix: KeyParts, root: DataRoot
+) -> int | None:
+    """Check a simulator source's CONFIG with the measure stage's own rules and limits;
+    the number of days it simulates (``None`` for other sources or after an error)."""
+    if source.get("type") != "simulator":
+        return None
+    try:
+        config = SimulatorConfig.model_validate(source.get("CONFIG") or {})
+    except ValidationError as exc:
+        root.errors.add_validation(root.display(file), (*prefix, *SOURCE_CONFIG), exc)
+        return None
+    return (config.end_date - config.start_date).days + 1
 
 
 def _inline_path(
@@ -88,18 +125,25 @@ def _inline_path(
     source: Path,
     prefix: KeyParts,
     root: DataRoot,
-) -> None:
-    """Replace ``<section>.path`` by its absolute path (it must exist for file sources)."""
+) -> dict[str, Any]:
+    """``config`` with ``<section>.path`` made absolute (it must exist for file sources).
+    Only the mappings on the way are copied: the input is never changed."""
     node: Any = config
     for name in section:
         node = node.get(name) if isinstance(node, dict) else None
     if not isinstance(node, dict) or "path" not in node:
-        return
+        return config
     resolved = root.resolve(
         node["path"],
         named_by=source,
         key=key_path(*prefix, *section, "path"),
         must_exist=source_type == "file",
     )
-    if resolved is not None:
-        node["path"] = str(resolved)
+    return config if resolved is None else _replaced(config, section, str(resolved))
+
+
+def _replaced(mapping: dict[str, Any], section: tuple[str, ...], path: str) -> dict[str, Any]:
+    if not section:
+        return {**mapping, "path": path}
+    head, *rest = section
+    return {**mapping, head: _replaced(mapping[head], tuple(rest), path)}

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from impact_contracts import InitiativeSpec, ManifestSubmitted
 
-__all__ = ["InitiativeSpec", "Manifest"]
+__all__ = ["InitiativeSpec", "Manifest", "no_cyclic_gc"]
+
+
+@contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """Manifests hold no reference cycles, but the cyclic collector rescans every live
+    container while millions are created: loading 100,000 initiatives is ~2x faster
+    without it (reference counting still frees everything)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Manifest(ManifestSubmitted):
@@ -17,5 +34,18 @@ class Manifest(ManifestSubmitted):
     """
 
     def to_event_payload(self) -> dict[str, Any]:
-        """The ``manifest_submitted`` payload (after the envelope), JSON fields as dicts."""
-        return self.model_dump()
+        """The ``manifest_submitted`` payload (after the envelope), JSON fields as dicts.
+
+        Measure configs are shared, not copied (100,000 deep copies take seconds): treat
+        the payload as read-only, like the frozen manifest."""
+        with no_cyclic_gc():
+            payload = self.model_dump(exclude={"initiatives"})
+            payload["initiatives"] = [
+                {
+                    "initiative_id": spec.initiative_id,
+                    "cost_to_scale": spec.cost_to_scale,
+                    "measure_config": spec.measure_config,
+                }
+                for spec in self.initiatives
+            ]
+            return payload

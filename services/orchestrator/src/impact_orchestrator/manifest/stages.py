@@ -9,6 +9,7 @@ from typing import Any
 
 from impact_contracts import ComponentRegistry, ImpactError
 from impact_contracts import StageChoice as StageConfig
+from impact_measure.storage import storage_problem
 
 from impact_orchestrator.manifest.errors import key_path
 from impact_orchestrator.manifest.files import DataRoot
@@ -56,9 +57,16 @@ def default_component(section: str, kwargs: dict[str, Any]) -> str:
 
 
 def load_stage(
-    section: str, value: Any, *, named_by: Path, root: DataRoot, registry: ComponentRegistry
+    section: str,
+    value: Any,
+    *,
+    named_by: Path,
+    root: DataRoot,
+    registry: ComponentRegistry,
+    storage: Path,
 ) -> StageConfig | None:
-    """Resolve one stage section (inline mapping, path to a stage file, or absent)."""
+    """Resolve one stage section (inline mapping, path to a stage file, or absent); a
+    ``storage_url`` kwarg must be a sub-path of the ``storage`` root."""
     prefix: tuple[str, ...]
     if value is None:
         content: Any = {}
@@ -78,6 +86,11 @@ def load_stage(
     name = content.get("component", default_component(section, kwargs))
     where = root.display(file)
     if not check_component(name, kwargs, registry=registry, where=where, prefix=prefix, root=root):
+        return None
+    url = kwargs.get("storage_url")
+    problem = None if url is None else storage_problem(url, storage)
+    if problem is not None:
+        root.errors.add(where, key_path(*prefix, "storage_url"), problem)
         return None
     try:
         registry.create(name, **kwargs)
