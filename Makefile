@@ -8,8 +8,8 @@ SHELL := bash
 PYTHON ?= python3
 UV ?= uv
 LOCAL_KAFKA := $(PYTHON) scripts/local_kafka.py
-LINT_PATHS := contracts schemas runtime services cli tests scripts bench
-TYPED_PATHS := contracts schemas runtime services cli tests scripts bench
+LINT_PATHS := contracts schemas runtime services cli tests scripts bench docker
+TYPED_PATHS := contracts schemas runtime services cli tests scripts bench docker
 # src layout: map each package's src/ to its import name (else mypy sees files twice).
 empty :=
 space := $(empty) $(empty)
