@@ -34,7 +34,11 @@ def require_docker(*, compose: bool = False) -> None:
         missing.append("docker compose v2 (python3 scripts/docker_engine.py compose)")
     if not missing:
         return
-    reason = "needs " + " and ".join(missing) + "; see docs/deployment.md"
+    unavailable("needs " + " and ".join(missing) + "; see docs/deployment.md")
+
+
+def unavailable(reason: str) -> None:
+    """Fail in CI, skip elsewhere."""
     if docker_required():
         pytest.fail(reason)
     pytest.skip(reason)
