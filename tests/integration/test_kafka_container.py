@@ -4,13 +4,21 @@ host network: every test of the suite then talks to it over 127.0.0.1."""
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from tests.support import kafka_container
 from tests.support.docker import require_docker, unavailable
-from tests.support.kafka import DEFAULT_TEST_IMAGE, ContainerBroker, KafkaBroker, TopicFactory
+from tests.support.kafka import (
+    DEFAULT_TEST_IMAGE,
+    ContainerBroker,
+    KafkaBroker,
+    _leaders_elected,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -40,9 +48,16 @@ def test_session_broker_is_a_loopback_testcontainers_container(
 
 
 async def test_transactions_round_trip_through_the_container(
-    container_broker: ContainerBroker, topic_factory: TopicFactory
+    container_broker: ContainerBroker,
 ) -> None:
-    topic = await topic_factory("container", partitions=1)
+    topic = f"container-{uuid.uuid4().hex}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=container_broker.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+        await wait_for(lambda: _leaders_elected(admin, topic, 1), timeout=30)
+    finally:
+        await admin.close()
     producer = AIOKafkaProducer(
         bootstrap_servers=container_broker.bootstrap, transactional_id=f"tx-{topic}"
     )
