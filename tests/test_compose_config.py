@@ -4,6 +4,7 @@ container has an init, and the host-network override keeps all traffic on loopba
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "docker-compose.yml"
 HOST = ROOT / "compose.host.yml"
 STAGES = {"orchestrator", "measure", "evaluate", "allocate"}
+OVERRIDES = ("IMPACT_", "KAFKA_", "SCHEMA_REGISTRY_URL", "REGISTRY_PORT", "BASE_IMAGE")
 
 
 def config(*files: Path) -> dict[str, Any]:
@@ -25,8 +27,10 @@ def config(*files: Path) -> dict[str, Any]:
         unavailable("needs docker compose v2 (python3 scripts/docker_engine.py compose)")
     command = ["docker", "compose", "--profile", "cli"]
     command += [arg for file in files for arg in ("-f", str(file))]
+    # the files' defaults, not whatever the shell sets
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OVERRIDES)}
     done = subprocess.run(
-        [*command, "config", "--format", "json"], cwd=ROOT, capture_output=True, text=True
+        [*command, "config", "--format", "json"], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout))

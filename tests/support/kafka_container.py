@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from pathlib import Path
 from typing import Any
 
 from scripts import local_kafka
@@ -48,7 +49,7 @@ def env_name(key: str) -> str:
 def broker_env(port: int, controller_port: int) -> dict[str, str]:
     """local_kafka's properties, with a static quorum (the image formats without
     ``--standalone``) and the image's data directory."""
-    lines = local_kafka.server_properties(port, controller_port, local_kafka.Path(DATA_DIR))
+    lines = local_kafka.server_properties(port, controller_port, Path(DATA_DIR))
     properties = dict(line.split("=", 1) for line in lines.splitlines() if line)
     del properties["controller.quorum.bootstrap.servers"]
     properties["controller.quorum.voters"] = f"1@127.0.0.1:{controller_port}"
