@@ -2,8 +2,10 @@
 
 Where the broker comes from, first match wins:
 1. ``KAFKA_BOOTSTRAP_SERVERS`` (an already running broker);
-2. a testcontainers Kafka container, when a Docker daemon answers and the image
-   (``KAFKA_TEST_IMAGE``, default ``confluentinc/cp-kafka:7.6.0``) is present locally;
+2. a testcontainers Kafka container on the host network (``tests/support/kafka_container.py``),
+   when a Docker engine answers and the image (``KAFKA_TEST_IMAGE``, default
+   ``apache/kafka:4.1.1``, offline its stand-in from ``scripts/docker_images.py``) is present:
+   CI starts the engine, so this path runs there (``IMPACT_TEST_KAFKA=jars`` skips it);
 3. a local broker from Maven jars via ``scripts/local_kafka.py`` on free ports in a temp dir.
 
 Before ``kafka_bootstrap`` hands out the address it checks real readiness with aiokafka.
@@ -14,14 +16,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AbstractContextManager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_KAFKA_SCRIPT = REPO_ROOT / "scripts" / "local_kafka.py"
 READY_TIMEOUT_S = 90.0
 DEFAULT_PARTITIONS = 6
-DEFAULT_TEST_IMAGE = "confluentinc/cp-kafka:7.6.0"
+DEFAULT_TEST_IMAGE = "apache/kafka:4.1.1"
+CONTAINER_START_TIMEOUT_S = 180
 
 TopicFactory = Callable[..., Awaitable[str]]
 
@@ -87,26 +89,28 @@ class KafkaBroker:
         return "\n".join(text[-lines:])
 
 
-def _docker_image_present(image: str) -> bool:
-    """True when a Docker daemon answers and has ``image`` locally (no pulls are possible)."""
-    if shutil.which("docker") is None:
-        return False
+@dataclass(frozen=True)
+class ContainerBroker(KafkaBroker):
+    """A broker in a testcontainers container; its log is the container's output."""
+
+    container: Any = None
+
+    def log_tail(self, lines: int = 60) -> str:
+        return str(self.container.log_tail(lines))
+
+
+def _container_broker(container: Any) -> Iterator[KafkaBroker]:
+    started = time.monotonic()
+    container.start(timeout=CONTAINER_START_TIMEOUT_S)
+    _SESSION_REPORT["broker start (testcontainers)"] = f"{time.monotonic() - started:.1f} s"
     try:
-        result = subprocess.run(
-            ["docker", "image", "inspect", image],
-            capture_output=True,
-            timeout=5,
-            check=False,
+        yield ContainerBroker(
+            bootstrap=container.get_bootstrap_server(),
+            origin=f"testcontainers {container.image}",
+            container=container,
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return result.returncode == 0
-
-
-def _container_broker(image: str) -> AbstractContextManager[Any]:
-    from testcontainers.kafka import KafkaContainer
-
-    return KafkaContainer(image)
+    finally:
+        container.stop()
 
 
 def _run_local_kafka(state_file: Path, *args: str) -> str:
@@ -129,10 +133,12 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
         yield KafkaBroker(bootstrap=from_env, origin="KAFKA_BOOTSTRAP_SERVERS")
         return
     image = os.environ.get("KAFKA_TEST_IMAGE", DEFAULT_TEST_IMAGE)
-    if _docker_image_present(image):
-        with _container_broker(image) as container:
-            yield KafkaBroker(bootstrap=container.get_bootstrap_server(), origin=image)
-        return
+    if os.environ.get("IMPACT_TEST_KAFKA") != "jars":
+        from tests.support import kafka_container
+
+        if kafka_container.image_present(image):
+            yield from _container_broker(kafka_container.LoopbackKafkaContainer(image))
+            return
     workdir = tmp_path_factory.mktemp("kafka")
     state_file = workdir / "state.json"
     data_dir = workdir / "data"

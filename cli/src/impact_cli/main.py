@@ -1,16 +1,19 @@
-"""``impact``: publish manifests, follow runs, run embedded, and start the local stack.
+"""impact: publish manifests, follow runs, run embedded, and start the local stack.
 
-Connection settings come from ``--bootstrap``/``--registry``, else the environment
-(``KAFKA_BOOTSTRAP_SERVERS``, ``SCHEMA_REGISTRY_URL``), else the stack that
-``impact up`` started from this checkout.
+Connection settings come from --bootstrap/--registry, else the environment
+(KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL), else the stack that impact up started
+from this checkout. Library warnings go to a log file (IMPACT_CLI_LOG, default
+var/stack/logs/cli.log), not to the terminal.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -46,6 +49,45 @@ DataRoot = Annotated[
         help="Paths in the manifest must stay inside this folder (default: the manifest's folder).",
     ),
 ]
+
+
+#: Loggers of the libraries whose retries and metadata warnings are noise on a terminal.
+NOISY_LIBRARIES = ("aiokafka", "kafka", "httpx", "httpcore")
+
+
+def cli_log_path() -> Path:
+    """Where library logs go: IMPACT_CLI_LOG, else the stack's log folder, else a temp file."""
+    if explicit := os.environ.get("IMPACT_CLI_LOG"):
+        return Path(explicit)
+    try:
+        return stack.stack_dir(stack.project_root()) / "logs" / "cli.log"
+    except FileNotFoundError:
+        return Path(tempfile.gettempdir()) / "impact-cli.log"
+
+
+def quiet_libraries() -> None:
+    """Send library log records (WARNING and up) to the CLI's log file instead of stderr."""
+    path = cli_log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(path)
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in NOISY_LIBRARIES:
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if getattr(h, "impact_cli", False)]:
+            logger.removeHandler(old)
+            old.close()
+        handler.impact_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
+@app.callback()
+def _configure() -> None:
+    quiet_libraries()
 
 
 def _bus(bootstrap: str | None, registry: str | None, prefix: str) -> Any:
@@ -147,20 +189,35 @@ def tail(
 
 
 async def _follow(bus: Any, run_id: str, timeout: float, show: bool) -> dict[str, Any] | None:
+    """Progress bars until the run completes; None on timeout.
+
+    ``run_completed`` and ``run_status`` are separate topics, so the report may arrive
+    before the last progress events. The orchestrator's final status (stage ``report``,
+    state completed/failed) comes after every other status of the run on the same
+    partition, so the bars are final once it has been seen too.
+    """
     bars = render.progress_bars(console if show else Console(quiet=True))
     tasks: dict[str, Any] = {}
+    completed: dict[str, Any] | None = None
+    final_status_seen = False
     try:
         with bars:
             async for name, value in bus.follow(
                 run_id, ["run_status", "run_completed"], timeout_s=timeout
             ):
                 if name == "run_completed":
-                    return dict(value)
-                stage_name = value["stage"]
-                if stage_name not in tasks:
-                    tasks[stage_name] = bars.add_task(stage_name, total=max(value["total"], 1))
-                bars.update(tasks[stage_name], completed=value["completed"], total=value["total"])
-        return None
+                    completed = dict(value)
+                else:
+                    stage_name = value["stage"]
+                    if stage_name not in tasks:
+                        tasks[stage_name] = bars.add_task(stage_name, total=max(value["total"], 1))
+                    bars.update(
+                        tasks[stage_name], completed=value["completed"], total=value["total"]
+                    )
+                    final_status_seen |= stage_name == "report" and value["state"] != "running"
+                if completed is not None and final_status_seen:
+                    return completed
+        return completed
     finally:
         await bus.close()
 

@@ -1,0 +1,84 @@
+"""docker-compose.yml as `docker compose config` reads it: every stage scales, every
+container has an init, and the host-network override keeps all traffic on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.docker import unavailable
+
+ROOT = Path(__file__).resolve().parents[1]
+MAIN = ROOT / "docker-compose.yml"
+HOST = ROOT / "compose.host.yml"
+STAGES = {"orchestrator", "measure", "evaluate", "allocate"}
+OVERRIDES = ("IMPACT_", "KAFKA_", "SCHEMA_REGISTRY_URL", "REGISTRY_PORT", "BASE_IMAGE")
+
+
+def config(*files: Path) -> dict[str, Any]:
+    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0:
+        unavailable("needs docker compose v2 (python3 scripts/docker_engine.py compose)")
+    command = ["docker", "compose", "--profile", "cli"]
+    command += [arg for file in files for arg in ("-f", str(file))]
+    # the files' defaults, not whatever the shell sets
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OVERRIDES)}
+    done = subprocess.run(
+        [*command, "config", "--format", "json"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    return dict(config(MAIN)["services"])
+
+
+def test_every_service_is_there_with_an_init(services: dict[str, Any]) -> None:
+    assert set(services) == STAGES | {"kafka", "topics", "registry", "cli"}
+    assert all(service.get("init") is True for service in services.values())
+
+
+def test_no_container_name_and_no_host_port_so_every_stage_scales(
+    services: dict[str, Any],
+) -> None:
+    assert [name for name, s in services.items() if "container_name" in s] == []
+    assert [name for name, s in services.items() if s.get("ports")] == []
+    for file in (MAIN, HOST):
+        assert not re.search(r"^\s*container_name\s*:", file.read_text(), re.MULTILINE), file
+
+
+def test_stages_wait_for_topics_and_a_healthy_registry(services: dict[str, Any]) -> None:
+    for name in STAGES:
+        assert services[name]["depends_on"]["topics"]["condition"] == (
+            "service_completed_successfully"
+        )
+        assert services[name]["depends_on"]["registry"]["condition"] == "service_healthy"
+        assert services[name]["environment"]["IMPACT_TOPIC_PARTITIONS"] == "6"
+
+
+def test_the_host_override_puts_every_container_and_build_on_loopback() -> None:
+    merged = config(MAIN, HOST)
+    assert "networks" not in merged or set(merged["networks"]) <= {"default"}
+    for name, service in merged["services"].items():
+        assert service["network_mode"] == "host", name
+        if "build" in service:
+            assert service["build"]["network"] == "host", name
+        bootstrap = service.get("environment", {}).get("KAFKA_BOOTSTRAP_SERVERS")
+        assert bootstrap in (None, "127.0.0.1:9092"), (name, bootstrap)
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="no docker-compose v1")
+def test_compose_v1_accepts_the_same_files() -> None:
+    done = subprocess.run(
+        ["docker-compose", "-f", str(MAIN), "-f", str(HOST), "config", "--quiet"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
