@@ -35,6 +35,7 @@ class KafkaClients:
         self.producer = make_producer(settings, self.transactional_id)
         self.delivery: Delivery = self._delivery()
         self._known_topics: set[str] = set()
+        self.stalled = False  # the last delivery waited for an unreachable broker
 
     async def start(self, inputs: list[str], listener: ConsumerRebalanceListener) -> None:
         """Connect both clients and subscribe to ``inputs``."""
@@ -76,13 +77,13 @@ class KafkaClients:
         *,
         outages: Outages,
         stopping: asyncio.Event,
-    ) -> bool:
-        """Create new output topics, produce ``records``, commit ``offsets``; return whether
-        the delivery stalled.
+    ) -> None:
+        """Create new output topics, produce ``records`` and commit ``offsets``.
 
         aiokafka keeps retrying sends to an unreachable broker instead of failing, so a
         delivery still pending after ``delivery_stall_s`` marks Kafka as down (readyz 503,
-        one log line per backoff step) until it completes or fails.
+        one log line per backoff step) until it completes or fails; ``stalled`` then says
+        so until the next delivery.
 
         Raises:
             Stopping: ``stopping`` was set while the delivery was stalled.
@@ -99,12 +100,12 @@ class KafkaClients:
                 outages.note(KAFKA, pending, step, timeout)
         finally:
             stop.cancel()
+        self.stalled = step > 0
         if not delivery.done():
             raise Stopping
         delivery.result()
         if step:
             outages.recovered(KAFKA)
-        return step > 0
 
     async def resume(self, starts: Offsets, ends: Offsets) -> bool:
         """After a failed delivery: renew the producer, then resume from what the group

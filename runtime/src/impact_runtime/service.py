@@ -113,7 +113,6 @@ class Service:
         self._last_tick = time.monotonic()
         # A batch (start offsets, end offsets) whose delivery failed, resolved by _recover.
         self._undelivered: tuple[Offsets, Offsets] | None = None
-        self._stalled = False  # the last delivery waited for an unreachable broker
         # Held from a fetched batch to its delivery; a revocation waits for it, so a
         # partition's next owner never re-processes a batch this replica is still delivering.
         self._in_flight = asyncio.Lock()
@@ -275,7 +274,8 @@ class Service:
             except Stopping:
                 return
             except Exception as exc:
-                if not broker_trouble(exc, after_outage=attempt > 0 or self._stalled):
+                stalled = self._kafka is not None and self._kafka.stalled
+                if not broker_trouble(exc, after_outage=attempt > 0 or stalled):
                     self.log.exception("loop_crashed", error=repr(exc))
                     raise
                 attempt += 1
@@ -287,7 +287,6 @@ class Service:
             if attempt:
                 self.pipeline.outages.recovered(KAFKA)
                 attempt = 0
-            self._stalled = False
 
     async def _process_batch(self) -> None:
         """Process one fetched batch.
@@ -373,8 +372,7 @@ class Service:
     async def _deliver(self, records: list[ProducerRecord], offsets: Offsets) -> None:
         assert self._kafka is not None and self.pipeline is not None
         outages, stopping = self.pipeline.outages, self._stopping
-        if await self._kafka.deliver(records, offsets, outages=outages, stopping=stopping):
-            self._stalled = True
+        await self._kafka.deliver(records, offsets, outages=outages, stopping=stopping)
 
     async def _recover(self) -> None:
         """After a failed delivery, once Kafka answers again.
