@@ -82,7 +82,10 @@ async def test_an_invalid_manifest_is_dead_lettered_and_its_run_fails_at_once(
     value.update(budget=-5.0, initiatives=[value["initiatives"][0]] * 2)
     records = await harness.feed("manifest_submitted", {"run_id": "bad", **value})
 
-    expected = "invalid manifest_submitted: budget: must be > 0, got -5; initiatives: duplicate initiative ids 'a'"
+    expected = (
+        "invalid manifest_submitted: budget: must be > 0, got -5; "
+        "initiatives: duplicate initiative ids 'a'"
+    )
     assert [reason(r) for r in dead(records)] == [f"ContractViolation: {expected}"]
     assert dead(records)[0].topic == f"{MANIFEST_TOPIC}.dlq"
     assert events(records, "measure_requested") == []

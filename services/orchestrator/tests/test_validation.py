@@ -44,7 +44,8 @@ def test_the_reported_manifest_hang_is_one_line_naming_both_problems() -> None:
     spec = manifest()["initiatives"][0]
     message = violation("manifest_submitted", manifest(budget=-5.0, initiatives=[spec, spec]))
     assert message == (
-        "invalid manifest_submitted: budget: must be > 0, got -5; initiatives: duplicate initiative ids 'a'"
+        "invalid manifest_submitted: budget: must be > 0, got -5; "
+        "initiatives: duplicate initiative ids 'a'"
     )
 
 
