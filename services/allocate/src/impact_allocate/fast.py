@@ -14,6 +14,7 @@ bound: the Lagrangian bound, raised by every enumeration pass that found nothing
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -57,6 +58,7 @@ def solve_fast(
     the portfolio ``break_ties`` prefers (without ``prefer``: any optimal one); else the
     best found by the deadline, with a proven bound."""
     columns = Columns.of(program)
+    started = time.monotonic()
     try:
         bound = lagrangian(program, None, columns)
     except LpFailed:
@@ -67,7 +69,8 @@ def solve_fast(
     ties = prefer is not None
     rows = prefer if prefer is not None else (np.zeros(n), np.zeros(n))
     incumbent = best_start(program, [*starts, repair(program, bound)])
-    outcome = branch_and_bound(program, bound, columns, rows, deadline, incumbent, ties)
+    lp_seconds = time.monotonic() - started
+    outcome = branch_and_bound(program, bound, columns, rows, deadline, incumbent, ties, lp_seconds)
     if outcome.proven:
         if outcome.value is None:
             return Solved(MilpResult(INFEASIBLE, None, None), bound=np.inf)

@@ -12,6 +12,7 @@ picks among all of them, so tie-breaking is the same as with one enumeration.
 from __future__ import annotations
 
 import heapq
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,8 +50,11 @@ def branch_and_bound(
     deadline: Deadline,
     incumbent: tuple[float, FloatArray] | None,
     ties: bool,
+    lp_seconds: float = 0.0,
 ) -> Outcome:
-    """Enumerate node by node until every node is proven or dropped (or time is up)."""
+    """Enumerate node by node until every node is proven or dropped (or time is up).
+    ``lp_seconds`` (how long the root LP took) keeps branching from starting two LPs
+    that cannot end before the deadline."""
 
     def tolerance(value: float) -> float:
         return tie_tolerance(program, value) if ties else 0.0
@@ -78,13 +82,15 @@ def branch_and_bound(
             continue
         floor = max(floor, found.bound)
         item = _branch_item(bound)
-        if item is None or deadline.passed():
+        if item is None or deadline.left() < 3.0 * lp_seconds:
             counter += 1
             heapq.heappush(queue, (floor, counter, fixed, bound))
             break
         for side in (0, 1):
             child_fixed = {**fixed, item: side}
+            started = time.monotonic()
             child = lagrangian(program, child_fixed, columns)
+            lp_seconds = max(lp_seconds, time.monotonic() - started)
             if child is not None:
                 counter += 1
                 heapq.heappush(queue, (max(floor, child.lmin), counter, child_fixed, child))
