@@ -1,21 +1,15 @@
-"""Runs ``bench/allocate_bench.py`` (owned by the allocate work) and keeps its table."""
+"""The allocate benchmark as ``make bench`` runs it (``bench/allocate_bench.py``), and a
+reader for its Markdown rows."""
 
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from typing import Any
 
-from bench.machine import ROOT, machine
-from bench.results import write_result
+from impact_allocate.instances import FAMILIES
 
-SCRIPT = ROOT / "bench" / "allocate_bench.py"
-METHOD = (
-    "bench/allocate_bench.py with its defaults, run as a subprocess: minimax-regret solve "
-    "times of the fast path (reduced-cost fixing) vs the plain CBC MILP on random "
-    "initiatives, budget 30 % of total cost; its stdout table is kept verbatim."
-)
+from bench import allocate_bench
 
 
 def parse_table(text: str) -> list[dict[str, str]]:
@@ -29,27 +23,11 @@ def parse_table(text: str) -> list[dict[str, str]]:
     return [dict(zip(header, cells, strict=True)) for cells in rows if len(cells) == len(header)]
 
 
-def benchmark(extra_args: list[str] | None = None) -> dict[str, Any]:
-    started = machine()
-    completed = subprocess.run(
-        [sys.executable, str(SCRIPT), *(extra_args or [])],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
-    print(completed.stdout, end="")
-    if completed.returncode != 0:
-        print(completed.stderr, file=sys.stderr, end="")
-    results = {
-        "returncode": completed.returncode,
-        "stdout": completed.stdout,
-        "rows": parse_table(completed.stdout),
-    }
-    path = write_result("allocate", METHOD, results, started)
-    print(f"wrote {path}")
-    return results
+def benchmark(sizes: list[int] | None = None) -> list[dict[str, Any]]:
+    """Every family at 1,000 to 100,000 initiatives (120 s limit), plain CBC up to 1,000."""
+    sizes = sizes or [1000, 10000, 30000, 100000]
+    return allocate_bench.benchmark(sizes, list(FAMILIES), 120.0, plain_up_to=1000)
 
 
 if __name__ == "__main__":
-    benchmark(sys.argv[1:])
+    benchmark([int(size) for size in sys.argv[1:]] or None)

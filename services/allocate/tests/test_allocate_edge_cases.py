@@ -84,6 +84,7 @@ def test_threshold_excludes_low_confidence_only() -> None:
         ({"scenario_weights": {"best": 1.0}}, "scenario_weights"),
         ({"solver": "gurobi"}, "solver"),
         ({"colour": "red"}, "colour"),
+        ({"regret_baseline": "hindsight"}, "regret_baseline"),
     ],
 )
 def test_bad_kwargs(kwargs: dict[str, Any], fragment: str) -> None:

@@ -80,6 +80,35 @@ def test_min_worst_return_changes_the_scenario_optima() -> None:
     assert result["objective"] == pytest.approx(0.0, abs=1e-9)
 
 
+BASELINE_CASE = [
+    initiative("p", 1, 7, 0, -3),
+    initiative("q", 3, 6, -1, -2),
+    initiative("r", 3, 18, 10, 5),
+    initiative("s", 3, 3, -2, -4),
+]
+
+
+@pytest.mark.parametrize("solver", ["fast", "plain"])
+@pytest.mark.parametrize(
+    ("baseline", "chosen", "regret"),
+    [("constrained", ["q", "r"], 2.0), ("budget_only", ["p", "r"], 6.0)],
+)
+def test_regret_baseline(baseline: str, chosen: list[str], regret: float, solver: str) -> None:
+    # budget 8, worst >= 2 leaves {r} (18, 10, 5), {p, r} (25, 10, 2), {q, r} (24, 9, 3).
+    # constrained V* = (25, 10, 5): regrets 7, 3, 2 -> {q, r};
+    # budget-only V* = (31, 10, 5) ({p, q, r} has best 31): regrets 13, 6, 7 -> {p, r}
+    result = allocate(
+        "MinimaxRegretAllocate",
+        8,
+        BASELINE_CASE,
+        min_portfolio_worst_return=2,
+        regret_baseline=baseline,
+        solver=solver,
+    )
+    assert result["selected_initiatives"] == chosen
+    assert result["objective"] == pytest.approx(regret, abs=1e-9)
+
+
 def test_tie_on_regret_broken_by_higher_median() -> None:
     # V* = (10, 6, 3); regret u = max(0, 1, 3) = 3, w = max(2, 0, 3) = 3, v = 10
     items = [

@@ -3,6 +3,7 @@ and a greedy mock. Inputs and outputs are validated with the shared contracts.""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -15,10 +16,14 @@ from impact_contracts import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from impact_allocate.deadline import Deadline
 from impact_allocate.problem import SCENARIOS, Candidates, build_candidates
-from impact_allocate.solve import Method, Portfolio, solve_minimax, solve_weighted
+from impact_allocate.solve import Baseline, Method, Portfolio, solve_minimax, solve_weighted
 
 ALLOCATE_COMPONENTS = ComponentRegistry("allocate")
+
+#: Seconds kept back from the time limit to build and validate the result, per candidate.
+RESULT_S_PER_CANDIDATE = 4e-6
 
 Rule = Literal["minimax_regret", "bayesian"]
 
@@ -32,6 +37,7 @@ class AllocateSettings(BaseModel):
     min_portfolio_worst_return: float | None = None
     time_limit_s: float = Field(default=60.0, gt=0.0)
     solver: Method = "fast"
+    regret_baseline: Baseline = "constrained"
     scenario_weights: dict[str, float] = Field(
         default_factory=lambda: {"best": 0.25, "median": 0.5, "worst": 0.25}
     )
@@ -61,11 +67,16 @@ class AllocateRequest(BaseModel):
 
     @model_validator(mode="after")
     def _unique(self) -> AllocateRequest:
-        ids = [item.initiative_id for item in self.initiatives]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        counts = Counter(item.initiative_id for item in self.initiatives)
+        duplicates = sorted(i for i, count in counts.items() if count > 1)
         if duplicates:
             raise ValueError(f"initiatives: duplicate initiative_id {duplicates}")
         return self
+
+
+def _reserve(candidates: int) -> float:
+    """Time kept back from solving to build and validate the result."""
+    return 0.05 + RESULT_S_PER_CANDIDATE * candidates
 
 
 def _messages(exc: ValidationError) -> str:
@@ -97,6 +108,8 @@ class PortfolioAllocator:
         self.settings = parse_settings(kwargs)
 
     def execute(self, event: dict[str, Any]) -> dict[str, Any]:
+        # the time limit covers the whole call: validation, solving and the result
+        deadline = Deadline(self.settings.time_limit_s)
         request = parse_request(event)
         threshold = self.settings.min_confidence_threshold
         eligible = [i for i in request.initiatives if i.confidence >= threshold]
@@ -105,17 +118,25 @@ class PortfolioAllocator:
         if empty is not None:
             return self._result(request.budget, build_candidates([]), empty)
         candidates = build_candidates(affordable)
-        return self._result(request.budget, candidates, self.solve(candidates, request.budget))
+        solving = Deadline(max(0.0, deadline.left() - _reserve(candidates.size)))
+        portfolio = self.solve(candidates, request.budget, solving)
+        return self._result(request.budget, candidates, portfolio)
 
-    def solve(self, candidates: Candidates, budget: float) -> Portfolio:
+    def solve(self, candidates: Candidates, budget: float, deadline: Deadline) -> Portfolio:
         s = self.settings
+        min_worst = s.min_portfolio_worst_return
         if self.rule == "bayesian":
             weights = [s.scenario_weights[name] for name in SCENARIOS]
             return solve_weighted(
-                candidates, weights, budget, s.min_portfolio_worst_return, s.solver, s.time_limit_s
+                candidates, weights, budget, min_worst, s.solver, deadline=deadline
             )
         return solve_minimax(
-            candidates, budget, s.min_portfolio_worst_return, s.solver, s.time_limit_s
+            candidates,
+            budget,
+            min_worst,
+            s.solver,
+            baseline=s.regret_baseline,
+            deadline=deadline,
         )
 
     def _empty_reason(

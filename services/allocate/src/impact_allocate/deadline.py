@@ -1,4 +1,4 @@
-"""A wall-clock budget shared by the several solver calls of one allocation."""
+"""A wall-clock budget shared by every step of one allocation (no per-call floor)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,28 @@ import time
 
 
 class Deadline:
-    """Seconds left of ``seconds`` from construction (never below a 1 s floor per call)."""
+    """``seconds`` of wall clock from construction; ``left()`` reaches 0 and stays there."""
 
     def __init__(self, seconds: float) -> None:
-        self.end = time.monotonic() + seconds
+        self.start = time.monotonic()
+        self.end = self.start + seconds
 
     def left(self) -> float:
-        return max(1.0, self.end - time.monotonic())
+        return max(0.0, self.end - time.monotonic())
 
     def passed(self) -> bool:
         return time.monotonic() >= self.end
+
+    def share(self, fraction: float) -> Deadline:
+        """A sub-deadline ending after ``fraction`` of the time left (never after this one)."""
+        return Deadline(self.left() * fraction)
+
+
+class TimeUp(Exception):
+    """Raised inside a step when its deadline has passed; callers keep their best so far."""
+
+
+def check(deadline: Deadline | None) -> None:
+    """Raise ``TimeUp`` once ``deadline`` has passed."""
+    if deadline is not None and deadline.passed():
+        raise TimeUp

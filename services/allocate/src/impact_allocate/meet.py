@@ -3,78 +3,254 @@
 A portfolio with value ``<= T`` flips (relative to ``x0``, see ``impact_allocate.lagrange``)
 only items of weight ``<= G = T - lmin``, with total weight ``<= G``. The flippable items
 are split in two halves; each half's light subsets are listed (``impact_allocate.subsets``)
-and pairs are matched on one row: every row ``k`` of the extended matrix must end at most
-at its cap (``objective <= T``, ``regret_s <= T``, budget, minimum worst return), and
-``ũ·deviation = Σ weight >= 0`` then bounds each deviation from below, so one sorted row
-gives a narrow window of partners. Candidate pairs are checked exactly.
+and pairs are matched (``impact_allocate.join``): every row ``k`` of the extended matrix
+must end at most at its cap (``objective <= T``, ``regret_s <= T``, budget, minimum worst
+return), and ``ũ·deviation = Σ weight >= 0`` bounds each deviation from below.
 
 ``G`` grows from a small value until the best portfolio found, plus the tie tolerance, is
-within ``T``: then every optimal and every tied portfolio has been seen. Sizes are capped;
-past a cap the caller falls back to the CBC path.
+within ``T``: then every optimal and every tied portfolio has been seen. A pass that finds
+nothing proves the optimum exceeds its ``T``: that is the lower bound kept when a size cap
+or the deadline stops the search.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from impact_allocate.deadline import Deadline, TimeUp, check
+from impact_allocate.join import matching_pairs
 from impact_allocate.lagrange import Lagrangian
 from impact_allocate.program import BinaryProgram, FloatArray
-from impact_allocate.subsets import IntArray, SubsetTable, TooManySubsets, light_subsets
+from impact_allocate.ranking import Near, Tied, TooManyTies, shortlist
+from impact_allocate.subsets import (
+    IntArray,
+    SubsetTable,
+    TooManySubsets,
+    count_light_subsets,
+    light_subsets,
+)
 from impact_allocate.tiebreak import tie_tolerance
 
-#: Largest number of light subsets per half.
-HALF_CAP = 6_000_000
-#: Largest number of candidate pairs checked per pass, and per numpy chunk.
-PAIR_CAP = 200_000_000
-CHUNK = 2_000_000
-#: Largest number of tied portfolios returned.
-TIE_CAP = 20_000
-#: Items flippable in the first pass (the gap then doubles).
+#: Bytes for both halves' subset tables together (sets the per-half subset cap).
+TABLE_BYTES = 150_000_000
+#: Largest number of candidate pairs per pass, and per block checked at once.
+PAIR_CAP = 20_000_000
+CHUNK = 1_000_000
+#: Largest number of near-optimal portfolios kept during a pass.
+KEEP_CAP = 2_000_000
+#: Items flippable in the first pass.
 FIRST_CORE = 24
 #: Factor by which the gap grows after a pass that found no portfolio.
 GROWTH = 1.5
 
 
 @dataclass(frozen=True)
-class NearOptimal:
-    """The optimum and every portfolio within the tie tolerance of it (rows of ``x``)."""
+class Found:
+    """What the enumeration established: the best portfolio seen and a proven bound."""
 
-    value: float | None  # None: proven infeasible
-    x: FloatArray  # portfolios x n, 0/1
-    values: FloatArray
+    value: float | None  # best value seen (None: none seen)
+    x: FloatArray | None  # that portfolio
+    bound: float  # no portfolio (agreeing with the branch's fixings) has a smaller value
+    proven: bool  # value is optimal, or (value None) proven infeasible
+    near: Near | None = None  # when proven: every portfolio that may be tied with the optimum
 
 
-def near_optimal(program: BinaryProgram, bound: Lagrangian) -> NearOptimal | None:
-    """All portfolios tied with the optimum; ``None`` when a size cap is reached."""
+@dataclass(frozen=True)
+class _Space:
+    """The flip space of one Lagrangian. Rows of ``deviation`` (signed by the flip
+    direction): 0 the weight, 1..m the extended rows, then median and cost."""
+
+    program: BinaryProgram
+    bound: Lagrangian
+    deviation: FloatArray  # rows x n
+    base: FloatArray  # the same rows at x0 (weight 0)
+    group: IntArray  # items with equal group ids are interchangeable
+    slack: float
+
+    @property
+    def dims(self) -> int:
+        """Rows the join checks: the weight and the extended rows."""
+        return 1 + self.bound.extended.shape[0]
+
+
+def near_optimal(
+    program: BinaryProgram,
+    bound: Lagrangian,
+    prefer: tuple[FloatArray, FloatArray],
+    deadline: Deadline | None = None,
+    incumbent: tuple[float, FloatArray] | None = None,
+    ties: bool = True,
+    group: IntArray | None = None,
+) -> Found:
+    """The optimum and its tied portfolios (only one optimal portfolio unless ``ties``),
+    or the best seen and a proven bound when a size cap or the deadline stops the search."""
+    tolerance = tie_tolerance if ties else _no_tolerance
+    space = _space(program, bound, prefer, group)
     order = np.argsort(bound.weight, kind="stable")
+    order = order[np.isfinite(bound.weight[order])]  # items fixed by branching never flip
     sorted_weight = bound.weight[order]
-    slack = 1e-9 * (1.0 + abs(bound.lmin) + program.scale)
-    gap = max(float(sorted_weight[min(FIRST_CORE, order.size - 1)]), slack)
+    total_weight = float(sorted_weight.sum())
+    first = float(sorted_weight[min(FIRST_CORE, order.size - 1)]) if order.size else 0.0
+    gap = max(first, space.slack)
+    lower = bound.lmin
+    best = incumbent
     try:
         while True:
-            complete = gap >= float(sorted_weight.sum())  # every subset is enumerated
-            target = (
-                max(bound.lmin + gap, _largest_value(program)) if complete else bound.lmin + gap
-            )
-            found = _pass(program, bound, order, gap, target, slack)
-            if found is None:
+            check(deadline)
+            conclusive = False  # the pass must see the incumbent
+            if best is not None:
+                enough = best[0] + tolerance(program, best[0]) + space.slack - bound.lmin
+                conclusive, gap = gap >= enough, max(min(gap, enough), space.slack)
+            complete = gap >= total_weight  # every subset is enumerated
+            target = bound.lmin + gap
+            if complete:
+                target = max(target, _largest_value(program))
+            tied = _pass(space, order, gap, target, deadline, tolerance)
+            if tied is None:
+                if best is not None and (complete or conclusive):
+                    if _holds(bound, best[1]):
+                        return _stuck(best, target)
+                    return Found(None, None, target, True)  # nothing here beats the incumbent
                 if complete:
-                    return NearOptimal(None, np.zeros((0, program.n_binary)), np.zeros(0))
+                    return Found(None, None, np.inf, True)
+                lower = max(lower, target)
                 gap *= GROWTH
                 continue
-            values, portfolios = found
-            best = float(values.min())
-            needed = best + tie_tolerance(program, best)
-            if complete or needed <= bound.lmin + gap:
-                tied = values <= needed
-                if int(tied.sum()) > TIE_CAP:
-                    return None
-                return NearOptimal(best, portfolios(np.flatnonzero(tied)), values[tied])
+            value = float(tied.values.min())
+            x = tied.portfolio(int(np.argmin(tied.values)), bound.x0)
+            needed = value + tolerance(program, value)
+            if complete or needed <= target:
+                near = shortlist(program, tied, bound.x0) if ties else None
+                return Found(value, x, value, True, near)
+            if best is None or value < best[0]:
+                best = (value, x)
             gap = max(needed - bound.lmin, gap * 1.0001)
-    except TooManySubsets:
+    except (TooManySubsets, TooManyTies, TimeUp):
+        pass
+    if best is None:
+        return Found(None, None, lower, False)
+    return Found(best[0], best[1], min(lower, best[0]), False)
+
+
+def _no_tolerance(program: BinaryProgram, value: float) -> float:
+    return 0.0
+
+
+def _holds(bound: Lagrangian, x: FloatArray) -> bool:
+    """Does ``x`` agree with the items this bound keeps fixed (weight ``inf``)?"""
+    fixed = ~np.isfinite(bound.weight)
+    return bool(np.all(x[fixed] == bound.x0[fixed]))
+
+
+def _stuck(best: tuple[float, FloatArray], target: float) -> Found:
+    """A pass that had to see the incumbent missed it (numerically on an edge): no proof."""
+    return Found(best[0], best[1], min(best[0], target), False)
+
+
+def groups(extended: FloatArray, prefer: tuple[FloatArray, FloatArray]) -> IntArray:
+    """Group ids: items with equal columns and equal median and cost are interchangeable."""
+    _, group = np.unique(np.vstack([extended, *prefer]).T, axis=0, return_inverse=True)
+    return np.asarray(group.ravel(), dtype=np.int64)
+
+
+def _space(
+    program: BinaryProgram,
+    bound: Lagrangian,
+    prefer: tuple[FloatArray, FloatArray],
+    group: IntArray | None,
+) -> _Space:
+    rows = np.vstack([bound.extended, *prefer])
+    group = groups(bound.extended, prefer) if group is None else group
+    slack = 1e-9 * (1.0 + abs(bound.lmin) + program.scale)
+    deviation = np.vstack([bound.weight, rows * bound.flip_direction])
+    base = np.append(0.0, rows @ bound.x0)
+    return _Space(program, bound, deviation, base, group, slack)
+
+
+def _halves(space: _Space, flippable: IntArray) -> tuple[list[IntArray], IntArray]:
+    """Split ``flippable`` (ascending weight) in two halves of about equal subset counts.
+
+    Identical items stay together, in the order that holds the smallest ids: ascending
+    where flipping adds an item, descending where it removes one; ``follows`` chains them.
+    """
+    follows = np.full(space.group.size, -1, dtype=np.int64)
+    units: dict[int, list[int]] = {}
+    for j in flippable.tolist():
+        units.setdefault(int(space.group[j]), []).append(j)
+    halves: list[list[int]] = [[], []]
+    sizes = [0.0, 0.0]
+    for members in units.values():
+        if space.bound.x0[members[0]] == 1.0:
+            members = members[::-1]
+        for before, after in itertools.pairwise(members):
+            follows[after] = before
+        side = int(sizes[1] < sizes[0])
+        halves[side].extend(members)
+        sizes[side] += float(np.log2(len(members) + 1))
+    return [np.array(h, dtype=np.int64) for h in halves], follows
+
+
+def _pass(
+    space: _Space,
+    order: IntArray,
+    gap: float,
+    target: float,
+    deadline: Deadline | None,
+    tolerance: Callable[[BinaryProgram, float], float] = tie_tolerance,
+) -> Tied | None:
+    """Every portfolio flipping weight ``<= gap`` with value ``<= target`` near the best."""
+    program, bound = space.program, space.bound
+    gap += space.slack
+    flippable = order[bound.weight[order] <= gap]
+    halves, follows = _halves(space, flippable)
+    cap = TABLE_BYTES // (16 * (space.deviation.shape[0] + 3))
+    counts = [count_light_subsets(half, bound.weight, gap, follows) for half in halves]
+    if max(low for low, _ in counts) > cap:  # fail before building tables that cannot fit
+        raise TooManySubsets(f"more than {cap} subsets within weight {gap:g}")
+    left, right = (
+        light_subsets(h, bound.weight, space.deviation, gap, cap, follows, deadline, int(high))
+        for h, (_, high) in zip(halves, counts, strict=True)
+    )
+    dims = space.dims
+    caps = np.append(gap, _caps(program, space.base[1:dims], target, space.slack))
+    low = np.append(-space.slack, _lows(left, right, caps[1:], bound.multipliers, dims))
+    kept: list[tuple[IntArray, IntArray, FloatArray]] = []
+    stored, limit = 0, target
+    pairs = matching_pairs(
+        left.deviation[:dims], right.deviation[:dims], caps, low, CHUNK, PAIR_CAP
+    )
+    for a, b in pairs:
+        check(deadline)
+        activity = space.base[1:dims, None] + left.deviation[1:dims, a] + right.deviation[1:dims, b]
+        values = _values(program, activity, space.slack)
+        good = values <= limit
+        if good.any():
+            kept.append((a[good], b[good], values[good]))
+            stored += int(good.sum())
+            low_value = float(values[good].min())
+            limit = min(limit, low_value + tolerance(program, low_value))
+        if stored > KEEP_CAP:
+            kept, stored = _prune(kept, limit)
+            if stored > KEEP_CAP:
+                raise TooManySubsets(f"more than {KEEP_CAP} tied portfolios")
+    kept, stored = _prune(kept, limit)
+    if stored == 0:
         return None
+    a, b, values = (np.concatenate(part) for part in zip(*kept, strict=True))
+    totals = space.base[dims:, None] + left.deviation[dims:, a] + right.deviation[dims:, b]
+    return Tied(values, totals[0], totals[1], (left, right), (a, b))
+
+
+def _prune(
+    kept: list[tuple[IntArray, IntArray, FloatArray]], limit: float
+) -> tuple[list[tuple[IntArray, IntArray, FloatArray]], int]:
+    pruned = [(a[v <= limit], b[v <= limit], v[v <= limit]) for a, b, v in kept]
+    pruned = [part for part in pruned if part[2].size]
+    return pruned, sum(part[2].size for part in pruned)
 
 
 def _largest_value(program: BinaryProgram) -> float:
@@ -89,54 +265,6 @@ def _largest_value(program: BinaryProgram) -> float:
     return largest + 1.0
 
 
-def _pass(
-    program: BinaryProgram,
-    bound: Lagrangian,
-    order: IntArray,
-    gap: float,
-    target: float,
-    slack: float,
-) -> tuple[FloatArray, _Portfolios] | None:
-    """Portfolios flipping weight ``<= gap`` with value ``<= target``, or ``None``."""
-    gap += slack
-    flippable = order[bound.weight[order] <= gap]
-    deviation = bound.extended * bound.flip_direction
-    halves = [
-        light_subsets(flippable[side::2], bound.weight, deviation, gap, HALF_CAP) for side in (0, 1)
-    ]
-    base = bound.extended @ bound.x0
-    caps = _caps(program, base, target, slack)
-    left, right = halves
-    pairs = _matching_pairs(left, right, caps, bound.multipliers)
-    if pairs[0].size == 0:
-        return None
-    values = _values(
-        program, base[:, None] + left.deviation[:, pairs[0]] + right.deviation[:, pairs[1]], slack
-    )
-    feasible = np.flatnonzero(values <= target)
-    if feasible.size == 0:
-        return None
-    chosen = (pairs[0][feasible], pairs[1][feasible])
-    return values[feasible], _Portfolios(bound.x0, halves, chosen)
-
-
-class _Portfolios:
-    """Rebuild selected portfolios from their two half subsets."""
-
-    def __init__(
-        self, x0: FloatArray, halves: list[SubsetTable], pairs: tuple[IntArray, IntArray]
-    ) -> None:
-        self.x0, self.halves, self.pairs = x0, halves, pairs
-
-    def __call__(self, which: IntArray) -> FloatArray:
-        out = np.tile(self.x0, (which.size, 1))
-        for row, k in enumerate(which):
-            for half, pair in zip(self.halves, self.pairs, strict=True):
-                members = half.members(int(pair[k]))
-                out[row, members] = 1.0 - out[row, members]
-        return out
-
-
 def _caps(program: BinaryProgram, base: FloatArray, target: float, slack: float) -> FloatArray:
     """Largest deviation of each extended row for a portfolio of value ``<= target``."""
     limit = np.append(target, program.rhs)
@@ -146,93 +274,24 @@ def _caps(program: BinaryProgram, base: FloatArray, target: float, slack: float)
     return limit - base + slack
 
 
-def _matching_pairs(
-    left: SubsetTable, right: SubsetTable, caps: FloatArray, multipliers: FloatArray
-) -> tuple[IntArray, IntArray]:
-    """Pairs whose summed deviation is within ``caps`` on every row."""
-    owner, start, stop, by_key = _segments(left, right, caps, multipliers)
-    counts = stop - start
-    if int(counts.sum()) > PAIR_CAP:
-        raise TooManySubsets(f"{int(counts.sum())} candidate pairs")
-    ends = np.cumsum(counts)
-    found_left, found_right = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
-    first = 0
-    while first < owner.size:
-        last = int(np.searchsorted(ends, ends[first] - counts[first] + CHUNK, side="right"))
-        chunk = np.arange(first, min(max(last, first + 1), owner.size))
-        segment = np.repeat(chunk, counts[chunk])
-        offsets = np.arange(segment.size) - np.repeat(ends[chunk] - counts[chunk], counts[chunk])
-        a = owner[segment]
-        b = by_key[start[segment] + offsets]
-        within = np.all(left.deviation[:, a] + right.deviation[:, b] <= caps[:, None], axis=0)
-        found_left.append(a[within])
-        found_right.append(b[within])
-        first = int(chunk[-1]) + 1
-    return np.concatenate(found_left), np.concatenate(found_right)
-
-
-def _windows(
-    left: SubsetTable, right: SubsetTable, caps: FloatArray, multipliers: FloatArray
-) -> list[tuple[int, int, float]]:
-    """(candidate pairs, row, lower bound) for each row usable as a join key, best first.
-
-    ``ũ·deviation >= 0`` and ``deviation <= caps`` give ``deviation_k >= low_k``."""
-    moving = np.any(left.deviation != 0, axis=1) | np.any(right.deviation != 0, axis=1)
-    bounded = np.where(moving, caps, 0.0)  # a row that never moves contributes nothing
-    windows = []
-    for k in np.flatnonzero((multipliers > 1e-12) & moving):
-        others = float(multipliers @ bounded - multipliers[k] * bounded[k])
-        low = -others / multipliers[k]
-        sorted_right = np.sort(right.deviation[k])
-        start = np.searchsorted(sorted_right, low - left.deviation[k], side="left")
-        stop = np.searchsorted(sorted_right, caps[k] - left.deviation[k], side="right")
-        windows.append((int(np.maximum(stop - start, 0).sum()), int(k), low))
-    return sorted(windows)
-
-
-def _segments(
-    left: SubsetTable, right: SubsetTable, caps: FloatArray, multipliers: FloatArray
-) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-    """Candidate partners as segments ``by_key[start:stop]`` of each ``owner`` (a left index).
-
-    Right subsets are keyed by (cell of the first join row, rank on the second join row),
-    with cells as wide as the first row's window, so a left subset meets at most two
-    cells, each a contiguous key range."""
-    windows = _windows(left, right, caps, multipliers)
-    if not windows:  # no row moves: every pair matches
-        every = np.arange(left.size, dtype=np.int64)
-        full = np.full(left.size, right.size, dtype=np.int64)
-        return every, np.zeros(left.size, np.int64), full, np.arange(right.size, dtype=np.int64)
-    (_, row1, low1), (_, row2, low2) = windows[0], windows[min(1, len(windows) - 1)]
-    width = max(float(caps[row1] - low1), 1e-12)
-    origin = float(right.deviation[row1].min())
-    cells = np.floor((right.deviation[row1] - origin) / width).astype(np.int64)
-    by_value = np.argsort(right.deviation[row2], kind="stable")
-    rank = np.empty(right.size, dtype=np.int64)
-    rank[by_value] = np.arange(right.size)
-    keys = cells * right.size + rank
-    by_key = np.argsort(keys, kind="stable")
-    sorted_keys = keys[by_key]
-    sorted_second = right.deviation[row2][by_value]
-    first_rank = np.searchsorted(sorted_second, low2 - left.deviation[row2], side="left")
-    end_rank = np.searchsorted(sorted_second, caps[row2] - left.deviation[row2], side="right")
-    lowest = np.floor((low1 - left.deviation[row1] - origin) / width).astype(np.int64)
-    highest = np.floor((caps[row1] - left.deviation[row1] - origin) / width).astype(np.int64)
-    owner_parts, starts, stops = [], [], []
-    for shift in range(3):
-        cell = lowest + shift
-        use = np.flatnonzero((cell <= highest) & (end_rank > first_rank))
-        start = np.searchsorted(sorted_keys, cell[use] * right.size + first_rank[use])
-        stop = np.searchsorted(sorted_keys, cell[use] * right.size + end_rank[use])
-        owner_parts.append(use)
-        starts.append(start)
-        stops.append(stop)
-    return (
-        np.concatenate(owner_parts).astype(np.int64),
-        np.concatenate(starts).astype(np.int64),
-        np.concatenate(stops).astype(np.int64),
-        by_key.astype(np.int64),
+def _lows(
+    left: SubsetTable, right: SubsetTable, caps: FloatArray, multipliers: FloatArray, dims: int
+) -> FloatArray:
+    """Lower bounds on each extended row's deviation: ``ũ·deviation >= 0`` and
+    ``deviation <= caps`` give ``ũ_k deviation_k >= -Σ_{j≠k} ũ_j caps_j`` (rows that never
+    move contribute 0)."""
+    moving = np.any(left.deviation[1:dims] != 0, axis=1) | np.any(
+        right.deviation[1:dims] != 0, axis=1
     )
+    rows = dims - 1
+    bounded = np.where(moving, caps, 0.0)
+    reach = float(multipliers @ bounded)
+    margin = 1e-9 * (1.0 + float(multipliers @ np.abs(bounded)))
+    low = np.full(rows, -np.inf)
+    usable = (multipliers > 1e-12) & moving
+    low[usable] = -(reach - multipliers[usable] * bounded[usable] + margin) / multipliers[usable]
+    low[~moving] = -np.inf
+    return low
 
 
 def _values(program: BinaryProgram, activity: FloatArray, slack: float) -> FloatArray:

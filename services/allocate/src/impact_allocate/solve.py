@@ -1,4 +1,9 @@
-"""Solve pipelines: minimax regret and weighted scenarios, each exact then tie-broken."""
+"""Solve pipelines: minimax regret and weighted scenarios, each exact then tie-broken,
+all under one deadline (``time_limit_s`` bounds the whole call, CBC children included).
+
+At the deadline the best portfolio found is returned with status ``TimeLimit``, its
+objective and its proven relative gap ``(objective - bound) / |objective|``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from impact_allocate.backends import INFEASIBLE, OPTIMAL
+from impact_allocate.backends import INFEASIBLE, OPTIMAL, TIME_LIMIT
 from impact_allocate.deadline import Deadline
 from impact_allocate.fast import Solved, solve_fast, solve_plain
 from impact_allocate.models import knapsack, minimax_regret
@@ -17,6 +22,11 @@ from impact_allocate.program import BinaryProgram, FloatArray
 from impact_allocate.tiebreak import break_ties
 
 Method = Literal["fast", "plain"]
+#: What each scenario optimum ``V*_s`` is taken over: portfolios meeting every constraint
+#: (``constrained``, the default), or the budget alone (``budget_only``, as the original).
+Baseline = Literal["constrained", "budget_only"]
+#: Share of the time left that each scenario knapsack may use.
+SCENARIO_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -31,17 +41,28 @@ class Portfolio:
     scenario_optima: tuple[float, ...] = ()
 
 
+@dataclass(frozen=True)
+class _Optima:
+    """Scenario optima: the best values found (``low``) and proven upper bounds (``high``)."""
+
+    low: FloatArray
+    high: FloatArray
+    starts: list[FloatArray]
+
+
 def run(
     program: BinaryProgram,
     method: Method,
     deadline: Deadline,
     candidates: Candidates,
     starts: Sequence[FloatArray] = (),
+    ties: bool = True,
 ) -> Solved:
+    """Solve ``program``; ``ties=False`` needs only the optimal value (any optimum)."""
     if method == "plain":
-        return solve_plain(program, deadline.left())
-    prefer = (candidates.median, candidates.cost)
-    return solve_fast(program, deadline.left(), starts, prefer=prefer)
+        return solve_plain(program, deadline)
+    prefer = (candidates.median, candidates.cost) if ties else None
+    return solve_fast(program, deadline, starts, prefer)
 
 
 def scenario_optima(
@@ -50,19 +71,23 @@ def scenario_optima(
     min_worst: float | None,
     method: Method,
     deadline: Deadline,
-) -> tuple[list[Solved], Portfolio | None]:
-    """``V*_s`` for each scenario, or a failed ``Portfolio`` explaining why not."""
-    solved = []
+) -> tuple[_Optima | None, Portfolio | None]:
+    """``V*_s`` for each scenario (or bounds on it), or a failed ``Portfolio``."""
+    low, high, starts = [], [], []
     for s, name in enumerate(SCENARIOS):
         program = knapsack(candidates, candidates.effective[:, s], budget, min_worst)
-        result = run(program, method, deadline, candidates)
-        if result.result.status == INFEASIBLE:
-            return [], Portfolio(INFEASIBLE, reason=_infeasible_reason(budget, min_worst))
-        if result.result.status != OPTIMAL or result.result.objective is None:
-            reason = f"scenario optimum V*_{name} not proven within the time limit"
-            return [], Portfolio(result.result.status, reason=reason)
-        solved.append(result)
-    return solved, None
+        solved = run(program, method, deadline.share(SCENARIO_SHARE), candidates, ties=False)
+        result = solved.result
+        if result.status == INFEASIBLE:
+            return None, Portfolio(INFEASIBLE, reason=_infeasible_reason(budget, min_worst))
+        if result.x is None or result.objective is None:
+            reason = f"scenario optimum V*_{name} not found within the time limit"
+            return None, Portfolio(TIME_LIMIT, reason=reason)
+        low.append(-result.objective)
+        proven = result.status == OPTIMAL
+        high.append(-result.objective if proven else -(solved.bound or -np.inf))
+        starts.append(result.x)
+    return _Optima(np.array(low), np.array(high), starts), None
 
 
 def solve_minimax(
@@ -71,17 +96,39 @@ def solve_minimax(
     min_worst: float | None,
     method: Method = "fast",
     time_limit_s: float = 60.0,
+    baseline: Baseline = "constrained",
+    deadline: Deadline | None = None,
 ) -> Portfolio:
-    """Minimise the maximum regret over the best/median/worst scenarios."""
-    deadline = Deadline(time_limit_s)
-    knapsacks, failure = scenario_optima(candidates, budget, min_worst, method, deadline)
-    if failure is not None:
-        return failure
-    optima = np.array([-float(k.result.objective or 0.0) for k in knapsacks])
-    program = minimax_regret(candidates, optima, budget, min_worst)
-    starts = [k.result.x for k in knapsacks if k.result.x is not None]
-    return _finish(
-        program, run(program, method, deadline, candidates, starts), candidates, deadline, optima
+    """Minimise the maximum regret over the best/median/worst scenarios (by ``deadline``,
+    else within ``time_limit_s`` from now)."""
+    deadline = deadline or Deadline(time_limit_s)
+    scenario_min_worst = min_worst if baseline == "constrained" else None
+    optima, failure = scenario_optima(candidates, budget, scenario_min_worst, method, deadline)
+    if failure is not None or optima is None:
+        return failure or Portfolio(TIME_LIMIT)
+    program = minimax_regret(candidates, optima.low, budget, min_worst)
+    solved = run(program, method, deadline, candidates, optima.starts)
+    portfolio = _finish(program, solved, candidates, deadline, optima.low, budget, min_worst)
+    if portfolio.status != TIME_LIMIT or np.array_equal(optima.low, optima.high):
+        return portfolio
+    return _unproven_optima(portfolio, candidates, optima, solved)
+
+
+def _unproven_optima(
+    portfolio: Portfolio, candidates: Candidates, optima: _Optima, solved: Solved
+) -> Portfolio:
+    """A regret measured against unproven ``V*_s``: widen the gap to their upper bounds."""
+    selected = list(portfolio.selected)
+    worst_case = float(np.max(optima.high - candidates.effective[selected].sum(axis=0)))
+    lower = max(0.0, solved.bound if solved.bound is not None else 0.0)
+    gap = _gap(worst_case, lower)
+    return Portfolio(
+        portfolio.status,
+        portfolio.selected,
+        portfolio.objective,
+        gap,
+        portfolio.reason,
+        portfolio.scenario_optima,
     )
 
 
@@ -92,15 +139,14 @@ def solve_weighted(
     min_worst: float | None,
     method: Method = "fast",
     time_limit_s: float = 60.0,
+    deadline: Deadline | None = None,
 ) -> Portfolio:
     """Maximise the scenario-weighted effective return ``Σ_s w_s Σ_i R_eff_i,s x_i``."""
-    deadline = Deadline(time_limit_s)
+    deadline = deadline or Deadline(time_limit_s)
     values = candidates.effective @ np.asarray(weights, dtype=float)
     program = knapsack(candidates, values, budget, min_worst)
     solved = run(program, method, deadline, candidates)
-    if solved.result.status == INFEASIBLE:
-        return Portfolio(INFEASIBLE, reason=_infeasible_reason(budget, min_worst))
-    portfolio = _finish(program, solved, candidates, deadline, np.array([]))
+    portfolio = _finish(program, solved, candidates, deadline, np.array([]), budget, min_worst)
     objective = None if portfolio.objective is None else -portfolio.objective
     return Portfolio(
         portfolio.status, portfolio.selected, objective, portfolio.mip_gap, portfolio.reason
@@ -113,12 +159,14 @@ def _finish(
     candidates: Candidates,
     deadline: Deadline,
     optima: FloatArray,
+    budget: float,
+    min_worst: float | None,
 ) -> Portfolio:
     result = solved.result
     if result.x is None or result.objective is None:
         if result.status == INFEASIBLE:
-            return Portfolio(INFEASIBLE, reason="the model is infeasible")
-        return Portfolio(result.status, reason="no integer solution within the time limit")
+            return Portfolio(INFEASIBLE, reason=_infeasible_reason(budget, min_worst))
+        return Portfolio(result.status, reason="no portfolio found within the time limit")
     x = result.x
     gap: float | None = 0.0
     if result.status == OPTIMAL:
@@ -132,8 +180,9 @@ def _finish(
                 candidates.cost,
                 deadline,
             )
-    elif solved.lp_bound is not None:
-        gap = abs(result.objective - solved.lp_bound) / max(1e-9, abs(result.objective))
+    elif solved.bound is not None:
+        floor = 0.0 if program.has_t else -np.inf  # the regret is never negative
+        gap = _gap(result.objective, max(solved.bound, floor))
     else:
         gap = None
     return Portfolio(
@@ -144,6 +193,11 @@ def _finish(
         None,
         tuple(float(v) for v in optima),
     )
+
+
+def _gap(objective: float, bound: float) -> float:
+    """Relative gap of a minimisation: ``(objective - bound) / |objective|`` (0 if closed)."""
+    return max(0.0, objective - bound) / max(abs(objective), 1e-9)
 
 
 def _infeasible_reason(budget: float, min_worst: float | None) -> str:

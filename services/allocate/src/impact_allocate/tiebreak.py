@@ -7,7 +7,8 @@ Python strings; candidates are indexed in that order). Stages 1 and 2 are MILPs 
 previous optimum fixed as a constraint; stage 3 first proves the portfolio unique (a
 no-good cut makes the MILP infeasible) and only otherwise fixes ids one by one in order.
 The same uniqueness check runs first of all, so a unique optimum costs one extra solve.
-Reduced-cost fixings are reused: they hold for every near-optimal portfolio.
+Reduced-cost fixings are reused: they hold for every near-optimal portfolio. When the
+deadline passes mid-way, the optimal portfolio found so far is kept.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from impact_allocate.deadline import Deadline
 from impact_allocate.program import BinaryProgram, FloatArray
 
 #: Portfolios whose objectives differ by less than this (relative) count as tied.
-TIE_TOLERANCE = 1e-7
+TIE_TOLERANCE = 1e-9
 
 
 def tie_tolerance(program: BinaryProgram, value: float) -> float:
@@ -41,7 +42,7 @@ def break_ties(
         return x
     for coefficients in (-median, cost):  # maximise median, then minimise cost
         objective = tied.pad(coefficients)
-        result = solve_milp(tied.with_objective(objective), fixed, deadline.left(), x)
+        result = solve_milp(tied.with_objective(objective), fixed, deadline, x)
         if result.status != OPTIMAL or result.x is None:
             return x
         x = result.x
@@ -59,10 +60,12 @@ def smallest_ids_first(
     for i in range(tied.n_binary):
         if i in fixed:
             continue
+        if deadline.passed():  # keep the optimal portfolio found so far
+            break
         if x[i] == 1.0:
             fixed[i] = 1
             continue
-        result = solve_milp(tied, {**fixed, i: 1}, deadline.left())
+        result = solve_milp(tied, {**fixed, i: 1}, deadline)
         if result.status == OPTIMAL and result.x is not None:
             x, fixed[i] = result.x, 1
         else:
@@ -76,4 +79,4 @@ def _has_alternative(
     """Is there another portfolio in ``tied``? (no-good cut: differ from ``x`` somewhere)."""
     row = tied.pad(np.where(x == 1.0, 1.0, -1.0))
     excluded = tied.with_row(row, float(np.sum(x)) - 1.0)
-    return solve_milp(excluded, fixed, deadline.left()).status == OPTIMAL
+    return solve_milp(excluded, fixed, deadline).status == OPTIMAL
