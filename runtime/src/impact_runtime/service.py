@@ -29,6 +29,7 @@ from impact_runtime.kafka import ensure_topics, make_consumer, make_producer
 from impact_runtime.logs import configure_logging
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.pipeline import STAGE_FAILED, MessagePipeline, call_handler
+from impact_runtime.plugins import load_plugins
 from impact_runtime.retry import RetryPolicy
 from impact_runtime.settings import ServiceSettings
 from impact_runtime.structs import Handler, ProducerRecord, RawMessage, Tick, coalesce_raw
@@ -400,5 +401,7 @@ class Service:
 
 
 def run_service(service: Service) -> None:
-    """Run ``service`` until SIGTERM/SIGINT (``python -m impact_<stage>.service``)."""
+    """Run ``service`` until SIGTERM/SIGINT (``python -m impact_<stage>.service``), after
+    importing the ``IMPACT_PLUGINS`` modules."""
+    load_plugins(service.settings.plugins)
     asyncio.run(service.run())

@@ -89,6 +89,11 @@ class ServiceSettings(BaseSettings):
     sasl_username: str | None = Field(None, description="IMPACT_SASL_USERNAME.")
     sasl_password: SecretStr | None = Field(None, description="IMPACT_SASL_PASSWORD.")
     ssl_cafile: str | None = Field(None, description="IMPACT_SSL_CAFILE: CA bundle path.")
+    plugins: str = Field(
+        "",
+        description="IMPACT_PLUGINS: comma-separated modules imported before the service "
+        "starts, e.g. components that register themselves by name.",
+    )
 
     @model_validator(mode="after")
     def _default_group_id(self) -> ServiceSettings:
