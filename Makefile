@@ -60,5 +60,9 @@ demo: setup ## Start Kafka, the registry and the services, publish the example m
 bench: setup ## Run every benchmark once (broker, registry, services as processes); results in bench/results/
 	$(UV) run python -m bench.run_all
 
+.PHONY: faults
+faults: setup ## Run the fault-injection suite; writes its table into docs/reliability.md
+	$(UV) run python scripts/fault_suite.py $(PYTEST_ARGS)
+
 clean: ## Remove caches (keeps the Kafka jars in .cache/kafka)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache var

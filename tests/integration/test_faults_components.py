@@ -109,13 +109,16 @@ async def test_a_component_exception_fails_its_initiative_or_run_within_seconds(
     }
     bus = Bus(kafka_bootstrap, schema_registry_url, stack.prefix)
     try:
-        done = await asyncio.gather(
-            *(_run(bus, kafka_bootstrap, stack.prefix, m, r, 60.0) for r, m in runs.items()),
-            *(_embedded(m, r) for r, m in runs.items()),
+        on_kafka, in_embedded = await asyncio.gather(
+            asyncio.gather(
+                *(_run(bus, kafka_bootstrap, stack.prefix, m, r, 60.0) for r, m in runs.items())
+            ),
+            asyncio.gather(*(_embedded(m, r) for r, m in runs.items())),
         )
     finally:
         await bus.close()
-    kafka, embedded = dict(zip(runs, done[:2], strict=True)), dict(zip(runs, done[2:], strict=True))
+    kafka = dict(zip(runs, on_kafka, strict=True))
+    embedded = dict(zip(runs, in_embedded, strict=True))
     dlq = await dlq_records(kafka_bootstrap, stack.prefix)
 
     problems: list[str] = []
@@ -163,8 +166,7 @@ async def test_a_component_exception_fails_its_initiative_or_run_within_seconds(
             sum(kafka[r][1].delivery()[1] for r in runs),
             None if None in latencies else round(max(x for x in latencies if x is not None), 1),
             None,
-            "tests/integration/test_faults_components.py::test_a_component_exception",
-            {"problems": len(problems)},
+            extra={"problems": len(problems)},
         )
     )
     assert not problems, "\n".join(problems)
@@ -214,10 +216,12 @@ async def test_a_result_that_never_arrives_ends_the_run_at_its_deadline(
     bus = Bus(kafka_bootstrap, schema_registry_url, stack.prefix)
     try:
         timeout = DEADLINE_S + RUN_TIMEOUT_S
-        *kafka_runs, embedded_runs = await asyncio.gather(
-            *(
-                _run(bus, kafka_bootstrap, stack.prefix, m, r, timeout)
-                for r, (m, _) in runs.items()
+        kafka_runs, embedded_runs = await asyncio.gather(
+            asyncio.gather(
+                *(
+                    _run(bus, kafka_bootstrap, stack.prefix, m, r, timeout)
+                    for r, (m, _) in runs.items()
+                )
             ),
             embedded_then_release(),
         )
@@ -263,8 +267,7 @@ async def test_a_result_that_never_arrives_ends_the_run_at_its_deadline(
             sum(kafka_run[1].delivery()[1] for kafka_run in kafka_runs),
             max(stalls),
             None,
-            "tests/integration/test_faults_components.py::test_a_result_that_never_arrives",
-            {"problems": len(problems)},
+            extra={"problems": len(problems)},
         )
     )
     assert not problems, "\n".join(problems)

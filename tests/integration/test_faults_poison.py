@@ -155,7 +155,7 @@ async def _poison_then_run(
             duplicated,
             watch.longest_stall(),
             seed,
-            f"tests/integration/test_faults_poison.py ({len(problems)} problems)",
+            extra={"problems": len(problems)},
         )
     )
     if (lost, duplicated) != (0, 0):

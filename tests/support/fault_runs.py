@@ -191,10 +191,15 @@ async def dlq_records(bootstrap: str, prefix: str) -> list[Committed]:
 
 
 async def wait_consumed(
-    bootstrap: str, prefix: str, services: list[str], timeout: float = 90.0
+    bootstrap: str,
+    prefix: str,
+    services: list[str],
+    timeout: float = 90.0,
+    group_prefix: str | None = None,
 ) -> None:
-    """Wait until each service's group has committed past the last committed record of its
-    input topics (taken now): every output of those inputs is then committed too."""
+    """Wait until each service's group (``<group_prefix><service>``, default the topic
+    prefix) has committed past the last committed record of its input topics (taken
+    now): every output of those inputs is then committed too."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -203,10 +208,9 @@ async def wait_consumed(
             last: dict[TopicPartition, int] = {}
             for record in await read_committed(bootstrap, topics):
                 last[TopicPartition(record.topic, record.partition)] = record.offset + 1
+            group = f"{prefix if group_prefix is None else group_prefix}{service}"
 
-            async def caught_up(
-                group: str = f"{prefix}{service}", want: dict[TopicPartition, int] = last
-            ) -> bool:
+            async def caught_up(group: str = group, want: dict[TopicPartition, int] = last) -> bool:
                 committed = await admin.list_consumer_group_offsets(group)
                 return all(
                     tp in committed and committed[tp].offset >= end for tp, end in want.items()

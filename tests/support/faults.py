@@ -76,7 +76,9 @@ class FaultRow:
 
 
 def record_fault(row: FaultRow) -> None:
-    """Append ``row`` (JSON line) to ``$IMPACT_FAULT_REPORT`` when it is set, and print it."""
+    """Append ``row`` (JSON line) to ``$IMPACT_FAULT_REPORT`` when it is set, and print it.
+    ``row.test`` defaults to the running test's node id."""
+    row.test = row.test or os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
     line = json.dumps(asdict(row), sort_keys=True)
     print(f"fault row: {line}", flush=True)
     if target := os.environ.get(REPORT_ENV):
@@ -293,7 +295,8 @@ def start_stack(
 ) -> FaultStack:
     """Start the replicas and wait until every input partition has one live owner."""
     env = {"IMPACT_TOPIC_PARTITIONS": str(partitions), **(env or {})}
-    stack = FaultStack(bootstrap, registry_url, log_dir, replicas, env).start()
+    stack = FaultStack(bootstrap, registry_url, log_dir, replicas, env)
+    stack.start()
     try:
         wait_until(
             lambda: stack.settled(partitions),
