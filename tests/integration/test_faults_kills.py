@@ -21,7 +21,7 @@ from aiokafka.partitioner import murmur2
 from impact_cli.bus import Bus
 from impact_schemas.catalog import topic_for
 
-from tests.support.fault_components import ALLOCATE_DELAY_ENV, MEASURE_DELAY_ENV
+from tests.support.fault_components import ALLOCATE_DELAY_ENV, MEASURE_DELAY_ENV, SOLVING
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
 from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, fault_seed, record_fault
@@ -30,7 +30,7 @@ from tests.support.faults import start_stack as start
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 N = 50
-PERIODIC_KILLS = 22
+PERIODIC_KILLS = 20
 GAP_S = (1.5, 3.0)
 RUN_TIMEOUT_S = 420.0
 KINDS = ("orchestrator", "measure", "evaluate", "allocate")
@@ -105,11 +105,20 @@ async def test_sigkill_schedule_loses_and_duplicates_nothing(
         observed["evaluated at kill"] = watch.progress.get("evaluate", 0)
         await kill(owner("orchestrator", "manifest_submitted"), "barrier half full")
 
+    def solving() -> tuple[str, float] | None:
+        """The allocate replica that started solving, and when (its component logs it)."""
+        for name in stack.names("allocate"):
+            for line in stack.log_lines(name):
+                if line.get("event") == SOLVING:
+                    return name, float(line["at"])
+        return None
+
     async def mid_solve(watch: RunWatch) -> None:
-        await watch.until(lambda w: "allocate" in w.progress, RUN_TIMEOUT_S, "allocate_requested")
+        await watch.until(lambda w: solving() is not None, RUN_TIMEOUT_S, "allocate solving")
         await asyncio.sleep(rng.uniform(0.5, 1.5))  # into the 4 s solve
-        observed["allocated at kill"] = watch.progress["allocate"]
-        await kill(owner("allocate", "allocate_requested"), "mid-solve")
+        victim, started = solving() or ("", 0.0)
+        observed["into the solve (s)"] = round(time.time() - started, 1)
+        await kill(victim, "mid-solve")
 
     bus = Bus(kafka_bootstrap, schema_registry_url, stack.prefix)
     try:
@@ -153,7 +162,7 @@ async def test_sigkill_schedule_loses_and_duplicates_nothing(
     assert {k.victim.rsplit("-", 1)[0] for k in kills} == set(KINDS)
     assert [k.why for k in kills].count("barrier half full") == 1
     assert N // 2 <= int(str(observed["evaluated at kill"])) < N
-    assert observed["allocated at kill"] == 0
+    assert float(str(observed["into the solve (s)"])) < float(PACING[ALLOCATE_DELAY_ENV])
     assert outcome(run) == expected
     assert (lost, duplicated) == (0, 0)
     assert len(events.named("run_completed")) == 1

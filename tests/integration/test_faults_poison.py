@@ -28,7 +28,9 @@ from tests.support.poison import (
     REASON_MENTIONS,
     RUN_HEADER,
     PoisonMaker,
+    alias_on_partition,
     max_message_bytes,
+    partition_of,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -36,6 +38,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.faults]
 RUN_TIMEOUT_S = 120.0
 INPUT_EVENTS = [event for events in SERVICE_INPUTS.values() for event in events]
 PER_INITIATIVE = ("measure_requested", "evaluate_requested")
+PARTITIONS = 6
 Sent = dict[tuple[str, str], tuple[int, int, bytes]]
 
 
@@ -49,21 +52,27 @@ def stack(
 
 
 async def _send_poison(
-    bootstrap: str, maker: PoisonMaker, prefix: str, kinds: tuple[str, ...], first: str
+    bootstrap: str, maker: PoisonMaker, prefix: str, kinds: tuple[str, ...], first_key: str
 ) -> Sent:
-    """Every kind on every input topic, keyed like the run's own messages there."""
+    """Every kind on every input topic, on the partition of the run's own (first) message
+    there: the poison's run id shares the run's partition; commands go to the partition
+    of the run's first command."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=8 << 20)
     await producer.start()
     sent: Sent = {}
     try:
         for event in INPUT_EVENTS:
             topic = topic_for(event, prefix)
-            key = f"{maker.run_id}:{first}" if event in PER_INITIATIVE else maker.run_id
+            per_initiative = event in PER_INITIATIVE
+            key = f"{maker.run_id}:{maker.initiative_id}" if per_initiative else maker.run_id
+            partition = partition_of(first_key, PARTITIONS) if per_initiative else None
             limit = await max_message_bytes(bootstrap, topic)
             for kind in kinds:
                 value = await maker.make(topic, kind, limit)
                 headers = [(KIND_HEADER, kind.encode()), (RUN_HEADER, maker.run_id.encode())]
-                meta = await producer.send_and_wait(topic, value, key=key.encode(), headers=headers)
+                meta = await producer.send_and_wait(
+                    topic, value, key=key.encode(), partition=partition, headers=headers
+                )
                 sent[(topic, kind)] = (meta.partition, meta.offset, value)
     finally:
         await producer.stop()
@@ -85,11 +94,11 @@ async def _poison_then_run(
     )
     first = manifest.initiatives[0].initiative_id
     registry = RegistryClient(registry_url)
-    maker = PoisonMaker(registry, run_id, first, seed)
+    maker = PoisonMaker(registry, alias_on_partition(run_id, PARTITIONS), first, seed)
     bus = Bus(bootstrap, registry_url, stack.prefix)
     problems: list[str] = []
     try:
-        sent = await _send_poison(bootstrap, maker, stack.prefix, kinds, first)
+        sent = await _send_poison(bootstrap, maker, stack.prefix, kinds, f"{run_id}:{first}")
         async with RunWatch(bootstrap, bus.codec, stack.prefix, run_id) as watch:
             await bus.publish_manifest(manifest.to_event_payload(), run_id)
             try:
@@ -114,7 +123,7 @@ async def _poison_then_run(
     found = {
         (r.topic.removesuffix(".dlq"), r.headers[KIND_HEADER].decode()): r
         for r in dead_letters
-        if r.headers.get(RUN_HEADER) == run_id.encode()
+        if r.headers.get(RUN_HEADER) == maker.run_id.encode()
     }
     problems += [
         f"{kind} on {topic}: not in the DLQ" for topic, kind in sorted(set(sent) - set(found))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -25,6 +25,7 @@ from impact_schemas.registry.errors import RegistryUnavailable
 
 from tests.support.faults import ORCHESTRATOR_INPUTS, SERVICE_INPUTS, FaultStack
 
+WorkKey = tuple[str, str | None, str | None]
 RUN_EVENTS = [
     *ORCHESTRATOR_INPUTS,
     "measure_requested",
@@ -156,23 +157,27 @@ class RunEvents:
 
     def delivery(self) -> tuple[int, int]:
         """(lost, duplicated): commands that never got a result (initiatives a deadline
-        dropped excepted) plus a missing ``run_completed``; committed copies beyond the first
-        of every command, result and ``run_completed``."""
-        commands: Counter[tuple[str, str | None, str | None]] = Counter()
-        results: Counter[tuple[str, str | None, str | None]] = Counter()
+        dropped excepted) plus a missing ``run_completed``; distinct events (by
+        ``event_id``: a copy forwarded to the owning partition is the same event) beyond the
+        first of every command, result and ``run_completed``."""
+        commands: dict[WorkKey, set[str]] = defaultdict(set)
+        results: dict[WorkKey, set[str]] = defaultdict(set)
+        completions: set[str] = set()
         for name, value, _ in self.events:
             key = _work_key(name, value)
             if key is not None:
-                (commands if name.endswith("_requested") else results)[key] += 1
-        completions = self.named("run_completed")
-        excused = set(completions[0]["summary"].get("missing") or ()) if completions else set()
+                (commands if name.endswith("_requested") else results)[key].add(value["event_id"])
+            elif name == "run_completed":
+                completions.add(value["event_id"])
+        completed = self.named("run_completed")
+        excused = set(completed[0]["summary"].get("missing") or ()) if completed else set()
         lost = sum(1 for key in commands if key not in results and key[1] not in excused)
         lost += 0 if completions else 1
-        duplicated = sum(n - 1 for n in commands.values()) + sum(n - 1 for n in results.values())
-        return lost, duplicated + max(len(completions) - 1, 0)
+        copies = [*commands.values(), *results.values(), completions]
+        return lost, sum(max(len(ids) - 1, 0) for ids in copies)
 
 
-def _work_key(name: str, value: dict[str, Any]) -> tuple[str, str | None, str | None] | None:
+def _work_key(name: str, value: dict[str, Any]) -> WorkKey | None:
     """What a command asks for / a result answers: (stage, initiative, phase)."""
     stage = name.split("_")[0]
     if name == "stage_failed":

@@ -34,6 +34,14 @@ from tests.support.kafka import unused_port
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_KAFKA = ROOT / "scripts" / "local_kafka.py"
 PLUGINS = "tests.support.fault_components"
+#: Each service imports only its own stage's test components (imports cost CPU at every
+#: restart); the orchestrator checks manifests against every registry.
+SERVICE_PLUGINS = {
+    "orchestrator": PLUGINS,
+    "measure": "tests.support.fault_measure",
+    "allocate": "tests.support.fault_allocate",
+    "evaluate": "",
+}
 SEED_ENV = "IMPACT_FAULT_SEED"
 REPORT_ENV = "IMPACT_FAULT_REPORT"
 ORCHESTRATOR_INPUTS = [
@@ -193,7 +201,6 @@ class FaultStack(ServiceProcesses):
             prefix_stem="flt",
             data_root=ROOT,
             env={
-                "IMPACT_PLUGINS": PLUGINS,
                 "PYTHONPATH": os.pathsep.join(
                     filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
                 ),
@@ -216,6 +223,14 @@ class FaultStack(ServiceProcesses):
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=20)
         self.kills.append((time.monotonic(), name))
+
+    def start_replica(self, service: str, index: int) -> None:
+        base = self.env
+        self.env = {**base, "IMPACT_PLUGINS": SERVICE_PLUGINS[service]}
+        try:
+            super().start_replica(service, index)
+        finally:
+            self.env = base
 
     def restart(self, name: str) -> None:
         service, index = name.rsplit("-", 1)

@@ -14,6 +14,7 @@ from typing import Any
 import fastavro
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.partitioner import murmur2
 from impact_schemas import wire
 from impact_schemas.catalog import event_for_topic, load_schema, subject_for
 from impact_schemas.events import to_avro
@@ -42,6 +43,21 @@ REASON_MENTIONS: dict[str, str | None] = {
     "contract_violation": None,  # see CONTRACT_MENTIONS
     "oversized": None,
 }
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition the default (murmur2) partitioner puts ``key`` on."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def alias_on_partition(run_id: str, partitions: int) -> str:
+    """Another run id on ``run_id``'s partition: the poison's own run, so that a poison
+    that decodes never touches the real run, yet precedes its messages."""
+    target = partition_of(run_id, partitions)
+    index = 0
+    while partition_of(f"{run_id}-poison-{index}", partitions) != target:
+        index += 1
+    return f"{run_id}-poison-{index}"
 
 
 def _violate(event: str, record: dict[str, Any], initiative_id: str) -> str:
