@@ -94,6 +94,9 @@ compose-offline-up: docker-offline ## Offline: build and start the compose stack
 
 compose-offline-down: ## Offline: stop the compose stack and remove its containers and volume
 	$(COMPOSE_OFFLINE) down -v
+.PHONY: faults
+faults: setup ## Run the fault-injection suite; writes its table into docs/reliability.md
+	$(UV) run python scripts/fault_suite.py $(PYTEST_ARGS)
 
 clean: ## Remove caches (keeps the Kafka jars in .cache/kafka)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache var

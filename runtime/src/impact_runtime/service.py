@@ -25,6 +25,7 @@ from impact_runtime.logs import configure_logging
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.outage import KAFKA, Stopping, broker_trouble
 from impact_runtime.pipeline import STAGE_FAILED, MessagePipeline
+from impact_runtime.plugins import load_plugins
 from impact_runtime.retry import RetryPolicy
 from impact_runtime.settings import ServiceSettings
 from impact_runtime.structs import (
@@ -422,5 +423,7 @@ class Service:
 
 
 def run_service(service: Service) -> None:
-    """Run ``service`` until SIGTERM/SIGINT (``python -m impact_<stage>.service``)."""
+    """Run ``service`` until SIGTERM/SIGINT (``python -m impact_<stage>.service``), after
+    importing the ``IMPACT_PLUGINS`` modules."""
+    load_plugins(service.settings.plugins)
     asyncio.run(service.run())

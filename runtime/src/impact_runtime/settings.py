@@ -111,6 +111,11 @@ class ServiceSettings(BaseSettings):
         description="IMPACT_READ_TO_END_TIMEOUT_S: longest wait to read a topic to its "
         "end (the orchestrator's changelog restore).",
     )
+    plugins: str = Field(
+        "",
+        description="IMPACT_PLUGINS: comma-separated modules imported before the service "
+        "starts, e.g. components that register themselves by name.",
+    )
 
     @model_validator(mode="after")
     def _default_group_id(self) -> ServiceSettings:

@@ -1,0 +1,324 @@
+"""Fault-injection harness: the parts of a deployment as real processes, and the faults.
+
+- ``LocalBroker``: a KRaft broker from ``scripts/local_kafka.py`` on its own data dir and
+  fixed ports, so ``stop()`` + ``start()`` restarts it on its data at the same address;
+- ``RegistryProcess``: our schema registry on a fixed port and ``_schemas`` topic, so it
+  can be stopped and started again at the same URL;
+- ``FaultStack``: service replicas (``impact_cli.processes``) with the fault suite's
+  test-only components loaded (``IMPACT_PLUGINS``); SIGKILL, restart, partition owners;
+- ``fault_seed()``: the seed of every random schedule, printed; ``IMPACT_FAULT_SEED``
+  replays one;
+- ``record_fault()``: one row of docs/reliability.md's table (``IMPACT_FAULT_REPORT``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from impact_cli.processes import SERVICES, ServiceProcesses
+from impact_schemas.catalog import topic_for
+
+from tests.support.kafka import unused_port
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL_KAFKA = ROOT / "scripts" / "local_kafka.py"
+PLUGINS = "tests.support.fault_components"
+#: Each service imports only its own stage's test components (imports cost CPU at every
+#: restart); the orchestrator checks manifests against every registry.
+SERVICE_PLUGINS = {
+    "orchestrator": PLUGINS,
+    "measure": "tests.support.fault_measure",
+    "allocate": "tests.support.fault_allocate",
+    "evaluate": "",
+}
+SEED_ENV = "IMPACT_FAULT_SEED"
+REPORT_ENV = "IMPACT_FAULT_REPORT"
+ORCHESTRATOR_INPUTS = [
+    "manifest_submitted",
+    "measure_completed",
+    "evaluate_completed",
+    "allocate_completed",
+    "stage_failed",
+]
+SERVICE_INPUTS = {
+    "orchestrator": ORCHESTRATOR_INPUTS,
+    "measure": ["measure_requested"],
+    "evaluate": ["evaluate_requested"],
+    "allocate": ["allocate_requested"],
+}
+_TOPIC_PARTITION = re.compile(r"topic='([^']+)', partition=(\d+)")
+
+
+def fault_seed(name: str) -> int:
+    """The seed of ``name``'s random schedule: ``IMPACT_FAULT_SEED`` or a fresh one, printed
+    (pytest shows it with the output of a failing test)."""
+    seed = int(os.environ.get(SEED_ENV) or random.SystemRandom().randrange(2**32))
+    print(f"{name}: fault seed {seed} (replay: {SEED_ENV}={seed})", flush=True)
+    return seed
+
+
+@dataclass
+class FaultRow:
+    """One fault of the suite, as docs/reliability.md shows it."""
+
+    fault: str
+    what: str
+    times: int
+    lost: int
+    duplicated: int
+    longest_stall_s: float | None
+    seed: int | None = None
+    test: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def record_fault(row: FaultRow) -> None:
+    """Append ``row`` (JSON line) to ``$IMPACT_FAULT_REPORT`` when it is set, and print it.
+    ``row.test`` defaults to the running test's node id."""
+    row.test = row.test or os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+    line = json.dumps(asdict(row), sort_keys=True)
+    print(f"fault row: {line}", flush=True)
+    if target := os.environ.get(REPORT_ENV):
+        with Path(target).open("a") as out:
+            out.write(line + "\n")
+
+
+class LocalBroker:
+    """One broker on ``data_dir`` at a fixed address (``scripts/local_kafka.py``)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.state_file = data_dir.parent / f"{data_dir.name}-state.json"
+        self.port, self.controller_port = unused_port(), unused_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+
+    def _run(self, *args: str, timeout: float = 180.0) -> str:
+        command = [sys.executable, str(LOCAL_KAFKA), "--state-file", str(self.state_file)]
+        done = subprocess.run(
+            [*command, *args], capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"local_kafka.py {' '.join(args)} failed ({done.returncode}):\n"
+                f"{done.stdout[-2000:]}{done.stderr[-4000:]}"
+            )
+        return done.stdout.strip()
+
+    def start(self) -> LocalBroker:
+        """Start (or restart on its data) and wait until it accepts clients."""
+        self._run(
+            "start",
+            "--data-dir",
+            str(self.data_dir),
+            "--port",
+            str(self.port),
+            "--controller-port",
+            str(self.controller_port),
+            "--wait",
+            "--owner-pid",
+            str(os.getpid()),
+        )
+        return self
+
+    def stop(self, *, keep_data: bool = True) -> None:
+        """SIGTERM the broker (SIGKILL after 20 s); keep its data dir unless told."""
+        self._run("stop", *(["--keep"] if keep_data else []))
+
+    def log_tail(self, chars: int = 3000) -> str:
+        log = self.data_dir / "server.log"
+        return log.read_text(errors="replace")[-chars:] if log.exists() else "(no log)"
+
+
+class RegistryProcess:
+    """``python -m impact_schemas.registry`` on a fixed port, restartable at the same URL."""
+
+    def __init__(self, bootstrap: str, topic: str, log_dir: Path) -> None:
+        self.bootstrap, self.topic, self.log_dir = bootstrap, topic, log_dir
+        self.port = unused_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self, timeout: float = 60.0) -> RegistryProcess:
+        """Start and wait until ``GET /subjects`` answers 200."""
+        self.starts += 1
+        log = self.log_dir / f"registry-{self.starts}.log"
+        command = [sys.executable, "-m", "impact_schemas.registry", "--bootstrap", self.bootstrap]
+        command += ["--port", str(self.port), "--topic", self.topic]
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"registry exited: {log.read_text(errors='replace')[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/subjects", timeout=2.0).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"registry at {self.url} did not answer in {timeout:.0f} s; see {log}")
+
+    def stop(self, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Stop the process (SIGKILL by default: the registry simply disappears)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=20)
+        self.process = None
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+class FaultStack(ServiceProcesses):
+    """Service replicas with the fault suite's components; kill, restart, find owners."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        registry_url: str,
+        log_dir: Path,
+        replicas: dict[str, int],
+        env: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            bootstrap,
+            registry_url,
+            log_dir,
+            {name: replicas.get(name, 1) for name in SERVICES},
+            prefix_stem="flt",
+            data_root=ROOT,
+            env={
+                "PYTHONPATH": os.pathsep.join(
+                    filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+                ),
+                "IMPACT_TICK_INTERVAL_S": "0.2",
+                "OPENBLAS_NUM_THREADS": "1",
+                **(env or {}),
+            },
+        )
+        self.kills: list[tuple[float, str]] = []
+
+    def names(self, service: str | None = None) -> list[str]:
+        """Replica names (``measure-0``, ...), of one service or all."""
+        return sorted(
+            n for n in self.processes if service is None or n.rsplit("-", 1)[0] == service
+        )
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one replica and reap it."""
+        process = self.processes[name]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=20)
+        self.kills.append((time.monotonic(), name))
+
+    def start_replica(self, service: str, index: int) -> None:
+        base = self.env
+        self.env = {**base, "IMPACT_PLUGINS": SERVICE_PLUGINS[service]}
+        try:
+            super().start_replica(service, index)
+        finally:
+            self.env = base
+
+    def restart(self, name: str) -> None:
+        service, index = name.rsplit("-", 1)
+        self.start_replica(service, int(index))
+
+    def heal(self) -> list[str]:
+        """Restart every replica that is not running; return their names."""
+        dead = self.dead()
+        for name in dead:
+            self.restart(name)
+        return dead
+
+    def owned(self, name: str) -> set[tuple[str, int]]:
+        """(topic, partition) the replica's current process owns after its latest rebalance."""
+        owned: set[tuple[str, int]] = set()
+        for line in self.log_lines(name):
+            event = line.get("event")
+            if event == "service_started":
+                owned = set()
+            elif event in ("partitions_assigned", "partitions_revoked"):
+                parts = line.get("partitions") or []
+                found = {(t, int(p)) for t, p in _TOPIC_PARTITION.findall(" ".join(parts))}
+                owned = found if event == "partitions_assigned" else set()
+        return owned if self.processes[name].poll() is None else set()
+
+    def owner(self, service: str, topic: str, partition: int) -> str | None:
+        """The live replica of ``service`` that owns ``topic[partition]`` (None: unknown)."""
+        for name in self.names(service):
+            if (topic, partition) in self.owned(name):
+                return name
+        return None
+
+    def inputs(self, service: str) -> list[str]:
+        """The input topics of ``service`` under this stack's prefix."""
+        return [topic_for(event, self.prefix) for event in SERVICE_INPUTS[service]]
+
+    def settled(self, partitions: int) -> bool:
+        """Every replica is alive and owns partitions; every partition of each service's
+        inputs has exactly one owner. Raises if a replica died."""
+        if dead := self.dead():
+            raise RuntimeError(f"replicas died: {dead}; logs in {self.log_dir}")
+        for service in self.replicas:
+            names = self.inputs(service)
+            owned = [self.owned(n) for n in self.names(service)]
+            if not all(owned):
+                return False
+            claimed = [tp for tps in owned for tp in tps]
+            wanted = {(t, p) for t in names for p in range(partitions)}
+            if len(claimed) != len(set(claimed)) or not wanted <= set(claimed):
+                return False
+        return True
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        super().stop(timeout_s)
+
+
+def wait_until(condition: Any, timeout: float, message: str, interval: float = 0.2) -> Any:
+    """Poll a synchronous ``condition`` until truthy (returned) or raise TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if result := condition():
+            return result
+        if time.monotonic() >= deadline:
+            raise TimeoutError(message)
+        time.sleep(interval)
+
+
+def start_stack(
+    bootstrap: str,
+    registry_url: str,
+    log_dir: Path,
+    replicas: dict[str, int],
+    *,
+    env: dict[str, str] | None = None,
+    partitions: int = 6,
+    timeout: float = 240.0,
+) -> FaultStack:
+    """Start the replicas and wait until every input partition has one live owner."""
+    env = {"IMPACT_TOPIC_PARTITIONS": str(partitions), **(env or {})}
+    stack = FaultStack(bootstrap, registry_url, log_dir, replicas, env)
+    stack.start()
+    try:
+        wait_until(
+            lambda: stack.settled(partitions),
+            timeout,
+            f"replicas did not get their partitions in {timeout:.0f} s; logs in {log_dir}",
+        )
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
