@@ -319,7 +319,7 @@ def down(
         bool, typer.Option("--purge", help="Also delete the broker's data (every run).")
     ] = False,
 ) -> None:
-    """Stop everything `impact up` started; the broker's data is kept for the next `up`."""
+    """Stop everything impact up started; the broker's data is kept for the next up."""
     stack.down(stack.project_root(), say=console.print, purge=purge)
 
 
