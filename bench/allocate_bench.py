@@ -5,8 +5,9 @@ Run: ``uv run python -m bench.allocate_bench [--sizes 1000 10000 30000 100000]
 [--families cents ties ...] [--time-limit 120] [--plain-up-to 1000]``.
 Each (family, size) runs in its own process, so its peak RSS is its own; CPU counts that
 process and its CBC children. The load average is read before each run (the machine is
-shared). With ``--plain-up-to N`` the plain CBC MILP also runs on the ``project`` family
-(the first generator, budget 30 %) up to ``N`` initiatives, for the fast/plain ratio.
+shared). ``near_ties`` (``instances.HARD``) is built to defeat the exact path: it shows
+the deadline at work. With ``--plain-up-to N`` the plain CBC MILP also runs on the
+``project`` family (the first generator, budget 30 %) up to ``N`` initiatives.
 Writes ``bench/results/allocate.json`` and prints a Markdown table.
 """
 
@@ -21,7 +22,7 @@ import sys
 import time
 from typing import Any
 
-from impact_allocate.instances import FAMILIES, random_candidates
+from impact_allocate.instances import FAMILIES, HARD, random_candidates
 from impact_allocate.solve import Method, solve_minimax
 
 from bench.machine import ROOT, machine
@@ -44,7 +45,7 @@ def measure(family: str, n: int, limit: float, method: Method = "fast") -> dict[
         candidates = random_candidates(n, 1)
         budget = float(candidates.cost.sum() * 0.3)
     else:
-        made = FAMILIES[family](n, 1)
+        made = {**FAMILIES, **HARD}[family](n, 1)
         candidates, budget = made.candidates, made.budget
     load = os.getloadavg()[0]
     cpu_before = _cpu()
@@ -127,7 +128,8 @@ def benchmark(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 30000, 100000])
-    parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
+    choices = [*FAMILIES, *HARD]
+    parser.add_argument("--families", nargs="+", default=choices, choices=choices)
     parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--plain-up-to", type=int, default=0)
     parser.add_argument("--one", nargs=4, metavar=("FAMILY", "N", "LIMIT", "METHOD"))
