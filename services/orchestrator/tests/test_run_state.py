@@ -349,11 +349,14 @@ def test_json_round_trip_mid_run_continues_identically() -> None:
     assert restored_end.seen.ignored == {"duplicate": 1}
 
 
-def test_apply_never_mutates_the_state_it_was_given() -> None:
+def test_a_restore_brings_back_the_state_the_mark_was_taken_of() -> None:
     state, _ = started()
-    before = state.to_json()
+    before, mark = state.to_json(), state.mark()
     middle, _ = feed(state, pilot_events("ab"))
-    assert state.to_json() == before
-    middle_json = middle.to_json()
+    middle.restore(mark)
+    assert middle.to_json() == before
+    middle, _ = feed(state, pilot_events("ab"))
+    middle_json, mark = middle.to_json(), middle.mark()
     feed(middle, pilot_events("c"))
+    middle.restore(mark)
     assert middle.to_json() == middle_json

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, field_serializer
+from pydantic import BaseModel, PrivateAttr, field_serializer
 
 IgnoredReason = str  # "duplicate" | "late" | "unexpected"
 
@@ -35,10 +35,18 @@ def failure_stage(payload: dict[str, Any]) -> str:
 
 
 class Seen(BaseModel):
-    """Keys already applied, plus counts of what was ignored and why."""
+    """Keys already applied, plus counts of what was ignored and why.
+
+    ``keys`` only grows: :meth:`size` and :meth:`truncate` undo additions in O(1) each.
+    """
 
     keys: set[str] = set()
     ignored: dict[IgnoredReason, int] = {}
+    _added: list[str] = PrivateAttr(default_factory=list)  # keys, oldest first
+
+    def __eq__(self, other: object) -> bool:
+        """Equal fields: the undo journal is no part of the value."""
+        return type(other) is type(self) and self.__dict__ == other.__dict__
 
     @field_serializer("keys")
     def _sorted(self, keys: set[str]) -> list[str]:
@@ -50,7 +58,17 @@ class Seen(BaseModel):
             self.count("duplicate")
             return False
         self.keys.add(key)
+        self._added.append(key)
         return True
+
+    def size(self) -> int:
+        """A mark for :meth:`truncate`."""
+        return len(self._added)
+
+    def truncate(self, size: int) -> None:
+        """Forget the keys added since :meth:`size` returned ``size``."""
+        while len(self._added) > size:
+            self.keys.discard(self._added.pop())
 
     def count(self, reason: IgnoredReason) -> None:
         self.ignored[reason] = self.ignored.get(reason, 0) + 1

@@ -9,7 +9,7 @@ from typing import Any
 import structlog
 
 from impact_orchestrator.commands import Command
-from impact_orchestrator.run_state import RunState
+from impact_orchestrator.run_state import Mark, RunState
 from impact_orchestrator.transitions import apply, on_tick, reject_input, reject_manifest
 
 ENVELOPE_FIELDS = ("schema_version", "run_id", "event_id", "causation_id", "produced_at")
@@ -33,26 +33,46 @@ class Runs:
         self.states[state.run_id] = state
         self.partitions[state.run_id] = partition
 
-    def drop(self, partition_gone: Callable[[int], bool]) -> None:
-        for run_id in [r for r, p in self.partitions.items() if partition_gone(p)]:
+    def drop(self, partition_gone: Callable[[int], bool]) -> list[str]:
+        """Forget the runs on the partitions ``partition_gone``; their ids."""
+        gone = [r for r, p in self.partitions.items() if partition_gone(p)]
+        for run_id in gone:
             del self.states[run_id], self.partitions[run_id]
+        return gone
 
-    def copy(self) -> Runs:
-        """States are never mutated in place (transitions return copies): a dict copy."""
-        return Runs(dict(self.states), dict(self.partitions))
+
+@dataclass(frozen=True)
+class _Undo:
+    """How to bring run ``run_id`` back to an earlier version: ``mark`` of ``state`` on
+    ``partition``; without a ``state`` the run was new since, and is removed."""
+
+    run_id: str
+    state: RunState | None = None
+    mark: Mark | None = None
+    partition: int = 0
+
+    def undo(self, runs: Runs) -> None:
+        if self.state is None or self.mark is None:
+            runs.states.pop(self.run_id, None)
+            runs.partitions.pop(self.run_id, None)
+            return
+        self.state.restore(self.mark)
+        runs.put(self.state, self.partition)
 
 
 @dataclass
 class RunStore:
-    """The live runs of this replica, and the last committed version of them.
+    """The live runs of this replica, and how to return to their last committed version.
 
     Changes are provisional until ``commit()``, which the runtime calls once their
     commands and changelog records are delivered; ``rollback()`` returns to the committed
-    runs, so an undelivered change (e.g. a deadline expiry) happens again.
+    runs, so an undelivered change (e.g. a deadline expiry) happens again. Transitions
+    change runs in place: before a run's first change after a commit its ``mark()`` is
+    kept, so commit and rollback cost O(runs changed), never O(run size).
     """
 
     live: Runs = field(default_factory=Runs)
-    committed: Runs = field(default_factory=Runs)
+    _undo: dict[str, _Undo] = field(default_factory=dict)
 
     @property
     def states(self) -> dict[str, RunState]:
@@ -67,14 +87,14 @@ class RunStore:
             if run_id in self.states:
                 log.info("duplicate_manifest", run_id=run_id)
                 return None
-            state, commands = RunState.start(without_envelope(value), run_id, now)
-        elif run_id not in self.states:
+            payload = without_envelope(value)
+            return self._change(run_id, partition, lambda: RunState.start(payload, run_id, now))
+        if run_id not in self.states:
             log.warning("unknown_run", run_id=run_id, event_name=event)
             return None
-        else:
-            state, commands = apply(self.states[run_id], event, without_envelope(value), now)
-        self.live.put(state, partition)
-        return state, commands
+        state = self.states[run_id]
+        payload = without_envelope(value)
+        return self._change(run_id, partition, lambda: apply(state, event, payload, now))
 
     def reject(
         self, event: str, value: dict[str, Any], reason: str, partition: int, now: float
@@ -86,44 +106,76 @@ class RunStore:
         if event == "manifest_submitted":
             if run_id in self.states:
                 return None
-            state, commands = reject_manifest(run_id, reason, now)
-        elif run_id not in self.states:
+            return self._change(run_id, partition, lambda: reject_manifest(run_id, reason, now))
+        if run_id not in self.states:
             log.warning("unknown_run", run_id=run_id, event_name=event)
             return None
-        else:
-            payload = without_envelope(value)
-            state, commands = reject_input(self.states[run_id], event, payload, reason, now)
-        self.live.put(state, partition)
-        return state, commands
+        state, payload = self.states[run_id], without_envelope(value)
+        return self._change(
+            run_id, partition, lambda: reject_input(state, event, payload, reason, now)
+        )
 
     def tick(self, now: float) -> list[Change]:
         """Deadlines of every live run (all or nothing: a failing run changes no state)."""
-        changes = []
-        for _, state in sorted(self.states.items()):
-            new, commands = on_tick(state, now)
-            if commands:
-                changes.append((new, commands))
-        for new, _ in changes:
-            self.live.put(new, self.live.partitions[new.run_id])
+        changes: list[Change] = []
+        entries: list[_Undo] = []
+        try:
+            for run_id, state in sorted(self.states.items()):
+                entry = self._entry(run_id)
+                new, commands = on_tick(state, now)
+                if commands:
+                    entries.append(entry)
+                    changes.append((new, commands))
+        except BaseException:
+            entry.undo(self.live)
+            for done in reversed(entries):
+                done.undo(self.live)
+            raise
+        for entry in entries:
+            self._undo.setdefault(entry.run_id, entry)
         return changes
 
     def commit(self) -> None:
         """The changes so far are delivered."""
-        self.committed = self.live.copy()
+        self._undo.clear()
 
     def rollback(self) -> None:
         """Forget the changes since the last commit."""
-        self.live = self.committed.copy()
+        for entry in self._undo.values():
+            entry.undo(self.live)
+        self._undo.clear()
 
     def restore(self, partition: int, states: dict[str, RunState]) -> None:
         """Replace the runs of ``partition`` by ``states`` read from the changelog (they
-        are committed, so both views take them)."""
-        for runs in (self.live, self.committed):
-            runs.drop(lambda p: p == partition)
-            for state in states.values():
-                runs.put(state, partition)
+        are committed: nothing to undo for them)."""
+        self._forget(self.live.drop(lambda p: p == partition))
+        for state in states.values():
+            self._forget([state.run_id])
+            self.live.put(state, partition)
 
     def keep_only(self, partitions: set[int]) -> None:
         """Forget runs whose partition this replica no longer owns."""
-        for runs in (self.live, self.committed):
-            runs.drop(lambda p: p not in partitions)
+        self._forget(self.live.drop(lambda p: p not in partitions))
+
+    def _change(self, run_id: str, partition: int, transition: Callable[[], Change]) -> Change:
+        """Run ``transition`` of run ``run_id`` (new if absent), undone if it raises."""
+        entry = self._entry(run_id)
+        try:
+            new, commands = transition()
+        except BaseException:
+            entry.undo(self.live)
+            raise
+        self._undo.setdefault(run_id, entry)
+        self.live.put(new, partition)
+        return new, commands
+
+    def _entry(self, run_id: str) -> _Undo:
+        """How to undo what is about to happen to ``run_id``."""
+        state = self.states.get(run_id)
+        if state is None:
+            return _Undo(run_id)
+        return _Undo(run_id, state, state.mark(), self.live.partitions[run_id])
+
+    def _forget(self, run_ids: list[str]) -> None:
+        for run_id in run_ids:
+            self._undo.pop(run_id, None)

@@ -1,7 +1,10 @@
 """The run state machine: ``apply`` an incoming result, ``on_tick`` for the deadline.
 
-Both are pure: they return a new :class:`RunState` and the commands to publish, so the
-Kafka service and the embedded runner drive exactly the same logic.
+Both change the run in place, in time independent of the run's size (but for the stage
+barriers, which happen once), and return it with the commands to publish, so the Kafka
+service and the embedded runner drive exactly the same logic. To undo a change (an
+undelivered batch, a transition that raised), take ``state.mark()`` before it and
+``state.restore(mark)`` after (``store.RunStore`` does).
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ def apply(
     state: RunState, event: str, payload: dict[str, Any], now: float
 ) -> tuple[RunState, list[Command]]:
     """Apply one incoming result; duplicates and late results change nothing but a counter."""
-    state = state.evolve()
     if state.done:
         state.seen.count("late")
         return state, []
@@ -40,7 +42,6 @@ def on_tick(state: RunState, now: float) -> tuple[RunState, list[Command]]:
     """Enforce the deadline: drop stragglers, then fail the run or proceed without them."""
     if state.done or not state.deadline.expired(now):
         return state, []
-    state = state.evolve()
     stragglers = _drop_stragglers(state)
     message = f"{DEADLINE_REASON}; missing: {', '.join(stragglers) or 'none'}"
     stage, progress = _current_progress(state)
@@ -68,7 +69,6 @@ def reject_input(
     failure = as_failure(event, payload, reason)
     if failure is not None:
         return apply(state, "stage_failed", failure, now)
-    state = state.evolve()
     if state.done:
         state.seen.count("late")
         return state, []
@@ -164,7 +164,7 @@ def _accepts(state: RunState, stage: str, barrier: Barrier, initiative_id: str) 
     """Whether the run, in its current stage, still waits for this initiative here."""
     if state.stage == stage and barrier.waits_for(initiative_id):
         return True
-    state.seen.count("late" if initiative_id in barrier.expected else "unexpected")
+    state.seen.count("late" if barrier.expects(initiative_id) else "unexpected")
     return False
 
 
