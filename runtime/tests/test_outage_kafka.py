@@ -3,6 +3,7 @@ a registry restart and a broker killed for 20 s, with a real registry and a real
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from pathlib import Path
@@ -133,3 +134,38 @@ async def test_a_broker_down_for_20_s_is_waited_out_exactly_once(tmp_path: Path)
     assert doubled == [2 * x for x in range(1, 31)]  # nothing lost, nothing duplicated
     assert dead == []
     assert steps >= 1
+
+
+async def test_a_service_started_while_the_broker_is_down_waits_for_it(tmp_path: Path) -> None:
+    broker = Broker(tmp_path)
+    broker.start()
+    try:
+        settings = isolated_settings(
+            broker.bootstrap,
+            topic_partitions=1,
+            retry_backoff_max_s=1.0,
+            transactional_id=f"late-{uuid.uuid4().hex[:8]}",
+        )
+        source = f"{settings.topic_prefix}measure.requested.v1"
+        sink = f"{settings.topic_prefix}measure.completed.v1"
+        broker.kill()
+        service = Service(settings, ["measure_requested"], slow_double, codec=JsonCodec())
+        starting = asyncio.create_task(service.start())
+        waits = lambda: sample(service, "impact_dependency_backoff_total", "kafka") >= 2  # noqa: E731
+        await wait_for(waits, timeout=60, message="no backoff while the broker is down")
+        assert not starting.done(), starting
+        assert await http_get(service.http_port, "/readyz") == (503, "not ready\n")
+        broker.restart()
+        await broker.wait_ready()
+        await asyncio.wait_for(starting, timeout=120)
+        try:
+            await wait_for(service.is_ready, timeout=60)
+            await produce(broker.bootstrap, source, [("k", as_json(request("run-l", 4)))])
+            async with CommittedReader(broker.bootstrap, sink) as reader:
+                await reader.wait_count(1, timeout=60)
+                records = await reader.drain()
+        finally:
+            await service.stop()
+    finally:
+        broker.stop()
+    assert [(await JsonCodec().decode(r.value, sink))["doubled"] for r in records] == [8]

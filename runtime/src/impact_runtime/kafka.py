@@ -65,8 +65,8 @@ async def ensure_topics(
         TimeoutError: when leaders are not elected within ``ready_timeout_s``.
     """
     admin = AIOKafkaAdminClient(**client_options(settings))
-    await admin.start()
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
         missing = sorted(topics - existing)
         if not missing:

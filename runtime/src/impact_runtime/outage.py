@@ -64,6 +64,11 @@ def broker_trouble(exc: BaseException, after_outage: bool) -> bool:
     return kafka_outage(exc) or isinstance(exc, TimeoutError)
 
 
+def broker_down(exc: BaseException) -> str | None:
+    """``KAFKA`` when connecting failed because the broker is not (yet) reachable."""
+    return KAFKA if broker_trouble(exc, after_outage=False) else None
+
+
 def dependency_down(exc: BaseException) -> str | None:
     """The dependency a handler's error says is down, or None when it is not an outage."""
     if isinstance(exc, RegistryUnavailable) or (isinstance(exc, RegistryError) and exc.retriable):

@@ -23,7 +23,7 @@ from impact_runtime.dlq import dlq_topic
 from impact_runtime.health import HealthServer
 from impact_runtime.logs import configure_logging
 from impact_runtime.metrics import ServiceMetrics
-from impact_runtime.outage import KAFKA, Stopping, broker_trouble
+from impact_runtime.outage import KAFKA, Stopping, broker_down, broker_trouble
 from impact_runtime.pipeline import STAGE_FAILED, MessagePipeline
 from impact_runtime.plugins import load_plugins
 from impact_runtime.retry import RetryPolicy
@@ -164,7 +164,11 @@ class Service:
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Create topics, connect, join the group and start the loop in the background."""
+        """Create topics, connect, join the group and start the loop in the background.
+
+        A broker that is not reachable yet is waited for (readyz false, one log line and
+        one ``impact_dependency_backoff_total`` step per attempt), as a broker outage is.
+        """
         configure_logging(self.settings.log_level, self.settings.log_format)
         self.log = structlog.get_logger("impact_runtime").bind(service=self.settings.service_name)
         codec = self.codec
@@ -180,10 +184,11 @@ class Service:
         outputs = [topic_for(event, prefix) for event in self.outputs]
         if self.failure_stage is not None:
             outputs.append(topic_for(STAGE_FAILED, prefix))
-        self._kafka = KafkaClients(self.settings, self.transactional_id, self.log)
-        await self._kafka.ensure({*inputs, *(dlq_topic(t) for t in inputs), *outputs})
-        await self._kafka.start(inputs, _Rebalance(self))
+        topics = {*inputs, *(dlq_topic(t) for t in inputs), *outputs}
         self._stopping.clear()
+        self._kafka = await self.pipeline.outages.wait_out(
+            lambda: self._connect(topics, inputs), broker_down
+        )
         self._task = asyncio.create_task(self._loop(), name=f"{self.settings.service_name}-loop")
         self.log.info(
             "service_started",
@@ -192,6 +197,18 @@ class Service:
             guarantee=self.settings.processing_guarantee,
             transactional_id=self._kafka.transactional_id,
         )
+
+    async def _connect(self, topics: set[str], inputs: list[str]) -> KafkaClients:
+        """New clients that created ``topics`` and subscribed to ``inputs``; a failed
+        attempt closes what it opened (a broker that is down is waited out by the caller)."""
+        kafka = KafkaClients(self.settings, self.transactional_id, self.log)
+        try:
+            await kafka.ensure(topics)
+            await kafka.start(inputs, _Rebalance(self))
+        except BaseException:
+            await kafka.stop(commit=False)
+            raise
+        return kafka
 
     async def stop(self) -> None:
         """Finish the current batch, commit, leave the group and close everything.
@@ -233,7 +250,11 @@ class Service:
                 loop.add_signal_handler(sig, self._stopping.set)
                 installed.append(sig)
         try:
-            await self.start()
+            try:
+                await self.start()
+            except Stopping:  # stopped while still waiting for the broker
+                await self.stop()
+                return
             assert self._task is not None
             await asyncio.wait(
                 [self._task, asyncio.create_task(self._stopping.wait())],
