@@ -49,9 +49,10 @@ async def produce(
     topic: str,
     items: list[tuple[str | None, bytes | None]],
     headers: tuple[tuple[str, bytes], ...] = (),
+    max_request_size: int = 1048576,
 ) -> None:
     """Send (key, value) pairs in order to partition 0 and wait for the acks."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=max_request_size)
     await producer.start()
     try:
         for key, value in items:

@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 import pytest
 from impact_runtime import ComponentError, RetryableError
-from impact_runtime.dlq import dlq_topic, failure_reason
+from impact_runtime.dlq import dead_letter, dlq_topic, failure_reason, record_bytes
 from impact_runtime.envelope import envelope_headers
 from impact_runtime.health import HealthServer
 from impact_runtime.retry import RetriesExhausted, RetryPolicy, call_with_retry
+from impact_runtime.structs import RawMessage
 
 
 def test_retry_delays_double_and_cap() -> None:
@@ -104,3 +105,24 @@ def test_raw_records_are_coalesced_per_key_and_lazy_values_resolved_once() -> No
         ("changelog", b"r1", b"s2"),
     ]
     assert calls == ["t1", "s2"]  # the superseded state s1 was never serialised
+
+
+def test_a_dead_letter_always_fits_the_producer_limit() -> None:
+    limit = 64 * 1024
+    small = RawMessage("t", 0, 7, b"k", b"v" * 100, (("h", b"x"),))
+    huge_value = RawMessage("t", 1, 8, b"k", b"v" * (2 * limit), (("h", b"x"),))
+    huge_headers = RawMessage("t", 2, 9, b"k" * limit, b"v", (("h", b"x" * limit),))
+    kept, truncated, stripped = (
+        dead_letter(message, ValueError("bad"), "svc", limit)
+        for message in (small, huge_value, huge_headers)
+    )
+    assert (kept.value, kept.headers[0]) == (small.value, ("h", b"x"))
+    assert "dlq.value_bytes" not in dict(kept.headers)
+    assert dict(truncated.headers)["dlq.value_bytes"] == str(2 * limit).encode()
+    assert truncated.value == huge_value.value[: len(truncated.value or b"")]
+    assert dict(stripped.headers)["dlq.headers_dropped"] == b"1"
+    assert "h" not in dict(stripped.headers) and stripped.key == b"k" * 1024
+    for record in (kept, truncated, stripped):
+        assert isinstance(record.value, bytes)
+        assert record_bytes(record.key, record.value, record.headers) <= limit
+        assert dict(record.headers)["dlq.reason"] == b"unexpected ValueError: bad"

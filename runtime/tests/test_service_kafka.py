@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 
 import pytest
@@ -17,6 +18,7 @@ from impact_runtime import (
     ServiceCrashed,
     ServiceSettings,
 )
+from impact_runtime.dlq import TRUNCATED_VALUE_BYTES
 
 from runtime.tests.kafka_io import (
     CommittedReader,
@@ -101,6 +103,36 @@ async def test_poison_goes_to_the_dlq_and_later_messages_are_processed(
     assert {h["dlq.source_topic"] for h in headers} == {source.encode()}
     assert {h["dlq.service"] for h in headers} == {b"echo"}
     assert (await JsonCodec().decode(out.value, sink))["doubled"] == 42
+
+
+async def test_a_poison_too_large_to_copy_is_dead_lettered_truncated(
+    kafka_bootstrap: str,
+) -> None:
+    """The topic takes a record the producer cannot copy to the DLQ with its reason headers:
+    the DLQ copy keeps a head and the original's size and hash; the service keeps going."""
+    settings = isolated_settings(kafka_bootstrap, max_message_bytes=256 * 1024)
+    source, sink = topics(settings)
+    poison = b"\x00\x00\x00\x00\x01" + bytes(range(256)) * 1536  # 384 KiB, > 256 KiB
+    service = Service(settings, ["measure_requested"], double, codec=JsonCodec())
+    async with service:
+        await produce(
+            kafka_bootstrap,
+            source,
+            [("huge", poison), ("good", as_json(request("run-h", 4)))],
+            max_request_size=1 << 20,
+        )
+        async with CommittedReader(kafka_bootstrap, f"{source}.dlq") as dlq:
+            [dead] = await dlq.wait_count(1)
+        async with CommittedReader(kafka_bootstrap, sink) as reader:
+            [out] = await reader.wait_count(1)
+        assert service.running
+    headers = dict(dead.headers)
+    assert dead.key == b"huge"
+    assert dead.value == poison[:TRUNCATED_VALUE_BYTES]
+    assert headers["dlq.value_bytes"] == str(len(poison)).encode()
+    assert headers["dlq.value_sha256"] == hashlib.sha256(poison).hexdigest().encode()
+    assert headers["dlq.offset"] == b"0" and headers["dlq.error_type"] == b"SchemaMismatch"
+    assert (await JsonCodec().decode(out.value, sink))["doubled"] == 8
 
 
 async def test_health_readiness_and_metrics(kafka_bootstrap: str) -> None:

@@ -16,6 +16,7 @@ import structlog
 from impact_contracts import ContractViolation, SchemaMismatch
 from impact_schemas.catalog import event_for_topic, topic_for
 from impact_schemas.events import schema_version
+from impact_schemas.kafka import DEFAULT_MAX_MESSAGE_BYTES
 
 from impact_runtime.codec import Codec, VersionedCodec
 from impact_runtime.dlq import dead_letter
@@ -90,6 +91,7 @@ class MessagePipeline:
         failure_stage: str | None = None,
         sleep: Sleep = asyncio.sleep,
         state: StateHooks | None = None,
+        max_record_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         self.service_name = service_name
         self.codec = codec
@@ -100,6 +102,7 @@ class MessagePipeline:
         self.failure_stage = failure_stage
         self.sleep = sleep
         self.state = state
+        self.max_record_bytes = max_record_bytes
         self.log = structlog.get_logger("impact_runtime").bind(service=service_name)
         self.outages = Outages(retry_policy, metrics, sleep, self.log)
 
@@ -253,7 +256,7 @@ class MessagePipeline:
         self.metrics.failed(message.topic, type(exc).__name__).inc()
         self.metrics.dead_lettered(message.topic).inc()
         log.error("dead_lettered", error_type=type(exc).__name__, reason=failure_reason(exc))
-        return dead_letter(message, exc, self.service_name)
+        return dead_letter(message, exc, self.service_name, self.max_record_bytes)
 
     async def _failed(
         self, message: RawMessage, incoming: Incoming, exc: BaseException, log: Any

@@ -138,6 +138,7 @@ class Service:
             failure_stage=self.failure_stage,
             sleep=sleep,
             state=self.state,
+            max_record_bytes=self.settings.max_message_bytes,
         )
 
     @property
