@@ -80,3 +80,37 @@ async def test_bad_wire_data_is_dead_lettered_with_its_reason(
     assert decoded["schema_version"] == "1.0"
     assert dict(out.headers)["causation_id"] == good["event_id"].encode()
     assert json.loads(json.dumps(decoded["result"]["ci_lower"])) == 9.4
+
+
+async def test_a_command_breaking_a_nested_contract_ends_its_initiative(
+    kafka_bootstrap: str, schema_registry_url: str
+) -> None:
+    """The codec rejects the command before any handler sees it; the runtime still knows
+    whose command it was, so the run is told (``stage_failed``) instead of waiting."""
+    settings = isolated_settings(kafka_bootstrap, schema_registry_url=schema_registry_url)
+    source = f"{settings.topic_prefix}measure.requested.v1"
+    failed_topic = f"{settings.topic_prefix}stage.failed.v1"
+    command = example("measure_requested")
+    async with RegistryClient(schema_registry_url) as registry:
+        codec = AvroCodec(registry)
+        schema = load_schema("measure_requested")
+        record = {**command, "component_kwargs": "{}", "measure_config": "[1, 2]"}
+        buffer = io.BytesIO()
+        fastavro.schemaless_writer(buffer, fastavro.parse_schema(schema), record)
+        schema_id = await registry.register(f"{source}-value", schema)
+        bad = wire.pack(schema_id, buffer.getvalue())
+        service = Service(settings, ["measure_requested"], measured, failure_stage="measure")
+        async with service:
+            await produce(kafka_bootstrap, source, [(command["run_id"], bad)])
+            async with CommittedReader(kafka_bootstrap, f"{source}.dlq") as dlq:
+                [dead] = await dlq.wait_count(1)
+            async with CommittedReader(kafka_bootstrap, failed_topic) as reader:
+                [out] = await reader.wait_count(1)
+        failed = await codec.decode(out.value, failed_topic)
+    assert dead.value == bad
+    assert dict(dead.headers)["dlq.error_type"] == b"ContractViolation"
+    assert (failed["run_id"], failed["stage"]) == (command["run_id"], "measure")
+    assert (failed["initiative_id"], failed["phase"]) == (command["initiative_id"], "pilot")
+    assert failed["error_type"] == "ContractViolation"
+    assert "measure_config" in failed["reason"], failed["reason"]
+    assert failed["causation_id"] == command["event_id"]

@@ -4,6 +4,9 @@ The consumer runtime reads the class flags: ``retriable`` errors are retried wit
 backoff, everything else under ``PermanentError`` goes to the dead-letter queue.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class ImpactError(Exception):
     """Root of every error raised by the Impact Engine."""
@@ -27,7 +30,16 @@ class SchemaMismatch(PermanentError):
 
 
 class ContractViolation(PermanentError, ValueError):
-    """Decoded data that breaks a contract invariant."""
+    """Decoded data that breaks a contract invariant.
+
+    ``envelope``: the event's top-level scalar fields (``run_id``, ``event_id``,
+    ``initiative_id``, ``phase``, ...) when it decoded that far, so a command rejected by
+    the codec can still end its initiative with ``stage_failed``.
+    """
+
+    def __init__(self, message: str, envelope: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.envelope: dict[str, Any] = dict(envelope or {})
 
 
 class ComponentError(PermanentError):

@@ -115,6 +115,11 @@ class MessagePipeline:
         log = self.log.bind(topic=message.topic, partition=message.partition, offset=message.offset)
         try:
             incoming = await self._attempt(message.topic, partial(self.decode, message), codec_down)
+        except ContractViolation as exc:
+            if not exc.envelope.get("run_id"):
+                return [self._dead_letter(message, exc, log)]
+            # Decoded far enough to know whose command it is: end it, not only dead-letter.
+            return await self._failed(message, self._as_incoming(message, exc.envelope), exc, log)
         except Exception as exc:
             return [self._dead_letter(message, exc, log)]
         log = log.bind(
@@ -183,6 +188,9 @@ class MessagePipeline:
         if message.value is None:
             raise SchemaMismatch("tombstone (null value) on an event topic")
         value = await self.codec.decode(message.value, message.topic)
+        return self._as_incoming(message, value)
+
+    def _as_incoming(self, message: RawMessage, value: dict[str, Any]) -> Incoming:
         return Incoming(
             topic=message.topic,
             partition=message.partition,

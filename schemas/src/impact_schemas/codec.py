@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import fastavro
-from impact_contracts import SchemaMismatch
+from impact_contracts import ContractViolation, SchemaMismatch
 
 from impact_schemas import events, wire
 from impact_schemas.catalog import EventSpec, event_for_topic, parse_version
@@ -109,7 +109,11 @@ class AvroCodec:
         version = str(record.get("schema_version", ""))
         if _major(version) != spec.major:
             raise SchemaMismatch(f"major mismatch: writer {version} vs reader {spec.major}.x")
-        return events.from_avro(spec.name, record, reader_schema)
+        try:
+            return events.from_avro(spec.name, record, reader_schema)
+        except ContractViolation as exc:
+            scalars = {k: v for k, v in record.items() if isinstance(v, str | int | float | None)}
+            raise ContractViolation(str(exc), envelope=scalars) from exc
 
     async def _writer(self, schema_id: int) -> tuple[Any, str]:
         if schema_id not in self._writers:
