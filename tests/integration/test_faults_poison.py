@@ -130,7 +130,10 @@ async def _poison_then_run(
     ]
     for (topic, kind), record in sorted(found.items()):
         reason = record.headers.get("dlq.reason", b"").decode()
-        mention = REASON_MENTIONS[kind] or maker.mentions.get(topic, "")
+        if kind == "contract_violation":
+            mention = maker.mentions.get(topic, "")
+        else:
+            mention = REASON_MENTIONS[kind] or ""
         if not reason or mention.lower() not in reason.lower():
             problems.append(f"{kind} on {topic}: DLQ reason {reason!r} does not name {mention!r}")
         if kind != "oversized" and record.value != sent[(topic, kind)][2]:
