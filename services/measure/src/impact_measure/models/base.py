@@ -141,6 +141,26 @@ def require_groups(n_treated: int, n_control: int, minimum: int = 2) -> None:
         )
 
 
+#: Reported instead of a p-value that underflows to 0.0: a true upper bound, flagged.
+P_VALUE_FLOOR = float(np.finfo(float).tiny)
+
+
+def two_sided_p_value(statistic: float, dist: Any) -> tuple[float, dict[str, Any]]:
+    """``2 * P(T >= |statistic|)`` for the frozen scipy distribution ``dist``, never 0.0.
+
+    Where the tail probability underflows, the result is ``P_VALUE_FLOOR`` (the smallest
+    normal float, an upper bound on the exact value) and the diagnostics say so.
+    """
+    p_value = min(1.0, 2.0 * float(dist.sf(abs(statistic))))
+    if p_value > 0.0:
+        return p_value, {"p_value_is_upper_bound": False}
+    return P_VALUE_FLOOR, {
+        "p_value_is_upper_bound": True,
+        "p_value_note": f"the exact p-value is below {P_VALUE_FLOOR:.3g}, the smallest normal "
+        "float; p_value is this upper bound",
+    }
+
+
 def plain(value: Any) -> Any:
     """JSON-ready copy of ``value``: numpy scalars/arrays → Python floats/ints/lists."""
     if isinstance(value, dict):

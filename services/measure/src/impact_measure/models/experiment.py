@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from statsmodels.regression.linear_model import OLS
 
 from impact_measure.models.base import (
@@ -18,6 +19,7 @@ from impact_measure.models.base import (
     register_model,
     require_groups,
     require_sample_size,
+    two_sided_p_value,
 )
 
 
@@ -49,7 +51,8 @@ class Experiment:
         design = np.column_stack([np.ones_like(y), treated, centred, centred * treated[:, None]])
         fit = OLS(y, design).fit(cov_type="HC2", use_t=True)
         lower, upper = fit.conf_int(alpha=params.alpha)[1]
-        effect, se, p_value = float(fit.params[1]), float(fit.bse[1]), float(fit.pvalues[1])
+        effect, se = float(fit.params[1]), float(fit.bse[1])
+        p_value, p_note = two_sided_p_value(float(fit.tvalues[1]), stats.t(fit.df_resid))
         finite_or_fail("experiment", effect, se, lower, upper)
         return Estimate(
             effect=effect,
@@ -68,5 +71,6 @@ class Experiment:
                 "df_resid": float(fit.df_resid),
                 "naive_difference": float(y[treated == 1].mean() - y[treated == 0].mean()),
                 "covariates": list(params.covariate_columns),
+                **p_note,
             },
         )

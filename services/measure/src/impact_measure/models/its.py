@@ -32,6 +32,7 @@ from impact_measure.models.base import (
     register_model,
     require_column,
     require_sample_size,
+    two_sided_p_value,
 )
 
 
@@ -73,7 +74,7 @@ class InterruptedTimeSeries:
         finite_or_fail("interrupted_time_series", effect, se)
         dist = stats.norm if dof is None else stats.t(dof)
         half = float(dist.ppf(1 - params.alpha / 2)) * se
-        p_value = float(2 * dist.sf(abs(effect / se))) if se > 0 else None
+        p_value, p_note = two_sided_p_value(effect / se, dist) if se > 0 else (None, {})
         return Estimate(
             effect=effect,
             ci_lower=effect - half,
@@ -92,6 +93,7 @@ class InterruptedTimeSeries:
                 "pre_mean": float(y[~post].mean()),
                 "post_mean": float(y[post].mean()),
                 **extra,
+                **p_note,
             },
         )
 

@@ -32,6 +32,7 @@ from impact_measure.models.base import (
     register_model,
     require_groups,
     require_sample_size,
+    two_sided_p_value,
 )
 
 
@@ -78,11 +79,12 @@ class NearestNeighbourMatching:
         se = float(np.sqrt(variance))
         finite_or_fail("nearest_neighbour_matching", effect, se)
         z = float(stats.norm.ppf(1 - params.alpha / 2))
+        p_value, p_note = two_sided_p_value(effect / se, stats.norm) if se > 0 else (None, {})
         return Estimate(
             effect=effect,
             ci_lower=effect - z * se,
             ci_upper=effect + z * se,
-            p_value=float(2 * stats.norm.sf(abs(effect) / se)) if se > 0 else None,
+            p_value=p_value,
             sample_size=len(y),
             n_treated=n_treated,
             n_control=n_control,
@@ -93,6 +95,7 @@ class NearestNeighbourMatching:
                 "variance": "Abadie-Imbens (2006)",
                 "standard_error": se,
                 "naive_difference": float(y1.mean() - y0.mean()),
+                **p_note,
                 "controls_used": int((used > 0).sum()),
                 "max_times_used": int(used.max()),
             },

@@ -31,6 +31,7 @@ from impact_measure.models.base import (
     register_model,
     require_groups,
     require_sample_size,
+    two_sided_p_value,
 )
 
 
@@ -71,11 +72,12 @@ class Subclassification:
         se = float(np.sqrt(weights**2 @ table[:, 2]))
         finite_or_fail("subclassification", effect, se)
         z = float(stats.norm.ppf(1 - params.alpha / 2))
+        p_value, p_note = two_sided_p_value(effect / se, stats.norm) if se > 0 else (None, {})
         return Estimate(
             effect=effect,
             ci_lower=effect - z * se,
             ci_upper=effect + z * se,
-            p_value=float(2 * stats.norm.sf(abs(effect) / se)) if se > 0 else None,
+            p_value=p_value,
             sample_size=len(y),
             n_treated=n_treated,
             n_control=len(y) - n_treated,
@@ -90,6 +92,7 @@ class Subclassification:
                     for w, (_, d, _, t, c) in zip(weights.tolist(), table.tolist(), strict=True)
                 ],
                 "naive_difference": float(y[treated == 1].mean() - y[treated == 0].mean()),
+                **p_note,
             },
         )
 
