@@ -106,12 +106,49 @@ def binary_column(frame: pd.DataFrame, name: str, param: str) -> np.ndarray:
     return values.astype(int)
 
 
-def covariate_matrix(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
-    """An ``n x k`` float matrix of the covariate columns."""
-    columns = [
-        numeric_column(frame, name, f"covariate_columns[{i}]") for i, name in enumerate(names)
-    ]
-    return np.column_stack(columns) if columns else np.empty((len(frame), 0))
+def covariate_matrix(frame: pd.DataFrame, names: list[str]) -> tuple[np.ndarray, dict[str, Any]]:
+    """An ``n x k`` float matrix of the covariates, and how each was coded.
+
+    Numeric and boolean columns are used as they are. Text and categorical columns are
+    dummy-coded (``pandas.get_dummies``) against a baseline level: the most frequent one,
+    ties broken by sort order.
+    """
+    blocks, coding = [], {}
+    for i, name in enumerate(names):
+        param = f"covariate_columns[{i}]"
+        series = require_column(frame, name, param)
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            blocks.append(numeric_column(frame, name, param)[:, None])
+            coding[name] = {"type": "numeric"}
+        else:
+            dummies, coding[name] = dummy_coded(series, name, param)
+            blocks.append(dummies)
+    matrix = np.column_stack(blocks) if blocks else np.empty((len(frame), 0))
+    return matrix, coding
+
+
+def dummy_coded(series: pd.Series, name: str, param: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """0/1 columns for every level but the baseline (the most frequent; ties: first sorted)."""
+    labels = series.astype(str)
+    counts = labels.value_counts()
+    most_levels = len(series) // 2
+    if len(counts) > most_levels:
+        raise ConfigError(
+            f"{PARAMS_PATH}.{param}: column {name!r} must be numeric or a category with at "
+            f"most {most_levels} levels in {len(series)} rows; got {series.dtype} with "
+            f"{len(counts)} distinct values (an identifier?)"
+        )
+    levels = sorted(counts.index)
+    baseline = min(levels, key=lambda level: (-counts[level], level))
+    ordered = pd.Categorical(labels, categories=[baseline, *(v for v in levels if v != baseline)])
+    dummies = pd.get_dummies(ordered, prefix=name, prefix_sep="=", drop_first=True, dtype=float)
+    coding = {
+        "type": "categorical",
+        "levels": levels,
+        "baseline": baseline,
+        "columns": [str(c) for c in dummies.columns],
+    }
+    return dummies.to_numpy(), coding
 
 
 def observation_counts(frame: pd.DataFrame, count_column: str | None) -> np.ndarray:

@@ -42,7 +42,7 @@ class Experiment:
     def estimate(self, frame: pd.DataFrame, params: ExperimentParams, seed: int) -> Estimate:
         y = numeric_column(frame, params.outcome_column, "outcome_column")
         treated = binary_column(frame, params.treatment_column, "treatment_column")
-        covariates = covariate_matrix(frame, params.covariate_columns)
+        covariates, coding = covariate_matrix(frame, params.covariate_columns)
         n_treated = int(treated.sum())
         require_sample_size(len(y), "rows")
         require_groups(n_treated, len(y) - n_treated)
@@ -71,6 +71,7 @@ class Experiment:
                 "df_resid": float(fit.df_resid),
                 "naive_difference": float(y[treated == 1].mean() - y[treated == 0].mean()),
                 "covariates": list(params.covariate_columns),
+                "covariate_coding": coding,
                 **p_note,
             },
         )

@@ -53,7 +53,8 @@ class NearestNeighbourMatching:
     def estimate(self, frame: pd.DataFrame, params: MatchingParams, seed: int) -> Estimate:
         y = numeric_column(frame, params.outcome_column, "outcome_column")
         treated = binary_column(frame, params.treatment_column, "treatment_column").astype(bool)
-        x = standardise(covariate_matrix(frame, params.covariate_columns))
+        raw, coding = covariate_matrix(frame, params.covariate_columns)
+        x = standardise(raw)
         n_treated, n_control = int(treated.sum()), int((~treated).sum())
         require_sample_size(len(y), "rows")
         require_groups(n_treated, n_control)
@@ -97,6 +98,7 @@ class NearestNeighbourMatching:
                 "naive_difference": float(y1.mean() - y0.mean()),
                 **p_note,
                 "controls_used": int((used > 0).sum()),
+                "covariate_coding": coding,
                 "max_times_used": int(used.max()),
             },
         )

@@ -52,7 +52,7 @@ class Subclassification:
     def estimate(self, frame: pd.DataFrame, params: SubclassificationParams, seed: int) -> Estimate:
         y = numeric_column(frame, params.outcome_column, "outcome_column")
         treated = binary_column(frame, params.treatment_column, "treatment_column")
-        covariates = covariate_matrix(frame, params.covariate_columns)
+        covariates, coding = covariate_matrix(frame, params.covariate_columns)
         n_treated = int(treated.sum())
         require_sample_size(len(y), "rows")
         require_groups(n_treated, len(y) - n_treated)
@@ -87,6 +87,7 @@ class Subclassification:
                 "variance": "sum of w_s^2 * var_s",
                 "standard_error": se,
                 "n_strata_used": len(rows),
+                "covariate_coding": coding,
                 "strata": [
                     {"weight": w, "difference": d, "n_treated": int(t), "n_control": int(c)}
                     for w, (_, d, _, t, c) in zip(weights.tolist(), table.tolist(), strict=True)
