@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,30 +12,10 @@ from impact_measure.models.experiment import Experiment, ExperimentParams
 from impact_measure.models.matching import MatchingParams, NearestNeighbourMatching
 from impact_measure.models.subclassification import Subclassification, SubclassificationParams
 
-EFFECT = 3.0
-LEVEL_SHIFT = {"a": 0.0, "b": 10.0, "c": -5.0, "d": 20.0}
-CODING = {
-    "type": "categorical",
-    "levels": ["a", "b", "c", "d"],
-    "baseline": "a",
-    "columns": ["category=b", "category=c", "category=d"],
-}
-
-
-def retail(seed: int, confounded: bool, n: int = 3000) -> pd.DataFrame:
-    """Outcome shifted by category; treatment more likely in b and d when ``confounded``."""
-    rng = np.random.default_rng(seed)
-    category = rng.choice(list(LEVEL_SHIFT), size=n, p=[0.4, 0.3, 0.2, 0.1])
-    x = rng.normal(size=n)
-    logit = -0.5 + 1.5 * np.isin(category, ["b", "d"]) + 0.5 * x if confounded else 0.0 * x
-    treated = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    shift = pd.Series(category).map(LEVEL_SHIFT).to_numpy()
-    y = EFFECT * treated + shift + 2.0 * x + rng.normal(scale=2.0, size=n)
-    return pd.DataFrame({"y": y, "t": treated, "x": x, "category": category})
-
+from services.measure.tests.datasets import CODING, EFFECT, retail
 
 COLUMNS = {"outcome_column": "y", "treatment_column": "t", "covariate_columns": ["x", "category"]}
-MODELS = {
+MODELS: dict[str, tuple[Any, Any, bool, float]] = {
     # model, params, confounded data, tolerance: 3-3.5 standard errors at n = 3000
     # (measured SEs 0.072, 0.088, 0.227)
     "experiment": (Experiment, ExperimentParams(**COLUMNS), False, 0.25),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,7 +30,7 @@ def daily_series(seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"date": dates, "y": 100 + HUGE * step + rng.normal(size=120)})
 
 
-CASES = {
+CASES: dict[str, tuple[Any, Any, Any]] = {
     "experiment": (
         Experiment,
         lambda: ExperimentParams(outcome_column="y", treatment_column="t", covariate_columns=["x"]),

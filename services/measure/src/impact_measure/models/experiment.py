@@ -15,6 +15,7 @@ from impact_measure.models.base import (
     binary_column,
     covariate_matrix,
     finite_or_fail,
+    handle_missing,
     numeric_column,
     register_model,
     require_groups,
@@ -40,6 +41,7 @@ class Experiment:
     Params: ClassVar[type[ModelParams]] = ExperimentParams
 
     def estimate(self, frame: pd.DataFrame, params: ExperimentParams, seed: int) -> Estimate:
+        frame, missing = handle_missing(frame, params)
         y = numeric_column(frame, params.outcome_column, "outcome_column")
         treated = binary_column(frame, params.treatment_column, "treatment_column")
         covariates, coding = covariate_matrix(frame, params.covariate_columns)
@@ -63,6 +65,7 @@ class Experiment:
             n_treated=n_treated,
             n_control=len(y) - n_treated,
             diagnostics={
+                "missing": missing,
                 "estimand": "ATE",
                 "estimator": "OLS, covariates centred and interacted with treatment (Lin 2013)",
                 "standard_error": se,

@@ -27,6 +27,7 @@ from impact_measure.models.base import (
     Estimate,
     ModelParams,
     finite_or_fail,
+    handle_missing,
     numeric_column,
     observation_counts,
     register_model,
@@ -55,6 +56,7 @@ class InterruptedTimeSeries:
     Params: ClassVar[type[ModelParams]] = ITSParams
 
     def estimate(self, frame: pd.DataFrame, params: ITSParams, seed: int) -> Estimate:
+        frame, missing = handle_missing(frame, params)
         series, n_observations = _aggregate(frame, params)
         post = _post_indicator(series.index, params.treatment_time)
         n_pre, n_post = int((~post).sum()), int(post.sum())
@@ -84,6 +86,7 @@ class InterruptedTimeSeries:
             n_pre=n_pre,
             n_post=n_post,
             diagnostics={
+                "missing": missing,
                 "estimand": "level change (step) at treatment_time",
                 "estimator": "segmented regression: intercept + trend + step (+ seasonal dummies)",
                 "fit_method": method,

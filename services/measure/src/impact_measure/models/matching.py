@@ -28,6 +28,7 @@ from impact_measure.models.base import (
     binary_column,
     covariate_matrix,
     finite_or_fail,
+    handle_missing,
     numeric_column,
     register_model,
     require_groups,
@@ -51,6 +52,7 @@ class NearestNeighbourMatching:
     Params: ClassVar[type[ModelParams]] = MatchingParams
 
     def estimate(self, frame: pd.DataFrame, params: MatchingParams, seed: int) -> Estimate:
+        frame, missing = handle_missing(frame, params)
         y = numeric_column(frame, params.outcome_column, "outcome_column")
         treated = binary_column(frame, params.treatment_column, "treatment_column").astype(bool)
         raw, coding = covariate_matrix(frame, params.covariate_columns)
@@ -90,6 +92,7 @@ class NearestNeighbourMatching:
             n_treated=n_treated,
             n_control=n_control,
             diagnostics={
+                "missing": missing,
                 "estimand": "ATT",
                 "estimator": f"{k}-NN matching with replacement"
                 + (", bias-corrected (Abadie-Imbens 2011)" if mu0 is not None else ""),

@@ -27,6 +27,7 @@ from impact_measure.models.base import (
     binary_column,
     covariate_matrix,
     finite_or_fail,
+    handle_missing,
     numeric_column,
     register_model,
     require_groups,
@@ -50,6 +51,7 @@ class Subclassification:
     Params: ClassVar[type[ModelParams]] = SubclassificationParams
 
     def estimate(self, frame: pd.DataFrame, params: SubclassificationParams, seed: int) -> Estimate:
+        frame, missing = handle_missing(frame, params)
         y = numeric_column(frame, params.outcome_column, "outcome_column")
         treated = binary_column(frame, params.treatment_column, "treatment_column")
         covariates, coding = covariate_matrix(frame, params.covariate_columns)
@@ -82,6 +84,7 @@ class Subclassification:
             n_treated=n_treated,
             n_control=len(y) - n_treated,
             diagnostics={
+                "missing": missing,
                 "estimand": params.estimand,
                 "estimator": "propensity-score subclassification (logit score, quantile strata)",
                 "variance": "sum of w_s^2 * var_s",

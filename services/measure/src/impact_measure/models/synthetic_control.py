@@ -36,8 +36,11 @@ from impact_measure.models.base import (
     Estimate,
     ModelParams,
     finite_or_fail,
+    handle_missing,
+    missing_mask,
     numeric_column,
     observation_counts,
+    read_columns,
     register_model,
     require_column,
     require_sample_size,
@@ -56,6 +59,7 @@ class SyntheticControlParams(ModelParams):
     grid_points: int = Field(default=81, ge=11)
     conformal_statistic: Literal["mean", "mean_abs"] = "mean"
     count_column: str | None = None
+    missing: Literal["error", "drop_rows", "drop_units"] = "drop_units"  # type: ignore[assignment]
 
 
 @register_model("synthetic_control")
@@ -65,6 +69,7 @@ class SyntheticControl:
     Params: ClassVar[type[ModelParams]] = SyntheticControlParams
 
     def estimate(self, frame: pd.DataFrame, params: SyntheticControlParams, seed: int) -> Estimate:
+        frame, missing = _handle_missing(frame, params)
         wide, n_observations = _wide_panel(frame, params)
         post = _post_indicator(wide.index, params.treatment_time)
         n_pre, n_post = int((~post).sum()), int(post.sum())
@@ -97,6 +102,7 @@ class SyntheticControl:
             n_pre=n_pre,
             n_post=n_post,
             diagnostics={
+                "missing": missing,
                 "estimand": "ATT of the treated unit, averaged over the post period",
                 "ci_method": "conformal inference test inversion (Chernozhukov et al. 2021)",
                 "p_value_method": "placebo-in-space RMSPE-ratio permutation (Abadie et al. 2010)",
@@ -109,6 +115,22 @@ class SyntheticControl:
                 "conformal_statistic": params.conformal_statistic,
             },
         )
+
+
+def _handle_missing(
+    frame: pd.DataFrame, params: SyntheticControlParams
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """``handle_missing``, refusing to drop the treated unit under ``drop_units``."""
+    if params.missing == "drop_units" and params.unit_column in frame.columns:
+        is_treated = frame[params.unit_column].astype(str) == str(params.treated_unit)
+        bad = missing_mask(frame, read_columns(params)).any(axis=1) & is_treated
+        if bad.any():
+            raise ConfigError(
+                f"{PARAMS_PATH}.missing: treated unit {params.treated_unit!r} has missing values "
+                f"in {int(bad.sum())} rows; drop_units drops donor units only: fix the data "
+                "or set missing: drop_rows"
+            )
+    return handle_missing(frame, params, unit_column=params.unit_column)
 
 
 def _wide_panel(frame: pd.DataFrame, params: SyntheticControlParams) -> tuple[pd.DataFrame, int]:
