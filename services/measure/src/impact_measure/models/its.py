@@ -144,7 +144,8 @@ def _post_indicator(index: pd.Index, treatment_time: str | int | float) -> np.nd
 def seasonal_period(index: pd.Index, setting: str | int | None) -> tuple[int | None, str]:
     """The seasonal period to model and why: ``auto`` is 7 for regular daily data."""
     if setting != "auto":
-        return (setting or None), "set in PARAMS" if setting else "disabled in PARAMS"
+        period = setting if isinstance(setting, int) and setting >= 2 else None
+        return period, "set in PARAMS" if period else "disabled in PARAMS"
     daily = False
     if not pd.api.types.is_numeric_dtype(index) and len(index) >= 3:
         try:
@@ -211,7 +212,7 @@ def _fit_fgls(
     se = float(fit.bse[STEP])
     if not np.isfinite(se) or se <= 0:
         raise ValueError(f"GLSAR gave a non-finite standard error ({se})")
-    info = {"ar_coefficients": [float(v) for v in np.atleast_1d(model.rho)]}
+    info: dict[str, object] = {"ar_coefficients": [float(v) for v in np.atleast_1d(model.rho)]}
     return float(fit.params[STEP]), se, int(fit.df_resid), f"GLSAR AR({params.ar_order})", info
 
 
