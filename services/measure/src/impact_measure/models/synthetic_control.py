@@ -69,7 +69,7 @@ class SyntheticControlParams(ModelParams):
 
 @register_model("synthetic_control")
 class SyntheticControl:
-    """Synthetic control with placebo p-value and conformal CI."""
+    """Synthetic control with a conformal CI and p-value (placebo rank in diagnostics)."""
 
     Params: ClassVar[type[ModelParams]] = SyntheticControlParams
 
