@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ class ModelParams(Section):
     """PARAMS every model accepts."""
 
     alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
+    missing: Literal["error", "drop_rows"] = "error"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,63 @@ MODELS: AdapterRegistry[type[Model]] = AdapterRegistry("model", "MEASUREMENT.MOD
 register_model = MODELS.register
 
 
+def read_columns(params: Any) -> list[str]:
+    """The data columns ``params`` names: every ``*_column`` and ``*_columns`` field."""
+    names: list[str] = []
+    for field_name in type(params).model_fields:
+        value = getattr(params, field_name)
+        if field_name.endswith("_column") and isinstance(value, str):
+            names.append(value)
+        elif field_name.endswith("_columns") and isinstance(value, list):
+            names.extend(value)
+    return list(dict.fromkeys(names))
+
+
+def missing_mask(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """True where a cell of ``columns`` (those present) is missing, or infinite if numeric."""
+    mask = {}
+    for name in (c for c in columns if c in frame.columns):
+        series = frame[name]
+        bad = series.isna()
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            bad |= ~np.isfinite(series.to_numpy(dtype=float, na_value=np.nan))
+        mask[name] = bad.to_numpy()
+    return pd.DataFrame(mask, index=frame.index)
+
+
+def handle_missing(
+    frame: pd.DataFrame, params: Any, unit_column: str | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Apply ``params.missing`` to the columns the model reads.
+
+    ``error``: raise with the row count per column; ``drop_rows``: drop incomplete rows;
+    ``drop_units`` (panels, ``unit_column``): drop every unit with an incomplete row.
+    Returns the kept rows and a ``diagnostics.missing`` record.
+    """
+    policy = params.missing
+    mask = missing_mask(frame, read_columns(params))
+    bad_rows = mask.any(axis=1).to_numpy()
+    if not bad_rows.any():
+        return frame, {"policy": policy, "rows_dropped": 0}
+    by_column = {name: int(n) for name, n in mask.sum().items() if n}
+    if policy == "error":
+        counts = ", ".join(f"{name}: {n}" for name, n in by_column.items())
+        options = "drop_rows or drop_units" if unit_column else "drop_rows"
+        raise ConfigError(
+            f"{PARAMS_PATH}.missing: {int(bad_rows.sum())} of {len(frame)} rows have missing or "
+            f"infinite values ({counts}); fix the data or set {PARAMS_PATH}.missing: {options}"
+        )
+    record: dict[str, Any] = {"policy": policy, "missing_by_column": by_column}
+    keep = ~bad_rows
+    if policy == "drop_units" and unit_column is not None:
+        units = frame[unit_column]
+        dropped = units[bad_rows].dropna().unique()
+        keep = ~units.isin(dropped).to_numpy() & units.notna().to_numpy()
+        record["units_dropped"] = sorted(str(u) for u in dropped)
+    record["rows_dropped"] = int((~keep).sum())
+    return frame.loc[keep], record
+
+
 def require_column(frame: pd.DataFrame, name: str, param: str) -> pd.Series:
     """``frame[name]``, or ``ConfigError`` naming ``MEASUREMENT.PARAMS.<param>``."""
     if name not in frame.columns:
@@ -75,8 +133,12 @@ def numeric_column(frame: pd.DataFrame, name: str, param: str) -> np.ndarray:
             f"{PARAMS_PATH}.{param}: column {name!r} must be numeric, got {series.dtype}"
         )
     values = series.to_numpy(dtype=float)
-    if not np.isfinite(values).all():
-        raise ConfigError(f"{PARAMS_PATH}.{param}: column {name!r} has missing/infinite values")
+    bad = int((~np.isfinite(values)).sum())
+    if bad:
+        raise ConfigError(
+            f"{PARAMS_PATH}.{param}: column {name!r} has {bad} missing/infinite values "
+            f"in {len(values)} rows"
+        )
     return values
 
 
@@ -90,7 +152,11 @@ def require_varying_outcome(frame: pd.DataFrame, params: Any) -> None:
     name = getattr(params, "outcome_column", None)
     if name is None:
         return
-    values = numeric_column(frame, name, "outcome_column")
+    series = require_column(frame, name, "outcome_column")
+    if not pd.api.types.is_numeric_dtype(series):
+        numeric_column(frame, name, "outcome_column")  # raises: must be numeric
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    values = values[np.isfinite(values)]
     if len(values) and np.ptp(values) <= 1e-12 * max(1.0, float(np.abs(values).max())):
         raise ComponentError(
             f"{PARAMS_PATH}.outcome_column: column {name!r} is constant (every row is "
@@ -106,12 +172,49 @@ def binary_column(frame: pd.DataFrame, name: str, param: str) -> np.ndarray:
     return values.astype(int)
 
 
-def covariate_matrix(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
-    """An ``n x k`` float matrix of the covariate columns."""
-    columns = [
-        numeric_column(frame, name, f"covariate_columns[{i}]") for i, name in enumerate(names)
-    ]
-    return np.column_stack(columns) if columns else np.empty((len(frame), 0))
+def covariate_matrix(frame: pd.DataFrame, names: list[str]) -> tuple[np.ndarray, dict[str, Any]]:
+    """An ``n x k`` float matrix of the covariates, and how each was coded.
+
+    Numeric and boolean columns are used as they are. Text and categorical columns are
+    dummy-coded (``pandas.get_dummies``) against a baseline level: the most frequent one,
+    ties broken by sort order.
+    """
+    blocks, coding = [], {}
+    for i, name in enumerate(names):
+        param = f"covariate_columns[{i}]"
+        series = require_column(frame, name, param)
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            blocks.append(numeric_column(frame, name, param)[:, None])
+            coding[name] = {"type": "numeric"}
+        else:
+            dummies, coding[name] = dummy_coded(series, name, param)
+            blocks.append(dummies)
+    matrix = np.column_stack(blocks) if blocks else np.empty((len(frame), 0))
+    return matrix, coding
+
+
+def dummy_coded(series: pd.Series, name: str, param: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """0/1 columns for every level but the baseline (the most frequent; ties: first sorted)."""
+    labels = series.astype(str)
+    counts = labels.value_counts()
+    most_levels = len(series) // 2
+    if len(counts) > most_levels:
+        raise ConfigError(
+            f"{PARAMS_PATH}.{param}: column {name!r} must be numeric or a category with at "
+            f"most {most_levels} levels in {len(series)} rows; got {series.dtype} with "
+            f"{len(counts)} distinct values (an identifier?)"
+        )
+    levels = sorted(counts.index)
+    baseline = min(levels, key=lambda level: (-counts[level], level))
+    ordered = pd.Categorical(labels, categories=[baseline, *(v for v in levels if v != baseline)])
+    dummies = pd.get_dummies(ordered, prefix=name, prefix_sep="=", drop_first=True, dtype=float)
+    coding = {
+        "type": "categorical",
+        "levels": levels,
+        "baseline": baseline,
+        "columns": [str(c) for c in dummies.columns],
+    }
+    return dummies.to_numpy(), coding
 
 
 def observation_counts(frame: pd.DataFrame, count_column: str | None) -> np.ndarray:
@@ -139,6 +242,26 @@ def require_groups(n_treated: int, n_control: int, minimum: int = 2) -> None:
             f"need at least {minimum} treated and {minimum} control units "
             f"(got {n_treated} treated, {n_control} control)"
         )
+
+
+#: Reported instead of a p-value that underflows to 0.0: a true upper bound, flagged.
+P_VALUE_FLOOR = float(np.finfo(float).tiny)
+
+
+def two_sided_p_value(statistic: float, dist: Any) -> tuple[float, dict[str, Any]]:
+    """``2 * P(T >= |statistic|)`` for the frozen scipy distribution ``dist``, never 0.0.
+
+    Where the tail probability underflows, the result is ``P_VALUE_FLOOR`` (the smallest
+    normal float, an upper bound on the exact value) and the diagnostics say so.
+    """
+    p_value = min(1.0, 2.0 * float(dist.sf(abs(statistic))))
+    if p_value > 0.0:
+        return p_value, {"p_value_is_upper_bound": False}
+    return P_VALUE_FLOOR, {
+        "p_value_is_upper_bound": True,
+        "p_value_note": f"the exact p-value is below {P_VALUE_FLOOR:.3g}, the smallest normal "
+        "float; p_value is this upper bound",
+    }
 
 
 def plain(value: Any) -> Any:

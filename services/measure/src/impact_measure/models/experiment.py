@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from statsmodels.regression.linear_model import OLS
 
 from impact_measure.models.base import (
@@ -14,10 +15,12 @@ from impact_measure.models.base import (
     binary_column,
     covariate_matrix,
     finite_or_fail,
+    handle_missing,
     numeric_column,
     register_model,
     require_groups,
     require_sample_size,
+    two_sided_p_value,
 )
 
 
@@ -38,9 +41,10 @@ class Experiment:
     Params: ClassVar[type[ModelParams]] = ExperimentParams
 
     def estimate(self, frame: pd.DataFrame, params: ExperimentParams, seed: int) -> Estimate:
+        frame, missing = handle_missing(frame, params)
         y = numeric_column(frame, params.outcome_column, "outcome_column")
         treated = binary_column(frame, params.treatment_column, "treatment_column")
-        covariates = covariate_matrix(frame, params.covariate_columns)
+        covariates, coding = covariate_matrix(frame, params.covariate_columns)
         n_treated = int(treated.sum())
         require_sample_size(len(y), "rows")
         require_groups(n_treated, len(y) - n_treated)
@@ -49,7 +53,8 @@ class Experiment:
         design = np.column_stack([np.ones_like(y), treated, centred, centred * treated[:, None]])
         fit = OLS(y, design).fit(cov_type="HC2", use_t=True)
         lower, upper = fit.conf_int(alpha=params.alpha)[1]
-        effect, se, p_value = float(fit.params[1]), float(fit.bse[1]), float(fit.pvalues[1])
+        effect, se = float(fit.params[1]), float(fit.bse[1])
+        p_value, p_note = two_sided_p_value(float(fit.tvalues[1]), stats.t(fit.df_resid))
         finite_or_fail("experiment", effect, se, lower, upper)
         return Estimate(
             effect=effect,
@@ -60,6 +65,7 @@ class Experiment:
             n_treated=n_treated,
             n_control=len(y) - n_treated,
             diagnostics={
+                "missing": missing,
                 "estimand": "ATE",
                 "estimator": "OLS, covariates centred and interacted with treatment (Lin 2013)",
                 "standard_error": se,
@@ -68,5 +74,7 @@ class Experiment:
                 "df_resid": float(fit.df_resid),
                 "naive_difference": float(y[treated == 1].mean() - y[treated == 0].mean()),
                 "covariates": list(params.covariate_columns),
+                "covariate_coding": coding,
+                **p_note,
             },
         )

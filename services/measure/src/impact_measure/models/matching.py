@@ -28,10 +28,12 @@ from impact_measure.models.base import (
     binary_column,
     covariate_matrix,
     finite_or_fail,
+    handle_missing,
     numeric_column,
     register_model,
     require_groups,
     require_sample_size,
+    two_sided_p_value,
 )
 
 
@@ -50,9 +52,11 @@ class NearestNeighbourMatching:
     Params: ClassVar[type[ModelParams]] = MatchingParams
 
     def estimate(self, frame: pd.DataFrame, params: MatchingParams, seed: int) -> Estimate:
+        frame, missing = handle_missing(frame, params)
         y = numeric_column(frame, params.outcome_column, "outcome_column")
         treated = binary_column(frame, params.treatment_column, "treatment_column").astype(bool)
-        x = standardise(covariate_matrix(frame, params.covariate_columns))
+        raw, coding = covariate_matrix(frame, params.covariate_columns)
+        x = standardise(raw)
         n_treated, n_control = int(treated.sum()), int((~treated).sum())
         require_sample_size(len(y), "rows")
         require_groups(n_treated, n_control)
@@ -78,22 +82,26 @@ class NearestNeighbourMatching:
         se = float(np.sqrt(variance))
         finite_or_fail("nearest_neighbour_matching", effect, se)
         z = float(stats.norm.ppf(1 - params.alpha / 2))
+        p_value, p_note = two_sided_p_value(effect / se, stats.norm) if se > 0 else (None, {})
         return Estimate(
             effect=effect,
             ci_lower=effect - z * se,
             ci_upper=effect + z * se,
-            p_value=float(2 * stats.norm.sf(abs(effect) / se)) if se > 0 else None,
+            p_value=p_value,
             sample_size=len(y),
             n_treated=n_treated,
             n_control=n_control,
             diagnostics={
+                "missing": missing,
                 "estimand": "ATT",
                 "estimator": f"{k}-NN matching with replacement"
                 + (", bias-corrected (Abadie-Imbens 2011)" if mu0 is not None else ""),
                 "variance": "Abadie-Imbens (2006)",
                 "standard_error": se,
                 "naive_difference": float(y1.mean() - y0.mean()),
+                **p_note,
                 "controls_used": int((used > 0).sum()),
+                "covariate_coding": coding,
                 "max_times_used": int(used.max()),
             },
         )

@@ -19,6 +19,7 @@ from impact_measure.models.base import (
     Estimate,
     ModelParams,
     finite_or_fail,
+    handle_missing,
     numeric_column,
     register_model,
     require_sample_size,
@@ -43,6 +44,7 @@ class MetricsApproximation:
     def estimate(
         self, frame: pd.DataFrame, params: MetricsApproximationParams, seed: int
     ) -> Estimate:
+        frame, missing = handle_missing(frame, params)
         metric = numeric_column(frame, params.metric_column, "metric_column")
         baseline = numeric_column(frame, params.baseline_column, "baseline_column")
         delta = metric - baseline
@@ -66,6 +68,7 @@ class MetricsApproximation:
             p_value=None,
             sample_size=n,
             diagnostics={
+                "missing": missing,
                 "estimand": f"approximated impact ({params.aggregation} over units)",
                 "estimator": "response_coefficient * (metric - baseline)",
                 "ci_method": "percentile bootstrap over units + coefficient draws",

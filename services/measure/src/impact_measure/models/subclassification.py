@@ -27,10 +27,12 @@ from impact_measure.models.base import (
     binary_column,
     covariate_matrix,
     finite_or_fail,
+    handle_missing,
     numeric_column,
     register_model,
     require_groups,
     require_sample_size,
+    two_sided_p_value,
 )
 
 
@@ -49,9 +51,10 @@ class Subclassification:
     Params: ClassVar[type[ModelParams]] = SubclassificationParams
 
     def estimate(self, frame: pd.DataFrame, params: SubclassificationParams, seed: int) -> Estimate:
+        frame, missing = handle_missing(frame, params)
         y = numeric_column(frame, params.outcome_column, "outcome_column")
         treated = binary_column(frame, params.treatment_column, "treatment_column")
-        covariates = covariate_matrix(frame, params.covariate_columns)
+        covariates, coding = covariate_matrix(frame, params.covariate_columns)
         n_treated = int(treated.sum())
         require_sample_size(len(y), "rows")
         require_groups(n_treated, len(y) - n_treated)
@@ -71,25 +74,29 @@ class Subclassification:
         se = float(np.sqrt(weights**2 @ table[:, 2]))
         finite_or_fail("subclassification", effect, se)
         z = float(stats.norm.ppf(1 - params.alpha / 2))
+        p_value, p_note = two_sided_p_value(effect / se, stats.norm) if se > 0 else (None, {})
         return Estimate(
             effect=effect,
             ci_lower=effect - z * se,
             ci_upper=effect + z * se,
-            p_value=float(2 * stats.norm.sf(abs(effect) / se)) if se > 0 else None,
+            p_value=p_value,
             sample_size=len(y),
             n_treated=n_treated,
             n_control=len(y) - n_treated,
             diagnostics={
+                "missing": missing,
                 "estimand": params.estimand,
                 "estimator": "propensity-score subclassification (logit score, quantile strata)",
                 "variance": "sum of w_s^2 * var_s",
                 "standard_error": se,
                 "n_strata_used": len(rows),
+                "covariate_coding": coding,
                 "strata": [
                     {"weight": w, "difference": d, "n_treated": int(t), "n_control": int(c)}
                     for w, (_, d, _, t, c) in zip(weights.tolist(), table.tolist(), strict=True)
                 ],
                 "naive_difference": float(y[treated == 1].mean() - y[treated == 0].mean()),
+                **p_note,
             },
         )
 

@@ -10,20 +10,23 @@ a product-day panel with ``unit_column`` a group of products (e.g. a category or
 ``sample_size`` counts the rows of the treated and donor units (``count_column`` weights
 pre-aggregated rows).
 
-Inference:
-- p-value: placebo-in-space permutation test (Abadie, Diamond & Hainmueller 2010):
-  rank of the treated unit's post/pre RMSPE ratio among all units.
-- CI: test inversion with conformal inference (Chernozhukov, Wüthrich & Zhu 2021):
-  for each candidate constant effect θ the post outcomes are shifted by θ, weights
-  are refitted on all periods, and θ is kept if the moving-block permutation
-  p-value exceeds ``alpha``. The statistic (``conformal_statistic``) is the absolute
-  mean post residual (``mean``, default: most power against a constant shift) or the
-  mean absolute post residual (``mean_abs``, CWZ's S_1).
+Inference (docs/decisions/0030-synthetic-control-conformal-interval.md):
+- CI: conformal inference (Chernozhukov, Wüthrich & Zhu 2021) by test inversion, see
+  ``models/conformal.py``: for a candidate constant effect θ the post outcomes are shifted
+  by θ, weights are refitted on all periods, and θ is kept if the permutation p-value of
+  the statistic (``conformal_statistic``: ``mean`` = |mean post residual|, default, or
+  ``mean_abs`` = mean |post residual|, CWZ's S_1) exceeds ``alpha``. Permutations
+  (``conformal_permutations``): ``iid`` (default, ``n_permutations`` random ones) or
+  ``moving_block`` (the T cyclic shifts; for serially correlated residuals).
+- Estimate: the θ whose post residuals have mean zero under that fit (p-value 1, so it
+  is always inside the CI); the classic pre-period-fit ATT is in ``diagnostics``.
+- p-value: the same conformal test of θ = 0 (consistent with the CI); the placebo-in-space
+  RMSPE-ratio rank (Abadie, Diamond & Hainmueller 2010) is ``diagnostics.placebo_p_value``.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -31,13 +34,17 @@ from impact_contracts import ComponentError, ConfigError
 from pydantic import Field
 from scipy.optimize import nnls
 
+from impact_measure.models import conformal
 from impact_measure.models.base import (
     PARAMS_PATH,
     Estimate,
     ModelParams,
     finite_or_fail,
+    handle_missing,
+    missing_mask,
     numeric_column,
     observation_counts,
+    read_columns,
     register_model,
     require_column,
     require_sample_size,
@@ -53,18 +60,21 @@ class SyntheticControlParams(ModelParams):
     treatment_time: str | int | float
     treatment_column: str | None = None
     intercept: bool = True
-    grid_points: int = Field(default=81, ge=11)
+    conformal_permutations: Literal["iid", "moving_block"] = "iid"
+    n_permutations: int = Field(default=999, ge=99, le=100_000)
     conformal_statistic: Literal["mean", "mean_abs"] = "mean"
     count_column: str | None = None
+    missing: Literal["error", "drop_rows", "drop_units"] = "drop_units"  # type: ignore[assignment]
 
 
 @register_model("synthetic_control")
 class SyntheticControl:
-    """Synthetic control with placebo p-value and conformal CI."""
+    """Synthetic control with a conformal CI and p-value (placebo rank in diagnostics)."""
 
     Params: ClassVar[type[ModelParams]] = SyntheticControlParams
 
     def estimate(self, frame: pd.DataFrame, params: SyntheticControlParams, seed: int) -> Estimate:
+        frame, missing = _handle_missing(frame, params)
         wide, n_observations = _wide_panel(frame, params)
         post = _post_indicator(wide.index, params.treatment_time)
         n_pre, n_post = int((~post).sum()), int(post.sum())
@@ -78,37 +88,120 @@ class SyntheticControl:
         y = treated.to_numpy(dtype=float)
         require_sample_size(y.size * (donors.shape[1] + 1), "unit-periods")
 
-        weights = fit_weights(y[~post], donors[~post], params.intercept)
-        gap = y - synthetic(y[~post], donors[~post], donors, weights, params.intercept)
-        effect = float(gap[post].mean())
-        pre_rmspe = float(np.sqrt(np.mean(gap[~post] ** 2)))
-        lower, upper, extended = _conformal_interval(y, donors, post, effect, params)
-        p_value = _placebo_p_value(y, donors, post, params.intercept)
+        classic_weights = fit_weights(y[~post], donors[~post], params.intercept)
+        classic_gap = y - synthetic(
+            y[~post], donors[~post], donors, classic_weights, params.intercept
+        )
+        inference = _conformal(y, donors, post, float(classic_gap[post].mean()), params, seed)
+        effect, (lower, upper) = inference["effect"], inference["interval"]
+        weights = fit_weights(y - effect * post, donors, params.intercept)
         finite_or_fail("synthetic_control", effect, lower, upper)
         top = np.argsort(weights)[::-1][:10]
         return Estimate(
             effect=effect,
-            ci_lower=min(lower, effect),
-            ci_upper=max(upper, effect),
-            p_value=p_value,
+            ci_lower=lower,
+            ci_upper=upper,
+            p_value=inference["p_value"],
             sample_size=n_observations,
             n_treated=1,
             n_control=int(donors.shape[1]),
             n_pre=n_pre,
             n_post=n_post,
             diagnostics={
+                "missing": missing,
                 "estimand": "ATT of the treated unit, averaged over the post period",
-                "ci_method": "conformal inference test inversion (Chernozhukov et al. 2021)",
-                "p_value_method": "placebo-in-space RMSPE-ratio permutation (Abadie et al. 2010)",
-                "pre_rmspe": pre_rmspe,
-                "post_rmspe": float(np.sqrt(np.mean(gap[post] ** 2))),
+                "estimator": "synthetic control, weights fitted on all periods under "
+                "H0: effect = estimate (Chernozhukov et al. 2021)",
+                "ci_method": "conformal inference test inversion (Chernozhukov, Wuthrich & "
+                f"Zhu 2021): {params.conformal_permutations} permutations, statistic "
+                f"{params.conformal_statistic}",
+                "p_value_method": "conformal test of H0: effect = 0 (same permutations)",
+                "n_permutations": inference["n_permutations"],
+                "smallest_p_value": 1.0 / inference["n_permutations"],
+                "placebo_p_value": _placebo_p_value(y, donors, post, params.intercept),
+                "pre_period_fit_effect": float(classic_gap[post].mean()),
+                "pre_rmspe": float(np.sqrt(np.mean(classic_gap[~post] ** 2))),
+                "post_rmspe": float(np.sqrt(np.mean(classic_gap[post] ** 2))),
+                "residual_autocorrelation": inference["autocorrelation"],
+                **inference["warnings"],
                 "weights": {str(wide.columns[i]): float(weights[i]) for i in top},
                 "n_donors_with_weight": int((weights > 1e-6).sum()),
                 "intercept": params.intercept,
-                "ci_extended_to_point": extended,
                 "conformal_statistic": params.conformal_statistic,
+                "conformal_permutations": params.conformal_permutations,
             },
         )
+
+
+def _conformal(
+    y: np.ndarray,
+    donors: np.ndarray,
+    post: np.ndarray,
+    start: float,
+    params: SyntheticControlParams,
+    seed: int,
+) -> dict[str, Any]:
+    """Point estimate, CI and p-value of the conformal test (``models/conformal.py``)."""
+    rows = conformal.permutation_indices(
+        post, params.conformal_permutations, params.n_permutations, np.random.default_rng(seed)
+    )
+    if params.alpha < 1.0 / len(rows):
+        raise ConfigError(
+            f"{PARAMS_PATH}.alpha: {params.alpha} is below the smallest p-value the conformal "
+            f"test can reach (1/{len(rows)} = {1.0 / len(rows):.3g} with "
+            f"{params.conformal_permutations} permutations); raise alpha or n_permutations"
+        )
+
+    def residuals(theta: float) -> np.ndarray:
+        adjusted = y - theta * post
+        weights = fit_weights(adjusted, donors, params.intercept)
+        return adjusted - synthetic(adjusted, donors, donors, weights, params.intercept)
+
+    def accepts(theta: float) -> bool:
+        return conformal.p_value(residuals(theta), rows, params.conformal_statistic) > params.alpha
+
+    scale = max(float(np.std(y - y.mean())), 1e-9)
+    effect = conformal.point_estimate(residuals, post, start, scale)
+    residual = residuals(effect)
+    step = max(float(residual.std()), 1e-9 * scale) * np.sqrt(1 / post.sum() + 1 / (~post).sum())
+    if not accepts(effect):
+        raise ComponentError(
+            "synthetic_control: the conformal test rejects even the point estimate at "
+            f"alpha={params.alpha}: no valid interval (try conformal_statistic: mean)"
+        )
+    lower, upper = conformal.interval(accepts, effect, 0.5 * step)
+    pre = residual[~post]
+    autocorrelation = float(np.corrcoef(pre[:-1], pre[1:])[0, 1]) if pre.std() > 0 else 0.0
+    warnings = {}
+    if params.conformal_permutations == "iid" and autocorrelation > 0.3:
+        warnings["warning"] = (
+            f"residuals are serially correlated (lag-1 autocorrelation {autocorrelation:.2f}): "
+            "iid permutations may under-cover; consider conformal_permutations: moving_block"
+        )
+    return {
+        "effect": effect,
+        "interval": (lower, upper),
+        "p_value": conformal.p_value(residuals(0.0), rows, params.conformal_statistic),
+        "n_permutations": len(rows),
+        "autocorrelation": autocorrelation,
+        "warnings": warnings,
+    }
+
+
+def _handle_missing(
+    frame: pd.DataFrame, params: SyntheticControlParams
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """``handle_missing``, refusing to drop the treated unit under ``drop_units``."""
+    if params.missing == "drop_units" and params.unit_column in frame.columns:
+        is_treated = frame[params.unit_column].astype(str) == str(params.treated_unit)
+        bad = missing_mask(frame, read_columns(params)).any(axis=1) & is_treated
+        if bad.any():
+            raise ConfigError(
+                f"{PARAMS_PATH}.missing: treated unit {params.treated_unit!r} has missing values "
+                f"in {int(bad.sum())} rows; drop_units drops donor units only: fix the data "
+                "or set missing: drop_rows"
+            )
+    return handle_missing(frame, params, unit_column=params.unit_column)
 
 
 def _wide_panel(frame: pd.DataFrame, params: SyntheticControlParams) -> tuple[pd.DataFrame, int]:
@@ -166,71 +259,6 @@ def synthetic(
     if intercept:
         series = series + (y_fit.mean() - donors_fit.mean(axis=0) @ w)
     return series
-
-
-def _conformal_p_value(
-    theta: float,
-    y: np.ndarray,
-    donors: np.ndarray,
-    post: np.ndarray,
-    params: SyntheticControlParams,
-) -> float:
-    """Moving-block permutation p-value of H0: constant effect ``theta`` (CWZ 2021)."""
-    adjusted = y - theta * post
-    weights = fit_weights(adjusted, donors, params.intercept)
-    residual = adjusted - synthetic(adjusted, donors, donors, weights, params.intercept)
-    length = len(y)
-    blocks = residual[(np.arange(length)[:, None] + np.flatnonzero(post)[None, :]) % length]
-    if params.conformal_statistic == "mean":
-        statistics = np.abs(blocks.mean(axis=1))
-    else:
-        statistics = np.abs(blocks).mean(axis=1)
-    return float(np.mean(statistics >= statistics[0] - 1e-12))
-
-
-def _conformal_interval(
-    y: np.ndarray,
-    donors: np.ndarray,
-    post: np.ndarray,
-    effect: float,
-    params: SyntheticControlParams,
-) -> tuple[float, float, bool]:
-    """Accepted θ set's [min, max] on a grid around ``effect``, widened until bounded."""
-    scale = max(float(np.std(y - y.mean())), 1e-9)
-    half_width = 4.0 * scale
-    for _ in range(6):
-        grid = np.linspace(effect - half_width, effect + half_width, params.grid_points)
-        accepted = [
-            t for t in grid if _conformal_p_value(t, y, donors, post, params) > params.alpha
-        ]
-        if not accepted:
-            return effect, effect, True
-        if grid[0] < min(accepted) and max(accepted) < grid[-1]:
-            step = grid[1] - grid[0]
-            lower = _refine(min(accepted), min(accepted) - step, y, donors, post, params)
-            upper = _refine(max(accepted), max(accepted) + step, y, donors, post, params)
-            return lower, upper, not lower <= effect <= upper
-        half_width *= 2.0
-    raise ComponentError("synthetic_control: conformal confidence set is unbounded")
-
-
-def _refine(
-    inside: float,
-    outside: float,
-    y: np.ndarray,
-    donors: np.ndarray,
-    post: np.ndarray,
-    params: SyntheticControlParams,
-    steps: int = 6,
-) -> float:
-    """Bisection for the edge of the accepted set between ``inside`` and ``outside``."""
-    for _ in range(steps):
-        middle = 0.5 * (inside + outside)
-        if _conformal_p_value(middle, y, donors, post, params) > params.alpha:
-            inside = middle
-        else:
-            outside = middle
-    return inside
 
 
 def _placebo_p_value(y: np.ndarray, donors: np.ndarray, post: np.ndarray, intercept: bool) -> float:
