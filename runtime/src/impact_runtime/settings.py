@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from impact_schemas.kafka import (
-    DEFAULT_COMPRESSION,
-    DEFAULT_MAX_MESSAGE_BYTES,
-    Compression,
-    MaxMessageBytes,
-)
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from impact_schemas.kafka import KafkaConnectionSettings
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import SettingsConfigDict
 
 ProcessingGuarantee = Literal["exactly_once", "at_least_once"]
 LogFormat = Literal["json", "console"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
-SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 OffsetReset = Literal["earliest", "latest"]
 
 
@@ -25,18 +19,15 @@ def _env(name: str, *fallbacks: str) -> AliasChoices:
     return AliasChoices(f"IMPACT_{name.upper()}", *fallbacks, name)
 
 
-class ServiceSettings(BaseSettings):
-    """Settings shared by every service; each field names its env var."""
+class ServiceSettings(KafkaConnectionSettings):
+    """Settings shared by every service (the Kafka connection ones from
+    ``KafkaConnectionSettings``); each field names its env var."""
 
     model_config = SettingsConfigDict(
         env_prefix="IMPACT_", frozen=True, extra="ignore", populate_by_name=True
     )
 
     service_name: str = Field(description="IMPACT_SERVICE_NAME: name in logs, metrics, DLQ.")
-    bootstrap_servers: str = Field(
-        validation_alias=_env("bootstrap_servers", "KAFKA_BOOTSTRAP_SERVERS"),
-        description="IMPACT_BOOTSTRAP_SERVERS or KAFKA_BOOTSTRAP_SERVERS: host:port[,...].",
-    )
     schema_registry_url: str = Field(
         default="http://127.0.0.1:8081",
         validation_alias=_env("schema_registry_url", "SCHEMA_REGISTRY_URL"),
@@ -95,16 +86,6 @@ class ServiceSettings(BaseSettings):
     transaction_timeout_ms: int = Field(
         60_000, ge=1000, description="IMPACT_TRANSACTION_TIMEOUT_MS."
     )
-    security_protocol: SecurityProtocol = Field(
-        "PLAINTEXT", description="IMPACT_SECURITY_PROTOCOL."
-    )
-    sasl_mechanism: str | None = Field(None, description="IMPACT_SASL_MECHANISM, e.g. PLAIN.")
-    sasl_username: str | None = Field(None, description="IMPACT_SASL_USERNAME.")
-    sasl_password: SecretStr | None = Field(None, description="IMPACT_SASL_PASSWORD.")
-    ssl_cafile: str | None = Field(None, description="IMPACT_SSL_CAFILE: CA bundle path.")
-    # Event sizes (defined once in impact_schemas.kafka).
-    compression_type: Compression = DEFAULT_COMPRESSION
-    max_message_bytes: MaxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES
     read_to_end_timeout_s: float = Field(
         300.0,
         gt=0,

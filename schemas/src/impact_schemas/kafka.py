@@ -81,8 +81,9 @@ class KafkaClientConfig(Protocol):
     def max_message_bytes(self) -> int: ...
 
 
-class KafkaClientSettings(BaseSettings):
-    """Kafka connection and size settings; each field names its env var."""
+class KafkaConnectionSettings(BaseSettings):
+    """Kafka connection and size settings shared by every client of this project (the
+    services' ``ServiceSettings``, the registry and the CLI); each field names its env var."""
 
     model_config = SettingsConfigDict(
         env_prefix="IMPACT_", frozen=True, extra="ignore", populate_by_name=True
@@ -94,7 +95,6 @@ class KafkaClientSettings(BaseSettings):
         ),
         description="IMPACT_BOOTSTRAP_SERVERS or KAFKA_BOOTSTRAP_SERVERS: host:port[,...].",
     )
-    client_id: str = Field("impact", description="IMPACT_CLIENT_ID: client id in broker logs.")
     security_protocol: SecurityProtocol = Field(
         "PLAINTEXT", description="IMPACT_SECURITY_PROTOCOL."
     )
@@ -104,6 +104,12 @@ class KafkaClientSettings(BaseSettings):
     ssl_cafile: str | None = Field(None, description="IMPACT_SSL_CAFILE: CA bundle path.")
     compression_type: Compression = DEFAULT_COMPRESSION
     max_message_bytes: MaxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES
+
+
+class KafkaClientSettings(KafkaConnectionSettings):
+    """The connection settings plus a client id (the registry, the CLI)."""
+
+    client_id: str = Field("impact", description="IMPACT_CLIENT_ID: client id in broker logs.")
 
 
 def batch_limit(max_message_bytes: int) -> int:
