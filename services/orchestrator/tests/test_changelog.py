@@ -4,7 +4,6 @@ deadlines; a batch writes bytes in proportion to its results, not to the run."""
 
 from __future__ import annotations
 
-import json
 import random
 import zlib
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ import pytest
 from impact_contracts import ContractViolation
 from impact_orchestrator.changelog import (
     HEADER,
+    decode_value,
     encode_part,
     key_home,
     record_key,
@@ -179,7 +179,7 @@ def _keys_of(part: tuple[str, ...]) -> list[str]:
         state.seen.first_time(key)
     value = encode_part(state, part)
     assert value is not None
-    return list(json.loads(zlib.decompress(value))["seen"])
+    return list(decode_value(value)["seen"])
 
 
 def test_a_whole_state_record_of_format_1_is_read_and_then_written_whole() -> None:

@@ -1,6 +1,7 @@
 """A run as many small compacted changelog records (pure: no Kafka), decision 0040.
 
-Records of a run (values: zlib-compressed JSON naming ``run_id`` and ``part``):
+Records of a run (values: JSON naming ``run_id`` and ``part``, zlib-compressed when
+larger than ``COMPRESS_ABOVE``):
 
 - the header, key ``run_id``: stage, status, reason, start, deadline, ignored counts;
 - ``["<run_id>","manifest"]``: the manifest and the pilot barriers' ids (written once);
@@ -29,6 +30,9 @@ import structlog
 from impact_orchestrator.run_state import Mark, RunState
 
 FORMAT = 2  # 1: the whole run's JSON under key run_id (decision 0005)
+#: larger values are zlib-compressed; small ones are left to the producer's batch gzip,
+#: which compresses a batch's records together (and better than one by one)
+COMPRESS_ABOVE = 4096
 Part = tuple[str, ...]
 HEADER: Part = ("header",)
 MANIFEST: Part = ("manifest",)
@@ -133,7 +137,15 @@ def encode_part(state: RunState, part: Part) -> bytes | None:
     if content is None:
         return None
     record = {"run_id": state.run_id, "part": list(part), **content}
-    return zlib.compress(json.dumps(record, separators=(",", ":")).encode(), 1)
+    text = json.dumps(record, separators=(",", ":")).encode()
+    return zlib.compress(text, 1) if len(text) > COMPRESS_ABOVE else text
+
+
+def decode_value(value: bytes) -> dict[str, Any]:
+    """A changelog value: JSON, zlib-compressed unless it is small (a JSON object starts
+    with ``{``, a zlib stream never does)."""
+    loaded: dict[str, Any] = json.loads(value if value[:1] == b"{" else zlib.decompress(value))
+    return loaded
 
 
 def _content(state: RunState, part: Part) -> dict[str, Any] | None:
@@ -187,7 +199,7 @@ def restore_runs(values: Iterable[bytes]) -> Restored:
     restored = Restored()
     runs: dict[str, dict[Part, dict[str, Any]]] = {}
     for value in values:
-        record = json.loads(zlib.decompress(value))
+        record = decode_value(value)
         if "part" not in record:  # format 1: the whole run
             state = RunState.model_validate(record)
             restored.states[state.run_id] = state
