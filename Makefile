@@ -62,7 +62,8 @@ format: uv ## Apply ruff's formatting and safe fixes
 	$(UV) run ruff format $(LINT_PATHS)
 	$(UV) run ruff check --fix $(LINT_PATHS)
 
-# Markers `make test` runs (pytest -m); `scale` (the 100,000-initiative run) is left out.
+# Markers `make test` runs (pytest -m); `scale` (the 100,000-initiative run, `make scale`,
+# tens of minutes) is left out.
 TEST_MARKERS ?= not scale
 
 test: setup ## Run every test, the fault suite included (the fixtures start a broker unless KAFKA_BOOTSTRAP_SERVERS is set)
@@ -97,6 +98,10 @@ compose-offline-up: docker-offline ## Offline: build and start the compose stack
 
 compose-offline-down: ## Offline: stop the compose stack and remove its containers and volume
 	$(COMPOSE_OFFLINE) down -v
+.PHONY: scale
+scale: setup ## Run the 100,000-initiative manifest end to end (prints per-stage times and peak RSS)
+	$(UV) run pytest -m scale -s $(PYTEST_ARGS)
+
 .PHONY: faults
 faults: setup ## Run the fault-injection suite; writes its table into docs/reliability.md
 	$(UV) run python scripts/fault_suite.py $(PYTEST_ARGS)

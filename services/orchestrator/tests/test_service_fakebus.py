@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from impact_orchestrator import run_embedded
+from impact_orchestrator.changelog import restore_runs
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
 from impact_orchestrator.manifest import Registries, load_manifest
-from impact_orchestrator.service import Orchestrator, Settings, build_service, decode_state
+from impact_orchestrator.service import Orchestrator, Settings, build_service
 from impact_runtime import FakeBus, JsonCodec
 
 from services.orchestrator.tests.conftest import WriteYaml
@@ -40,10 +41,10 @@ async def test_service_report_equals_the_embedded_report(
     assert len(completed) == 1
     report = {k: completed[0][k] for k in ("status", "reports", "failures", "summary")}
     assert report == run_embedded(manifest, registries=registries, run_id="r9")
-    changelog = [p for p in bus.produced if p.topic == CHANGELOG]
-    assert {p.key for p in changelog} == {"r9"}
-    last = decode_state(changelog[-1].value)
-    assert last.done and last.result == report
+    changelog = {p.key: p.value for p in bus.produced if p.topic == CHANGELOG}  # compacted
+    restored = restore_runs(v for v in changelog.values() if v is not None).states
+    assert restored == orchestrator.store.states and list(restored) == ["r9"]
+    assert restored["r9"].done and restored["r9"].result == report
 
 
 async def test_results_of_unknown_runs_and_duplicate_manifests_produce_nothing() -> None:

@@ -8,11 +8,12 @@ import itertools
 import json
 from typing import Any
 
+from impact_orchestrator.changelog import restore_runs
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
 from impact_orchestrator.manifest import load_manifest
 from impact_orchestrator.ownership import owner_partition
-from impact_orchestrator.service import Orchestrator, Settings, build_service, decode_state
+from impact_orchestrator.service import Orchestrator, Settings, build_service
 from impact_runtime import JsonCodec
 from impact_runtime.pipeline import MessagePipeline
 from impact_runtime.structs import ProducerRecord, RawMessage, coalesce_raw
@@ -94,8 +95,9 @@ async def test_an_invalid_manifest_is_dead_lettered_and_its_run_fails_at_once(
     assert completed["summary"]["reason"] == expected
     [status] = events(records, "run_status")
     assert (status["stage"], status["state"], status["message"]) == ("report", "failed", expected)
-    [changelog] = [r for r in records if r.topic == CHANGELOG]
-    assert decode_state(changelog.value).status == "failed"  # type: ignore[arg-type]
+    changelog = [r.value for r in records if r.topic == CHANGELOG]
+    [state] = restore_runs(v for v in changelog if isinstance(v, bytes)).states.values()
+    assert (state.run_id, state.status) == ("bad", "failed")
 
     # the same run id again, now valid: the run already ended, so nothing starts
     again = await harness.feed(
@@ -211,8 +213,8 @@ async def test_an_event_on_another_partition_is_forwarded_to_the_owner_unchanged
 
     records = await harness.feed_raw(MANIFEST_TOPIC, data, owner, forward.headers)
     assert len(events(records, "measure_requested")) == 5
-    [changelog] = [r for r in records if r.topic == CHANGELOG]
-    assert changelog.partition == owner
+    changelog = [r for r in records if r.topic == CHANGELOG]
+    assert [r.partition for r in changelog] == [owner, owner]  # the run's header, manifest
     assert harness.orchestrator.store.live.partitions[run_id] == owner
 
     # forwarded once already and still not on its owner: replicas disagree, so it stops here

@@ -46,6 +46,10 @@ class Barrier(BaseModel):
         """A mark for :meth:`truncate`."""
         return len(self._added)
 
+    def settled_since(self, size: int) -> list[str]:
+        """The initiatives settled since :meth:`size` returned ``size``."""
+        return self._added[size:]
+
     def truncate(self, size: int) -> None:
         """Undo the settles made since :meth:`size` returned ``size``."""
         while len(self._added) > size:

@@ -65,6 +65,10 @@ class Seen(BaseModel):
         """A mark for :meth:`truncate`."""
         return len(self._added)
 
+    def added_since(self, size: int) -> list[str]:
+        """The keys added since :meth:`size` returned ``size``."""
+        return self._added[size:]
+
     def truncate(self, size: int) -> None:
         """Forget the keys added since :meth:`size` returned ``size``."""
         while len(self._added) > size:

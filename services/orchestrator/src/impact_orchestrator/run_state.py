@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, PrivateAttr
@@ -31,6 +31,35 @@ class Mark:
     barriers: tuple[tuple[Barrier, int], ...]
     sizes: tuple[int, ...]
     seen: int
+
+    def size(self, name: str) -> int:
+        """The size ``name`` (``pilots``, ``failures``, …) had when the mark was taken."""
+        return self.sizes[_GROWING.index(name)]
+
+
+@dataclass
+class Positions:
+    """Where each initiative's entries sit in a list that only grows or is truncated
+    (``failures``, ``missing``), so a changelog record of one initiative finds its own
+    entries without scanning the list."""
+
+    by_id: dict[str, list[int]] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+
+    def add(self, initiative_id: str) -> None:
+        self.by_id.setdefault(initiative_id, []).append(len(self.order))
+        self.order.append(initiative_id)
+
+    def truncate(self, size: int) -> None:
+        while len(self.order) > size:
+            initiative_id = self.order.pop()
+            positions = self.by_id[initiative_id]
+            positions.pop()
+            if not positions:
+                del self.by_id[initiative_id]
+
+    def of(self, initiative_id: str) -> list[int]:
+        return self.by_id.get(initiative_id, [])
 
 
 def _truncate(container: dict[str, Any] | list[Any], size: int) -> None:
@@ -64,9 +93,15 @@ class RunState(BaseModel):
     seen: Seen = Seen()
     result: dict[str, Any] | None = None
     _specs: dict[str, dict[str, Any]] = PrivateAttr(default_factory=dict)
+    _failures_at: Positions = PrivateAttr(default_factory=Positions)
+    _missing_at: Positions = PrivateAttr(default_factory=Positions)
 
     def model_post_init(self, context: Any, /) -> None:
         self._specs = {s["initiative_id"]: s for s in self.manifest.get("initiatives", [])}
+        for failure in self.failures:
+            self._failures_at.add(failure["initiative_id"])
+        for initiative_id in self.missing:
+            self._missing_at.add(initiative_id)
 
     @classmethod
     def start(
@@ -119,6 +154,8 @@ class RunState(BaseModel):
         self.scaled.truncate(s)
         for name, size in zip(_GROWING, mark.sizes, strict=True):
             _truncate(getattr(self, name), size)
+        self._failures_at.truncate(len(self.failures))
+        self._missing_at.truncate(len(self.missing))
 
     def spec(self, initiative_id: str) -> dict[str, Any]:
         """The manifest entry of ``initiative_id``."""
@@ -126,6 +163,21 @@ class RunState(BaseModel):
 
     def record_failure(self, initiative_id: str, stage: str, reason: str) -> None:
         self.failures.append({"initiative_id": initiative_id, "stage": stage, "reason": reason})
+        self._failures_at.add(initiative_id)
+
+    def record_missing(self, initiative_ids: list[str]) -> None:
+        """Initiatives a deadline gave up on (``summary.missing``)."""
+        for initiative_id in initiative_ids:
+            self.missing.append(initiative_id)
+            self._missing_at.add(initiative_id)
+
+    def failure_positions(self, initiative_id: str) -> list[int]:
+        """Indexes of ``initiative_id``'s entries in ``failures``."""
+        return self._failures_at.of(initiative_id)
+
+    def missing_positions(self, initiative_id: str) -> list[int]:
+        """Indexes of ``initiative_id`` in ``missing``."""
+        return self._missing_at.of(initiative_id)
 
     def to_json(self) -> str:
         return self.model_dump_json()

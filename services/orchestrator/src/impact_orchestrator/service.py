@@ -7,8 +7,9 @@ another partitioner, key or explicit partition) is forwarded there unchanged; ev
 is checked against its contract (``validation``) before it is applied. Produces the
 commands (``measure_requested``/``evaluate_requested`` keyed ``run_id:initiative_id``,
 ``allocate_requested``, ``run_status``, ``run_completed`` keyed ``run_id``) and, in the
-same transaction, the run's JSON state on the compacted changelog (key ``run_id``, the
-owner partition). States are rebuilt from the changelog when partitions are
+same transaction, the parts of each run the batch changed on the compacted changelog
+(``changelog``: a header keyed ``run_id`` plus one record per initiative and phase, all on
+the owner partition). States are rebuilt from the changelog when partitions are
 assigned, or when the runtime replays a batch after a failed delivery.
 Start with ``python -m impact_orchestrator.service``.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import zlib
 from collections.abc import Callable
 from contextlib import aclosing
 
@@ -42,6 +42,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from impact_orchestrator.archive import archive_completed
+from impact_orchestrator.changelog import Part, encode_part, record_key, restore_runs
 from impact_orchestrator.intake import intake
 from impact_orchestrator.manifest import Registries, default_registries
 from impact_orchestrator.ownership import owner_partition, place
@@ -78,19 +79,10 @@ class Settings(ServiceSettings):
     tick_interval_s: float = Field(1.0, gt=0, description="IMPACT_TICK_INTERVAL_S: deadlines.")
 
 
-def encode_state(state: RunState) -> bytes:
-    """A changelog value: the state's JSON, zlib-compressed (a 1,000-initiative run's JSON
-    is about a megabyte, Kafka's default record limit)."""
-    return zlib.compress(state.to_json().encode(), 1)
-
-
-def decode_state(value: bytes) -> RunState:
-    return RunState.from_json(zlib.decompress(value))
-
-
-def _lazy_state(state: RunState) -> Callable[[], bytes]:
-    """Serialised only if it is the run's last state in the batch (see ``Record``)."""
-    return lambda: encode_state(state)
+def _lazy_part(state: RunState, part: Part) -> Callable[[], bytes | None]:
+    """Encoded only if it is the part's last record in the batch (see ``Record``), from
+    the run's state at the end of the batch."""
+    return lambda: encode_part(state, part)
 
 
 class Orchestrator:
@@ -188,10 +180,11 @@ class Orchestrator:
             run = {"run_id": state.run_id}
             outputs.extend(Outgoing(c.event, c.key, {**run, **c.payload}) for c in commands)
             owner = owner_partition(state.run_id, self.partition_count)
-            changelog = Record(
-                self.settings.changelog_topic, state.run_id, _lazy_state(state), owner
+            topic = self.settings.changelog_topic
+            outputs.extend(
+                Record(topic, record_key(state.run_id, part), _lazy_part(state, part), owner)
+                for part in sorted(self.store.take_parts(state.run_id))
             )
-            outputs.append(changelog)
         return outputs
 
     async def _rebuild(self, partitions: set[int]) -> None:
@@ -202,17 +195,18 @@ class Orchestrator:
             del self._next_offset[key]
         if not tps:
             return
-        found: dict[int, dict[str, RunState]] = {p: {} for p in partitions}
+        found: dict[int, dict[bytes, bytes]] = {p: {} for p in partitions}
         timeout_s = self.settings.read_to_end_timeout_s
         async with aclosing(read_to_end(self.settings, tps, timeout_s=timeout_s)) as records:
             async for message in records:
-                run_id = message.key.decode() if message.key else ""
+                record_id = message.key or b""
                 if message.value is None:
-                    found[message.partition].pop(run_id, None)
+                    found[message.partition].pop(record_id, None)
                 else:
-                    found[message.partition][run_id] = decode_state(message.value)
-        for partition, states in found.items():
-            self.store.restore(partition, states)
+                    found[message.partition][record_id] = message.value
+        for partition, values in found.items():
+            restored = await asyncio.to_thread(restore_runs, values.values())
+            self.store.restore(partition, restored.states, restored.whole)
 
     async def _ensure_changelog(self) -> None:
         if not self._changelog_ready:

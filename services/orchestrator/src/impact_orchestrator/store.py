@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 
+from impact_orchestrator.changelog import Part, touched
 from impact_orchestrator.commands import Command
 from impact_orchestrator.run_state import Mark, RunState
 from impact_orchestrator.transitions import apply, on_tick, reject_input, reject_manifest
@@ -69,10 +70,16 @@ class RunStore:
     runs, so an undelivered change (e.g. a deadline expiry) happens again. Transitions
     change runs in place: before a run's first change after a commit its ``mark()`` is
     kept, so commit and rollback cost O(runs changed), never O(run size).
+
+    Each change also notes which changelog parts of its run it touched
+    (``changelog.touched``), for the service to write (``take_parts``).
     """
 
     live: Runs = field(default_factory=Runs)
     _undo: dict[str, _Undo] = field(default_factory=dict)
+    _parts: dict[str, set[Part]] = field(default_factory=dict)
+    #: runs to write whole at their next change (restored from the format-1 changelog)
+    _whole: set[str] = field(default_factory=set)
 
     @property
     def states(self) -> dict[str, RunState]:
@@ -131,27 +138,38 @@ class RunStore:
             for done in reversed(entries):
                 done.undo(self.live)
             raise
-        for entry in entries:
-            self._undo.setdefault(entry.run_id, entry)
+        for entry, (state, _) in zip(entries, changes, strict=True):
+            self._note(entry, state)
         return changes
+
+    def take_parts(self, run_id: str) -> set[Part]:
+        """The changelog parts of ``run_id`` changed since they were last taken."""
+        return self._parts.pop(run_id, set())
 
     def commit(self) -> None:
         """The changes so far are delivered."""
+        self._whole.difference_update(self._undo)
         self._undo.clear()
+        self._parts.clear()
 
     def rollback(self) -> None:
         """Forget the changes since the last commit."""
         for entry in self._undo.values():
             entry.undo(self.live)
         self._undo.clear()
+        self._parts.clear()
 
-    def restore(self, partition: int, states: dict[str, RunState]) -> None:
+    def restore(
+        self, partition: int, states: dict[str, RunState], whole: set[str] | None = None
+    ) -> None:
         """Replace the runs of ``partition`` by ``states`` read from the changelog (they
-        are committed: nothing to undo for them)."""
+        are committed: nothing to undo for them); runs in ``whole`` are written whole at
+        their next change."""
         self._forget(self.live.drop(lambda p: p == partition))
         for state in states.values():
             self._forget([state.run_id])
             self.live.put(state, partition)
+        self._whole.update(whole or set())
 
     def keep_only(self, partitions: set[int]) -> None:
         """Forget runs whose partition this replica no longer owns."""
@@ -165,9 +183,15 @@ class RunStore:
         except BaseException:
             entry.undo(self.live)
             raise
-        self._undo.setdefault(run_id, entry)
         self.live.put(new, partition)
+        self._note(entry, new)
         return new, commands
+
+    def _note(self, entry: _Undo, state: RunState) -> None:
+        """``entry``'s run became ``state``: keep the undo, note the parts it touched."""
+        self._undo.setdefault(entry.run_id, entry)
+        mark = None if entry.run_id in self._whole else entry.mark
+        self._parts.setdefault(entry.run_id, set()).update(touched(state, mark))
 
     def _entry(self, run_id: str) -> _Undo:
         """How to undo what is about to happen to ``run_id``."""
@@ -179,3 +203,5 @@ class RunStore:
     def _forget(self, run_ids: list[str]) -> None:
         for run_id in run_ids:
             self._undo.pop(run_id, None)
+            self._parts.pop(run_id, None)
+            self._whole.discard(run_id)

@@ -230,7 +230,7 @@ def _drop_stragglers(state: RunState) -> list[str]:
         stragglers = []
         for evaluated in sorted(state.evaluations):
             state.record_failure(evaluated, "allocate", DEADLINE_REASON)
-    state.missing.extend(stragglers)
+    state.record_missing(stragglers)
     return stragglers
 
 
