@@ -38,7 +38,9 @@ async def test_service_report_equals_the_embedded_report(
             queue += await bus.publish(event, {"run_id": "r9", **result})
     completed = bus.events("run_completed")
     assert len(completed) == 1
-    report = {k: completed[0][k] for k in ("status", "reports", "failures", "summary")}
+    report = {
+        k: completed[0][k] for k in ("status", "reports", "pilots", "cached", "failures", "summary")
+    }
     assert report == run_embedded(manifest, registries=registries, run_id="r9")
     changelog = [p for p in bus.produced if p.topic == CHANGELOG]
     assert {p.key for p in changelog} == {"r9"}
