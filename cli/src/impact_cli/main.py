@@ -9,6 +9,7 @@ var/stack/logs/cli.log), not to the terminal.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import os
@@ -16,7 +17,7 @@ import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from impact_contracts import ConfigError
@@ -47,6 +48,14 @@ DataRoot = Annotated[
     typer.Option(
         "--data-root",
         help="Paths in the manifest must stay inside this folder (default: the manifest's folder).",
+    ),
+]
+
+NoCache = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Measure everything afresh: do not reuse or fill the measure result cache.",
     ),
 ]
 
@@ -106,21 +115,40 @@ def _bus(bootstrap: str | None, registry: str | None, prefix: str) -> Any:
     return Bus(bootstrap, registry, prefix)
 
 
-def _load(manifest: Path, data_root: Path | None) -> Any:
+def _load(manifest: Path, data_root: Path | None, no_cache: bool = False) -> Any:
     from impact_orchestrator.manifest import load_manifest
 
     status = errors.status(f"validating {manifest}")  # a spinner on a terminal only
     try:
         with status:
-            return load_manifest(
+            loaded = load_manifest(
                 manifest,
                 data_root=data_root,
                 on_progress=lambda n, total: status.update(f"validating {manifest}: {n}/{total}"),
             )
     except ConfigError as exc:
-        for line in getattr(exc, "errors", None) or [str(exc)]:
-            errors.print(f"[red]error[/] {line}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail(exc)
+    if not no_cache:
+        return loaded
+    if not _accepts_cache(loaded.measure.component):
+        _fail(f"--no-cache: measure component {loaded.measure.component!r} has no cache switch")
+    return loaded.without_cache()
+
+
+def _fail(problem: ConfigError | str, file: Path | None = None) -> NoReturn:
+    """Print each line of a config problem as ``error ...`` and exit 2."""
+    lines = [problem] if isinstance(problem, str) else getattr(problem, "errors", None)
+    prefix = f"{file}: " if file is not None else ""
+    for line in lines or [str(problem)]:
+        errors.print(f"[red]error[/] {prefix}{line}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _accepts_cache(component: str) -> bool:
+    from impact_orchestrator.manifest import default_registries
+
+    parameters = inspect.signature(default_registries().measure.get(component)).parameters
+    return "cache" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 def _json_default(value: Any) -> Any:
@@ -143,11 +171,12 @@ def publish(
     run_id: Annotated[
         str | None, typer.Option(help="Use this run id (default: a new uuid).")
     ] = None,
+    no_cache: NoCache = False,
 ) -> None:
     """Validate MANIFEST, inline its files and publish it; prints the run id."""
     from impact_cli.bus import EventTooLarge
 
-    loaded = _load(manifest, data_root)
+    loaded = _load(manifest, data_root, no_cache)
     bus = _bus(bootstrap, registry, prefix)
 
     async def go() -> str:
@@ -258,10 +287,13 @@ def status(
         elif name == "run_completed":
             final = value
     stages = {k: f"{v['completed']}/{v['total']} {v['state']}" for k, v in latest.items()}
+    cached = render.cached_measurements(events)
     summary: dict[str, Any] = {
         "run_id": run_id,
         "status": final["status"] if final else "running",
         "stages": stages,
+        "cached": cached,
+        "n_cached": sum(len(phases) for phases in cached.values()),
     }
     if as_json:
         chains = lineage(events) if show_lineage else {}
@@ -274,6 +306,10 @@ def status(
     console.print(f"run [bold]{run_id}[/]: {summary['status']}")
     for stage_name, text in stages.items():
         console.print(f"  {stage_name:<9} [{text}]")
+    if cached:
+        console.print(f"  cached    {summary['n_cached']} measurement(s) from the result cache:")
+        for initiative, phases in cached.items():
+            console.print(f"    {initiative}: {', '.join(phases)}", highlight=False)
     if show_lineage:
         console.print(render.lineage_table(lineage(events)))
 
@@ -284,16 +320,65 @@ def run(
     data_root: DataRoot = None,
     max_workers: Annotated[int | None, typer.Option(help="Threads (default: manifest).")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    no_cache: NoCache = False,
 ) -> None:
     """Embedded mode: run MANIFEST in this process with no broker."""
     from impact_orchestrator.embedded import run_embedded
 
-    loaded = _load(manifest, data_root)
+    loaded = _load(manifest, data_root, no_cache)
     completed = run_embedded(loaded, max_workers=max_workers)
     if as_json:
         print(_dump(completed))
     else:
         console.print(render.report_tables(completed))
+
+
+@app.command()
+def measure(
+    config: Path,
+    data_root: DataRoot = None,
+    phase: Annotated[
+        str, typer.Option(help="pilot, or scale (file sources then read the SCALE data).")
+    ] = "pilot",
+    seed: Annotated[int | None, typer.Option(help="Seed (simulator and bootstrap).")] = None,
+    sample_size: Annotated[
+        int | None, typer.Option(help="Units the simulator draws (files: not used).")
+    ] = None,
+    initiative_id: Annotated[
+        str | None, typer.Option(help="Name of the measurement (default: the file name).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    no_cache: NoCache = False,
+) -> None:
+    """One measurement of one data set: CONFIG is a measure config (DATA, MEASUREMENT,
+    optional SCALE), as in a manifest initiative. Prints effect, CI, p-value, sample
+    sizes, estimand and diagnostics."""
+    from impact_contracts import ComponentError
+
+    from impact_cli.measure import load_config, measure_once, measurement_tables
+
+    if phase not in ("pilot", "scale"):
+        _fail(f"--phase: must be 'pilot' or 'scale', got {phase!r}")
+    try:
+        inlined = load_config(config, data_root)
+        measured = measure_once(
+            inlined,
+            initiative_id=initiative_id or config.stem,
+            phase=phase,
+            seed=seed,
+            sample_size=sample_size,
+            data_root=(data_root or config.parent).resolve(),
+            cache=not no_cache,
+        )
+    except ConfigError as exc:
+        _fail(exc, None if getattr(exc, "errors", None) else config)
+    except ComponentError as exc:
+        errors.print(f"[red]error[/] {config}: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        print(_dump(measured))
+    else:
+        console.print(measurement_tables(measured))
 
 
 @app.command()

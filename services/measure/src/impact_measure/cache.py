@@ -191,6 +191,7 @@ class ResultCache:
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as file:
                 file.write(text + "\n")
+            os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide it from other replicas
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
