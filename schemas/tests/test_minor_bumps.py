@@ -45,5 +45,6 @@ def test_a_1_0_record_decodes_with_the_defaults(event: str) -> None:
     buffer.seek(0)
     reader = fastavro.parse_schema(load_schema(event))
     record = fastavro.schemaless_reader(buffer, fastavro.parse_schema(old), reader)
+    assert isinstance(record, dict)
     decoded = from_avro(event, record)
     assert {name: decoded[name] for name in ADDED[event]} == ADDED[event]
