@@ -10,27 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import os
 import sys
 import tempfile
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from impact_contracts import ConfigError
 from rich.console import Console
 
-from impact_cli import render, stack
+from impact_cli import measure, render, stack
+from impact_cli.common import DataRoot, NoCache, console, dump, errors, fail
 from impact_cli.lineage import lineage
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_show_locals=False)
-#: Piped output (logs, files) gets a report-sized width instead of rich's 80 columns.
-_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140
-console = Console(width=_WIDTH)
-errors = Console(stderr=True, width=_WIDTH)
 
 Bootstrap = Annotated[
     str | None,
@@ -43,23 +38,6 @@ Registry = Annotated[
 Prefix = Annotated[
     str, typer.Option("--prefix", envvar="IMPACT_TOPIC_PREFIX", help="Topic prefix.")
 ]
-DataRoot = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-root",
-        help="Paths in the manifest must stay inside this folder (default: the manifest's folder).",
-    ),
-]
-
-NoCache = Annotated[
-    bool,
-    typer.Option(
-        "--no-cache",
-        help="Measure everything afresh: do not reuse or fill the measure result cache.",
-    ),
-]
-
-
 #: Loggers of the libraries whose retries and metadata warnings are noise on a terminal.
 NOISY_LIBRARIES = ("aiokafka", "kafka", "httpx", "httpcore")
 
@@ -127,21 +105,12 @@ def _load(manifest: Path, data_root: Path | None, no_cache: bool = False) -> Any
                 on_progress=lambda n, total: status.update(f"validating {manifest}: {n}/{total}"),
             )
     except ConfigError as exc:
-        _fail(exc)
+        fail(exc)
     if not no_cache:
         return loaded
     if not _accepts_cache(loaded.measure.component):
-        _fail(f"--no-cache: measure component {loaded.measure.component!r} has no cache switch")
+        fail(f"--no-cache: measure component {loaded.measure.component!r} has no cache switch")
     return loaded.without_cache()
-
-
-def _fail(problem: ConfigError | str, file: Path | None = None) -> NoReturn:
-    """Print each line of a config problem as ``error ...`` and exit 2."""
-    lines = [problem] if isinstance(problem, str) else getattr(problem, "errors", None)
-    prefix = f"{file}: " if file is not None else ""
-    for line in lines or [str(problem)]:
-        errors.print(f"[red]error[/] {prefix}{line}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
 
 
 def _accepts_cache(component: str) -> bool:
@@ -149,16 +118,6 @@ def _accepts_cache(component: str) -> bool:
 
     parameters = inspect.signature(default_registries().measure.get(component)).parameters
     return "cache" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, default=_json_default, indent=2, sort_keys=True)
 
 
 @app.command()
@@ -210,7 +169,7 @@ def tail(
         errors.print(f"[red]timed out[/] after {timeout:.0f} s waiting for run {run_id}")
         raise typer.Exit(3)
     if as_json:
-        print(_dump(completed))
+        print(dump(completed))
     else:
         console.print(render.report_tables(completed))
     if completed["status"] != "completed":
@@ -301,7 +260,7 @@ def status(
             k: [{"event": h.event, "phase": h.phase, "since_cause_ms": h.since_cause_ms} for h in v]
             for k, v in chains.items()
         }
-        print(_dump(summary))
+        print(dump(summary))
         return
     console.print(f"run [bold]{run_id}[/]: {summary['status']}")
     for stage_name, text in stages.items():
@@ -328,57 +287,12 @@ def run(
     loaded = _load(manifest, data_root, no_cache)
     completed = run_embedded(loaded, max_workers=max_workers)
     if as_json:
-        print(_dump(completed))
+        print(dump(completed))
     else:
         console.print(render.report_tables(completed))
 
 
-@app.command()
-def measure(
-    config: Path,
-    data_root: DataRoot = None,
-    phase: Annotated[
-        str, typer.Option(help="pilot, or scale (file sources then read the SCALE data).")
-    ] = "pilot",
-    seed: Annotated[int | None, typer.Option(help="Seed (simulator and bootstrap).")] = None,
-    sample_size: Annotated[
-        int | None, typer.Option(help="Units the simulator draws (files: not used).")
-    ] = None,
-    initiative_id: Annotated[
-        str | None, typer.Option(help="Name of the measurement (default: the file name).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    no_cache: NoCache = False,
-) -> None:
-    """One measurement of one data set: CONFIG is a measure config (DATA, MEASUREMENT,
-    optional SCALE), as in a manifest initiative. Prints effect, CI, p-value, sample
-    sizes, estimand and diagnostics."""
-    from impact_contracts import ComponentError
-
-    from impact_cli.measure import load_config, measure_once, measurement_tables
-
-    if phase not in ("pilot", "scale"):
-        _fail(f"--phase: must be 'pilot' or 'scale', got {phase!r}")
-    try:
-        inlined = load_config(config, data_root)
-        measured = measure_once(
-            inlined,
-            initiative_id=initiative_id or config.stem,
-            phase=phase,
-            seed=seed,
-            sample_size=sample_size,
-            data_root=(data_root or config.parent).resolve(),
-            cache=not no_cache,
-        )
-    except ConfigError as exc:
-        _fail(exc, None if getattr(exc, "errors", None) else config)
-    except ComponentError as exc:
-        errors.print(f"[red]error[/] {config}: {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-    if as_json:
-        print(_dump(measured))
-    else:
-        console.print(measurement_tables(measured))
+app.command("measure")(measure.measure)
 
 
 @app.command()

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
+from impact_contracts import ComponentError, ConfigError
 from rich.console import Group
 from rich.table import Table
+
+from impact_cli.common import DataRoot, NoCache, console, dump, errors, fail
 
 
 def load_config(path: Path, data_root: Path | None) -> dict[str, Any]:
@@ -111,3 +115,48 @@ def measurement_tables(measured: dict[str, Any]) -> Group:
         text = value if isinstance(value, str) else json.dumps(value, default=str)
         details.add_row(key, text if len(text) <= 200 else f"{text[:197]}...")
     return Group(f"[bold]{title}[/]", estimate, details)
+
+
+def measure(
+    config: Path,
+    data_root: DataRoot = None,
+    phase: Annotated[
+        str, typer.Option(help="pilot, or scale (file sources then read the SCALE data).")
+    ] = "pilot",
+    seed: Annotated[int | None, typer.Option(help="Seed (simulator and bootstrap).")] = None,
+    sample_size: Annotated[
+        int | None, typer.Option(help="Units the simulator draws (files: not used).")
+    ] = None,
+    initiative_id: Annotated[
+        str | None, typer.Option(help="Name of the measurement (default: the file name).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    no_cache: NoCache = False,
+) -> None:
+    """One measurement of CONFIG: effect, CI, p-value, sample sizes, diagnostics.
+
+    CONFIG is a measure config (DATA, MEASUREMENT, optional SCALE), as in a manifest
+    initiative's measure_config; paths are relative to it, inside --data-root.
+    """
+    if phase not in ("pilot", "scale"):
+        fail(f"--phase: must be 'pilot' or 'scale', got {phase!r}")
+    try:
+        inlined = load_config(config, data_root)
+        measured = measure_once(
+            inlined,
+            initiative_id=initiative_id or config.stem,
+            phase=phase,
+            seed=seed,
+            sample_size=sample_size,
+            data_root=(data_root or config.parent).resolve(),
+            cache=not no_cache,
+        )
+    except ConfigError as exc:
+        fail(exc, None if getattr(exc, "errors", None) else config)
+    except ComponentError as exc:
+        errors.print(f"[red]error[/] {config}: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        print(dump(measured))
+    else:
+        console.print(measurement_tables(measured))
