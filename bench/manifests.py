@@ -55,7 +55,8 @@ def manifest_document(n: int, max_workers: int = 2) -> dict[str, Any]:
         "deadline": 3_600,
         "deadline_policy": "fail",
         "seed": 20261125,
-        "MEASURE": {"component": "Measure"},
+        # every run measures afresh: a cached measurement would time a file read
+        "MEASURE": {"component": "Measure", "cache": False},
         "EVALUATE": {"component": "Evaluate"},
         "ALLOCATE": {"component": "MinimaxRegretAllocate"},
         "INITIATIVES": initiatives,

@@ -160,7 +160,7 @@ async def completion(bus: Bus, run_id: str) -> dict[str, Any]:
 
 
 def outcome(run: dict[str, Any]) -> dict[str, Any]:
-    return {key: run[key] for key in ("status", "reports", "failures", "summary")}
+    return {key: run[key] for key in ("status", "reports", "pilots", "failures", "summary")}
 
 
 def orchestrator_log_events(stack: ServiceProcesses, event: str) -> list[dict[str, Any]]:

@@ -82,7 +82,7 @@ async def run_on_kafka(bus: Bus, manifest: Manifest, run_id: str) -> dict[str, A
 
 def outcome(run: dict[str, Any]) -> dict[str, Any]:
     """What must match between Kafka and embedded mode (not ids or timestamps)."""
-    return {key: run[key] for key in ("status", "reports", "failures", "summary")}
+    return {key: run[key] for key in ("status", "reports", "pilots", "failures", "summary")}
 
 
 def embedded(manifest: Manifest, run_id: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import tests.support.fault_components  # noqa: F401  (registers the test-only co
 
 def outcome(run: dict[str, Any]) -> dict[str, Any]:
     """What must match between Kafka and embedded mode (not ids or timestamps)."""
-    return {key: run[key] for key in ("status", "reports", "failures", "summary")}
+    return {key: run[key] for key in ("status", "reports", "pilots", "failures", "summary")}
 
 
 async def embedded_outcome(manifest: Manifest, run_id: str) -> dict[str, Any]:

@@ -9,12 +9,11 @@ var/stack/logs/cli.log), not to the terminal.
 from __future__ import annotations
 
 import asyncio
-import json
+import inspect
 import logging
 import os
 import sys
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,14 +21,11 @@ import typer
 from impact_contracts import ConfigError
 from rich.console import Console
 
-from impact_cli import render, stack
+from impact_cli import measure, render, stack
+from impact_cli.common import DataRoot, NoCache, console, dump, errors, fail
 from impact_cli.lineage import lineage
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_show_locals=False)
-#: Piped output (logs, files) gets a report-sized width instead of rich's 80 columns.
-_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140
-console = Console(width=_WIDTH)
-errors = Console(stderr=True, width=_WIDTH)
 
 Bootstrap = Annotated[
     str | None,
@@ -42,15 +38,6 @@ Registry = Annotated[
 Prefix = Annotated[
     str, typer.Option("--prefix", envvar="IMPACT_TOPIC_PREFIX", help="Topic prefix.")
 ]
-DataRoot = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-root",
-        help="Paths in the manifest must stay inside this folder (default: the manifest's folder).",
-    ),
-]
-
-
 #: Loggers of the libraries whose retries and metadata warnings are noise on a terminal.
 NOISY_LIBRARIES = ("aiokafka", "kafka", "httpx", "httpcore")
 
@@ -106,31 +93,31 @@ def _bus(bootstrap: str | None, registry: str | None, prefix: str) -> Any:
     return Bus(bootstrap, registry, prefix)
 
 
-def _load(manifest: Path, data_root: Path | None) -> Any:
+def _load(manifest: Path, data_root: Path | None, no_cache: bool = False) -> Any:
     from impact_orchestrator.manifest import load_manifest
 
     status = errors.status(f"validating {manifest}")  # a spinner on a terminal only
     try:
         with status:
-            return load_manifest(
+            loaded = load_manifest(
                 manifest,
                 data_root=data_root,
                 on_progress=lambda n, total: status.update(f"validating {manifest}: {n}/{total}"),
             )
     except ConfigError as exc:
-        for line in getattr(exc, "errors", None) or [str(exc)]:
-            errors.print(f"[red]error[/] {line}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        fail(exc)
+    if not no_cache:
+        return loaded
+    if not _accepts_cache(loaded.measure.component):
+        fail(f"--no-cache: measure component {loaded.measure.component!r} has no cache switch")
+    return loaded.without_cache()
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+def _accepts_cache(component: str) -> bool:
+    from impact_orchestrator.manifest import default_registries
 
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, default=_json_default, indent=2, sort_keys=True)
+    parameters = inspect.signature(default_registries().measure.get(component)).parameters
+    return "cache" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 @app.command()
@@ -143,11 +130,12 @@ def publish(
     run_id: Annotated[
         str | None, typer.Option(help="Use this run id (default: a new uuid).")
     ] = None,
+    no_cache: NoCache = False,
 ) -> None:
     """Validate MANIFEST, inline its files and publish it; prints the run id."""
     from impact_cli.bus import EventTooLarge
 
-    loaded = _load(manifest, data_root)
+    loaded = _load(manifest, data_root, no_cache)
     bus = _bus(bootstrap, registry, prefix)
 
     async def go() -> str:
@@ -181,7 +169,7 @@ def tail(
         errors.print(f"[red]timed out[/] after {timeout:.0f} s waiting for run {run_id}")
         raise typer.Exit(3)
     if as_json:
-        print(_dump(completed))
+        print(dump(completed))
     else:
         console.print(render.report_tables(completed))
     if completed["status"] != "completed":
@@ -258,10 +246,13 @@ def status(
         elif name == "run_completed":
             final = value
     stages = {k: f"{v['completed']}/{v['total']} {v['state']}" for k, v in latest.items()}
+    cached = render.cached_measurements(events)
     summary: dict[str, Any] = {
         "run_id": run_id,
         "status": final["status"] if final else "running",
         "stages": stages,
+        "cached": cached,
+        "n_cached": sum(len(phases) for phases in cached.values()),
     }
     if as_json:
         chains = lineage(events) if show_lineage else {}
@@ -269,11 +260,15 @@ def status(
             k: [{"event": h.event, "phase": h.phase, "since_cause_ms": h.since_cause_ms} for h in v]
             for k, v in chains.items()
         }
-        print(_dump(summary))
+        print(dump(summary))
         return
     console.print(f"run [bold]{run_id}[/]: {summary['status']}")
     for stage_name, text in stages.items():
         console.print(f"  {stage_name:<9} [{text}]")
+    if cached:
+        console.print(f"  cached    {summary['n_cached']} measurement(s) from the result cache:")
+        for initiative, phases in cached.items():
+            console.print(f"    {initiative}: {', '.join(phases)}", highlight=False)
     if show_lineage:
         console.print(render.lineage_table(lineage(events)))
 
@@ -284,16 +279,20 @@ def run(
     data_root: DataRoot = None,
     max_workers: Annotated[int | None, typer.Option(help="Threads (default: manifest).")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    no_cache: NoCache = False,
 ) -> None:
     """Embedded mode: run MANIFEST in this process with no broker."""
     from impact_orchestrator.embedded import run_embedded
 
-    loaded = _load(manifest, data_root)
+    loaded = _load(manifest, data_root, no_cache)
     completed = run_embedded(loaded, max_workers=max_workers)
     if as_json:
-        print(_dump(completed))
+        print(dump(completed))
     else:
         console.print(render.report_tables(completed))
+
+
+app.command("measure")(measure.measure)
 
 
 @app.command()

@@ -69,7 +69,13 @@ def report_tables(run: dict[str, Any]) -> Group:
         summary.add_row("reason", s["reason"], "", "")
     if s.get("missing"):
         summary.add_row("missing", ", ".join(s["missing"]), "", "")
+    cached: dict[str, list[str]] = run.get("cached") or {}
+    if cached:
+        n_cached = sum(len(phases) for phases in cached.values())
+        summary.add_row("cached", f"{n_cached} measurement(s) reused from the result cache", "", "")
     parts: list[Any] = [table, summary]
+    if run.get("pilots"):
+        parts.insert(1, pilot_table(run["pilots"], cached))
     if run["failures"]:
         failures = Table(title="Failed initiatives")
         for column in ("initiative", "stage", "reason"):
@@ -78,6 +84,41 @@ def report_tables(run: dict[str, Any]) -> Group:
             failures.add_row(f["initiative_id"], f["stage"], f["reason"])
         parts.append(failures)
     return Group(*parts)
+
+
+def cached_measurements(events: list[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
+    """Per initiative, the phases whose ``measure_completed`` came from the result cache
+    (first answer per initiative and phase; a redelivered duplicate counts once)."""
+    phases: dict[str, set[str]] = {}
+    for name, value in events:
+        if name == "measure_completed" and value.get("cached"):
+            phases.setdefault(value["initiative_id"], set()).add(value["phase"])
+    order = {"pilot": 0, "scale": 1}
+    return {i: sorted(p, key=order.__getitem__) for i, p in sorted(phases.items())}
+
+
+def pilot_table(pilots: list[dict[str, Any]], cached: dict[str, list[str]]) -> Table:
+    """Every pilot estimate, selected or not, with the phases the cache answered."""
+    table = Table(title="Pilot estimates")
+    columns = ("initiative", "model", "effect", "95% CI", "p", "n", "confidence", "selected")
+    for column in (*columns, "cached"):
+        left = column in ("initiative", "model", "cached")
+        overflow: OverflowMethod = "fold" if column == "initiative" else "ellipsis"
+        table.add_column(column, justify="left" if left else "right", overflow=overflow)
+    for p in pilots:
+        confidence = p.get("confidence_score")
+        table.add_row(
+            p["initiative_id"],
+            p["model_type"],
+            f"{p['effect_estimate']:,.2f}",
+            f"[{p['ci_lower']:,.2f}, {p['ci_upper']:,.2f}]",
+            "—" if p.get("p_value") is None else f"{p['p_value']:.3g}",
+            str(p["sample_size"]),
+            "—" if confidence is None else f"{confidence:.3f}",
+            "yes" if p.get("selected") else "no",
+            ", ".join(cached.get(p["initiative_id"], [])),
+        )
+    return table
 
 
 def lineage_table(chains: dict[str, list[Hop]]) -> Table:

@@ -32,6 +32,7 @@ from impact_contracts.models import (
     ModelType,
     OutcomeReport,
     Phase,
+    PilotEstimate,
     RunSummary,
     Stage,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "ModelType",
     "OutcomeReport",
     "Phase",
+    "PilotEstimate",
     "RunSummary",
     "Stage",
     # event payloads

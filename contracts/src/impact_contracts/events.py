@@ -81,11 +81,13 @@ class ManifestSubmitted(Contract):
 
 
 class MeasureCompleted(Contract):
-    """One measurement of one initiative, pilot or scale."""
+    """One measurement of one initiative, pilot or scale; ``cached``: the result was
+    reused from the measure result cache (schema 1.1)."""
 
     initiative_id: str = Field(min_length=1)
     phase: Phase
     result: MeasureResult
+    cached: bool = False
 
     @model_validator(mode="after")
     def _same_initiative(self) -> MeasureCompleted:

@@ -157,6 +157,22 @@ class OutcomeReport(Contract):
         return self
 
 
+class PilotEstimate(Contract):
+    """The pilot measurement of one initiative as the report shows it, whether or not it
+    was selected or measured at scale (``confidence_score`` is ``None`` when EVALUATE
+    failed for it)."""
+
+    initiative_id: str = Field(min_length=1)
+    model_type: ModelType
+    effect_estimate: float
+    ci_lower: float
+    ci_upper: float
+    p_value: float | None = Field(default=None, ge=0.0, le=1.0)
+    sample_size: int = Field(ge=30)
+    confidence_score: float | None = Field(default=None, ge=0.0, le=1.0)
+    selected: bool = False
+
+
 class InitiativeFailure(Contract):
     """An initiative that dropped out of a run, with the stage and the reason."""
 

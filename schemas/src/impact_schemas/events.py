@@ -21,6 +21,7 @@ from impact_contracts import (
     InitiativeFailure,
     MeasureResult,
     OutcomeReport,
+    PilotEstimate,
     RunSummary,
 )
 from pydantic import BaseModel, ValidationError
@@ -35,6 +36,7 @@ CONTRACTS: dict[str, type[BaseModel]] = {
         EvaluateResult,
         AllocateResult,
         OutcomeReport,
+        PilotEstimate,
         InitiativeFailure,
         RunSummary,
     )

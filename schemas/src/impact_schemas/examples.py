@@ -118,6 +118,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "initiative_id": "free-shipping",
         "phase": "pilot",
         "result": MEASURE_RESULT,
+        "cached": False,
     },
     "evaluate_requested": {
         **_envelope("7d0e7a0e-8c1f-4a52-9f39-000000000004", "7d0e7a0e-8c1f-4a52-9f39-000000000003"),
@@ -177,6 +178,20 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                 "model_type": "experiment",
             }
         ],
+        "pilots": [
+            {
+                "initiative_id": "free-shipping",
+                "model_type": "experiment",
+                "effect_estimate": 12.1,
+                "ci_lower": 8.0,
+                "ci_upper": 16.2,
+                "p_value": 0.001,
+                "sample_size": 400,
+                "confidence_score": 0.85,
+                "selected": True,
+            }
+        ],
+        "cached": {"free-shipping": ["pilot"]},
         "failures": [
             {"initiative_id": "loyalty-points", "stage": "scale", "reason": "deadline passed"}
         ],
@@ -204,6 +219,11 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "error_type": "ConfigError",
     },
 }
+
+
+#: events at a later minor of their v1 schema (the example carries every 1.x field)
+for _name, _version in {"measure_completed": "1.1", "run_completed": "1.1"}.items():
+    EXAMPLES[_name]["schema_version"] = _version
 
 
 def example(event: str) -> dict[str, Any]:

@@ -99,7 +99,10 @@ class DeadlineCases(abc.ABC):
                 await answer(h, "measure_requested", 5 + len(selected))
             [completed] = await h.take(topic_of(h.prefix, "run_completed"), 1)
             statuses = await h.all(topic_of(h.prefix, "run_status"))
-        report = {k: completed.value[k] for k in ("status", "reports", "failures", "summary")}
+        report = {
+            k: completed.value[k]
+            for k in ("status", "reports", "pilots", "cached", "failures", "summary")
+        }
         assert report == run_embedded(manifest, registries=registries, run_id=RUN_ID)
         assert report["failures"] == [
             {"initiative_id": "e", "stage": "measure", "reason": "deadline exceeded"}

@@ -143,6 +143,8 @@ async def test_the_orchestrator_service_writes_the_archive_when_the_run_complete
             event, result = execute(Command(produced.event, produced.key or "", payload))
             queue += await bus.publish(event, {"run_id": "r9", **result})
     (completed,) = bus.events("run_completed")
-    report = {k: completed[k] for k in ("status", "reports", "failures", "summary")}
+    report = {
+        k: completed[k] for k in ("status", "reports", "pilots", "cached", "failures", "summary")
+    }
     assert_archive(directory, report, "r9")
     assert report == run_embedded(manifest, registries=registries, run_id="r9")

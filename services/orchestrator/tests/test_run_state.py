@@ -164,6 +164,21 @@ def test_happy_path_emits_exact_commands() -> None:
                 "model_type": "experiment",
             },
         ],
+        "pilots": [
+            {
+                "initiative_id": i,
+                "model_type": "experiment",
+                "effect_estimate": PILOT[i],
+                "ci_lower": PILOT[i] - 1.0,
+                "ci_upper": PILOT[i] + 1.0,
+                "p_value": None,
+                "sample_size": 100,
+                "confidence_score": 0.5,
+                "selected": i in "ac",
+            }
+            for i in "abc"
+        ],
+        "cached": {},
         "failures": [],
         "summary": {
             "budget": 35.0,

@@ -39,7 +39,9 @@ async def test_service_report_equals_the_embedded_report(
             queue += await bus.publish(event, {"run_id": "r9", **result})
     completed = bus.events("run_completed")
     assert len(completed) == 1
-    report = {k: completed[0][k] for k in ("status", "reports", "failures", "summary")}
+    report = {
+        k: completed[0][k] for k in ("status", "reports", "pilots", "cached", "failures", "summary")
+    }
     assert report == run_embedded(manifest, registries=registries, run_id="r9")
     changelog = {p.key: p.value for p in bus.produced if p.topic == CHANGELOG}  # compacted
     restored = restore_runs(v for v in changelog.values() if v is not None).states

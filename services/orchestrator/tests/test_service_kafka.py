@@ -85,6 +85,6 @@ async def test_restart_rebuilds_from_the_changelog(
         async with CommittedReader(kafka_bootstrap, topic("run_completed")) as reader:
             [completed] = await reader.wait_count(1)
     value = json.loads(completed.value)
-    report = {k: value[k] for k in ("status", "reports", "failures", "summary")}
+    report = {k: value[k] for k in ("status", "reports", "pilots", "cached", "failures", "summary")}
     assert report == run_embedded(manifest, registries=registries, run_id=run_id)
     assert report["summary"]["n_selected"] == 3

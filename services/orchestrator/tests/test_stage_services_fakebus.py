@@ -53,7 +53,9 @@ async def run_on_fakebus(manifest: dict[str, Any], registries: Registries) -> di
                 queue += await bus.publish(answer.event, answer.value)
     assert bus.dlq == []
     [completed] = bus.events("run_completed")
-    return {k: completed[k] for k in ("status", "reports", "failures", "summary")}
+    return {
+        k: completed[k] for k in ("status", "reports", "pilots", "cached", "failures", "summary")
+    }
 
 
 async def test_component_failures_end_initiatives_as_in_embedded_mode(

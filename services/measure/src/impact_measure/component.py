@@ -9,7 +9,14 @@ from typing import Any, Literal
 from impact_contracts import MODEL_TYPES, ComponentError, MeasureResult
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from impact_measure.config import MAX_SAMPLE_SIZE, MAX_SEED, parse_config, validate_section
+from impact_measure.cache import COUNTS, ResultCache, cache_key, mark_cached
+from impact_measure.config import (
+    MAX_SAMPLE_SIZE,
+    MAX_SEED,
+    MeasureConfig,
+    parse_config,
+    validate_section,
+)
 from impact_measure.models.base import plain
 from impact_measure.pipeline import measure, require_scale_data
 from impact_measure.registry import MEASURE_COMPONENTS
@@ -43,14 +50,20 @@ class Measure:
         data_root: file sources must resolve inside this directory (``None``: anywhere).
         storage_url: sub-path of the operator's storage root (``IMPACT_STORAGE_ROOT``)
             to append results to as JSON lines; absolute paths and ``..`` are rejected.
+        cache: reuse results from the content-addressed cache under the storage root
+            (``impact_measure.cache``); ``False`` measures every time and writes no entry.
     """
 
-    def __init__(self, data_root: str | None = None, storage_url: str | None = None) -> None:
+    def __init__(
+        self, data_root: str | None = None, storage_url: str | None = None, cache: bool = True
+    ) -> None:
         self.data_root = Path(data_root) if data_root else None
         self.storage = open_storage(storage_url)
+        self.cache = ResultCache() if cache else None
 
     def execute(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Return a ``MeasureResult`` dict for ``event``.
+        """Return a ``MeasureResult`` dict for ``event``, from the cache when it holds one
+        (the caller learns which through ``cache.observe()``).
 
         Raises:
             ConfigError: bad config (key path in the message), unknown model/source,
@@ -61,6 +74,21 @@ class Measure:
         config = parse_config(request.measure_config, request.phase)
         if request.phase == "scale":
             require_scale_data(request.measure_config, config)
+        keyed = cache_key(request.model_dump(), config, self.data_root) if self.cache else None
+        cached = self.cache.get(keyed[0]) if self.cache and keyed else None
+        if cached is not None:
+            COUNTS.add("hit", config.MEASUREMENT.MODEL)
+            mark_cached()
+            self.storage.store({"phase": request.phase, **cached})
+            return cached
+        output = self._estimate(request, config)
+        if self.cache is not None and keyed is not None:
+            self.cache.put(*keyed, output)
+        self.storage.store({"phase": request.phase, **output})
+        return output
+
+    def _estimate(self, request: MeasureEvent, config: MeasureConfig) -> dict[str, Any]:
+        """Load → Transform → Measure: one model fit (counted in ``cache.COUNTS``)."""
         load_request = LoadRequest(
             phase=request.phase,
             sample_size=request.sample_size,
@@ -69,6 +97,7 @@ class Measure:
         )
         seed = model_seed(request.seed, request.phase, request.initiative_id)
         measurement = measure(config, load_request, seed)
+        COUNTS.add("fit", config.MEASUREMENT.MODEL)
         estimate = measurement.estimate
         diagnostics = {
             **estimate.diagnostics,
@@ -95,16 +124,16 @@ class Measure:
             )
         except ValidationError as exc:
             raise ComponentError(f"measure result breaks the contract: {exc}") from exc
-        output = result.model_dump()
-        self.storage.store({"phase": request.phase, **output})
-        return output
+        return result.model_dump()
 
 
 @MEASURE_COMPONENTS.register()
 class MockMeasure:
     """Returns a fixed valid result (effect 10, CI [5, 15]) without touching data."""
 
-    def __init__(self, data_root: str | None = None, storage_url: str | None = None) -> None:
+    def __init__(
+        self, data_root: str | None = None, storage_url: str | None = None, cache: bool = True
+    ) -> None:
         self.data_root = data_root
 
     def execute(self, event: dict[str, Any]) -> dict[str, Any]:

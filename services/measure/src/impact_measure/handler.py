@@ -9,6 +9,7 @@ from typing import Any
 
 from impact_contracts import Component, ComponentRegistry
 
+from impact_measure.cache import observe
 from impact_measure.registry import MEASURE_COMPONENTS
 
 STAGE = "measure"
@@ -17,7 +18,9 @@ Result = tuple[str, dict[str, Any]]
 
 class MeasureHandler:
     """``handler(command) -> ("measure_completed", payload)``; components are built once
-    per (name, kwargs). Errors propagate: the caller routes them (``impact_runtime.failures``).
+    per (name, kwargs). ``payload["cached"]`` says whether the result came from the
+    component's result cache (``impact_measure.cache``). Errors propagate: the caller
+    routes them (``impact_runtime.failures``).
 
     Arguments:
         registry: where component names are looked up (tests pass fakes).
@@ -34,17 +37,18 @@ class MeasureHandler:
     def __call__(self, command: dict[str, Any]) -> Result:
         kwargs = json.dumps(command["component_kwargs"], sort_keys=True)
         measure = self._component(command["component"], kwargs)
-        result = measure.execute(
-            {
-                "initiative_id": command["initiative_id"],
-                "phase": command["phase"],
-                "measure_config": command["measure_config"],
-                "sample_size": command["sample_size"],
-                "seed": command["seed"],
-            }
-        )
+        with observe() as observation:
+            result = measure.execute(
+                {
+                    "initiative_id": command["initiative_id"],
+                    "phase": command["phase"],
+                    "measure_config": command["measure_config"],
+                    "sample_size": command["sample_size"],
+                    "seed": command["seed"],
+                }
+            )
         payload = {"initiative_id": command["initiative_id"], "phase": command["phase"]}
-        return "measure_completed", {**payload, "result": result}
+        return "measure_completed", {**payload, "result": result, "cached": observation.cached}
 
     def _create(self, name: str, kwargs_json: str) -> Component:
         kwargs = json.loads(kwargs_json)

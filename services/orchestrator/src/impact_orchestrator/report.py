@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from impact_contracts import InitiativeFailure, OutcomeReport, RunSummary
+from impact_contracts import InitiativeFailure, OutcomeReport, PilotEstimate, RunSummary
 
 
 def outcome_report(
@@ -32,6 +32,32 @@ def outcome_report(
     )
 
 
+def pilot_estimate(
+    pilot: dict[str, Any], evaluation: dict[str, Any] | None, selected: bool
+) -> PilotEstimate:
+    """What the report shows of one pilot measurement, selected or not."""
+    return PilotEstimate(
+        initiative_id=pilot["initiative_id"],
+        model_type=pilot["model_type"],
+        effect_estimate=pilot["effect_estimate"],
+        ci_lower=pilot["ci_lower"],
+        ci_upper=pilot["ci_upper"],
+        p_value=pilot.get("p_value"),
+        sample_size=pilot["sample_size"],
+        confidence_score=None if evaluation is None else evaluation["confidence"],
+        selected=selected,
+    )
+
+
+def cached_phases(cached: list[str]) -> dict[str, list[str]]:
+    """``["a:pilot", "a:scale"]`` → ``{"a": ["pilot", "scale"]}`` (sorted)."""
+    phases: dict[str, list[str]] = {}
+    for entry in sorted(cached):
+        initiative_id, _, phase = entry.rpartition(":")
+        phases.setdefault(initiative_id, []).append(phase)
+    return phases
+
+
 def build_run_completed(
     *,
     status: str,
@@ -44,8 +70,12 @@ def build_run_completed(
     failures: list[dict[str, Any]],
     missing: list[str],
     reason: str | None,
+    cached: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Assemble the payload; reports and failures sorted by ``initiative_id``."""
+    """Assemble the payload; reports, pilots and failures sorted by ``initiative_id``.
+
+    ``pilots`` shows every pilot estimate, also of initiatives that were not selected or
+    failed at scale; ``cached`` which measurements the measure cache answered."""
     allocated: dict[str, float] = (allocation or {}).get("budget_allocated", {})
     reports = [
         outcome_report(
@@ -75,9 +105,15 @@ def build_run_completed(
         missing=sorted(missing),
         reason=reason,
     )
+    selected = set((allocation or {}).get("selected_initiatives", []))
+    estimates = [
+        pilot_estimate(pilots[i], evaluations.get(i), i in selected) for i in sorted(pilots)
+    ]
     return {
         "status": status,
         "reports": [r.model_dump() for r in reports],
+        "pilots": [p.model_dump() for p in estimates],
+        "cached": cached_phases(cached or []),
         "failures": [f.model_dump() for f in failure_models],
         "summary": summary.model_dump(),
     }

@@ -18,7 +18,7 @@ RunStatus = Literal["running", "completed", "failed"]
 _SCALARS = ("stage", "status", "reason", "allocation", "result")
 #: containers a transition only adds to: a dict never gets a key twice (the barriers see to
 #: it), so removing the newest entries undoes the additions
-_GROWING = ("pilots", "evaluations", "scales", "failures", "missing")
+_GROWING = ("pilots", "evaluations", "scales", "failures", "missing", "cached")
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,8 @@ class RunState(BaseModel):
     scales: dict[str, dict[str, Any]] = {}
     failures: list[dict[str, Any]] = []
     missing: list[str] = []
+    #: ``initiative_id:phase`` of every accepted result that came from the measure cache
+    cached: list[str] = []
     seen: Seen = Seen()
     result: dict[str, Any] | None = None
     _specs: dict[str, dict[str, Any]] = PrivateAttr(default_factory=dict)

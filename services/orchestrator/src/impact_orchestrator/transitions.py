@@ -82,16 +82,23 @@ def _on_measure(state: RunState, payload: dict[str, Any]) -> list[Command]:
             return []
         state.scales[initiative_id] = result
         state.scaled.settle(initiative_id)
+        _note_cached(state, payload)
         return [_progress(state, "scale", state.scaled), *_maybe_complete(state)]
     if not _accepts(state, "pilot", state.measured, initiative_id):
         return []
     state.pilots[initiative_id] = result
     state.measured.settle(initiative_id)
+    _note_cached(state, payload)
     spec = state.spec(initiative_id)
     return [
         cmd.evaluate_requested(state.run_id, state.manifest, spec, result),
         _progress(state, "measure", state.measured),
     ]
+
+
+def _note_cached(state: RunState, payload: dict[str, Any]) -> None:
+    if payload.get("cached"):
+        state.cached.append(f"{payload['initiative_id']}:{payload['phase']}")
 
 
 def _on_evaluate(state: RunState, payload: dict[str, Any]) -> list[Command]:
@@ -202,6 +209,7 @@ def _complete(state: RunState, status: RunStatus, reason: str | None) -> list[Co
         failures=state.failures,
         missing=state.missing,
         reason=reason,
+        cached=state.cached,
     )
     n_reports = len(state.result["reports"])
     return [

@@ -33,6 +33,14 @@ class Manifest(ManifestSubmitted):
     the orchestrator accepts are checked by the same rules.
     """
 
+    def without_cache(self) -> Manifest:
+        """This manifest with the measure result cache off (``--no-cache``): the
+        ``MEASURE`` kwarg ``cache: false`` (docs/measure.md, "Result cache")."""
+        kwargs = {**self.measure.kwargs, "cache": False}
+        return self.model_copy(
+            update={"measure": self.measure.model_copy(update={"kwargs": kwargs})}
+        )
+
     def to_event_payload(self) -> dict[str, Any]:
         """The ``manifest_submitted`` payload (after the envelope), JSON fields as dicts.
 
