@@ -38,7 +38,7 @@ async def test_a_large_fan_out_is_committed_exactly_once(
     service.codec = JsonCodec()
     async with service:
         started = time.monotonic()
-        manifest = [(run_id, envelope(run_id, payload))]
+        manifest: list[tuple[str | None, bytes | None]] = [(run_id, envelope(run_id, payload))]
         await produce(kafka_bootstrap, source, manifest, max_request_size=64 * MIB)
         async with CommittedReader(kafka_bootstrap, f"{prefix}measure.requested.v1") as reader:
             await reader.wait_count(INITIATIVES, timeout=240)
