@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import uuid
@@ -19,6 +20,7 @@ from impact_runtime import (
     Service,
     ServiceSettings,
 )
+from impact_runtime.pipeline import ENCODE_YIELD_EVERY
 
 from runtime.tests.cases import FlakyCodec
 
@@ -397,3 +399,32 @@ async def test_metrics_count_processed_and_dead_lettered(settings: ServiceSettin
         == 1.0
     )
     assert registry.get_sample_value("impact_handler_seconds_count", {"topic": topic}) == 2.0
+
+
+async def test_a_large_fan_out_is_encoded_without_blocking_the_event_loop(
+    settings: ServiceSettings,
+) -> None:
+    """The consumer's heartbeat is a coroutine on the same loop: encoding 20,000 outputs
+    in one go (a manifest's fan-out) must let it run (decision 0045)."""
+    fan_out = 20_000
+
+    async def handle(incoming: Incoming) -> list[Outgoing]:
+        run_id = incoming.value["run_id"]
+        return [Outgoing("measure_completed", run_id, {"n": n}) for n in range(fan_out)]
+
+    turns = 0
+    done = asyncio.Event()
+
+    async def heartbeat() -> None:
+        nonlocal turns
+        while not done.is_set():
+            turns += 1
+            await asyncio.sleep(0)
+
+    beating = asyncio.create_task(heartbeat())
+    await asyncio.sleep(0)
+    produced = await make_bus(settings, handle).publish("measure_requested", dict(REQUEST))
+    done.set()
+    await beating
+    assert len(produced) == fan_out
+    assert turns >= fan_out // ENCODE_YIELD_EVERY

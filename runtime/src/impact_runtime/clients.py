@@ -103,9 +103,24 @@ class KafkaClients:
         self.stalled = step > 0
         if not delivery.done():
             raise Stopping
+        if not delivery.cancelled() and delivery.exception() is not None:
+            self._explain_timeout(len(records), time.monotonic() - started)
         delivery.result()
         if step:
             outages.recovered(KAFKA)
+
+    def _explain_timeout(self, records: int, elapsed_s: float) -> None:
+        """A failed transaction that outlived its timeout was aborted by the broker (aiokafka
+        says ProducerFenced): its replay fails the same way unless the timeout covers it."""
+        timeout_s = self.settings.transaction_timeout_ms / 1000
+        if self.exactly_once and elapsed_s > timeout_s:
+            self.log.error(
+                "transaction_outlived_timeout",
+                records=records,
+                elapsed_s=round(elapsed_s, 1),
+                timeout_s=timeout_s,
+                hint="raise IMPACT_TRANSACTION_TIMEOUT_MS above the time to send this batch",
+            )
 
     async def resume(self, starts: Offsets, ends: Offsets) -> bool:
         """After a failed delivery: renew the producer, then resume from what the group

@@ -45,6 +45,7 @@ def make_producer(settings: ServiceSettings, transactional_id: str | None) -> AI
         enable_idempotence=True,
         acks="all",
         linger_ms=0,
+        max_batch_size=settings.max_batch_bytes,
         transactional_id=transactional_id,
         transaction_timeout_ms=settings.transaction_timeout_ms,
     )

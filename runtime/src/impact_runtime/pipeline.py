@@ -41,8 +41,18 @@ from impact_runtime.structs import (
 )
 
 FORWARDED_FROM = "forwarded_from"  # header a Forward adds: "<partition>:<offset>" it came from
+#: Encoding yields to the event loop after this many outputs, so a large fan-out (100,000
+#: commands for one manifest) never starves the consumer's heartbeat or the health server.
+ENCODE_YIELD_EVERY = 256
 
-__all__ = ["FORWARDED_FROM", "STAGE_FAILED", "MessagePipeline", "call_handler", "event_name"]
+__all__ = [
+    "ENCODE_YIELD_EVERY",
+    "FORWARDED_FROM",
+    "STAGE_FAILED",
+    "MessagePipeline",
+    "call_handler",
+    "event_name",
+]
 
 Deliver = Callable[[list[ProducerRecord]], Awaitable[object]]
 IsDown = Callable[[BaseException], str | None]
@@ -202,9 +212,12 @@ class MessagePipeline:
         )
 
     async def encode(self, outputs: HandlerResult, cause: Incoming | None) -> list[ProducerRecord]:
-        """Encode handler or tick outputs into producer records."""
+        """Encode handler or tick outputs into producer records (yielding to the loop
+        every ``ENCODE_YIELD_EVERY`` outputs)."""
         records = []
-        for output in outputs:
+        for n, output in enumerate(outputs, 1):
+            if n % ENCODE_YIELD_EVERY == 0:
+                await asyncio.sleep(0)
             if isinstance(output, Record):
                 value = output.value
                 records.append(

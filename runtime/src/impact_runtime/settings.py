@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from impact_schemas.kafka import KafkaConnectionSettings
+from impact_schemas.kafka import MIB, KafkaConnectionSettings
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -84,7 +84,16 @@ class ServiceSettings(KafkaConnectionSettings):
         "step until it completes (the client keeps retrying; nothing is dropped).",
     )
     transaction_timeout_ms: int = Field(
-        60_000, ge=1000, description="IMPACT_TRANSACTION_TIMEOUT_MS."
+        60_000,
+        ge=1000,
+        description="IMPACT_TRANSACTION_TIMEOUT_MS: longest time from a transaction's first "
+        "send to its commit; must cover sending a batch's records (decision 0045).",
+    )
+    max_batch_bytes: int = Field(
+        MIB,
+        ge=16_384,
+        description="IMPACT_MAX_BATCH_BYTES: producer record batch per partition, default "
+        "1 MiB (aiokafka's 16 KiB costs one round trip per 16 KiB of a large fan-out).",
     )
     read_to_end_timeout_s: float = Field(
         300.0,

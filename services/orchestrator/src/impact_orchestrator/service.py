@@ -65,6 +65,9 @@ OUTPUTS = [
     "run_completed",
 ]
 log = structlog.get_logger("impact_orchestrator")
+#: A run starts with one transaction of 100,000 commands at most (the manifest limit);
+#: the broker refuses a producer asking more than its transaction.max.timeout.ms.
+FAN_OUT_TRANSACTION_TIMEOUT_MS = 900_000
 
 
 class Settings(ServiceSettings):
@@ -77,6 +80,13 @@ class Settings(ServiceSettings):
         "impact.orchestrator.changelog", description="IMPACT_CHANGELOG_TOPIC (compacted)."
     )
     tick_interval_s: float = Field(1.0, gt=0, description="IMPACT_TICK_INTERVAL_S: deadlines.")
+    transaction_timeout_ms: int = Field(
+        FAN_OUT_TRANSACTION_TIMEOUT_MS,
+        ge=1000,
+        description="IMPACT_TRANSACTION_TIMEOUT_MS: 15 min (the broker's default "
+        "transaction.max.timeout.ms): a run's fan-out (one command per initiative) is one "
+        "transaction with its manifest and offset (decision 0045).",
+    )
 
 
 def _lazy_part(state: RunState, part: Part) -> Callable[[], bytes | None]:
