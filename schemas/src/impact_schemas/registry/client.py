@@ -141,14 +141,26 @@ class RegistryClient:
             self._schemas_by_id[schema_id] = str(answer["schema"])
         return self._schemas_by_id[schema_id]
 
-    async def get_subjects(self) -> list[str]:
-        return [str(s) for s in await self._request("GET", "/subjects")]
+    async def get_subjects(self, *, deleted: bool = False) -> list[str]:
+        """Subjects with a live version (``deleted``: soft-deleted ones too)."""
+        return [str(s) for s in await self._request("GET", f"/subjects{_flag(deleted=deleted)}")]
 
-    async def get_versions(self, subject: str) -> list[int]:
-        return [
-            int(v)
-            for v in await self._request("GET", f"/subjects/{quote(subject, safe='')}/versions")
-        ]
+    async def get_versions(self, subject: str, *, deleted: bool = False) -> list[int]:
+        """Version numbers of ``subject`` (``deleted``: soft-deleted ones too)."""
+        path = f"/subjects/{quote(subject, safe='')}/versions{_flag(deleted=deleted)}"
+        return [int(v) for v in await self._request("GET", path)]
+
+    async def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
+        """Soft-delete ``subject`` (``permanent``: after a soft delete, remove it for good)."""
+        path = f"/subjects/{quote(subject, safe='')}{_flag(permanent=permanent)}"
+        return [int(v) for v in await self._request("DELETE", path)]
+
+    async def delete_version(
+        self, subject: str, version: int | str, *, permanent: bool = False
+    ) -> int:
+        """Soft-delete one version (``permanent``: after a soft delete, remove it for good)."""
+        path = f"/subjects/{quote(subject, safe='')}/versions/{version}"
+        return int(await self._request("DELETE", path + _flag(permanent=permanent)))
 
     async def get_version(self, subject: str, version: int | str = "latest") -> RegisteredSchema:
         return self._registered(
@@ -156,27 +168,67 @@ class RegistryClient:
         )
 
     async def check_compatibility(
-        self, subject: str, schema: SchemaText, version: int | str = "latest"
+        self, subject: str, schema: SchemaText, version: int | str | None = "latest"
     ) -> tuple[bool, list[str]]:
-        """Whether ``schema`` may be registered under ``subject``, with the reasons if not."""
+        """Whether ``schema`` may be registered under ``subject``, with the reasons if not.
+
+        ``version`` None checks against every version, as the subject's level says.
+        """
         body = {"schema": schema_text(schema), "schemaType": "AVRO"}
-        path = f"/compatibility/subjects/{quote(subject, safe='')}/versions/{version}?verbose=true"
+        versions = "versions" if version is None else f"versions/{version}"
+        path = f"/compatibility/subjects/{quote(subject, safe='')}/{versions}?verbose=true"
         answer = await self._request("POST", path, body)
         return bool(answer["is_compatible"]), [str(m) for m in answer.get("messages", [])]
 
-    async def get_config(self, subject: str | None = None) -> str:
-        """The compatibility level of ``subject`` (or the global one)."""
-        path = (
-            "/config"
-            if subject is None
-            else f"/config/{quote(subject, safe='')}?defaultToGlobal=true"
-        )
+    async def get_schema_types(self) -> list[str]:
+        return [str(t) for t in await self._request("GET", "/schemas/types")]
+
+    async def get_id_versions(
+        self, schema_id: int, *, deleted: bool = False
+    ) -> list[tuple[str, int]]:
+        """Every ``(subject, version)`` registering id ``schema_id``."""
+        path = f"/schemas/ids/{schema_id}/versions{_flag(deleted=deleted)}"
+        return [(str(e["subject"]), int(e["version"])) for e in await self._request("GET", path)]
+
+    async def get_id_subjects(self, schema_id: int, *, deleted: bool = False) -> list[str]:
+        path = f"/schemas/ids/{schema_id}/subjects{_flag(deleted=deleted)}"
+        return [str(s) for s in await self._request("GET", path)]
+
+    async def get_config(
+        self, subject: str | None = None, *, default_to_global: bool = True
+    ) -> str:
+        """The compatibility level of ``subject`` (or the global one).
+
+        ``default_to_global`` False: only a level set on the subject (else 40408).
+        """
+        if subject is None:
+            return str((await self._request("GET", "/config"))["compatibilityLevel"])
+        path = f"/config/{quote(subject, safe='')}{_flag(defaultToGlobal=default_to_global)}"
         return str((await self._request("GET", path))["compatibilityLevel"])
 
     async def set_config(self, level: str, subject: str | None = None) -> str:
         """Set the compatibility level of ``subject`` (or the global one)."""
         path = "/config" if subject is None else f"/config/{quote(subject, safe='')}"
         return str((await self._request("PUT", path, {"compatibility": level}))["compatibility"])
+
+    async def delete_config(self, subject: str) -> str:
+        """Remove the subject's level (it follows the global one again); returns it."""
+        path = f"/config/{quote(subject, safe='')}"
+        return str((await self._request("DELETE", path))["compatibilityLevel"])
+
+    async def get_mode(self, subject: str | None = None, *, default_to_global: bool = False) -> str:
+        """``READWRITE`` or ``READONLY`` (``READONLY_OVERRIDE``), globally or of ``subject``."""
+        path = "/mode" if subject is None else f"/mode/{quote(subject, safe='')}"
+        return str(
+            (await self._request("GET", path + _flag(defaultToGlobal=default_to_global)))["mode"]
+        )
+
+    async def set_mode(self, mode: str, subject: str | None = None) -> str:
+        path = "/mode" if subject is None else f"/mode/{quote(subject, safe='')}"
+        return str((await self._request("PUT", path, {"mode": mode}))["mode"])
+
+    async def delete_mode(self, subject: str) -> str:
+        return str((await self._request("DELETE", f"/mode/{quote(subject, safe='')}"))["mode"])
 
     @staticmethod
     def _registered(answer: dict[str, Any]) -> RegisteredSchema:
@@ -186,3 +238,9 @@ class RegistryClient:
             version=int(answer["version"]),
             schema=str(answer["schema"]),
         )
+
+
+def _flag(**flags: bool) -> str:
+    """``?name=true`` for the flags that are set (``""`` if none)."""
+    names = [name for name, value in flags.items() if value]
+    return "?" + "&".join(f"{name}=true" for name in names) if names else ""

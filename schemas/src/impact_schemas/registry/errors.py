@@ -56,6 +56,36 @@ class SchemaNotFound(RegistryError):
     default_status = 404
 
 
+class SubjectSoftDeleted(RegistryError):
+    code = 40404
+    default_status = 404
+
+
+class SubjectNotSoftDeleted(RegistryError):
+    code = 40405
+    default_status = 404
+
+
+class VersionSoftDeleted(RegistryError):
+    code = 40406
+    default_status = 404
+
+
+class VersionNotSoftDeleted(RegistryError):
+    code = 40407
+    default_status = 404
+
+
+class SubjectLevelNotConfigured(RegistryError):
+    code = 40408
+    default_status = 404
+
+
+class SubjectModeNotConfigured(RegistryError):
+    code = 40409
+    default_status = 404
+
+
 class IncompatibleSchema(RegistryError):
     code = 409
     default_status = 409
@@ -76,6 +106,16 @@ class InvalidCompatibilityLevel(RegistryError):
     default_status = 422
 
 
+class InvalidMode(RegistryError):
+    code = 42204
+    default_status = 422
+
+
+class OperationNotPermitted(RegistryError):
+    code = 42205
+    default_status = 422
+
+
 #: Confluent error code → error class (the one table both client and server use).
 ERROR_CODES: dict[int, type[RegistryError]] = {
     cls.code: cls
@@ -83,10 +123,18 @@ ERROR_CODES: dict[int, type[RegistryError]] = {
         SubjectNotFound,
         VersionNotFound,
         SchemaNotFound,
+        SubjectSoftDeleted,
+        SubjectNotSoftDeleted,
+        VersionSoftDeleted,
+        VersionNotSoftDeleted,
+        SubjectLevelNotConfigured,
+        SubjectModeNotConfigured,
         IncompatibleSchema,
         InvalidSchema,
         InvalidVersion,
         InvalidCompatibilityLevel,
+        InvalidMode,
+        OperationNotPermitted,
     )
 }
 
