@@ -125,13 +125,18 @@ class RegistryClient:
             self._schemas_by_id.setdefault(int(answer["id"]), schema_text(schema))
         return self._ids[key]
 
-    async def lookup(self, subject: str, schema: SchemaText) -> RegisteredSchema:
-        """The registration of ``schema`` under ``subject`` (40401/40403 if absent)."""
+    async def lookup(
+        self, subject: str, schema: SchemaText, *, deleted: bool = False
+    ) -> RegisteredSchema:
+        """The registration of ``schema`` under ``subject`` (40401/40403 if absent).
+
+        ``deleted``: soft-deleted versions count too.
+        """
         body = {"schema": schema_text(schema), "schemaType": "AVRO"}
-        found = self._registered(
-            await self._request("POST", f"/subjects/{quote(subject, safe='')}", body)
-        )
-        self._ids[(subject, canonical(schema))] = found.id
+        path = f"/subjects/{quote(subject, safe='')}{_flag(deleted=deleted)}"
+        found = self._registered(await self._request("POST", path, body))
+        if not deleted:
+            self._ids[(subject, canonical(schema))] = found.id
         return found
 
     async def get_by_id(self, schema_id: int) -> str:
@@ -162,17 +167,20 @@ class RegistryClient:
         path = f"/subjects/{quote(subject, safe='')}/versions/{version}"
         return int(await self._request("DELETE", path + _flag(permanent=permanent)))
 
-    async def get_version(self, subject: str, version: int | str = "latest") -> RegisteredSchema:
-        return self._registered(
-            await self._request("GET", f"/subjects/{quote(subject, safe='')}/versions/{version}")
-        )
+    async def get_version(
+        self, subject: str, version: int | str = "latest", *, deleted: bool = False
+    ) -> RegisteredSchema:
+        """One version of ``subject`` (``deleted``: a soft-deleted one too)."""
+        path = f"/subjects/{quote(subject, safe='')}/versions/{version}{_flag(deleted=deleted)}"
+        return self._registered(await self._request("GET", path))
 
     async def check_compatibility(
-        self, subject: str, schema: SchemaText, version: int | str | None = "latest"
+        self, subject: str, schema: SchemaText, version: int | str | None = None
     ) -> tuple[bool, list[str]]:
         """Whether ``schema`` may be registered under ``subject``, with the reasons if not.
 
-        ``version`` None checks against every version, as the subject's level says.
+        ``version`` None (default) checks against the versions the subject's level names,
+        as registering would; a number or ``latest`` checks against that one version.
         """
         body = {"schema": schema_text(schema), "schemaType": "AVRO"}
         versions = "versions" if version is None else f"versions/{version}"

@@ -116,9 +116,10 @@ class Registry:
         return self.state.usages(schema_id, deleted=deleted)
 
     def compatibility(self, subject: str, schema: str, version: str | None) -> list[str]:
-        """Reasons ``schema`` is incompatible: with one version, or per the level (None)."""
+        """Reasons ``schema`` is incompatible: per the level (``version`` None, as a
+        registration would be checked), or with one version (``latest`` included)."""
         level = self.state.level(subject)
-        if version is None or parse_version_param(version) == -1:
+        if version is None or (version in ("latest", "-1") and not self.history(subject)):
             return check_compatible(schema, self.history(subject), level)
         _, schema_id = self.version(subject, version)
         return check_compatible(schema, [self.state.schemas[schema_id]], level)
