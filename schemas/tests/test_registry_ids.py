@@ -18,8 +18,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 from impact_schemas.kafka import KafkaClientSettings, read_to_end
-from impact_schemas.registry import RegistryClient
+from impact_schemas.registry import RegistryClient, RegistryError
 from impact_schemas.registry.server import create_app
 from impact_schemas.registry.state import Record
 from impact_schemas.registry.storage import MemorySchemaLog
@@ -164,3 +165,30 @@ async def test_a_log_written_before_id_records_is_back_filled_at_start() -> None
 
 def _value(subject: str, version: int, schema_id: int, text: str) -> dict[str, Any]:
     return {"subject": subject, "version": version, "id": schema_id, "schema": text}
+
+
+class FailingOnce(MemorySchemaLog):
+    """Acknowledges the first record of the next append, then fails (a broker going away)."""
+
+    fail_next = False
+
+    async def append(self, records: list[Record]) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            self.records.extend(records[:1])
+            raise KafkaError("broker went away")
+        await super().append(records)
+
+
+async def test_an_id_whose_write_failed_is_never_given_to_another_schema() -> None:
+    log = FailingOnce()
+    client, _ = await _memory_client(log)
+    async with client:
+        assert await client.register("k1", schema("A")) == 1
+        log.fail_next = True
+        with pytest.raises(RegistryError) as caught:
+            await client.register("k2", schema("B"))
+        assert (caught.value.http_status, caught.value.error_code) == (500, 50001)
+        assert await client.register("k3", schema("C")) == 3
+    id_keys = [key["id"] for key, _ in log.records if key["keytype"] == "ID"]
+    assert id_keys == [1, 2, 3]

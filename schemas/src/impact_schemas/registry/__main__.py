@@ -73,12 +73,24 @@ def schema_log(args: argparse.Namespace) -> KafkaSchemaLog:
     return KafkaSchemaLog(kafka, args.topic, replication_factor=args.replication_factor)
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket whose connections send without Nagle's delay.
+
+    The protocol must be ``IPPROTO_TCP`` (not 0) for asyncio to set ``TCP_NODELAY`` on
+    accepted connections; without it, a response written as headers then body waits for
+    the client's delayed ACK: about 40 ms per request on loopback.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    return sock
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     app = create_app(schema_log(args), default_level=args.compatibility)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
+    sock = listening_socket(args.host, args.port)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     server = _AnnouncingServer(config, sock)
     server.run(sockets=[sock])

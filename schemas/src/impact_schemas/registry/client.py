@@ -16,9 +16,22 @@ from urllib.parse import quote
 import httpx
 from impact_contracts import ConfigError
 
-from impact_schemas.registry.errors import UNKNOWN_CODE, RegistryError, RegistryUnavailable
+from impact_schemas.registry.errors import (
+    CONTENT_TYPE,
+    UNKNOWN_CODE,
+    RegistryError,
+    RegistryUnavailable,
+)
 
-CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+__all__ = [
+    "CONTENT_TYPE",
+    "URL_ENV",
+    "RegisteredSchema",
+    "RegistryClient",
+    "SchemaText",
+    "canonical",
+    "schema_text",
+]
 URL_ENV = "SCHEMA_REGISTRY_URL"
 
 SchemaText = str | dict[str, Any]

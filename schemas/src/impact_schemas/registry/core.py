@@ -52,15 +52,17 @@ class Registry:
         await self._write(self.state.missing_id_records())
 
     async def _write(self, records: list[Record]) -> None:
+        if not records:
+            return
+        try:
+            await self.log.append(records)
+        except KafkaError as exc:
+            raise RegistryError(
+                f"Error in the backend data store: {exc}",
+                http_status=500,
+                error_code=BACKEND_ERROR_CODE,
+            ) from exc
         for key, value in records:
-            try:
-                await self.log.append(key, value)
-            except KafkaError as exc:
-                raise RegistryError(
-                    f"Error in the backend data store: {exc}",
-                    http_status=500,
-                    error_code=BACKEND_ERROR_CODE,
-                ) from exc
             self.state.apply(key, value)
 
     def _writable(self, subject: str) -> None:

@@ -11,6 +11,8 @@ from typing import ClassVar
 from impact_contracts import ImpactError, RetryableError
 
 UNKNOWN_CODE = -1
+#: The media type of the Confluent REST API (requests and answers).
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
 
 class RegistryError(ImpactError):

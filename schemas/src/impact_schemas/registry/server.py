@@ -19,9 +19,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from impact_schemas.policy import POLICY_LEVEL, parse_avro
-from impact_schemas.registry.client import CONTENT_TYPE
 from impact_schemas.registry.core import Registry
 from impact_schemas.registry.errors import (
+    CONTENT_TYPE,
     InvalidCompatibilityLevel,
     InvalidMode,
     InvalidSchema,

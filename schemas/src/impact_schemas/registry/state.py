@@ -46,6 +46,8 @@ class RegistryState:
     subjects: dict[str, dict[int, Version]] = field(default_factory=dict)
     levels: dict[str | None, str] = field(default_factory=dict)
     modes: dict[str | None, str] = field(default_factory=dict)
+    #: highest id handed to the log, even if its write failed: never handed out again
+    allocated: int = 0
 
     def apply(self, key: dict[str, Any], value: dict[str, Any] | None) -> None:
         """Apply one log record (``value`` None is a tombstone)."""
@@ -124,13 +126,14 @@ class RegistryState:
     def register_records(self, subject: str, text: str) -> list[Record]:
         """The records registering ``text`` as the next version of ``subject``.
 
-        A new schema gets the next id never used, with its ``ID`` record first; the
-        version number follows every version of the subject, soft-deleted ones included.
+        A new schema gets the next id never used (nor tried: ``allocated``), with its
+        ``ID`` record first; the version number follows every version of the subject,
+        soft-deleted ones included.
         """
         records: list[Record] = []
         schema_id = self.ids.get(canonical(text))
         if schema_id is None:
-            schema_id = max(self.schemas, default=0) + 1
+            schema_id = self.allocated = max(self.allocated, *self.schemas, 0) + 1
             records.append(id_record(schema_id, canonical(text)))
         version = max(self.subjects.get(subject, {}), default=0) + 1
         key = {"keytype": "SCHEMA", "subject": subject, "version": version}
