@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -27,11 +28,16 @@ from bench.results import markdown_table, percentile, write_result
 GETS = 500
 REGISTRATIONS = 1000
 HEADERS = {"Content-Type": CONTENT_TYPE, "Accept": CONTENT_TYPE}
-TARGETS_MS = {"GET /schemas/ids/{id} (keep-alive)": 3.0, "POST /subjects/{s}/versions": 15.0}
+TARGETS_MS = {
+    "GET /schemas/ids/{id} (raw socket, keep-alive)": 3.0,
+    "GET /schemas/ids/{id} (keep-alive)": 3.0,
+    "POST /subjects/{s}/versions": 15.0,
+}
 METHOD = (
     f"Loopback HTTP to our registry server process (one uvicorn worker, _schemas on a local "
-    f"KRaft broker, acks=all). GET by id: {GETS} requests of one id from one keep-alive httpx "
-    f"client, and {GETS} with a new connection each. Register: {REGISTRATIONS} new schemas, "
+    f"KRaft broker, acks=all). GET by id: {GETS} requests of one id over one keep-alive "
+    f"socket with no client library (the server's latency), from one keep-alive httpx "
+    f"AsyncClient, and with a new connection each. Register: {REGISTRATIONS} new schemas, "
     "one subject each, sequentially from one keep-alive client (each one produced to Kafka "
     "and acknowledged before the reply). Restart: a second server process on the same topic, "
     "from spawn until GET /subjects answers. Milliseconds; p50/p99 over the requests."
@@ -53,6 +59,23 @@ async def _timed(call: Callable[[], Awaitable[httpx.Response]], count: int) -> l
     return timings
 
 
+def raw_gets(url: str, path: str, count: int) -> list[float]:
+    """GETs over one keep-alive socket with no client library: the server's own latency."""
+    host, port = url.removeprefix("http://").split(":")
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    timings = []
+    with socket.create_connection((host, int(port))) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for _ in range(count):
+            started = time.perf_counter()
+            sock.sendall(request)
+            answer = b""
+            while not answer.endswith(b"}"):
+                answer += sock.recv(65536)
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
 async def measure(url: str) -> dict[str, list[float]]:
     """Per-request milliseconds for each kind of request."""
     prefix = uuid.uuid4().hex[:8]
@@ -71,6 +94,9 @@ async def measure(url: str) -> dict[str, list[float]]:
     async with httpx.AsyncClient(base_url=url, headers=HEADERS, limits=no_keep_alive) as http:
         fresh = await _timed(lambda: http.get(f"/schemas/ids/{schema_id}"), GETS)
     return {
+        "GET /schemas/ids/{id} (raw socket, keep-alive)": raw_gets(
+            url, f"/schemas/ids/{schema_id}", GETS
+        ),
         "GET /schemas/ids/{id} (keep-alive)": keep_alive,
         "GET /schemas/ids/{id} (new connection)": fresh,
         "POST /subjects/{s}/versions": registered,
