@@ -24,6 +24,7 @@ from impact_schemas.registry.errors import (
 )
 
 __all__ = [
+    "AUTH_ENV",
     "CONTENT_TYPE",
     "URL_ENV",
     "RegisteredSchema",
@@ -33,6 +34,8 @@ __all__ = [
     "schema_text",
 ]
 URL_ENV = "SCHEMA_REGISTRY_URL"
+#: ``user:password`` for HTTP basic auth (Confluent's ``basic.auth.user.info``).
+AUTH_ENV = "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO"
 
 SchemaText = str | dict[str, Any]
 
@@ -65,6 +68,8 @@ class RegistryClient:
         url: base URL; defaults to the ``SCHEMA_REGISTRY_URL`` environment variable.
         timeout_s: per-request timeout in seconds.
         transport: an httpx transport (tests pass ``httpx.ASGITransport(app)``).
+        basic_auth: ``(user, password)`` for HTTP basic auth; defaults to
+            ``SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO`` (``user:password``), else none.
 
     Raises (from every method):
         RegistryError: the registry answered with an error (``error_code`` says which).
@@ -77,15 +82,23 @@ class RegistryClient:
         *,
         timeout_s: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        basic_auth: tuple[str, str] | None = None,
     ) -> None:
         url = url or os.environ.get(URL_ENV)
         if not url:
             raise ConfigError(f"schema registry URL missing: pass url= or set {URL_ENV}")
         self.url = url.rstrip("/")
+        user_info = os.environ.get(AUTH_ENV)
+        if basic_auth is None and user_info:
+            user, sep, password = user_info.partition(":")
+            if not sep:
+                raise ConfigError(f"{AUTH_ENV}: expected user:password")
+            basic_auth = (user, password)
         self._http = httpx.AsyncClient(
             base_url=self.url,
             timeout=timeout_s,
             transport=transport,
+            auth=None if basic_auth is None else httpx.BasicAuth(*basic_auth),
             headers={"Accept": CONTENT_TYPE, "Content-Type": CONTENT_TYPE},
         )
         self._schemas_by_id: dict[int, str] = {}

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from impact_schemas.policy import POLICY_LEVEL, parse_avro
+from impact_schemas.registry.auth import BasicAuth
 from impact_schemas.registry.core import Registry
 from impact_schemas.registry.errors import (
     CONTENT_TYPE,
@@ -84,8 +85,13 @@ async def field_from_body(request: Request, name: str, error: type[RegistryError
         raise error(f'Request body must be {{"{name}": "..."}}: {exc}') from exc
 
 
-def create_app(log: SchemaLog, *, default_level: str = POLICY_LEVEL) -> FastAPI:
-    """The registry ASGI app over ``log`` (replayed at startup)."""
+def create_app(
+    log: SchemaLog, *, default_level: str = POLICY_LEVEL, users: dict[str, str] | None = None
+) -> FastAPI:
+    """The registry ASGI app over ``log`` (replayed at startup).
+
+    ``users``: ``{user: password}`` for HTTP basic auth on every request (None/empty: off).
+    """
     registry = Registry(log, default_level)
 
     @asynccontextmanager
@@ -98,6 +104,8 @@ def create_app(log: SchemaLog, *, default_level: str = POLICY_LEVEL) -> FastAPI:
 
     app = FastAPI(title="impact schema registry", lifespan=lifespan)
     app.state.registry = registry
+    if users:
+        app.add_middleware(BasicAuth, users=users)
     _error_handlers(app)
     _subject_routes(app, registry)
     _schema_routes(app, registry)
