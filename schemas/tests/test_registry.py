@@ -114,14 +114,51 @@ async def _incompatible(client: RegistryClient, subject: str) -> object:
     return await client.register(subject, schema(REQUIRED_NOTE))
 
 
+async def _registered(client: RegistryClient, subject: str) -> RegistryClient:
+    await client.register(subject, schema())
+    return client
+
+
+async def _subject_soft_deleted(client: RegistryClient, subject: str) -> object:
+    await (await _registered(client, subject)).delete_subject(subject)
+    return await client.delete_subject(subject)
+
+
+async def _subject_not_soft_deleted(client: RegistryClient, subject: str) -> object:
+    return await (await _registered(client, subject)).delete_subject(subject, permanent=True)
+
+
+async def _version_not_soft_deleted(client: RegistryClient, subject: str) -> object:
+    await _registered(client, subject)
+    return await client.delete_version(subject, 1, permanent=True)
+
+
+async def _version_soft_deleted(client: RegistryClient, subject: str) -> object:
+    await (await _registered(client, subject)).delete_version(subject, 1)
+    return await client.delete_version(subject, 1)
+
+
+async def _readonly(client: RegistryClient, subject: str) -> object:
+    await client.set_mode("READONLY", subject)
+    return await client.register(subject, schema())
+
+
 TRIGGERS: dict[int, tuple[int, Trigger]] = {
     40401: (404, lambda c, s: c.get_versions(s)),
     40402: (404, _version_not_found),
     40403: (404, lambda c, s: c.get_by_id(2**31 - 7)),
+    40404: (404, _subject_soft_deleted),
+    40405: (404, _subject_not_soft_deleted),
+    40406: (404, _version_soft_deleted),
+    40407: (404, _version_not_soft_deleted),
+    40408: (404, lambda c, s: c.get_config(s, default_to_global=False)),
+    40409: (404, lambda c, s: c.get_mode(s)),
     409: (409, _incompatible),
     42201: (422, lambda c, s: c.register(s, '{"type": "record", "name": "NoFields"}')),
     42202: (422, lambda c, s: c.get_version(s, "abc")),
     42203: (422, lambda c, s: c.set_config("SIDEWAYS", s)),
+    42204: (422, lambda c, s: c.set_mode("SIDEWAYS", s)),
+    42205: (422, _readonly),
 }
 
 

@@ -1,10 +1,12 @@
 """Schema registry: the async client, the shared error table, and (in ``server``) the server.
 
-Importing this package never imports Kafka or FastAPI; ``python -m impact_schemas.registry``
-starts the server.
+Importing this package never imports Kafka or FastAPI, and imports the client (httpx) only
+when ``RegistryClient`` is first used, so the server starts without it;
+``python -m impact_schemas.registry`` starts the server.
 """
 
-from impact_schemas.registry.client import RegisteredSchema, RegistryClient
+from typing import TYPE_CHECKING, Any
+
 from impact_schemas.registry.errors import (
     ERROR_CODES,
     IncompatibleSchema,
@@ -17,6 +19,18 @@ from impact_schemas.registry.errors import (
     SubjectNotFound,
     VersionNotFound,
 )
+
+if TYPE_CHECKING:
+    from impact_schemas.registry.client import RegisteredSchema, RegistryClient
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("RegisteredSchema", "RegistryClient"):
+        from impact_schemas.registry import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ERROR_CODES",

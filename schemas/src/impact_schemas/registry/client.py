@@ -16,10 +16,26 @@ from urllib.parse import quote
 import httpx
 from impact_contracts import ConfigError
 
-from impact_schemas.registry.errors import UNKNOWN_CODE, RegistryError, RegistryUnavailable
+from impact_schemas.registry.errors import (
+    CONTENT_TYPE,
+    UNKNOWN_CODE,
+    RegistryError,
+    RegistryUnavailable,
+)
 
-CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+__all__ = [
+    "AUTH_ENV",
+    "CONTENT_TYPE",
+    "URL_ENV",
+    "RegisteredSchema",
+    "RegistryClient",
+    "SchemaText",
+    "canonical",
+    "schema_text",
+]
 URL_ENV = "SCHEMA_REGISTRY_URL"
+#: ``user:password`` for HTTP basic auth (Confluent's ``basic.auth.user.info``).
+AUTH_ENV = "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO"
 
 SchemaText = str | dict[str, Any]
 
@@ -52,6 +68,8 @@ class RegistryClient:
         url: base URL; defaults to the ``SCHEMA_REGISTRY_URL`` environment variable.
         timeout_s: per-request timeout in seconds.
         transport: an httpx transport (tests pass ``httpx.ASGITransport(app)``).
+        basic_auth: ``(user, password)`` for HTTP basic auth; defaults to
+            ``SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO`` (``user:password``), else none.
 
     Raises (from every method):
         RegistryError: the registry answered with an error (``error_code`` says which).
@@ -64,15 +82,23 @@ class RegistryClient:
         *,
         timeout_s: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        basic_auth: tuple[str, str] | None = None,
     ) -> None:
         url = url or os.environ.get(URL_ENV)
         if not url:
             raise ConfigError(f"schema registry URL missing: pass url= or set {URL_ENV}")
         self.url = url.rstrip("/")
+        user_info = os.environ.get(AUTH_ENV)
+        if basic_auth is None and user_info:
+            user, sep, password = user_info.partition(":")
+            if not sep:
+                raise ConfigError(f"{AUTH_ENV}: expected user:password")
+            basic_auth = (user, password)
         self._http = httpx.AsyncClient(
             base_url=self.url,
             timeout=timeout_s,
             transport=transport,
+            auth=None if basic_auth is None else httpx.BasicAuth(*basic_auth),
             headers={"Accept": CONTENT_TYPE, "Content-Type": CONTENT_TYPE},
         )
         self._schemas_by_id: dict[int, str] = {}
@@ -125,13 +151,18 @@ class RegistryClient:
             self._schemas_by_id.setdefault(int(answer["id"]), schema_text(schema))
         return self._ids[key]
 
-    async def lookup(self, subject: str, schema: SchemaText) -> RegisteredSchema:
-        """The registration of ``schema`` under ``subject`` (40401/40403 if absent)."""
+    async def lookup(
+        self, subject: str, schema: SchemaText, *, deleted: bool = False
+    ) -> RegisteredSchema:
+        """The registration of ``schema`` under ``subject`` (40401/40403 if absent).
+
+        ``deleted``: soft-deleted versions count too.
+        """
         body = {"schema": schema_text(schema), "schemaType": "AVRO"}
-        found = self._registered(
-            await self._request("POST", f"/subjects/{quote(subject, safe='')}", body)
-        )
-        self._ids[(subject, canonical(schema))] = found.id
+        path = f"/subjects/{quote(subject, safe='')}{_flag(deleted=deleted)}"
+        found = self._registered(await self._request("POST", path, body))
+        if not deleted:
+            self._ids[(subject, canonical(schema))] = found.id
         return found
 
     async def get_by_id(self, schema_id: int) -> str:
@@ -141,42 +172,97 @@ class RegistryClient:
             self._schemas_by_id[schema_id] = str(answer["schema"])
         return self._schemas_by_id[schema_id]
 
-    async def get_subjects(self) -> list[str]:
-        return [str(s) for s in await self._request("GET", "/subjects")]
+    async def get_subjects(self, *, deleted: bool = False) -> list[str]:
+        """Subjects with a live version (``deleted``: soft-deleted ones too)."""
+        return [str(s) for s in await self._request("GET", f"/subjects{_flag(deleted=deleted)}")]
 
-    async def get_versions(self, subject: str) -> list[int]:
-        return [
-            int(v)
-            for v in await self._request("GET", f"/subjects/{quote(subject, safe='')}/versions")
-        ]
+    async def get_versions(self, subject: str, *, deleted: bool = False) -> list[int]:
+        """Version numbers of ``subject`` (``deleted``: soft-deleted ones too)."""
+        path = f"/subjects/{quote(subject, safe='')}/versions{_flag(deleted=deleted)}"
+        return [int(v) for v in await self._request("GET", path)]
 
-    async def get_version(self, subject: str, version: int | str = "latest") -> RegisteredSchema:
-        return self._registered(
-            await self._request("GET", f"/subjects/{quote(subject, safe='')}/versions/{version}")
-        )
+    async def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
+        """Soft-delete ``subject`` (``permanent``: after a soft delete, remove it for good)."""
+        path = f"/subjects/{quote(subject, safe='')}{_flag(permanent=permanent)}"
+        return [int(v) for v in await self._request("DELETE", path)]
+
+    async def delete_version(
+        self, subject: str, version: int | str, *, permanent: bool = False
+    ) -> int:
+        """Soft-delete one version (``permanent``: after a soft delete, remove it for good)."""
+        path = f"/subjects/{quote(subject, safe='')}/versions/{version}"
+        return int(await self._request("DELETE", path + _flag(permanent=permanent)))
+
+    async def get_version(
+        self, subject: str, version: int | str = "latest", *, deleted: bool = False
+    ) -> RegisteredSchema:
+        """One version of ``subject`` (``deleted``: a soft-deleted one too)."""
+        path = f"/subjects/{quote(subject, safe='')}/versions/{version}{_flag(deleted=deleted)}"
+        return self._registered(await self._request("GET", path))
 
     async def check_compatibility(
-        self, subject: str, schema: SchemaText, version: int | str = "latest"
+        self, subject: str, schema: SchemaText, version: int | str | None = None
     ) -> tuple[bool, list[str]]:
-        """Whether ``schema`` may be registered under ``subject``, with the reasons if not."""
+        """Whether ``schema`` may be registered under ``subject``, with the reasons if not.
+
+        ``version`` None (default) checks against the versions the subject's level names,
+        as registering would; a number or ``latest`` checks against that one version.
+        """
         body = {"schema": schema_text(schema), "schemaType": "AVRO"}
-        path = f"/compatibility/subjects/{quote(subject, safe='')}/versions/{version}?verbose=true"
+        versions = "versions" if version is None else f"versions/{version}"
+        path = f"/compatibility/subjects/{quote(subject, safe='')}/{versions}?verbose=true"
         answer = await self._request("POST", path, body)
         return bool(answer["is_compatible"]), [str(m) for m in answer.get("messages", [])]
 
-    async def get_config(self, subject: str | None = None) -> str:
-        """The compatibility level of ``subject`` (or the global one)."""
-        path = (
-            "/config"
-            if subject is None
-            else f"/config/{quote(subject, safe='')}?defaultToGlobal=true"
-        )
+    async def get_schema_types(self) -> list[str]:
+        return [str(t) for t in await self._request("GET", "/schemas/types")]
+
+    async def get_id_versions(
+        self, schema_id: int, *, deleted: bool = False
+    ) -> list[tuple[str, int]]:
+        """Every ``(subject, version)`` registering id ``schema_id``."""
+        path = f"/schemas/ids/{schema_id}/versions{_flag(deleted=deleted)}"
+        return [(str(e["subject"]), int(e["version"])) for e in await self._request("GET", path)]
+
+    async def get_id_subjects(self, schema_id: int, *, deleted: bool = False) -> list[str]:
+        path = f"/schemas/ids/{schema_id}/subjects{_flag(deleted=deleted)}"
+        return [str(s) for s in await self._request("GET", path)]
+
+    async def get_config(
+        self, subject: str | None = None, *, default_to_global: bool = True
+    ) -> str:
+        """The compatibility level of ``subject`` (or the global one).
+
+        ``default_to_global`` False: only a level set on the subject (else 40408).
+        """
+        if subject is None:
+            return str((await self._request("GET", "/config"))["compatibilityLevel"])
+        path = f"/config/{quote(subject, safe='')}{_flag(defaultToGlobal=default_to_global)}"
         return str((await self._request("GET", path))["compatibilityLevel"])
 
     async def set_config(self, level: str, subject: str | None = None) -> str:
         """Set the compatibility level of ``subject`` (or the global one)."""
         path = "/config" if subject is None else f"/config/{quote(subject, safe='')}"
         return str((await self._request("PUT", path, {"compatibility": level}))["compatibility"])
+
+    async def delete_config(self, subject: str) -> str:
+        """Remove the subject's level (it follows the global one again); returns it."""
+        path = f"/config/{quote(subject, safe='')}"
+        return str((await self._request("DELETE", path))["compatibilityLevel"])
+
+    async def get_mode(self, subject: str | None = None, *, default_to_global: bool = False) -> str:
+        """``READWRITE`` or ``READONLY`` (``READONLY_OVERRIDE``), globally or of ``subject``."""
+        path = "/mode" if subject is None else f"/mode/{quote(subject, safe='')}"
+        return str(
+            (await self._request("GET", path + _flag(defaultToGlobal=default_to_global)))["mode"]
+        )
+
+    async def set_mode(self, mode: str, subject: str | None = None) -> str:
+        path = "/mode" if subject is None else f"/mode/{quote(subject, safe='')}"
+        return str((await self._request("PUT", path, {"mode": mode}))["mode"])
+
+    async def delete_mode(self, subject: str) -> str:
+        return str((await self._request("DELETE", f"/mode/{quote(subject, safe='')}"))["mode"])
 
     @staticmethod
     def _registered(answer: dict[str, Any]) -> RegisteredSchema:
@@ -186,3 +272,9 @@ class RegistryClient:
             version=int(answer["version"]),
             schema=str(answer["schema"]),
         )
+
+
+def _flag(**flags: bool) -> str:
+    """``?name=true`` for the flags that are set (``""`` if none)."""
+    names = [name for name, value in flags.items() if value]
+    return "?" + "&".join(f"{name}=true" for name in names) if names else ""

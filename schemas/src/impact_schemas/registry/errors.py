@@ -11,6 +11,8 @@ from typing import ClassVar
 from impact_contracts import ImpactError, RetryableError
 
 UNKNOWN_CODE = -1
+#: The media type of the Confluent REST API (requests and answers).
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
 
 class RegistryError(ImpactError):
@@ -56,6 +58,36 @@ class SchemaNotFound(RegistryError):
     default_status = 404
 
 
+class SubjectSoftDeleted(RegistryError):
+    code = 40404
+    default_status = 404
+
+
+class SubjectNotSoftDeleted(RegistryError):
+    code = 40405
+    default_status = 404
+
+
+class VersionSoftDeleted(RegistryError):
+    code = 40406
+    default_status = 404
+
+
+class VersionNotSoftDeleted(RegistryError):
+    code = 40407
+    default_status = 404
+
+
+class SubjectLevelNotConfigured(RegistryError):
+    code = 40408
+    default_status = 404
+
+
+class SubjectModeNotConfigured(RegistryError):
+    code = 40409
+    default_status = 404
+
+
 class IncompatibleSchema(RegistryError):
     code = 409
     default_status = 409
@@ -76,6 +108,16 @@ class InvalidCompatibilityLevel(RegistryError):
     default_status = 422
 
 
+class InvalidMode(RegistryError):
+    code = 42204
+    default_status = 422
+
+
+class OperationNotPermitted(RegistryError):
+    code = 42205
+    default_status = 422
+
+
 #: Confluent error code → error class (the one table both client and server use).
 ERROR_CODES: dict[int, type[RegistryError]] = {
     cls.code: cls
@@ -83,10 +125,18 @@ ERROR_CODES: dict[int, type[RegistryError]] = {
         SubjectNotFound,
         VersionNotFound,
         SchemaNotFound,
+        SubjectSoftDeleted,
+        SubjectNotSoftDeleted,
+        VersionSoftDeleted,
+        VersionNotSoftDeleted,
+        SubjectLevelNotConfigured,
+        SubjectModeNotConfigured,
         IncompatibleSchema,
         InvalidSchema,
         InvalidVersion,
         InvalidCompatibilityLevel,
+        InvalidMode,
+        OperationNotPermitted,
     )
 }
 

@@ -1,153 +1,71 @@
 """The schema-registry server: a Confluent REST API subset on FastAPI.
 
 State lives in a ``SchemaLog`` (a compacted Kafka topic in production): every change is
-written and acknowledged before the reply; on startup the log is replayed.
+written and acknowledged before the reply; on startup the log is replayed. Every error,
+unknown routes and bad requests included, is a Confluent ``{"error_code", "message"}`` body.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from http import HTTPStatus
+from typing import Annotated, Any
 
-from aiokafka.errors import KafkaError
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
-from impact_schemas.policy import LEVELS, POLICY_LEVEL, check_compatible, parse_avro
-from impact_schemas.registry.client import CONTENT_TYPE
+from impact_schemas.policy import POLICY_LEVEL, parse_avro
+from impact_schemas.registry.auth import BasicAuth
+from impact_schemas.registry.core import Registry
 from impact_schemas.registry.errors import (
-    IncompatibleSchema,
+    CONTENT_TYPE,
     InvalidCompatibilityLevel,
+    InvalidMode,
     InvalidSchema,
-    InvalidVersion,
     RegistryError,
-    SchemaNotFound,
-    SubjectNotFound,
-    VersionNotFound,
 )
-from impact_schemas.registry.state import RegistryState, canonical
 from impact_schemas.registry.storage import SchemaLog
 
-BACKEND_ERROR_CODE = 50001
+#: Request content types Confluent accepts (a missing one is read as JSON too).
+ACCEPTED_TYPES = (
+    CONTENT_TYPE,
+    "application/vnd.schemaregistry+json",
+    "application/json",
+    "application/octet-stream",
+)
+SCHEMA_TYPES = ["AVRO"]
+ToGlobal = Annotated[bool, Query(alias="defaultToGlobal")]
 
 
 class RegistryResponse(JSONResponse):
     media_type = CONTENT_TYPE
 
 
-class Registry:
-    """Request logic over the state; writes go to the log first, then to memory."""
-
-    def __init__(self, log: SchemaLog, default_level: str = POLICY_LEVEL) -> None:
-        self.log = log
-        self.state = RegistryState(default_level=default_level)
-        self._lock = asyncio.Lock()
-
-    async def start(self) -> None:
-        for key, value in await self.log.start():
-            self.state.apply(key, value)
-
-    async def _write(self, key: dict[str, Any], value: dict[str, Any] | None) -> None:
-        try:
-            await self.log.append(key, value)
-        except KafkaError as exc:
-            raise RegistryError(
-                f"Error in the backend data store: {exc}",
-                http_status=500,
-                error_code=BACKEND_ERROR_CODE,
-            ) from exc
-        self.state.apply(key, value)
-
-    def versions(self, subject: str) -> dict[int, int]:
-        versions = self.state.versions(subject)
-        if not versions:
-            raise SubjectNotFound(f"Subject '{subject}' not found.")
-        return versions
-
-    def version(self, subject: str, version: str) -> tuple[int, int]:
-        """``(version, id)`` for ``latest``/``-1`` or a positive version number."""
-        number = parse_version_param(version)
-        versions = self.versions(subject)
-        if number == -1:
-            number = max(versions)
-        if number not in versions:
-            raise VersionNotFound(f"Version {version} not found.")
-        return number, versions[number]
-
-    def history(self, subject: str) -> list[str]:
-        """Schemas of a subject, oldest first."""
-        versions = self.state.versions(subject)
-        return [self.state.schemas[versions[v]] for v in sorted(versions)]
-
-    async def register(self, subject: str, schema: str) -> int:
-        async with self._lock:
-            known_id = self.state.ids.get(canonical(schema))
-            if known_id is not None and self.state.version_of(subject, known_id) is not None:
-                return known_id
-            level = self.state.level(subject)
-            reasons = check_compatible(schema, self.history(subject), level)
-            if reasons:
-                raise IncompatibleSchema(
-                    f"Schema being registered is incompatible with an earlier schema for "
-                    f"subject '{subject}' ({level}): {'; '.join(reasons)}"
-                )
-            key, value = self.state.register_record(subject, schema)
-            await self._write(key, value)
-            return int(value["id"])
-
-    def entry(self, subject: str, version: int, schema_id: int) -> dict[str, Any]:
-        return {
-            "subject": subject,
-            "version": version,
-            "id": schema_id,
-            "schema": self.state.schemas[schema_id],
-        }
-
-    def schema_by_id(self, schema_id: int) -> str:
-        if schema_id not in self.state.schemas:
-            raise SchemaNotFound(f"Schema {schema_id} not found")
-        return self.state.schemas[schema_id]
-
-    async def set_level(self, level: Any, subject: str | None) -> str:
-        if level not in LEVELS:
-            raise InvalidCompatibilityLevel(
-                f"Invalid compatibility level {level!r}; valid: {', '.join(LEVELS)}"
-            )
-        async with self._lock:
-            await self._write(
-                {"keytype": "CONFIG", "subject": subject}, {"compatibilityLevel": level}
-            )
-        return str(level)
-
-    async def delete_subject(self, subject: str) -> list[int]:
-        async with self._lock:
-            versions = sorted(self.versions(subject))
-            await self._write({"keytype": "DELETE_SUBJECT", "subject": subject}, {})
-        return versions
+def http_error(status: int) -> RegistryError:
+    """Confluent's body for a plain HTTP error: ``error_code`` = status."""
+    phrase = HTTPStatus(status).phrase
+    return RegistryError(f"HTTP {status} {phrase}", http_status=status, error_code=status)
 
 
-def parse_version_param(version: str) -> int:
-    """``latest`` → -1; a positive integer → itself; anything else → 42202."""
-    if version in ("latest", "-1"):
-        return -1
-    if version.isdigit() and int(version) > 0 and int(version) < 2**31:
-        return int(version)
-    raise InvalidVersion(
-        f"The specified version '{version}' is not a valid version id. "
-        'Allowed values are between [1, 2^31-1] and the string "latest"'
-    )
+async def json_body(request: Request) -> Any:
+    """The parsed JSON body; 415 for a content type Confluent would refuse."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type not in ACCEPTED_TYPES:
+        raise http_error(415)
+    return json.loads(await request.body())
 
 
 async def schema_from_body(request: Request) -> str:
     """The ``schema`` text of a request body, checked to be valid Avro (else 42201)."""
     try:
-        body = json.loads(await request.body())
+        body = await json_body(request)
         schema = body["schema"]
         schema_type = body.get("schemaType", "AVRO")
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidSchema(f'Request body must be {{"schema": "..."}}: {exc}') from exc
     if schema_type != "AVRO":
         raise InvalidSchema(f"Unsupported schemaType {schema_type!r}: only AVRO is supported")
@@ -160,8 +78,20 @@ async def schema_from_body(request: Request) -> str:
     return schema
 
 
-def create_app(log: SchemaLog, *, default_level: str = POLICY_LEVEL) -> FastAPI:
-    """The registry ASGI app over ``log`` (replayed at startup)."""
+async def field_from_body(request: Request, name: str, error: type[RegistryError]) -> Any:
+    try:
+        return (await json_body(request))[name]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise error(f'Request body must be {{"{name}": "..."}}: {exc}') from exc
+
+
+def create_app(
+    log: SchemaLog, *, default_level: str = POLICY_LEVEL, users: dict[str, str] | None = None
+) -> FastAPI:
+    """The registry ASGI app over ``log`` (replayed at startup).
+
+    ``users``: ``{user: password}`` for HTTP basic auth on every request (None/empty: off).
+    """
     registry = Registry(log, default_level)
 
     @asynccontextmanager
@@ -174,19 +104,44 @@ def create_app(log: SchemaLog, *, default_level: str = POLICY_LEVEL) -> FastAPI:
 
     app = FastAPI(title="impact schema registry", lifespan=lifespan)
     app.state.registry = registry
+    if users:
+        app.add_middleware(BasicAuth, users=users)
+    _error_handlers(app)
+    _subject_routes(app, registry)
+    _schema_routes(app, registry)
+    _config_routes(app, registry)
+    return app
 
+
+def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RegistryError)
     async def _registry_error(_: Request, exc: RegistryError) -> Response:
         body = {"error_code": exc.error_code, "message": exc.message}
         return RegistryResponse(body, status_code=exc.http_status)
 
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        return await _registry_error(request, http_error(exc.status_code))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # a malformed path parameter (e.g. a non-numeric id) names no resource: 404
+        if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
+            return await _registry_error(request, http_error(404))
+        message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return await _registry_error(
+            request, RegistryError(message, http_status=422, error_code=422)
+        )
+
+
+def _subject_routes(app: FastAPI, registry: Registry) -> None:
     @app.get("/")
     async def root() -> Response:
         return RegistryResponse({})
 
     @app.get("/subjects")
-    async def subjects() -> Response:
-        return RegistryResponse(registry.state.live_subjects())
+    async def subjects(deleted: bool = False) -> Response:
+        return RegistryResponse(registry.state.subject_names(deleted=deleted))
 
     @app.post("/subjects/{subject}/versions")
     async def register(subject: str, request: Request) -> Response:
@@ -194,32 +149,39 @@ def create_app(log: SchemaLog, *, default_level: str = POLICY_LEVEL) -> FastAPI:
         return RegistryResponse({"id": await registry.register(subject, schema)})
 
     @app.post("/subjects/{subject}")
-    async def lookup(subject: str, request: Request) -> Response:
+    async def lookup(subject: str, request: Request, deleted: bool = False) -> Response:
         schema = await schema_from_body(request)
-        registry.versions(subject)
-        schema_id = registry.state.ids.get(canonical(schema))
-        version = None if schema_id is None else registry.state.version_of(subject, schema_id)
-        if schema_id is None or version is None:
-            raise SchemaNotFound("Schema not found")
-        return RegistryResponse(registry.entry(subject, version, schema_id))
+        return RegistryResponse(registry.lookup(subject, schema, deleted=deleted))
 
     @app.delete("/subjects/{subject}")
-    async def delete_subject(subject: str) -> Response:
-        return RegistryResponse(await registry.delete_subject(subject))
+    async def delete_subject(subject: str, permanent: bool = False) -> Response:
+        return RegistryResponse(await registry.delete_subject(subject, permanent=permanent))
 
     @app.get("/subjects/{subject}/versions")
-    async def versions(subject: str) -> Response:
-        return RegistryResponse(sorted(registry.versions(subject)))
+    async def versions(subject: str, deleted: bool = False) -> Response:
+        return RegistryResponse(sorted(registry.versions(subject, deleted=deleted)))
 
     @app.get("/subjects/{subject}/versions/{version}")
-    async def get_version(subject: str, version: str) -> Response:
-        number, schema_id = registry.version(subject, version)
+    async def get_version(subject: str, version: str, deleted: bool = False) -> Response:
+        number, schema_id = registry.version(subject, version, deleted=deleted)
         return RegistryResponse(registry.entry(subject, number, schema_id))
 
     @app.get("/subjects/{subject}/versions/{version}/schema")
-    async def get_version_schema(subject: str, version: str) -> Response:
-        _, schema_id = registry.version(subject, version)
+    async def get_version_schema(subject: str, version: str, deleted: bool = False) -> Response:
+        _, schema_id = registry.version(subject, version, deleted=deleted)
         return Response(registry.state.schemas[schema_id], media_type=CONTENT_TYPE)
+
+    @app.delete("/subjects/{subject}/versions/{version}")
+    async def delete_version(subject: str, version: str, permanent: bool = False) -> Response:
+        return RegistryResponse(
+            await registry.delete_version(subject, version, permanent=permanent)
+        )
+
+
+def _schema_routes(app: FastAPI, registry: Registry) -> None:
+    @app.get("/schemas/types")
+    async def schema_types() -> Response:
+        return RegistryResponse(SCHEMA_TYPES)
 
     @app.get("/schemas/ids/{schema_id}")
     async def by_id(schema_id: int) -> Response:
@@ -229,53 +191,79 @@ def create_app(log: SchemaLog, *, default_level: str = POLICY_LEVEL) -> FastAPI:
     async def raw_by_id(schema_id: int) -> Response:
         return Response(registry.schema_by_id(schema_id), media_type=CONTENT_TYPE)
 
+    @app.get("/schemas/ids/{schema_id}/versions")
+    async def id_versions(schema_id: int, deleted: bool = False) -> Response:
+        usages = registry.usages(schema_id, deleted=deleted)
+        return RegistryResponse([{"subject": s, "version": v} for s, v in usages])
+
+    @app.get("/schemas/ids/{schema_id}/subjects")
+    async def id_subjects(schema_id: int, deleted: bool = False) -> Response:
+        usages = registry.usages(schema_id, deleted=deleted)
+        return RegistryResponse(sorted({s for s, _ in usages}))
+
     @app.post("/compatibility/subjects/{subject}/versions/{version}")
     async def compatibility(
         subject: str, version: str, request: Request, verbose: bool = False
     ) -> Response:
-        number = parse_version_param(version)
         schema = await schema_from_body(request)
-        if number == -1 and not registry.state.versions(subject):
-            reasons: list[str] = []
-        elif number == -1:
-            reasons = check_compatible(
-                schema, registry.history(subject), registry.state.level(subject)
-            )
-        else:
-            _, schema_id = registry.version(subject, version)
-            reasons = check_compatible(
-                schema, [registry.state.schemas[schema_id]], registry.state.level(subject)
-            )
-        body: dict[str, Any] = {"is_compatible": not reasons}
-        if verbose:
-            body["messages"] = reasons
-        return RegistryResponse(body)
+        return _compatible(registry.compatibility(subject, schema, version), verbose=verbose)
 
+    @app.post("/compatibility/subjects/{subject}/versions")
+    async def compatibility_all(subject: str, request: Request, verbose: bool = False) -> Response:
+        schema = await schema_from_body(request)
+        return _compatible(registry.compatibility(subject, schema, None), verbose=verbose)
+
+
+def _compatible(reasons: list[str], *, verbose: bool) -> Response:
+    body: dict[str, Any] = {"is_compatible": not reasons}
+    if verbose:
+        body["messages"] = reasons
+    return RegistryResponse(body)
+
+
+def _config_routes(app: FastAPI, registry: Registry) -> None:
     @app.get("/config")
     async def get_config() -> Response:
         return RegistryResponse({"compatibilityLevel": registry.state.level()})
 
     @app.put("/config")
     async def put_config(request: Request) -> Response:
-        level = await _level_from_body(request)
+        level = await field_from_body(request, "compatibility", InvalidCompatibilityLevel)
         return RegistryResponse({"compatibility": await registry.set_level(level, None)})
 
     @app.get("/config/{subject}")
-    async def get_subject_config(subject: str) -> Response:
-        return RegistryResponse({"compatibilityLevel": registry.state.level(subject)})
+    async def get_subject_config(subject: str, default_to_global: ToGlobal = False) -> Response:
+        level = registry.subject_level(subject, default_to_global=default_to_global)
+        return RegistryResponse({"compatibilityLevel": level})
 
     @app.put("/config/{subject}")
     async def put_subject_config(subject: str, request: Request) -> Response:
-        level = await _level_from_body(request)
+        level = await field_from_body(request, "compatibility", InvalidCompatibilityLevel)
         return RegistryResponse({"compatibility": await registry.set_level(level, subject)})
 
-    return app
+    @app.delete("/config/{subject}")
+    async def delete_subject_config(subject: str) -> Response:
+        return RegistryResponse({"compatibilityLevel": await registry.delete_level(subject)})
 
+    @app.get("/mode")
+    async def get_mode() -> Response:
+        return RegistryResponse({"mode": registry.state.mode()})
 
-async def _level_from_body(request: Request) -> Any:
-    try:
-        return json.loads(await request.body())["compatibility"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidCompatibilityLevel(
-            f'Request body must be {{"compatibility": "LEVEL"}}: {exc}'
-        ) from exc
+    @app.put("/mode")
+    async def put_mode(request: Request) -> Response:
+        mode = await field_from_body(request, "mode", InvalidMode)
+        return RegistryResponse({"mode": await registry.set_mode(mode, None)})
+
+    @app.get("/mode/{subject}")
+    async def get_subject_mode(subject: str, default_to_global: ToGlobal = False) -> Response:
+        mode = registry.subject_mode(subject, default_to_global=default_to_global)
+        return RegistryResponse({"mode": mode})
+
+    @app.put("/mode/{subject}")
+    async def put_subject_mode(subject: str, request: Request) -> Response:
+        mode = await field_from_body(request, "mode", InvalidMode)
+        return RegistryResponse({"mode": await registry.set_mode(mode, subject)})
+
+    @app.delete("/mode/{subject}")
+    async def delete_subject_mode(subject: str) -> Response:
+        return RegistryResponse({"mode": await registry.delete_mode(subject)})

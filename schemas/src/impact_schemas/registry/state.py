@@ -1,12 +1,19 @@
 """In-memory registry state, rebuilt from (and only changed through) log records.
 
-Record format in the ``_schemas`` topic (compacted, so keys identify the latest value):
+Record format in the ``_schemas`` topic (compacted: the last record per key survives):
 
-* schema: key ``{"keytype": "SCHEMA", "subject": s, "version": v}``,
-  value ``{"subject": s, "version": v, "id": n, "schema": text, "deleted": false}``
-* config: key ``{"keytype": "CONFIG", "subject": s | null}``,
-  value ``{"compatibilityLevel": level}``
-* subject delete: key ``{"keytype": "DELETE_SUBJECT", "subject": s}``, value ``{}``
+* id: key ``{"keytype": "ID", "id": n}``, value ``{"id": n, "schema": text}``. Written once,
+  when id ``n`` is allocated, and never overwritten nor tombstoned: an id keeps its
+  schema forever and is never allocated again, whatever else compaction removes (0050).
+* schema version: key ``{"keytype": "SCHEMA", "subject": s, "version": v}``, value
+  ``{"subject": s, "version": v, "id": n, "schema": text, "deleted": bool}``; a soft delete
+  rewrites it with ``deleted: true`` (the number stays taken), a permanent delete is a
+  tombstone.
+* config: key ``{"keytype": "CONFIG", "subject": s | null}``, value
+  ``{"compatibilityLevel": level}``; a tombstone removes a subject level.
+* mode: key ``{"keytype": "MODE", "subject": s | null}``, value ``{"mode": mode}``; a
+  tombstone removes a subject mode.
+* ``DELETE_SUBJECT`` (written before 0050): soft-deletes the versions known at that point.
 """
 
 from __future__ import annotations
@@ -20,35 +27,60 @@ from impact_schemas.policy import POLICY_LEVEL
 Record = tuple[dict[str, Any], dict[str, Any] | None]
 
 
+@dataclass(frozen=True)
+class Version:
+    """One version of a subject: its global schema id and whether it is soft-deleted."""
+
+    id: int
+    deleted: bool = False
+
+
 @dataclass
 class RegistryState:
-    """Schemas by global id, subject versions, and compatibility levels."""
+    """Schemas by global id, subject versions (soft-deleted too), levels and the mode."""
 
     default_level: str = POLICY_LEVEL
     schemas: dict[int, str] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=dict)
-    subjects: dict[str, dict[int, int]] = field(default_factory=dict)
+    id_records: set[int] = field(default_factory=set)
+    subjects: dict[str, dict[int, Version]] = field(default_factory=dict)
     levels: dict[str | None, str] = field(default_factory=dict)
+    modes: dict[str | None, str] = field(default_factory=dict)
+    #: highest id handed to the log, even if its write failed: never handed out again
+    allocated: int = 0
 
     def apply(self, key: dict[str, Any], value: dict[str, Any] | None) -> None:
         """Apply one log record (``value`` None is a tombstone)."""
         kind = key.get("keytype")
-        if kind == "SCHEMA" and value is not None:
-            schema_id, text = int(value["id"]), str(value["schema"])
-            self.schemas[schema_id] = text
-            self.ids.setdefault(canonical(text), schema_id)
-            versions = self.subjects.setdefault(str(value["subject"]), {})
-            if value.get("deleted"):
-                versions.pop(int(value["version"]), None)
+        if kind == "ID" and value is not None:
+            self._learn(int(value["id"]), str(value["schema"]))
+            self.id_records.add(int(value["id"]))
+        elif kind == "SCHEMA":
+            subject, number = str(key["subject"]), int(key["version"])
+            versions = self.subjects.setdefault(subject, {})
+            if value is None:
+                versions.pop(number, None)
             else:
-                versions[int(value["version"])] = schema_id
+                self._learn(int(value["id"]), str(value["schema"]))
+                versions[number] = Version(int(value["id"]), bool(value.get("deleted")))
         elif kind == "CONFIG":
             if value is None:
                 self.levels.pop(key.get("subject"), None)
             else:
                 self.levels[key.get("subject")] = str(value["compatibilityLevel"])
+        elif kind == "MODE":
+            if value is None:
+                self.modes.pop(key.get("subject"), None)
+            else:
+                self.modes[key.get("subject")] = str(value["mode"])
         elif kind == "DELETE_SUBJECT":
-            self.subjects.pop(str(key["subject"]), None)
+            versions = self.subjects.get(str(key["subject"]), {})
+            for number, version in versions.items():
+                versions[number] = Version(version.id, deleted=True)
+
+    def _learn(self, schema_id: int, text: str) -> None:
+        self.schemas.setdefault(schema_id, text)
+        self.ids.setdefault(canonical(text), schema_id)
 
     def level(self, subject: str | None = None) -> str:
         """Effective compatibility level: the subject's, else the global one."""
@@ -56,32 +88,80 @@ class RegistryState:
             return self.levels[subject]
         return self.levels.get(None, self.default_level)
 
-    def live_subjects(self) -> list[str]:
-        return sorted(s for s, versions in self.subjects.items() if versions)
+    def mode(self, subject: str | None = None) -> str:
+        """Effective mode: the subject's, else the global one (``READWRITE`` by default)."""
+        if subject is not None and subject in self.modes:
+            return self.modes[subject]
+        return self.modes.get(None, "READWRITE")
 
-    def versions(self, subject: str) -> dict[int, int]:
-        """Version → id of a subject (empty if unknown or deleted)."""
-        return self.subjects.get(subject, {})
+    def subject_names(self, *, deleted: bool = False) -> list[str]:
+        """Subjects with a live version (``deleted``: with any version left)."""
+        return sorted(s for s in self.subjects if self.versions(s, deleted=deleted))
 
-    def version_of(self, subject: str, schema_id: int) -> int | None:
-        for version, known_id in self.versions(subject).items():
-            if known_id == schema_id:
-                return version
-        return None
+    def versions(self, subject: str, *, deleted: bool = False) -> dict[int, int]:
+        """Version → id of a subject's live versions (``deleted``: soft-deleted too)."""
+        return {
+            number: version.id
+            for number, version in sorted(self.subjects.get(subject, {}).items())
+            if deleted or not version.deleted
+        }
 
-    def register_record(self, subject: str, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The log record that registers ``text`` as the next version of ``subject``."""
-        schema_id = self.ids.get(canonical(text), max(self.schemas, default=0) + 1)
+    def is_deleted(self, subject: str, number: int) -> bool:
+        return self.subjects[subject][number].deleted
+
+    def version_of(self, subject: str, schema_id: int, *, deleted: bool = False) -> int | None:
+        """The newest version of ``subject`` holding ``schema_id``, if any."""
+        found = [v for v, i in self.versions(subject, deleted=deleted).items() if i == schema_id]
+        return max(found, default=None)
+
+    def usages(self, schema_id: int, *, deleted: bool = False) -> list[tuple[str, int]]:
+        """Every ``(subject, version)`` holding ``schema_id``, sorted."""
+        return [
+            (subject, number)
+            for subject in sorted(self.subjects)
+            for number, known in self.versions(subject, deleted=deleted).items()
+            if known == schema_id
+        ]
+
+    def register_records(self, subject: str, text: str) -> list[Record]:
+        """The records registering ``text`` as the next version of ``subject``.
+
+        A new schema gets the next id never used (nor tried: ``allocated``), with its
+        ``ID`` record first; the version number follows every version of the subject,
+        soft-deleted ones included.
+        """
+        records: list[Record] = []
+        schema_id = self.ids.get(canonical(text))
+        if schema_id is None:
+            schema_id = self.allocated = max(self.allocated, *self.schemas, 0) + 1
+            records.append(id_record(schema_id, canonical(text)))
         version = max(self.subjects.get(subject, {}), default=0) + 1
         key = {"keytype": "SCHEMA", "subject": subject, "version": version}
-        value = {
-            "subject": subject,
-            "version": version,
-            "id": schema_id,
-            "schema": self.schemas.get(schema_id, canonical(text)),
-            "deleted": False,
-        }
-        return key, value
+        stored = self.schemas.get(schema_id, canonical(text))
+        records.append((key, version_value(subject, version, schema_id, stored)))
+        return records
+
+    def missing_id_records(self) -> list[Record]:
+        """``ID`` records for ids known only from version records (logs before 0050)."""
+        return [
+            id_record(i, self.schemas[i]) for i in sorted(self.schemas) if i not in self.id_records
+        ]
+
+
+def id_record(schema_id: int, text: str) -> Record:
+    return {"keytype": "ID", "id": schema_id}, {"id": schema_id, "schema": text}
+
+
+def version_value(
+    subject: str, version: int, schema_id: int, text: str, *, deleted: bool = False
+) -> dict[str, Any]:
+    return {
+        "subject": subject,
+        "version": version,
+        "id": schema_id,
+        "schema": text,
+        "deleted": deleted,
+    }
 
 
 def canonical(schema: str) -> str:

@@ -6,6 +6,7 @@ instance read at startup plus its own writes, with no fencing between writers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from contextlib import aclosing
 from typing import Any, Protocol
@@ -31,8 +32,8 @@ class SchemaLog(Protocol):
         """Connect and return every record written so far, in order."""
         ...
 
-    async def append(self, key: dict[str, Any], value: dict[str, Any] | None) -> None:
-        """Durably write one record; return only once it is acknowledged."""
+    async def append(self, records: list[Record]) -> None:
+        """Durably write ``records`` in order; return only once all are acknowledged."""
         ...
 
     async def stop(self) -> None: ...
@@ -47,8 +48,8 @@ class MemorySchemaLog:
     async def start(self) -> list[Record]:
         return list(self.records)
 
-    async def append(self, key: dict[str, Any], value: dict[str, Any] | None) -> None:
-        self.records.append((key, value))
+    async def append(self, records: list[Record]) -> None:
+        self.records.extend(records)
 
     async def stop(self) -> None:
         return None
@@ -116,12 +117,16 @@ class KafkaSchemaLog:
                 records.append((json.loads(message.key), value))
         return records
 
-    async def append(self, key: dict[str, Any], value: dict[str, Any] | None) -> None:
+    async def append(self, records: list[Record]) -> None:
+        """Send every record, then wait for all acks: one round trip for a registration's
+        ``ID`` and version records (the idempotent producer keeps their order)."""
         if self._producer is None:
             raise RuntimeError("KafkaSchemaLog.append() before start()")
-        await self._producer.send_and_wait(
-            self.topic, key=_dumps(key), value=_dumps(value), partition=0
-        )
+        sent = [
+            await self._producer.send(self.topic, key=_dumps(k), value=_dumps(v), partition=0)
+            for k, v in records
+        ]
+        await asyncio.gather(*sent)
 
     async def stop(self) -> None:
         if self._producer is not None:

@@ -1,0 +1,262 @@
+"""Registry request logic over ``RegistryState``: every change goes to the log, then memory.
+
+Deletes follow Confluent: a soft delete hides a version (its number stays taken, its id
+keeps resolving), a permanent delete is allowed only after a soft delete and removes the
+version record; the schema's ``ID`` record is never removed (decision 0050).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiokafka.errors import KafkaError
+
+from impact_schemas.policy import LEVELS, POLICY_LEVEL, check_compatible
+from impact_schemas.registry.errors import (
+    IncompatibleSchema,
+    InvalidCompatibilityLevel,
+    InvalidMode,
+    InvalidVersion,
+    OperationNotPermitted,
+    RegistryError,
+    SchemaNotFound,
+    SubjectLevelNotConfigured,
+    SubjectModeNotConfigured,
+    SubjectNotFound,
+    SubjectNotSoftDeleted,
+    SubjectSoftDeleted,
+    VersionNotFound,
+    VersionNotSoftDeleted,
+    VersionSoftDeleted,
+)
+from impact_schemas.registry.state import Record, RegistryState, canonical, version_value
+from impact_schemas.registry.storage import SchemaLog
+
+BACKEND_ERROR_CODE = 50001
+MODES = ("READWRITE", "READONLY", "READONLY_OVERRIDE")
+
+
+class Registry:
+    """Request logic over the state; writes go to the log first, then to memory."""
+
+    def __init__(self, log: SchemaLog, default_level: str = POLICY_LEVEL) -> None:
+        self.log = log
+        self.state = RegistryState(default_level=default_level)
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Replay the log, then back-fill ``ID`` records a log written before 0050 lacks."""
+        for key, value in await self.log.start():
+            self.state.apply(key, value)
+        await self._write(self.state.missing_id_records())
+
+    async def _write(self, records: list[Record]) -> None:
+        if not records:
+            return
+        try:
+            await self.log.append(records)
+        except KafkaError as exc:
+            raise RegistryError(
+                f"Error in the backend data store: {exc}",
+                http_status=500,
+                error_code=BACKEND_ERROR_CODE,
+            ) from exc
+        for key, value in records:
+            self.state.apply(key, value)
+
+    def _writable(self, subject: str) -> None:
+        if self.state.mode(subject) != "READWRITE":
+            raise OperationNotPermitted(f"Subject {subject} is in read-only mode")
+
+    # reads
+
+    def versions(self, subject: str, *, deleted: bool = False) -> dict[int, int]:
+        """Version → id (40401 if the subject has none)."""
+        versions = self.state.versions(subject, deleted=deleted)
+        if not versions:
+            raise SubjectNotFound(f"Subject '{subject}' not found.")
+        return versions
+
+    def version(self, subject: str, version: str, *, deleted: bool = False) -> tuple[int, int]:
+        """``(version, id)`` for ``latest``/``-1`` or a positive version number."""
+        number = parse_version_param(version)
+        versions = self.versions(subject, deleted=deleted)
+        if number == -1:
+            number = max(versions)
+        if number not in versions:
+            raise VersionNotFound(f"Version {version} not found.")
+        return number, versions[number]
+
+    def history(self, subject: str) -> list[str]:
+        """Schemas of a subject's live versions, oldest first."""
+        return [self.state.schemas[i] for i in self.state.versions(subject).values()]
+
+    def entry(self, subject: str, version: int, schema_id: int) -> dict[str, Any]:
+        schema = self.state.schemas[schema_id]
+        return {"subject": subject, "version": version, "id": schema_id, "schema": schema}
+
+    def lookup(self, subject: str, schema: str, *, deleted: bool = False) -> dict[str, Any]:
+        self.versions(subject, deleted=deleted)
+        schema_id = self.state.ids.get(canonical(schema))
+        found = (
+            None
+            if schema_id is None
+            else self.state.version_of(subject, schema_id, deleted=deleted)
+        )
+        if schema_id is None or found is None:
+            raise SchemaNotFound("Schema not found")
+        return self.entry(subject, found, schema_id)
+
+    def schema_by_id(self, schema_id: int) -> str:
+        if schema_id not in self.state.schemas:
+            raise SchemaNotFound(f"Schema {schema_id} not found")
+        return self.state.schemas[schema_id]
+
+    def usages(self, schema_id: int, *, deleted: bool = False) -> list[tuple[str, int]]:
+        self.schema_by_id(schema_id)
+        return self.state.usages(schema_id, deleted=deleted)
+
+    def compatibility(self, subject: str, schema: str, version: str | None) -> list[str]:
+        """Reasons ``schema`` is incompatible: per the level (``version`` None, as a
+        registration would be checked), or with one version (``latest`` included)."""
+        level = self.state.level(subject)
+        if version is None or (version in ("latest", "-1") and not self.history(subject)):
+            return check_compatible(schema, self.history(subject), level)
+        _, schema_id = self.version(subject, version)
+        return check_compatible(schema, [self.state.schemas[schema_id]], level)
+
+    def subject_level(self, subject: str, *, default_to_global: bool = False) -> str:
+        if subject in self.state.levels or default_to_global:
+            return self.state.level(subject)
+        raise SubjectLevelNotConfigured(
+            f"Subject '{subject}' does not have subject-level compatibility configured"
+        )
+
+    # writes
+
+    async def register(self, subject: str, schema: str) -> int:
+        async with self._lock:
+            known_id = self.state.ids.get(canonical(schema))
+            if known_id is not None and self.state.version_of(subject, known_id) is not None:
+                return known_id
+            self._writable(subject)
+            level = self.state.level(subject)
+            reasons = check_compatible(schema, self.history(subject), level)
+            if reasons:
+                raise IncompatibleSchema(
+                    f"Schema being registered is incompatible with an earlier schema for "
+                    f"subject '{subject}' ({level}): {'; '.join(reasons)}"
+                )
+            await self._write(self.state.register_records(subject, schema))
+            return self.state.ids[canonical(schema)]
+
+    async def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
+        """Soft-delete every live version, or (``permanent``) remove soft-deleted ones."""
+        async with self._lock:
+            self._writable(subject)
+            live = self.state.versions(subject)
+            every = self.state.versions(subject, deleted=True)
+            if not every:
+                raise SubjectNotFound(f"Subject '{subject}' not found.")
+            if permanent and live:
+                raise SubjectNotSoftDeleted(
+                    f"Subject '{subject}' was not deleted first before being permanently deleted"
+                )
+            if not permanent and not live:
+                raise SubjectSoftDeleted(
+                    f"Subject '{subject}' was soft deleted. "
+                    "Set permanent=true to delete permanently"
+                )
+            if permanent:
+                records = [_version_key(subject, v) for v in every]
+                if subject in self.state.levels:
+                    records.append(({"keytype": "CONFIG", "subject": subject}, None))
+            else:
+                records = [self._soft_deleted(subject, v, i) for v, i in live.items()]
+            await self._write(records)
+            return sorted(every if permanent else live)
+
+    async def delete_version(self, subject: str, version: str, *, permanent: bool = False) -> int:
+        """Soft-delete one version, or (``permanent``) remove a soft-deleted one."""
+        async with self._lock:
+            self._writable(subject)
+            latest = parse_version_param(version) == -1
+            number, schema_id = self.version(subject, version, deleted=permanent or not latest)
+            deleted = self.state.is_deleted(subject, number)
+            if not permanent and deleted:
+                raise VersionSoftDeleted(
+                    f"Subject '{subject}' Version {number} was soft deleted. "
+                    "Set permanent=true to delete permanently"
+                )
+            if permanent and not deleted:
+                raise VersionNotSoftDeleted(
+                    f"Subject '{subject}' Version {number} was not deleted first before "
+                    "being permanently deleted"
+                )
+            if permanent:
+                await self._write([_version_key(subject, number)])
+            else:
+                await self._write([self._soft_deleted(subject, number, schema_id)])
+            return number
+
+    def _soft_deleted(self, subject: str, number: int, schema_id: int) -> Record:
+        text = self.state.schemas[schema_id]
+        key, _ = _version_key(subject, number)
+        return key, version_value(subject, number, schema_id, text, deleted=True)
+
+    async def set_level(self, level: Any, subject: str | None) -> str:
+        if level not in LEVELS:
+            raise InvalidCompatibilityLevel(
+                f"Invalid compatibility level {level!r}; valid: {', '.join(LEVELS)}"
+            )
+        async with self._lock:
+            key = {"keytype": "CONFIG", "subject": subject}
+            await self._write([(key, {"compatibilityLevel": level})])
+        return str(level)
+
+    async def delete_level(self, subject: str) -> str:
+        """Remove the subject's level (back to the global one); returns the removed level."""
+        async with self._lock:
+            if subject not in self.state.levels and not self.state.versions(subject, deleted=True):
+                raise SubjectNotFound(f"Subject '{subject}' not found.")
+            removed = self.subject_level(subject)
+            await self._write([({"keytype": "CONFIG", "subject": subject}, None)])
+            return removed
+
+    def subject_mode(self, subject: str, *, default_to_global: bool = False) -> str:
+        if subject in self.state.modes or default_to_global:
+            return self.state.mode(subject)
+        raise SubjectModeNotConfigured(
+            f"Subject '{subject}' does not have subject-level mode configured"
+        )
+
+    async def set_mode(self, mode: Any, subject: str | None) -> str:
+        if mode not in MODES:
+            raise InvalidMode(f"Invalid mode {mode!r}; valid: {', '.join(MODES)}")
+        async with self._lock:
+            await self._write([({"keytype": "MODE", "subject": subject}, {"mode": mode})])
+        return str(mode)
+
+    async def delete_mode(self, subject: str) -> str:
+        """Remove the subject's mode (back to the global one); returns the removed mode."""
+        async with self._lock:
+            removed = self.subject_mode(subject)
+            await self._write([({"keytype": "MODE", "subject": subject}, None)])
+            return removed
+
+
+def _version_key(subject: str, number: int) -> Record:
+    return {"keytype": "SCHEMA", "subject": subject, "version": number}, None
+
+
+def parse_version_param(version: str) -> int:
+    """``latest`` → -1; a positive integer → itself; anything else → 42202."""
+    if version in ("latest", "-1"):
+        return -1
+    if version.isdigit() and int(version) > 0 and int(version) < 2**31:
+        return int(version)
+    raise InvalidVersion(
+        f"The specified version '{version}' is not a valid version id. "
+        'Allowed values are between [1, 2^31-1] and the string "latest"'
+    )
