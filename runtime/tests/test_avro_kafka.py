@@ -12,6 +12,7 @@ from impact_runtime import Incoming, Outgoing, Record, Service
 from impact_schemas import wire
 from impact_schemas.catalog import load_schema
 from impact_schemas.codec import AvroCodec
+from impact_schemas.events import schema_version
 from impact_schemas.examples import example
 from impact_schemas.registry.client import RegistryClient
 
@@ -77,7 +78,7 @@ async def test_bad_wire_data_is_dead_lettered_with_its_reason(
     }
     assert decoded["causation_id"] == good["event_id"]
     assert decoded["run_id"] == good["run_id"]
-    assert decoded["schema_version"] == "1.0"
+    assert decoded["schema_version"] == schema_version("measure_completed")
     assert dict(out.headers)["causation_id"] == good["event_id"].encode()
     assert json.loads(json.dumps(decoded["result"]["ci_lower"])) == 9.4
 
