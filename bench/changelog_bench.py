@@ -12,7 +12,6 @@ once. Restore: the whole run read back from its records. Writes
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import time
 import zlib
@@ -22,9 +21,8 @@ from impact_orchestrator.changelog import encode_part, every_part, record_key, r
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.store import RunStore
 
-from bench.machine import machine
 from bench.orchestrator_state_bench import _evaluated, _manifest, _measured
-from bench.results import markdown_table, write_result
+from bench.results import sizes_main
 
 SIZES = (1_000, 10_000, 100_000)
 BATCH = 500
@@ -99,14 +97,7 @@ def bench(n: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    args = parser.parse_args()
-    started = machine()
-    results = [bench(n) for n in args.sizes]
-    headers = list(results[0])
-    print(markdown_table(headers, [[r[h] for h in headers] for r in results]))
-    print(write_result("changelog", METHOD, results, started))
+    sizes_main("changelog", METHOD, __doc__ or "", SIZES, bench)
 
 
 if __name__ == "__main__":

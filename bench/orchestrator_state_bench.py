@@ -8,14 +8,12 @@ commit every 500 events (a batch). Writes ``bench/results/orchestrator_state.jso
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
 from impact_orchestrator.store import RunStore
 
-from bench.machine import machine
-from bench.results import markdown_table, write_result
+from bench.results import sizes_main
 
 SIZES = (1_000, 10_000, 100_000)
 BATCH = 500
@@ -129,14 +127,7 @@ def bench(n: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    args = parser.parse_args()
-    started = machine()
-    results = [bench(n) for n in args.sizes]
-    headers = list(results[0])
-    print(markdown_table(headers, [[r[h] for h in headers] for r in results]))
-    print(write_result("orchestrator_state", METHOD, results, started))
+    sizes_main("orchestrator_state", METHOD, __doc__ or "", SIZES, bench)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +40,18 @@ def write_result(name: str, method: str, results: Any, started: dict[str, Any]) 
     }
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")
     return path
+
+
+def sizes_main(
+    name: str, method: str, doc: str, sizes: Sequence[int], bench: Callable[[int], dict[str, Any]]
+) -> None:
+    """The CLI of a benchmark that runs once per size (``--sizes``): print a table of the
+    result rows and write ``bench/results/<name>.json``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(sizes))
+    args = parser.parse_args()
+    started = machine()
+    results = [bench(n) for n in args.sizes]
+    headers = list(results[0])
+    print(markdown_table(headers, [[r[h] for h in headers] for r in results]))
+    print(write_result(name, method, results, started))
