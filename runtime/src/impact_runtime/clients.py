@@ -12,6 +12,7 @@ from aiokafka.errors import IllegalStateError, KafkaError
 
 from impact_runtime.delivery import AtLeastOnceDelivery, Delivery, ExactlyOnceDelivery, Offsets
 from impact_runtime.kafka import ensure_topics, make_consumer, make_producer
+from impact_runtime.membership import GroupMembership
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.outage import KAFKA, Outages, Stopping
 from impact_runtime.settings import ServiceSettings
@@ -32,6 +33,7 @@ class KafkaClients:
         self.transactional_id = transactional_id if self.exactly_once else None
         self.log = log
         self.consumer = make_consumer(settings)
+        self.membership = GroupMembership(self.consumer)
         self.producer = make_producer(settings, self.transactional_id)
         self.delivery: Delivery = self._delivery()
         self._known_topics: set[str] = set()
@@ -75,10 +77,12 @@ class KafkaClients:
         records: list[ProducerRecord],
         offsets: Offsets,
         *,
+        generation: int | None,
         outages: Outages,
         stopping: asyncio.Event,
     ) -> None:
-        """Create new output topics, produce ``records`` and commit ``offsets``.
+        """Create new output topics, produce ``records`` and commit ``offsets``, while the
+        consumer is still in group ``generation`` (the one the batch was fetched in).
 
         aiokafka keeps retrying sends to an unreachable broker instead of failing, so a
         delivery still pending after ``delivery_stall_s`` marks Kafka as down (readyz 503,
@@ -88,8 +92,9 @@ class KafkaClients:
         Raises:
             Stopping: ``stopping`` was set while the delivery was stalled.
             KafkaError: the delivery failed.
+            LostOwnership: the group moved on; the transaction was aborted.
         """
-        delivery = asyncio.ensure_future(self._deliver(records, offsets))
+        delivery = asyncio.ensure_future(self._deliver(records, offsets, generation))
         stop = asyncio.ensure_future(stopping.wait())
         started, step, timeout = time.monotonic(), 0, self.settings.delivery_stall_s
         try:
@@ -138,9 +143,11 @@ class KafkaClients:
         self.rewind(starts)
         return False
 
-    async def _deliver(self, records: list[ProducerRecord], offsets: Offsets) -> None:
+    async def _deliver(
+        self, records: list[ProducerRecord], offsets: Offsets, generation: int | None
+    ) -> None:
         await self.ensure({r.topic for r in records if r.managed})
-        await self.delivery.deliver(records, offsets)
+        await self.delivery.deliver(records, offsets, generation)
 
     async def renew_producer(self) -> None:
         """Replace the producer after a failed transaction.
@@ -177,5 +184,6 @@ class KafkaClients:
 
     def _delivery(self) -> Delivery:
         if self.exactly_once:
-            return ExactlyOnceDelivery(self.producer, self.settings.consumer_group)
+            group = self.settings.consumer_group
+            return ExactlyOnceDelivery(self.producer, group, self.membership)
         return AtLeastOnceDelivery(self.producer, self.consumer, self.settings.commit_interval_s)

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from impact_runtime.membership import GroupMembership
 from impact_runtime.structs import ProducerRecord
 
 Offsets = dict[TopicPartition, int]
@@ -16,7 +17,9 @@ Offsets = dict[TopicPartition, int]
 class Delivery(Protocol):
     """Produces a batch's records and commits its offsets, outputs first."""
 
-    async def deliver(self, records: list[ProducerRecord], offsets: Offsets) -> None: ...
+    async def deliver(
+        self, records: list[ProducerRecord], offsets: Offsets, generation: int | None = None
+    ) -> None: ...
 
     async def commit_pending(self) -> None: ...
 
@@ -33,13 +36,22 @@ async def _send_all(
 
 
 class ExactlyOnceDelivery:
-    """One transaction per batch: all records plus the consumed offsets, or nothing."""
+    """One transaction per batch: all records plus the consumed offsets, or nothing.
 
-    def __init__(self, producer: AIOKafkaProducer, group_id: str) -> None:
+    With ``membership``, a batch fetched in group ``generation`` commits only while the
+    consumer is still in that generation (``LostOwnership`` aborts it otherwise).
+    """
+
+    def __init__(
+        self, producer: AIOKafkaProducer, group_id: str, membership: GroupMembership | None
+    ) -> None:
         self.producer = producer
         self.group_id = group_id
+        self.membership = membership
 
-    async def deliver(self, records: list[ProducerRecord], offsets: Offsets) -> None:
+    async def deliver(
+        self, records: list[ProducerRecord], offsets: Offsets, generation: int | None = None
+    ) -> None:
         """Produce ``records`` and commit ``offsets`` atomically (aborted on any error)."""
         async with self.producer.transaction():
             futures = await _send_all(self.producer, records)
@@ -47,6 +59,8 @@ class ExactlyOnceDelivery:
                 await asyncio.gather(*futures)
             if offsets:
                 await self.producer.send_offsets_to_transaction(offsets, self.group_id)
+            if self.membership is not None and generation is not None:
+                await self.membership.confirm(generation)  # a zombie aborts here
 
     async def commit_pending(self) -> None:
         """Nothing is ever pending: each batch commits in its transaction."""
@@ -64,8 +78,11 @@ class AtLeastOnceDelivery:
         self.pending: Offsets = {}
         self._last_commit = time.monotonic()
 
-    async def deliver(self, records: list[ProducerRecord], offsets: Offsets) -> None:
-        """Produce and await acks; commit offsets now or at the next interval."""
+    async def deliver(
+        self, records: list[ProducerRecord], offsets: Offsets, generation: int | None = None
+    ) -> None:
+        """Produce and await acks; commit offsets now or at the next interval (a replay
+        after a rebalance may repeat outputs: at least once, so ``generation`` is unused)."""
         futures = await _send_all(self.producer, records)
         if futures:
             await asyncio.gather(*futures)

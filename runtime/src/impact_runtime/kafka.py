@@ -35,6 +35,9 @@ def make_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
         isolation_level="read_committed",
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         max_poll_records=settings.max_poll_records,
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=min(3000, settings.session_timeout_ms // 3),
+        max_poll_interval_ms=settings.max_poll_interval_ms,
     )
 
 

@@ -22,6 +22,7 @@ from impact_runtime.delivery import Offsets
 from impact_runtime.dlq import dlq_topic
 from impact_runtime.health import HealthServer
 from impact_runtime.logs import configure_logging
+from impact_runtime.membership import LostOwnership
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.outage import KAFKA, Stopping, broker_down, broker_trouble
 from impact_runtime.pipeline import STAGE_FAILED, MessagePipeline
@@ -296,6 +297,9 @@ class Service:
                 await self._process_batch()
             except Stopping:
                 return
+            except LostOwnership as exc:  # aborted and rolled back; the group rebalances
+                self.log.warning("ownership_lost", reason=str(exc))
+                continue
             except Exception as exc:
                 stalled = self._kafka is not None and self._kafka.stalled
                 if not broker_trouble(exc, after_outage=attempt > 0 or stalled):
@@ -331,13 +335,17 @@ class Service:
         batch = await self._kafka.consumer.getmany(
             timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_poll_records
         )
+        generation = self._kafka.membership.generation
         async with self._in_flight:
-            await self._process_fetched(batch)
+            await self._process_fetched(batch, generation)
             # Step 7
             await self._tick_if_due()
 
-    async def _process_fetched(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """Steps 2 to 6 for one fetched batch (under the in-flight lock)."""
+    async def _process_fetched(
+        self, batch: dict[TopicPartition, list[ConsumerRecord]], generation: int
+    ) -> None:
+        """Steps 2 to 6 for one batch fetched in group ``generation`` (under the in-flight
+        lock)."""
         assert self.pipeline is not None and self._kafka is not None
         records: list[ProducerRecord] = []
         offsets: Offsets = {}
@@ -366,7 +374,11 @@ class Service:
             return
         try:
             # Steps 4 and 5
-            await self._deliver(records, offsets)
+            await self._deliver(records, offsets, generation)
+        except LostOwnership:  # a zombie: the partitions' new owner replays the batch
+            self.pipeline.rolled_back()
+            self._kafka.rewind(starts)
+            raise
         except Exception:
             # Step 6
             self._undelivered = (starts, offsets)
@@ -381,21 +393,28 @@ class Service:
         if self.tick is None or time.monotonic() - self._last_tick < self.tick_interval_s:
             return
         self._last_tick = time.monotonic()
-        assert self.pipeline is not None
+        assert self.pipeline is not None and self._kafka is not None
+        generation = self._kafka.membership.generation
 
         async def deliver(records: list[ProducerRecord]) -> None:
             try:
-                await self._deliver(records, {})
+                await self._deliver(records, {}, generation)
+            except LostOwnership:
+                raise
             except Exception:
                 self._undelivered = ({}, {})
                 raise
 
         await self.pipeline.tick(self.tick, time.time(), deliver)
 
-    async def _deliver(self, records: list[ProducerRecord], offsets: Offsets) -> None:
+    async def _deliver(
+        self, records: list[ProducerRecord], offsets: Offsets, generation: int
+    ) -> None:
         assert self._kafka is not None and self.pipeline is not None
         outages, stopping = self.pipeline.outages, self._stopping
-        await self._kafka.deliver(records, offsets, outages=outages, stopping=stopping)
+        await self._kafka.deliver(
+            records, offsets, generation=generation, outages=outages, stopping=stopping
+        )
 
     async def _recover(self) -> None:
         """After a failed delivery, once Kafka answers again.

@@ -39,8 +39,9 @@ class ServiceSettings(KafkaConnectionSettings):
     )
     transactional_id: str | None = Field(
         None,
-        description="IMPACT_TRANSACTIONAL_ID; set a stable id per replica to fence zombies. "
-        "Default: <group_id>-<random>, unique per process.",
+        description="IMPACT_TRANSACTIONAL_ID. Default: <group_id>-<random>, unique per "
+        "process. A replica the group expelled cannot commit either way: each commit first "
+        "confirms the group generation (decision 0055).",
     )
     processing_guarantee: ProcessingGuarantee = Field(
         "exactly_once", description="IMPACT_PROCESSING_GUARANTEE."
@@ -88,6 +89,19 @@ class ServiceSettings(KafkaConnectionSettings):
         ge=1000,
         description="IMPACT_TRANSACTION_TIMEOUT_MS: longest time from a transaction's first "
         "send to its commit; must cover sending a batch's records (decision 0045).",
+    )
+    session_timeout_ms: int = Field(
+        10_000,
+        ge=1000,
+        description="IMPACT_SESSION_TIMEOUT_MS: a replica without a heartbeat for this long "
+        "is expelled from its group and its partitions go to another replica; a batch it "
+        "still holds then aborts instead of committing (decision 0055).",
+    )
+    max_poll_interval_ms: int = Field(
+        300_000,
+        ge=1000,
+        description="IMPACT_MAX_POLL_INTERVAL_MS: longest handling and delivery of one batch "
+        "before the replica leaves its group (and the batch is replayed by the next owner).",
     )
     max_batch_bytes: int = Field(
         MIB,

@@ -3,6 +3,7 @@ compacted changelog, and the final report equals the embedded one."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -12,7 +13,7 @@ from impact_orchestrator import run_embedded
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
 from impact_orchestrator.manifest import Registries, load_manifest
-from impact_orchestrator.service import Settings, build_service
+from impact_orchestrator.service import Orchestrator, Settings, build_service
 from impact_runtime import JsonCodec
 
 from runtime.tests.kafka_io import CommittedReader, as_json, produce
@@ -88,3 +89,38 @@ async def test_restart_rebuilds_from_the_changelog(
     report = {k: value[k] for k in ("status", "reports", "pilots", "cached", "failures", "summary")}
     assert report == run_embedded(manifest, registries=registries, run_id=run_id)
     assert report["summary"]["n_selected"] == 3
+
+
+class SlowRestore(Orchestrator):
+    """Its changelog restore lasts longer than the session timeout (a large run)."""
+
+    restores = 0
+
+    async def _rebuild(self, partitions: set[int]) -> None:
+        type(self).restores += 1
+        await asyncio.sleep(SLOW_RESTORE_S)
+        await super()._rebuild(partitions)
+
+
+SESSION_TIMEOUT_MS = 6000  # the broker's group.min.session.timeout.ms
+SLOW_RESTORE_S = 8.0
+
+
+async def test_a_restore_longer_than_the_session_timeout_keeps_the_partitions(
+    kafka_bootstrap: str,
+) -> None:
+    """aiokafka sends no heartbeat during a rebalance callback: a restore inside it got the
+    replica expelled after every join, and it restored again, for ever."""
+    settings = settings_for(kafka_bootstrap).model_copy(
+        update={"session_timeout_ms": SESSION_TIMEOUT_MS}
+    )
+    orchestrator = SlowRestore(settings)
+    service = build_service(settings, orchestrator)
+    service.codec = JsonCodec()
+    async with service:
+        await asyncio.wait_for(orchestrator.restored.wait(), 60)
+        assert service._kafka is not None
+        generation = service._kafka.membership.generation
+        await asyncio.sleep(2 * SESSION_TIMEOUT_MS / 1000)
+        assert service._kafka.membership.generation == generation
+    assert SlowRestore.restores == 1

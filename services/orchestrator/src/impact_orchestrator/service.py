@@ -17,6 +17,7 @@ Start with ``python -m impact_orchestrator.service``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from contextlib import aclosing
@@ -87,6 +88,12 @@ class Settings(ServiceSettings):
         "transaction.max.timeout.ms): a run's fan-out (one command per initiative) is one "
         "transaction with its manifest and offset (decision 0045).",
     )
+    max_poll_interval_ms: int = Field(
+        FAN_OUT_TRANSACTION_TIMEOUT_MS,
+        ge=1000,
+        description="IMPACT_MAX_POLL_INTERVAL_MS: 15 min, as long as a fan-out's transaction "
+        "may take; a replica that exceeds it leaves the group and its commit is refused.",
+    )
 
 
 def _lazy_part(state: RunState, part: Part) -> Callable[[], bytes | None]:
@@ -109,6 +116,7 @@ class Orchestrator:
         #: set once the runs of the assigned partitions are loaded (tests without a broker
         #: set it themselves)
         self.restored = asyncio.Event()
+        self._restoring: asyncio.Task[None] | None = None
 
     async def handle(self, msg: Incoming) -> list[Output]:
         await self.restored.wait()  # aiokafka may fetch while on_assign still restores
@@ -161,6 +169,8 @@ class Orchestrator:
         await asyncio.to_thread(lambda: self.registries)  # imports every stage package
 
     def tick(self, now: float) -> list[Output]:
+        if not self.restored.is_set():  # deadlines of runs still loading wait for them
+            return []
         return self._outputs(self.store.tick(now))
 
     def commit(self) -> None:
@@ -172,14 +182,46 @@ class Orchestrator:
         self.store.rollback()
 
     async def on_assign(self, assigned: set[TopicPartition]) -> None:
+        """Start loading the runs of the ``assigned`` partitions; ``handle`` and ``tick``
+        wait for it. The load runs after the rebalance callback returns: aiokafka sends no
+        heartbeat during the callback, so a restore longer than the session timeout (a
+        100,000-initiative run under load) got the replica expelled, and its next join
+        restored again, for ever."""
+        await self.stop_restoring()
         self.restored.clear()
-        try:
-            await self._ensure_changelog()
-            partitions = {tp.partition for tp in assigned}
-            self.store.keep_only(partitions)
-            await self._rebuild(partitions)
-        finally:
+        partitions = {tp.partition for tp in assigned}
+        self._restoring = asyncio.create_task(self._restore(partitions))
+
+    async def stop_restoring(self) -> None:
+        """Cancel a restore still running (a new assignment, or the service stopping)."""
+        if self._restoring is not None and not self._restoring.done():
+            self._restoring.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._restoring
+        self._restoring = None
+
+    async def _restore(self, partitions: set[int]) -> None:
+        """Load ``partitions``' runs; a failure (the broker away) is retried, backing off."""
+        delay = 0.2
+        while True:
+            try:
+                started = time.monotonic()
+                await self._ensure_changelog()
+                self.store.keep_only(partitions)
+                await self._rebuild(partitions)
+            except Exception as exc:  # retried: the handler keeps waiting
+                log.warning("restore_failed", error=repr(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 5.0)
+                continue
+            log.info(
+                "runs_restored",
+                partitions=sorted(partitions),
+                runs=len(self.store.states),
+                seconds=round(time.monotonic() - started, 2),
+            )
             self.restored.set()
+            return
 
     def _outputs(self, changes: list[Change]) -> list[Output]:
         outputs: list[Output] = []
@@ -254,6 +296,10 @@ class OrchestratorService(Service):
     async def start(self) -> None:
         await self.orchestrator.prepare(self.input_topics())
         await super().start()
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self.orchestrator.stop_restoring()
 
 
 def build_service(settings: Settings, orchestrator: Orchestrator | None = None) -> Service:

@@ -1,0 +1,102 @@
+"""Fault suite (h): a replica paused past its session timeout mid-transaction (a zombie).
+
+A measure replica is frozen with SIGSTOP while it holds a fetched, uncommitted command (a
+GC pause, a stalled VM, a laptop lid), long enough for the group coordinator to expire its
+session and hand its partitions to the other replica, which processes the same command
+again. Then it is resumed with SIGCONT. Its transaction must not commit: otherwise the
+command's result is on the topic twice (the second replica's and the zombie's), which
+read_committed consumers cannot tell apart. Decision 0055.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from impact_cli.bus import Bus
+
+from tests.support.fault_components import MEASURE_DELAY_ENV
+from tests.support.fault_manifests import cohort, embedded_outcome, outcome
+from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
+from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, record_fault
+from tests.support.faults import start_stack as start
+
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
+
+N = 16
+PAUSES = 2
+SESSION_TIMEOUT_MS = 6000  # the broker's group.min.session.timeout.ms
+#: Past the session timeout, so the coordinator gives the partitions away.
+PAUSE_S = 10.0
+RUN_TIMEOUT_S = 300.0
+PACING = {
+    MEASURE_DELAY_ENV: "1.0",  # a replica holds a fetched command ~95 % of the time
+    "IMPACT_MAX_POLL_RECORDS": "1",
+    "IMPACT_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
+}
+
+
+@pytest.fixture(scope="module")
+def stack(
+    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FaultStack]:
+    logs = tmp_path_factory.mktemp("pause")
+    services = start(kafka_bootstrap, schema_registry_url, logs, {"measure": 2}, env=PACING)
+    yield services
+    services.stop()
+
+
+async def test_a_replica_paused_past_its_session_commits_nothing_twice(
+    stack: FaultStack, kafka_bootstrap: str, schema_registry_url: str, tmp_path: Path
+) -> None:
+    manifest = cohort(tmp_path, N)
+    run_id = "pause-zombie"
+    expected = await embedded_outcome(manifest, run_id)
+    paused_at: list[float] = []
+
+    async def freeze(victim: str) -> None:
+        process = stack.processes[victim]
+        process.send_signal(signal.SIGSTOP)
+        paused_at.append(time.monotonic())
+        try:
+            await asyncio.sleep(PAUSE_S)  # the fault itself: the replica is frozen
+        finally:
+            process.send_signal(signal.SIGCONT)
+
+    bus = Bus(kafka_bootstrap, schema_registry_url, stack.prefix)
+    try:
+        async with RunWatch(kafka_bootstrap, bus.codec, stack.prefix, run_id) as watch:
+            await bus.publish_manifest(manifest.to_event_payload(), run_id)
+            for round_ in range(PAUSES):
+                done = watch.progress.get("measure", 0)
+                await watch.until(
+                    lambda w, d=done: w.progress.get("measure", 0) >= d + 2, 120, "2 results"
+                )
+                await freeze(stack.names("measure")[round_ % 2])
+            run = await watch.finished(RUN_TIMEOUT_S)
+        assert not stack.dead(), f"replicas exited after SIGCONT: {stack.dead()}"
+        await wait_consumed(kafka_bootstrap, stack.prefix, list(SERVICE_INPUTS))
+        events = await RunEvents.read(kafka_bootstrap, bus.codec, stack.prefix, run_id)
+    finally:
+        await bus.close()
+
+    lost, duplicated = events.delivery()
+    record_fault(
+        FaultRow(
+            "SIGSTOP measure (zombie)",
+            f"measure replica frozen {PAUSE_S:.0f} s (past its session timeout) holding an "
+            "uncommitted command, then resumed",
+            len(paused_at),
+            lost,
+            duplicated,
+            round(max(watch.longest_stall(at, at + PAUSE_S + 30) for at in paused_at), 1),
+            None,
+        )
+    )
+    assert outcome(run) == expected
+    assert (lost, duplicated) == (0, 0)
+    assert len(events.named("run_completed")) == 1
