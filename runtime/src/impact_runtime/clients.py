@@ -85,9 +85,10 @@ class KafkaClients:
         consumer is still in group ``generation`` (the one the batch was fetched in).
 
         aiokafka keeps retrying sends to an unreachable broker instead of failing, so a
-        delivery still pending after ``delivery_stall_s`` marks Kafka as down (readyz 503,
-        one log line per backoff step) until it completes or fails; ``stalled`` then says
-        so until the next delivery.
+        delivery that made no progress (no record sent or acknowledged) for
+        ``delivery_stall_s`` marks Kafka as down (readyz 503, one log line per backoff
+        step) until it completes or fails; ``stalled`` then says so until the next
+        delivery. A large fan-out that keeps sending is not a stall.
 
         Raises:
             Stopping: ``stopping`` was set while the delivery was stalled.
@@ -97,8 +98,13 @@ class KafkaClients:
         delivery = asyncio.ensure_future(self._deliver(records, offsets, generation))
         stop = asyncio.ensure_future(stopping.wait())
         started, step, timeout = time.monotonic(), 0, self.settings.delivery_stall_s
+        progress = self.delivery.progress
+        moved = progress.count
         try:
             while not (await asyncio.wait({delivery, stop}, timeout=timeout, return_when=FIRST))[0]:
+                if progress.count != moved:  # still sending: slow, not stalled
+                    moved = progress.count
+                    continue
                 step += 1
                 timeout = outages.policy.delay(step - 1)
                 pending = f"delivery pending for {time.monotonic() - started:.1f} s"

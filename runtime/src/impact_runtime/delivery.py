@@ -14,8 +14,21 @@ from impact_runtime.structs import ProducerRecord
 Offsets = dict[TopicPartition, int]
 
 
+class Progress:
+    """Records handed to the producer plus records acknowledged: a delivery whose count
+    still moves is slow (a large fan-out), not stalled on an unreachable broker."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def step(self, *_: object) -> None:
+        self.count += 1
+
+
 class Delivery(Protocol):
     """Produces a batch's records and commits its offsets, outputs first."""
+
+    progress: Progress
 
     async def deliver(
         self, records: list[ProducerRecord], offsets: Offsets, generation: int | None = None
@@ -25,14 +38,17 @@ class Delivery(Protocol):
 
 
 async def _send_all(
-    producer: AIOKafkaProducer, records: list[ProducerRecord]
+    producer: AIOKafkaProducer, records: list[ProducerRecord], progress: Progress
 ) -> list[asyncio.Future]:
-    return [
-        await producer.send(
+    futures = []
+    for r in records:
+        future = await producer.send(
             r.topic, r.value, key=r.key, headers=list(r.headers), partition=r.partition
         )
-        for r in records
-    ]
+        progress.step()
+        future.add_done_callback(progress.step)
+        futures.append(future)
+    return futures
 
 
 class ExactlyOnceDelivery:
@@ -48,13 +64,14 @@ class ExactlyOnceDelivery:
         self.producer = producer
         self.group_id = group_id
         self.membership = membership
+        self.progress = Progress()
 
     async def deliver(
         self, records: list[ProducerRecord], offsets: Offsets, generation: int | None = None
     ) -> None:
         """Produce ``records`` and commit ``offsets`` atomically (aborted on any error)."""
         async with self.producer.transaction():
-            futures = await _send_all(self.producer, records)
+            futures = await _send_all(self.producer, records, self.progress)
             if futures:  # a failed send must abort the transaction, not vanish
                 await asyncio.gather(*futures)
             if offsets:
@@ -76,6 +93,7 @@ class AtLeastOnceDelivery:
         self.consumer = consumer
         self.commit_interval_s = commit_interval_s
         self.pending: Offsets = {}
+        self.progress = Progress()
         self._last_commit = time.monotonic()
 
     async def deliver(
@@ -83,7 +101,7 @@ class AtLeastOnceDelivery:
     ) -> None:
         """Produce and await acks; commit offsets now or at the next interval (a replay
         after a rebalance may repeat outputs: at least once, so ``generation`` is unused)."""
-        futures = await _send_all(self.producer, records)
+        futures = await _send_all(self.producer, records, self.progress)
         if futures:
             await asyncio.gather(*futures)
         self.pending.update(offsets)

@@ -80,9 +80,10 @@ class ServiceSettings(KafkaConnectionSettings):
     delivery_stall_s: float = Field(
         5.0,
         gt=0,
-        description="IMPACT_DELIVERY_STALL_S: a batch delivery still pending after this many "
-        "seconds means the broker is unreachable: readyz 503 and one log line per backoff "
-        "step until it completes (the client keeps retrying; nothing is dropped).",
+        description="IMPACT_DELIVERY_STALL_S: a batch delivery that sent and acknowledged "
+        "nothing for this many seconds means the broker is unreachable: readyz 503 and one "
+        "log line per backoff step until it completes (the client keeps retrying; nothing "
+        "is dropped). A long delivery that keeps moving (a large fan-out) is not a stall.",
     )
     transaction_timeout_ms: int = Field(
         60_000,
