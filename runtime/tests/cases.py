@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from impact_contracts import ComponentError, ContractViolation, RetryableError
 from impact_runtime import Handler, Incoming, JsonCodec, Outgoing, Output
+from impact_schemas.catalog import event_spec
 from impact_schemas.registry.errors import RegistryUnavailable
 
 MARKER = "marker"
@@ -94,7 +95,7 @@ class RuntimeCases(abc.ABC):
         assert out.key == "run-1"
         assert out.value["doubled"] == 42
         assert out.value["run_id"] == "run-1"
-        assert out.value["schema_version"] == "1.0"
+        assert out.value["schema_version"] == event_spec("measure_completed").version
         assert out.headers["causation_id"] == out.value["causation_id"] != out.value["event_id"]
         assert out.headers["run_id"] == "run-1"
 

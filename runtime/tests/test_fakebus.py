@@ -21,6 +21,7 @@ from impact_runtime import (
     ServiceSettings,
 )
 from impact_runtime.pipeline import ENCODE_YIELD_EVERY
+from impact_schemas.catalog import event_spec
 
 from runtime.tests.cases import FlakyCodec
 
@@ -48,7 +49,7 @@ async def test_output_gets_envelope_from_its_cause(settings: ServiceSettings) ->
     assert request["doubled"] == 6
     assert request["initiative_id"] == "init-7"
     assert request["run_id"] == "run-1"
-    assert request["schema_version"] == "1.0"
+    assert request["schema_version"] == event_spec("measure_completed").version
     assert uuid.UUID(request["event_id"]).version == 4
     assert request["causation_id"] is not None
     assert request["causation_id"] != request["event_id"]
@@ -56,7 +57,7 @@ async def test_output_gets_envelope_from_its_cause(settings: ServiceSettings) ->
         "run_id": "run-1",
         "event_id": request["event_id"],
         "causation_id": request["causation_id"],
-        "schema_version": "1.0",
+        "schema_version": event_spec("measure_completed").version,
     }
     assert bus.dlq == []
 

@@ -19,6 +19,7 @@ from impact_runtime import (
     ServiceSettings,
 )
 from impact_runtime.dlq import TRUNCATED_VALUE_BYTES
+from impact_schemas.catalog import event_spec
 
 from runtime.tests.kafka_io import (
     CommittedReader,
@@ -70,7 +71,7 @@ async def test_consumes_handles_and_produces(kafka_bootstrap: str, guarantee: st
     assert {r.key for r in records} == {b"run-a"}
     headers = dict(records[0].headers)
     assert headers["run_id"] == b"run-a"
-    assert headers["schema_version"] == b"1.0"
+    assert headers["schema_version"] == event_spec("measure_completed").version.encode()
 
 
 async def test_poison_goes_to_the_dlq_and_later_messages_are_processed(

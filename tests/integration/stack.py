@@ -21,3 +21,20 @@ def service_stack(
         data_root=ROOT,
         env={"IMPACT_LOG_LEVEL": "DEBUG", "IMPACT_TICK_INTERVAL_S": "0.2"},
     )
+
+
+#: Input topics per service (the orchestrator consumes five) and partitions per topic.
+INPUT_TOPICS = {"orchestrator": 5, "measure": 1, "evaluate": 1, "allocate": 1}
+PARTITIONS = 6
+
+
+def settled(stack: ServiceProcesses) -> bool:
+    """Every replica is alive and owns partitions, and the replicas of each service own
+    every partition of its input topics once (raises if a replica died)."""
+    if dead := stack.dead():
+        raise AssertionError(f"service processes died: {dead}; logs in {stack.log_dir}")
+    for service, count in stack.replicas.items():
+        owned = [stack.partitions(f"{service}-{i}") for i in range(count)]
+        if not all(owned) or sum(owned) != INPUT_TOPICS[service] * PARTITIONS:
+            return False
+    return True

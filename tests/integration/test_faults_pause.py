@@ -72,10 +72,12 @@ async def test_a_replica_paused_past_its_session_commits_nothing_twice(
         async with RunWatch(kafka_bootstrap, bus.codec, stack.prefix, run_id) as watch:
             await bus.publish_manifest(manifest.to_event_payload(), run_id)
             for round_ in range(PAUSES):
-                done = watch.progress.get("measure", 0)
-                await watch.until(
-                    lambda w, d=done: w.progress.get("measure", 0) >= d + 2, 120, "2 results"
-                )
+                wanted = watch.progress.get("measure", 0) + 2
+
+                def measured(w: RunWatch, wanted: int = wanted) -> bool:
+                    return w.progress.get("measure", 0) >= wanted
+
+                await watch.until(measured, 120, "2 more results")
                 await freeze(stack.names("measure")[round_ % 2])
             run = await watch.finished(RUN_TIMEOUT_S)
         assert not stack.dead(), f"replicas exited after SIGCONT: {stack.dead()}"

@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import re
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import confluent_kafka
@@ -28,15 +28,12 @@ from impact_orchestrator.manifest import Manifest, load_manifest
 from impact_schemas.catalog import topic_for
 from impact_schemas.events import new_envelope
 
-from tests.integration.stack import ROOT, service_stack
-from tests.support.kafka import wait_for
+from tests.integration.stack import PARTITIONS, ROOT, service_stack
 
 pytestmark = pytest.mark.integration
 
 EXAMPLE = ROOT / "examples" / "manifest.yaml"
-PARTITIONS = 6  # ServiceSettings.topic_partitions: the services create their topics
 RUN_TIMEOUT_S = 240.0
-INPUTS = 5  # topics the orchestrator consumes
 CHEAP = ("checkout-flow-ab-test", "free-shipping-threshold", "loyalty-opt-in")
 
 
@@ -86,26 +83,6 @@ def stack(
     ).start()
     yield services
     services.stop()
-
-
-@pytest.fixture
-async def bus(
-    stack: ServiceProcesses, kafka_bootstrap: str, schema_registry_url: str
-) -> AsyncIterator[Bus]:
-    def assigned() -> bool:
-        if dead := stack.dead():
-            raise AssertionError(f"service processes died: {dead}")
-        for service, count in stack.replicas.items():
-            owned = [stack.partitions(f"{service}-{i}") for i in range(count)]
-            inputs = INPUTS if service == "orchestrator" else 1
-            if not all(owned) or sum(owned) != inputs * PARTITIONS:
-                return False
-        return True
-
-    await wait_for(assigned, timeout=300, message="replicas did not get their partitions")
-    client = Bus(kafka_bootstrap, schema_registry_url, stack.prefix)
-    yield client
-    await client.close()
 
 
 def small_manifest() -> Manifest:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,30 +46,6 @@ def stack(
     ).start()
     yield services
     services.stop()
-
-
-@pytest.fixture
-async def bus(
-    stack: ServiceProcesses, kafka_bootstrap: str, schema_registry_url: str
-) -> AsyncIterator[Bus]:
-    await _wait_for_assignments(stack)
-    client = Bus(kafka_bootstrap, schema_registry_url, stack.prefix)
-    yield client
-    await client.close()
-
-
-async def _wait_for_assignments(stack: ServiceProcesses) -> None:
-    """Both replicas of measure and evaluate own partitions before work is published."""
-
-    def assigned(service: str) -> bool:
-        owned = [stack.partitions(f"{service}-{i}") for i in range(stack.replicas[service])]
-        return all(owned) and sum(owned) >= 6
-
-    async def ready() -> bool:
-        assert not stack.dead(), f"service processes died: {stack.dead()}"
-        return assigned("measure") and assigned("evaluate")
-
-    await wait_for(ready, timeout=300, message="replicas did not get partitions")
 
 
 async def run_on_kafka(bus: Bus, manifest: Manifest, run_id: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from impact_orchestrator.manifest import load_manifest
 from typer.testing import CliRunner
 
 from tests.integration.stack import service_stack
-from tests.integration.test_pipeline import EXAMPLE, _wait_for_assignments, run_on_kafka
+from tests.integration.test_pipeline import EXAMPLE, run_on_kafka
 
 pytestmark = pytest.mark.integration
 
@@ -56,16 +56,6 @@ def stack(
     services.start()
     yield services
     services.stop()
-
-
-@pytest.fixture
-async def bus(
-    stack: ServiceProcesses, kafka_bootstrap: str, schema_registry_url: str
-) -> AsyncIterator[Bus]:
-    await _wait_for_assignments(stack)
-    client = Bus(kafka_bootstrap, schema_registry_url, stack.prefix)
-    yield client
-    await client.close()
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from impact_contracts import SchemaMismatch
+from impact_contracts import ConfigError, SchemaMismatch
 
 
 class Codec(Protocol):
@@ -27,12 +27,20 @@ class VersionedCodec(Protocol):
 class JsonCodec:
     """A registry-free codec for tests: UTF-8 JSON, any undecodable input is a mismatch."""
 
-    def __init__(self, version: str = "1.0") -> None:
+    def __init__(self, version: str | None = None) -> None:
         self._version = version
 
     def schema_version(self, event_name: str) -> str:
-        """Every event is written at the same version."""
-        return self._version
+        """``version`` if given, else the catalog's version of the event, as the Avro codec
+        writes it ("1.0" for an event the catalog does not know)."""
+        if self._version is not None:
+            return self._version
+        from impact_schemas.catalog import event_spec  # the Avro catalog, only when asked
+
+        try:
+            return event_spec(event_name).version
+        except ConfigError:
+            return "1.0"
 
     async def encode(self, event_name: str, value: dict[str, Any], topic: str) -> bytes:
         """Serialise to JSON; datetimes become ISO strings."""
