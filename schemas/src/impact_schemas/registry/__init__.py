@@ -13,12 +13,14 @@ from impact_schemas.registry.errors import (
     InvalidCompatibilityLevel,
     InvalidSchema,
     InvalidVersion,
+    ReferenceExists,
     RegistryError,
     RegistryUnavailable,
     SchemaNotFound,
     SubjectNotFound,
     VersionNotFound,
 )
+from impact_schemas.registry.references import SchemaReference
 
 if TYPE_CHECKING:
     from impact_schemas.registry.client import RegisteredSchema, RegistryClient
@@ -38,11 +40,13 @@ __all__ = [
     "InvalidCompatibilityLevel",
     "InvalidSchema",
     "InvalidVersion",
+    "ReferenceExists",
     "RegisteredSchema",
     "RegistryClient",
     "RegistryError",
     "RegistryUnavailable",
     "SchemaNotFound",
+    "SchemaReference",
     "SubjectNotFound",
     "VersionNotFound",
 ]

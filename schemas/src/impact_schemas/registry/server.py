@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from impact_schemas.policy import POLICY_LEVEL, parse_avro
+from impact_schemas.policy import POLICY_LEVEL
 from impact_schemas.registry.auth import BasicAuth
 from impact_schemas.registry.core import Registry
 from impact_schemas.registry.errors import (
@@ -28,6 +28,8 @@ from impact_schemas.registry.errors import (
     InvalidSchema,
     RegistryError,
 )
+from impact_schemas.registry.references import references_from_json
+from impact_schemas.registry.state import References
 from impact_schemas.registry.storage import SchemaLog
 
 #: Request content types Confluent accepts (a missing one is read as JSON too).
@@ -59,23 +61,23 @@ async def json_body(request: Request) -> Any:
     return json.loads(await request.body())
 
 
-async def schema_from_body(request: Request) -> str:
-    """The ``schema`` text of a request body, checked to be valid Avro (else 42201)."""
+async def schema_from_body(request: Request) -> tuple[str, References]:
+    """The ``schema`` text and ``references`` of a request body (42201 if malformed).
+
+    The schema itself is parsed, with its references resolved, by ``Registry``.
+    """
     try:
         body = await json_body(request)
         schema = body["schema"]
         schema_type = body.get("schemaType", "AVRO")
+        references = references_from_json(body.get("references"))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidSchema(f'Request body must be {{"schema": "..."}}: {exc}') from exc
     if schema_type != "AVRO":
         raise InvalidSchema(f"Unsupported schemaType {schema_type!r}: only AVRO is supported")
     if not isinstance(schema, str):
         raise InvalidSchema("Field 'schema' must be a string holding the schema JSON")
-    try:
-        parse_avro(schema)
-    except ValueError as exc:
-        raise InvalidSchema(f"Invalid schema: {exc}") from exc
-    return schema
+    return schema, references
 
 
 async def field_from_body(request: Request, name: str, error: type[RegistryError]) -> Any:
@@ -145,13 +147,13 @@ def _subject_routes(app: FastAPI, registry: Registry) -> None:
 
     @app.post("/subjects/{subject}/versions")
     async def register(subject: str, request: Request) -> Response:
-        schema = await schema_from_body(request)
-        return RegistryResponse({"id": await registry.register(subject, schema)})
+        schema, references = await schema_from_body(request)
+        return RegistryResponse({"id": await registry.register(subject, schema, references)})
 
     @app.post("/subjects/{subject}")
     async def lookup(subject: str, request: Request, deleted: bool = False) -> Response:
-        schema = await schema_from_body(request)
-        return RegistryResponse(registry.lookup(subject, schema, deleted=deleted))
+        schema, references = await schema_from_body(request)
+        return RegistryResponse(registry.lookup(subject, schema, references, deleted=deleted))
 
     @app.delete("/subjects/{subject}")
     async def delete_subject(subject: str, permanent: bool = False) -> Response:
@@ -171,6 +173,10 @@ def _subject_routes(app: FastAPI, registry: Registry) -> None:
         _, schema_id = registry.version(subject, version, deleted=deleted)
         return Response(registry.state.schemas[schema_id], media_type=CONTENT_TYPE)
 
+    @app.get("/subjects/{subject}/versions/{version}/referencedby")
+    async def referenced_by(subject: str, version: str) -> Response:
+        return RegistryResponse(registry.referenced_by(subject, version))
+
     @app.delete("/subjects/{subject}/versions/{version}")
     async def delete_version(subject: str, version: str, permanent: bool = False) -> Response:
         return RegistryResponse(
@@ -185,7 +191,8 @@ def _schema_routes(app: FastAPI, registry: Registry) -> None:
 
     @app.get("/schemas/ids/{schema_id}")
     async def by_id(schema_id: int) -> Response:
-        return RegistryResponse({"schema": registry.schema_by_id(schema_id)})
+        schema = registry.schema_by_id(schema_id)
+        return RegistryResponse({"schema": schema} | registry.references_body(schema_id))
 
     @app.get("/schemas/ids/{schema_id}/schema")
     async def raw_by_id(schema_id: int) -> Response:
@@ -205,13 +212,15 @@ def _schema_routes(app: FastAPI, registry: Registry) -> None:
     async def compatibility(
         subject: str, version: str, request: Request, verbose: bool = False
     ) -> Response:
-        schema = await schema_from_body(request)
-        return _compatible(registry.compatibility(subject, schema, version), verbose=verbose)
+        schema, references = await schema_from_body(request)
+        reasons = registry.compatibility(subject, schema, references, version)
+        return _compatible(reasons, verbose=verbose)
 
     @app.post("/compatibility/subjects/{subject}/versions")
     async def compatibility_all(subject: str, request: Request, verbose: bool = False) -> Response:
-        schema = await schema_from_body(request)
-        return _compatible(registry.compatibility(subject, schema, None), verbose=verbose)
+        schema, references = await schema_from_body(request)
+        reasons = registry.compatibility(subject, schema, references, None)
+        return _compatible(reasons, verbose=verbose)
 
 
 def _compatible(reasons: list[str], *, verbose: bool) -> Response:
