@@ -77,7 +77,8 @@ async def test_confluent_kafka_registers_references_that_we_decode(
     )
     assert confluent.get_referenced_by(results, 1) == [schema_id]
     fetched = confluent.get_schema(schema_id)
-    assert [(r.name, r.subject, r.version) for r in fetched.references] == [(name, results, 1)]
+    references = fetched.references or []
+    assert [(r.name, r.subject, r.version) for r in references] == [(name, results, 1)]
 
     serializer = AvroSerializer(
         confluent, conf={"auto.register.schemas": False, "use.latest.version": True}
