@@ -1,6 +1,6 @@
 """Schema registry: the async client, the shared error table, and (in ``server``) the server.
 
-Importing this package never imports Kafka or FastAPI, and imports the client (httpx) only
+Importing this package never imports Kafka or Starlette, and imports the client (httpx) only
 when ``RegistryClient`` is first used, so the server starts without it;
 ``python -m impact_schemas.registry`` starts the server.
 """

@@ -211,10 +211,10 @@ class RegistryClient:
 
         async def visit(refs: References) -> None:
             for ref in refs:
-                if (ref.subject, ref.version) in seen:
-                    continue
-                seen.add((ref.subject, ref.version))
                 key = (ref.subject, ref.version)
+                if key in seen:
+                    continue
+                seen.add(key)
                 if key not in self._versions:
                     self._versions[key] = await self.get_version(*key, deleted=True)
                 await visit(self._versions[key].references)
