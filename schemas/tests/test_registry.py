@@ -14,6 +14,7 @@ from impact_schemas.registry import (
     IncompatibleSchema,
     RegistryClient,
     RegistryError,
+    SchemaReference,
 )
 from impact_schemas.registry.errors import UNKNOWN_CODE
 
@@ -143,6 +144,15 @@ async def _readonly(client: RegistryClient, subject: str) -> object:
     return await client.register(subject, schema())
 
 
+async def _referenced(client: RegistryClient, subject: str) -> object:
+    base = schema(name=f"Base{uuid.uuid4().hex}")
+    await client.register(subject + "-base", base)
+    reference = SchemaReference(f"test.{base['name']}", subject + "-base", 1)
+    user = schema({"name": "base", "type": reference.name}, name="User")
+    await client.register(subject, user, (reference,))
+    return await client.delete_version(subject + "-base", 1)
+
+
 TRIGGERS: dict[int, tuple[int, Trigger]] = {
     40401: (404, lambda c, s: c.get_versions(s)),
     40402: (404, _version_not_found),
@@ -159,6 +169,7 @@ TRIGGERS: dict[int, tuple[int, Trigger]] = {
     42203: (422, lambda c, s: c.set_config("SIDEWAYS", s)),
     42204: (422, lambda c, s: c.set_mode("SIDEWAYS", s)),
     42205: (422, _readonly),
+    42206: (422, _referenced),
 }
 
 

@@ -14,7 +14,7 @@ from impact_schemas import events, wire
 from impact_schemas.catalog import EventSpec, event_for_topic, parse_version
 from impact_schemas.catalog import subject_for as topic_subject
 from impact_schemas.registry.client import RegistryClient
-from impact_schemas.registry.errors import SchemaNotFound
+from impact_schemas.registry.errors import SchemaNotFound, SubjectNotFound, VersionNotFound
 
 
 class AvroCodec:
@@ -116,14 +116,23 @@ class AvroCodec:
             raise ContractViolation(str(exc), envelope=scalars) from exc
 
     async def _writer(self, schema_id: int) -> tuple[Any, str]:
+        """The parsed writer schema of ``schema_id`` and its ``version``.
+
+        A writer schema with references is parsed after the schemas they name (fetched
+        from the registry), in one fastavro ``named_schemas``, so their types are known.
+        """
         if schema_id not in self._writers:
             try:
-                text = await self.registry.get_by_id(schema_id)
-            except SchemaNotFound as exc:
+                text, references = await self.registry.get_schema(schema_id)
+                dependencies = await self.registry.referenced_schemas(references)
+            except (SchemaNotFound, VersionNotFound, SubjectNotFound) as exc:
                 raise SchemaMismatch(f"unknown schema id {schema_id}: {exc.message}") from exc
             try:
+                named: dict[str, Any] = {}
+                for dependency in dependencies:
+                    fastavro.parse_schema(json.loads(dependency), named)
                 raw = json.loads(text)
-                parsed = fastavro.parse_schema(raw)
+                parsed = fastavro.parse_schema(raw, named)
             except Exception as exc:
                 raise SchemaMismatch(f"schema id {schema_id} is not valid Avro: {exc}") from exc
             version = str(raw.get("version", "")) if isinstance(raw, dict) else ""

@@ -29,6 +29,8 @@ LEVELS: tuple[str, ...] = get_args(CompatibilityLevel)
 POLICY_LEVEL: CompatibilityLevel = "FULL_TRANSITIVE"
 
 SchemaText = str | dict[str, Any]
+#: a schema as text, dict, or already parsed (e.g. with references resolved)
+AnySchema = SchemaText | avro.schema.Schema
 
 __all__ = [
     "LEVELS",
@@ -41,8 +43,13 @@ __all__ = [
 ]
 
 
-def parse_avro(schema: SchemaText) -> avro.schema.Schema:
-    """Parse a schema (JSON text or dict) with Apache avro; errors raise ``ValueError``."""
+def parse_avro(schema: AnySchema) -> avro.schema.Schema:
+    """Parse a schema (JSON text or dict) with Apache avro; errors raise ``ValueError``.
+
+    An already parsed schema is returned as is.
+    """
+    if isinstance(schema, avro.schema.Schema):
+        return schema
     text = schema if isinstance(schema, str) else json.dumps(schema)
     try:
         return avro.schema.parse(text)
@@ -61,7 +68,7 @@ def _reasons(reader: avro.schema.Schema, writer: avro.schema.Schema, label: str)
 
 
 def check_compatible(
-    new_schema: SchemaText, existing_schemas: Sequence[SchemaText], level: str
+    new_schema: AnySchema, existing_schemas: Sequence[AnySchema], level: str
 ) -> list[str]:
     """Why ``new_schema`` breaks ``level`` against ``existing_schemas`` (oldest first).
 

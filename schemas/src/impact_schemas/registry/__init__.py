@@ -1,6 +1,6 @@
 """Schema registry: the async client, the shared error table, and (in ``server``) the server.
 
-Importing this package never imports Kafka or FastAPI, and imports the client (httpx) only
+Importing this package never imports Kafka or Starlette, and imports the client (httpx) only
 when ``RegistryClient`` is first used, so the server starts without it;
 ``python -m impact_schemas.registry`` starts the server.
 """
@@ -13,12 +13,14 @@ from impact_schemas.registry.errors import (
     InvalidCompatibilityLevel,
     InvalidSchema,
     InvalidVersion,
+    ReferenceExists,
     RegistryError,
     RegistryUnavailable,
     SchemaNotFound,
     SubjectNotFound,
     VersionNotFound,
 )
+from impact_schemas.registry.references import SchemaReference
 
 if TYPE_CHECKING:
     from impact_schemas.registry.client import RegisteredSchema, RegistryClient
@@ -38,11 +40,13 @@ __all__ = [
     "InvalidCompatibilityLevel",
     "InvalidSchema",
     "InvalidVersion",
+    "ReferenceExists",
     "RegisteredSchema",
     "RegistryClient",
     "RegistryError",
     "RegistryUnavailable",
     "SchemaNotFound",
+    "SchemaReference",
     "SubjectNotFound",
     "VersionNotFound",
 ]

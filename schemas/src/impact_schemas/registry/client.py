@@ -22,6 +22,11 @@ from impact_schemas.registry.errors import (
     RegistryError,
     RegistryUnavailable,
 )
+from impact_schemas.registry.references import (
+    SchemaReference,
+    references_from_json,
+    references_json,
+)
 
 __all__ = [
     "AUTH_ENV",
@@ -29,6 +34,7 @@ __all__ = [
     "URL_ENV",
     "RegisteredSchema",
     "RegistryClient",
+    "SchemaReference",
     "SchemaText",
     "canonical",
     "schema_text",
@@ -38,16 +44,19 @@ URL_ENV = "SCHEMA_REGISTRY_URL"
 AUTH_ENV = "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO"
 
 SchemaText = str | dict[str, Any]
+References = tuple[SchemaReference, ...]
 
 
 @dataclass(frozen=True)
 class RegisteredSchema:
-    """A schema as registered under a subject."""
+    """A schema as registered under a subject (``references``: the named types it uses
+    from other subjects' versions)."""
 
     subject: str
     id: int
     version: int
     schema: str
+    references: References = ()
 
 
 def schema_text(schema: SchemaText) -> str:
@@ -101,8 +110,9 @@ class RegistryClient:
             auth=None if basic_auth is None else httpx.BasicAuth(*basic_auth),
             headers={"Accept": CONTENT_TYPE, "Content-Type": CONTENT_TYPE},
         )
-        self._schemas_by_id: dict[int, str] = {}
-        self._ids: dict[tuple[str, str], int] = {}
+        self._schemas_by_id: dict[int, tuple[str, References]] = {}
+        self._ids: dict[tuple[str, str, References], int] = {}
+        self._versions: dict[tuple[str, int], RegisteredSchema] = {}
 
     async def __aenter__(self) -> Self:
         return self
@@ -122,6 +132,7 @@ class RegistryClient:
         """Forget cached ids and schemas (e.g. after the registry was reset)."""
         self._schemas_by_id.clear()
         self._ids.clear()
+        self._versions.clear()
 
     async def _request(self, method: str, path: str, body: Any = None) -> Any:
         try:
@@ -139,38 +150,83 @@ class RegistryClient:
             code, message = UNKNOWN_CODE, response.text or response.reason_phrase
         raise RegistryError.for_code(code, message, response.status_code)
 
-    async def register(self, subject: str, schema: SchemaText) -> int:
-        """Register ``schema`` under ``subject`` (idempotent) and return its global id."""
-        key = (subject, canonical(schema))
+    async def register(self, subject: str, schema: SchemaText, references: References = ()) -> int:
+        """Register ``schema`` under ``subject`` (idempotent) and return its global id.
+
+        ``references``: the named types ``schema`` uses from other subjects' versions.
+        """
+        key = (subject, canonical(schema), tuple(references))
         if key not in self._ids:
-            body = {"schema": schema_text(schema), "schemaType": "AVRO"}
+            body = _schema_body(schema, references)
             answer = await self._request(
                 "POST", f"/subjects/{quote(subject, safe='')}/versions", body
             )
             self._ids[key] = int(answer["id"])
-            self._schemas_by_id.setdefault(int(answer["id"]), schema_text(schema))
+            self._schemas_by_id.setdefault(
+                int(answer["id"]), (schema_text(schema), tuple(references))
+            )
         return self._ids[key]
 
     async def lookup(
-        self, subject: str, schema: SchemaText, *, deleted: bool = False
+        self,
+        subject: str,
+        schema: SchemaText,
+        references: References = (),
+        *,
+        deleted: bool = False,
     ) -> RegisteredSchema:
-        """The registration of ``schema`` under ``subject`` (40401/40403 if absent).
+        """The registration of ``schema`` (with ``references``) under ``subject``
+        (40401/40403 if absent).
 
         ``deleted``: soft-deleted versions count too.
         """
-        body = {"schema": schema_text(schema), "schemaType": "AVRO"}
         path = f"/subjects/{quote(subject, safe='')}{_flag(deleted=deleted)}"
-        found = self._registered(await self._request("POST", path, body))
+        found = self._registered(
+            await self._request("POST", path, _schema_body(schema, references))
+        )
         if not deleted:
-            self._ids[(subject, canonical(schema))] = found.id
+            self._ids[(subject, canonical(schema), tuple(references))] = found.id
         return found
 
     async def get_by_id(self, schema_id: int) -> str:
         """The schema text with global id ``schema_id`` (cached; 40403 if unknown)."""
+        return (await self.get_schema(schema_id))[0]
+
+    async def get_schema(self, schema_id: int) -> tuple[str, References]:
+        """The text and references of global id ``schema_id`` (cached; 40403 if unknown)."""
         if schema_id not in self._schemas_by_id:
             answer = await self._request("GET", f"/schemas/ids/{schema_id}")
-            self._schemas_by_id[schema_id] = str(answer["schema"])
+            references = references_from_json(answer.get("references"))
+            self._schemas_by_id[schema_id] = (str(answer["schema"]), references)
         return self._schemas_by_id[schema_id]
+
+    async def referenced_schemas(self, references: References) -> list[str]:
+        """Texts of the schemas ``references`` name, transitively, each once and after
+        the schemas it references itself (the order to parse them in).
+
+        Soft-deleted versions resolve too (as Confluent's deserializers read them).
+        """
+        order: list[str] = []
+        seen: set[tuple[str, int]] = set()
+
+        async def visit(refs: References) -> None:
+            for ref in refs:
+                key = (ref.subject, ref.version)
+                if key in seen:
+                    continue
+                seen.add(key)
+                if key not in self._versions:
+                    self._versions[key] = await self.get_version(*key, deleted=True)
+                await visit(self._versions[key].references)
+                order.append(self._versions[key].schema)
+
+        await visit(references)
+        return order
+
+    async def get_referenced_by(self, subject: str, version: int | str = "latest") -> list[int]:
+        """Ids of the live versions whose references name this version of ``subject``."""
+        path = f"/subjects/{quote(subject, safe='')}/versions/{version}/referencedby"
+        return [int(i) for i in await self._request("GET", path)]
 
     async def get_subjects(self, *, deleted: bool = False) -> list[str]:
         """Subjects with a live version (``deleted``: soft-deleted ones too)."""
@@ -201,14 +257,18 @@ class RegistryClient:
         return self._registered(await self._request("GET", path))
 
     async def check_compatibility(
-        self, subject: str, schema: SchemaText, version: int | str | None = None
+        self,
+        subject: str,
+        schema: SchemaText,
+        version: int | str | None = None,
+        references: References = (),
     ) -> tuple[bool, list[str]]:
         """Whether ``schema`` may be registered under ``subject``, with the reasons if not.
 
         ``version`` None (default) checks against the versions the subject's level names,
         as registering would; a number or ``latest`` checks against that one version.
         """
-        body = {"schema": schema_text(schema), "schemaType": "AVRO"}
+        body = _schema_body(schema, references)
         versions = "versions" if version is None else f"versions/{version}"
         path = f"/compatibility/subjects/{quote(subject, safe='')}/{versions}?verbose=true"
         answer = await self._request("POST", path, body)
@@ -271,7 +331,15 @@ class RegistryClient:
             id=int(answer["id"]),
             version=int(answer["version"]),
             schema=str(answer["schema"]),
+            references=references_from_json(answer.get("references")),
         )
+
+
+def _schema_body(schema: SchemaText, references: References) -> dict[str, Any]:
+    body: dict[str, Any] = {"schema": schema_text(schema), "schemaType": "AVRO"}
+    if references:
+        body["references"] = references_json(tuple(references))
+    return body
 
 
 def _flag(**flags: bool) -> str:

@@ -2,7 +2,9 @@
 
 Deletes follow Confluent: a soft delete hides a version (its number stays taken, its id
 keeps resolving), a permanent delete is allowed only after a soft delete and removes the
-version record; the schema's ``ID`` record is never removed (decision 0050).
+version record; the schema's ``ID`` record is never removed (decision 0050). A version
+that a live version references cannot be deleted (42206); one that any id references is
+never permanently deleted (decision 0051).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from impact_schemas.registry.errors import (
     IncompatibleSchema,
     InvalidCompatibilityLevel,
     InvalidMode,
+    InvalidSchema,
     InvalidVersion,
     OperationNotPermitted,
+    ReferenceExists,
     RegistryError,
     SchemaNotFound,
     SubjectLevelNotConfigured,
@@ -30,7 +34,9 @@ from impact_schemas.registry.errors import (
     VersionNotSoftDeleted,
     VersionSoftDeleted,
 )
-from impact_schemas.registry.state import Record, RegistryState, canonical, version_value
+from impact_schemas.registry.parsed import ParsedSchemas
+from impact_schemas.registry.references import references_json
+from impact_schemas.registry.state import Record, References, RegistryState, version_value
 from impact_schemas.registry.storage import SchemaLog
 
 BACKEND_ERROR_CODE = 50001
@@ -43,6 +49,7 @@ class Registry:
     def __init__(self, log: SchemaLog, default_level: str = POLICY_LEVEL) -> None:
         self.log = log
         self.state = RegistryState(default_level=default_level)
+        self.parsed = ParsedSchemas(self.state)
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -88,23 +95,38 @@ class Registry:
             raise VersionNotFound(f"Version {version} not found.")
         return number, versions[number]
 
-    def history(self, subject: str) -> list[str]:
-        """Schemas of a subject's live versions, oldest first."""
-        return [self.state.schemas[i] for i in self.state.versions(subject).values()]
+    def history(self, subject: str) -> list[Any]:
+        """Parsed schemas of a subject's live versions, oldest first (parsed once per id)."""
+        return [self.parsed.of_id(i) for i in self.state.versions(subject).values()]
 
     def entry(self, subject: str, version: int, schema_id: int) -> dict[str, Any]:
         schema = self.state.schemas[schema_id]
-        return {"subject": subject, "version": version, "id": schema_id, "schema": schema}
+        found = {"subject": subject, "version": version, "id": schema_id, "schema": schema}
+        return found | self.references_body(schema_id)
 
-    def lookup(self, subject: str, schema: str, *, deleted: bool = False) -> dict[str, Any]:
+    def references_body(self, schema_id: int) -> dict[str, Any]:
+        """``{"references": [...]}`` if the schema has any, else ``{}`` (as Confluent)."""
+        references = self.state.references[schema_id]
+        return {"references": references_json(references)} if references else {}
+
+    def id_of(self, schema: str, references: References) -> int | None:
+        """The id of this exact schema (text and references), if registered (42201 if
+        ``schema`` is not JSON)."""
+        try:
+            return self.state.id_of(schema, references)
+        except ValueError as exc:
+            raise InvalidSchema(f"Invalid schema: not JSON: {exc}") from exc
+
+    def lookup(
+        self, subject: str, schema: str, references: References = (), *, deleted: bool = False
+    ) -> dict[str, Any]:
         self.versions(subject, deleted=deleted)
-        schema_id = self.state.ids.get(canonical(schema))
-        found = (
-            None
-            if schema_id is None
-            else self.state.version_of(subject, schema_id, deleted=deleted)
-        )
-        if schema_id is None or found is None:
+        schema_id = self.id_of(schema, references)
+        if schema_id is None:
+            self.parsed.parse(schema, references)  # an invalid schema is 42201, not 40403
+            raise SchemaNotFound("Schema not found")
+        found = self.state.version_of(subject, schema_id, deleted=deleted)
+        if found is None:
             raise SchemaNotFound("Schema not found")
         return self.entry(subject, found, schema_id)
 
@@ -113,18 +135,26 @@ class Registry:
             raise SchemaNotFound(f"Schema {schema_id} not found")
         return self.state.schemas[schema_id]
 
+    def referenced_by(self, subject: str, version: str) -> list[int]:
+        """Ids of the live versions referencing this version of ``subject``."""
+        number, _ = self.version(subject, version)
+        return self.state.referenced_by(subject, number)
+
     def usages(self, schema_id: int, *, deleted: bool = False) -> list[tuple[str, int]]:
         self.schema_by_id(schema_id)
         return self.state.usages(schema_id, deleted=deleted)
 
-    def compatibility(self, subject: str, schema: str, version: str | None) -> list[str]:
+    def compatibility(
+        self, subject: str, schema: str, references: References, version: str | None
+    ) -> list[str]:
         """Reasons ``schema`` is incompatible: per the level (``version`` None, as a
         registration would be checked), or with one version (``latest`` included)."""
         level = self.state.level(subject)
+        new = self.parsed.parse(schema, references)
         if version is None or (version in ("latest", "-1") and not self.history(subject)):
-            return check_compatible(schema, self.history(subject), level)
+            return check_compatible(new, self.history(subject), level)
         _, schema_id = self.version(subject, version)
-        return check_compatible(schema, [self.state.schemas[schema_id]], level)
+        return check_compatible(new, [self.parsed.of_id(schema_id)], level)
 
     def subject_level(self, subject: str, *, default_to_global: bool = False) -> str:
         if subject in self.state.levels or default_to_global:
@@ -135,21 +165,35 @@ class Registry:
 
     # writes
 
-    async def register(self, subject: str, schema: str) -> int:
+    async def register(self, subject: str, schema: str, references: References = ()) -> int:
+        """The id of ``schema`` (with ``references``) as a version of ``subject``.
+
+        Already a live version of the subject: its id, nothing parsed or written. Else the
+        schema is parsed once (with the referenced types), checked against the subject's
+        live versions (parsed once per id, cached) and written in one produce round trip.
+        """
         async with self._lock:
-            known_id = self.state.ids.get(canonical(schema))
+            known_id = self.id_of(schema, references)
             if known_id is not None and self.state.version_of(subject, known_id) is not None:
                 return known_id
             self._writable(subject)
+            new = (
+                self.parsed.parse(schema, references)
+                if known_id is None
+                else self.parsed.of_id(known_id)
+            )
             level = self.state.level(subject)
-            reasons = check_compatible(schema, self.history(subject), level)
+            reasons = check_compatible(new, self.history(subject), level)
             if reasons:
                 raise IncompatibleSchema(
                     f"Schema being registered is incompatible with an earlier schema for "
                     f"subject '{subject}' ({level}): {'; '.join(reasons)}"
                 )
-            await self._write(self.state.register_records(subject, schema))
-            return self.state.ids[canonical(schema)]
+            await self._write(self.state.register_records(subject, schema, references))
+            schema_id = self.state.id_of(schema, references)
+            assert schema_id is not None
+            self.parsed.remember(schema_id, new)
+            return schema_id
 
     async def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
         """Soft-delete every live version, or (``permanent``) remove soft-deleted ones."""
@@ -168,6 +212,8 @@ class Registry:
                     f"Subject '{subject}' was soft deleted. "
                     "Set permanent=true to delete permanently"
                 )
+            for number in every if permanent else live:
+                self._not_referenced(subject, number, permanent=permanent)
             if permanent:
                 records = [_version_key(subject, v) for v in every]
                 if subject in self.state.levels:
@@ -194,16 +240,33 @@ class Registry:
                     f"Subject '{subject}' Version {number} was not deleted first before "
                     "being permanently deleted"
                 )
+            self._not_referenced(subject, number, permanent=permanent)
             if permanent:
                 await self._write([_version_key(subject, number)])
             else:
                 await self._write([self._soft_deleted(subject, number, schema_id)])
             return number
 
+    def _not_referenced(self, subject: str, number: int, *, permanent: bool) -> None:
+        """42206 if a live version references this one (``permanent``: if any id does,
+        soft-deleted or not: an id keeps resolving forever, so must what it references)."""
+        referrers = self.state.referenced_by(subject, number, deleted=permanent)
+        if referrers:
+            raise ReferenceExists(
+                f"One or more references exist to the schema {{subject={subject}, "
+                f"version={number}}}: schema ids {referrers}"
+                + (
+                    " (decision 0051: a referenced version is never permanently deleted)"
+                    if permanent
+                    else ""
+                )
+            )
+
     def _soft_deleted(self, subject: str, number: int, schema_id: int) -> Record:
         text = self.state.schemas[schema_id]
         key, _ = _version_key(subject, number)
-        return key, version_value(subject, number, schema_id, text, deleted=True)
+        references = self.state.references[schema_id]
+        return key, version_value(subject, number, schema_id, text, references, deleted=True)
 
     async def set_level(self, level: Any, subject: str | None) -> str:
         if level not in LEVELS:

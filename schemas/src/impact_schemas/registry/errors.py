@@ -118,6 +118,13 @@ class OperationNotPermitted(RegistryError):
     default_status = 422
 
 
+class ReferenceExists(RegistryError):
+    """The version is referenced by another schema: delete the referrer first."""
+
+    code = 42206
+    default_status = 422
+
+
 #: Confluent error code → error class (the one table both client and server use).
 ERROR_CODES: dict[int, type[RegistryError]] = {
     cls.code: cls
@@ -137,6 +144,7 @@ ERROR_CODES: dict[int, type[RegistryError]] = {
         InvalidCompatibilityLevel,
         InvalidMode,
         OperationNotPermitted,
+        ReferenceExists,
     )
 }
 

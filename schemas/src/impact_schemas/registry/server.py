@@ -1,24 +1,28 @@
-"""The schema-registry server: a Confluent REST API subset on FastAPI.
+"""The schema-registry server: a Confluent REST API subset on Starlette.
 
 State lives in a ``SchemaLog`` (a compacted Kafka topic in production): every change is
 written and acknowledged before the reply; on startup the log is replayed. Every error,
 unknown routes and bad requests included, is a Confluent ``{"error_code", "message"}`` body.
+Starlette rather than FastAPI: the handlers read their bodies and flags themselves, and
+FastAPI's import (its OpenAPI models) was the largest part of the server's start-up.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
-from impact_schemas.policy import POLICY_LEVEL, parse_avro
+from impact_schemas.policy import POLICY_LEVEL
 from impact_schemas.registry.auth import BasicAuth
 from impact_schemas.registry.core import Registry
 from impact_schemas.registry.errors import (
@@ -28,6 +32,8 @@ from impact_schemas.registry.errors import (
     InvalidSchema,
     RegistryError,
 )
+from impact_schemas.registry.references import references_from_json
+from impact_schemas.registry.state import References
 from impact_schemas.registry.storage import SchemaLog
 
 #: Request content types Confluent accepts (a missing one is read as JSON too).
@@ -38,7 +44,9 @@ ACCEPTED_TYPES = (
     "application/octet-stream",
 )
 SCHEMA_TYPES = ["AVRO"]
-ToGlobal = Annotated[bool, Query(alias="defaultToGlobal")]
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class RegistryResponse(JSONResponse):
@@ -51,6 +59,18 @@ def http_error(status: int) -> RegistryError:
     return RegistryError(f"HTTP {status} {phrase}", http_status=status, error_code=status)
 
 
+def flag(request: Request, name: str) -> bool:
+    """A boolean query parameter (``?deleted=true``); absent is False, junk is 422."""
+    value = request.query_params.get(name)
+    if value is None or value.lower() in _FALSE:
+        return False
+    if value.lower() in _TRUE:
+        return True
+    raise RegistryError(
+        f"query parameter {name}: {value!r} is not a boolean", http_status=422, error_code=422
+    )
+
+
 async def json_body(request: Request) -> Any:
     """The parsed JSON body; 415 for a content type Confluent would refuse."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -59,23 +79,23 @@ async def json_body(request: Request) -> Any:
     return json.loads(await request.body())
 
 
-async def schema_from_body(request: Request) -> str:
-    """The ``schema`` text of a request body, checked to be valid Avro (else 42201)."""
+async def schema_from_body(request: Request) -> tuple[str, References]:
+    """The ``schema`` text and ``references`` of a request body (42201 if malformed).
+
+    The schema itself is parsed, with its references resolved, by ``Registry``.
+    """
     try:
         body = await json_body(request)
         schema = body["schema"]
         schema_type = body.get("schemaType", "AVRO")
+        references = references_from_json(body.get("references"))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidSchema(f'Request body must be {{"schema": "..."}}: {exc}') from exc
     if schema_type != "AVRO":
         raise InvalidSchema(f"Unsupported schemaType {schema_type!r}: only AVRO is supported")
     if not isinstance(schema, str):
         raise InvalidSchema("Field 'schema' must be a string holding the schema JSON")
-    try:
-        parse_avro(schema)
-    except ValueError as exc:
-        raise InvalidSchema(f"Invalid schema: {exc}") from exc
-    return schema
+    return schema, references
 
 
 async def field_from_body(request: Request, name: str, error: type[RegistryError]) -> Any:
@@ -87,7 +107,7 @@ async def field_from_body(request: Request, name: str, error: type[RegistryError
 
 def create_app(
     log: SchemaLog, *, default_level: str = POLICY_LEVEL, users: dict[str, str] | None = None
-) -> FastAPI:
+) -> Starlette:
     """The registry ASGI app over ``log`` (replayed at startup).
 
     ``users``: ``{user: password}`` for HTTP basic auth on every request (None/empty: off).
@@ -95,123 +115,166 @@ def create_app(
     registry = Registry(log, default_level)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await registry.start()
         try:
             yield
         finally:
             await log.stop()
 
-    app = FastAPI(title="impact schema registry", lifespan=lifespan)
+    routes = (
+        _subject_routes(registry)
+        + _schema_routes(registry)
+        + _config_routes(registry)
+        + _mode_routes(registry)
+    )
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(BasicAuth, users=users)] if users else None,
+        exception_handlers={RegistryError: _registry_error, HTTPException: _http_error},
+    )
     app.state.registry = registry
-    if users:
-        app.add_middleware(BasicAuth, users=users)
-    _error_handlers(app)
-    _subject_routes(app, registry)
-    _schema_routes(app, registry)
-    _config_routes(app, registry)
     return app
 
 
-def _error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RegistryError)
-    async def _registry_error(_: Request, exc: RegistryError) -> Response:
-        body = {"error_code": exc.error_code, "message": exc.message}
-        return RegistryResponse(body, status_code=exc.http_status)
-
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException) -> Response:
-        return await _registry_error(request, http_error(exc.status_code))
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        # a malformed path parameter (e.g. a non-numeric id) names no resource: 404
-        if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
-            return await _registry_error(request, http_error(404))
-        message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return await _registry_error(
-            request, RegistryError(message, http_status=422, error_code=422)
-        )
+async def _registry_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RegistryError)
+    body = {"error_code": exc.error_code, "message": exc.message}
+    return RegistryResponse(body, status_code=exc.http_status)
 
 
-def _subject_routes(app: FastAPI, registry: Registry) -> None:
-    @app.get("/")
-    async def root() -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return await _registry_error(request, http_error(exc.status_code))
+
+
+def _route(path: str, method: str) -> Callable[[Endpoint], Route]:
+    def wrap(endpoint: Endpoint) -> Route:
+        return Route(path, endpoint, methods=[method])
+
+    return wrap
+
+
+def _subject_routes(registry: Registry) -> list[Route]:
+    @_route("/", "GET")
+    async def root(_: Request) -> Response:
         return RegistryResponse({})
 
-    @app.get("/subjects")
-    async def subjects(deleted: bool = False) -> Response:
-        return RegistryResponse(registry.state.subject_names(deleted=deleted))
+    @_route("/subjects", "GET")
+    async def subjects(request: Request) -> Response:
+        names = registry.state.subject_names(deleted=flag(request, "deleted"))
+        return RegistryResponse(names)
 
-    @app.post("/subjects/{subject}/versions")
-    async def register(subject: str, request: Request) -> Response:
-        schema = await schema_from_body(request)
-        return RegistryResponse({"id": await registry.register(subject, schema)})
+    @_route("/subjects/{subject}/versions", "POST")
+    async def register(request: Request) -> Response:
+        schema, references = await schema_from_body(request)
+        subject = request.path_params["subject"]
+        return RegistryResponse({"id": await registry.register(subject, schema, references)})
 
-    @app.post("/subjects/{subject}")
-    async def lookup(subject: str, request: Request, deleted: bool = False) -> Response:
-        schema = await schema_from_body(request)
-        return RegistryResponse(registry.lookup(subject, schema, deleted=deleted))
+    @_route("/subjects/{subject}", "POST")
+    async def lookup(request: Request) -> Response:
+        schema, references = await schema_from_body(request)
+        subject, deleted = request.path_params["subject"], flag(request, "deleted")
+        return RegistryResponse(registry.lookup(subject, schema, references, deleted=deleted))
 
-    @app.delete("/subjects/{subject}")
-    async def delete_subject(subject: str, permanent: bool = False) -> Response:
+    @_route("/subjects/{subject}", "DELETE")
+    async def delete_subject(request: Request) -> Response:
+        subject, permanent = request.path_params["subject"], flag(request, "permanent")
         return RegistryResponse(await registry.delete_subject(subject, permanent=permanent))
 
-    @app.get("/subjects/{subject}/versions")
-    async def versions(subject: str, deleted: bool = False) -> Response:
+    @_route("/subjects/{subject}/versions", "GET")
+    async def versions(request: Request) -> Response:
+        subject, deleted = request.path_params["subject"], flag(request, "deleted")
         return RegistryResponse(sorted(registry.versions(subject, deleted=deleted)))
 
-    @app.get("/subjects/{subject}/versions/{version}")
-    async def get_version(subject: str, version: str, deleted: bool = False) -> Response:
-        number, schema_id = registry.version(subject, version, deleted=deleted)
+    @_route("/subjects/{subject}/versions/{version}", "GET")
+    async def get_version(request: Request) -> Response:
+        subject, version = request.path_params["subject"], request.path_params["version"]
+        number, schema_id = registry.version(subject, version, deleted=flag(request, "deleted"))
         return RegistryResponse(registry.entry(subject, number, schema_id))
 
-    @app.get("/subjects/{subject}/versions/{version}/schema")
-    async def get_version_schema(subject: str, version: str, deleted: bool = False) -> Response:
-        _, schema_id = registry.version(subject, version, deleted=deleted)
+    @_route("/subjects/{subject}/versions/{version}/schema", "GET")
+    async def get_version_schema(request: Request) -> Response:
+        subject, version = request.path_params["subject"], request.path_params["version"]
+        _, schema_id = registry.version(subject, version, deleted=flag(request, "deleted"))
         return Response(registry.state.schemas[schema_id], media_type=CONTENT_TYPE)
 
-    @app.delete("/subjects/{subject}/versions/{version}")
-    async def delete_version(subject: str, version: str, permanent: bool = False) -> Response:
+    @_route("/subjects/{subject}/versions/{version}/referencedby", "GET")
+    async def referenced_by(request: Request) -> Response:
+        subject, version = request.path_params["subject"], request.path_params["version"]
+        return RegistryResponse(registry.referenced_by(subject, version))
+
+    @_route("/subjects/{subject}/versions/{version}", "DELETE")
+    async def delete_version(request: Request) -> Response:
+        subject, version = request.path_params["subject"], request.path_params["version"]
+        permanent = flag(request, "permanent")
         return RegistryResponse(
             await registry.delete_version(subject, version, permanent=permanent)
         )
 
+    return [
+        root,
+        subjects,
+        register,
+        lookup,
+        delete_subject,
+        versions,
+        get_version,
+        get_version_schema,
+        referenced_by,
+        delete_version,
+    ]
 
-def _schema_routes(app: FastAPI, registry: Registry) -> None:
-    @app.get("/schemas/types")
-    async def schema_types() -> Response:
+
+def _schema_routes(registry: Registry) -> list[Route]:
+    @_route("/schemas/types", "GET")
+    async def schema_types(_: Request) -> Response:
         return RegistryResponse(SCHEMA_TYPES)
 
-    @app.get("/schemas/ids/{schema_id}")
-    async def by_id(schema_id: int) -> Response:
-        return RegistryResponse({"schema": registry.schema_by_id(schema_id)})
+    @_route("/schemas/ids/{schema_id:int}", "GET")
+    async def by_id(request: Request) -> Response:
+        schema_id = request.path_params["schema_id"]
+        schema = registry.schema_by_id(schema_id)
+        return RegistryResponse({"schema": schema} | registry.references_body(schema_id))
 
-    @app.get("/schemas/ids/{schema_id}/schema")
-    async def raw_by_id(schema_id: int) -> Response:
-        return Response(registry.schema_by_id(schema_id), media_type=CONTENT_TYPE)
+    @_route("/schemas/ids/{schema_id:int}/schema", "GET")
+    async def raw_by_id(request: Request) -> Response:
+        schema = registry.schema_by_id(request.path_params["schema_id"])
+        return Response(schema, media_type=CONTENT_TYPE)
 
-    @app.get("/schemas/ids/{schema_id}/versions")
-    async def id_versions(schema_id: int, deleted: bool = False) -> Response:
-        usages = registry.usages(schema_id, deleted=deleted)
+    @_route("/schemas/ids/{schema_id:int}/versions", "GET")
+    async def id_versions(request: Request) -> Response:
+        usages = registry.usages(request.path_params["schema_id"], deleted=flag(request, "deleted"))
         return RegistryResponse([{"subject": s, "version": v} for s, v in usages])
 
-    @app.get("/schemas/ids/{schema_id}/subjects")
-    async def id_subjects(schema_id: int, deleted: bool = False) -> Response:
-        usages = registry.usages(schema_id, deleted=deleted)
+    @_route("/schemas/ids/{schema_id:int}/subjects", "GET")
+    async def id_subjects(request: Request) -> Response:
+        usages = registry.usages(request.path_params["schema_id"], deleted=flag(request, "deleted"))
         return RegistryResponse(sorted({s for s, _ in usages}))
 
-    @app.post("/compatibility/subjects/{subject}/versions/{version}")
-    async def compatibility(
-        subject: str, version: str, request: Request, verbose: bool = False
-    ) -> Response:
-        schema = await schema_from_body(request)
-        return _compatible(registry.compatibility(subject, schema, version), verbose=verbose)
+    @_route("/compatibility/subjects/{subject}/versions/{version}", "POST")
+    async def compatibility(request: Request) -> Response:
+        schema, references = await schema_from_body(request)
+        subject, version = request.path_params["subject"], request.path_params["version"]
+        reasons = registry.compatibility(subject, schema, references, version)
+        return _compatible(reasons, verbose=flag(request, "verbose"))
 
-    @app.post("/compatibility/subjects/{subject}/versions")
-    async def compatibility_all(subject: str, request: Request, verbose: bool = False) -> Response:
-        schema = await schema_from_body(request)
-        return _compatible(registry.compatibility(subject, schema, None), verbose=verbose)
+    @_route("/compatibility/subjects/{subject}/versions", "POST")
+    async def compatibility_all(request: Request) -> Response:
+        schema, references = await schema_from_body(request)
+        reasons = registry.compatibility(request.path_params["subject"], schema, references, None)
+        return _compatible(reasons, verbose=flag(request, "verbose"))
+
+    return [
+        schema_types,
+        by_id,
+        raw_by_id,
+        id_versions,
+        id_subjects,
+        compatibility,
+        compatibility_all,
+    ]
 
 
 def _compatible(reasons: list[str], *, verbose: bool) -> Response:
@@ -221,49 +284,62 @@ def _compatible(reasons: list[str], *, verbose: bool) -> Response:
     return RegistryResponse(body)
 
 
-def _config_routes(app: FastAPI, registry: Registry) -> None:
-    @app.get("/config")
-    async def get_config() -> Response:
+def _config_routes(registry: Registry) -> list[Route]:
+    @_route("/config", "GET")
+    async def get_config(_: Request) -> Response:
         return RegistryResponse({"compatibilityLevel": registry.state.level()})
 
-    @app.put("/config")
+    @_route("/config", "PUT")
     async def put_config(request: Request) -> Response:
         level = await field_from_body(request, "compatibility", InvalidCompatibilityLevel)
         return RegistryResponse({"compatibility": await registry.set_level(level, None)})
 
-    @app.get("/config/{subject}")
-    async def get_subject_config(subject: str, default_to_global: ToGlobal = False) -> Response:
-        level = registry.subject_level(subject, default_to_global=default_to_global)
+    @_route("/config/{subject}", "GET")
+    async def get_subject_config(request: Request) -> Response:
+        to_global = flag(request, "defaultToGlobal")
+        level = registry.subject_level(request.path_params["subject"], default_to_global=to_global)
         return RegistryResponse({"compatibilityLevel": level})
 
-    @app.put("/config/{subject}")
-    async def put_subject_config(subject: str, request: Request) -> Response:
+    @_route("/config/{subject}", "PUT")
+    async def put_subject_config(request: Request) -> Response:
         level = await field_from_body(request, "compatibility", InvalidCompatibilityLevel)
+        subject = request.path_params["subject"]
         return RegistryResponse({"compatibility": await registry.set_level(level, subject)})
 
-    @app.delete("/config/{subject}")
-    async def delete_subject_config(subject: str) -> Response:
-        return RegistryResponse({"compatibilityLevel": await registry.delete_level(subject)})
+    @_route("/config/{subject}", "DELETE")
+    async def delete_subject_config(request: Request) -> Response:
+        removed = await registry.delete_level(request.path_params["subject"])
+        return RegistryResponse({"compatibilityLevel": removed})
 
-    @app.get("/mode")
-    async def get_mode() -> Response:
+    return [get_config, put_config, get_subject_config, put_subject_config, delete_subject_config]
+
+
+def _mode_routes(registry: Registry) -> list[Route]:
+    @_route("/mode", "GET")
+    async def get_mode(_: Request) -> Response:
         return RegistryResponse({"mode": registry.state.mode()})
 
-    @app.put("/mode")
+    @_route("/mode", "PUT")
     async def put_mode(request: Request) -> Response:
         mode = await field_from_body(request, "mode", InvalidMode)
         return RegistryResponse({"mode": await registry.set_mode(mode, None)})
 
-    @app.get("/mode/{subject}")
-    async def get_subject_mode(subject: str, default_to_global: ToGlobal = False) -> Response:
-        mode = registry.subject_mode(subject, default_to_global=default_to_global)
+    @_route("/mode/{subject}", "GET")
+    async def get_subject_mode(request: Request) -> Response:
+        to_global = flag(request, "defaultToGlobal")
+        mode = registry.subject_mode(request.path_params["subject"], default_to_global=to_global)
         return RegistryResponse({"mode": mode})
 
-    @app.put("/mode/{subject}")
-    async def put_subject_mode(subject: str, request: Request) -> Response:
+    @_route("/mode/{subject}", "PUT")
+    async def put_subject_mode(request: Request) -> Response:
         mode = await field_from_body(request, "mode", InvalidMode)
+        subject = request.path_params["subject"]
         return RegistryResponse({"mode": await registry.set_mode(mode, subject)})
 
-    @app.delete("/mode/{subject}")
-    async def delete_subject_mode(subject: str) -> Response:
-        return RegistryResponse({"mode": await registry.delete_mode(subject)})
+    @_route("/mode/{subject}", "DELETE")
+    async def delete_subject_mode(request: Request) -> Response:
+        return RegistryResponse(
+            {"mode": await registry.delete_mode(request.path_params["subject"])}
+        )
+
+    return [get_mode, put_mode, get_subject_mode, put_subject_mode, delete_subject_mode]

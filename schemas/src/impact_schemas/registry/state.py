@@ -2,18 +2,23 @@
 
 Record format in the ``_schemas`` topic (compacted: the last record per key survives):
 
-* id: key ``{"keytype": "ID", "id": n}``, value ``{"id": n, "schema": text}``. Written once,
-  when id ``n`` is allocated, and never overwritten nor tombstoned: an id keeps its
+* id: key ``{"keytype": "ID", "id": n}``, value ``{"id": n, "schema": text}`` plus
+  ``"references": [{"name", "subject", "version"}, ...]`` when it has any (0051). Written
+  once, when id ``n`` is allocated, and never overwritten nor tombstoned: an id keeps its
   schema forever and is never allocated again, whatever else compaction removes (0050).
 * schema version: key ``{"keytype": "SCHEMA", "subject": s, "version": v}``, value
-  ``{"subject": s, "version": v, "id": n, "schema": text, "deleted": bool}``; a soft delete
-  rewrites it with ``deleted: true`` (the number stays taken), a permanent delete is a
-  tombstone.
+  ``{"subject": s, "version": v, "id": n, "schema": text, "deleted": bool}`` (plus
+  ``references`` like the id record); a soft delete rewrites it with ``deleted: true`` (the
+  number stays taken), a permanent delete is a tombstone.
 * config: key ``{"keytype": "CONFIG", "subject": s | null}``, value
   ``{"compatibilityLevel": level}``; a tombstone removes a subject level.
 * mode: key ``{"keytype": "MODE", "subject": s | null}``, value ``{"mode": mode}``; a
   tombstone removes a subject mode.
 * ``DELETE_SUBJECT`` (written before 0050): soft-deletes the versions known at that point.
+
+Records without ``references`` (all those written before 0051) have none. A schema's
+identity is its canonical text *and* its references: the same text with other references
+is another schema with its own id.
 """
 
 from __future__ import annotations
@@ -23,8 +28,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from impact_schemas.policy import POLICY_LEVEL
+from impact_schemas.registry.references import (
+    SchemaReference,
+    references_from_json,
+    references_json,
+)
 
 Record = tuple[dict[str, Any], dict[str, Any] | None]
+References = tuple[SchemaReference, ...]
+#: what makes two registrations the same schema: canonical text and references
+Identity = tuple[str, References]
 
 
 @dataclass(frozen=True)
@@ -41,7 +54,8 @@ class RegistryState:
 
     default_level: str = POLICY_LEVEL
     schemas: dict[int, str] = field(default_factory=dict)
-    ids: dict[str, int] = field(default_factory=dict)
+    references: dict[int, References] = field(default_factory=dict)
+    ids: dict[Identity, int] = field(default_factory=dict)
     id_records: set[int] = field(default_factory=set)
     subjects: dict[str, dict[int, Version]] = field(default_factory=dict)
     levels: dict[str | None, str] = field(default_factory=dict)
@@ -53,7 +67,7 @@ class RegistryState:
         """Apply one log record (``value`` None is a tombstone)."""
         kind = key.get("keytype")
         if kind == "ID" and value is not None:
-            self._learn(int(value["id"]), str(value["schema"]))
+            self._learn(value)
             self.id_records.add(int(value["id"]))
         elif kind == "SCHEMA":
             subject, number = str(key["subject"]), int(key["version"])
@@ -61,7 +75,7 @@ class RegistryState:
             if value is None:
                 versions.pop(number, None)
             else:
-                self._learn(int(value["id"]), str(value["schema"]))
+                self._learn(value)
                 versions[number] = Version(int(value["id"]), bool(value.get("deleted")))
         elif kind == "CONFIG":
             if value is None:
@@ -78,9 +92,17 @@ class RegistryState:
             for number, version in versions.items():
                 versions[number] = Version(version.id, deleted=True)
 
-    def _learn(self, schema_id: int, text: str) -> None:
-        self.schemas.setdefault(schema_id, text)
-        self.ids.setdefault(canonical(text), schema_id)
+    def _learn(self, value: dict[str, Any]) -> None:
+        schema_id, text = int(value["id"]), str(value["schema"])
+        if schema_id not in self.schemas:
+            references = references_from_json(value.get("references"))
+            self.schemas[schema_id] = text
+            self.references[schema_id] = references
+            self.ids.setdefault((canonical(text), references), schema_id)
+
+    def id_of(self, text: str, references: References = ()) -> int | None:
+        """The id of this schema (canonical text and references), if registered."""
+        return self.ids.get((canonical(text), references))
 
     def level(self, subject: str | None = None) -> str:
         """Effective compatibility level: the subject's, else the global one."""
@@ -123,7 +145,27 @@ class RegistryState:
             if known == schema_id
         ]
 
-    def register_records(self, subject: str, text: str) -> list[Record]:
+    def referenced_by(self, subject: str, number: int, *, deleted: bool = False) -> list[int]:
+        """Ids of the versions whose references name ``subject`` version ``number``
+        (``deleted``: every id ever registered with such a reference), sorted."""
+        if deleted:
+            ids: set[int] = set(self.schemas)
+        else:
+            ids = {i for s in self.subjects for i in self.versions(s).values()}
+        return sorted(
+            i
+            for i in ids
+            if any((r.subject, r.version) == (subject, number) for r in self.references[i])
+        )
+
+    def version_id(self, subject: str, number: int) -> int | None:
+        """The id of ``subject`` version ``number`` (soft-deleted too), if it exists."""
+        version = self.subjects.get(subject, {}).get(number)
+        return None if version is None else version.id
+
+    def register_records(
+        self, subject: str, text: str, references: References = ()
+    ) -> list[Record]:
         """The records registering ``text`` as the next version of ``subject``.
 
         A new schema gets the next id never used (nor tried: ``allocated``), with its
@@ -131,37 +173,51 @@ class RegistryState:
         soft-deleted ones included.
         """
         records: list[Record] = []
-        schema_id = self.ids.get(canonical(text))
+        schema_id = self.id_of(text, references)
         if schema_id is None:
             schema_id = self.allocated = max(self.allocated, *self.schemas, 0) + 1
-            records.append(id_record(schema_id, canonical(text)))
+            records.append(id_record(schema_id, canonical(text), references))
         version = max(self.subjects.get(subject, {}), default=0) + 1
         key = {"keytype": "SCHEMA", "subject": subject, "version": version}
         stored = self.schemas.get(schema_id, canonical(text))
-        records.append((key, version_value(subject, version, schema_id, stored)))
+        records.append((key, version_value(subject, version, schema_id, stored, references)))
         return records
 
     def missing_id_records(self) -> list[Record]:
         """``ID`` records for ids known only from version records (logs before 0050)."""
         return [
-            id_record(i, self.schemas[i]) for i in sorted(self.schemas) if i not in self.id_records
+            id_record(i, self.schemas[i], self.references[i])
+            for i in sorted(self.schemas)
+            if i not in self.id_records
         ]
 
 
-def id_record(schema_id: int, text: str) -> Record:
-    return {"keytype": "ID", "id": schema_id}, {"id": schema_id, "schema": text}
+def id_record(schema_id: int, text: str, references: References = ()) -> Record:
+    value: dict[str, Any] = {"id": schema_id, "schema": text}
+    if references:
+        value["references"] = references_json(references)
+    return {"keytype": "ID", "id": schema_id}, value
 
 
 def version_value(
-    subject: str, version: int, schema_id: int, text: str, *, deleted: bool = False
+    subject: str,
+    version: int,
+    schema_id: int,
+    text: str,
+    references: References = (),
+    *,
+    deleted: bool = False,
 ) -> dict[str, Any]:
-    return {
+    value: dict[str, Any] = {
         "subject": subject,
         "version": version,
         "id": schema_id,
         "schema": text,
         "deleted": deleted,
     }
+    if references:
+        value["references"] = references_json(references)
+    return value
 
 
 def canonical(schema: str) -> str:
