@@ -9,6 +9,7 @@ B's id still resolves to B and the next new schema gets a fresh id.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable
@@ -129,6 +130,65 @@ async def test_ids_survive_compaction_and_restart_of_the_server(
     assert await _copy_compacted(kafka_bootstrap, topic, topic + "-compacted") >= 4
 
     second = registry_server_factory(topic + "-compacted")
+    async with RegistryClient(second.url) as client:
+        assert await client.get_by_id(id_b) == b_text
+        assert await client.get_versions("k2", deleted=True) == [1, 2]
+        assert (await client.get_version("k2", 2)).id == id_a
+        assert await client.register("k3", schema("C")) == max(id_a, id_b) + 1
+    second.stop()
+
+
+#: A ``_schemas`` topic the broker's log cleaner compacts within seconds: every segment
+#: rolls after 100 ms, and any superseded record may go at once.
+EAGER_COMPACTION = {
+    "cleanup.policy": "compact",
+    "segment.ms": "100",
+    "min.cleanable.dirty.ratio": "0.0001",
+    "min.compaction.lag.ms": "0",
+    "max.compaction.lag.ms": "100",
+    "delete.retention.ms": "0",
+}
+SUPERSEDED = {"keytype": "SCHEMA", "subject": "k2", "version": 1}  # B, then B soft-deleted
+
+
+async def _records_of(bootstrap: str, topic: str, key: dict[str, Any]) -> int:
+    kafka = KafkaClientSettings(bootstrap_servers=bootstrap)
+    found = 0
+    async for message in read_to_end(kafka, [topic], timeout_s=30):
+        found += json.loads(message.key or b"{}") == key
+    return found
+
+
+@pytest.mark.integration
+async def test_ids_survive_the_brokers_own_compaction_and_a_restart(
+    external_registry: bool,
+    registry_server_factory: Callable[[str], Any],
+    kafka_bootstrap: str,
+) -> None:
+    """The same sequence on a topic the broker really compacts (not a compacted copy)."""
+    if external_registry:
+        pytest.skip("compacts and restarts our own server's topic")
+    topic = f"_schemas-{uuid.uuid4().hex}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1, topic_configs=EAGER_COMPACTION)])
+    finally:
+        await admin.close()
+    first = registry_server_factory(topic)
+    async with RegistryClient(first.url) as client:
+        id_a, id_b = await reuse_sequence(client, "k1", "k2")
+        b_text = await client.get_by_id(id_b)
+        assert await _records_of(kafka_bootstrap, topic, SUPERSEDED) == 2
+        # later writes roll the segments that hold the sequence, so the cleaner may take them
+        deadline = asyncio.get_running_loop().time() + 120
+        while await _records_of(kafka_bootstrap, topic, SUPERSEDED) != 1:
+            assert asyncio.get_running_loop().time() < deadline, "the broker never compacted"
+            await client.set_config("BACKWARD", subject="k9")
+            await asyncio.sleep(1.0)
+    first.stop()
+
+    second = registry_server_factory(topic)
     async with RegistryClient(second.url) as client:
         assert await client.get_by_id(id_b) == b_text
         assert await client.get_versions("k2", deleted=True) == [1, 2]
