@@ -331,11 +331,11 @@ class Service:
         7. run ``tick`` if due, delivered on its own (``MessagePipeline.tick``).
         """
         assert self._kafka is not None
-        # Step 1
+        # Step 1 (a rebalance during the fetch changes the generation: the batch aborts)
+        generation = self._kafka.membership.generation
         batch = await self._kafka.consumer.getmany(
             timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_poll_records
         )
-        generation = self._kafka.membership.generation
         async with self._in_flight:
             await self._process_fetched(batch, generation)
             # Step 7
