@@ -6,7 +6,8 @@ prefix: one with ``IMPACT_FETCH_MAX_WAIT_MS=5`` (the old default), one with the 
 default; next to them, bare aiokafka consumers (``bench.idle_peer``) with the same two
 fetch waits, as the peer. Then:
 
-1. wait until every replica and peer owns partitions;
+1. wait until every replica and peer owns partitions, then one warm-up run per stack (so
+   the lazily imported stage libraries are loaded);
 2. CPU seconds of every process (``/proc/<pid>/stat``) over ``--idle-s`` seconds of no
    traffic, as % of one core;
 3. ``--runs`` one-initiative runs per stack, the stacks interleaved, after one warm-up run
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from impact_cli.bus import Bus
+from impact_orchestrator.manifest import Manifest
 from impact_runtime import ServiceSettings
 
 from bench.broker import Platform, running_platform
@@ -50,10 +52,10 @@ METHOD = (
     "current default; bare aiokafka consumers (read_committed, getmany(timeout_ms=200) "
     "loop, own group on the measure input topic) with the same two fetch waits as the "
     "peer. Idle: user+system CPU seconds from /proc/<pid>/stat over --idle-s seconds with "
-    "no traffic, after every replica owned partitions; % = CPU s / wall s * 100 (one core "
-    "= 100 %). Hops: after one warm-up run per stack, --runs one-initiative manifests per "
-    "stack, the stacks alternating, each run followed to run_completed before the next; "
-    "per hop, p50 over all runs of produced_at minus the causing event's produced_at."
+    "no traffic, after every replica owned partitions and one warm-up run per stack; "
+    "% = CPU s / wall s * 100 (one core = 100 %). Hops: --runs one-initiative manifests "
+    "per stack, the stacks alternating, each run followed to run_completed before the "
+    "next; per hop, p50 over all runs of produced_at minus the causing event's produced_at."
 )
 
 
@@ -96,9 +98,11 @@ def idle_cpu(pids: dict[str, int], idle_s: float) -> dict[str, dict[str, float]]
     }
 
 
-async def hop_runs(stacks: dict[str, Services], platform: Platform, runs: int) -> dict[str, Any]:
-    """Warm-up, then ``runs`` one-initiative runs per stack, alternating; hops and wall."""
-    manifest = generate_manifest(1, Path(tempfile.mkdtemp()))
+async def hop_runs(
+    stacks: dict[str, Services], platform: Platform, manifest: Manifest, runs: int
+) -> dict[str, Any]:
+    """``runs`` one-initiative runs per stack, alternating (``runs=0``: one warm-up run per
+    stack); the hops and the wall clock per stack."""
     buses = {
         name: Bus(platform.bootstrap, platform.registry_url, stack.prefix)
         for name, stack in stacks.items()
@@ -106,8 +110,10 @@ async def hop_runs(stacks: dict[str, Services], platform: Platform, runs: int) -
     events: dict[str, list[Event]] = {name: [] for name in stacks}
     walls: dict[str, list[float]] = {name: [] for name in stacks}
     try:
-        for name, bus in buses.items():
-            await run_on_kafka(bus, manifest, f"idle-warmup-{name}", RUN_TIMEOUT_S)
+        if runs == 0:
+            for name, bus in buses.items():
+                await run_on_kafka(bus, manifest, f"idle-warmup-{name}", RUN_TIMEOUT_S)
+            return {}
         for index in range(runs):
             for name, bus in buses.items():
                 run_id = f"idle-{name}-{index}"
@@ -151,8 +157,10 @@ def benchmark(platform: Platform, idle_s: float, runs: int) -> dict[str, Any]:
             for replica, process in stack.processes.items()
         }
         pids |= {f"{variant} / raw aiokafka": pid for variant, pid in peers.items()}
+        manifest = generate_manifest(1, Path(tempfile.mkdtemp()))
+        asyncio.run(hop_runs(stacks, platform, manifest, 0))  # every lazy import done
         idle = idle_cpu(pids, idle_s)
-        hops = asyncio.run(hop_runs(stacks, platform, runs))
+        hops = asyncio.run(hop_runs(stacks, platform, manifest, runs))
     results = {"idle_s": idle_s, "runs": runs, "variants": variants, "idle": idle, "hops": hops}
     print_tables(results)
     print(f"wrote {write_result('idle', METHOD, results, started)}")

@@ -146,8 +146,8 @@ class Orchestrator:
 
     async def prepare(self, inputs: list[str]) -> None:
         """Before consuming: every input topic and the changelog exist with one partition
-        count (run ownership is computed from it); the registries start loading in the
-        background (readyz does not wait for them, the first manifest does).
+        count (run ownership is computed from it); the registries start loading in a
+        thread (``OrchestratorService.start`` waits for them after the loop started).
 
         Raises:
             ConfigError: when the topics' partition counts differ.
@@ -262,8 +262,16 @@ class OrchestratorService(Service):
         self.orchestrator = orchestrator
 
     async def start(self) -> None:
+        """Prepare, start consuming, then wait for the registries (their import started in
+        ``prepare``): readyz answers 200 once partitions are assigned, even while they
+        load, and a broken stage package still fails the start."""
         await self.orchestrator.prepare(self.input_topics())
         await super().start()
+        try:
+            await self.orchestrator.loaded_registries()
+        except BaseException:
+            await self.stop()
+            raise
 
 
 def build_service(settings: Settings, orchestrator: Orchestrator | None = None) -> Service:
