@@ -34,7 +34,7 @@ def test_defaults() -> None:
     assert settings.processing_guarantee == "exactly_once"
     assert (settings.max_retries, settings.retry_backoff_s) == (5, 0.2)
     assert (settings.http_port, settings.log_format) == (0, "json")
-    assert (settings.fetch_max_wait_ms, settings.max_poll_records) == (5, 50)
+    assert (settings.fetch_max_wait_ms, settings.max_poll_records) == (500, 50)
     assert settings.topic_partitions == 6
     assert settings.consumer_group == "impact-allocate"
     assert ServiceSettings(service_name="a", bootstrap_servers="b", group_id="g").group_id == "g"

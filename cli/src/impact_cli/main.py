@@ -8,12 +8,10 @@ var/stack/logs/cli.log), not to the terminal.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,6 +42,8 @@ NOISY_LIBRARIES = ("aiokafka", "kafka", "httpx", "httpcore")
 
 def cli_log_path() -> Path:
     """Where library logs go: IMPACT_CLI_LOG, else the stack's log folder, else a temp file."""
+    import tempfile
+
     if explicit := os.environ.get("IMPACT_CLI_LOG"):
         return Path(explicit)
     try:
@@ -133,6 +133,8 @@ def publish(
     no_cache: NoCache = False,
 ) -> None:
     """Validate MANIFEST, inline its files and publish it; prints the run id."""
+    import asyncio
+
     from impact_cli.bus import EventTooLarge
 
     loaded = _load(manifest, data_root, no_cache)
@@ -163,6 +165,8 @@ def tail(
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600.0,
 ) -> None:
     """Follow RUN_ID: progress bars per stage, then the outcome report."""
+    import asyncio
+
     bus = _bus(bootstrap, registry, prefix)
     completed = asyncio.run(_follow(bus, run_id, timeout, show=not as_json))
     if completed is None:
@@ -222,6 +226,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Where RUN_ID stands now (latest progress per stage, or its final status)."""
+    import asyncio
+
     bus = _bus(bootstrap, registry, prefix)
 
     async def go() -> list[tuple[str, dict[str, Any]]]:
@@ -332,6 +338,8 @@ def demo(
     timeout: float = 600.0,
 ) -> None:
     """The main job: start the stack, publish MANIFEST, follow it, print the report."""
+    import asyncio
+
     root = stack.project_root()
     loaded = _load(manifest, None)
     stack.up(root, {"measure": measure}, say=console.print)

@@ -1,7 +1,15 @@
 """Contracts shared by every stage: pydantic models, errors and the component registry.
 
-Pure Python (pydantic only): importing it never imports Kafka.
+Pure Python (pydantic only): importing it never imports Kafka. The errors and the
+component registry load eagerly; the pydantic contracts (``events``, ``models``) load on
+first use, so a caller that needs only an error class (the CLI's ``--help``) does not pay
+for building every model.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from impact_contracts.components import Component, ComponentRegistry
 from impact_contracts.errors import (
@@ -13,29 +21,65 @@ from impact_contracts.errors import (
     RetryableError,
     SchemaMismatch,
 )
-from impact_contracts.events import (
-    PAYLOAD_CONTRACTS,
-    AllocateCompleted,
-    EvaluateCompleted,
-    InitiativeSpec,
-    ManifestSubmitted,
-    MeasureCompleted,
-    StageChoice,
-    StageFailed,
-)
-from impact_contracts.models import (
-    MODEL_TYPES,
-    AllocateResult,
-    EvaluateResult,
-    InitiativeFailure,
-    MeasureResult,
-    ModelType,
-    OutcomeReport,
-    Phase,
-    PilotEstimate,
-    RunSummary,
-    Stage,
-)
+
+if TYPE_CHECKING:
+    from impact_contracts.events import (
+        PAYLOAD_CONTRACTS,
+        AllocateCompleted,
+        EvaluateCompleted,
+        InitiativeSpec,
+        ManifestSubmitted,
+        MeasureCompleted,
+        StageChoice,
+        StageFailed,
+    )
+    from impact_contracts.models import (
+        MODEL_TYPES,
+        AllocateResult,
+        EvaluateResult,
+        InitiativeFailure,
+        MeasureResult,
+        ModelType,
+        OutcomeReport,
+        Phase,
+        PilotEstimate,
+        RunSummary,
+        Stage,
+    )
+
+_EVENTS = [
+    "PAYLOAD_CONTRACTS",
+    "AllocateCompleted",
+    "EvaluateCompleted",
+    "InitiativeSpec",
+    "ManifestSubmitted",
+    "MeasureCompleted",
+    "StageChoice",
+    "StageFailed",
+]
+_MODELS = [
+    "MODEL_TYPES",
+    "AllocateResult",
+    "EvaluateResult",
+    "InitiativeFailure",
+    "MeasureResult",
+    "ModelType",
+    "OutcomeReport",
+    "Phase",
+    "PilotEstimate",
+    "RunSummary",
+    "Stage",
+]
+_LAZY = {name: "impact_contracts.events" for name in _EVENTS}
+_LAZY |= {name: "impact_contracts.models" for name in _MODELS}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the pydantic contracts on first use (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'impact_contracts' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
+
 
 __all__ = [
     # contracts

@@ -33,6 +33,9 @@ def make_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
         enable_auto_commit=False,
         auto_offset_reset=settings.auto_offset_reset,
         isolation_level="read_committed",
+        # long poll: the broker answers as soon as one record is readable, else after
+        # fetch_max_wait_ms, so an idle consumer does not spin and a busy one does not wait
+        fetch_min_bytes=1,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         max_poll_records=settings.max_poll_records,
         session_timeout_ms=settings.session_timeout_ms,

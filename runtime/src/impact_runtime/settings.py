@@ -66,7 +66,13 @@ class ServiceSettings(KafkaConnectionSettings):
     )
     topic_replication_factor: int = Field(1, ge=1, description="IMPACT_TOPIC_REPLICATION_FACTOR.")
     auto_offset_reset: OffsetReset = Field("earliest", description="IMPACT_AUTO_OFFSET_RESET.")
-    fetch_max_wait_ms: int = Field(5, ge=0, description="IMPACT_FETCH_MAX_WAIT_MS.")
+    fetch_max_wait_ms: int = Field(
+        500,
+        ge=0,
+        description="IMPACT_FETCH_MAX_WAIT_MS: longest time the broker holds a fetch while "
+        "no record is ready (a record ends the wait at once: fetch_min_bytes is 1). A few "
+        "ms makes an idle replica fetch hundreds of times a second (~10 % of a core).",
+    )
     max_poll_records: int = Field(50, ge=1, description="IMPACT_MAX_POLL_RECORDS: batch size.")
     poll_timeout_ms: int = Field(
         200, ge=1, description="IMPACT_POLL_TIMEOUT_MS: longest wait for a batch (stop latency)."

@@ -9,7 +9,6 @@ from typing import Any, Literal
 
 from impact_contracts import (
     AllocateResult,
-    ComponentRegistry,
     ConfigError,
     ContractViolation,
     EvaluateResult,
@@ -18,9 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from impact_allocate.deadline import Deadline
 from impact_allocate.problem import SCENARIOS, Candidates, build_candidates
+from impact_allocate.registry import ALLOCATE_COMPONENTS
 from impact_allocate.solve import Baseline, Method, Portfolio, solve_minimax, solve_weighted
-
-ALLOCATE_COMPONENTS = ComponentRegistry("allocate")
 
 #: Seconds kept back from the time limit to build and validate the result, per candidate.
 RESULT_S_PER_CANDIDATE = 4e-6

@@ -9,7 +9,7 @@ from typing import Any
 
 from impact_contracts import Component, ComponentRegistry
 
-from impact_allocate.component import ALLOCATE_COMPONENTS
+from impact_allocate.registry import ALLOCATE_COMPONENTS
 
 STAGE = "allocate"
 Result = tuple[str, dict[str, Any]]
@@ -32,4 +32,6 @@ class AllocateHandler:
         return "allocate_completed", {"result": result}
 
     def _create(self, name: str, kwargs_json: str) -> Component:
+        import impact_allocate.component  # noqa: F401  (registers the built-ins on first use)
+
         return self.registry.create(name, **json.loads(kwargs_json))

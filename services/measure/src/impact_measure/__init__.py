@@ -2,13 +2,45 @@
 
 from impact_measure import MEASURE_COMPONENTS
 result = MEASURE_COMPONENTS.create("Measure").execute(event)
+
+The names below load on first use (PEP 562), together with every built-in component,
+model, source and transform, so that importing a submodule (the service's handler, the
+orchestrator's storage paths) does not import numpy, pandas, scipy and statsmodels.
 """
 
-from impact_measure.component import Measure, MockMeasure
-from impact_measure.models import MODELS, Estimate, register_model
-from impact_measure.registry import MEASURE_COMPONENTS
-from impact_measure.sources import SOURCES, register_source
-from impact_measure.transforms import TRANSFORMS, register_transform
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from impact_measure.component import Measure, MockMeasure
+    from impact_measure.models import MODELS, Estimate, register_model
+    from impact_measure.registry import MEASURE_COMPONENTS
+    from impact_measure.sources import SOURCES, register_source
+    from impact_measure.transforms import TRANSFORMS, register_transform
+
+_HOMES = {
+    "Measure": "impact_measure.component",
+    "MockMeasure": "impact_measure.component",
+    "MODELS": "impact_measure.models",
+    "Estimate": "impact_measure.models",
+    "register_model": "impact_measure.models",
+    "MEASURE_COMPONENTS": "impact_measure.registry",
+    "SOURCES": "impact_measure.sources",
+    "register_source": "impact_measure.sources",
+    "TRANSFORMS": "impact_measure.transforms",
+    "register_transform": "impact_measure.transforms",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the built-ins (they register themselves), then return ``name``."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'impact_measure' has no attribute {name!r}")
+    importlib.import_module("impact_measure.component")
+    return getattr(importlib.import_module(_HOMES[name]), name)
+
 
 __all__ = [
     "MEASURE_COMPONENTS",

@@ -9,7 +9,6 @@ from typing import Any
 
 from impact_contracts import Component, ComponentRegistry
 
-from impact_measure.cache import observe
 from impact_measure.registry import MEASURE_COMPONENTS
 
 STAGE = "measure"
@@ -35,6 +34,8 @@ class MeasureHandler:
         self._component = lru_cache(maxsize=64)(self._create)
 
     def __call__(self, command: dict[str, Any]) -> Result:
+        from impact_measure.cache import observe
+
         kwargs = json.dumps(command["component_kwargs"], sort_keys=True)
         measure = self._component(command["component"], kwargs)
         with observe() as observation:
@@ -51,6 +52,8 @@ class MeasureHandler:
         return "measure_completed", {**payload, "result": result, "cached": observation.cached}
 
     def _create(self, name: str, kwargs_json: str) -> Component:
+        import impact_measure.component  # noqa: F401  (registers the built-ins on first use)
+
         kwargs = json.loads(kwargs_json)
         if self.data_root is not None:
             kwargs["data_root"] = self.data_root

@@ -111,6 +111,7 @@ class Orchestrator:
         #: of every input topic, read from the broker by ``prepare`` (FakeBus: partition 0)
         self.partition_count = 1
         self._registries = registries
+        self._loading: asyncio.Future[Registries] | None = None
         self._next_offset: dict[tuple[str, int], int] = {}
         self._changelog_ready = False
         #: set once the runs of the assigned partitions are loaded (tests without a broker
@@ -130,8 +131,9 @@ class Orchestrator:
             log.info("forwarded_to_owner", run_id=run_id, event_name=msg.event, to=placement.owner)
             return [Reject(placement.problem) if placement.problem else Forward(placement.owner)]
         now = time.time()  # a large manifest takes seconds to check: off the event loop
+        registries = await self.loaded_registries()
         change, rejected = await asyncio.to_thread(
-            intake, self.store, msg.event, msg.value, msg.partition, now, self.registries
+            intake, self.store, msg.event, msg.value, msg.partition, now, registries
         )
         outputs = self._outputs([change] if change else [])
         return [*outputs, Reject(rejected)] if rejected else outputs
@@ -143,9 +145,17 @@ class Orchestrator:
             self._registries = default_registries()
         return self._registries
 
+    async def loaded_registries(self) -> Registries:
+        """``registries``, imported in a thread: importing every stage package takes
+        seconds, which must not block the event loop (heartbeats, readyz)."""
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(asyncio.to_thread(lambda: self.registries))
+        return await self._loading
+
     async def prepare(self, inputs: list[str]) -> None:
         """Before consuming: every input topic and the changelog exist with one partition
-        count (run ownership is computed from it), and the registries are loaded.
+        count (run ownership is computed from it); the registries start loading in a
+        thread (``OrchestratorService.start`` waits for them after the loop started).
 
         Raises:
             ConfigError: when the topics' partition counts differ.
@@ -166,7 +176,7 @@ class Orchestrator:
                 f"{self.partition_count}: they must be equal"
             )
         self._changelog_ready = True
-        await asyncio.to_thread(lambda: self.registries)  # imports every stage package
+        self._loading = asyncio.ensure_future(asyncio.to_thread(lambda: self.registries))
 
     def tick(self, now: float) -> list[Output]:
         if not self.restored.is_set():  # deadlines of runs still loading wait for them
@@ -294,8 +304,16 @@ class OrchestratorService(Service):
         self.orchestrator = orchestrator
 
     async def start(self) -> None:
+        """Prepare, start consuming, then wait for the registries (their import started in
+        ``prepare``): readyz answers 200 once partitions are assigned, even while they
+        load, and a broken stage package still fails the start."""
         await self.orchestrator.prepare(self.input_topics())
         await super().start()
+        try:
+            await self.orchestrator.loaded_registries()
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
         await super().stop()

@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 from impact_contracts import ModelType
 from impact_measure.config import deep_merge
-from impact_measure.sources.simulator import SimulatorConfig
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from impact_orchestrator.manifest.errors import key_path
@@ -110,6 +109,8 @@ def _simulated_days(
     the number of days it simulates (``None`` for other sources or after an error)."""
     if source.get("type") != "simulator":
         return None
+    from impact_measure.sources.simulator import SimulatorConfig  # pandas: only if simulated
+
     try:
         config = SimulatorConfig.model_validate(source.get("CONFIG") or {})
     except ValidationError as exc:
