@@ -22,7 +22,7 @@ from impact_runtime.delivery import Offsets
 from impact_runtime.dlq import dlq_topic
 from impact_runtime.health import HealthServer
 from impact_runtime.logs import configure_logging
-from impact_runtime.membership import LostOwnership
+from impact_runtime.membership import NO_GENERATION, LostOwnership
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.outage import KAFKA, Stopping, broker_down, broker_trouble
 from impact_runtime.pipeline import STAGE_FAILED, MessagePipeline
@@ -331,11 +331,14 @@ class Service:
         7. run ``tick`` if due, delivered on its own (``MessagePipeline.tick``).
         """
         assert self._kafka is not None
-        # Step 1 (a rebalance during the fetch changes the generation: the batch aborts)
+        # Step 1 (a rebalance during the fetch changes the generation: the batch aborts;
+        # the first join happens during a fetch, with nothing fetched before it)
         generation = self._kafka.membership.generation
         batch = await self._kafka.consumer.getmany(
             timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_poll_records
         )
+        if generation == NO_GENERATION:
+            generation = self._kafka.membership.generation
         async with self._in_flight:
             await self._process_fetched(batch, generation)
             # Step 7
