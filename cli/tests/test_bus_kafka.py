@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,31 @@ async def test_read_run_stops_at_the_end_offsets_of_its_start(bus: Bus) -> None:
     assert [v["event_id"] for _, v in before] == [v["event_id"] for v in first]
     assert len(after) == 51
     assert await bus.read_run("unknown-run", ["run_status", "stage_failed"]) == []
+
+
+async def test_poison_keyed_by_the_run_is_skipped_by_every_reader(bus: Bus) -> None:
+    """A record of the run that cannot be decoded (it is dead-lettered by the services)
+    ended ``tail``, ``status`` and the dashboard's live page with a traceback."""
+    good = [status(i) for i in range(3)]
+    await produce_statuses(bus, good[:1])
+    producer = AIOKafkaProducer(bootstrap_servers=bus.bootstrap, acks="all")
+    await producer.start()
+    try:
+        topic = topic_for("run_status", bus.prefix)
+        await producer.send_and_wait(topic, b"\x00\x7f\xff\xff\xf9junk", key=RUN.encode())
+        await producer.send_and_wait(topic, b"not avro at all", key=RUN.encode())
+    finally:
+        await producer.stop()
+    await produce_statuses(bus, good[1:])
+    read = await bus.read_run(RUN, ["run_status"])
+    assert [v["event_id"] for _, v in read] == [v["event_id"] for v in good]
+    followed = []
+    async with aclosing(bus.follow(RUN, ["run_status"], timeout_s=30)) as events:
+        async for _, value in events:
+            followed.append(value["event_id"])
+            if len(followed) == len(good):
+                break
+    assert followed == [v["event_id"] for v in good]
 
 
 async def test_a_5000_initiative_manifest_is_published_and_read_back(bus: Bus) -> None:

@@ -132,7 +132,7 @@ async def _follow(bus: Bus, stages: dict[str, float], started: float) -> dict[st
     """Follow the run; note when each stage's barrier first counts its last result."""
     events = ["run_status", "run_completed"]
     following = bus.follow(RUN_ID, events, timeout_s=RUN_TIMEOUT_S)
-    async with aclosing(following) as follow:  # type: ignore[type-var]
+    async with aclosing(following) as follow:
         async for name, value in follow:
             if name == "run_completed":
                 stages["run_completed"] = time.monotonic() - started

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
-from impact_contracts import ConfigError
+from impact_contracts import ConfigError, PermanentError
 from impact_schemas.catalog import event_for_topic, topic_for
 from impact_schemas.codec import AvroCodec
 from impact_schemas.events import new_envelope
@@ -40,6 +41,8 @@ RUN_EVENTS = (
     "run_status",
     "run_completed",
 )
+
+log = logging.getLogger("impact_cli")
 
 
 class EventTooLarge(ConfigError):
@@ -110,7 +113,7 @@ class Bus:
 
     async def follow(
         self, run_id: str, events: Iterable[str], *, timeout_s: float | None = None
-    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    ) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
         """Yield ``(event name, value)`` of one run from the start of each topic, live.
 
         Stops after ``timeout_s`` without raising; the caller decides what that means.
@@ -162,7 +165,17 @@ class Bus:
             return None
         if record.key.split(b":")[0] != run_id.encode():
             return None
-        value = await self.codec.decode(record.value, record.topic)
+        try:
+            value = await self.codec.decode(record.value, record.topic)
+        except PermanentError as exc:  # poison: the services dead-letter it; readers go on
+            log.warning(
+                "undecodable record skipped: %s[%d]@%d: %s",
+                record.topic,
+                record.partition,
+                record.offset,
+                str(exc)[:300],
+            )
+            return None
         return event_for_topic(record.topic).name, value
 
     async def close(self) -> None:

@@ -37,7 +37,7 @@ Prefix = Annotated[
     str, typer.Option("--prefix", envvar="IMPACT_TOPIC_PREFIX", help="Topic prefix.")
 ]
 #: Loggers of the libraries whose retries and metadata warnings are noise on a terminal.
-NOISY_LIBRARIES = ("aiokafka", "kafka", "httpx", "httpcore")
+NOISY_LIBRARIES = ("aiokafka", "kafka", "httpx", "httpcore", "impact_cli")
 
 
 def cli_log_path() -> Path:
