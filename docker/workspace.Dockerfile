@@ -22,6 +22,7 @@ COPY services/evaluate/pyproject.toml services/evaluate/
 COPY services/allocate/pyproject.toml services/allocate/
 COPY services/orchestrator/pyproject.toml services/orchestrator/
 COPY cli/pyproject.toml cli/
+COPY dashboard/pyproject.toml dashboard/
 RUN /opt/uv/bin/uv sync --frozen --no-dev --all-packages --no-install-workspace \
     && find /opt/impact/lib -type d -name tests -prune -exec rm -rf {} +
 COPY contracts/ contracts/
@@ -29,6 +30,7 @@ COPY schemas/ schemas/
 COPY runtime/ runtime/
 COPY services/ services/
 COPY cli/ cli/
+COPY dashboard/ dashboard/
 RUN /opt/uv/bin/uv sync --frozen --no-dev --all-packages --no-editable
 
 FROM ${BASE_IMAGE}

@@ -42,7 +42,7 @@ def services() -> dict[str, Any]:
 
 
 def test_every_service_is_there_with_an_init(services: dict[str, Any]) -> None:
-    assert set(services) == STAGES | {"kafka", "topics", "registry", "cli"}
+    assert set(services) == STAGES | {"kafka", "topics", "registry", "cli", "dashboard"}
     assert all(service.get("init") is True for service in services.values())
 
 
@@ -50,9 +50,18 @@ def test_no_container_name_and_no_host_port_so_every_stage_scales(
     services: dict[str, Any],
 ) -> None:
     assert [name for name, s in services.items() if "container_name" in s] == []
-    assert [name for name, s in services.items() if s.get("ports")] == []
+    assert [name for name, s in services.items() if s.get("ports")] == ["dashboard"]
     for file in (MAIN, HOST):
         assert not re.search(r"^\s*container_name\s*:", file.read_text(), re.MULTILINE), file
+
+
+def test_the_dashboard_is_published_on_the_hosts_loopback_only(services: dict[str, Any]) -> None:
+    """One replica (it is not a stage), reachable from this machine alone."""
+    ports = services["dashboard"]["ports"]
+    assert [(p["host_ip"], p["target"], str(p["published"])) for p in ports] == [
+        ("127.0.0.1", 8050, "8050")
+    ]
+    assert services["dashboard"]["depends_on"]["registry"]["condition"] == "service_healthy"
 
 
 def test_stages_wait_for_topics_and_a_healthy_registry(services: dict[str, Any]) -> None:

@@ -298,6 +298,45 @@ def run(
         console.print(render.report_tables(completed))
 
 
+@app.command()
+def ui(
+    bootstrap: Bootstrap = None,
+    registry: Registry = None,
+    prefix: Prefix = "impact.",
+    host: Annotated[
+        str, typer.Option(envvar="IMPACT_DASHBOARD_HOST", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="IMPACT_DASHBOARD_PORT", help="Port.")] = 8050,
+) -> None:
+    """The run dashboard in the browser: runs list, live run pages, reports."""
+    from impact_dashboard.commands import serve
+
+    console.print(f"dashboard on http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)
+    serve(_bus(bootstrap, registry, prefix), host, port)
+
+
+@app.command()
+def report(
+    run_id: str,
+    html: Annotated[Path, typer.Option("--html", help="Write the report to this HTML file.")],
+    bootstrap: Bootstrap = None,
+    registry: Registry = None,
+    prefix: Prefix = "impact.",
+) -> None:
+    """Write RUN_ID's report as one self-contained HTML file (opens with no network)."""
+    from impact_dashboard.commands import write_report
+
+    try:
+        view = write_report(_bus(bootstrap, registry, prefix), run_id, html)
+    except TimeoutError as exc:
+        errors.print(f"[red]timed out[/] reading run {run_id}: {exc}", highlight=False)
+        raise typer.Exit(3) from None
+    if view.status == "waiting":
+        errors.print(f"[red]unknown run[/] {run_id}: no events found")
+        raise typer.Exit(1)
+    console.print(f"wrote {html} (run {run_id}: {view.status})", highlight=False)
+
+
 app.command("measure")(measure.measure)
 
 
