@@ -1,6 +1,6 @@
 """Avro codec cost per event against its peer, raw fastavro, and against ``json``.
 
-Run: ``uv run python -m bench.codec_bench [--repeats 9]`` (starts its own broker and
+Run: ``uv run python -m bench.codec_bench [--repeats 41]`` (starts its own broker and
 registry). Same logical event values (``impact_schemas.examples`` plus a 1,000-initiative
 manifest), measured interleaved (each repeat times every variant once, in turn, so load
 changes hit them alike): ``AvroCodec`` as the services use it (wire header, JSON fields,
@@ -34,13 +34,13 @@ from bench.machine import machine
 from bench.manifests import generate_manifest
 from bench.results import markdown_table, write_result
 
-REPEATS = 9
-TARGET_S = 0.02
+REPEATS = 41
+TARGET_S = 0.005
 LARGE = "manifest_submitted (1,000 initiatives)"
 METHOD = (
     "Per event, CPU µs per call (time.thread_time: time the machine's other load takes "
     "from the benchmark thread is not counted): the best of {repeats} interleaved repeats "
-    "(each repeat times every variant in turn) of a loop sized to take >= 20 ms. "
+    "(each repeat times every variant in turn) of a loop sized to take >= 5 ms. "
     "codec = AvroCodec(registry, check_contracts=False), as the services use it (their "
     "components check each event); "
     "checked = AvroCodec's default decode, with nested contract checks (the CLI's). "

@@ -106,9 +106,9 @@ def converter(
     """The compiled logical → Avro (or, with ``decode``, Avro → logical) conversion of
     ``event``'s record ``schema``, built once per schema object and direction.
 
-    Only what needs work is visited: JSON fields, the records holding them and, when
-    decoding with ``check_contracts``, the contract records; everything else is copied
-    as it is (fastavro itself converts the logical types).
+    Only records (each checked to be a mapping), their JSON fields and, when decoding
+    with ``check_contracts``, their contracts cost work; plain values, and arrays or maps
+    of them, pass as they are (fastavro itself converts the logical types).
     """
     check = decode and check_contracts
     key = (event, id(schema), decode, check)
