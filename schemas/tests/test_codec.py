@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import io
 from typing import Any
 
+import fastavro
 import pytest
 from impact_contracts import ContractViolation, SchemaMismatch
-from impact_schemas import catalog, wire
+from impact_schemas import catalog, events, wire
 from impact_schemas.codec import AvroCodec
 from impact_schemas.examples import example
 from impact_schemas.registry import RegistryClient, RegistryUnavailable
@@ -123,3 +125,55 @@ async def test_unreachable_registry_is_retryable() -> None:
         with pytest.raises(RegistryUnavailable) as caught:
             await AvroCodec(down).decode(wire.pack(1, b""), "impact.run.status.v1")
     assert caught.value.retriable is True
+
+
+async def test_codec_without_contract_checks_leaves_them_to_the_consumer(
+    client: RegistryClient, topic_prefix: str
+) -> None:
+    """As the services decode: nested contracts are their components' to check; bad JSON
+    fields still raise, with the envelope the runtime reports the failure with."""
+    topic = catalog.topic_for("measure_completed", prefix=topic_prefix)
+    value = example("measure_completed")
+    value["result"]["sample_size"] = 12
+    codec = AvroCodec(client, check_contracts=False)
+    data = await codec.encode("measure_completed", value, topic)
+    assert await codec.decode(data, topic) == value
+    topic = catalog.topic_for("measure_requested", prefix=topic_prefix)
+    record = {**example("measure_requested"), "component_kwargs": "{}", "measure_config": "[1]"}
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(
+        buffer, catalog.event_spec("measure_requested").parsed_schema, record
+    )
+    schema_id = await client.register(f"{topic}-value", catalog.load_schema("measure_requested"))
+    with pytest.raises(ContractViolation, match="measure_config: expected a JSON object") as bad:
+        await codec.decode(wire.pack(schema_id, buffer.getvalue()), topic)
+    assert bad.value.envelope["run_id"] == record["run_id"]
+
+
+async def test_schemas_are_resolved_once_not_per_event(
+    client: RegistryClient, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the first event of a topic, encoding and decoding parse, walk or serialise no
+    schema again: an event costs its own Avro and JSON work only."""
+    calls: list[str] = []
+    for module, name in [(fastavro, "parse_schema"), (events, "_collect_named")]:
+        original = getattr(module, name)
+
+        def spy(*args: Any, _original: Any = original, _name: str = name, **kw: Any) -> Any:
+            calls.append(_name)
+            return _original(*args, **kw)
+
+        monkeypatch.setattr(module, name, spy)
+    codec = AvroCodec(client, schemas={"run_status": status_v1_1()})
+    values = {event: example(event) for event in catalog.EVENT_NAMES}
+    values["run_status"] |= {"eta_s": 3.0, "schema_version": "1.1"}
+    topics = {event: catalog.topic_for(event, prefix=topic_prefix) for event in values}
+    for event, value in values.items():  # the first event of each topic resolves it
+        await codec.decode(await codec.encode(event, value, topics[event]), topics[event])
+    assert calls
+    calls.clear()
+    for _ in range(3):
+        for event, value in values.items():
+            data = await codec.encode(event, value, topics[event])
+            assert await codec.decode(data, topics[event]) == value
+    assert calls == []

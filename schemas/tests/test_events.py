@@ -10,7 +10,7 @@ from typing import Any
 import fastavro
 import pytest
 from impact_contracts import ContractViolation
-from impact_schemas import catalog
+from impact_schemas import catalog, events
 from impact_schemas.events import from_avro, new_envelope, schema_version, to_avro
 from impact_schemas.examples import EXAMPLES, example
 
@@ -102,3 +102,51 @@ def test_new_envelope() -> None:
 def test_envelope_survives_timestamp_millis() -> None:
     value = {**example("run_status"), **new_envelope("run-9")}
     assert from_avro("run_status", through_avro("run_status", value)) == value
+
+
+def test_decode_without_contract_checks_keeps_the_json_checks() -> None:
+    """For a consumer that checks each event at its own boundary: contracts are left to
+    it, but what the conversion itself needs (JSON objects) is still checked."""
+    record = to_avro("measure_completed", example("measure_completed"))
+    record["result"]["sample_size"] = 12
+    decoded = from_avro("measure_completed", record, check_contracts=False)
+    assert decoded["result"]["sample_size"] == 12
+    assert decoded["result"]["diagnostics"] == example("measure_completed")["result"]["diagnostics"]
+    with pytest.raises(ContractViolation, match=r"result\.sample_size: Input should be greater"):
+        from_avro("measure_completed", record)
+    record["result"]["diagnostics"] = "[1, 2]"
+    with pytest.raises(ContractViolation, match=r"result\.diagnostics: expected a JSON object"):
+        from_avro("measure_completed", record, check_contracts=False)
+
+
+def test_each_schema_is_compiled_once_per_direction() -> None:
+    schema = catalog.load_schema("measure_completed")
+    encode = events.converter("measure_completed", schema, decode=False)
+    assert events.converter("measure_completed", schema, decode=False) is encode
+    decode = events.converter("measure_completed", schema, decode=True)
+    unchecked = events.converter("measure_completed", schema, decode=True, check_contracts=False)
+    assert len({id(encode), id(decode), id(unchecked)}) == 3
+    copy = json.loads(json.dumps(schema))  # an equal schema object is compiled on its own
+    assert events.converter("measure_completed", copy, decode=False) is not encode
+
+
+JSON_TEXTS = ["{}", '{"a":1}', ' {"a": 1}', '{"a":1} ', '{"a":1}x', "[1, 2]", "{nope", ""]
+ODD_JSON = ["\ufeff{}", "NaN", '{"a":NaN}', b'{"a":1}', None, 12]
+
+
+@pytest.mark.parametrize("text", [*JSON_TEXTS, *ODD_JSON])
+def test_json_fields_read_exactly_as_json_loads(text: Any) -> None:
+    """The fast path for compact objects reads (and rejects) what ``json.loads`` does."""
+    try:
+        expected: Any = json.loads(text)
+    except Exception as exc:  # the outcome to compare, whatever it is
+        with pytest.raises(type(exc)) as caught:
+            events._loads(text)
+        assert str(caught.value) == str(exc)
+    else:
+        assert repr(events._loads(text)) == repr(expected)  # repr: NaN equals itself
+
+
+def test_empty_mappings_are_written_as_json_dumps_writes_them() -> None:
+    record = to_avro("measure_requested", {**example("measure_requested"), "component_kwargs": {}})
+    assert record["component_kwargs"] == json.dumps({}, sort_keys=True, separators=(",", ":"))

@@ -64,11 +64,12 @@ def _json_default(value: object) -> str:
 
 
 def avro_codec(schema_registry_url: str) -> Codec:
-    """The production codec: Confluent wire format against the schema registry."""
+    """The production codec: Confluent wire format against the schema registry. Nested
+    contracts are checked once, by the handler's component, not again while decoding."""
     from impact_schemas.codec import AvroCodec
     from impact_schemas.registry.client import RegistryClient
 
-    codec: Codec = AvroCodec(RegistryClient(schema_registry_url))
+    codec: Codec = AvroCodec(RegistryClient(schema_registry_url), check_contracts=False)
     return codec
 
 

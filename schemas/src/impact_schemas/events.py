@@ -3,15 +3,17 @@
 Handlers and components see *logical* dicts: free-form mappings (fields marked
 ``"json": true`` in the ``.avsc``) are dicts. On the wire they are JSON strings
 (decision 0002). Decoding also validates every nested contract record
-(``MeasureResult``, ``EvaluateResult``, ...) with its pydantic model.
+(``MeasureResult``, ``EvaluateResult``, ...) with its pydantic model, unless the consumer
+checks the whole event at its own boundary (``check_contracts=False``). Each schema's
+conversion is compiled once (``converter``), not walked per event.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from impact_contracts import (
@@ -64,27 +66,59 @@ def to_avro(
 ) -> dict[str, Any]:
     """Logical dict → Avro dict (JSON fields serialised, ``schema_version`` filled if absent)."""
     schema = schema or load_schema(event)
-    record = _Walker(schema, event, decode=False).record(schema, value, "")
+    record = converter(event, schema, decode=False)(value, "")
+    if record is value:  # nothing to convert: still never fill the caller's dict
+        record = dict(value)
     record.setdefault("schema_version", str(schema["version"]))
     return record
 
 
 def from_avro(
-    event: str, record: dict[str, Any], schema: dict[str, Any] | None = None
+    event: str,
+    record: dict[str, Any],
+    schema: dict[str, Any] | None = None,
+    *,
+    check_contracts: bool = True,
 ) -> dict[str, Any]:
-    """Avro dict → logical dict, validating nested contracts.
+    """Avro dict → logical dict, validating nested contracts unless ``check_contracts`` is
+    False (for a consumer that validates the whole event at its own boundary).
 
     Raises:
         ContractViolation: a JSON field is not a JSON object, or a nested record breaks its
             contract; the message names the field path.
     """
     schema = schema or load_schema(event)
-    return _Walker(schema, event, decode=True).record(schema, record, "")
+    return converter(event, schema, decode=True, check_contracts=check_contracts)(record, "")
 
 
-@cache
-def _named_types_of_default(event: str) -> dict[str, Any]:
-    return _collect_named(load_schema(event), "", {})
+Convert = Callable[[Any, str], Any]
+"""``convert(value, path)``: one value along its schema; ``path`` names it in errors."""
+
+_MAX_CONVERTERS = 512
+_converters: dict[tuple[str, int, bool, bool], tuple[dict[str, Any], Convert]] = {}
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+_DECODER = json.JSONDecoder()
+
+
+def converter(
+    event: str, schema: dict[str, Any], *, decode: bool, check_contracts: bool = True
+) -> Convert:
+    """The compiled logical → Avro (or, with ``decode``, Avro → logical) conversion of
+    ``event``'s record ``schema``, built once per schema object and direction.
+
+    Only records (each checked to be a mapping), their JSON fields and, when decoding
+    with ``check_contracts``, their contracts cost work; plain values, and arrays or maps
+    of them, pass as they are (fastavro itself converts the logical types).
+    """
+    check = decode and check_contracts
+    key = (event, id(schema), decode, check)
+    cached = _converters.get(key)
+    if cached is None or cached[0] is not schema:
+        if len(_converters) >= _MAX_CONVERTERS:
+            _converters.clear()
+        cached = (schema, _Compiler(schema, event, decode=decode, check=check).record(schema))
+        _converters[key] = cached
+    return cached[1]
 
 
 def _collect_named(schema: Any, namespace: str, named: dict[str, Any]) -> dict[str, Any]:
@@ -106,81 +140,133 @@ def _collect_named(schema: Any, namespace: str, named: dict[str, Any]) -> dict[s
     return named
 
 
-class _Walker:
-    """Walks a value along its schema, converting JSON fields and checking contracts."""
+class _Compiler:
+    """Builds the converter functions of one schema, for one direction."""
 
-    def __init__(self, schema: dict[str, Any], event: str, *, decode: bool) -> None:
-        if schema is load_schema(event):
-            self.named = _named_types_of_default(event)
-        else:
-            self.named = _collect_named(schema, "", {})
+    def __init__(self, schema: dict[str, Any], event: str, *, decode: bool, check: bool) -> None:
+        self.named = _collect_named(schema, "", {})
         self.event = event
         self.decode = decode
+        self.check = check
+        self.records: dict[int, Convert] = {}
 
-    def value(self, schema: Any, value: Any, path: str) -> Any:
-        if value is None:
-            return None
+    def of(self, schema: Any) -> Convert | None:
+        """The converter of a field or item type; ``None`` when its values pass as they are."""
         if isinstance(schema, str):
             named = self.named.get(schema)
-            return value if named is None else self.value(named, value, path)
+            return None if named is None else self.of(named)
         if isinstance(schema, list):
             branches = [b for b in schema if b != "null"]
-            return self.value(branches[0], value, path) if len(branches) == 1 else value
+            return self.of(branches[0]) if len(branches) == 1 else None
         kind = schema.get("type")
         if kind == "record":
-            return self.record(schema, value, path)
+            return _or_none(self.record(schema))
         if kind == "array":
-            return [self.value(schema["items"], v, f"{path}[{i}]") for i, v in enumerate(value)]
+            item = self.of(schema["items"])
+            return None if item is None else _or_none(_array(item))
         if kind == "map":
-            return {k: self.value(schema["values"], v, f"{path}[{k}]") for k, v in value.items()}
-        return value
+            values = self.of(schema["values"])
+            return None if values is None else _or_none(_map(values))
+        return None
 
-    def record(self, schema: dict[str, Any], value: Any, path: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise ContractViolation(f"{self._where(path)}: expected a mapping, got {value!r}")
-        out = dict(value)
+    def record(self, schema: dict[str, Any]) -> Convert:
+        """A record's converter: checks it is a mapping, converts the fields that need it,
+        then (decoding with contracts) validates it with its contract."""
+        if id(schema) in self.records:  # a recursive type: the converter being built
+            return self.records[id(schema)]
+        fields: list[tuple[str, Convert]] = []
+        contract = CONTRACTS.get(schema["name"]) if self.check else None
+        event = self.event
+
+        def convert(value: Any, path: str) -> Any:
+            if not isinstance(value, dict):
+                raise ContractViolation(f"{event}.{path}: expected a mapping, got {value!r}")
+            out = dict(value) if fields else value
+            for name, field_convert in fields:
+                if name in value:
+                    out[name] = field_convert(value[name], f"{path}.{name}" if path else name)
+            if contract is not None:
+                _validate(event, contract, out, path)
+            return out
+
+        self.records[id(schema)] = convert
         for field in schema["fields"]:
-            name = field["name"]
-            if name not in value:
-                continue
-            field_path = f"{path}.{name}" if path else name
-            if field.get("json"):
-                out[name] = self._json(value[name], field_path)
-            else:
-                out[name] = self.value(field["type"], value[name], field_path)
-        contract = CONTRACTS.get(schema["name"])
-        if self.decode and contract is not None:
-            self._validate(contract, out, path)
-        return out
+            field_convert = self._json() if field.get("json") else self.of(field["type"])
+            if field_convert is not None:
+                fields.append((field["name"], field_convert))
+        return convert
 
-    def _json(self, value: Any, path: str) -> Any:
+    def _json(self) -> Convert:
+        event = self.event
         if self.decode:
+
+            def load(value: Any, path: str) -> Any:
+                try:
+                    loaded = _loads(value)
+                except (TypeError, ValueError) as exc:
+                    raise ContractViolation(f"{event}.{path}: invalid JSON: {exc}") from exc
+                if not isinstance(loaded, dict):
+                    raise ContractViolation(f"{event}.{path}: expected a JSON object")
+                return loaded
+
+            return load
+
+        def dump(value: Any, path: str) -> Any:
+            if not isinstance(value, dict):
+                raise ContractViolation(f"{event}.{path}: expected a mapping, got {value!r}")
+            if not value:
+                return "{}"  # most kwargs: what json.dumps writes, without its setup
             try:
-                loaded = json.loads(value)
+                return _JSON.encode(value)
             except (TypeError, ValueError) as exc:
-                raise ContractViolation(f"{self._where(path)}: invalid JSON: {exc}") from exc
-            if not isinstance(loaded, dict):
-                raise ContractViolation(f"{self._where(path)}: expected a JSON object")
+                raise ContractViolation(f"{event}.{path}: not JSON-serialisable: {exc}") from exc
+
+        return dump
+
+
+def _loads(text: Any) -> Any:
+    """``json.loads(text)``, faster for what ``to_avro`` writes: an empty or compact object."""
+    if text == "{}":
+        return {}
+    try:
+        loaded, end = _DECODER.raw_decode(text)
+        if end == len(text):
             return loaded
-        if not isinstance(value, dict):
-            raise ContractViolation(f"{self._where(path)}: expected a mapping, got {value!r}")
-        try:
-            return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise ContractViolation(f"{self._where(path)}: not JSON-serialisable: {exc}") from exc
+    except (TypeError, ValueError):
+        pass
+    return json.loads(text)  # whitespace, trailing data, bytes, errors: as json.loads says
 
-    def _validate(self, contract: type[BaseModel], value: dict[str, Any], path: str) -> None:
-        try:
-            contract.model_validate(value)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{_dotted(path, err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
-                for err in exc.errors()
-            )
-            raise ContractViolation(f"{self.event}: {contract.__name__}: {problems}") from exc
 
-    def _where(self, path: str) -> str:
-        return f"{self.event}.{path}"
+def _or_none(convert: Convert) -> Convert:
+    def or_none(value: Any, path: str) -> Any:
+        return None if value is None else convert(value, path)
+
+    return or_none
+
+
+def _array(item: Convert) -> Convert:
+    def array(value: Any, path: str) -> Any:
+        return [item(v, f"{path}[{i}]") for i, v in enumerate(value)]
+
+    return array
+
+
+def _map(values: Convert) -> Convert:
+    def mapping(value: Any, path: str) -> Any:
+        return {k: values(v, f"{path}[{k}]") for k, v in value.items()}
+
+    return mapping
+
+
+def _validate(event: str, contract: type[BaseModel], value: dict[str, Any], path: str) -> None:
+    try:
+        contract.model_validate(value)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_dotted(path, err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
+        raise ContractViolation(f"{event}: {contract.__name__}: {problems}") from exc
 
 
 def _dotted(path: str, loc: tuple[int | str, ...]) -> str:
