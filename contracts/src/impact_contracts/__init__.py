@@ -8,7 +8,6 @@ for building every model.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from impact_contracts.components import Component, ComponentRegistry
@@ -21,6 +20,7 @@ from impact_contracts.errors import (
     RetryableError,
     SchemaMismatch,
 )
+from impact_contracts.lazy import load_lazily
 
 if TYPE_CHECKING:
     from impact_contracts.events import (
@@ -76,9 +76,7 @@ _LAZY |= {name: "impact_contracts.models" for name in _MODELS}
 
 def __getattr__(name: str) -> Any:
     """Load the pydantic contracts on first use (PEP 562)."""
-    if name not in _LAZY:
-        raise AttributeError(f"module 'impact_contracts' has no attribute {name!r}")
-    return getattr(importlib.import_module(_LAZY[name]), name)
+    return load_lazily(__name__, _LAZY, name)
 
 
 __all__ = [

@@ -11,7 +11,6 @@ are loaded on first use, so embedded mode stays broker-free.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from impact_contracts import (
@@ -23,6 +22,7 @@ from impact_contracts import (
     RetryableError,
     SchemaMismatch,
 )
+from impact_contracts.lazy import load_lazily
 
 from impact_runtime.codec import Codec, JsonCodec
 from impact_runtime.settings import ServiceSettings
@@ -52,9 +52,7 @@ _KAFKA_BOUND = {
 
 def __getattr__(name: str) -> Any:
     """Load the Kafka-bound names on first use (PEP 562)."""
-    if name not in _KAFKA_BOUND:
-        raise AttributeError(f"module 'impact_runtime' has no attribute {name!r}")
-    return getattr(importlib.import_module(_KAFKA_BOUND[name]), name)
+    return load_lazily(__name__, _KAFKA_BOUND, name)
 
 
 __all__ = [

@@ -7,8 +7,9 @@ The Kafka service lives in ``impact_allocate.service``. The names below load on 
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from impact_contracts.lazy import load_lazily
 
 if TYPE_CHECKING:
     from impact_allocate.component import (
@@ -30,6 +31,4 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Load ``impact_allocate.component`` (the built-ins register there) on first use."""
-    if name not in __all__:
-        raise AttributeError(f"module 'impact_allocate' has no attribute {name!r}")
-    return getattr(importlib.import_module("impact_allocate.component"), name)
+    return load_lazily(__name__, dict.fromkeys(__all__, "impact_allocate.component"), name)

@@ -10,8 +10,9 @@ orchestrator's storage paths) does not import numpy, pandas, scipy and statsmode
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from impact_contracts.lazy import load_lazily
 
 if TYPE_CHECKING:
     from impact_measure.component import Measure, MockMeasure
@@ -36,10 +37,7 @@ _HOMES = {
 
 def __getattr__(name: str) -> Any:
     """Load the built-ins (they register themselves), then return ``name``."""
-    if name not in _HOMES:
-        raise AttributeError(f"module 'impact_measure' has no attribute {name!r}")
-    importlib.import_module("impact_measure.component")
-    return getattr(importlib.import_module(_HOMES[name]), name)
+    return load_lazily(__name__, _HOMES, name, first="impact_measure.component")
 
 
 __all__ = [

@@ -8,8 +8,9 @@ components (and their numpy, pandas, statsmodels) until a manifest is checked.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from impact_contracts.lazy import load_lazily
 
 if TYPE_CHECKING:
     from impact_orchestrator.commands import Command
@@ -32,9 +33,7 @@ _HOMES = {
 
 def __getattr__(name: str) -> Any:
     """Load ``name`` from its module on first use."""
-    if name not in _HOMES:
-        raise AttributeError(f"module 'impact_orchestrator' has no attribute {name!r}")
-    return getattr(importlib.import_module(_HOMES[name]), name)
+    return load_lazily(__name__, _HOMES, name)
 
 
 __all__ = [
