@@ -62,9 +62,7 @@ async def raw_loop(bootstrap: str, source: str, sink: str, group: str, txn: bool
     print("started", flush=True)
     try:
         while not stop.is_set():
-            batch = await reader.getmany(
-                timeout_ms=POLL_TIMEOUT_MS, max_records=MAX_POLL_RECORDS
-            )
+            batch = await reader.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=MAX_POLL_RECORDS)
             if not batch:
                 continue
             offsets = {tp: messages[-1].offset + 1 for tp, messages in batch.items()}

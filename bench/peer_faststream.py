@@ -20,7 +20,7 @@ async def faststream_app(bootstrap: str, source: str, sink: str, group: str) -> 
     @broker.subscriber(source, group_id=group, auto_offset_reset="earliest")
     @broker.publisher(sink)
     async def echo(body: dict[str, Any], message: KafkaMessage) -> KafkaResponse:
-        return KafkaResponse(body, key=message.raw_message.key)  # type: ignore[union-attr]
+        return KafkaResponse(body, key=getattr(message.raw_message, "key", None))
 
     app = FastStream(broker)
     app.after_startup(lambda: print("started", flush=True))

@@ -37,7 +37,7 @@ from bench.machine import ROOT, machine
 from bench.results import markdown_table, percentile, write_result
 
 BENCH = ROOT / "bench"
-READY_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 180.0
 ROUND_TIMEOUT_S = 30.0
 WARMUP_ROUNDS = 5
 RAW_TXN = "raw aiokafka, transaction per batch"
@@ -74,10 +74,13 @@ class Variant:
         return topic_for("measure_requested", prefix), topic_for("measure_completed", prefix)
 
 
-def variants(platform: Platform, baseline: Path | None) -> list[Variant]:
-    """The six variants (plus this project's three on the baseline runtime)."""
+def variants(platform: Platform, baseline: Path | None, profile: bool) -> list[Variant]:
+    """The six variants (plus this project's three on the baseline runtime); ``profile``
+    runs this project's under cProfile (``<work dir>/<variant>.prof``)."""
     peer = [sys.executable, "-m", "bench.peer_apps"]
     echo = [sys.executable, str(BENCH / "peer_echo_service.py")]
+    if profile:
+        echo[1:1] = ["-m", "cProfile", "-o", str(platform.work_dir / "{slug}.prof")]
     registry = {"IMPACT_SCHEMA_REGISTRY_URL": platform.registry_url}
     alo = {"IMPACT_PROCESSING_GUARANTEE": "at_least_once"}
     eos = {"IMPACT_PROCESSING_GUARANTEE": "exactly_once"}
@@ -88,12 +91,16 @@ def variants(platform: Platform, baseline: Path | None) -> list[Variant]:
         Variant(AT_LEAST_ONCE, [*echo, "json"], env=alo),
         Variant("impact exactly_once JSON", [*echo, "json"], env=eos),
         Variant(PRODUCTION, [*echo, "avro"], avro=True, env={**eos, **registry}),
+        Variant(f"{AT_LEAST_ONCE}, async handler", [*echo, "json", "async"], env=alo),
+        Variant(
+            f"{PRODUCTION}, async handler", [*echo, "avro", "async"], True, {**eos, **registry}
+        ),
     ]
     if baseline is not None:
         base = {"PYTHONPATH": str(baseline / "runtime" / "src")}
         found += [
             Variant(f"{v.name} (baseline)", v.command, v.avro, {**v.env, **base})
-            for v in found[3:]
+            for v in found[3:6]
         ]
     return found
 
@@ -132,7 +139,6 @@ class Hops:
             self.consumers[variant.name] = consumer
             self.processes.append(self._spawn(variant, source, sink))
         for variant in self.variants:
-            print("waiting for", variant.name, variant.topics(self.slug(variant)), flush=True)
             await self.round_trip(variant, "ready", READY_TIMEOUT_S)
 
     def _spawn(self, variant: Variant, source: str, sink: str) -> subprocess.Popen[bytes]:
@@ -148,7 +154,7 @@ class Hops:
         }
         command = [*variant.command, self.platform.bootstrap, source, sink, f"hops-{slug}"]
         if "bench.peer_apps" not in variant.command:
-            command = variant.command
+            command = [part.format(slug=slug) for part in variant.command]
         log = (self.platform.work_dir / f"hops-{slug}.log").open("wb")
         return subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)
 
@@ -220,7 +226,7 @@ def summary(chosen: list[Variant]) -> dict[str, Any]:
         }
         for v in chosen
     ]
-    p50 = {row["variant"]: row["p50_ms"] for row in rows}
+    p50 = {v.name: percentile(v.samples, 50) for v in chosen}
     ratios = {
         "production / raw transactional (goal <= 1.1)": (PRODUCTION, RAW_TXN),
         "at_least_once / FastStream (goal <= 1.0)": (AT_LEAST_ONCE, FASTSTREAM),
@@ -239,10 +245,12 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="a tree with the runtime to compare")
     parser.add_argument("--only", nargs="+", help="variant name prefixes to run")
     parser.add_argument("--name", default="peer_hops", help="bench/results/<name>.json")
+    parser.add_argument("--profile", action="store_true", help="cProfile this project's")
     args = parser.parse_args()
     started = machine()
     with running_platform() as platform:
-        chosen = variants(platform, args.baseline)
+        chosen = variants(platform, args.baseline, args.profile)
+        print("work dir:", platform.work_dir, flush=True)
         if args.only:
             chosen = [v for v in chosen if any(v.name.startswith(p) for p in args.only)]
         asyncio.run(measure(platform, chosen, args.rounds))
