@@ -25,7 +25,7 @@ class TimedDelivery:
         self.progress = Progress()
 
     async def deliver(
-        self, records: list[ProducerRecord], offsets: Offsets, generation: int | None = None
+        self, records: list[ProducerRecord], offsets: Offsets, generation: int
     ) -> None:
         for _ in range(20):
             await asyncio.sleep(0.05)
@@ -47,7 +47,7 @@ async def _deliver(moving: bool) -> tuple[bool, int]:
     noted: list[int] = []
     outages = Outages(RetryPolicy(0, STALL_S, STALL_S), metrics, asyncio.sleep, log)
     outages.note = lambda dependency, error, attempt, delay: noted.append(attempt)  # type: ignore[method-assign]
-    await clients.deliver([], {}, generation=None, outages=outages, stopping=asyncio.Event())
+    await clients.deliver([], {}, generation=1, outages=outages, stopping=asyncio.Event())
     return clients.stalled, len(noted)
 
 

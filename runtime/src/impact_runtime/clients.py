@@ -77,7 +77,7 @@ class KafkaClients:
         records: list[ProducerRecord],
         offsets: Offsets,
         *,
-        generation: int | None,
+        generation: int,
         outages: Outages,
         stopping: asyncio.Event,
     ) -> None:
@@ -150,7 +150,7 @@ class KafkaClients:
         return False
 
     async def _deliver(
-        self, records: list[ProducerRecord], offsets: Offsets, generation: int | None
+        self, records: list[ProducerRecord], offsets: Offsets, generation: int
     ) -> None:
         await self.ensure({r.topic for r in records if r.managed})
         await self.delivery.deliver(records, offsets, generation)

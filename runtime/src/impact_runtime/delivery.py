@@ -31,7 +31,7 @@ class Delivery(Protocol):
     progress: Progress
 
     async def deliver(
-        self, records: list[ProducerRecord], offsets: Offsets, generation: int | None = None
+        self, records: list[ProducerRecord], offsets: Offsets, generation: int
     ) -> None: ...
 
     async def commit_pending(self) -> None: ...
@@ -54,12 +54,12 @@ async def _send_all(
 class ExactlyOnceDelivery:
     """One transaction per batch: all records plus the consumed offsets, or nothing.
 
-    With ``membership``, a batch fetched in group ``generation`` commits only while the
-    consumer is still in that generation (``LostOwnership`` aborts it otherwise).
+    A batch fetched in group ``generation`` commits only while the consumer is still in
+    that generation (``LostOwnership`` aborts it otherwise).
     """
 
     def __init__(
-        self, producer: AIOKafkaProducer, group_id: str, membership: GroupMembership | None
+        self, producer: AIOKafkaProducer, group_id: str, membership: GroupMembership
     ) -> None:
         self.producer = producer
         self.group_id = group_id
@@ -67,7 +67,7 @@ class ExactlyOnceDelivery:
         self.progress = Progress()
 
     async def deliver(
-        self, records: list[ProducerRecord], offsets: Offsets, generation: int | None = None
+        self, records: list[ProducerRecord], offsets: Offsets, generation: int
     ) -> None:
         """Produce ``records`` and commit ``offsets`` atomically (aborted on any error).
 
@@ -78,11 +78,9 @@ class ExactlyOnceDelivery:
             futures = await _send_all(self.producer, records, self.progress)
             if futures:  # a failed send must abort the transaction, not vanish
                 await asyncio.gather(*futures)
-            steps = []
+            steps = [self.membership.confirm(generation)]  # a zombie aborts here
             if offsets:
                 steps.append(self.producer.send_offsets_to_transaction(offsets, self.group_id))
-            if self.membership is not None and generation is not None:
-                steps.append(self.membership.confirm(generation))  # a zombie aborts here
             outcomes = await asyncio.gather(*steps, return_exceptions=True)
             errors = [e for e in outcomes if isinstance(e, BaseException)]
             if errors:  # ownership lost wins: the batch is then rewound, not recovered
@@ -106,7 +104,7 @@ class AtLeastOnceDelivery:
         self._last_commit = time.monotonic()
 
     async def deliver(
-        self, records: list[ProducerRecord], offsets: Offsets, generation: int | None = None
+        self, records: list[ProducerRecord], offsets: Offsets, generation: int
     ) -> None:
         """Produce and await acks; commit offsets now or at the next interval (a replay
         after a rebalance may repeat outputs: at least once, so ``generation`` is unused)."""
