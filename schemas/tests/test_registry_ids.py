@@ -54,6 +54,15 @@ async def reuse_sequence(client: RegistryClient, k1: str, k2: str) -> tuple[int,
     return id_a, id_b
 
 
+async def assert_ids_kept(client: RegistryClient, id_a: int, id_b: int, b_text: str) -> None:
+    """After the restart: B's id is still B, k2's versions stay taken, the next schema
+    gets a fresh id."""
+    assert await client.get_by_id(id_b) == b_text
+    assert await client.get_versions("k2", deleted=True) == [1, 2]
+    assert (await client.get_version("k2", 2)).id == id_a
+    assert await client.register("k3", schema("C")) == max(id_a, id_b) + 1
+
+
 async def test_soft_deleted_versions_keep_their_numbers(
     client: RegistryClient, subject: str
 ) -> None:
@@ -82,10 +91,7 @@ async def test_ids_survive_compaction_and_restart_in_memory() -> None:
     restarted.records = compacted(log.records)
     client, _ = await _memory_client(restarted)
     async with client:
-        assert await client.get_by_id(id_b) == b_text
-        assert await client.get_versions("k2", deleted=True) == [1, 2]
-        assert (await client.get_version("k2", 2)).id == id_a
-        assert await client.register("k3", schema("C")) == max(id_a, id_b) + 1
+        await assert_ids_kept(client, id_a, id_b, b_text)
 
 
 async def _copy_compacted(bootstrap: str, source: str, target: str) -> int:
@@ -131,10 +137,7 @@ async def test_ids_survive_compaction_and_restart_of_the_server(
 
     second = registry_server_factory(topic + "-compacted")
     async with RegistryClient(second.url) as client:
-        assert await client.get_by_id(id_b) == b_text
-        assert await client.get_versions("k2", deleted=True) == [1, 2]
-        assert (await client.get_version("k2", 2)).id == id_a
-        assert await client.register("k3", schema("C")) == max(id_a, id_b) + 1
+        await assert_ids_kept(client, id_a, id_b, b_text)
     second.stop()
 
 
@@ -190,10 +193,7 @@ async def test_ids_survive_the_brokers_own_compaction_and_a_restart(
 
     second = registry_server_factory(topic)
     async with RegistryClient(second.url) as client:
-        assert await client.get_by_id(id_b) == b_text
-        assert await client.get_versions("k2", deleted=True) == [1, 2]
-        assert (await client.get_version("k2", 2)).id == id_a
-        assert await client.register("k3", schema("C")) == max(id_a, id_b) + 1
+        await assert_ids_kept(client, id_a, id_b, b_text)
     second.stop()
 
 
