@@ -36,7 +36,16 @@ def size_settings(event_bytes: int) -> dict[str, str]:
 
 def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
     """KRaft combined broker+controller on loopback, single-replica internal topics."""
-    settings = {
+    return render_properties(broker_settings(port, controller_port, data_dir))
+
+
+def render_properties(settings: dict[str, str]) -> str:
+    return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+
+def broker_settings(port: int, controller_port: int, data_dir: Path) -> dict[str, str]:
+    """The single node's settings (a cluster node starts from them, see local_kafka_cluster)."""
+    return {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
@@ -59,7 +68,6 @@ def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
         "transactional.id.expiration.ms": "3600000",
         **size_settings(max_message_bytes()),
     }
-    return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 
 def write_config(port: int, controller_port: int, data_dir: Path) -> tuple[Path, Path]:

@@ -8,6 +8,9 @@ Standard library only, so it works before the project's virtualenv exists.
     python3 scripts/local_kafka.py status
     python3 scripts/local_kafka.py stop              # --keep keeps the data dir
 
+``start --nodes 3`` starts a 3-node cluster instead (``scripts/local_kafka_cluster.py``:
+``stop-node N [--kill]``, ``start-node N``; ``status``, ``wait`` and ``stop`` cover every node).
+
 ``start --data-dir DIR`` on a directory a previous ``start`` formatted reuses its storage,
 cluster id and ports, so the broker comes back with its topics, offsets and transactions.
 Event size limits follow ``IMPACT_MAX_MESSAGE_BYTES`` (default 64 MiB), like the clients.
@@ -29,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # run as a script: make ``scripts.kafka_config`` importable
@@ -361,6 +365,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("fetch", help="download the broker jars with Maven (once)")
     start_parser = commands.add_parser("start", help="start a broker in the background")
+    start_parser.add_argument("--nodes", type=int, default=1, help="3: a 3-node cluster")
     start_parser.add_argument("--port", type=int, default=0, help="client port (default: free)")
     start_parser.add_argument("--controller-port", type=int, default=0)
     start_parser.add_argument("--data-dir", help="default: a new temporary directory")
@@ -378,11 +383,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     watch_parser = commands.add_parser("watch", help="(internal) stop the broker with its owner")
     watch_parser.add_argument("--owner-pid", type=int, required=True)
     watch_parser.add_argument("--pid", type=int, required=True)
+    cluster().add_commands(commands)
     return parser.parse_args(argv)
+
+
+def cluster() -> Any:
+    """The cluster commands' module (imported late: it imports this one)."""
+    from scripts import local_kafka_cluster
+
+    return local_kafka_cluster
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if cluster().is_cluster_command(args):
+        return int(cluster().run(args))
     if args.command == "fetch":
         fetch()
     elif args.command == "start":
