@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.support.kafka", "tests.support.registry", "tests.support.browser"]
+pytest_plugins = [
+    "tests.support.kafka",
+    "tests.support.cluster",
+    "tests.support.registry",
+    "tests.support.browser",
+]
 
 
 @pytest.fixture(scope="session", autouse=True)

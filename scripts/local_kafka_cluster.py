@@ -311,9 +311,14 @@ def start_node(args: argparse.Namespace) -> None:
 
 
 def stop_cluster(args: argparse.Namespace) -> None:
+    """SIGTERM every node at once (one by one, the last would wait for a lost quorum),
+    then SIGKILL what still runs after ``--timeout``."""
     state = read_cluster(args.state_file)
-    for node in state["nodes"]:
-        base.terminate(int(node["pid"]), args.timeout)
+    pids = [int(node["pid"]) for node in state["nodes"] if base.pid_alive(int(node["pid"]))]
+    for pid in pids:
+        os.kill(pid, signal.SIGTERM)
+    for pid in pids:
+        base.terminate(pid, args.timeout)
     base.log(f"stopped {len(state['nodes'])} nodes")
     if not args.keep:
         shutil.rmtree(state["data_dir"], ignore_errors=True)
