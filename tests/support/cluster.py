@@ -147,14 +147,16 @@ class LocalCluster:
     async def wait_full_isr(
         self, topic: str, partition: int, timeout: float = FAILOVER_TIMEOUT_S
     ) -> list[int]:
-        """Wait until every replica of the partition is in sync again; return the ISR."""
+        """Wait until the partition has a leader and every replica is in sync again;
+        return the ISR (node ids, sorted)."""
 
         async def in_sync() -> list[int]:
             try:
                 found = await self.partition(topic, partition)
             except LookupError:  # a node that has not seen the topic's metadata yet
                 return []
-            return sorted(found["isr"]) if set(found["isr"]) == set(found["replicas"]) else []
+            led = found["leader"] >= 0 and set(found["isr"]) == set(found["replicas"])
+            return sorted(found["isr"]) if led else []
 
         message = f"{topic}[{partition}] has no full ISR"
         return list(await wait_for(in_sync, timeout, interval=0.2, message=message))
@@ -162,7 +164,8 @@ class LocalCluster:
     async def create_topic(
         self, name: str, partitions: int = 3, replication: int = NODES, min_isr: int = 2
     ) -> str:
-        """Create a topic and wait until each partition has a leader and a full ISR."""
+        """Create a topic (RF ``replication``, ``min.insync.replicas`` ``min_isr``) and wait
+        until each partition has a leader and a full ISR."""
         admin = await self.admin()
         try:
             configs = {"min.insync.replicas": str(min_isr)}
@@ -172,17 +175,8 @@ class LocalCluster:
         finally:
             await admin.close()
         for partition in range(partitions):
-            await wait_for(
-                lambda p=partition: self._has_leader(name, p), 30, message=f"{name} no leader"
-            )
             await self.wait_full_isr(name, partition)
         return name
-
-    async def _has_leader(self, topic: str, partition: int) -> bool:
-        try:
-            return await self.leader_of(topic, partition) >= 0
-        except LookupError:
-            return False
 
     async def topic_config(self, topic: str) -> dict[str, str]:
         """The topic's effective configs (``describe_configs``)."""
