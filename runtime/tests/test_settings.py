@@ -66,3 +66,21 @@ def test_password_is_hidden() -> None:
     assert "s3cret" not in repr(settings)
     assert settings.sasl_password is not None
     assert settings.sasl_password.get_secret_value() == "s3cret"
+
+
+def test_replication_defaults_to_auto_and_takes_integers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = ServiceSettings(service_name="a", bootstrap_servers="b:1")
+    assert (settings.topic_replication_factor, settings.topic_min_insync_replicas) == (
+        "auto",
+        "auto",
+    )
+    monkeypatch.setenv("IMPACT_TOPIC_REPLICATION_FACTOR", "3")
+    monkeypatch.setenv("IMPACT_TOPIC_MIN_INSYNC_REPLICAS", "2")
+    settings = ServiceSettings(service_name="a", bootstrap_servers="b:1")
+    assert (settings.topic_replication_factor, settings.topic_min_insync_replicas) == (3, 2)
+    for bad in ("0", "many"):
+        monkeypatch.setenv("IMPACT_TOPIC_REPLICATION_FACTOR", bad)
+        with pytest.raises(pydantic.ValidationError, match="topic_replication_factor"):
+            ServiceSettings(service_name="a", bootstrap_servers="b:1")

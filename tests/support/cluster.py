@@ -180,20 +180,24 @@ class LocalCluster:
 
     async def topic_config(self, topic: str) -> dict[str, str]:
         """The topic's effective configs (``describe_configs``)."""
-        admin = await self.admin()
-        try:
-            responses = await admin.describe_configs(
-                [ConfigResource(ConfigResourceType.TOPIC, topic)]
-            )
-        finally:
-            await admin.close()
-        entries = responses[0].resources[0][4]
-        return {str(entry[0]): str(entry[1]) for entry in entries}
+        return await topic_config(self.live_bootstrap(), topic)
 
     async def heal(self) -> None:
         """Restart every node a test stopped, so the next test finds the whole cluster."""
         for node in set(range(1, self.nodes + 1)) - set(self.up()):
             await self.restart(node)
+
+
+async def topic_config(bootstrap: str, topic: str) -> dict[str, str]:
+    """A topic's effective configs, e.g. ``min.insync.replicas`` (any broker or cluster)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    finally:
+        await admin.close()
+    entries = responses[0].resources[0][4]
+    return {str(entry[0]): str(entry[1]) for entry in entries}
 
 
 @pytest.fixture(scope="session")

@@ -96,7 +96,9 @@ class Bus:
                 f"the {_size(limit)} limit: split the cohort into smaller manifests, or raise "
                 "IMPACT_MAX_MESSAGE_BYTES for the CLI, the services and the broker"
             )
-        producer = AIOKafkaProducer(**producer_options(self.kafka), enable_idempotence=True)
+        producer = AIOKafkaProducer(
+            **producer_options(self.kafka), enable_idempotence=True, acks="all"
+        )
         await producer.start()
         try:
             await producer.send_and_wait(topic, data, key=key, headers=headers)

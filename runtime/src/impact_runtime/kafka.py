@@ -19,6 +19,7 @@ from impact_schemas.kafka import (
     read_to_end,
     topic_configs,
 )
+from impact_schemas.replication import topic_replication
 
 from impact_runtime.settings import ServiceSettings
 
@@ -64,10 +65,13 @@ async def ensure_topics(
     configs: dict[str, str] | None = None,
     ready_timeout_s: float = 30.0,
 ) -> set[str]:
-    """Create the missing ``topics`` (with the size configs plus ``configs``) and wait until
-    every partition has a leader; return the ones created. Existing topics are kept.
+    """Create the missing ``topics`` (with the size and replication configs plus
+    ``configs``) and wait until every partition has a leader; return the ones created.
+    Existing topics are kept. Replication follows ``IMPACT_TOPIC_REPLICATION_FACTOR`` and
+    ``IMPACT_TOPIC_MIN_INSYNC_REPLICAS`` (``auto``: RF 3 / min ISR 2 on 3+ brokers).
 
     Raises:
+        ConfigError: when the replication settings do not fit the cluster.
         KafkaError: when the broker refuses to create a topic.
         TimeoutError: when leaders are not elected within ``ready_timeout_s``.
     """
@@ -78,12 +82,19 @@ async def ensure_topics(
         missing = sorted(topics - existing)
         if not missing:
             return set()
+        replicas, replication_configs = await topic_replication(
+            admin, settings.topic_replication_factor, settings.topic_min_insync_replicas
+        )
         new = [
             NewTopic(
                 name,
                 settings.topic_partitions,
-                settings.topic_replication_factor,
-                topic_configs={**topic_configs(settings), **(configs or {})},
+                replicas,
+                topic_configs={
+                    **topic_configs(settings),
+                    **replication_configs,
+                    **(configs or {}),
+                },
             )
             for name in missing
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from impact_schemas.kafka import MIB, KafkaConnectionSettings
+from impact_schemas.replication import MinInsyncReplicas, ReplicationFactor
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -64,7 +65,8 @@ class ServiceSettings(KafkaConnectionSettings):
     topic_partitions: int = Field(
         6, ge=1, description="IMPACT_TOPIC_PARTITIONS: partitions of topics the service creates."
     )
-    topic_replication_factor: int = Field(1, ge=1, description="IMPACT_TOPIC_REPLICATION_FACTOR.")
+    topic_replication_factor: ReplicationFactor = "auto"
+    topic_min_insync_replicas: MinInsyncReplicas = "auto"
     auto_offset_reset: OffsetReset = Field("earliest", description="IMPACT_AUTO_OFFSET_RESET.")
     fetch_max_wait_ms: int = Field(
         500,

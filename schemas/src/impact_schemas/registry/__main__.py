@@ -5,7 +5,8 @@
 Prints ``http://HOST:PORT`` on stdout once it serves requests. Every option also reads an
 environment variable: ``IMPACT_REGISTRY_BOOTSTRAP`` (else ``KAFKA_BOOTSTRAP_SERVERS``),
 ``IMPACT_REGISTRY_HOST``, ``IMPACT_REGISTRY_PORT``, ``IMPACT_REGISTRY_TOPIC``,
-``IMPACT_REGISTRY_COMPATIBILITY``, ``IMPACT_REGISTRY_REPLICATION_FACTOR``;
+``IMPACT_REGISTRY_COMPATIBILITY``, ``IMPACT_REGISTRY_REPLICATION_FACTOR`` and
+``IMPACT_REGISTRY_MIN_INSYNC_REPLICAS`` (default: ``IMPACT_TOPIC_*``, else ``auto``);
 ``IMPACT_REGISTRY_BASIC_AUTH`` (``user:password[,...]``) turns HTTP basic auth on. Kafka security
 and sizes read the same variables as the services (``IMPACT_SECURITY_PROTOCOL``,
 ``IMPACT_SASL_*``, ``IMPACT_SSL_CAFILE``, ``IMPACT_MAX_MESSAGE_BYTES``, ...: see
@@ -28,6 +29,7 @@ from impact_schemas.policy import LEVELS, POLICY_LEVEL
 from impact_schemas.registry.auth import USERS_ENV, parse_users
 from impact_schemas.registry.server import create_app
 from impact_schemas.registry.storage import KafkaSchemaLog
+from impact_schemas.replication import parse_replication
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -47,9 +49,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--compatibility", choices=LEVELS, default=_env("COMPATIBILITY", POLICY_LEVEL)
     )
-    parser.add_argument(
-        "--replication-factor", type=int, default=int(_env("REPLICATION_FACTOR", "1") or 1)
-    )
+    for option, name in (
+        ("--replication-factor", "REPLICATION_FACTOR"),
+        ("--min-insync-replicas", "MIN_INSYNC_REPLICAS"),
+    ):  # default: the services' IMPACT_TOPIC_* setting, else auto (decision 0061)
+        default = _env(name, os.environ.get(f"IMPACT_TOPIC_{name}", "auto"))
+        parser.add_argument(option, type=parse_replication, default=default)
     args = parser.parse_args(argv)
     if not args.bootstrap:
         parser.error("--bootstrap (or KAFKA_BOOTSTRAP_SERVERS) is required")
@@ -73,7 +78,12 @@ class _AnnouncingServer(uvicorn.Server):
 def schema_log(args: argparse.Namespace) -> KafkaSchemaLog:
     """The ``_schemas`` log, connected like the services (``IMPACT_SECURITY_PROTOCOL``...)."""
     kafka = KafkaClientSettings(bootstrap_servers=args.bootstrap, client_id="impact-registry")
-    return KafkaSchemaLog(kafka, args.topic, replication_factor=args.replication_factor)
+    return KafkaSchemaLog(
+        kafka,
+        args.topic,
+        replication_factor=args.replication_factor,
+        min_insync_replicas=args.min_insync_replicas,
+    )
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

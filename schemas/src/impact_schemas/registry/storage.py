@@ -23,6 +23,10 @@ from impact_schemas.kafka import (
     topic_configs,
 )
 from impact_schemas.registry.state import Record
+from impact_schemas.replication import topic_replication
+
+#: The registry's own replication settings (``__main__``), named in errors (decision 0061).
+SETTING_NAMES = ("IMPACT_REGISTRY_REPLICATION_FACTOR", "IMPACT_REGISTRY_MIN_INSYNC_REPLICAS")
 
 
 class SchemaLog(Protocol):
@@ -72,12 +76,14 @@ class KafkaSchemaLog:
         kafka: KafkaClientConfig,
         topic: str = "_schemas",
         *,
-        replication_factor: int = 1,
+        replication_factor: int | str = "auto",
+        min_insync_replicas: int | str = "auto",
         timeout_s: float = 60.0,
     ) -> None:
         self.kafka = kafka
         self.topic = topic
         self.replication_factor = replication_factor
+        self.min_insync_replicas = min_insync_replicas
         self.timeout_s = timeout_s
         self._producer: AIOKafkaProducer | None = None
 
@@ -94,11 +100,18 @@ class KafkaSchemaLog:
         admin = AIOKafkaAdminClient(**client_options(self.kafka))
         await admin.start()
         try:
+            replicas, replication = await topic_replication(
+                admin, self.replication_factor, self.min_insync_replicas, SETTING_NAMES
+            )
             topic = NewTopic(
                 self.topic,
                 num_partitions=1,
-                replication_factor=self.replication_factor,
-                topic_configs={**topic_configs(self.kafka), "cleanup.policy": "compact"},
+                replication_factor=replicas,
+                topic_configs={
+                    **topic_configs(self.kafka),
+                    **replication,
+                    "cleanup.policy": "compact",
+                },
             )
             await admin.create_topics([topic])
         except TopicAlreadyExistsError:
