@@ -3,7 +3,8 @@
 
 Partitions: ``IMPACT_TOPIC_PARTITIONS`` (default 6, at least the largest replica count you
 scale a stage to); existing topics are kept. Waits up to ``--timeout`` seconds for the
-broker, then until every partition has a leader.
+broker (and, with an explicit ``IMPACT_TOPIC_REPLICATION_FACTOR``, for enough brokers to
+register), then until every partition has a leader.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 import time
 
 from aiokafka.errors import KafkaError
+from impact_contracts import ConfigError
 from impact_runtime import ServiceSettings
 from impact_runtime.dlq import dlq_topic
 from impact_runtime.kafka import ensure_topics
@@ -30,7 +32,7 @@ async def create(settings: ServiceSettings, timeout: float) -> set[str]:
     while True:
         try:
             return await ensure_topics(settings, topic_names(settings.topic_prefix))
-        except (KafkaError, OSError) as error:
+        except (KafkaError, OSError, ConfigError) as error:  # brokers still registering
             if time.monotonic() > deadline:
                 raise SystemExit(
                     f"broker {settings.bootstrap_servers} not reachable: {error!r}"

@@ -18,14 +18,16 @@ from tests.support.docker import unavailable
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "docker-compose.yml"
 HOST = ROOT / "compose.host.yml"
+CLUSTER = ROOT / "compose.cluster.yml"
+NODES = ("kafka-1", "kafka-2", "kafka-3")
 STAGES = {"orchestrator", "measure", "evaluate", "allocate"}
 OVERRIDES = ("IMPACT_", "KAFKA_", "SCHEMA_REGISTRY_URL", "REGISTRY_PORT", "BASE_IMAGE")
 
 
-def config(*files: Path) -> dict[str, Any]:
+def config(*files: Path, profiles: tuple[str, ...] = ("cli",)) -> dict[str, Any]:
     if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0:
         unavailable("needs docker compose v2 (python3 scripts/docker_engine.py compose)")
-    command = ["docker", "compose", "--profile", "cli"]
+    command = ["docker", "compose", *(arg for p in profiles for arg in ("--profile", p))]
     command += [arg for file in files for arg in ("-f", str(file))]
     # the files' defaults, not whatever the shell sets
     env = {k: v for k, v in os.environ.items() if not k.startswith(OVERRIDES)}
@@ -91,3 +93,73 @@ def test_compose_v1_accepts_the_same_files() -> None:
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def test_the_cluster_profile_adds_three_quorum_nodes_with_replicated_internal_topics() -> None:
+    services = config(MAIN, profiles=("cluster",))["services"]
+    assert set(services) == STAGES | {"kafka", "topics", "registry", "dashboard", *NODES}
+    for number, name in enumerate(NODES, start=1):
+        node = services[name]
+        assert node["profiles"] == ["cluster"]
+        assert node["init"] is True
+        env = node["environment"]
+        assert env["KAFKA_NODE_ID"] == str(number)
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+        assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == (
+            "1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093"
+        )
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        replication = {k: v for k, v in env.items() if "REPLICA" in k or "ISR" in k}
+        assert replication == {
+            "KAFKA_DEFAULT_REPLICATION_FACTOR": "3",
+            "KAFKA_MIN_INSYNC_REPLICAS": "2",
+            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "3",
+            "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "3",
+            "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "2",
+            "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR": "3",
+            "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR": "2",
+        }
+        assert [v["source"] for v in node["volumes"]] == [f"{name}-data"]
+    assert len({services[n]["environment"]["CLUSTER_ID"] for n in NODES}) == 1
+
+
+def test_without_the_cluster_profile_nothing_of_it_runs(services: dict[str, Any]) -> None:
+    assert not set(NODES) & set(services)
+    assert services["topics"]["depends_on"] == {
+        "kafka": {"condition": "service_healthy", "required": True}
+    }
+    bootstraps = {
+        s.get("environment", {}).get("KAFKA_BOOTSTRAP_SERVERS") for s in services.values()
+    }
+    assert bootstraps == {None, "kafka:9092"}
+
+
+def test_the_cluster_override_points_every_client_at_the_three_nodes() -> None:
+    services = config(MAIN, CLUSTER, profiles=("cluster", "cli"))["services"]
+    assert "kafka" not in services
+    assert services["topics"]["depends_on"] == {
+        "kafka": {"condition": "service_healthy", "required": False},
+        **{name: {"condition": "service_healthy", "required": True} for name in NODES},
+    }
+    clients = STAGES | {"topics", "registry", "dashboard", "cli"}
+    for name in clients:
+        env = services[name]["environment"]
+        assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka-1:9092,kafka-2:9092,kafka-3:9092", name
+        assert env["IMPACT_TOPIC_REPLICATION_FACTOR"] == "3", name
+        assert env["IMPACT_TOPIC_MIN_INSYNC_REPLICAS"] == "2", name
+
+
+def test_the_host_override_puts_the_cluster_on_distinct_loopback_ports() -> None:
+    services = config(MAIN, HOST, CLUSTER, profiles=("cluster",))["services"]
+    voters = "1@127.0.0.1:19093,2@127.0.0.1:29093,3@127.0.0.1:39093"
+    for number, name in enumerate(NODES, start=1):
+        env = services[name]["environment"]
+        assert services[name]["network_mode"] == "host"
+        assert env["KAFKA_LISTENERS"] == (
+            f"PLAINTEXT://127.0.0.1:{number}9092,CONTROLLER://127.0.0.1:{number}9093"
+        )
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://127.0.0.1:{number}9092"
+        assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == voters
+        assert services[name]["healthcheck"]["test"][-1] == (
+            f"exec 3<>/dev/tcp/127.0.0.1/{number}9092"
+        )
