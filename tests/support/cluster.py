@@ -28,6 +28,7 @@ import pytest
 import pytest_asyncio
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError
 
 from tests.support.kafka import _group_and_transactions_work, _run_local_kafka, wait_for
 
@@ -35,6 +36,7 @@ NODES = 3
 START_TIMEOUT_S = 180.0
 #: Leader election after a kill takes the broker session timeout (6 s) plus the election.
 FAILOVER_TIMEOUT_S = 60.0
+METADATA_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -116,18 +118,28 @@ class LocalCluster:
         return client
 
     async def partition(self, topic: str, partition: int) -> dict[str, Any]:
-        """The partition's metadata (``leader``, ``replicas``, ``isr``) from a live node."""
-        admin = await self.admin()
-        try:
-            described = await admin.describe_topics([topic])
-        finally:
-            await admin.close()
+        """The partition's metadata (``leader``, ``replicas``, ``isr``) from a live node.
+
+        Retried while the request lands on a node that just died: until the controller
+        fences it, metadata still lists it and the admin client may pick it.
+        """
+        described = await wait_for(lambda: self._describe(topic), METADATA_TIMEOUT_S, interval=0.2)
         if not described or described[0]["error_code"] != 0:
             raise LookupError(f"topic {topic} not found: {described}")
         for found in described[0]["partitions"]:
             if found["partition"] == partition:
                 return dict(found)
         raise LookupError(f"{topic} has no partition {partition}")
+
+    async def _describe(self, topic: str) -> list[Any] | None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.live_bootstrap())
+        try:
+            await admin.start()
+            return list(await admin.describe_topics([topic]))
+        except KafkaError:
+            return None
+        finally:
+            await admin.close()
 
     async def leader_of(self, topic: str, partition: int) -> int:
         """The node id leading ``topic``/``partition`` (-1 while none is elected)."""
