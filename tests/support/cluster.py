@@ -231,12 +231,21 @@ async def _ready_cluster(_local_cluster: LocalCluster) -> LocalCluster:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def kafka_cluster(
-    request: pytest.FixtureRequest, _ready_cluster: LocalCluster
-) -> AsyncIterator[LocalCluster]:
+async def kafka_cluster(_ready_cluster: LocalCluster) -> AsyncIterator[LocalCluster]:
     """The session's 3-node cluster with every node up, for ``integration`` tests only."""
-    if request.node.get_closest_marker("integration") is None:
-        raise pytest.UsageError(f"{request.node.nodeid} uses kafka_cluster: mark it integration")
     await _ready_cluster.heal()
     yield _ready_cluster
     await _ready_cluster.heal()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses ``kafka_cluster`` must be marked ``integration`` (so ``-m "not
+    integration"`` runs never start three JVMs): fail the collection otherwise."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "kafka_cluster" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("integration") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(f"kafka_cluster needs @pytest.mark.integration: {unmarked}")
