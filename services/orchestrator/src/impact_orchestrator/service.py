@@ -46,6 +46,7 @@ from impact_orchestrator.archive import archive_completed
 from impact_orchestrator.changelog import Part, encode_part, record_key, restore_runs
 from impact_orchestrator.intake import intake
 from impact_orchestrator.manifest import Registries, default_registries
+from impact_orchestrator.metrics import register_run_metrics
 from impact_orchestrator.ownership import owner_partition, place
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.store import Change, RunStore
@@ -302,6 +303,7 @@ class OrchestratorService(Service):
             state=orchestrator,
         )
         self.orchestrator = orchestrator
+        register_run_metrics(self.metrics.registry, lambda: orchestrator.store.states)
 
     async def start(self) -> None:
         """Prepare, start consuming, then wait for the registries (their import started in
