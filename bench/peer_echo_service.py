@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+from typing import Any
 
 from impact_runtime import Incoming, JsonCodec, Outgoing, Service, ServiceSettings, run_service
 from impact_schemas.examples import example
@@ -31,7 +32,7 @@ def echo(incoming: Incoming) -> list[Outgoing]:
 
 def main() -> None:
     codec = JsonCodec() if sys.argv[1] == "json" else None  # None: Avro + registry
-    options = {}
+    options: dict[str, Any] = {}
     if "handler_in_thread" in inspect.signature(Service).parameters:
         options["handler_in_thread"] = sys.argv[2:] == ["thread"]
     service = Service(
