@@ -33,11 +33,15 @@ from impact_orchestrator.manifest import Registries
 
 ExecutorKind = Literal["auto", "process", "thread"]
 EXECUTOR_KINDS: tuple[ExecutorKind, ...] = ("auto", "process", "thread")
-#: ``auto`` starts worker processes once this many calls are waiting at the same time:
+#: ``auto`` starts worker processes once this many measurements wait at the same time:
 #: below it, the workers' start-up (imports, ~1-2 CPU-s each) costs more than it saves.
 PROCESS_MIN_CALLS = 64
-#: Calls handed to each worker process at a time (one running, the rest in its queue).
+#: Calls that go to worker processes: the CPU-bound ones.
+PROCESS_EVENTS = frozenset({"measure_requested"})
+#: Chunks handed to each worker process at a time (one running, the rest queued), and
+#: the most calls per chunk (smaller as the queue empties, so workers end together).
 PER_PROCESS = 3
+MAX_CHUNK = 8
 #: What the fork server imports once, so that every worker starts with them loaded.
 PRELOAD = [
     "impact_orchestrator.workers",
@@ -66,19 +70,24 @@ class EmbeddedStats:
 
 
 class ComponentPool:
-    """Runs ``*_requested`` commands; :meth:`results` yields them as they finish.
+    """Runs ``*_requested`` commands; :meth:`results` returns them as they finish.
+
+    Only ``measure_requested`` (``PROCESS_EVENTS``) goes to worker processes: an
+    evaluation costs microseconds, less than the trip to a process, and the one
+    allocation per run runs alone at its barrier, where a thread has the GIL to itself.
 
     Arguments:
         execute: runs one command in this process (the thread path).
         registries: sent to the worker processes.
         workers: threads, and worker processes when they are used.
-        kind: ``thread``; ``process``: every call in a worker process; ``auto``: threads,
-            and processes once they answer when ``workers > 1``, the registries pickle
-            and ``PROCESS_MIN_CALLS`` calls wait at once.
+        kind: ``thread``; ``process``: every measurement in a worker process; ``auto``:
+            threads, and processes once they answer when ``workers > 1``, the registries
+            pickle and ``PROCESS_MIN_CALLS`` measurements wait at once.
+        stats: receives each call's CPU seconds and where it ran.
 
     Raises:
-        ValueError: ``kind="process"`` with registries that do not pickle (a component
-            class defined in ``__main__`` or inside a function).
+        ValueError: an unknown ``kind``; ``kind="process"`` with registries that do not
+            pickle (a component class defined in ``__main__`` or inside a function).
     """
 
     def __init__(
@@ -97,8 +106,9 @@ class ComponentPool:
         self._stats = stats
         self._threads = ThreadPoolExecutor(workers, thread_name_prefix="component")
         self._processes: WorkerProcesses | None = None
-        self._queued: deque[Command] = deque()
-        self._running: dict[Future[CallResult], tuple[Command, str]] = {}
+        self._local: deque[Command] = deque()  # always on threads
+        self._heavy: deque[Command] = deque()  # on processes once they answer
+        self._running: dict[Future[list[CallResult]], tuple[list[Command], str]] = {}
         self._blob = _pickled(registries)
         if kind == "process" and self._blob is None:
             raise ValueError("executor=process: the component registries cannot be pickled")
@@ -108,13 +118,13 @@ class ComponentPool:
 
     @property
     def busy(self) -> bool:
-        return bool(self._queued or self._running)
+        return bool(self._local or self._heavy or self._running)
 
     def submit(self, commands: list[Command]) -> None:
-        self._queued.extend(commands)
-        waiting = len(self._queued) + len(self._running)
-        wanted = self._min_calls is not None and waiting >= self._min_calls
-        if wanted and self._processes is None and self._blob is not None:
+        for command in commands:
+            (self._heavy if command.event in PROCESS_EVENTS else self._local).append(command)
+        wanted = self._min_calls is not None and len(self._heavy) >= self._min_calls
+        if wanted and self._heavy and self._processes is None and self._blob is not None:
             self._processes = WorkerProcesses(self._workers, self._blob)
         self._fill()
 
@@ -129,14 +139,15 @@ class ComponentPool:
             ready.result()  # workers that cannot start are an error, not a stall
         done = []
         for future in finished - {ready}:
-            command, where = self._running.pop(future)
-            event, cpu_s, counts = future.result()
-            stage = command.event.removesuffix("_requested")
-            self._stats.component_cpu_s[stage] = self._stats.component_cpu_s.get(stage, 0.0) + cpu_s
-            self._stats.calls[where] += 1
-            if where == "process":
-                _mirror_counts(command, counts)
-            done.append((command, event))
+            commands, where = self._running.pop(future)
+            for command, (event, cpu_s, counts) in zip(commands, future.result(), strict=True):
+                stage = command.event.removesuffix("_requested")
+                cpu = self._stats.component_cpu_s
+                cpu[stage] = cpu.get(stage, 0.0) + cpu_s
+                self._stats.calls[where] += 1
+                if where == "process":
+                    _mirror_counts(command, counts)
+                done.append((command, event))
         self._fill()
         return sorted(
             done, key=lambda item: f"{item[1][0]}:{item[1][1].get('initiative_id') or ''}"
@@ -150,21 +161,27 @@ class ComponentPool:
             self._processes.close(busy=any(w == "process" for _, w in self._running.values()))
 
     def _fill(self) -> None:
-        """Hand queued calls to the processes once they answer, else to the threads; at
-        most a few per worker at a time (each wait costs time per running future)."""
+        """Hand queued calls out: measurements to the processes once they answer (in
+        chunks, a few per worker at a time: each trip and each wait has a cost), the
+        rest, and measurements until then, to the threads."""
         warm = self._processes is not None and self._processes.up
-        if not warm and self._kind == "process":
-            return  # every call waits for the workers
-        where = "process" if warm else "thread"
-        limit = PER_PROCESS * self._workers if warm else self._workers
-        while self._queued and sum(w == where for _, w in self._running.values()) < limit:
-            command = self._queued.popleft()
-            if warm:
-                assert self._processes is not None
-                future = self._processes.call(command)
-            else:
-                future = self._threads.submit(timed_call, self._execute, command)
-            self._running[future] = (command, where)
+        in_flight = {"thread": 0, "process": 0}
+        for _, where in self._running.values():
+            in_flight[where] += 1
+        while warm and self._heavy and in_flight["process"] < PER_PROCESS * self._workers:
+            assert self._processes is not None
+            size = max(1, min(MAX_CHUNK, len(self._heavy) // (PER_PROCESS * self._workers)))
+            chunk = [self._heavy.popleft() for _ in range(min(size, len(self._heavy)))]
+            self._running[self._processes.call(chunk)] = (chunk, "process")
+            in_flight["process"] += 1
+        threaded = warm or self._kind == "process"  # measurements wait for the workers
+        while in_flight["thread"] < self._workers and (
+            self._local or (self._heavy and not threaded)
+        ):
+            command = (self._local or self._heavy).popleft()
+            future = self._threads.submit(timed_calls, self._execute, [command])
+            self._running[future] = ([command], "thread")
+            in_flight["thread"] += 1
 
 
 class WorkerProcesses:
@@ -184,9 +201,9 @@ class WorkerProcesses:
     def up(self) -> bool:
         return self.ready.done() and self.ready.exception() is None
 
-    def call(self, command: Command) -> Future[CallResult]:
+    def call(self, commands: list[Command]) -> Future[list[CallResult]]:
         assert self._pool is not None
-        return self._pool.submit(_call_in_worker, command)
+        return self._pool.submit(_calls_in_worker, commands)
 
     def close(self, busy: bool) -> None:
         with self._lock:
@@ -222,11 +239,14 @@ class WorkerProcesses:
             self.ready.set_exception(exc)
 
 
-def timed_call(execute: ComponentExecutor, command: Command) -> CallResult:
-    """``execute(command)`` and the CPU seconds this thread spent on it."""
-    started = time.thread_time()
-    event = execute(command)
-    return event, time.thread_time() - started, (0, 0)
+def timed_calls(execute: ComponentExecutor, commands: list[Command]) -> list[CallResult]:
+    """``execute(command)`` for each, and the CPU seconds this thread spent on each."""
+    results = []
+    for command in commands:
+        started = time.thread_time()
+        event = execute(command)
+        results.append((event, time.thread_time() - started, (0, 0)))
+    return results
 
 
 def _pickled(registries: Registries) -> bytes | None:
@@ -272,13 +292,16 @@ def _start_worker(blob: bytes, environ: dict[str, str], path: list[str]) -> None
     _WORKER = ComponentExecutor(pickle.loads(blob))
 
 
-def _call_in_worker(command: Command) -> CallResult:
+def _calls_in_worker(commands: list[Command]) -> list[CallResult]:
     from impact_measure.cache import COUNTS
 
     assert _WORKER is not None, "worker not initialised"
-    fits, hits = COUNTS.total("fit"), COUNTS.total("hit")
-    event, cpu_s, _ = timed_call(_WORKER, command)
-    return event, cpu_s, (COUNTS.total("fit") - fits, COUNTS.total("hit") - hits)
+    results = []
+    for command in commands:
+        fits, hits = COUNTS.total("fit"), COUNTS.total("hit")
+        [(event, cpu_s, _)] = timed_calls(_WORKER, [command])
+        results.append((event, cpu_s, (COUNTS.total("fit") - fits, COUNTS.total("hit") - hits)))
+    return results
 
 
 def _mirror_counts(command: Command, counts: tuple[int, int]) -> None:
