@@ -34,8 +34,9 @@ from impact_orchestrator.manifest import Registries
 ExecutorKind = Literal["auto", "process", "thread"]
 EXECUTOR_KINDS: tuple[ExecutorKind, ...] = ("auto", "process", "thread")
 #: ``auto`` starts worker processes once this many measurements wait at the same time:
-#: below it, the workers' start-up (imports, ~1-2 CPU-s each) costs more than it saves.
-PROCESS_MIN_CALLS = 64
+#: the fork server's imports cost ~2 CPU-s (8 without bytecode caches), which at 100
+#: measurements (~1.5 CPU-s) slowed runs by 1.5x (BENCHMARKS.md section 1).
+PROCESS_MIN_CALLS = 200
 #: Calls that go to worker processes: the CPU-bound ones.
 PROCESS_EVENTS = frozenset({"measure_requested"})
 #: Chunks handed to each worker process at a time (one running, the rest queued), and
