@@ -9,6 +9,8 @@ from typing import Any
 
 import fastavro
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from impact_contracts import ContractViolation
 from impact_schemas import catalog, events
 from impact_schemas.events import from_avro, new_envelope, schema_version, to_avro
@@ -145,6 +147,26 @@ def test_json_fields_read_exactly_as_json_loads(text: Any) -> None:
         assert str(caught.value) == str(exc)
     else:
         assert repr(events._loads(text)) == repr(expected)  # repr: NaN equals itself
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.dictionaries(st.text(), JSON_VALUES, max_size=5), compact=st.booleans())
+def test_json_fields_read_any_json_text_as_json_loads(value: dict, compact: bool) -> None:
+    """orjson reads a text only where it reads the same value as ``json`` (big integers,
+    float digits, escapes, surrogates: decision 0073)."""
+    text = json.dumps(value, separators=(",", ":") if compact else None, ensure_ascii=compact)
+    assert repr(events._loads(text)) == repr(json.loads(text))
 
 
 def test_empty_mappings_are_written_as_json_dumps_writes_them() -> None:
