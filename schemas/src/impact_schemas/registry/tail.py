@@ -1,0 +1,95 @@
+"""Every committed record of ``_schemas``, applied in log order as it arrives.
+
+Every instance, the writer included, changes its state only here: a writer's own records
+come back through the tail before it answers, so one code path and one order (the log's)
+build every instance's state. Reads are ``read_committed``: a fenced writer's aborted
+records are never applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from impact_schemas.kafka import KafkaClientConfig, consumer_options
+
+Apply = Callable[[dict[str, Any], dict[str, Any] | None], None]
+#: How long an idle tail waits on the broker per fetch: the follower lag when idle.
+FETCH_WAIT_MS = 50
+
+
+class LogTailer:
+    """Applies the records of partition 0 of ``topic`` with ``apply``; ``position`` is the
+    offset up to which the state is built (the next one to read)."""
+
+    def __init__(self, kafka: KafkaClientConfig, topic: str, apply: Apply) -> None:
+        self.kafka, self.topic, self.apply = kafka, topic, apply
+        self.partition = TopicPartition(topic, 0)
+        self.position = 0
+        self._moved = asyncio.Condition()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            **consumer_options(self.kafka),
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            fetch_max_wait_ms=FETCH_WAIT_MS,
+        )
+        await self._consumer.start()
+        self._consumer.assign([self.partition])
+        await self._consumer.seek_to_beginning(self.partition)
+        self._task = asyncio.create_task(self._run(self._consumer))
+
+    async def _run(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            batch = await consumer.getmany(self.partition, timeout_ms=FETCH_WAIT_MS * 2)
+            for record in batch.get(self.partition, []):
+                if record.key is not None:
+                    value = None if record.value is None else json.loads(record.value)
+                    self.apply(json.loads(record.key), value)
+            position = await consumer.position(self.partition)
+            if position != self.position:
+                self.position = position
+                async with self._moved:
+                    self._moved.notify_all()
+
+    async def end(self) -> int:
+        """The last stable offset now: every record committed before this call is below it."""
+        if self._consumer is None:
+            raise RuntimeError("LogTailer.end() before start()")
+        return int((await self._consumer.end_offsets([self.partition]))[self.partition])
+
+    async def wait_for(self, position: int, timeout_s: float) -> None:
+        """Return once the state is built up to ``position`` (TimeoutError after
+        ``timeout_s``; a stopped tail raises its error)."""
+        async with asyncio.timeout(timeout_s), self._moved:
+            while self.position < position:
+                if self._task is not None and self._task.done():
+                    self._task.result()
+                    raise RuntimeError("the _schemas tail stopped")
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await self._moved.wait()
+
+    async def sync(self, timeout_s: float) -> None:
+        """Catch up with everything committed so far."""
+        await self.wait_for(await self.end(), timeout_s)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
