@@ -321,6 +321,7 @@ class KafkaSchemaLog:
             return
         self._step_down()
         if fenced:
+            log.warning("registry writer: this instance (%s) was fenced by another", self.url)
             self._fenced_in = self._generation()
             self._spawn(self._recheck_after(self.session_timeout_ms / 1000 + 1.0))
         self._role_changed()
