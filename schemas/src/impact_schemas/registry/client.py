@@ -116,6 +116,7 @@ class RegistryClient:
                 raise ConfigError(f"{AUTH_ENV}: expected user:password")
             basic_auth = (user, password)
         self._http = httpx.AsyncClient(
+            base_url=self.url,  # requests name their instance's full URL
             timeout=timeout_s,
             transport=transport,
             auth=None if basic_auth is None else httpx.BasicAuth(*basic_auth),

@@ -295,7 +295,7 @@ class KafkaSchemaLog:
                         await self._role.wait()
 
     async def append(self, records: list[Record]) -> None:
-        """One transaction holding ``records``; returns once the tail applied them."""
+        """One transaction holding ``records``, applied once committed."""
         producer, tail = self._producer, self._tail
         if producer is None or tail is None:
             raise NotWriter(f"this registry instance ({self.url}) is not the writer")
@@ -306,13 +306,14 @@ class KafkaSchemaLog:
                     for k, v in records
                 ]
                 last = (await asyncio.gather(*sent))[-1].offset
+                tail.skip_through(last)  # before the commit: the tail may read them at once
         except FENCED as exc:
             self._drop(producer, fenced=True)
             raise NotWriter(f"this registry instance ({self.url}) was fenced: {exc!r}") from exc
         except (KafkaError, TimeoutError):
             self._drop(producer, fenced=False)  # it may be unusable: start a fresh one
             raise
-        await tail.wait_for(last + 1, self.timeout_s)
+        await tail.applied(records, last)
 
     def _drop(self, producer: AIOKafkaProducer, *, fenced: bool) -> None:
         """Step down from ``producer``; promote again now (an error), or if fenced, once

@@ -1,8 +1,9 @@
 """Every committed record of ``_schemas``, applied in log order as it arrives.
 
-Every instance, the writer included, changes its state only here: a writer's own records
-come back through the tail before it answers, so one code path and one order (the log's)
-build every instance's state. Reads are ``read_committed``: a fenced writer's aborted
+Every instance changes its state only here. The writer hands its own records over once
+they are committed (``applied``), in the log's order: after its promotion caught up with
+the log nobody else can commit, so they follow everything the tail applied; the tail then
+skips them when it reads them back. Reads are ``read_committed``: a fenced writer's aborted
 records are never applied.
 """
 
@@ -19,8 +20,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from impact_schemas.kafka import KafkaClientConfig, consumer_options
 
 Apply = Callable[[dict[str, Any], dict[str, Any] | None], None]
-#: How long an idle tail waits on the broker per fetch: the follower lag when idle.
-FETCH_WAIT_MS = 50
+#: How long an idle tail waits on the broker per fetch (a record ends the wait at once).
+FETCH_WAIT_MS = 200
 
 
 class LogTailer:
@@ -31,6 +32,7 @@ class LogTailer:
         self.kafka, self.topic, self.apply = kafka, topic, apply
         self.partition = TopicPartition(topic, 0)
         self.position = 0
+        self._skip_through = -1
         self._moved = asyncio.Condition()
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -53,14 +55,30 @@ class LogTailer:
         while True:
             batch = await consumer.getmany(self.partition, timeout_ms=FETCH_WAIT_MS * 2)
             for record in batch.get(self.partition, []):
-                if record.key is not None:
+                if record.key is not None and record.offset > self._skip_through:
                     value = None if record.value is None else json.loads(record.value)
                     self.apply(json.loads(record.key), value)
             position = await consumer.position(self.partition)
-            if position != self.position:
-                self.position = position
-                async with self._moved:
-                    self._moved.notify_all()
+            if position > self.position:
+                await self._moved_to(position)
+
+    async def _moved_to(self, position: int) -> None:
+        self.position = position
+        async with self._moved:
+            self._moved.notify_all()
+
+    def skip_through(self, last_offset: int) -> None:
+        """Records up to ``last_offset`` are this instance's own: ``applied`` applies them."""
+        self._skip_through = last_offset
+
+    async def applied(
+        self, records: list[tuple[dict[str, Any], dict[str, Any] | None]], last_offset: int
+    ) -> None:
+        """This instance's own ``records``, committed up to ``last_offset``: applied now,
+        skipped when read back."""
+        for key, value in records:
+            self.apply(key, value)
+        await self._moved_to(max(self.position, last_offset + 1))
 
     async def end(self) -> int:
         """The last stable offset now: every record committed before this call is below it."""
