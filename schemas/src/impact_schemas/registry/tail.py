@@ -35,6 +35,7 @@ class LogTailer:
         self._skip_through = -1
         self._moved = asyncio.Condition()
         self._consumer: AIOKafkaConsumer | None = None
+        self._offsets: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -47,6 +48,12 @@ class LogTailer:
             fetch_max_wait_ms=FETCH_WAIT_MS,
         )
         await self._consumer.start()
+        # end offsets on a connection of their own: the broker answers a connection's
+        # requests in order, so behind the tail's long-polling fetch they would wait for it
+        self._offsets = AIOKafkaConsumer(
+            **consumer_options(self.kafka), group_id=None, isolation_level="read_committed"
+        )
+        await self._offsets.start()
         self._consumer.assign([self.partition])
         await self._consumer.seek_to_beginning(self.partition)
         self._task = asyncio.create_task(self._run(self._consumer))
@@ -82,9 +89,9 @@ class LogTailer:
 
     async def end(self) -> int:
         """The last stable offset now: every record committed before this call is below it."""
-        if self._consumer is None:
+        if self._offsets is None:
             raise RuntimeError("LogTailer.end() before start()")
-        return int((await self._consumer.end_offsets([self.partition]))[self.partition])
+        return int((await self._offsets.end_offsets([self.partition]))[self.partition])
 
     async def wait_for(self, position: int, timeout_s: float) -> None:
         """Return once the state is built up to ``position`` (TimeoutError after
@@ -94,9 +101,17 @@ class LogTailer:
                 if self._task is not None and self._task.done():
                     self._task.result()
                     raise RuntimeError("the _schemas tail stopped")
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(1.0):
-                        await self._moved.wait()
+                if self._consumer is not None:
+                    # past commit markers too (no records: ``_run`` would wait for more);
+                    # never ahead of ``apply``: records are applied in the step that
+                    # drains them
+                    self.position = max(
+                        self.position, await self._consumer.position(self.partition)
+                    )
+                if self.position < position:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(0.05):
+                            await self._moved.wait()
 
     async def sync(self, timeout_s: float) -> None:
         """Catch up with everything committed so far."""
@@ -108,6 +123,7 @@ class LogTailer:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
-        if self._consumer is not None:
-            await self._consumer.stop()
-            self._consumer = None
+        for consumer in (self._consumer, self._offsets):
+            if consumer is not None:
+                await consumer.stop()
+        self._consumer = self._offsets = None
