@@ -17,9 +17,10 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
-from impact_schemas.registry.errors import ForwardingFailed, UnknownLeader
+from impact_schemas.registry.errors import CONTENT_TYPE, ForwardingFailed, UnknownLeader
 from impact_schemas.registry.storage import NotWriter, SchemaLog
 
 #: Set on a forwarded request: the receiver does not forward it again.
@@ -106,6 +107,23 @@ class Forwarding:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+
+
+def writer_route(log: SchemaLog) -> Route:
+    """``GET /v1/metadata/writer``: this instance's URL, whether it writes, and the
+    writer's URL (null while unknown)."""
+
+    async def writer(_: Request) -> Response:
+        try:
+            url = await log.writer_url(0.05)
+        except TimeoutError:
+            url = None
+        else:
+            url = log.url if url is None else url
+        body = {"url": log.url, "is_writer": log.is_writer, "writer_url": url}
+        return JSONResponse(body, media_type=CONTENT_TYPE)
+
+    return Route("/v1/metadata/writer", writer, methods=["GET"])
 
 
 def _code(answer: httpx.Response) -> int | None:

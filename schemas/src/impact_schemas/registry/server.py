@@ -39,7 +39,7 @@ from impact_schemas.registry.errors import (
     SubjectNotFound,
     VersionNotFound,
 )
-from impact_schemas.registry.forward import Forwarding
+from impact_schemas.registry.forward import Forwarding, writer_route
 from impact_schemas.registry.references import references_from_json
 from impact_schemas.registry.state import References
 from impact_schemas.registry.storage import SchemaLog
@@ -160,7 +160,7 @@ def create_app(
         + _schema_routes(registry)
         + _config_routes(registry)
         + _mode_routes(registry)
-    ] + [_writer_route(log)]
+    ] + [writer_route(log)]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -190,21 +190,6 @@ def _fresh(endpoint: Endpoint, log: SchemaLog) -> Endpoint:
             return await endpoint(request)
 
     return read
-
-
-def _writer_route(log: SchemaLog) -> Route:
-    @_route("/v1/metadata/writer", "GET")
-    async def writer(_: Request) -> Response:
-        """This instance's URL, whether it writes, and the writer's URL (null: unknown)."""
-        try:
-            url = await log.writer_url(0.05)
-        except TimeoutError:
-            url = None
-        else:
-            url = log.url if url is None else url
-        return RegistryResponse({"url": log.url, "is_writer": log.is_writer, "writer_url": url})
-
-    return writer
 
 
 async def _registry_error(_: Request, exc: Exception) -> Response:
