@@ -4,7 +4,7 @@
   fixed ports, so ``stop()`` + ``start()`` restarts it on its data at the same address;
 - ``RegistryProcess``: our schema registry on a fixed port and ``_schemas`` topic, so it
   can be stopped and started again at the same URL; several on one topic elect a writer
-  (``registry_writer`` finds it, ``registry_urls`` gives clients all of them);
+  (``tests.support.registry.writer_of`` finds it, ``registry_urls`` gives clients all);
 - ``FaultStack``: service replicas (``impact_cli.processes``) with the fault suite's
   test-only components loaded (``IMPACT_PLUGINS``); SIGKILL, restart, partition owners;
 - ``fault_seed()``: the seed of every random schedule, printed; ``IMPACT_FAULT_SEED``
@@ -145,8 +145,9 @@ class RegistryProcess:
     """``python -m impact_schemas.registry`` on a fixed port, restartable at the same URL.
 
     Several on one ``topic`` are instances of one registry (decision 0065): give each its
-    own ``name`` (its log files) and find the elected writer with ``registry_writer``;
-    clients take all their URLs comma-separated (``registry_urls``).
+    own ``name`` (its log files) and find the elected writer with
+    ``tests.support.registry.writer_of``; clients take all their URLs comma-separated
+    (``registry_urls``).
     """
 
     def __init__(
@@ -209,26 +210,6 @@ class RegistryProcess:
 def registry_urls(registries: list[RegistryProcess]) -> str:
     """``SCHEMA_REGISTRY_URL`` for clients of these instances (comma-separated)."""
     return ",".join(r.url for r in registries)
-
-
-def registry_writer(registries: list[RegistryProcess], timeout: float = 60.0) -> RegistryProcess:
-    """The elected writer among the live instances, once all of them agree on it."""
-
-    def agreed() -> RegistryProcess | None:
-        live = [r for r in registries if r.alive]
-        try:
-            views = [r.writer() for r in live]
-        except httpx.HTTPError:
-            return None
-        writers = [r for r, view in zip(live, views, strict=True) if view["is_writer"]]
-        if len(writers) == 1 and all(v["writer_url"] == writers[0].url for v in views):
-            return writers[0]
-        return None
-
-    found: RegistryProcess = wait_until(
-        agreed, timeout, f"no single registry writer in {timeout} s"
-    )
-    return found
 
 
 class FaultStack(ServiceProcesses):

@@ -20,14 +20,16 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import pytest
 
 URL_ENV = "SCHEMA_REGISTRY_URL"
+Instance = TypeVar("Instance", bound="RegistryInstance")
 START_TIMEOUT_S = 60.0
 
 
@@ -43,7 +45,11 @@ class RegistryServer:
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
 
-    def writer(self) -> dict[str, object]:
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def writer(self) -> dict[str, Any]:
         """``GET /v1/metadata/writer``: ``{"url", "is_writer", "writer_url"}``."""
         return dict(httpx.get(f"{self.url}/v1/metadata/writer", timeout=5.0).json())
 
@@ -118,21 +124,31 @@ def start_registry(bootstrap: str, topic: str, log_dir: Path, *args: str) -> Reg
     return server
 
 
-def writer_of(servers: list[RegistryServer], timeout: float = 60.0) -> RegistryServer:
-    """The one live server that is the elected writer, once every live one agrees on it.
+class RegistryInstance(Protocol):
+    """What ``writer_of`` needs of an instance (``RegistryServer``, ``RegistryProcess``)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def alive(self) -> bool: ...
+    def writer(self) -> dict[str, Any]: ...
+
+
+def writer_of(servers: Sequence[Instance], timeout: float = 60.0) -> Instance:
+    """The one live instance that is the elected writer, once every live one agrees on it.
 
     Raises:
         TimeoutError: no single writer within ``timeout`` (the servers' states in the message).
     """
     deadline = time.monotonic() + timeout
-    views: list[dict[str, object]] = []
+    views: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
-        live = [s for s in servers if s.process.poll() is None]
+        live = [s for s in servers if s.alive]
         try:
             views = [s.writer() for s in live]
         except httpx.HTTPError:
             views = []
-        writers = [s for s, view in zip(live, views, strict=True) if view["is_writer"]]
+        writers = [s for s, view in zip(live, views, strict=False) if view["is_writer"]]
         if len(writers) == 1 and all(v["writer_url"] == writers[0].url for v in views):
             return writers[0]
         time.sleep(0.05)
