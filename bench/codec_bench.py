@@ -179,11 +179,13 @@ def table(rows: dict[str, dict[str, Any]]) -> str:
     return markdown_table(headers, cells)
 
 
-def benchmark(platform: Platform, repeats: int = REPEATS) -> dict[str, dict[str, Any]]:
+def benchmark(
+    platform: Platform, repeats: int = REPEATS, name: str = "codec"
+) -> dict[str, dict[str, Any]]:
     started = machine()
     rows = asyncio.run(measure_all(platform.registry_url, repeats))
     print(table(rows))
-    path = write_result("codec", METHOD.format(repeats=repeats), rows, started)
+    path = write_result(name, METHOD.format(repeats=repeats), rows, started)
     print(f"wrote {path}")
     return rows
 
@@ -191,9 +193,10 @@ def benchmark(platform: Platform, repeats: int = REPEATS) -> dict[str, dict[str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=REPEATS)
+    parser.add_argument("--name", default="codec", help="bench/results/<name>.json")
     args = parser.parse_args()
     with running_platform() as platform:
-        benchmark(platform, args.repeats)
+        benchmark(platform, args.repeats, args.name)
 
 
 if __name__ == "__main__":

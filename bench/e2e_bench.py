@@ -1,9 +1,13 @@
 """End to end: N-initiative manifests on Kafka (services as processes) vs embedded mode.
 
 Run: ``uv run python -m bench.e2e_bench [--sizes 1 100 1000]`` (starts its own broker and
-registry). Kafka: orchestrator x1, measure x2, evaluate x1, allocate x1; embedded:
-``run_embedded(max_workers=2)``. Prints the times, the Kafka/embedded ratio and the
-per-hop latencies (p50/p99 of produced_at differences), writes ``bench/results/e2e.json``.
+registry). Kafka: orchestrator x1, measure x cores, evaluate x1, allocate x1; embedded:
+``run_embedded(max_workers=cores)`` on threads (``executor="thread"``, the old mode) and
+with the default ``executor="auto"`` (worker processes for large runs). Every row reports
+wall s, the components' own CPU-s, the floor = CPU-s / cores and wall / floor
+(``bench/floor.py``); Kafka rows also the CPU-s of the service processes and of the
+broker. Prints the per-hop latencies (p50/p99 of produced_at differences), writes
+``bench/results/e2e.json``.
 """
 
 from __future__ import annotations
@@ -18,24 +22,33 @@ from typing import Any
 from impact_cli.bus import RUN_EVENTS, Bus
 from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import Manifest
+from impact_orchestrator.workers import EmbeddedStats, ExecutorKind
 
 from bench.broker import Platform, running_platform
+from bench.floor import broker_pid, cores, floor_row, process_cpu_s
 from bench.hops import Event, hop_summary, span_ms
 from bench.machine import machine
 from bench.manifests import generate_manifest
 from bench.results import markdown_table, write_result
 from bench.services import Services
 
-REPLICAS = {"orchestrator": 1, "measure": 2, "evaluate": 1, "allocate": 1}
-EMBEDDED_WORKERS = 2
+CORES = cores()
+REPLICAS = {"orchestrator": 1, "measure": CORES, "evaluate": 1, "allocate": 1}
+EMBEDDED_WORKERS = CORES
+EXECUTORS: tuple[ExecutorKind, ...] = ("thread", "auto")
 PIPELINE_EVENTS = [event for event in RUN_EVENTS if event != "run_status"]
 METHOD = (
     "Generated manifests of N randomised experiments (simulator, 120 products pilot, 240 at "
     "scale, OLS), budget 30 % of total cost. Kafka: one KRaft broker, our registry, services "
-    "as processes (orchestrator 1, measure 2, evaluate 1, allocate 1), exactly-once "
+    "as processes (orchestrator 1, measure = cores, evaluate 1, allocate 1), exactly-once "
     "defaults, one warm-up run of N=1 first; time = client wall clock from publish to "
     "receiving run_completed; span = run_completed.produced_at - manifest.produced_at. "
-    "Embedded: run_embedded(max_workers=2) in this process on the same manifest, wall clock. "
+    "Embedded: run_embedded(max_workers=cores) in this process on the same manifest, wall "
+    "clock, executor=thread and executor=auto. Compute CPU-s = the components' own CPU "
+    "(each call's thread or worker-process CPU clock) + the orchestrator thread's CPU, "
+    "from EmbeddedStats of the auto run (the same work on Kafka); floor = CPU-s / cores "
+    "(affinity count); ratio = wall / floor. Kafka rows add the CPU-s of the service "
+    "processes and of the broker JVM during the run (/proc). "
     "Hops: each event's produced_at minus its causation event's produced_at (ms stamps)."
 )
 
@@ -45,10 +58,15 @@ def outcome(run: dict[str, Any]) -> dict[str, Any]:
     return {key: run[key] for key in ("status", "reports", "failures", "summary")}
 
 
-def run_embedded_timed(manifest: Manifest, run_id: str) -> tuple[float, dict[str, Any]]:
+def run_embedded_timed(
+    manifest: Manifest, run_id: str, executor: ExecutorKind
+) -> tuple[float, dict[str, Any], EmbeddedStats]:
+    stats = EmbeddedStats()
     started = time.perf_counter()
-    result = run_embedded(manifest, max_workers=EMBEDDED_WORKERS, run_id=run_id)
-    return time.perf_counter() - started, result
+    result = run_embedded(
+        manifest, max_workers=EMBEDDED_WORKERS, run_id=run_id, executor=executor, stats=stats
+    )
+    return time.perf_counter() - started, result, stats
 
 
 async def run_on_kafka(
@@ -66,6 +84,7 @@ async def kafka_runs(
     platform: Platform, manifests: dict[int, Manifest], timeout_s: float
 ) -> dict[int, dict[str, Any]]:
     """Every manifest on one service stack, after a warm-up run; times, outcome, events."""
+    broker = broker_pid(platform.work_dir)
     with Services(platform, REPLICAS) as services:
         bus = Bus(platform.bootstrap, platform.registry_url, services.prefix)
         try:
@@ -73,10 +92,22 @@ async def kafka_runs(
             runs = {}
             for n, manifest in manifests.items():
                 run_id = f"bench-kafka-{n}"
+                cpu = services.cpu_seconds(), process_cpu_s(broker) if broker else 0.0
                 seconds, run = await run_on_kafka(bus, manifest, run_id, timeout_s)
+                services_cpu_s = services.cpu_seconds() - cpu[0]
+                broker_cpu_s = (process_cpu_s(broker) if broker else 0.0) - cpu[1]
                 events: list[Event] = await bus.read_run(run_id, PIPELINE_EVENTS)
-                runs[n] = {"seconds": seconds, "run": run, "events": events}
-                print(f"kafka N={n}: {seconds:.2f} s ({'done' if run else 'TIMED OUT'})")
+                runs[n] = {
+                    "seconds": seconds,
+                    "run": run,
+                    "events": events,
+                    "services_cpu_s": round(services_cpu_s, 3),
+                    "broker_cpu_s": round(broker_cpu_s, 3),
+                }
+                print(
+                    f"kafka N={n}: {seconds:.2f} s ({'done' if run else 'TIMED OUT'}), "
+                    f"services {services_cpu_s:.2f} CPU-s, broker {broker_cpu_s:.2f} CPU-s"
+                )
         finally:
             await bus.close()
     return runs
@@ -97,17 +128,28 @@ def progress(events: list[Event]) -> dict[str, int]:
 def benchmark(platform: Platform, sizes: list[int], timeout_s: float) -> dict[str, Any]:
     started = machine()
     manifests = {n: generate_manifest(n, Path(tempfile.mkdtemp())) for n in sizes}
-    embedded = {}
+    embedded: dict[tuple[int, str], tuple[float, dict[str, Any], EmbeddedStats]] = {}
     for n, manifest in manifests.items():
-        embedded[n] = run_embedded_timed(manifest, f"bench-kafka-{n}")
-        print(f"embedded N={n}: {embedded[n][0]:.2f} s")
+        for executor in EXECUTORS:
+            embedded[n, executor] = run_embedded_timed(manifest, f"bench-kafka-{n}", executor)
+            seconds, _, stats = embedded[n, executor]
+            print(f"embedded {executor} N={n}: {seconds:.2f} s, {stats.cpu_s:.2f} CPU-s")
     kafka = asyncio.run(kafka_runs(platform, manifests, timeout_s))
     rows, hops = [], {}
     for n in sizes:
-        embedded_s, embedded_run = embedded[n]
+        embedded_s, embedded_run, stats = embedded[n, "auto"]
         on_kafka = kafka[n]
         run = on_kafka["run"]
         span = span_ms(on_kafka["events"])
+        modes: dict[str, dict[str, Any]] = {
+            executor: floor_row(embedded[n, executor][0], embedded[n, executor][2].cpu_s, CORES)
+            | {"calls": embedded[n, executor][2].calls}
+            for executor in EXECUTORS
+        }
+        modes["kafka"] = floor_row(on_kafka["seconds"], stats.cpu_s, CORES) | {
+            "services_cpu_s": on_kafka["services_cpu_s"],
+            "broker_cpu_s": on_kafka["broker_cpu_s"],
+        }
         rows.append(
             {
                 "n": n,
@@ -118,13 +160,24 @@ def benchmark(platform: Platform, sizes: list[int], timeout_s: float) -> dict[st
                 "completed": run is not None,
                 "same_report_as_embedded": run is not None
                 and outcome(run) == outcome(embedded_run),
+                "same_report_thread_vs_auto": outcome(embedded[n, "thread"][1])
+                == outcome(embedded_run),
+                "component_cpu_s": {k: round(v, 3) for k, v in stats.component_cpu_s.items()},
+                "orchestrator_cpu_s": round(stats.orchestrator_cpu_s, 3),
+                "modes": modes,
                 "n_selected": embedded_run["summary"]["n_selected"],
                 "events": len(on_kafka["events"]),
                 "progress": progress(on_kafka["events"]),
             }
         )
         hops[n] = hop_summary(on_kafka["events"])
-    results = {"runs": rows, "hops": hops, "replicas": REPLICAS, "timeout_s": timeout_s}
+    results = {
+        "runs": rows,
+        "hops": hops,
+        "replicas": REPLICAS,
+        "cores": CORES,
+        "timeout_s": timeout_s,
+    }
     print_tables(results)
     path = write_result("e2e", METHOD, results, started)
     print(f"wrote {path}")
@@ -145,6 +198,24 @@ def print_tables(results: dict[str, Any]) -> None:
         for r in results["runs"]
     ]
     print(markdown_table(headers, cells))
+    print("\nAgainst the compute floor (CPU-s = components' own + orchestrator, /cores)")
+    floor_headers = ["N", "mode", "wall s", "compute CPU-s", "floor s", "wall/floor"]
+    floor_headers += ["services CPU-s", "broker CPU-s"]
+    floor_cells = [
+        [
+            r["n"],
+            mode,
+            f"{m['wall_s']:.2f}",
+            f"{m['cpu_s']:.2f}",
+            f"{m['floor_s']:.2f}",
+            f"{m['wall_over_floor']:.2f}",
+            f"{m['services_cpu_s']:.2f}" if "services_cpu_s" in m else "-",
+            f"{m['broker_cpu_s']:.2f}" if "broker_cpu_s" in m else "-",
+        ]
+        for r in results["runs"]
+        for mode, m in r["modes"].items()
+    ]
+    print(markdown_table(floor_headers, floor_cells))
     for n, rows in results["hops"].items():
         print(f"\nPer-hop latency, N={n} (ms)")
         hop_cells = [[h["hop"], h["n"], h["p50_ms"], h["p99_ms"], h["max_ms"]] for h in rows]

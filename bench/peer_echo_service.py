@@ -1,16 +1,20 @@
 """This project's variant in ``bench.peer_hops_bench``: a real ``impact_runtime.Service``.
 
-Run as ``python -m bench.peer_echo_service json|avro [async]`` with the usual ``IMPACT_*`` env vars
-(``IMPACT_PROCESSING_GUARANTEE`` picks at_least_once or exactly_once). It answers each
-``measure_requested`` with a ``measure_completed`` for the same initiative (the result of
-``impact_schemas.examples``), through the JSON codec or the production Avro codec and
-registry. The handler is synchronous, as the stage services' are (the runtime runs it in a
-worker thread); ``async`` makes it a coroutine.
+Run as ``python -m bench.peer_echo_service json|avro [thread]`` with the usual ``IMPACT_*``
+env vars (``IMPACT_PROCESSING_GUARANTEE`` picks at_least_once or exactly_once). It answers
+each ``measure_requested`` with a ``measure_completed`` for the same initiative (the result
+of ``impact_schemas.examples``), through the JSON codec or the production Avro codec and
+registry. The handler is synchronous and returns at once, so it runs on the event loop
+(``handler_in_thread=False``, as the evaluate service's does); ``thread`` runs it in a
+worker thread, the default for a synchronous handler (measure, allocate). A runtime
+without that option (a baseline) always uses the worker thread.
 """
 
 from __future__ import annotations
 
+import inspect
 import sys
+from typing import Any
 
 from impact_runtime import Incoming, JsonCodec, Outgoing, Service, ServiceSettings, run_service
 from impact_schemas.examples import example
@@ -26,20 +30,20 @@ def echo(incoming: Incoming) -> list[Outgoing]:
     return [Outgoing("measure_completed", incoming.value["run_id"], value)]
 
 
-async def echo_async(incoming: Incoming) -> list[Outgoing]:
-    """``echo`` as a coroutine: the runtime runs it on the event loop, not in a thread."""
-    return echo(incoming)
-
-
 def main() -> None:
     codec = JsonCodec() if sys.argv[1] == "json" else None  # None: Avro + registry
-    handler = echo_async if sys.argv[2:] == ["async"] else echo
-    settings = ServiceSettings()
-    run_service(
-        Service(
-            settings, ["measure_requested"], handler, codec=codec, outputs=["measure_completed"]
-        )
+    options: dict[str, Any] = {}
+    if "handler_in_thread" in inspect.signature(Service).parameters:
+        options["handler_in_thread"] = sys.argv[2:] == ["thread"]
+    service = Service(
+        ServiceSettings(),
+        ["measure_requested"],
+        echo,
+        codec=codec,
+        outputs=["measure_completed"],
+        **options,
     )
+    run_service(service)
 
 
 if __name__ == "__main__":

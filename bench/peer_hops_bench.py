@@ -7,8 +7,9 @@ topic. One client sends a ``measure_requested`` and waits until it reads the ser
 output (read_committed); ``--rounds`` sequential round trips per variant, the variants
 interleaved round-robin (the first one rotating each round) so that they share the same
 load. ``--baseline DIR`` adds this project's three variants once more, running the
-runtime from ``DIR/runtime/src`` (e.g. ``git archive`` of the commit before a change), for
-a before/after in the same run. Writes ``bench/results/peer_hops.json``.
+runtime and codec from ``DIR/runtime/src`` and ``DIR/schemas/src`` (e.g. ``git archive``
+of the commit before a change), for a before/after in the same run. Writes
+``bench/results/peer_hops.json``.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ METHOD = (
     "each not counted. Peers copy key and value; raw loops use read_committed, an idempotent "
     "acks=all producer and the runtime's default fetch wait, poll timeout and batch size; "
     "FastStream runs with its defaults. This project's variants are impact_runtime.Service "
-    "with a synchronous echo handler (bench/peer_echo_service.py), default settings but 1 "
-    "partition."
+    "with a synchronous echo handler (bench/peer_echo_service.py) run on the event loop "
+    "(handler_in_thread=False; the 'handler in a thread' rows: the worker-thread default), "
+    "default settings but 1 partition. Baseline rows: the runtime of --baseline DIR."
 )
 
 
@@ -91,13 +93,17 @@ def variants(platform: Platform, baseline: Path | None, profile: bool) -> list[V
         Variant(AT_LEAST_ONCE, [*echo, "json"], env=alo),
         Variant("impact exactly_once JSON", [*echo, "json"], env=eos),
         Variant(PRODUCTION, [*echo, "avro"], avro=True, env={**eos, **registry}),
-        Variant(f"{AT_LEAST_ONCE}, async handler", [*echo, "json", "async"], env=alo),
+        Variant(f"{AT_LEAST_ONCE}, handler in a thread", [*echo, "json", "thread"], env=alo),
         Variant(
-            f"{PRODUCTION}, async handler", [*echo, "avro", "async"], True, {**eos, **registry}
+            f"{PRODUCTION}, handler in a thread",
+            [*echo, "avro", "thread"],
+            True,
+            {**eos, **registry},
         ),
     ]
     if baseline is not None:
-        base = {"PYTHONPATH": str(baseline / "runtime" / "src")}
+        sources = (baseline / "runtime" / "src", baseline / "schemas" / "src")
+        base = {"PYTHONPATH": ":".join(map(str, sources))}
         found += [
             Variant(f"{v.name} (baseline)", v.command, v.avro, {**v.env, **base})
             for v in found[3:6]

@@ -429,3 +429,21 @@ async def test_a_large_fan_out_is_encoded_without_blocking_the_event_loop(
     await beating
     assert len(produced) == fan_out
     assert turns >= fan_out // ENCODE_YIELD_EVERY
+
+
+@pytest.mark.parametrize("in_thread", [True, False])
+async def test_a_sync_handler_runs_in_a_worker_thread_unless_told_it_is_cheap(
+    settings: ServiceSettings, in_thread: bool
+) -> None:
+    threads: list[int] = []
+
+    def handle(incoming: Incoming) -> list[Outgoing | Record]:
+        threads.append(threading.get_ident())
+        return completed(incoming)
+
+    options = {} if in_thread else {"handler_in_thread": False}
+    bus = make_bus(settings, handle, **options)
+    produced = await bus.publish("measure_requested", dict(REQUEST), key="run-1:init-7")
+    assert [out.value["doubled"] for out in produced] == [6]
+    assert len(threads) == 1
+    assert (threads[0] != threading.get_ident()) is in_thread

@@ -9,6 +9,8 @@ from typing import Any
 
 import fastavro
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from impact_contracts import ContractViolation
 from impact_schemas import catalog, events
 from impact_schemas.events import from_avro, new_envelope, schema_version, to_avro
@@ -147,6 +149,73 @@ def test_json_fields_read_exactly_as_json_loads(text: Any) -> None:
         assert repr(events._loads(text)) == repr(expected)  # repr: NaN equals itself
 
 
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.dictionaries(st.text(), JSON_VALUES, max_size=5), compact=st.booleans())
+def test_json_fields_read_any_json_text_as_json_loads(value: dict, compact: bool) -> None:
+    """orjson reads a text only where it reads the same value as ``json`` (big integers,
+    float digits, escapes, surrogates: decision 0073)."""
+    text = json.dumps(value, separators=(",", ":") if compact else None, ensure_ascii=compact)
+    assert repr(events._loads(text)) == repr(json.loads(text))
+
+
 def test_empty_mappings_are_written_as_json_dumps_writes_them() -> None:
     record = to_avro("measure_requested", {**example("measure_requested"), "component_kwargs": {}})
     assert record["component_kwargs"] == json.dumps({}, sort_keys=True, separators=(",", ":"))
+
+
+WRITTEN = [
+    {"b": 1, "a": {"z": [1, 2.5, True, None], "y": "x"}},
+    {"text": 'é ✓ \u2028 \x7f \x1f "quoted" \\', "small": 1e-05, "large": 1e16, "neg": -0.0},
+    {"long": 2**70, "ratio": 0.30000000000000004, "int_key_dict": {"1": 2}},
+    {"nested": {"deep": {"deeper": {"list": [{"k": "v"}]}}}},
+]
+
+
+@pytest.mark.parametrize("value", WRITTEN)
+def test_json_fields_read_back_as_written_by_this_and_the_old_writer(value: dict) -> None:
+    """The wire text may differ in form from the standard library's (decision 0073), never
+    in what it reads back as; and text the old writer (``json``) wrote still reads."""
+    record = to_avro("measure_requested", {**example("measure_requested"), "measure_config": value})
+    assert json.loads(record["measure_config"]) == value
+    assert from_avro("measure_requested", record)["measure_config"] == value
+    old = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    old_record = {**record, "measure_config": old}
+    assert from_avro("measure_requested", old_record)["measure_config"] == value
+
+
+def test_integers_beyond_64_bits_stay_integers() -> None:
+    value = {"long": 2**70, "negative": -(2**65)}
+    record = to_avro("measure_requested", {**example("measure_requested"), "measure_config": value})
+    decoded = from_avro("measure_requested", record)["measure_config"]
+    assert decoded == value
+    assert all(type(v) is int for v in decoded.values())
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ({"x": float("nan")}, "Out of range float"),
+        ({"x": object()}, "Object of type object is not JSON serializable"),
+    ],
+)
+def test_json_fields_refuse_what_json_refuses(value: dict, error: str) -> None:
+    with pytest.raises(ContractViolation, match=f"measure_config: not JSON-serialisable: {error}"):
+        to_avro("measure_requested", {**example("measure_requested"), "measure_config": value})
+
+
+def test_json_fields_write_non_string_keys_as_json_does() -> None:
+    record = to_avro(
+        "measure_requested", {**example("measure_requested"), "measure_config": {1: 2}}
+    )
+    assert record["measure_config"] == '{"1":2}'

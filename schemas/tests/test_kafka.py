@@ -6,6 +6,7 @@ import os
 import ssl
 import uuid
 from contextlib import aclosing
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -20,7 +21,7 @@ from impact_schemas.kafka import (
     read_to_end,
     topic_configs,
 )
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from tests.support.kafka import TopicFactory
 
@@ -63,6 +64,24 @@ def test_sasl_ssl_from_the_environment(sasl_env: dict[str, str]) -> None:
         "sasl_plain_password": "s3cret",
     }
     assert "s3cret" not in repr(KafkaClientSettings())
+
+
+CLIENT_CERT = Path(__file__).parent / "data"  # a self-signed test certificate, key "k3y-pass"
+
+
+def test_mutual_tls_loads_the_client_certificate() -> None:
+    settings = KafkaClientSettings(
+        bootstrap_servers="b:9093",
+        security_protocol="SSL",
+        ssl_certfile=str(CLIENT_CERT / "client.crt"),
+        ssl_keyfile=str(CLIENT_CERT / "client.key"),
+        ssl_key_password="k3y-pass",
+    )
+    assert isinstance(client_options(settings)["ssl_context"], ssl.SSLContext)
+    assert "k3y-pass" not in repr(settings)
+    wrong = settings.model_copy(update={"ssl_key_password": SecretStr("wrong")})
+    with pytest.raises(ssl.SSLError):  # the key really is read, with its password
+        client_options(wrong)
 
 
 def test_size_options_default_to_gzip_and_64_mib() -> None:

@@ -38,7 +38,7 @@ async def create_like_the_project(bootstrap: str) -> dict[str, tuple[list[int], 
     await ensure_topics(settings, {name, f"{name}.dlq"})
     await ensure_topics(settings, {f"{name}.changelog"}, configs={"cleanup.policy": "compact"})
     schemas = KafkaSchemaLog(KafkaClientSettings(bootstrap_servers=bootstrap), f"_schemas-{name}")
-    await schemas.start()
+    await schemas.start(lambda key, value: None)
     await schemas.stop()
     topics = [name, f"{name}.dlq", f"{name}.changelog", f"_schemas-{name}"]
     return {topic: await replication_of(bootstrap, topic) for topic in topics}

@@ -3,7 +3,8 @@
 - ``LocalBroker``: a KRaft broker from ``scripts/local_kafka.py`` on its own data dir and
   fixed ports, so ``stop()`` + ``start()`` restarts it on its data at the same address;
 - ``RegistryProcess``: our schema registry on a fixed port and ``_schemas`` topic, so it
-  can be stopped and started again at the same URL;
+  can be stopped and started again at the same URL; several on one topic elect a writer
+  (``tests.support.registry.writer_of`` finds it, ``registry_urls`` gives clients all);
 - ``FaultStack``: service replicas (``impact_cli.processes``) with the fault suite's
   test-only components loaded (``IMPACT_PLUGINS``); SIGKILL, restart, partition owners;
 - ``fault_seed()``: the seed of every random schedule, printed; ``IMPACT_FAULT_SEED``
@@ -141,10 +142,19 @@ class LocalBroker:
 
 
 class RegistryProcess:
-    """``python -m impact_schemas.registry`` on a fixed port, restartable at the same URL."""
+    """``python -m impact_schemas.registry`` on a fixed port, restartable at the same URL.
 
-    def __init__(self, bootstrap: str, topic: str, log_dir: Path) -> None:
+    Several on one ``topic`` are instances of one registry (decision 0065): give each its
+    own ``name`` (its log files) and find the elected writer with
+    ``tests.support.registry.writer_of``; clients take all their URLs comma-separated
+    (``registry_urls``).
+    """
+
+    def __init__(
+        self, bootstrap: str, topic: str, log_dir: Path, name: str = "registry", *args: str
+    ) -> None:
         self.bootstrap, self.topic, self.log_dir = bootstrap, topic, log_dir
+        self.name, self.args = name, args
         self.port = unused_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -153,9 +163,9 @@ class RegistryProcess:
     def start(self, timeout: float = 60.0) -> RegistryProcess:
         """Start and wait until ``GET /subjects`` answers 200."""
         self.starts += 1
-        log = self.log_dir / f"registry-{self.starts}.log"
+        log = self.log_dir / f"{self.name}-{self.starts}.log"
         command = [sys.executable, "-m", "impact_schemas.registry", "--bootstrap", self.bootstrap]
-        command += ["--port", str(self.port), "--topic", self.topic]
+        command += ["--port", str(self.port), "--topic", self.topic, *self.args]
         with log.open("wb") as out:
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -173,13 +183,33 @@ class RegistryProcess:
     def stop(self, sig: signal.Signals = signal.SIGKILL) -> None:
         """Stop the process (SIGKILL by default: the registry simply disappears)."""
         if self.process is not None and self.process.poll() is None:
+            if sig != signal.SIGKILL:
+                self.process.send_signal(signal.SIGCONT)  # a paused one cannot act on it
             self.process.send_signal(sig)
             self.process.wait(timeout=20)
         self.process = None
 
+    def pause(self) -> None:
+        """SIGSTOP: a zombie that neither heartbeats nor answers until ``resume``."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def writer(self) -> dict[str, Any]:
+        """``GET /v1/metadata/writer``: ``{"url", "is_writer", "writer_url"}``."""
+        return dict(httpx.get(f"{self.url}/v1/metadata/writer", timeout=5.0).json())
+
     @property
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+
+def registry_urls(registries: list[RegistryProcess]) -> str:
+    """``SCHEMA_REGISTRY_URL`` for clients of these instances (comma-separated)."""
+    return ",".join(r.url for r in registries)
 
 
 class FaultStack(ServiceProcesses):

@@ -4,7 +4,9 @@
   Apicurio or ours), else our server started as a subprocess on a fresh ``_schemas-<uuid>``
   topic of the session's Kafka broker.
 * ``registry_server_factory`` (session): starts extra server processes on a given topic
-  (e.g. to restart the registry and check that ids survive); all are stopped at the end.
+  (e.g. to restart the registry and check that ids survive, or several instances of one
+  registry: ``start(topic, "--session-timeout-ms", "6000")``); all are stopped at the end.
+  ``writer_of(servers)`` waits until exactly one of them is the elected writer.
 * ``external_registry``: True when the tests run against an external registry.
 """
 
@@ -12,19 +14,22 @@ from __future__ import annotations
 
 import os
 import selectors
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import pytest
 
 URL_ENV = "SCHEMA_REGISTRY_URL"
+Instance = TypeVar("Instance", bound="RegistryInstance")
 START_TIMEOUT_S = 60.0
 
 
@@ -39,6 +44,26 @@ class RegistryServer:
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def writer(self) -> dict[str, Any]:
+        """``GET /v1/metadata/writer``: ``{"url", "is_writer", "writer_url"}``."""
+        return dict(httpx.get(f"{self.url}/v1/metadata/writer", timeout=5.0).json())
+
+    def kill(self) -> None:
+        """SIGKILL: the instance disappears without leaving the writers' group."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def pause(self) -> None:
+        """SIGSTOP: a zombie (no heartbeats, no answers) until ``resume``."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         """Terminate (SIGTERM) and wait; kill if it does not exit in 10 s."""
@@ -80,11 +105,12 @@ def _wait_ready(server: RegistryServer, deadline: float) -> None:
     raise RuntimeError(f"registry at {server.url} not ready:\n{server.log_tail()}")
 
 
-def start_registry(bootstrap: str, topic: str, log_dir: Path) -> RegistryServer:
-    """Start our registry server on ``topic``; returns once ``GET /subjects`` answers."""
+def start_registry(bootstrap: str, topic: str, log_dir: Path, *args: str) -> RegistryServer:
+    """Start our registry server on ``topic`` (``args``: more options); returns once
+    ``GET /subjects`` answers."""
     log_path = log_dir / f"registry-{topic}-{uuid.uuid4().hex[:6]}.log"
     command = [sys.executable, "-m", "impact_schemas.registry"]
-    command += ["--bootstrap", bootstrap, "--port", "0", "--topic", topic]
+    command += ["--bootstrap", bootstrap, "--port", "0", "--topic", topic, *args]
     with log_path.open("w") as log:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
     server = RegistryServer(topic, process, log_path)
@@ -98,6 +124,37 @@ def start_registry(bootstrap: str, topic: str, log_dir: Path) -> RegistryServer:
     return server
 
 
+class RegistryInstance(Protocol):
+    """What ``writer_of`` needs of an instance (``RegistryServer``, ``RegistryProcess``)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def alive(self) -> bool: ...
+    def writer(self) -> dict[str, Any]: ...
+
+
+def writer_of(servers: Sequence[Instance], timeout: float = 60.0) -> Instance:
+    """The one live instance that is the elected writer, once every live one agrees on it.
+
+    Raises:
+        TimeoutError: no single writer within ``timeout`` (the servers' states in the message).
+    """
+    deadline = time.monotonic() + timeout
+    views: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        live = [s for s in servers if s.alive]
+        try:
+            views = [s.writer() for s in live]
+        except httpx.HTTPError:
+            views = []
+        writers = [s for s, view in zip(live, views, strict=False) if view["is_writer"]]
+        if len(writers) == 1 and all(v["writer_url"] == writers[0].url for v in views):
+            return writers[0]
+        time.sleep(0.05)
+    raise TimeoutError(f"no single registry writer in {timeout:.0f} s: {views}")
+
+
 @pytest.fixture(scope="session")
 def external_registry() -> bool:
     """True when ``SCHEMA_REGISTRY_URL`` points the tests at an external registry."""
@@ -107,8 +164,8 @@ def external_registry() -> bool:
 @pytest.fixture(scope="session")
 def registry_server_factory(
     request: pytest.FixtureRequest, external_registry: bool
-) -> Iterator[Callable[[str], RegistryServer]]:
-    """``start(topic)`` → a running ``RegistryServer`` on the session's Kafka broker.
+) -> Iterator[Callable[..., RegistryServer]]:
+    """``start(topic, *args)`` → a running ``RegistryServer`` on the session's Kafka broker.
 
     The broker is only requested when no external registry is configured.
     """
@@ -116,21 +173,23 @@ def registry_server_factory(
     log_dir = Path(tempfile.mkdtemp(prefix="impact-registry-"))
     bootstrap = None if external_registry else str(request.getfixturevalue("kafka_bootstrap"))
 
-    def start(topic: str) -> RegistryServer:
+    def start(topic: str, *args: str) -> RegistryServer:
         if bootstrap is None:
             raise RuntimeError(f"{URL_ENV} is set: not starting our own registry server")
-        server = start_registry(bootstrap, topic, log_dir)
+        server = start_registry(bootstrap, topic, log_dir, *args)
         servers.append(server)
         return server
 
     yield start
     for server in servers:
+        if server.process.poll() is None:
+            server.resume()  # a paused one would not see the SIGTERM
         server.stop()
 
 
 @pytest.fixture(scope="session")
 def schema_registry_url(
-    external_registry: bool, registry_server_factory: Callable[[str], RegistryServer]
+    external_registry: bool, registry_server_factory: Callable[..., RegistryServer]
 ) -> str:
     """Base URL of the schema registry the session's tests use."""
     if external_registry:

@@ -283,15 +283,27 @@ def status(
 def run(
     manifest: Path,
     data_root: DataRoot = None,
-    max_workers: Annotated[int | None, typer.Option(help="Threads (default: manifest).")] = None,
+    max_workers: Annotated[
+        int | None, typer.Option(help="Threads or worker processes (default: manifest).")
+    ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="Where components run: auto (worker processes for a large run, else "
+            "threads), process, thread."
+        ),
+    ] = "auto",
     as_json: Annotated[bool, typer.Option("--json")] = False,
     no_cache: NoCache = False,
 ) -> None:
     """Embedded mode: run MANIFEST in this process with no broker."""
     from impact_orchestrator.embedded import run_embedded
+    from impact_orchestrator.workers import EXECUTOR_KINDS
 
+    if executor not in EXECUTOR_KINDS:
+        fail(f"--executor: must be one of {', '.join(EXECUTOR_KINDS)}, got {executor!r}")
     loaded = _load(manifest, data_root, no_cache)
-    completed = run_embedded(loaded, max_workers=max_workers)
+    completed = run_embedded(loaded, max_workers=max_workers, executor=executor)
     if as_json:
         print(dump(completed))
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -39,8 +40,9 @@ class Delivery(Protocol):
 
 async def _send_all(
     producer: AIOKafkaProducer, records: list[ProducerRecord], progress: Progress
-) -> list[asyncio.Future]:
-    futures = []
+) -> list[Awaitable[object]]:
+    """Hand ``records`` to the producer; the futures of their acknowledgements."""
+    futures: list[Awaitable[object]] = []
     for r in records:
         future = await producer.send(
             r.topic, r.value, key=r.key, headers=list(r.headers), partition=r.partition
@@ -71,14 +73,21 @@ class ExactlyOnceDelivery:
     ) -> None:
         """Produce ``records`` and commit ``offsets`` atomically (aborted on any error).
 
-        The generation check (a heartbeat) runs alongside adding the offsets: both are
-        settled before the commit, so a zombie still aborts, one round trip sooner.
+        1. hand every record to the producer;
+        2. add the offsets to the transaction while the records are acknowledged (aiokafka
+           sends the transaction's own requests one by one, but alongside produce
+           requests), and once they are, confirm the generation (a heartbeat);
+        3. commit only if every step succeeded: a failed send aborts the transaction
+           instead of vanishing, and a zombie aborts on the confirmation (decision 0055).
         """
         async with self.producer.transaction():
             futures = await _send_all(self.producer, records, self.progress)
-            if futures:  # a failed send must abort the transaction, not vanish
+
+            async def acknowledged_and_confirmed() -> None:
                 await asyncio.gather(*futures)
-            steps = [self.membership.confirm(generation)]  # a zombie aborts here
+                await self.membership.confirm(generation)  # a zombie aborts here
+
+            steps = [acknowledged_and_confirmed()]
             if offsets:
                 steps.append(self.producer.send_offsets_to_transaction(offsets, self.group_id))
             outcomes = await asyncio.gather(*steps, return_exceptions=True)

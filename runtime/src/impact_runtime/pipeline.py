@@ -64,11 +64,12 @@ def event_name(topic: str) -> str:
     return spec if isinstance(spec, str) else str(spec.name)
 
 
-async def call_handler(handle: Callable[..., Any], *args: Any) -> Any:
-    """Await an async handler; run a sync one in a worker thread."""
+async def call_handler(handle: Callable[..., Any], *args: Any, in_thread: bool = True) -> Any:
+    """Await an async handler; run a sync one in a worker thread (``in_thread``, the
+    default: it may block) or, for a handler that returns at once, on the event loop."""
     if inspect.iscoroutinefunction(handle):
         return await handle(*args)
-    result = await asyncio.to_thread(handle, *args)
+    result = await asyncio.to_thread(handle, *args) if in_thread else handle(*args)
     if inspect.isawaitable(result):
         result = await result
     return result
@@ -102,6 +103,7 @@ class MessagePipeline:
         sleep: Sleep = asyncio.sleep,
         state: StateHooks | None = None,
         max_record_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        handler_in_thread: bool = True,
     ) -> None:
         self.service_name = service_name
         self.codec = codec
@@ -113,6 +115,8 @@ class MessagePipeline:
         self.sleep = sleep
         self.state = state
         self.max_record_bytes = max_record_bytes
+        self.handler_in_thread = handler_in_thread
+        self._metrics_by_topic: dict[str, tuple[Any, Any]] = {}
         self.log = structlog.get_logger("impact_runtime").bind(service=service_name)
         self.outages = Outages(retry_policy, metrics, sleep, self.log)
 
@@ -122,37 +126,61 @@ class MessagePipeline:
 
     async def process(self, message: RawMessage) -> list[ProducerRecord]:
         """The records to produce for ``message`` (outputs, DLQ and/or stage_failed)."""
-        log = self.log.bind(topic=message.topic, partition=message.partition, offset=message.offset)
+        topic = message.topic
         try:
-            incoming = await self._attempt(message.topic, partial(self.decode, message), codec_down)
+            incoming = await self._attempt(topic, partial(self.decode, message), codec_down)
         except ContractViolation as exc:
             if not exc.envelope.get("run_id"):
-                return [self._dead_letter(message, exc, log)]
+                return [self._dead_letter(message, exc, self._message_log(message))]
             # Decoded far enough to know whose command it is: end it, not only dead-letter.
-            return await self._failed(message, self._as_incoming(message, exc.envelope), exc, log)
+            incoming = self._as_incoming(message, exc.envelope)
+            return await self._failed(message, incoming, exc, self._message_log(message, incoming))
         except Exception as exc:
-            return [self._dead_letter(message, exc, log)]
-        log = log.bind(
-            run_id=incoming.value.get("run_id"), initiative_id=incoming.value.get("initiative_id")
-        )
+            return [self._dead_letter(message, exc, self._message_log(message))]
+        processed, handler_seconds = self._topic_metrics(topic)
         try:
             started = time.perf_counter()
             handle = partial(self._handle, incoming)
-            outputs = await self._attempt(message.topic, handle, dependency_down)
-            self.metrics.handler_seconds(message.topic).observe(time.perf_counter() - started)
+            outputs = await self._attempt(topic, handle, dependency_down)
+            handler_seconds.observe(time.perf_counter() - started)
             events = [o for o in outputs if not isinstance(o, Forward | Reject)]
             encode = partial(self.encode, events, incoming)
-            records = await self._attempt(message.topic, encode, codec_down)
+            records = await self._attempt(topic, encode, codec_down)
         except Exception as exc:
-            return await self._failed(message, incoming, exc, log)
+            return await self._failed(message, incoming, exc, self._message_log(message, incoming))
         for output in outputs:
             if isinstance(output, Forward):
                 records.append(forwarded(message, output.partition))
             elif isinstance(output, Reject):
+                log = self._message_log(message, incoming)
                 records.append(self._dead_letter(message, ContractViolation(output.reason), log))
-        self.metrics.processed(message.topic).inc()
-        log.debug("processed", outputs=len(records))
+        processed.inc()
+        self.log.debug(  # a no-op call below DEBUG: the line names who did the work
+            "processed",
+            topic=topic,
+            partition=message.partition,
+            offset=message.offset,
+            run_id=incoming.value.get("run_id"),
+            initiative_id=incoming.value.get("initiative_id"),
+            outputs=len(records),
+        )
         return records
+
+    def _message_log(self, message: RawMessage, incoming: Incoming | None = None) -> Any:
+        """The logger for a message's failure lines (built only when one is logged)."""
+        log = self.log.bind(topic=message.topic, partition=message.partition, offset=message.offset)
+        if incoming is None:
+            return log
+        value = incoming.value
+        return log.bind(run_id=value.get("run_id"), initiative_id=value.get("initiative_id"))
+
+    def _topic_metrics(self, topic: str) -> tuple[Any, Any]:
+        """The processed counter and handler histogram of ``topic`` (labelled once)."""
+        found = self._metrics_by_topic.get(topic)
+        if found is None:
+            found = (self.metrics.processed(topic), self.metrics.handler_seconds(topic))
+            self._metrics_by_topic[topic] = found
+        return found
 
     async def tick(self, tick: Tick, now: float, deliver: Deliver) -> list[ProducerRecord]:
         """Run ``tick`` at ``now`` and deliver its records on their own; return them.
@@ -247,7 +275,7 @@ class MessagePipeline:
         return ProducerRecord(topic, output.key.encode(), data, envelope_headers(value))
 
     async def _handle(self, incoming: Incoming) -> HandlerResult:
-        result = await call_handler(self.handle, incoming)
+        result = await call_handler(self.handle, incoming, in_thread=self.handler_in_thread)
         if result is None:
             return []
         if not isinstance(result, list):

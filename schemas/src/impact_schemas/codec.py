@@ -74,7 +74,7 @@ class AvroCodec:
         self.check_contracts = check_contracts
         self._overrides = dict(schemas or {})
         self._routes: dict[str, _Route] = {}
-        self._writer_ids: dict[str, int] = {}
+        self._headers: dict[str, bytes] = {}  # topic → its writer schema's wire header
         self._writers: dict[int, _Writer] = {}
 
     def schema_for(self, spec: EventSpec) -> dict[str, Any]:
@@ -110,17 +110,17 @@ class AvroCodec:
         if record is value:  # nothing converted: never write into the caller's dict
             record = dict(value)
         record["schema_version"] = route.version
-        schema_id = self._writer_ids.get(topic)
-        if schema_id is None:
-            schema_id = await self._writer_id(topic, route)
+        header = self._headers.get(topic) or await self._header(topic, route)
         buffer = io.BytesIO()
+        buffer.write(header)
         fastavro.schemaless_writer(buffer, route.parsed, record)
-        return wire.pack(schema_id, buffer.getvalue())
+        return buffer.getvalue()
 
-    async def _writer_id(self, topic: str, route: _Route) -> int:
+    async def _header(self, topic: str, route: _Route) -> bytes:
+        """The wire header of ``topic``'s writer schema (registered on first use)."""
         schema_id = await self.registry.register(self.subject_for(topic), route.schema)
-        self._writer_ids[topic] = schema_id
-        return schema_id
+        self._headers[topic] = wire.header(schema_id)
+        return self._headers[topic]
 
     async def decode(self, data: bytes, topic: str) -> dict[str, Any]:
         """Decode wire bytes read from ``topic`` into a logical event value.
@@ -133,7 +133,7 @@ class AvroCodec:
         """
         route = self._routes.get(topic) or self._route(topic)
         spec = route.spec
-        schema_id, payload = wire.unpack(data)
+        schema_id = wire.schema_id(data)
         writer = self._writers.get(schema_id) or await self._writer(schema_id)
         if writer.major is not None and writer.major != spec.major:
             raise SchemaMismatch(
@@ -146,17 +146,18 @@ class AvroCodec:
             reader = route.readers[schema_id] = (
                 None if writer.parsed == route.parsed else route.parsed
             )
-        buffer = io.BytesIO(payload)
+        buffer = io.BytesIO(data)
+        buffer.seek(wire.HEADER_SIZE)
         try:
             record = fastavro.schemaless_reader(buffer, writer.parsed, reader)
         except Exception as exc:  # fastavro raises many types on garbage bytes
             raise SchemaMismatch(
                 f"cannot decode {spec.name} with schema id {schema_id}: {type(exc).__name__}: {exc}"
             ) from exc
-        if buffer.tell() != len(payload):
+        if buffer.tell() != len(data):
             raise SchemaMismatch(
                 f"cannot decode {spec.name} with schema id {schema_id}: "
-                f"{len(payload) - buffer.tell()} trailing bytes"
+                f"{len(data) - buffer.tell()} trailing bytes"
             )
         if not isinstance(record, dict):
             raise SchemaMismatch(f"schema id {schema_id} is not a record schema")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from impact_contracts import (
     AllocateResult,
     ContractViolation,
@@ -97,6 +98,15 @@ Convert = Callable[[Any, str], Any]
 _MAX_CONVERTERS = 512
 _converters: dict[tuple[str, int, bool, bool], tuple[dict[str, Any], Convert]] = {}
 _JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+#: orjson writes what ``_JSON`` accepts, or raises on what it cannot write as ``_JSON``
+#: would (non-str keys, ints beyond 64 bits, dates, dataclasses, subclasses: ``_JSON``
+#: then decides); it writes NaN as null, so output with a null is left to ``_JSON`` too.
+_ORJSON_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
 _DECODER = json.JSONDecoder()
 
 
@@ -217,24 +227,54 @@ class _Compiler:
             if not value:
                 return "{}"  # most kwargs: what json.dumps writes, without its setup
             try:
-                return _JSON.encode(value)
+                return _dumps(value)
             except (TypeError, ValueError) as exc:
                 raise ContractViolation(f"{event}.{path}: not JSON-serialisable: {exc}") from exc
 
         return dump
 
 
+def _dumps(value: dict[str, Any]) -> str:
+    """Compact JSON with sorted keys: what ``_JSON`` accepts and writes, by orjson.
+
+    The text can differ from ``_JSON``'s in form only (non-ASCII characters as UTF-8, not
+    ``\\u`` escapes; ``0.00001`` for ``1e-05``): the same value when read back (decision
+    0073).
+    """
+    try:
+        text = orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return _JSON.encode(value)
+    if b"null" in text:  # None, or a NaN/infinity that _JSON refuses
+        return _JSON.encode(value)
+    return text.decode()
+
+
+#: bytes.translate table: ASCII digits to ``0``, every other byte to a space
+_DIGITS_ONLY = bytes(b if 0x30 <= b <= 0x39 else 0x20 for b in range(256)).replace(
+    b"123456789", b"000000000"
+)
+#: 19 digits in a row: maybe an integer beyond 64 bits, which orjson reads as a float
+_LONG_DIGITS = b"0" * 19
+
+
 def _loads(text: Any) -> Any:
-    """``json.loads(text)``, faster for what ``to_avro`` writes: an empty or compact object."""
+    """``json.loads(text)``, by orjson where it reads the same value (decision 0073).
+
+    orjson reads an integer beyond 64 bits as a float, and refuses what ``json`` accepts
+    (``NaN``, lone surrogates): text with a run of 19 digits, or that orjson refuses, is
+    read by ``json``, so every text reads as ``json.loads`` reads it.
+    """
     if text == "{}":
         return {}
-    try:
-        loaded, end = _DECODER.raw_decode(text)
-        if end == len(text):
-            return loaded
-    except (TypeError, ValueError):
-        pass
-    return json.loads(text)  # whitespace, trailing data, bytes, errors: as json.loads says
+    if isinstance(text, str):
+        try:
+            raw = text.encode()
+            if _LONG_DIGITS not in raw.translate(_DIGITS_ONLY):
+                return orjson.loads(raw)
+        except (UnicodeEncodeError, orjson.JSONDecodeError):
+            pass
+    return json.loads(text)  # as json.loads reads it, errors included
 
 
 def _or_none(convert: Convert) -> Convert:

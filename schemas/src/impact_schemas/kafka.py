@@ -76,6 +76,12 @@ class KafkaClientConfig(Protocol):
     @property
     def ssl_cafile(self) -> str | None: ...
     @property
+    def ssl_certfile(self) -> str | None: ...
+    @property
+    def ssl_keyfile(self) -> str | None: ...
+    @property
+    def ssl_key_password(self) -> SecretStr | None: ...
+    @property
     def compression_type(self) -> str: ...
     @property
     def max_message_bytes(self) -> int: ...
@@ -102,6 +108,15 @@ class KafkaConnectionSettings(BaseSettings):
     sasl_username: str | None = Field(None, description="IMPACT_SASL_USERNAME.")
     sasl_password: SecretStr | None = Field(None, description="IMPACT_SASL_PASSWORD.")
     ssl_cafile: str | None = Field(None, description="IMPACT_SSL_CAFILE: CA bundle path.")
+    ssl_certfile: str | None = Field(
+        None, description="IMPACT_SSL_CERTFILE: client certificate (PEM) for mutual TLS."
+    )
+    ssl_keyfile: str | None = Field(
+        None, description="IMPACT_SSL_KEYFILE: the certificate's private key (PEM)."
+    )
+    ssl_key_password: SecretStr | None = Field(
+        None, description="IMPACT_SSL_KEY_PASSWORD: password of an encrypted key."
+    )
     compression_type: Compression = DEFAULT_COMPRESSION
     max_message_bytes: MaxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES
 
@@ -127,7 +142,13 @@ def client_options(config: KafkaClientConfig) -> dict[str, Any]:
     if config.security_protocol in ("SSL", "SASL_SSL"):
         from aiokafka.helpers import create_ssl_context
 
-        options["ssl_context"] = create_ssl_context(cafile=config.ssl_cafile)
+        password = config.ssl_key_password
+        options["ssl_context"] = create_ssl_context(
+            cafile=config.ssl_cafile,
+            certfile=config.ssl_certfile,
+            keyfile=config.ssl_keyfile,
+            password=None if password is None else password.get_secret_value(),
+        )
     if config.sasl_mechanism:
         options["sasl_mechanism"] = config.sasl_mechanism
         options["sasl_plain_username"] = config.sasl_username

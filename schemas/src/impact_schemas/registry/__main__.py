@@ -11,13 +11,20 @@ environment variable: ``IMPACT_REGISTRY_BOOTSTRAP`` (else ``KAFKA_BOOTSTRAP_SERV
 and sizes read the same variables as the services (``IMPACT_SECURITY_PROTOCOL``,
 ``IMPACT_SASL_*``, ``IMPACT_SSL_CAFILE``, ``IMPACT_MAX_MESSAGE_BYTES``, ...: see
 ``impact_schemas.kafka.KafkaClientSettings``).
-Run exactly one instance per topic: it is the only writer.
+
+Run as many instances per topic as you like (decision 0065): they elect one writer in the
+group ``IMPACT_REGISTRY_GROUP`` (default ``<topic>-writers``); the others forward writes to
+the URL it advertises (``IMPACT_REGISTRY_ADVERTISED_URL``, default ``http://HOST:PORT`` as
+bound). ``IMPACT_REGISTRY_SESSION_TIMEOUT_MS`` (default 6000) bounds how long a dead
+writer is waited for; ``IMPACT_REGISTRY_WRITER_WAIT_S`` (default 15) how long a write
+waits for a writer before answering 50004.
 """
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
 import socket
 import sys
@@ -28,7 +35,7 @@ from impact_schemas.kafka import KafkaClientSettings
 from impact_schemas.policy import LEVELS, POLICY_LEVEL
 from impact_schemas.registry.auth import USERS_ENV, parse_users
 from impact_schemas.registry.server import create_app
-from impact_schemas.registry.storage import KafkaSchemaLog
+from impact_schemas.registry.storage import DEFAULT_SESSION_TIMEOUT_MS, KafkaSchemaLog
 from impact_schemas.replication import parse_replication
 
 
@@ -55,6 +62,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ):  # default: the services' IMPACT_TOPIC_* setting, else auto (decision 0061)
         default = _env(name, os.environ.get(f"IMPACT_TOPIC_{name}", "auto"))
         parser.add_argument(option, type=parse_replication, default=default)
+    parser.add_argument("--advertised-url", default=_env("ADVERTISED_URL"))
+    parser.add_argument("--group", default=_env("GROUP"), help="default <topic>-writers")
+    parser.add_argument(
+        "--session-timeout-ms",
+        type=int,
+        default=int(_env("SESSION_TIMEOUT_MS", str(DEFAULT_SESSION_TIMEOUT_MS)) or 0),
+    )
+    parser.add_argument(
+        "--writer-wait-s", type=float, default=float(_env("WRITER_WAIT_S", "15") or 15)
+    )
     args = parser.parse_args(argv)
     if not args.bootstrap:
         parser.error("--bootstrap (or KAFKA_BOOTSTRAP_SERVERS) is required")
@@ -75,15 +92,30 @@ class _AnnouncingServer(uvicorn.Server):
             print(f"http://{host}:{port}", flush=True)
 
 
-def schema_log(args: argparse.Namespace) -> KafkaSchemaLog:
-    """The ``_schemas`` log, connected like the services (``IMPACT_SECURITY_PROTOCOL``...)."""
+def schema_log(args: argparse.Namespace, url: str | None = None) -> KafkaSchemaLog:
+    """The ``_schemas`` log, connected like the services (``IMPACT_SECURITY_PROTOCOL``...);
+    ``url``: what this instance advertises to the others."""
     kafka = KafkaClientSettings(bootstrap_servers=args.bootstrap, client_id="impact-registry")
     return KafkaSchemaLog(
         kafka,
         args.topic,
         replication_factor=args.replication_factor,
         min_insync_replicas=args.min_insync_replicas,
+        url=url,
+        group_id=args.group,
+        session_timeout_ms=args.session_timeout_ms,
     )
+
+
+def advertised_url(args: argparse.Namespace, sock: socket.socket) -> str:
+    """``--advertised-url``, else ``http://HOST:PORT`` as bound (a wildcard host: this
+    machine's name)."""
+    if args.advertised_url:
+        return str(args.advertised_url).rstrip("/")
+    host, port = sock.getsockname()[:2]
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    return f"http://{host}:{port}"
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -108,8 +140,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {exc}")
     if not users and not ipaddress.ip_address(socket.gethostbyname(args.host)).is_loopback:
         print(f"warning: serving {args.host} without auth; set {USERS_ENV}", file=sys.stderr)
-    app = create_app(schema_log(args), default_level=args.compatibility, users=users)
+    logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("impact_schemas.registry").setLevel(logging.INFO)
     sock = listening_socket(args.host, args.port)
+    app = create_app(
+        schema_log(args, advertised_url(args, sock)),
+        default_level=args.compatibility,
+        users=users,
+        writer_wait_s=args.writer_wait_s,
+    )
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     server = _AnnouncingServer(config, sock)
     server.run(sockets=[sock])

@@ -1,13 +1,17 @@
 """Async schema-registry client (Confluent REST API) on httpx.
 
 Works against our server and against Confluent, Karapace or Apicurio (ccompat API):
-point ``SCHEMA_REGISTRY_URL`` at any of them.
+point ``SCHEMA_REGISTRY_URL`` at any of them. Several URLs (comma-separated, as Confluent's
+clients take them) are instances of one registry: a request that cannot reach one, or gets
+a 5xx, goes to the next, with backoff, until ``failover_timeout_s`` has passed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import time
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -74,8 +78,12 @@ class RegistryClient:
     """Async client for the Confluent schema-registry REST API, with id/schema caches.
 
     Arguments:
-        url: base URL; defaults to the ``SCHEMA_REGISTRY_URL`` environment variable.
+        url: base URL, or several comma-separated (instances of one registry); defaults to
+            the ``SCHEMA_REGISTRY_URL`` environment variable.
         timeout_s: per-request timeout in seconds.
+        failover_timeout_s: with several URLs, how long a request keeps trying the next
+            one (connection errors, 5xx) before raising; one URL: no retry (the runtime
+            waits an outage out itself).
         transport: an httpx transport (tests pass ``httpx.ASGITransport(app)``).
         basic_auth: ``(user, password)`` for HTTP basic auth; defaults to
             ``SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO`` (``user:password``), else none.
@@ -90,13 +98,17 @@ class RegistryClient:
         url: str | None = None,
         *,
         timeout_s: float = 10.0,
+        failover_timeout_s: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         basic_auth: tuple[str, str] | None = None,
     ) -> None:
         url = url or os.environ.get(URL_ENV)
-        if not url:
+        self.urls = tuple(u.strip().rstrip("/") for u in (url or "").split(",") if u.strip())
+        if not self.urls:
             raise ConfigError(f"schema registry URL missing: pass url= or set {URL_ENV}")
-        self.url = url.rstrip("/")
+        self.url = self.urls[0]
+        self.failover_timeout_s = failover_timeout_s
+        self._current = 0
         user_info = os.environ.get(AUTH_ENV)
         if basic_auth is None and user_info:
             user, sep, password = user_info.partition(":")
@@ -104,7 +116,7 @@ class RegistryClient:
                 raise ConfigError(f"{AUTH_ENV}: expected user:password")
             basic_auth = (user, password)
         self._http = httpx.AsyncClient(
-            base_url=self.url,
+            base_url=self.url,  # requests name their instance's full URL
             timeout=timeout_s,
             transport=transport,
             auth=None if basic_auth is None else httpx.BasicAuth(*basic_auth),
@@ -135,20 +147,33 @@ class RegistryClient:
         self._versions.clear()
 
     async def _request(self, method: str, path: str, body: Any = None) -> Any:
-        try:
-            response = await self._http.request(
-                method, path, content=None if body is None else json.dumps(body)
-            )
-        except httpx.TransportError as exc:
-            raise RegistryUnavailable(f"schema registry {self.url} unreachable: {exc}") from exc
-        if response.is_success:
-            return response.json()
-        try:
-            payload = response.json()
-            code, message = int(payload["error_code"]), str(payload["message"])
-        except (ValueError, KeyError, TypeError):
-            code, message = UNKNOWN_CODE, response.text or response.reason_phrase
-        raise RegistryError.for_code(code, message, response.status_code)
+        """One request; with several URLs, failed over (from the last one that answered)
+        on connection errors and 5xx until ``failover_timeout_s``."""
+        content = None if body is None else json.dumps(body)
+        deadline = time.monotonic() + self.failover_timeout_s
+        attempt = 0
+        while True:
+            url = self.urls[self._current]
+            try:
+                response = await self._http.request(method, url + path, content=content)
+            except httpx.TransportError as exc:
+                error: RegistryError | RegistryUnavailable = RegistryUnavailable(
+                    f"schema registry {url} unreachable: {exc}"
+                )
+                error.__cause__ = exc
+            else:
+                if response.is_success:
+                    return response.json()
+                error = _error(response)
+                if not error.retriable:
+                    raise error
+            attempt += 1
+            if len(self.urls) == 1 or time.monotonic() >= deadline:
+                raise error
+            self._current = (self._current + 1) % len(self.urls)
+            if attempt % len(self.urls) == 0:  # every instance failed once: back off
+                rounds = attempt // len(self.urls)
+                await asyncio.sleep(min(0.1 * 2 ** (rounds - 1), 1.0))
 
     async def register(self, subject: str, schema: SchemaText, references: References = ()) -> int:
         """Register ``schema`` under ``subject`` (idempotent) and return its global id.
@@ -333,6 +358,16 @@ class RegistryClient:
             schema=str(answer["schema"]),
             references=references_from_json(answer.get("references")),
         )
+
+
+def _error(response: httpx.Response) -> RegistryError:
+    """The typed error of a non-2xx answer (code -1 if the body is not Confluent's)."""
+    try:
+        payload = response.json()
+        code, message = int(payload["error_code"]), str(payload["message"])
+    except (ValueError, KeyError, TypeError):
+        code, message = UNKNOWN_CODE, response.text or response.reason_phrase
+    return RegistryError.for_code(code, message, response.status_code)
 
 
 def _schema_body(schema: SchemaText, references: References) -> dict[str, Any]:

@@ -53,24 +53,29 @@ class Registry:
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
-        """Replay the log, then back-fill ``ID`` records a log written before 0050 lacks."""
-        for key, value in await self.log.start():
-            self.state.apply(key, value)
-        await self._write(self.state.missing_id_records())
+        """Replay the log (the log applies it, and every later record, to the state); a
+        writer back-fills the ``ID`` records a log written before 0050 lacks."""
+        await self.log.start(self.state.apply)
+        if self.log.is_writer:
+            await self._write([])
 
     async def _write(self, records: list[Record]) -> None:
+        """Append ``records`` (after any missing ``ID`` records); the log applies them.
+
+        Raises:
+            NotWriter: this instance is not the writer (the server forwards the request).
+        """
+        records = self.state.missing_id_records() + records
         if not records:
             return
         try:
             await self.log.append(records)
-        except KafkaError as exc:
+        except (KafkaError, TimeoutError) as exc:
             raise RegistryError(
                 f"Error in the backend data store: {exc}",
                 http_status=500,
                 error_code=BACKEND_ERROR_CODE,
             ) from exc
-        for key, value in records:
-            self.state.apply(key, value)
 
     def _writable(self, subject: str) -> None:
         if self.state.mode(subject) != "READWRITE":

@@ -125,6 +125,24 @@ class ReferenceExists(RegistryError):
     default_status = 422
 
 
+# Server-side 5xx (retriable) answers of several instances; like 50001 they are not in the
+# table: a client sees a plain, retriable ``RegistryError`` with the code.
+
+
+class ForwardingFailed(RegistryError):
+    """A follower could not get the writer to take a write: retry."""
+
+    code = 50003
+    default_status = 500
+
+
+class UnknownLeader(RegistryError):
+    """No writer was elected in time (an election in progress): retry."""
+
+    code = 50004
+    default_status = 500
+
+
 #: Confluent error code → error class (the one table both client and server use).
 ERROR_CODES: dict[int, type[RegistryError]] = {
     cls.code: cls

@@ -1,7 +1,10 @@
 """The schema-registry server: a Confluent REST API subset on Starlette.
 
 State lives in a ``SchemaLog`` (a compacted Kafka topic in production): every change is
-written and acknowledged before the reply; on startup the log is replayed. Every error,
+written and acknowledged before the reply; on startup the log is replayed. Of several
+instances on one log, one writes; the others serve reads from their state (kept up to
+date from the log) and forward writes to it (``forward.py``). A read that finds nothing
+first catches up with the log, so an id just registered elsewhere is never a 404. Every error,
 unknown routes and bad requests included, is a Confluent ``{"error_code", "message"}`` body.
 Starlette rather than FastAPI: the handlers read their bodies and flags themselves, and
 FastAPI's import (its OpenAPI models) was the largest part of the server's start-up.
@@ -9,6 +12,7 @@ FastAPI's import (its OpenAPI models) was the largest part of the server's start
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -31,7 +35,11 @@ from impact_schemas.registry.errors import (
     InvalidMode,
     InvalidSchema,
     RegistryError,
+    SchemaNotFound,
+    SubjectNotFound,
+    VersionNotFound,
 )
+from impact_schemas.registry.forward import Forwarding, writer_route
 from impact_schemas.registry.references import references_from_json
 from impact_schemas.registry.state import References
 from impact_schemas.registry.storage import SchemaLog
@@ -47,6 +55,23 @@ SCHEMA_TYPES = ["AVRO"]
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 Endpoint = Callable[[Request], Awaitable[Response]]
+#: Endpoints that change the state: only the writer runs them, the others forward them.
+WRITES = frozenset(
+    {
+        "register",
+        "delete_subject",
+        "delete_version",
+        "put_config",
+        "put_subject_config",
+        "delete_subject_config",
+        "put_mode",
+        "put_subject_mode",
+        "delete_subject_mode",
+    }
+)
+#: Not found may only mean not applied yet: catch up with the log and look again.
+MAYBE_LAGGING = (SubjectNotFound, VersionNotFound, SchemaNotFound)
+SYNC_TIMEOUT_S = 5.0
 
 
 class RegistryResponse(JSONResponse):
@@ -106,13 +131,19 @@ async def field_from_body(request: Request, name: str, error: type[RegistryError
 
 
 def create_app(
-    log: SchemaLog, *, default_level: str = POLICY_LEVEL, users: dict[str, str] | None = None
+    log: SchemaLog,
+    *,
+    default_level: str = POLICY_LEVEL,
+    users: dict[str, str] | None = None,
+    writer_wait_s: float = 15.0,
 ) -> Starlette:
     """The registry ASGI app over ``log`` (replayed at startup).
 
     ``users``: ``{user: password}`` for HTTP basic auth on every request (None/empty: off).
+    ``writer_wait_s``: how long a write waits for a writer (an election) before 50004.
     """
     registry = Registry(log, default_level)
+    forwarding = Forwarding(log, writer_wait_s)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -120,14 +151,16 @@ def create_app(
         try:
             yield
         finally:
+            await forwarding.aclose()
             await log.stop()
 
-    routes = (
-        _subject_routes(registry)
+    routes = [
+        _wired(route, forwarding, log)
+        for route in _subject_routes(registry)
         + _schema_routes(registry)
         + _config_routes(registry)
         + _mode_routes(registry)
-    )
+    ] + [writer_route(log)]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -136,6 +169,27 @@ def create_app(
     )
     app.state.registry = registry
     return app
+
+
+def _wired(route: Route, forwarding: Forwarding, log: SchemaLog) -> Route:
+    """Writes go to the writer; reads that find nothing catch up with the log first."""
+    write = route.name in WRITES
+    endpoint = forwarding.writes(route.endpoint) if write else _fresh(route.endpoint, log)
+    return Route(route.path, endpoint, methods=route.methods, name=route.name)
+
+
+def _fresh(endpoint: Endpoint, log: SchemaLog) -> Endpoint:
+    """``endpoint``, run again after catching up with the log if it found nothing."""
+
+    async def read(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except MAYBE_LAGGING:
+            with contextlib.suppress(TimeoutError):
+                await log.sync(SYNC_TIMEOUT_S)
+            return await endpoint(request)
+
+    return read
 
 
 async def _registry_error(_: Request, exc: Exception) -> Response:

@@ -1,59 +1,139 @@
 """Where the registry keeps its state: a compacted Kafka topic (or memory, for tests).
 
-Only one server instance may write to a topic: ids are allocated from the state this
-instance read at startup plus its own writes, with no fencing between writers.
+Any number of server instances share one topic (decision 0065): the group election
+(``election.py``) says which one writes; it writes with a transactional producer whose
+fixed ``transactional_id`` fences every earlier writer, and reads the topic to its end
+(``read_committed``) before allocating any id, so no id is handed out twice (0050).
+Every instance applies every record through its tail (``tail.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from contextlib import aclosing
+import logging
+import time
+from collections.abc import Coroutine
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    KafkaError,
+    ProducerFenced,
+    TopicAlreadyExistsError,
+)
 
 from impact_schemas.kafka import (
     KafkaClientConfig,
     client_options,
     producer_options,
-    read_to_end,
     topic_configs,
 )
+from impact_schemas.registry.election import Member, WriterElection
 from impact_schemas.registry.state import Record
+from impact_schemas.registry.tail import Apply, LogTailer
 from impact_schemas.replication import topic_replication
 
+log = logging.getLogger("impact_schemas.registry")
 #: The registry's own replication settings (``__main__``), named in errors (decision 0061).
 SETTING_NAMES = ("IMPACT_REGISTRY_REPLICATION_FACTOR", "IMPACT_REGISTRY_MIN_INSYNC_REPLICAS")
+#: Failover after a writer dies takes about this plus a second (the broker's
+#: ``group.min.session.timeout.ms`` is 6 s by default: it refuses less).
+DEFAULT_SESSION_TIMEOUT_MS = 6000
+FENCED = (ProducerFenced, InvalidProducerEpoch)
+
+
+class NotWriter(Exception):
+    """This instance may not write (a follower, or a writer another one fenced): the
+    request goes to the writer instead."""
 
 
 class SchemaLog(Protocol):
-    """The durable, ordered log of registry records."""
+    """The durable, ordered log of registry records, and this instance's role on it.
 
-    async def start(self) -> list[Record]:
-        """Connect and return every record written so far, in order."""
+    The log, not its caller, applies records to the state (``apply``, given to ``start``):
+    the records written before, those other instances write later and this instance's own.
+    """
+
+    #: this instance's advertised URL (None: not reachable by other instances)
+    url: str | None
+
+    async def start(self, apply: Apply) -> None:
+        """Connect and apply every record written so far, in order; keep applying."""
         ...
 
     async def append(self, records: list[Record]) -> None:
-        """Durably write ``records`` in order; return only once all are acknowledged."""
+        """Durably write ``records`` in order; return once all are acknowledged and applied.
+
+        Raises:
+            NotWriter: this instance is not (or no longer) the writer; nothing was written.
+        """
+        ...
+
+    @property
+    def is_writer(self) -> bool: ...
+
+    @property
+    def position(self) -> int:
+        """How far the state is built: every record below this log position is applied."""
+        ...
+
+    async def wait_position(self, position: int, timeout_s: float) -> None:
+        """Return once ``position`` is reached (TimeoutError after ``timeout_s``)."""
+        ...
+
+    async def sync(self, timeout_s: float) -> None:
+        """Catch up with every record committed before this call."""
+        ...
+
+    async def writer_url(self, timeout_s: float) -> str | None:
+        """None when this instance writes, else the writer's URL; waits while no writer is
+        known or this instance is being made the writer (TimeoutError after ``timeout_s``)."""
         ...
 
     async def stop(self) -> None: ...
 
 
 class MemorySchemaLog:
-    """A log in a Python list: the same server logic without a broker (unit tests)."""
+    """A log in a Python list: the same server logic without a broker (unit tests); it is
+    always the writer."""
+
+    url: str | None = None
 
     def __init__(self) -> None:
         self.records: list[Record] = []
+        self._apply: Apply | None = None
 
-    async def start(self) -> list[Record]:
-        return list(self.records)
+    async def start(self, apply: Apply) -> None:
+        self._apply = apply
+        for key, value in self.records:
+            apply(key, value)
 
     async def append(self, records: list[Record]) -> None:
         self.records.extend(records)
+        assert self._apply is not None, "MemorySchemaLog.append() before start()"
+        for key, value in records:
+            self._apply(key, value)
+
+    @property
+    def is_writer(self) -> bool:
+        return True
+
+    @property
+    def position(self) -> int:
+        return len(self.records)
+
+    async def wait_position(self, position: int, timeout_s: float) -> None:
+        return None
+
+    async def sync(self, timeout_s: float) -> None:
+        return None
+
+    async def writer_url(self, timeout_s: float) -> str | None:
+        return None
 
     async def stop(self) -> None:
         return None
@@ -66,8 +146,12 @@ def _dumps(obj: dict[str, Any] | None) -> bytes | None:
 class KafkaSchemaLog:
     """Registry records in a compacted, single-partition Kafka topic (``_schemas``).
 
-    ``start`` creates the topic if needed (``cleanup.policy=compact``, 1 partition) and
-    reads it to its end; ``append`` produces with ``acks=all`` and waits for the ack.
+    ``start`` creates the topic if needed (``cleanup.policy=compact``, 1 partition), applies
+    it to its end and joins the writers' group (``group_id``, default ``<topic>-writers``).
+    When elected, the instance starts a producer with ``transactional_id`` (default
+    ``<topic>-writer``): its ``init_transactions`` fences the previous writer and ends its
+    open transaction, then the tail catches up to the end; only then ``append`` writes,
+    one transaction per call. A fenced writer steps down (``NotWriter``).
     Connection options (SASL, SSL) and sizes come from ``kafka`` exactly as in the runtime.
     """
 
@@ -79,22 +163,43 @@ class KafkaSchemaLog:
         replication_factor: int | str = "auto",
         min_insync_replicas: int | str = "auto",
         timeout_s: float = 60.0,
+        url: str | None = None,
+        group_id: str | None = None,
+        transactional_id: str | None = None,
+        session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS,
     ) -> None:
         self.kafka = kafka
         self.topic = topic
         self.replication_factor = replication_factor
         self.min_insync_replicas = min_insync_replicas
         self.timeout_s = timeout_s
+        self.url = url
+        self.group_id = group_id or f"{topic}-writers"
+        self.transactional_id = transactional_id or f"{topic}-writer"
+        self.session_timeout_ms = session_timeout_ms
         self._producer: AIOKafkaProducer | None = None
+        self._writer_since: float | None = None
+        self._promotion: asyncio.Task[None] | None = None
+        self._role = asyncio.Condition()
+        self._tail: LogTailer | None = None
+        self._election: WriterElection | None = None
+        self._fenced_in: int | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self) -> list[Record]:
+    async def start(self, apply: Apply) -> None:
         await self._create_topic()
-        records = await self._read_to_end()
-        self._producer = AIOKafkaProducer(
-            **producer_options(self.kafka), acks="all", enable_idempotence=True
+        self._tail = LogTailer(self.kafka, self.topic, apply)
+        await self._tail.start()
+        await self._tail.sync(self.timeout_s)
+        self._election = WriterElection(
+            self.kafka,
+            self.topic,
+            group_id=self.group_id,
+            member=lambda: Member(self.url or "", self._writer_since),
+            on_change=self._role_changed,
+            session_timeout_ms=self.session_timeout_ms,
         )
-        await self._producer.start()
-        return records
+        await self._election.start()
 
     async def _create_topic(self) -> None:
         admin = AIOKafkaAdminClient(**client_options(self.kafka))
@@ -119,29 +224,149 @@ class KafkaSchemaLog:
         finally:
             await admin.close()
 
-    async def _read_to_end(self) -> list[Record]:
-        source = [TopicPartition(self.topic, 0)]
-        records: list[Record] = []
-        async with aclosing(read_to_end(self.kafka, source, timeout_s=self.timeout_s)) as log:
-            async for message in log:
-                if message.key is None:
+    # the writer role
+
+    @property
+    def is_writer(self) -> bool:
+        return self._producer is not None
+
+    @property
+    def elected(self) -> bool:
+        return self._election is not None and self._election.elected
+
+    def _role_changed(self) -> None:
+        """After each assignment: promote when elected, step down when not. A writer that
+        was fenced waits for a newer assignment (or a session timeout without one) before
+        promoting again: the fencer may be the group's rightful writer."""
+        fenced = self._fenced_in is not None and self._fenced_in == self._generation()
+        if self.elected and self._producer is None and self._promotion is None and not fenced:
+            self._promotion = self._spawn(self._promote())
+        elif not self.elected:
+            self._step_down()
+        self._spawn(self._notify())
+
+    def _generation(self) -> int:
+        return -1 if self._election is None else self._election.assignments
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _notify(self) -> None:
+        async with self._role:
+            self._role.notify_all()
+
+    async def _promote(self) -> None:
+        """Steps: 1. a producer with the writers' transactional id (its start fences every
+        earlier writer and ends their open transactions); 2. apply the log to its end;
+        3. write. Retried while still elected."""
+        assert self._tail is not None
+        try:
+            while self.elected and self._producer is None:
+                producer = AIOKafkaProducer(
+                    **producer_options(self.kafka),
+                    acks="all",
+                    enable_idempotence=True,
+                    transactional_id=self.transactional_id,
+                )
+                try:
+                    await producer.start()  # Step 1
+                    await self._tail.sync(self.timeout_s)  # Step 2
+                except (KafkaError, TimeoutError) as exc:
+                    log.warning("registry writer promotion failed, retrying: %r", exc)
+                    await producer.stop()
+                    await asyncio.sleep(0.5)
                     continue
-                value = None if message.value is None else json.loads(message.value)
-                records.append((json.loads(message.key), value))
-        return records
+                if not self.elected:
+                    await producer.stop()
+                    break
+                self._producer, self._writer_since = producer, time.time()  # Step 3
+                log.info("registry writer: this instance (%s) writes", self.url)
+        finally:
+            self._promotion = None
+            await self._notify()
+
+    def _step_down(self) -> None:
+        producer, self._producer, self._writer_since = self._producer, None, None
+        if producer is not None:
+            log.info("registry writer: this instance (%s) stepped down", self.url)
+            self._spawn(producer.stop())
+
+    async def writer_url(self, timeout_s: float) -> str | None:
+        async with asyncio.timeout(timeout_s), self._role:
+            while True:
+                if self._producer is not None:
+                    return None
+                known = None if self._election is None else self._election.writer_url
+                if not self.elected and known and known != self.url:
+                    return known
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(0.5):
+                        await self._role.wait()
 
     async def append(self, records: list[Record]) -> None:
-        """Send every record, then wait for all acks: one round trip for a registration's
-        ``ID`` and version records (the idempotent producer keeps their order)."""
-        if self._producer is None:
-            raise RuntimeError("KafkaSchemaLog.append() before start()")
-        sent = [
-            await self._producer.send(self.topic, key=_dumps(k), value=_dumps(v), partition=0)
-            for k, v in records
-        ]
-        await asyncio.gather(*sent)
+        """One transaction holding ``records``, applied once committed."""
+        producer, tail = self._producer, self._tail
+        if producer is None or tail is None:
+            raise NotWriter(f"this registry instance ({self.url}) is not the writer")
+        try:
+            async with asyncio.timeout(self.timeout_s), producer.transaction():
+                sent = [
+                    await producer.send(self.topic, key=_dumps(k), value=_dumps(v), partition=0)
+                    for k, v in records
+                ]
+                last = (await asyncio.gather(*sent))[-1].offset
+                tail.skip_through(last)  # before the commit: the tail may read them at once
+        except FENCED as exc:
+            self._drop(producer, fenced=True)
+            raise NotWriter(f"this registry instance ({self.url}) was fenced: {exc!r}") from exc
+        except (KafkaError, TimeoutError):
+            self._drop(producer, fenced=False)  # it may be unusable: start a fresh one
+            raise
+        await tail.applied(records, last)
+
+    def _drop(self, producer: AIOKafkaProducer, *, fenced: bool) -> None:
+        """Step down from ``producer``; promote again now (an error), or if fenced, once
+        a newer assignment or a session timeout without one says this instance writes."""
+        if self._producer is not producer:
+            return
+        self._step_down()
+        if fenced:
+            log.warning("registry writer: this instance (%s) was fenced by another", self.url)
+            self._fenced_in = self._generation()
+            self._spawn(self._recheck_after(self.session_timeout_ms / 1000 + 1.0))
+        self._role_changed()
+
+    async def _recheck_after(self, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        self._fenced_in = None
+        self._role_changed()
+
+    # reading
+
+    @property
+    def position(self) -> int:
+        return 0 if self._tail is None else self._tail.position
+
+    async def wait_position(self, position: int, timeout_s: float) -> None:
+        if self._tail is not None:
+            await self._tail.wait_for(position, timeout_s)
+
+    async def sync(self, timeout_s: float) -> None:
+        if self._tail is not None:
+            await self._tail.sync(timeout_s)
 
     async def stop(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        if self._election is not None:
+            await self._election.stop()
+            self._election = None
+        for task in [*self._tasks]:
+            task.cancel()
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+        if self._tail is not None:
+            await self._tail.stop()
+            self._tail = None

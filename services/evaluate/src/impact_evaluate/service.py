@@ -22,7 +22,11 @@ handle = stage_handler(EvaluateHandler())
 
 
 def main() -> None:
-    run_service(Service(Settings(), ["evaluate_requested"], handle, failure_stage=STAGE))
+    # scoring one command takes well under a millisecond: no worker thread hop
+    service = Service(
+        Settings(), ["evaluate_requested"], handle, failure_stage=STAGE, handler_in_thread=False
+    )
+    run_service(service)
 
 
 if __name__ == "__main__":

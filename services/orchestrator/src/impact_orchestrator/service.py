@@ -46,6 +46,7 @@ from impact_orchestrator.archive import archive_completed
 from impact_orchestrator.changelog import Part, encode_part, record_key, restore_runs
 from impact_orchestrator.intake import intake
 from impact_orchestrator.manifest import Registries, default_registries
+from impact_orchestrator.metrics import register_run_metrics
 from impact_orchestrator.ownership import owner_partition, place
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.store import Change, RunStore
@@ -69,6 +70,8 @@ log = structlog.get_logger("impact_orchestrator")
 #: A run starts with one transaction of 100,000 commands at most (the manifest limit);
 #: the broker refuses a producer asking more than its transaction.max.timeout.ms.
 FAN_OUT_TRANSACTION_TIMEOUT_MS = 900_000
+#: Results of runs this small are applied on the event loop (no thread hop per event).
+INLINE_INTAKE_MAX_INITIATIVES = 10
 
 
 class Settings(ServiceSettings):
@@ -130,13 +133,22 @@ class Orchestrator:
         if not placement.here:
             log.info("forwarded_to_owner", run_id=run_id, event_name=msg.event, to=placement.owner)
             return [Reject(placement.problem) if placement.problem else Forward(placement.owner)]
-        now = time.time()  # a large manifest takes seconds to check: off the event loop
-        registries = await self.loaded_registries()
-        change, rejected = await asyncio.to_thread(
-            intake, self.store, msg.event, msg.value, msg.partition, now, registries
-        )
+        now, registries = time.time(), await self.loaded_registries()
+        args = (self.store, msg.event, msg.value, msg.partition, now, registries)
+        if self._small_result(msg.event, run_id):  # a thread hop costs more than the work
+            change, rejected = intake(*args)
+        else:  # a manifest, or a large run's fan-out, takes seconds: off the event loop
+            change, rejected = await asyncio.to_thread(intake, *args)
         outputs = self._outputs([change] if change else [])
         return [*outputs, Reject(rejected)] if rejected else outputs
+
+    def _small_result(self, event: str, run_id: str) -> bool:
+        """A result of a run of at most ``INLINE_INTAKE_MAX_INITIATIVES`` initiatives: its
+        intake (at most that many commands) takes well under a millisecond."""
+        state = self.store.states.get(run_id)
+        if event == "manifest_submitted" or state is None:
+            return False
+        return len(state.manifest.get("initiatives", ())) <= INLINE_INTAKE_MAX_INITIATIVES
 
     @property
     def registries(self) -> Registries:
@@ -302,6 +314,7 @@ class OrchestratorService(Service):
             state=orchestrator,
         )
         self.orchestrator = orchestrator
+        register_run_metrics(self.metrics.registry, lambda: orchestrator.store.states)
 
     async def start(self) -> None:
         """Prepare, start consuming, then wait for the registries (their import started in

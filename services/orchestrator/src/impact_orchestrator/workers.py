@@ -1,0 +1,318 @@
+"""Where embedded mode runs component calls: threads, or worker processes.
+
+Threads share the GIL, so CPU-bound components (a MEASURE fit is ~11 ms of Python and
+numpy) use about one core whatever ``max_workers`` says; worker processes use every core.
+:class:`ComponentPool` runs calls on threads from the start and, when processes are
+chosen, starts them in the background (``forkserver``: the heavy imports happen once in
+the server, each worker forks from it warm); once a worker answers, queued calls go to
+the processes. Commands and events are plain dicts; the registries are pickled by
+reference (each class by module and name), so a worker resolves the same component names,
+plugins included, and runs the same handlers (``ComponentExecutor``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import sys
+import threading
+import time
+import types
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from impact_orchestrator.commands import Command
+from impact_orchestrator.executor import ComponentExecutor, Event
+from impact_orchestrator.manifest import Registries
+
+ExecutorKind = Literal["auto", "process", "thread"]
+EXECUTOR_KINDS: tuple[ExecutorKind, ...] = ("auto", "process", "thread")
+#: ``auto`` starts worker processes once this many measurements wait at the same time:
+#: the fork server's imports cost ~2 CPU-s (8 without bytecode caches), which at 100
+#: measurements (~1.5 CPU-s) slowed runs by 1.5x (BENCHMARKS.md section 1).
+PROCESS_MIN_CALLS = 200
+#: Calls that go to worker processes: the CPU-bound ones.
+PROCESS_EVENTS = frozenset({"measure_requested"})
+#: Chunks handed to each worker process at a time (one running, the rest queued), and
+#: the most calls per chunk (smaller as the queue empties, so workers end together).
+PER_PROCESS = 3
+MAX_CHUNK = 8
+#: What the fork server imports once, so that every worker starts with them loaded.
+PRELOAD = [
+    "impact_orchestrator.workers",
+    "impact_measure.component",
+    "impact_evaluate.component",
+    "impact_allocate.component",
+]
+#: A call's result: its event, the CPU seconds it used, and (in a worker process) the
+#: measure cache's (fits, hits) it added, which this process mirrors.
+CallResult = tuple[Event, float, tuple[int, int]]
+
+
+@dataclass
+class EmbeddedStats:
+    """What an embedded run cost: CPU seconds of the component calls by stage (each
+    call's own thread or worker CPU), of the orchestrator (the calling thread: manifest
+    intake, transitions, report) and how many calls ran on threads and in processes."""
+
+    component_cpu_s: dict[str, float] = field(default_factory=dict)
+    orchestrator_cpu_s: float = 0.0
+    calls: dict[str, int] = field(default_factory=lambda: {"thread": 0, "process": 0})
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self.component_cpu_s.values()) + self.orchestrator_cpu_s
+
+
+class ComponentPool:
+    """Runs ``*_requested`` commands; :meth:`results` returns them as they finish.
+
+    Only ``measure_requested`` (``PROCESS_EVENTS``) goes to worker processes: an
+    evaluation costs microseconds, less than the trip to a process, and the one
+    allocation per run runs alone at its barrier, where a thread has the GIL to itself.
+
+    Arguments:
+        execute: runs one command in this process (the thread path).
+        registries: sent to the worker processes.
+        workers: threads, and worker processes when they are used.
+        kind: ``thread``; ``process``: every measurement in a worker process; ``auto``:
+            threads, and processes once they answer when ``workers > 1``, the registries
+            pickle and ``PROCESS_MIN_CALLS`` measurements wait at once.
+        stats: receives each call's CPU seconds and where it ran.
+
+    Raises:
+        ValueError: an unknown ``kind``; ``kind="process"`` with registries that do not
+            pickle (a component class defined in ``__main__`` or inside a function).
+    """
+
+    def __init__(
+        self,
+        execute: ComponentExecutor,
+        registries: Registries,
+        workers: int,
+        kind: ExecutorKind,
+        stats: EmbeddedStats,
+    ) -> None:
+        if kind not in EXECUTOR_KINDS:
+            raise ValueError(f"executor: must be one of {', '.join(EXECUTOR_KINDS)}, got {kind!r}")
+        self._execute = execute
+        self._workers = workers
+        self._kind = kind
+        self._stats = stats
+        self._threads = ThreadPoolExecutor(workers, thread_name_prefix="component")
+        self._processes: WorkerProcesses | None = None
+        self._local: deque[Command] = deque()  # always on threads
+        self._heavy: deque[Command] = deque()  # on processes once they answer
+        self._running: dict[Future[list[CallResult]], tuple[list[Command], str]] = {}
+        self._blob = _pickled(registries)
+        if kind == "process" and self._blob is None:
+            raise ValueError("executor=process: the component registries cannot be pickled")
+        self._min_calls = {"thread": None, "process": 0, "auto": PROCESS_MIN_CALLS}[kind]
+        if workers < 2 and kind == "auto":
+            self._min_calls = None
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._local or self._heavy or self._running)
+
+    def submit(self, commands: list[Command]) -> None:
+        for command in commands:
+            (self._heavy if command.event in PROCESS_EVENTS else self._local).append(command)
+        wanted = self._min_calls is not None and len(self._heavy) >= self._min_calls
+        if wanted and self._heavy and self._processes is None and self._blob is not None:
+            self._processes = WorkerProcesses(self._workers, self._blob)
+        self._fill()
+
+    def results(self, timeout: float | None) -> list[tuple[Command, Event]]:
+        """The calls that finished within ``timeout`` (maybe none), in a stable order."""
+        ready = None if self._processes is None else self._processes.ready
+        waiting: set[Future[Any]] = set(self._running)
+        if ready is not None and not ready.done():
+            waiting.add(ready)
+        finished, _ = wait_for(waiting, timeout=timeout, return_when=FIRST_COMPLETED)
+        if ready is not None and ready.done():
+            ready.result()  # workers that cannot start are an error, not a stall
+        done = []
+        for future in finished - {ready}:
+            commands, where = self._running.pop(future)
+            for command, (event, cpu_s, counts) in zip(commands, future.result(), strict=True):
+                stage = command.event.removesuffix("_requested")
+                cpu = self._stats.component_cpu_s
+                cpu[stage] = cpu.get(stage, 0.0) + cpu_s
+                self._stats.calls[where] += 1
+                if where == "process":
+                    _mirror_counts(command, counts)
+                done.append((command, event))
+        self._fill()
+        return sorted(
+            done, key=lambda item: f"{item[1][0]}:{item[1][1].get('initiative_id') or ''}"
+        )
+
+    def close(self) -> None:
+        """Stop both pools; worker processes still busy (a straggler past the deadline)
+        are terminated, so they cannot outlive the run."""
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        if self._processes is not None:
+            self._processes.close(busy=any(w == "process" for _, w in self._running.values()))
+
+    def _fill(self) -> None:
+        """Hand queued calls out: measurements to the processes once they answer (in
+        chunks, a few per worker at a time: each trip and each wait has a cost), the
+        rest, and measurements until then, to the threads."""
+        warm = self._processes is not None and self._processes.up
+        in_flight = {"thread": 0, "process": 0}
+        for _, where in self._running.values():
+            in_flight[where] += 1
+        while warm and self._heavy and in_flight["process"] < PER_PROCESS * self._workers:
+            assert self._processes is not None
+            size = max(1, min(MAX_CHUNK, len(self._heavy) // (PER_PROCESS * self._workers)))
+            chunk = [self._heavy.popleft() for _ in range(min(size, len(self._heavy)))]
+            self._running[self._processes.call(chunk)] = (chunk, "process")
+            in_flight["process"] += 1
+        threaded = warm or self._kind == "process"  # measurements wait for the workers
+        while in_flight["thread"] < self._workers and (
+            self._local or (self._heavy and not threaded)
+        ):
+            command = (self._local or self._heavy).popleft()
+            future = self._threads.submit(timed_calls, self._execute, [command])
+            self._running[future] = ([command], "thread")
+            in_flight["thread"] += 1
+
+
+class WorkerProcesses:
+    """``workers`` processes started by a background thread (the fork server's imports
+    take seconds, the run goes on meanwhile); ``ready`` resolves once one answers."""
+
+    def __init__(self, workers: int, blob: bytes) -> None:
+        self.ready: Future[None] = Future()
+        self._pool: ProcessPoolExecutor | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+        threading.Thread(
+            target=self._start, args=(workers, blob), name="component-workers", daemon=True
+        ).start()
+
+    @property
+    def up(self) -> bool:
+        return self.ready.done() and self.ready.exception() is None
+
+    def call(self, commands: list[Command]) -> Future[list[CallResult]]:
+        assert self._pool is not None
+        return self._pool.submit(_calls_in_worker, commands)
+
+    def close(self, busy: bool) -> None:
+        with self._lock:
+            self._closed, pool = True, self._pool
+        if pool is None:
+            return  # still starting: the starter stops them
+        if busy:  # Python 3.14 has pool.terminate_workers()
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    def _start(self, workers: int, blob: bytes) -> None:
+        try:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(PRELOAD)
+            pool = ProcessPoolExecutor(
+                workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(blob, dict(os.environ), list(sys.path)),
+            )
+            with _main_left_out():  # each submit starts one worker, up to ``workers``
+                answers = [pool.submit(os.getpid) for _ in range(workers)]
+            with self._lock:
+                closed = self._closed
+                self._pool = None if closed else pool
+            if closed:
+                pool.shutdown(wait=True, cancel_futures=True)
+                return
+            answers[0].result()
+            self.ready.set_result(None)
+        except BaseException as exc:  # handed to the run through ``ready``
+            self.ready.set_exception(exc)
+
+
+def timed_calls(execute: ComponentExecutor, commands: list[Command]) -> list[CallResult]:
+    """``execute(command)`` for each, and the CPU seconds this thread spent on each."""
+    results = []
+    for command in commands:
+        started = time.thread_time()
+        event = execute(command)
+        results.append((event, time.thread_time() - started, (0, 0)))
+    return results
+
+
+def _pickled(registries: Registries) -> bytes | None:
+    """The registries by reference, or None when a class cannot be imported by name."""
+    stages = (registries.measure, registries.evaluate, registries.allocate)
+    if any(stage.get(name).__module__ == "__main__" for stage in stages for name in stage.names()):
+        return None
+    try:
+        return pickle.dumps(registries)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return None
+
+
+@contextmanager
+def _main_left_out() -> Iterator[None]:
+    """Start workers without re-running the caller's ``__main__`` (multiprocessing would
+    import a script's top level again in each worker, where an unguarded
+    ``run_embedded(...)`` call recurses). Workers need only the registries' modules."""
+    with _MAIN_SWAP:  # two runs starting workers at once must not restore each other's
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
+
+
+_MAIN_SWAP = threading.Lock()
+
+
+# --- in the worker process ---------------------------------------------------------------
+
+_WORKER: ComponentExecutor | None = None
+
+
+def _start_worker(blob: bytes, environ: dict[str, str], path: list[str]) -> None:
+    """Initializer: the caller's environment and import path (a fork server keeps those
+    of its own start), then the caller's registries (importing their modules)."""
+    global _WORKER
+    os.environ.clear()
+    os.environ.update(environ)
+    sys.path[:] = path
+    _WORKER = ComponentExecutor(pickle.loads(blob))
+
+
+def _calls_in_worker(commands: list[Command]) -> list[CallResult]:
+    from impact_measure.cache import COUNTS
+
+    assert _WORKER is not None, "worker not initialised"
+    results = []
+    for command in commands:
+        fits, hits = COUNTS.total("fit"), COUNTS.total("hit")
+        [(event, cpu_s, _)] = timed_calls(_WORKER, [command])
+        results.append((event, cpu_s, (COUNTS.total("fit") - fits, COUNTS.total("hit") - hits)))
+    return results
+
+
+def _mirror_counts(command: Command, counts: tuple[int, int]) -> None:
+    """Add a worker's measure fits/hits to this process's ``impact_measure.cache.COUNTS``
+    (what a thread would have added), so the counts read the same with either executor."""
+    if counts == (0, 0):
+        return
+    from impact_measure.cache import COUNTS
+
+    model = str(command.payload["measure_config"]["MEASUREMENT"]["MODEL"])
+    for kind, count in zip(("fit", "hit"), counts, strict=True):
+        for _ in range(count):
+            COUNTS.add(kind, model)
