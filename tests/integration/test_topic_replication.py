@@ -3,10 +3,11 @@ RF 3 / min ISR 2 on the 3-node cluster, RF 1 / min ISR 1 on a single broker."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from impact_contracts import ConfigError
 from impact_runtime import ServiceSettings
 from impact_runtime.kafka import ensure_topics
@@ -72,3 +73,37 @@ async def test_more_replicas_than_brokers_is_a_config_error(kafka_cluster: Local
         "IMPACT_TOPIC_REPLICATION_FACTOR=4 needs 4 brokers, the cluster has 3: "
         "lower it or set it to auto"
     )
+
+
+async def leaders_once_ensured(settings: ServiceSettings, topic: str) -> int:
+    """``ensure_topics`` then, at once, how many partitions of ``topic`` have a leader."""
+    await ensure_topics(settings, {topic})
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sum(1 for p in described["partitions"] if p["leader"] >= 0)
+
+
+async def test_concurrent_creators_all_wait_for_the_partitions(
+    kafka_cluster: LocalCluster,
+) -> None:
+    """Three replicas starting at once (the orchestrators of the cluster fault test): the
+    ones whose create is refused as existing also return only once the topic's partitions
+    have leaders (else one saw 0 partitions and stopped with a ConfigError)."""
+    settings = ServiceSettings(
+        service_name="replication-test", bootstrap_servers=kafka_cluster.bootstrap
+    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_cluster.bootstrap)
+    await admin.start()
+    try:
+        for attempt in range(5):
+            topic = f"concurrent-{attempt}-{uuid.uuid4().hex}"
+            # the first replica's create, as the controller acknowledges it (no waiting)
+            await admin.create_topics([NewTopic(topic, settings.topic_partitions, 3)])
+            seen = await asyncio.gather(*(leaders_once_ensured(settings, topic) for _ in range(3)))
+            assert seen == [settings.topic_partitions] * 3, f"attempt {attempt}: {seen}"
+    finally:
+        await admin.close()

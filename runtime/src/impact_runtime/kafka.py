@@ -66,7 +66,8 @@ async def ensure_topics(
     ready_timeout_s: float = 30.0,
 ) -> set[str]:
     """Create the missing ``topics`` (with the size and replication configs plus
-    ``configs``) and wait until every partition has a leader; return the ones created.
+    ``configs``) and wait until every partition of every one of them has a leader, also of
+    those another process is creating at the same moment; return the ones created.
     Existing topics are kept. Replication follows ``IMPACT_TOPIC_REPLICATION_FACTOR`` and
     ``IMPACT_TOPIC_MIN_INSYNC_REPLICAS`` (``auto``: RF 3 / min ISR 2 on 3+ brokers).
 
@@ -80,32 +81,38 @@ async def ensure_topics(
         await admin.start()
         existing = set(await admin.list_topics())
         missing = sorted(topics - existing)
-        if not missing:
-            return set()
-        replicas, replication_configs = await topic_replication(
-            admin, settings.topic_replication_factor, settings.topic_min_insync_replicas
-        )
-        new = [
-            NewTopic(
-                name,
-                settings.topic_partitions,
-                replicas,
-                topic_configs={
-                    **topic_configs(settings),
-                    **replication_configs,
-                    **(configs or {}),
-                },
-            )
-            for name in missing
-        ]
-        response = await admin.create_topics(new)
-        for name, code, *_ in response.topic_errors:
-            if code and for_code(code) is not TopicAlreadyExistsError:
-                raise for_code(code)(f"cannot create topic {name}")
-        await _wait_for_leaders(admin, missing, ready_timeout_s)
+        if missing:
+            await _create(admin, settings, missing, configs)
+        # a topic listed (or refused as existing) may still be without partitions in the
+        # metadata: another replica created it a moment ago
+        await _wait_for_leaders(admin, sorted(topics), ready_timeout_s)
         return set(missing)
     finally:
         await admin.close()
+
+
+async def _create(
+    admin: AIOKafkaAdminClient,
+    settings: ServiceSettings,
+    missing: list[str],
+    configs: dict[str, str] | None,
+) -> None:
+    replicas, replication_configs = await topic_replication(
+        admin, settings.topic_replication_factor, settings.topic_min_insync_replicas
+    )
+    new = [
+        NewTopic(
+            name,
+            settings.topic_partitions,
+            replicas,
+            topic_configs={**topic_configs(settings), **replication_configs, **(configs or {})},
+        )
+        for name in missing
+    ]
+    response = await admin.create_topics(new)
+    for name, code, *_ in response.topic_errors:
+        if code and for_code(code) is not TopicAlreadyExistsError:
+            raise for_code(code)(f"cannot create topic {name}")
 
 
 async def _wait_for_leaders(
