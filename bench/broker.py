@@ -29,13 +29,15 @@ class Platform:
 
 
 @contextmanager
-def running_platform(work_dir: Path | None = None) -> Iterator[Platform]:
-    """Start a KRaft broker (``scripts/local_kafka.py``) and our registry; stop both after."""
+def running_platform(work_dir: Path | None = None, nodes: int = 1) -> Iterator[Platform]:
+    """Start a KRaft broker, or a cluster of ``nodes`` (``scripts/local_kafka.py``), and our
+    registry; stop both after."""
     work_dir = work_dir or Path(tempfile.mkdtemp(prefix="impact-bench-"))
     state_file = work_dir / "kafka.json"
     kafka = [sys.executable, str(LOCAL_KAFKA), "--state-file", str(state_file)]
+    cluster = ["--nodes", str(nodes)] if nodes > 1 else []
     started = subprocess.run(
-        [*kafka, "start", "--data-dir", str(work_dir / "kafka"), "--wait"],
+        [*kafka, "start", *cluster, "--data-dir", str(work_dir / "kafka"), "--wait"],
         check=True,
         capture_output=True,
         text=True,

@@ -39,10 +39,17 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def broker_pid(work_dir: Path) -> int | None:
-    """The pid ``scripts/local_kafka.py`` recorded for the benchmark's broker."""
+def broker_pids(work_dir: Path) -> list[int]:
+    """The pids of every node of the benchmark's broker or cluster."""
     state = work_dir / "kafka.json"
     if not state.exists():
-        return None
-    pid: Any = json.loads(state.read_text()).get("pid")
-    return int(pid) if pid is not None else None
+        return []
+    recorded: Any = json.loads(state.read_text())
+    nodes = recorded.get("nodes") or [recorded]
+    return [int(node["pid"]) for node in nodes if node.get("pid") is not None]
+
+
+def broker_pid(work_dir: Path) -> int | None:
+    """The pid ``scripts/local_kafka.py`` recorded for the benchmark's (first) broker."""
+    pids = broker_pids(work_dir)
+    return pids[0] if pids else None
