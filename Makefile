@@ -38,7 +38,7 @@ uv: ## Install uv $(UV_VERSION) with pip into .cache/uv-tool, unless uv is on PA
 		"$(UV)" --version; }
 
 sync: uv ## Install the locked Python workspace (uv sync)
-	$(UV) sync --all-packages --python $(PYTHON)
+	$(UV) sync --all-packages --python $(PYTHON) --compile-bytecode
 
 kafka-fetch: ## Download Apache Kafka's jars from Maven Central into .cache/kafka (once)
 	$(LOCAL_KAFKA) fetch

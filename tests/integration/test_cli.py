@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from impact_cli.main import app
 from impact_schemas.catalog import topic_for
 from typer.testing import CliRunner
 
 from tests.integration.stack import ROOT
+from tests.support.kafka import describe_topic
 
 pytestmark = pytest.mark.integration
 
@@ -33,15 +33,10 @@ INITIATIVES:
 
 async def _message_count(bootstrap: str, topic: str) -> int:
     """Records in ``topic`` (0 when it does not exist)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    if not described or described[0]["error_code"] != 0:
+    described = await describe_topic(bootstrap, topic)
+    if described is None:
         return 0
-    partitions = [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
+    partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()
     try:

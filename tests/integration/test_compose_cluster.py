@@ -24,9 +24,8 @@ from impact_runtime.kafka import ensure_topics
 from scripts.local_kafka import free_ports
 from tests.integration.stack import ROOT
 from tests.support import kafka_container
-from tests.support.cluster import topic_config
 from tests.support.docker import require_docker, unavailable
-from tests.support.kafka import wait_for
+from tests.support.kafka import topic_config, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 

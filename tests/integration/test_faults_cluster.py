@@ -30,7 +30,7 @@ from impact_cli.bus import Bus
 from impact_schemas.catalog import topic_for
 from impact_schemas.registry.client import RegistryClient
 
-from tests.support.cluster import LocalCluster, topic_config
+from tests.support.cluster import LocalCluster
 from tests.support.fault_components import ALLOCATE_DELAY_ENV, MEASURE_DELAY_ENV, SOLVING
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_runs import (
@@ -50,6 +50,7 @@ from tests.support.faults import (
     registry_urls,
 )
 from tests.support.faults import start_stack as start
+from tests.support.kafka import topic_config
 from tests.support.registry import writer_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]

@@ -14,20 +14,17 @@ from impact_runtime.kafka import ensure_topics
 from impact_schemas.kafka import KafkaClientSettings
 from impact_schemas.registry.storage import KafkaSchemaLog
 
-from tests.support.cluster import LocalCluster, topic_config
+from tests.support.cluster import LocalCluster
+from tests.support.kafka import describe_topic, topic_config
 
 pytestmark = pytest.mark.integration
 
 
 async def replication_of(bootstrap: str, topic: str) -> tuple[list[int], str]:
     """Replica counts per partition and the topic's ``min.insync.replicas``."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    replicas = [len(p["replicas"]) for p in described[0]["partitions"]]
+    described = await describe_topic(bootstrap, topic)
+    assert described is not None, f"{topic} does not exist"
+    replicas = [len(p["replicas"]) for p in described["partitions"]]
     return replicas, (await topic_config(bootstrap, topic))["min.insync.replicas"]
 
 
@@ -78,13 +75,8 @@ async def test_more_replicas_than_brokers_is_a_config_error(kafka_cluster: Local
 async def leaders_once_ensured(settings: ServiceSettings, topic: str) -> int:
     """``ensure_topics`` then, at once, how many partitions of ``topic`` have a leader."""
     await ensure_topics(settings, {topic})
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    await admin.start()
-    try:
-        [described] = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return sum(1 for p in described["partitions"] if p["leader"] >= 0)
+    described = await describe_topic(settings.bootstrap_servers, topic)
+    return 0 if described is None else sum(1 for p in described["partitions"] if p["leader"] >= 0)
 
 
 async def test_concurrent_creators_all_wait_for_the_partitions(

@@ -27,10 +27,14 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
-from tests.support.kafka import _group_and_transactions_work, _run_local_kafka, wait_for
+from tests.support.kafka import (
+    _group_and_transactions_work,
+    _run_local_kafka,
+    topic_config,
+    wait_for,
+)
 
 NODES = 3
 START_TIMEOUT_S = 180.0
@@ -198,18 +202,6 @@ class LocalCluster:
         """Restart every node a test stopped, so the next test finds the whole cluster."""
         for node in set(range(1, self.nodes + 1)) - set(self.up()):
             await self.restart(node)
-
-
-async def topic_config(bootstrap: str, topic: str) -> dict[str, str]:
-    """A topic's effective configs, e.g. ``min.insync.replicas`` (any broker or cluster)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
-    finally:
-        await admin.close()
-    entries = responses[0].resources[0][4]
-    return {str(entry[0]): str(entry[1]) for entry in entries}
 
 
 @pytest.fixture(scope="session")

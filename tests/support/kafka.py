@@ -31,6 +31,7 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_KAFKA_SCRIPT = REPO_ROOT / "scripts" / "local_kafka.py"
@@ -153,6 +154,32 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
         )
     finally:
         _run_local_kafka(state_file, "stop")
+
+
+async def describe_topic(bootstrap: str, topic: str) -> dict[str, Any] | None:
+    """The topic's metadata (``partitions`` with ``leader``, ``replicas``, ``isr``), or
+    None when it does not exist."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if not described or described[0]["error_code"] != 0:
+        return None
+    return dict(described[0])
+
+
+async def topic_config(bootstrap: str, topic: str) -> dict[str, str]:
+    """A topic's effective configs, e.g. ``min.insync.replicas`` (any broker or cluster)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    finally:
+        await admin.close()
+    entries = responses[0].resources[0][4]
+    return {str(entry[0]): str(entry[1]) for entry in entries if entry[1] is not None}
 
 
 async def _admin_lists_topics(bootstrap: str) -> bool:

@@ -12,14 +12,14 @@ import random
 from typing import Any
 
 import fastavro
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.partitioner import murmur2
 from impact_schemas import wire
 from impact_schemas.catalog import event_for_topic, load_schema, subject_for
 from impact_schemas.events import to_avro
 from impact_schemas.examples import example
 from impact_schemas.registry.client import RegistryClient
+
+from tests.support.kafka import topic_config
 
 KINDS = (
     "random_bytes",
@@ -154,15 +154,5 @@ class PoisonMaker:
 
 async def max_message_bytes(bootstrap: str, topic: str) -> int:
     """The topic's effective ``max.message.bytes`` (the broker default if not reported)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
-    finally:
-        await admin.close()
-    for response in responses:
-        for resource in response.resources:
-            for entry in resource[4]:
-                if entry[0] == "max.message.bytes" and entry[1]:
-                    return int(entry[1])
-    return BROKER_DEFAULT_MAX_BYTES
+    found = (await topic_config(bootstrap, topic)).get("max.message.bytes")
+    return int(found) if found else BROKER_DEFAULT_MAX_BYTES
