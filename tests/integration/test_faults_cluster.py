@@ -6,8 +6,10 @@ the other while the run goes on:
 
 1. SIGKILL the broker leading the busiest partition of ``measure_requested`` once a
    quarter of the pilot is measured (restarted on its data at half the measures);
-2. SIGKILL the orchestrator owning the run when the evaluate barrier is half full (it stays
-   dead: the two others take its partitions and restore the run from the changelog);
+2. SIGKILL the orchestrator owning the run when the evaluate barrier is half full: the
+   two others take its partitions and one restores the run from the changelog; then its
+   slot restarts with the same transactional id, as a supervisor restarts it, which
+   fences the transaction it may have left open (docs/reliability.md, known limits);
 3. SIGKILL the registry's elected writer while allocate solves, then restart a measure
    replica, whose codec needs the registry again (the follower is elected writer; the
    clients fail over between the two URLs).
@@ -151,7 +153,20 @@ async def test_cluster_survives_a_broker_an_orchestrator_and_the_registry_writer
             "evaluated at kill": watch.progress.get("evaluate", 0),
         }
         faults.append(("orchestrator", time.monotonic()))
-        await asyncio.to_thread(stack.kill, owner)  # stays dead: the others take over
+        await asyncio.to_thread(stack.kill, owner)
+
+        def taken_over() -> str | None:  # a survivor restored the run from the changelog
+            for name in stack.names("orchestrator"):
+                lines = stack.log_lines(name) if name != owner else []
+                if any(ln.get("event") == "runs_restored" and ln.get("runs") for ln in lines):
+                    return name
+            return None
+
+        await watch.until(lambda w: taken_over() is not None, RUN_TIMEOUT_S, "takeover")
+        observed["orchestrator"]["restored by"] = taken_over()  # type: ignore[index]
+        # then its slot restarts, as a supervisor restarts it: the same transactional id
+        # fences the transaction it left open (else readers wait for its timeout)
+        stack.restart(owner)
 
     def solving() -> bool:
         return any(
