@@ -186,7 +186,7 @@ def _fresh(endpoint: Endpoint, log: SchemaLog) -> Endpoint:
             return await endpoint(request)
         except MAYBE_LAGGING:
             with contextlib.suppress(TimeoutError):
-                await log.sync(SYNC_TIMEOUT_S)
+                await log.sync(SYNC_TIMEOUT_S, acknowledged=True)
             return await endpoint(request)
 
     return read

@@ -85,8 +85,9 @@ class SchemaLog(Protocol):
         """Return once ``position`` is reached (TimeoutError after ``timeout_s``)."""
         ...
 
-    async def sync(self, timeout_s: float) -> None:
-        """Catch up with every record committed before this call."""
+    async def sync(self, timeout_s: float, *, acknowledged: bool = False) -> None:
+        """Catch up with every record committed before this call (``acknowledged``: every
+        record acknowledged before it, whose commit marker may still be on its way)."""
         ...
 
     async def writer_url(self, timeout_s: float) -> str | None:
@@ -129,7 +130,7 @@ class MemorySchemaLog:
     async def wait_position(self, position: int, timeout_s: float) -> None:
         return None
 
-    async def sync(self, timeout_s: float) -> None:
+    async def sync(self, timeout_s: float, *, acknowledged: bool = False) -> None:
         return None
 
     async def writer_url(self, timeout_s: float) -> str | None:
@@ -354,9 +355,9 @@ class KafkaSchemaLog:
         if self._tail is not None:
             await self._tail.wait_for(position, timeout_s)
 
-    async def sync(self, timeout_s: float) -> None:
+    async def sync(self, timeout_s: float, *, acknowledged: bool = False) -> None:
         if self._tail is not None:
-            await self._tail.sync(timeout_s)
+            await self._tail.sync(timeout_s, acknowledged=acknowledged)
 
     async def stop(self) -> None:
         if self._election is not None:

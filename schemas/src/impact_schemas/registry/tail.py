@@ -36,6 +36,7 @@ class LogTailer:
         self._moved = asyncio.Condition()
         self._consumer: AIOKafkaConsumer | None = None
         self._offsets: AIOKafkaConsumer | None = None
+        self._acked: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -54,6 +55,10 @@ class LogTailer:
             **consumer_options(self.kafka), group_id=None, isolation_level="read_committed"
         )
         await self._offsets.start()
+        self._acked = AIOKafkaConsumer(
+            **consumer_options(self.kafka), group_id=None, isolation_level="read_uncommitted"
+        )
+        await self._acked.start()
         self._consumer.assign([self.partition])
         await self._consumer.seek_to_beginning(self.partition)
         self._task = asyncio.create_task(self._run(self._consumer))
@@ -87,11 +92,15 @@ class LogTailer:
             self.apply(key, value)
         await self._moved_to(max(self.position, last_offset + 1))
 
-    async def end(self) -> int:
-        """The last stable offset now: every record committed before this call is below it."""
-        if self._offsets is None:
+    async def end(self, *, acknowledged: bool = False) -> int:
+        """The last stable offset now: every record committed before this call is below it.
+        With ``acknowledged``, the high watermark: also every record acknowledged before it
+        whose transaction's commit marker is not written yet (a writer replies after its
+        commit, but the broker writes the markers after that reply)."""
+        offsets = self._acked if acknowledged else self._offsets
+        if offsets is None:
             raise RuntimeError("LogTailer.end() before start()")
-        return int((await self._offsets.end_offsets([self.partition]))[self.partition])
+        return int((await offsets.end_offsets([self.partition]))[self.partition])
 
     async def wait_for(self, position: int, timeout_s: float) -> None:
         """Return once the state is built up to ``position`` (TimeoutError after
@@ -113,9 +122,9 @@ class LogTailer:
                         async with asyncio.timeout(0.05):
                             await self._moved.wait()
 
-    async def sync(self, timeout_s: float) -> None:
-        """Catch up with everything committed so far."""
-        await self.wait_for(await self.end(), timeout_s)
+    async def sync(self, timeout_s: float, *, acknowledged: bool = False) -> None:
+        """Catch up with everything committed (``acknowledged``: acknowledged) so far."""
+        await self.wait_for(await self.end(acknowledged=acknowledged), timeout_s)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -123,7 +132,7 @@ class LogTailer:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
-        for consumer in (self._consumer, self._offsets):
+        for consumer in (self._consumer, self._offsets, self._acked):
             if consumer is not None:
                 await consumer.stop()
-        self._consumer = self._offsets = None
+        self._consumer = self._offsets = self._acked = None
