@@ -39,6 +39,8 @@ from impact_runtime.structs import (
 )
 
 OnAssign = Callable[[set[TopicPartition]], Awaitable[None]]
+#: Work before connecting (e.g. checking topics); a broker that is down is waited out.
+Prepare = Callable[[], Awaitable[None]]
 
 
 class ServiceCrashed(ImpactError, RuntimeError):
@@ -87,6 +89,7 @@ class Service:
         codec: Codec | None = None,
         failure_stage: str | None = None,
         on_assign: OnAssign | None = None,
+        prepare: Prepare | None = None,
         tick: Tick | None = None,
         tick_interval_s: float = 1.0,
         outputs: list[str] | None = None,
@@ -99,6 +102,7 @@ class Service:
         self.codec = codec
         self.failure_stage = failure_stage
         self.on_assign = on_assign
+        self.prepare = prepare
         self.tick = tick
         self.tick_interval_s = tick_interval_s
         self.outputs = list(outputs or [])
@@ -175,7 +179,8 @@ class Service:
         """Create topics, connect, join the group and start the loop in the background.
 
         A broker that is not reachable yet is waited for (readyz false, one log line and
-        one ``impact_dependency_backoff_total`` step per attempt), as a broker outage is.
+        one ``impact_dependency_backoff_total`` step per attempt), as a broker outage is;
+        so is one that fails the ``prepare`` hook, which runs again on each attempt.
         """
         configure_logging(self.settings.log_level, self.settings.log_format)
         self.log = structlog.get_logger("impact_runtime").bind(service=self.settings.service_name)
@@ -194,9 +199,16 @@ class Service:
             outputs.append(topic_for(STAGE_FAILED, prefix))
         topics = {*inputs, *(dlq_topic(t) for t in inputs), *outputs}
         self._stopping.clear()
-        self._kafka = await self.pipeline.outages.wait_out(
-            lambda: self._connect(topics, inputs), broker_down
-        )
+        try:
+            self._kafka = await self.pipeline.outages.wait_out(
+                lambda: self._connect(topics, inputs), broker_down
+            )
+        except Stopping:  # stop() closes the rest
+            raise
+        except BaseException:  # a fatal error: nothing of this start stays open
+            await self._health.stop()
+            self._health = None
+            raise
         self._task = asyncio.create_task(self._loop(), name=f"{self.settings.service_name}-loop")
         self.log.info(
             "service_started",
@@ -207,8 +219,11 @@ class Service:
         )
 
     async def _connect(self, topics: set[str], inputs: list[str]) -> KafkaClients:
-        """New clients that created ``topics`` and subscribed to ``inputs``; a failed
-        attempt closes what it opened (a broker that is down is waited out by the caller)."""
+        """Run ``prepare``, then new clients that created ``topics`` and subscribed to
+        ``inputs``; a failed attempt closes what it opened (a broker that is down is waited
+        out by the caller)."""
+        if self.prepare is not None:
+            await self.prepare()
         kafka = KafkaClients(self.settings, self.transactional_id, self.log)
         try:
             await kafka.ensure(topics)

@@ -8,9 +8,17 @@ import uuid
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import UnknownTopicOrPartitionError
 from impact_contracts import ConfigError
-from impact_orchestrator.service import INPUTS, Orchestrator, Settings, build_service
+from impact_orchestrator.service import (
+    INPUTS,
+    Orchestrator,
+    Settings,
+    build_service,
+    partition_counts,
+)
 from impact_runtime import JsonCodec
+from impact_runtime.outage import kafka_outage
 from impact_schemas.catalog import topic_for
 
 from services.orchestrator.tests.fakes import FAKE_REGISTRIES
@@ -68,3 +76,17 @@ async def test_the_changelog_follows_the_inputs_partition_count(kafka_bootstrap:
     finally:
         await admin.close()
     assert len(described["partitions"]) == 4
+
+
+def test_a_topic_without_metadata_yet_is_retriable_not_zero_partitions() -> None:
+    """On a cluster a topic just created may be unknown to the broker asked: counting it
+    as 0 partitions refused a valid start ("input topics differ")."""
+    described = [
+        {"topic": "a", "error_code": 0, "partitions": [{"leader": 1}, {"leader": 2}]},
+        {"topic": "b", "error_code": 3, "partitions": []},
+        {"topic": "c", "error_code": 0, "partitions": []},
+    ]
+    with pytest.raises(UnknownTopicOrPartitionError, match=r"\['b', 'c'\]") as info:
+        partition_counts(described)
+    assert kafka_outage(info.value)
+    assert partition_counts(described[:1]) == {"a": 2}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +18,10 @@ from impact_orchestrator.service import Orchestrator, Settings, build_service
 from impact_runtime import JsonCodec
 
 from runtime.tests.kafka_io import CommittedReader, as_json, produce
+from runtime.tests.outages import Broker
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.test_embedded_fakes import write_manifest
+from tests.support.kafka import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -124,3 +127,43 @@ async def test_a_restore_longer_than_the_session_timeout_keeps_the_partitions(
         await asyncio.sleep(2 * SESSION_TIMEOUT_MS / 1000)
         assert service._kafka.membership.generation == generation
     assert SlowRestore.restores == 1
+
+
+async def test_an_orchestrator_started_while_the_broker_is_down_waits_for_it(
+    tmp_path: Path, write_yaml: WriteYaml, registries: Registries
+) -> None:
+    """Its topic checks ran before the runtime's wait for the broker: it crashed on
+    ``Unable to bootstrap`` where every other service waited."""
+    broker = Broker(tmp_path)
+    broker.start()
+    try:
+        settings = settings_for(broker.bootstrap).model_copy(update={"retry_backoff_max_s": 1.0})
+        broker.kill()
+        service = build_service(settings)
+        service.codec = JsonCodec()
+        starting = asyncio.create_task(service.start())
+
+        def backoffs() -> bool:
+            name, labels = "impact_dependency_backoff_total", {"dependency": "kafka"}
+            return (service.metrics.registry.get_sample_value(name, labels) or 0) >= 2
+
+        await wait_for(backoffs, timeout=60, message="no backoff while the broker is down")
+        assert not starting.done(), starting
+        broker.restart()
+        await broker.wait_ready()
+        await asyncio.wait_for(starting, timeout=120)
+        try:
+            await wait_for(service.is_ready, timeout=60, message="not ready after the broker")
+            manifest = load_manifest(write_manifest(write_yaml), registries=registries)
+            prefix, run_id = settings.topic_prefix, "run-late"
+            payload = envelope(run_id, manifest.to_event_payload())
+            await produce(broker.bootstrap, f"{prefix}manifest.submitted.v1", [(run_id, payload)])
+            async with CommittedReader(broker.bootstrap, f"{prefix}measure.requested.v1") as reader:
+                pilots = await reader.wait_count(5)
+        finally:
+            await service.stop()
+    finally:
+        broker.stop()
+    assert sorted(json.loads(r.value)["initiative_id"] for r in pilots) == sorted(
+        i.initiative_id for i in manifest.initiatives
+    )

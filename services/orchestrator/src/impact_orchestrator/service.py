@@ -21,10 +21,12 @@ import contextlib
 import time
 from collections.abc import Callable
 from contextlib import aclosing
+from typing import Any
 
 import structlog
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import UnknownTopicOrPartitionError
 from impact_contracts import ConfigError
 from impact_runtime import (
     Forward,
@@ -188,7 +190,8 @@ class Orchestrator:
                 f"{self.partition_count}: they must be equal"
             )
         self._changelog_ready = True
-        self._loading = asyncio.ensure_future(asyncio.to_thread(lambda: self.registries))
+        if self._loading is None:  # a retried prepare (broker not up yet) loads them once
+            self._loading = asyncio.ensure_future(asyncio.to_thread(lambda: self.registries))
 
     def tick(self, now: float) -> list[Output]:
         if not self.restored.is_set():  # deadlines of runs still loading wait for them
@@ -296,6 +299,20 @@ async def _partition_counts(settings: ServiceSettings, topics: list[str]) -> dic
         described = await admin.describe_topics(topics)
     finally:
         await admin.close()
+    return partition_counts(described)
+
+
+def partition_counts(described: list[dict[str, Any]]) -> dict[str, int]:
+    """Partitions per topic of a DescribeTopics answer.
+
+    Raises:
+        UnknownTopicOrPartitionError: a topic has no metadata yet on the broker asked (on a
+            cluster, a topic just created may be known to one broker and not yet another);
+            retriable, so the start waits it out instead of seeing 0 partitions.
+    """
+    unknown = sorted(t["topic"] for t in described if t["error_code"] or not t["partitions"])
+    if unknown:
+        raise UnknownTopicOrPartitionError(f"no partition metadata yet for {unknown}")
     return {t["topic"]: len(t["partitions"]) for t in described}
 
 
@@ -308,6 +325,7 @@ class OrchestratorService(Service):
             INPUTS,
             orchestrator.handle,
             on_assign=orchestrator.on_assign,
+            prepare=self._prepare,
             tick=orchestrator.tick,
             tick_interval_s=settings.tick_interval_s,
             outputs=OUTPUTS,
@@ -316,11 +334,14 @@ class OrchestratorService(Service):
         self.orchestrator = orchestrator
         register_run_metrics(self.metrics.registry, lambda: orchestrator.store.states)
 
-    async def start(self) -> None:
-        """Prepare, start consuming, then wait for the registries (their import started in
-        ``prepare``): readyz answers 200 once partitions are assigned, even while they
-        load, and a broken stage package still fails the start."""
+    async def _prepare(self) -> None:
         await self.orchestrator.prepare(self.input_topics())
+
+    async def start(self) -> None:
+        """Prepare (as part of connecting: a broker not up yet is waited for), start
+        consuming, then wait for the registries (their import started in ``prepare``):
+        readyz answers 200 once partitions are assigned, even while they load, and a
+        broken stage package still fails the start."""
         await super().start()
         try:
             await self.orchestrator.loaded_registries()
