@@ -32,7 +32,7 @@ def settled(stack: ServiceProcesses) -> bool:
     """Every replica is alive and owns partitions, and the replicas of each service own
     every partition of its input topics once (raises if a replica died)."""
     if dead := stack.dead():
-        raise AssertionError(f"service processes died: {dead}; logs in {stack.log_dir}")
+        raise AssertionError(stack.death_report(dead))
     for service, count in stack.replicas.items():
         owned = [stack.partitions(f"{service}-{i}") for i in range(count)]
         if not all(owned) or sum(owned) != INPUT_TOPICS[service] * PARTITIONS:

@@ -122,7 +122,7 @@ async def test_a_100k_initiative_manifest_runs_to_completion(
 
 
 async def _assigned(stack: ServiceProcesses) -> bool:
-    assert not stack.dead(), f"service processes died: {stack.dead()}"
+    assert not stack.dead(), stack.death_report(stack.dead())
     return all(stack.partitions(f"{name}-0") for name in SERVICES)
 
 

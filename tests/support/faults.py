@@ -301,7 +301,7 @@ class FaultStack(ServiceProcesses):
         """Every replica is alive and owns partitions; every partition of each service's
         inputs has exactly one owner. Raises if a replica died."""
         if dead := self.dead():
-            raise RuntimeError(f"replicas died: {dead}; logs in {self.log_dir}")
+            raise RuntimeError(self.death_report(dead))
         for service in self.replicas:
             names = self.inputs(service)
             owned = [self.owned(n) for n in self.names(service)]

@@ -88,6 +88,16 @@ class ServiceProcesses:
     def dead(self) -> list[str]:
         return [name for name, proc in self.processes.items() if proc.poll() is not None]
 
+    def death_report(self, dead: list[str], lines: int = 15) -> str:
+        """Which replicas died and the last ``lines`` of each one's log (a CI run's
+        temporary log directory is gone when the failure is read)."""
+        report = [f"service processes died: {dead}; logs in {self.log_dir}"]
+        for name in dead:
+            path = self.log_dir / f"{name}.log"
+            tail = path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else []
+            report += [f"--- last lines of {name}.log", *tail]
+        return "\n".join(report)
+
     def log_lines(self, name: str) -> list[dict[str, Any]]:
         """The JSON log lines of one replica (other lines are skipped)."""
         path = self.log_dir / f"{name}.log"
@@ -114,7 +124,7 @@ class ServiceProcesses:
     def all_assigned(self) -> bool:
         """Every replica owns partitions. Raises if a replica died."""
         if dead := self.dead():
-            raise RuntimeError(f"service processes died: {dead}; logs in {self.log_dir}")
+            raise RuntimeError(self.death_report(dead))
         return all(self.partitions(name) > 0 for name in self.processes)
 
     def processed_by_replica(self, service: str, event: str) -> Counter[str]:
