@@ -6,10 +6,10 @@ the other while the run goes on:
 
 1. SIGKILL the broker leading the busiest partition of ``measure_requested`` once a
    quarter of the pilot is measured (restarted on its data at half the measures);
-2. SIGKILL the orchestrator owning the run when the evaluate barrier is half full: the
-   two others take its partitions and one restores the run from the changelog; then its
-   slot restarts with the same transactional id, as a supervisor restarts it, which
-   fences the transaction it may have left open (docs/reliability.md, known limits);
+2. SIGKILL the orchestrator owning the run when the evaluate barrier is half full, for
+   good: the two others take its partitions, one restores the run from the changelog, and
+   a survivor fences its transactional id, which aborts the transaction it may have left
+   open (decision 0074; else readers of what it wrote wait out its 15 min timeout);
 3. SIGKILL the registry's elected writer while allocate solves, then restart a measure
    replica, whose codec needs the registry again (the follower is elected writer; the
    clients fail over between the two URLs).
@@ -162,11 +162,23 @@ async def test_cluster_survives_a_broker_an_orchestrator_and_the_registry_writer
                     return name
             return None
 
+        def fenced_by() -> str | None:  # a survivor aborted what it left open (0074)
+            dead_id = f"{stack.prefix}{owner}"
+            for name in stack.names("orchestrator"):
+                lines = stack.log_lines(name) if name != owner else []
+                if any(
+                    ln.get("event") == "departed_member_fenced"
+                    and ln.get("transactional_id") == dead_id
+                    for ln in lines
+                ):
+                    return name
+            return None
+
+        # it stays dead: nothing restarts its slot (and its transactional id)
         await watch.until(lambda w: taken_over() is not None, RUN_TIMEOUT_S, "takeover")
+        await watch.until(lambda w: fenced_by() is not None, RUN_TIMEOUT_S, "fence")
         observed["orchestrator"]["restored by"] = taken_over()  # type: ignore[index]
-        # then its slot restarts, as a supervisor restarts it: the same transactional id
-        # fences the transaction it left open (else readers wait for its timeout)
-        stack.restart(owner)
+        observed["orchestrator"]["fenced by"] = fenced_by()  # type: ignore[index]
 
     def solving() -> bool:
         return any(
@@ -227,6 +239,7 @@ async def test_cluster_survives_a_broker_an_orchestrator_and_the_registry_writer
     print(f"cluster faults (seed {seed}): {observed}; survivors {survivors}")
     assert [name for name, _ in faults] == ["broker", "orchestrator", "registry writer"]
     assert N // 2 <= int(observed["orchestrator"]["evaluated at kill"]) < N  # type: ignore[index]
+    assert stack.dead() == [observed["orchestrator"]["killed"]]  # type: ignore[index]
     assert observed["registry"]["new writer"] != observed["registry"]["killed"]  # type: ignore[index]
     assert observed["registered after the kill"] is True
     assert outcome(run) == expected

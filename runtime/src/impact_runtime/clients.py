@@ -8,11 +8,12 @@ import time
 from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import IllegalStateError, KafkaError
+from aiokafka.errors import IllegalStateError, InvalidProducerEpoch, KafkaError, ProducerFenced
 
 from impact_runtime.delivery import AtLeastOnceDelivery, Delivery, ExactlyOnceDelivery, Offsets
+from impact_runtime.fencing import DepartedMembers
 from impact_runtime.kafka import ensure_topics, make_consumer, make_producer
-from impact_runtime.membership import GroupMembership
+from impact_runtime.membership import GroupMembership, LostOwnership
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.outage import KAFKA, Outages, Stopping
 from impact_runtime.settings import ServiceSettings
@@ -32,8 +33,14 @@ class KafkaClients:
         self.exactly_once = settings.processing_guarantee == "exactly_once"
         self.transactional_id = transactional_id if self.exactly_once else None
         self.log = log
-        self.consumer = make_consumer(settings)
+        # a member's client id names its transactional id, for the others to fence it
+        self.consumer = make_consumer(settings, client_id=self.transactional_id)
         self.membership = GroupMembership(self.consumer)
+        self.departures = (
+            DepartedMembers(settings, transactional_id, log) if self.exactly_once else None
+        )
+        self._departure_check: asyncio.Task[None] | None = None
+        self._check_again = False
         self.producer = make_producer(settings, self.transactional_id)
         self.delivery: Delivery = self._delivery()
         self._known_topics: set[str] = set()
@@ -51,6 +58,8 @@ class KafkaClients:
         Each step gets ``RECOVERY_TIMEOUT_S``: with the broker unreachable, aiokafka would
         wait for it forever (flushing, leaving the group); a stop must not.
         """
+        if self._departure_check is not None:
+            self._departure_check.cancel()
         steps = [self.consumer.stop(), self.producer.stop()]
         if commit:
             steps.insert(0, self.delivery.commit_pending())
@@ -62,6 +71,23 @@ class KafkaClients:
                 self.log.warning("close_timed_out", timeout_s=RECOVERY_TIMEOUT_S)
             elif not task.cancelled() and isinstance(task.exception(), KafkaError):
                 self.log.warning("close_failed", error=repr(task.exception()))
+
+    def check_departures(self) -> None:
+        """After a rebalance: fence the transactional ids of members that left (in the
+        background; a check already running looks again when it ends)."""
+        if self.departures is None:
+            return
+        if self._departure_check is not None and not self._departure_check.done():
+            self._check_again = True
+            return
+        self._departure_check = asyncio.create_task(self._check_departures())
+
+    async def _check_departures(self) -> None:
+        assert self.departures is not None
+        self._check_again = True
+        while self._check_again:
+            self._check_again = False
+            await self.departures.check()
 
     async def ensure(self, topics: set[str]) -> None:
         """Create the topics not created or seen yet (one admin call per new set)."""
@@ -116,9 +142,23 @@ class KafkaClients:
             raise Stopping
         if not delivery.cancelled() and delivery.exception() is not None:
             self._explain_timeout(len(records), time.monotonic() - started)
+            if isinstance(delivery.exception(), ProducerFenced | InvalidProducerEpoch):
+                await self._after_fenced(generation, delivery.exception())
         delivery.result()
         if step:
             outages.recovered(KAFKA)
+
+    async def _after_fenced(self, generation: int, exc: BaseException | None) -> None:
+        """Our producer was fenced. If the group moved on since the batch was fetched, a
+        survivor fenced this replica as departed (``fencing``): renew the producer and
+        raise ``LostOwnership``, so the batch is rolled back and replayed by its owner.
+        Otherwise return: the caller raises the error (after an outage, the broker
+        aborted the transaction; else another process uses our id, which is fatal)."""
+        try:
+            await self.membership.confirm(generation)
+        except LostOwnership as lost:
+            await self.renew_producer()
+            raise LostOwnership(f"{lost}; fenced by the group ({exc!r})") from exc
 
     def _explain_timeout(self, records: int, elapsed_s: float) -> None:
         """A failed transaction that outlived its timeout was aborted by the broker (aiokafka

@@ -26,10 +26,14 @@ from impact_runtime.settings import ServiceSettings
 __all__ = ["client_options", "ensure_topics", "make_consumer", "make_producer", "read_to_end"]
 
 
-def make_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
-    """A manually committed, read_committed consumer in the service's group."""
+def make_consumer(settings: ServiceSettings, client_id: str | None = None) -> AIOKafkaConsumer:
+    """A manually committed, read_committed consumer in the service's group (``client_id``
+    replaces the service name as the client id)."""
+    options = consumer_options(settings)
+    if client_id is not None:
+        options["client_id"] = client_id
     return AIOKafkaConsumer(
-        **consumer_options(settings),
+        **options,
         group_id=settings.consumer_group,
         enable_auto_commit=False,
         auto_offset_reset=settings.auto_offset_reset,

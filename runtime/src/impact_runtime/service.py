@@ -485,6 +485,8 @@ class Service:
             await self.on_assign(assigned)
         self.ready.set()
         self.log.info("partitions_assigned", partitions=sorted(map(str, assigned)))
+        if self._kafka is not None:
+            self._kafka.check_departures()
 
 
 def run_service(service: Service) -> None:
