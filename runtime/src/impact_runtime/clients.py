@@ -22,6 +22,9 @@ from impact_runtime.structs import ProducerRecord
 FIRST = asyncio.FIRST_COMPLETED
 #: Longest wait for one recovery call (new producer, committed offsets) before backing off.
 RECOVERY_TIMEOUT_S = 10.0
+#: A replica fenced twice within this while owning its batches shares its transactional id
+#: with another process: the second time is fatal.
+REFENCE_WINDOW_S = 60.0
 
 
 class KafkaClients:
@@ -40,6 +43,7 @@ class KafkaClients:
             DepartedMembers(settings, transactional_id, log) if self.exactly_once else None
         )
         self._departure_check: asyncio.Task[None] | None = None
+        self._fenced_as_owner_at: float | None = None
         self._check_again = False
         self.producer = make_producer(settings, self.transactional_id)
         self.delivery: Delivery = self._delivery()
@@ -149,16 +153,30 @@ class KafkaClients:
             outages.recovered(KAFKA)
 
     async def _after_fenced(self, generation: int, exc: BaseException | None) -> None:
-        """Our producer was fenced. If the group moved on since the batch was fetched, a
-        survivor fenced this replica as departed (``fencing``): renew the producer and
-        raise ``LostOwnership``, so the batch is rolled back and replayed by its owner.
-        Otherwise return: the caller raises the error (after an outage, the broker
-        aborted the transaction; else another process uses our id, which is fatal)."""
+        """Our producer was fenced, so the transaction was aborted.
+
+        - The group moved on since the batch was fetched: a survivor fenced this replica as
+          departed (``fencing``). Renew the producer and raise ``LostOwnership``: the batch
+          is rolled back and replayed by its new owner.
+        - Still the owner, the first time in ``REFENCE_WINDOW_S``: a survivor fenced a
+          replica restarted with the same id just as it rejoined. Renew and raise
+          ``LostOwnership``: the batch is rolled back and replayed here.
+        - Otherwise return and the caller raises the error: after an outage the broker
+          aborted the transaction (the outage path resolves it), and fenced again so soon
+          means another process uses our id (fatal).
+        """
         try:
             await self.membership.confirm(generation)
         except LostOwnership as lost:
             await self.renew_producer()
             raise LostOwnership(f"{lost}; fenced by the group ({exc!r})") from exc
+        now = time.monotonic()
+        last = self._fenced_as_owner_at
+        if self.stalled or (last is not None and now - last < REFENCE_WINDOW_S):
+            return
+        self._fenced_as_owner_at = now
+        await self.renew_producer()
+        raise LostOwnership(f"fenced while owning the batch ({exc!r}); it is replayed")
 
     def _explain_timeout(self, records: int, elapsed_s: float) -> None:
         """A failed transaction that outlived its timeout was aborted by the broker (aiokafka
