@@ -87,6 +87,29 @@ def test_encode_rejects_a_non_mapping_json_field() -> None:
         to_avro("measure_requested", value)
 
 
+def test_errors_name_the_whole_path_of_the_bad_value() -> None:
+    """Paths are put together while the error unwinds: field names, array indexes."""
+    value = example("manifest_submitted")
+    value["initiatives"][1]["measure_config"] = 3
+    with pytest.raises(ContractViolation) as bad:
+        to_avro("manifest_submitted", value)
+    assert str(bad.value) == (
+        "manifest_submitted.initiatives[1].measure_config: expected a mapping, got 3"
+    )
+    record = to_avro("manifest_submitted", example("manifest_submitted"))
+    record["initiatives"][1]["measure_config"] = "{nope"
+    with pytest.raises(
+        ContractViolation,
+        match=r"^manifest_submitted\.initiatives\[1\]\.measure_config: invalid JSON: ",
+    ) as bad:
+        from_avro("manifest_submitted", record)
+    assert isinstance(bad.value.__cause__, ValueError)
+    with pytest.raises(
+        ContractViolation, match=r"^manifest_submitted\.: expected a mapping, got \[\]$"
+    ):
+        from_avro("manifest_submitted", [])  # type: ignore[arg-type]
+
+
 def test_new_envelope() -> None:
     before = datetime.now(UTC)
     envelope = new_envelope("run-1", causation_id="cause-1")

@@ -94,6 +94,30 @@ def from_avro(
 
 Convert = Callable[[Any, str], Any]
 """``convert(value, path)``: one value along its schema; ``path`` names it in errors."""
+_Step = Callable[[Any], Any]
+"""One value along its schema inside a compiled converter; a bad value raises
+``_Invalid``, whose path is collected while it unwinds (none is built on the way down)."""
+
+
+class _Invalid(Exception):
+    """A value that breaks its schema: ``message(path)`` once the path is known."""
+
+    def __init__(self, message: Callable[[str], str]) -> None:
+        super().__init__()
+        self.message = message
+        self.parts: list[str] = []  # innermost first: "measure_config", "[1]", "initiatives"
+
+    def at(self, part: str) -> _Invalid:
+        self.parts.append(part)
+        return self
+
+    def path(self, base: str) -> str:
+        """The dotted path of the bad value below ``base`` (field ``.name``, item ``[i]``)."""
+        path = base
+        for part in reversed(self.parts):
+            path = f"{path}{part}" if part.startswith("[") or not path else f"{path}.{part}"
+        return path
+
 
 _MAX_CONVERTERS = 512
 _converters: dict[tuple[str, int, bool, bool], tuple[dict[str, Any], Convert]] = {}
@@ -126,9 +150,26 @@ def converter(
     if cached is None or cached[0] is not schema:
         if len(_converters) >= _MAX_CONVERTERS:
             _converters.clear()
-        cached = (schema, _Compiler(schema, event, decode=decode, check=check).record(schema))
+        cached = (schema, _entry(_Compiler(schema, event, decode=decode, check=check)))
         _converters[key] = cached
     return cached[1]
+
+
+def _entry(compiler: _Compiler) -> Convert:
+    """The top-level converter: a top-level value must be a mapping (a nested record may
+    be None); a bad value becomes a ContractViolation naming its path."""
+    top = compiler.record(compiler.schema)
+    event = compiler.event
+
+    def convert(value: Any, path: str = "") -> Any:
+        if not isinstance(value, dict):
+            raise ContractViolation(f"{event}.{path}: expected a mapping, got {value!r}")
+        try:
+            return top(value)
+        except _Invalid as exc:
+            raise ContractViolation(exc.message(exc.path(path))) from exc.__cause__
+
+    return convert
 
 
 def _collect_named(schema: Any, namespace: str, named: dict[str, Any]) -> dict[str, Any]:
@@ -154,14 +195,16 @@ class _Compiler:
     """Builds the converter functions of one schema, for one direction."""
 
     def __init__(self, schema: dict[str, Any], event: str, *, decode: bool, check: bool) -> None:
+        self.schema = schema
         self.named = _collect_named(schema, "", {})
         self.event = event
         self.decode = decode
         self.check = check
-        self.records: dict[int, Convert] = {}
+        self.records: dict[int, _Step] = {}
 
-    def of(self, schema: Any) -> Convert | None:
-        """The converter of a field or item type; ``None`` when its values pass as they are."""
+    def of(self, schema: Any) -> _Step | None:
+        """The converter of a field or item type; ``None`` when its values pass as they are.
+        A None value passes every converter (fastavro checks it against the type)."""
         if isinstance(schema, str):
             named = self.named.get(schema)
             return None if named is None else self.of(named)
@@ -170,33 +213,37 @@ class _Compiler:
             return self.of(branches[0]) if len(branches) == 1 else None
         kind = schema.get("type")
         if kind == "record":
-            return _or_none(self.record(schema))
+            return self.record(schema)
         if kind == "array":
             item = self.of(schema["items"])
-            return None if item is None else _or_none(_array(item))
+            return None if item is None else _array(item)
         if kind == "map":
             values = self.of(schema["values"])
-            return None if values is None else _or_none(_map(values))
+            return None if values is None else _map(values)
         return None
 
-    def record(self, schema: dict[str, Any]) -> Convert:
+    def record(self, schema: dict[str, Any]) -> _Step:
         """A record's converter: checks it is a mapping, converts the fields that need it,
         then (decoding with contracts) validates it with its contract."""
         if id(schema) in self.records:  # a recursive type: the converter being built
             return self.records[id(schema)]
-        fields: list[tuple[str, Convert]] = []
+        fields: list[tuple[str, _Step]] = []
         contract = CONTRACTS.get(schema["name"]) if self.check else None
         event = self.event
 
-        def convert(value: Any, path: str) -> Any:
+        def convert(value: Any) -> Any:
             if not isinstance(value, dict):
-                raise ContractViolation(f"{event}.{path}: expected a mapping, got {value!r}")
+                raise _Invalid(lambda path: f"{event}.{path}: expected a mapping, got {value!r}")
             out = dict(value) if fields else value
             for name, field_convert in fields:
-                if name in value:
-                    out[name] = field_convert(value[name], f"{path}.{name}" if path else name)
+                field = value.get(name)
+                if field is not None:
+                    try:
+                        out[name] = field_convert(field)
+                    except _Invalid as exc:
+                        raise exc.at(name) from exc.__cause__
             if contract is not None:
-                _validate(event, contract, out, path)
+                _validate(event, contract, out)
             return out
 
         self.records[id(schema)] = convert
@@ -206,30 +253,34 @@ class _Compiler:
                 fields.append((field["name"], field_convert))
         return convert
 
-    def _json(self) -> Convert:
+    def _json(self) -> _Step:
         event = self.event
         if self.decode:
 
-            def load(value: Any, path: str) -> Any:
+            def load(value: Any) -> Any:
                 try:
                     loaded = _loads(value)
                 except (TypeError, ValueError) as exc:
-                    raise ContractViolation(f"{event}.{path}: invalid JSON: {exc}") from exc
+                    error = exc
+                    raise _Invalid(lambda path: f"{event}.{path}: invalid JSON: {error}") from exc
                 if not isinstance(loaded, dict):
-                    raise ContractViolation(f"{event}.{path}: expected a JSON object")
+                    raise _Invalid(lambda path: f"{event}.{path}: expected a JSON object")
                 return loaded
 
             return load
 
-        def dump(value: Any, path: str) -> Any:
+        def dump(value: Any) -> Any:
             if not isinstance(value, dict):
-                raise ContractViolation(f"{event}.{path}: expected a mapping, got {value!r}")
+                raise _Invalid(lambda path: f"{event}.{path}: expected a mapping, got {value!r}")
             if not value:
                 return "{}"  # most kwargs: what json.dumps writes, without its setup
             try:
                 return _dumps(value)
             except (TypeError, ValueError) as exc:
-                raise ContractViolation(f"{event}.{path}: not JSON-serialisable: {exc}") from exc
+                error = exc
+                raise _Invalid(
+                    lambda path: f"{event}.{path}: not JSON-serialisable: {error}"
+                ) from exc
 
         return dump
 
@@ -275,36 +326,52 @@ def _loads(text: Any) -> Any:
     return json.loads(text)  # as json.loads reads it, errors included
 
 
-def _or_none(convert: Convert) -> Convert:
-    def or_none(value: Any, path: str) -> Any:
-        return None if value is None else convert(value, path)
-
-    return or_none
-
-
-def _array(item: Convert) -> Convert:
-    def array(value: Any, path: str) -> Any:
-        return [item(v, f"{path}[{i}]") for i, v in enumerate(value)]
+def _array(item: _Step) -> _Step:
+    def array(value: Any) -> Any:
+        try:
+            return [None if v is None else item(v) for v in value]
+        except _Invalid as exc:
+            index = next(i for i, v in enumerate(value) if _fails(item, v))
+            raise exc.at(f"[{index}]") from exc.__cause__
 
     return array
 
 
-def _map(values: Convert) -> Convert:
-    def mapping(value: Any, path: str) -> Any:
-        return {k: values(v, f"{path}[{k}]") for k, v in value.items()}
+def _map(values: _Step) -> _Step:
+    def mapping(value: Any) -> Any:
+        try:
+            return {k: None if v is None else values(v) for k, v in value.items()}
+        except _Invalid as exc:
+            key = next(k for k, v in value.items() if _fails(values, v))
+            raise exc.at(f"[{key}]") from exc.__cause__
 
     return mapping
 
 
-def _validate(event: str, contract: type[BaseModel], value: dict[str, Any], path: str) -> None:
+def _fails(convert: _Step, value: Any) -> bool:
+    """Whether ``convert`` rejects ``value`` (to find the failing item, on errors only)."""
+    try:
+        if value is not None:
+            convert(value)
+    except _Invalid:
+        return True
+    return False
+
+
+def _validate(event: str, contract: type[BaseModel], value: dict[str, Any]) -> None:
     try:
         contract.model_validate(value)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{_dotted(path, err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
-            for err in exc.errors()
-        )
-        raise ContractViolation(f"{event}: {contract.__name__}: {problems}") from exc
+        errors = exc.errors()
+
+        def message(path: str) -> str:
+            problems = "; ".join(
+                f"{_dotted(path, err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+                for err in errors
+            )
+            return f"{event}: {contract.__name__}: {problems}"
+
+        raise _Invalid(message) from exc
 
 
 def _dotted(path: str, loc: tuple[int | str, ...]) -> str:
