@@ -96,7 +96,9 @@ class AvroCodec:
                 str(schema["version"]),
                 parsed,
                 events.converter(spec.name, schema, decode=False),
-                events.converter(spec.name, schema, decode=True, check_contracts=check),
+                events.converter(
+                    spec.name, schema, decode=True, check_contracts=check, in_place=True
+                ),
             )
             self._routes[topic] = route
         return route

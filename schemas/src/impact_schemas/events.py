@@ -120,7 +120,7 @@ class _Invalid(Exception):
 
 
 _MAX_CONVERTERS = 512
-_converters: dict[tuple[str, int, bool, bool], tuple[dict[str, Any], Convert]] = {}
+_converters: dict[tuple[str, int, bool, bool, bool], tuple[dict[str, Any], Convert]] = {}
 _JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
 #: orjson writes what ``_JSON`` accepts, or raises on what it cannot write as ``_JSON``
 #: would (non-str keys, ints beyond 64 bits, dates, dataclasses, subclasses: ``_JSON``
@@ -135,22 +135,30 @@ _DECODER = json.JSONDecoder()
 
 
 def converter(
-    event: str, schema: dict[str, Any], *, decode: bool, check_contracts: bool = True
+    event: str,
+    schema: dict[str, Any],
+    *,
+    decode: bool,
+    check_contracts: bool = True,
+    in_place: bool = False,
 ) -> Convert:
     """The compiled logical → Avro (or, with ``decode``, Avro → logical) conversion of
     ``event``'s record ``schema``, built once per schema object and direction.
 
     Only records (each checked to be a mapping), their JSON fields and, when decoding
     with ``check_contracts``, their contracts cost work; plain values, and arrays or maps
-    of them, pass as they are (fastavro itself converts the logical types).
+    of them, pass as they are (fastavro itself converts the logical types). With
+    ``in_place`` the records given are converted themselves, not copies (for a record
+    fastavro has just decoded, that nobody else holds).
     """
     check = decode and check_contracts
-    key = (event, id(schema), decode, check)
+    key = (event, id(schema), decode, check, in_place)
     cached = _converters.get(key)
     if cached is None or cached[0] is not schema:
         if len(_converters) >= _MAX_CONVERTERS:
             _converters.clear()
-        cached = (schema, _entry(_Compiler(schema, event, decode=decode, check=check)))
+        compiler = _Compiler(schema, event, decode=decode, check=check, in_place=in_place)
+        cached = (schema, _entry(compiler))
         _converters[key] = cached
     return cached[1]
 
@@ -194,12 +202,15 @@ def _collect_named(schema: Any, namespace: str, named: dict[str, Any]) -> dict[s
 class _Compiler:
     """Builds the converter functions of one schema, for one direction."""
 
-    def __init__(self, schema: dict[str, Any], event: str, *, decode: bool, check: bool) -> None:
+    def __init__(
+        self, schema: dict[str, Any], event: str, *, decode: bool, check: bool, in_place: bool
+    ) -> None:
         self.schema = schema
         self.named = _collect_named(schema, "", {})
         self.event = event
         self.decode = decode
         self.check = check
+        self.in_place = in_place
         self.records: dict[int, _Step] = {}
 
     def of(self, schema: Any) -> _Step | None:
@@ -230,11 +241,12 @@ class _Compiler:
         fields: list[tuple[str, _Step]] = []
         contract = CONTRACTS.get(schema["name"]) if self.check else None
         event = self.event
+        in_place = self.in_place
 
         def convert(value: Any) -> Any:
             if not isinstance(value, dict):
                 raise _Invalid(lambda path: f"{event}.{path}: expected a mapping, got {value!r}")
-            out = dict(value) if fields else value
+            out = value if in_place or not fields else dict(value)
             for name, field_convert in fields:
                 field = value.get(name)
                 if field is not None:
