@@ -59,6 +59,7 @@ def make_producer(settings: ServiceSettings, transactional_id: str | None) -> AI
         max_batch_size=settings.max_batch_bytes,
         transactional_id=transactional_id,
         transaction_timeout_ms=settings.transaction_timeout_ms,
+        retry_backoff_ms=settings.producer_retry_backoff_ms,
     )
 
 

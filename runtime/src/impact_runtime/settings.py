@@ -99,6 +99,15 @@ class ServiceSettings(KafkaConnectionSettings):
         description="IMPACT_TRANSACTION_TIMEOUT_MS: longest time from a transaction's first "
         "send to its commit; must cover sending a batch's records (decision 0045).",
     )
+    producer_retry_backoff_ms: int = Field(
+        20,
+        ge=1,
+        description="IMPACT_PRODUCER_RETRY_BACKOFF_MS: the producer's wait before it retries "
+        "a request. A transaction that starts while the broker still writes the previous "
+        "one's markers is refused (CONCURRENT_TRANSACTIONS) and retried after this wait; "
+        "aiokafka's 100 ms put a 100 ms tail on exactly-once hops (BENCHMARKS.md §10c). "
+        "Java's producer retries that case after 20 ms too.",
+    )
     session_timeout_ms: int = Field(
         10_000,
         ge=1000,
