@@ -89,10 +89,10 @@ docker-offline: kafka-fetch ## Offline: start a private Docker engine, build the
 	$(PYTHON) scripts/docker_engine.py compose
 	$(DOCKER_ENV) $(PYTHON) scripts/docker_images.py build
 
-compose-config: ## Validate docker-compose.yml (and the host-network and cluster overrides) with docker compose config
+compose-config: ## Validate docker-compose.yml (the host-network override, the cluster profile) with docker compose config
 	$(DOCKER_ENV) docker compose config --quiet
 	$(COMPOSE_OFFLINE) config --quiet
-	$(DOCKER_ENV) docker compose -f docker-compose.yml -f compose.cluster.yml --profile cluster config --quiet
+	$(DOCKER_ENV) docker compose --profile cluster config --quiet
 
 compose-offline-up: docker-offline ## Offline: build and start the compose stack on host networking, stages scaled
 	$(COMPOSE_OFFLINE) up -d --build --wait $(COMPOSE_ARGS)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,18 +17,25 @@ from tests.support.docker import unavailable
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "docker-compose.yml"
 HOST = ROOT / "compose.host.yml"
-CLUSTER = ROOT / "compose.cluster.yml"
 NODES = ("kafka-1", "kafka-2", "kafka-3")
 STAGES = {"orchestrator", "measure", "evaluate", "allocate"}
-OVERRIDES = ("IMPACT_", "KAFKA_", "SCHEMA_REGISTRY_URL", "REGISTRY_PORT", "BASE_IMAGE")
+OVERRIDES = (
+    "IMPACT_",
+    "KAFKA_",
+    "SCHEMA_REGISTRY_URL",
+    "REGISTRY_PORT",
+    "BASE_IMAGE",
+    "COMPOSE_",
+)
 
 
-def config(*files: Path, profiles: tuple[str, ...] = ("cli",)) -> dict[str, Any]:
+def config(*files: Path, profiles: tuple[str, ...] = ("single", "cli")) -> dict[str, Any]:
+    """``docker compose config`` of ``files`` with ``profiles`` (none: ``.env``'s)."""
     if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0:
         unavailable("needs docker compose v2 (python3 scripts/docker_engine.py compose)")
     command = ["docker", "compose", *(arg for p in profiles for arg in ("--profile", p))]
     command += [arg for file in files for arg in ("-f", str(file))]
-    # the files' defaults, not whatever the shell sets
+    # the files' (and .env's) defaults, not whatever the shell sets
     env = {k: v for k, v in os.environ.items() if not k.startswith(OVERRIDES)}
     done = subprocess.run(
         [*command, "config", "--format", "json"], cwd=ROOT, env=env, capture_output=True, text=True
@@ -86,21 +92,23 @@ def test_the_host_override_puts_every_container_and_build_on_loopback() -> None:
         assert bootstrap in (None, "127.0.0.1:9092"), (name, bootstrap)
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="no docker-compose v1")
-def test_compose_v1_accepts_the_same_files() -> None:
-    done = subprocess.run(
-        ["docker-compose", "-f", str(MAIN), "-f", str(HOST), "config", "--quiet"],
-        cwd=ROOT, capture_output=True, text=True,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+def test_without_a_profile_the_env_file_runs_the_single_broker() -> None:
+    """``docker compose up``: .env's COMPOSE_PROFILES=single; a profile asked for replaces it."""
+    assert set(config(MAIN, profiles=())["services"]) == STAGES | {
+        "kafka",
+        "topics",
+        "registry",
+        "dashboard",
+    }
 
 
 def test_the_cluster_profile_adds_three_quorum_nodes_with_replicated_internal_topics() -> None:
     services = config(MAIN, profiles=("cluster",))["services"]
-    assert set(services) == STAGES | {"kafka", "topics", "registry", "dashboard", *NODES}
+    assert set(services) == STAGES | {"topics", "registry", "dashboard", *NODES}
     for number, name in enumerate(NODES, start=1):
         node = services[name]
         assert node["profiles"] == ["cluster"]
+        assert node["networks"] == {"default": {"aliases": ["kafka"]}}
         assert node["init"] is True
         env = node["environment"]
         assert env["KAFKA_NODE_ID"] == str(number)
@@ -123,38 +131,37 @@ def test_the_cluster_profile_adds_three_quorum_nodes_with_replicated_internal_to
     assert len({services[n]["environment"]["CLUSTER_ID"] for n in NODES}) == 1
 
 
+BROKERS = {name: {"condition": "service_healthy", "required": False} for name in ("kafka", *NODES)}
+
+
 def test_without_the_cluster_profile_nothing_of_it_runs(services: dict[str, Any]) -> None:
     assert not set(NODES) & set(services)
-    assert services["topics"]["depends_on"] == {
-        "kafka": {"condition": "service_healthy", "required": True}
-    }
+    assert services["topics"]["depends_on"] == BROKERS
     bootstraps = {
         s.get("environment", {}).get("KAFKA_BOOTSTRAP_SERVERS") for s in services.values()
     }
     assert bootstraps == {None, "kafka:9092"}
 
 
-def test_the_cluster_override_points_every_client_at_the_three_nodes() -> None:
-    services = config(MAIN, CLUSTER, profiles=("cluster", "cli"))["services"]
+def test_the_cluster_profile_runs_the_stack_on_the_three_nodes() -> None:
+    """`docker compose --profile cluster up`: no single broker; `kafka:9092` is the alias
+    every node answers to, and replication follows the three brokers (auto: RF 3)."""
+    services = config(MAIN, profiles=("cluster", "cli"))["services"]
     assert "kafka" not in services
-    assert services["topics"]["depends_on"] == {
-        "kafka": {"condition": "service_healthy", "required": False},
-        **{name: {"condition": "service_healthy", "required": True} for name in NODES},
-    }
-    clients = STAGES | {"topics", "registry", "dashboard", "cli"}
-    for name in clients:
+    assert services["topics"]["depends_on"] == BROKERS
+    for name in STAGES | {"topics", "registry", "dashboard", "cli"}:
         env = services[name]["environment"]
-        assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka-1:9092,kafka-2:9092,kafka-3:9092", name
-        assert env["IMPACT_TOPIC_REPLICATION_FACTOR"] == "3", name
-        assert env["IMPACT_TOPIC_MIN_INSYNC_REPLICAS"] == "2", name
+        assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092", name
+        assert "IMPACT_TOPIC_REPLICATION_FACTOR" not in env, name
 
 
 def test_the_host_override_puts_the_cluster_on_distinct_loopback_ports() -> None:
-    services = config(MAIN, HOST, CLUSTER, profiles=("cluster",))["services"]
+    services = config(MAIN, HOST, profiles=("cluster",))["services"]
     voters = "1@127.0.0.1:19093,2@127.0.0.1:29093,3@127.0.0.1:39093"
     for number, name in enumerate(NODES, start=1):
         env = services[name]["environment"]
         assert services[name]["network_mode"] == "host"
+        assert not services[name].get("networks"), name  # no alias on the host's network
         assert env["KAFKA_LISTENERS"] == (
             f"PLAINTEXT://127.0.0.1:{number}9092,CONTROLLER://127.0.0.1:{number}9093"
         )

@@ -1,13 +1,14 @@
 """The compose ``cluster`` profile for real: three Kafka containers on loopback form one
 cluster, the project's topics get RF 3 / min ISR 2, and a killed leader container loses no
-committed record and rejoins the ISR when started again.
+committed record and rejoins the ISR when started again. Then the whole stack comes up on
+the same profile (no single broker) and the example manifest gives the embedded report.
 
-Only the three Kafka services start (no image build): with the image present this takes
-about a minute. Files: docker-compose.yml + compose.host.yml + compose.cluster.yml.
+Files: docker-compose.yml + compose.host.yml, ``--profile cluster`` (decision 0075).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
@@ -18,6 +19,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from impact_orchestrator.embedded import run_embedded
+from impact_orchestrator.manifest import load_manifest
 from impact_runtime import ServiceSettings
 from impact_runtime.kafka import ensure_topics
 
@@ -29,7 +32,7 @@ from tests.support.kafka import topic_config, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
-FILES = [ROOT / "docker-compose.yml", ROOT / "compose.host.yml", ROOT / "compose.cluster.yml"]
+FILES = [ROOT / "docker-compose.yml", ROOT / "compose.host.yml"]
 NODES = ("kafka-1", "kafka-2", "kafka-3")
 
 
@@ -37,14 +40,16 @@ class ClusterCompose:
     """``docker compose -p NAME -f ... --profile cluster`` with the nodes on free ports."""
 
     def __init__(self) -> None:
-        ports = free_ports(6)
+        ports = free_ports(7)
         self.project = f"impact-cluster-{uuid.uuid4().hex[:8]}"
         self.ports = ports[:3]
         self.bootstrap = ",".join(f"127.0.0.1:{port}" for port in self.ports)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("IMPACT_TOPIC_")}
+        self.env.pop("SCHEMA_REGISTRY_URL", None)
         self.env["KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap
+        self.env["REGISTRY_PORT"] = str(ports[6])
         for number, (port, controller) in enumerate(
-            zip(ports[:3], ports[3:], strict=True), start=1
+            zip(ports[:3], ports[3:6], strict=True), start=1
         ):
             self.env[f"KAFKA_{number}_PORT"] = str(port)
             self.env[f"KAFKA_{number}_CONTROLLER_PORT"] = str(controller)
@@ -172,3 +177,33 @@ async def test_the_compose_cluster_replicates_and_survives_a_killed_leader(
     compose_cluster("start", f"kafka-{leader}")
 
     await wait_for(lambda: in_sync(live), 120, interval=1, message=f"kafka-{leader} not in ISR")
+
+
+RUN_ID = "compose-cluster-run"
+
+
+@pytest.mark.timeout(1800)  # the first build of the images on a fresh machine
+async def test_the_whole_stack_runs_on_the_cluster_profile(
+    compose_cluster: ClusterCompose,
+) -> None:
+    compose_cluster("build", timeout=1500)
+    compose_cluster("up", "-d", "--wait", "--scale", "measure=2", timeout=600)
+    running = compose_cluster("ps", "--format", "{{.Service}}").split()
+    assert "kafka" not in running  # the single broker stays off
+    assert set(NODES) <= set(running)
+    published = compose_cluster(
+        "run", "--rm", "cli", "publish", "--run-id", RUN_ID, "examples/manifest.yaml"
+    )
+    assert published.strip().splitlines()[-1] == RUN_ID
+    tailed = compose_cluster(
+        "run", "--rm", "cli", "tail", RUN_ID, "--json", "--timeout", "600", timeout=700
+    )
+    report = json.loads(tailed)
+    expected = run_embedded(load_manifest(ROOT / "examples" / "manifest.yaml"), run_id=RUN_ID)
+    keys = ("status", "reports", "failures", "summary")
+    assert {k: report[k] for k in keys} == {k: expected[k] for k in keys}
+    # the topics job waited for the three nodes: RF 3 / min ISR 2 from `auto`
+    topic = "impact.measure.requested.v1"
+    assert (await topic_config(compose_cluster.bootstrap, topic))["min.insync.replicas"] == "2"
+    state = await partition_state(compose_cluster.bootstrap, topic)
+    assert len(state["replicas"]) == 3
