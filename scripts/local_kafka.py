@@ -23,6 +23,7 @@ import contextlib
 import fcntl
 import json
 import os
+import random
 import shlex
 import shutil
 import signal
@@ -109,12 +110,39 @@ def download_jars() -> None:
     log(f"fetched {count} jars in {time.monotonic() - started:.1f} s")
 
 
+#: Lowest port ``free_ports`` picks (below the kernel's ephemeral range, see below).
+LOWEST_PORT = 10_000
+
+
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (outgoing connections' source ports)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def free_ports(count: int) -> list[int]:
-    """Distinct ports that were free on 127.0.0.1 a moment ago (all bound at once)."""
+    """Distinct ports that were free on 127.0.0.1 a moment ago (all bound at once).
+
+    They lie below the ephemeral range when the kernel says where it is: a node restarted
+    on its port must find it free, and while it is down an outgoing connection could get
+    an ephemeral port as its source port and hold it.
+    """
+    low = _ephemeral_low()
     with contextlib.ExitStack() as stack:
         sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        candidates = list(range(LOWEST_PORT, low))
+        random.shuffle(candidates)
         for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
+            while candidates:
+                try:
+                    sock.bind(("127.0.0.1", candidates.pop()))
+                    break
+                except OSError:
+                    continue
+            else:
+                sock.bind(("127.0.0.1", 0))
         return [int(sock.getsockname()[1]) for sock in sockets]
 
 
