@@ -242,3 +242,15 @@ def test_json_fields_write_non_string_keys_as_json_does() -> None:
         "measure_requested", {**example("measure_requested"), "measure_config": {1: 2}}
     )
     assert record["measure_config"] == '{"1":2}'
+
+
+def test_an_in_place_decode_names_the_failing_item_not_an_earlier_converted_one() -> None:
+    """Decoding in place (the codec's path) converts the items before the bad one
+    already: the error must still name the bad item's index."""
+    schema = events.load_schema("manifest_submitted")
+    record = to_avro("manifest_submitted", example("manifest_submitted"))
+    record["initiatives"][1]["measure_config"] = "{nope"
+    decode = events.converter("manifest_submitted", schema, decode=True, in_place=True)
+    with pytest.raises(ContractViolation, match=r"^manifest_submitted\.initiatives\[1\]\.") as bad:
+        decode(record, "")
+    assert "invalid JSON" in str(bad.value)

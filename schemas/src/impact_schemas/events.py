@@ -340,34 +340,29 @@ def _loads(text: Any) -> Any:
 
 def _array(item: _Step) -> _Step:
     def array(value: Any) -> Any:
+        out: list[Any] = []
         try:
-            return [None if v is None else item(v) for v in value]
-        except _Invalid as exc:
-            index = next(i for i, v in enumerate(value) if _fails(item, v))
-            raise exc.at(f"[{index}]") from exc.__cause__
+            for v in value:
+                out.append(None if v is None else item(v))
+        except _Invalid as exc:  # the failing item is the next one: len(out)
+            raise exc.at(f"[{len(out)}]") from exc.__cause__
+        return out
 
     return array
 
 
 def _map(values: _Step) -> _Step:
     def mapping(value: Any) -> Any:
+        out: dict[Any, Any] = {}
+        key = None
         try:
-            return {k: None if v is None else values(v) for k, v in value.items()}
+            for key, v in value.items():
+                out[key] = None if v is None else values(v)
         except _Invalid as exc:
-            key = next(k for k, v in value.items() if _fails(values, v))
             raise exc.at(f"[{key}]") from exc.__cause__
+        return out
 
     return mapping
-
-
-def _fails(convert: _Step, value: Any) -> bool:
-    """Whether ``convert`` rejects ``value`` (to find the failing item, on errors only)."""
-    try:
-        if value is not None:
-            convert(value)
-    except _Invalid:
-        return True
-    return False
 
 
 def _validate(event: str, contract: type[BaseModel], value: dict[str, Any]) -> None:
