@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import structlog
-from impact_runtime.clients import KafkaClients
+from impact_runtime.clients import STOP_GRACE_S, KafkaClients
 from impact_runtime.delivery import Offsets, Progress
 from impact_runtime.metrics import ServiceMetrics
-from impact_runtime.outage import Outages
+from impact_runtime.outage import Outages, Stopping
 from impact_runtime.retry import RetryPolicy
 from impact_runtime.settings import ServiceSettings
 from impact_runtime.structs import ProducerRecord
@@ -18,37 +19,68 @@ STALL_S = 0.1
 
 
 class TimedDelivery:
-    """Takes 1 s; with ``moving`` it sends a record every 50 ms (a large fan-out)."""
+    """Takes ``steps`` times 50 ms; with ``moving`` it sends a record every 50 ms (a large
+    fan-out). With ``stubborn``, a cancellation makes it wait once more (as an aborting
+    transaction waits for the broker)."""
 
-    def __init__(self, moving: bool) -> None:
+    def __init__(self, moving: bool, steps: int = 20, stubborn: bool = False) -> None:
         self.moving = moving
+        self.steps = steps
+        self.stubborn = stubborn
         self.progress = Progress()
+        self.task: asyncio.Task[Any] | None = None
+        self.done = False
 
     async def deliver(
         self, records: list[ProducerRecord], offsets: Offsets, generation: int
     ) -> None:
-        for _ in range(20):
-            await asyncio.sleep(0.05)
-            if self.moving:
-                self.progress.step()
+        self.task = asyncio.current_task()
+        try:
+            for _ in range(self.steps):
+                await asyncio.sleep(0.05)
+                if self.moving:
+                    self.progress.step()
+        except asyncio.CancelledError:
+            if self.stubborn:
+                await asyncio.sleep(60)
+            raise
+        self.done = True
 
     async def commit_pending(self) -> None:
         """Nothing pending."""
 
 
-async def _deliver(moving: bool) -> tuple[bool, int]:
+def _clients(delivery: TimedDelivery) -> tuple[KafkaClients, Outages, list[int]]:
     settings = ServiceSettings(
         service_name="stall", bootstrap_servers="127.0.0.1:9", delivery_stall_s=STALL_S
     )
     log: Any = structlog.get_logger("test")
     clients = KafkaClients(settings, "stall-test", log)
-    clients.delivery = TimedDelivery(moving)
+    clients.delivery = delivery
     metrics = ServiceMetrics("stall")
     noted: list[int] = []
     outages = Outages(RetryPolicy(0, STALL_S, STALL_S), metrics, asyncio.sleep, log)
     outages.note = lambda dependency, error, attempt, delay: noted.append(attempt)  # type: ignore[method-assign]
+    return clients, outages, noted
+
+
+async def _deliver(moving: bool) -> tuple[bool, int]:
+    clients, outages, noted = _clients(TimedDelivery(moving))
     await clients.deliver([], {}, generation=1, outages=outages, stopping=asyncio.Event())
     return clients.stalled, len(noted)
+
+
+async def _stop_during(delivery: TimedDelivery, stop_after_s: float) -> tuple[bool, float]:
+    """Deliver, asking to stop after ``stop_after_s``: (raised Stopping, seconds taken)."""
+    clients, outages, _ = _clients(delivery)
+    stopping = asyncio.Event()
+    asyncio.get_running_loop().call_later(stop_after_s, stopping.set)
+    started = time.monotonic()
+    try:
+        await clients.deliver([], {}, generation=1, outages=outages, stopping=stopping)
+    except Stopping:
+        return True, time.monotonic() - started
+    return False, time.monotonic() - started
 
 
 async def test_a_long_delivery_that_keeps_sending_is_not_a_stall() -> None:
@@ -58,3 +90,30 @@ async def test_a_long_delivery_that_keeps_sending_is_not_a_stall() -> None:
 async def test_a_delivery_that_stops_moving_is_a_stall() -> None:
     stalled, steps = await _deliver(moving=False)
     assert stalled and steps >= 3
+
+
+async def test_a_delivery_runs_in_the_calling_task() -> None:
+    """No hop through the loop before the first record is handed to the producer."""
+    delivery = TimedDelivery(moving=True, steps=1)
+    clients, outages, _ = _clients(delivery)
+    await clients.deliver([], {}, generation=1, outages=outages, stopping=asyncio.Event())
+    assert delivery.task is asyncio.current_task()
+
+
+async def test_a_stop_ends_a_stalled_delivery() -> None:
+    delivery = TimedDelivery(moving=False, steps=200)  # 10 s
+    stopped, took_s = await _stop_during(delivery, stop_after_s=0.3)
+    assert stopped and took_s < 1.0 and not delivery.done
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+
+async def test_a_stop_ends_a_delivery_whose_abort_waits_for_the_broker() -> None:
+    delivery = TimedDelivery(moving=False, steps=200, stubborn=True)
+    stopped, took_s = await _stop_during(delivery, stop_after_s=0.3)
+    assert stopped and 0.3 + STOP_GRACE_S <= took_s < 0.3 + 3 * STOP_GRACE_S
+
+
+async def test_a_delivery_shorter_than_the_stall_time_finishes_before_a_stop() -> None:
+    delivery = TimedDelivery(moving=False, steps=1)  # 50 ms, under STALL_S
+    stopped, _ = await _stop_during(delivery, stop_after_s=0.0)
+    assert not stopped and delivery.done

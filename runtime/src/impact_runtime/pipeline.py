@@ -9,7 +9,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import structlog
@@ -58,6 +58,7 @@ Deliver = Callable[[list[ProducerRecord]], Awaitable[object]]
 IsDown = Callable[[BaseException], str | None]
 
 
+@lru_cache(maxsize=1024)
 def event_name(topic: str) -> str:
     """The catalog event name a topic carries (ConfigError for unknown topics)."""
     spec = event_for_topic(topic)
@@ -107,6 +108,10 @@ class MessagePipeline:
     ) -> None:
         self.service_name = service_name
         self.codec = codec
+        # A runtime_checkable Protocol check costs ~20 µs: once, not per produced event
+        self._versioned: VersionedCodec | None = (
+            codec if isinstance(codec, VersionedCodec) else None
+        )
         self.handle = handle
         self.topic_prefix = topic_prefix
         self.retry_policy = retry_policy
@@ -264,9 +269,10 @@ class MessagePipeline:
         return records
 
     async def _encode_event(self, output: Outgoing, cause: Incoming | None) -> ProducerRecord:
+        versioned = self._versioned
         version = (
-            self.codec.schema_version(output.event)
-            if isinstance(self.codec, VersionedCodec)
+            versioned.schema_version(output.event)
+            if versioned is not None
             else schema_version(output.event)
         )
         value = fill_envelope(output, cause, version)

@@ -97,8 +97,9 @@ def _parse(event: str, major: int) -> Any:
     return fastavro.parse_schema(load_schema(event, major))
 
 
+@cache
 def event_spec(event: str, major: int = 1) -> EventSpec:
-    """The ``EventSpec`` of ``event`` at ``major``."""
+    """The ``EventSpec`` of ``event`` at ``major`` (one per pair: it is frozen)."""
     if event not in _KEYS:
         raise ConfigError(f"unknown event {event!r}; known: {', '.join(EVENT_NAMES)}")
     return EventSpec(event, major, _KEYS[event])

@@ -271,7 +271,7 @@ class _Compiler:
 
             def load(value: Any) -> Any:
                 try:
-                    loaded = _loads(value)
+                    loaded = json_loads(value)
                 except (TypeError, ValueError) as exc:
                     error = exc
                     raise _Invalid(lambda path: f"{event}.{path}: invalid JSON: {error}") from exc
@@ -319,8 +319,9 @@ _DIGITS_ONLY = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
 _LONG_DIGITS = b"0" * 19
 
 
-def _loads(text: Any) -> Any:
-    """``json.loads(text)``, by orjson where it reads the same value (decision 0073).
+def json_loads(text: Any) -> Any:
+    """``json.loads(text)`` (text or UTF-8 bytes), by orjson where it reads the same value
+    (decision 0073).
 
     orjson reads an integer beyond 64 bits as a float, and refuses what ``json`` accepts
     (``NaN``, lone surrogates): text with a run of 19 digits, or that orjson refuses, is
@@ -328,9 +329,9 @@ def _loads(text: Any) -> Any:
     """
     if text == "{}":
         return {}
-    if isinstance(text, str):
+    if isinstance(text, str | bytes):
         try:
-            raw = text.encode()
+            raw = text.encode() if isinstance(text, str) else text
             if _LONG_DIGITS not in raw.translate(_DIGITS_ONLY):
                 return orjson.loads(raw)
         except (UnicodeEncodeError, orjson.JSONDecodeError):
