@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -10,8 +13,8 @@ import pytest
 import yaml
 from impact_measure.cache import COUNTS
 from impact_orchestrator import run_embedded
-from impact_orchestrator.manifest import Registries, load_manifest
-from impact_orchestrator.workers import PROCESS_MIN_CALLS, EmbeddedStats
+from impact_orchestrator.manifest import Registries, default_registries, load_manifest
+from impact_orchestrator.workers import PRELOAD, PROCESS_MIN_CALLS, EmbeddedStats, _pickled
 
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.deadline_cases import straggler_manifest
@@ -99,3 +102,21 @@ def test_a_straggler_in_a_worker_process_does_not_outlive_the_run(
 def test_unknown_executor_is_a_clear_error(write_yaml: WriteYaml, registries: Registries) -> None:
     with pytest.raises(ValueError, match="executor: must be one of auto, process, thread"):
         run_embedded(write_manifest(write_yaml), registries=registries, executor="fork")  # type: ignore[arg-type]
+
+
+def test_a_worker_process_loads_the_measure_components_only() -> None:
+    """Workers run measurements only: their registries and the fork server's imports leave
+    the evaluate and allocate components (PuLP among them, ~1 CPU-s) out."""
+    registries = default_registries()
+    blob = _pickled(registries)
+    assert blob is not None
+    for_workers = pickle.loads(blob)
+    assert for_workers.measure.names() == registries.measure.names()
+    assert for_workers.evaluate.names() == [] and for_workers.allocate.names() == []
+    imports = "; ".join(f"import {module}" for module in PRELOAD)
+    check = (
+        f"import pickle, sys; {imports}; pickle.loads({blob!r}); "
+        "print(sorted(m for m in ('pulp', 'impact_allocate.component') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

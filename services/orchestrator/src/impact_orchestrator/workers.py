@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from impact_contracts.components import ComponentRegistry
+
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor, Event
 from impact_orchestrator.manifest import Registries
@@ -43,13 +45,10 @@ PROCESS_EVENTS = frozenset({"measure_requested"})
 #: the most calls per chunk (smaller as the queue empties, so workers end together).
 PER_PROCESS = 3
 MAX_CHUNK = 8
-#: What the fork server imports once, so that every worker starts with them loaded.
-PRELOAD = [
-    "impact_orchestrator.workers",
-    "impact_measure.component",
-    "impact_evaluate.component",
-    "impact_allocate.component",
-]
+#: What the fork server imports once, so that every worker starts with them loaded: only
+#: what a measurement needs (the evaluate and allocate components, PuLP among them, cost
+#: ~1 CPU-s more, spent while the run waits for its workers).
+PRELOAD = ["impact_orchestrator.workers", "impact_measure.component"]
 #: A call's result: its event, the CPU seconds it used, and (in a worker process) the
 #: measure cache's (fits, hits) it added, which this process mirrors.
 CallResult = tuple[Event, float, tuple[int, int]]
@@ -251,12 +250,18 @@ def timed_calls(execute: ComponentExecutor, commands: list[Command]) -> list[Cal
 
 
 def _pickled(registries: Registries) -> bytes | None:
-    """The registries by reference, or None when a class cannot be imported by name."""
-    stages = (registries.measure, registries.evaluate, registries.allocate)
-    if any(stage.get(name).__module__ == "__main__" for stage in stages for name in stage.names()):
+    """What a worker needs of the registries, by reference: the measure registry only
+    (workers run ``PROCESS_EVENTS``); None when a class cannot be imported by name."""
+    measure = registries.measure
+    if any(measure.get(name).__module__ == "__main__" for name in measure.names()):
         return None
+    for_workers = Registries(
+        measure,
+        ComponentRegistry(registries.evaluate.stage),
+        ComponentRegistry(registries.allocate.stage),
+    )
     try:
-        return pickle.dumps(registries)
+        return pickle.dumps(for_workers)
     except (pickle.PicklingError, AttributeError, TypeError):
         return None
 
