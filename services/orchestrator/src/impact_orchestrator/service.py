@@ -137,20 +137,35 @@ class Orchestrator:
             return [Reject(placement.problem) if placement.problem else Forward(placement.owner)]
         now, registries = time.time(), await self.loaded_registries()
         args = (self.store, msg.event, msg.value, msg.partition, now, registries)
-        if self._small_result(msg.event, run_id):  # a thread hop costs more than the work
+        if self._small_result(msg.event, run_id, msg.value):
             change, rejected = intake(*args)
         else:  # a manifest, or a large run's fan-out, takes seconds: off the event loop
             change, rejected = await asyncio.to_thread(intake, *args)
         outputs = self._outputs([change] if change else [])
         return [*outputs, Reject(rejected)] if rejected else outputs
 
-    def _small_result(self, event: str, run_id: str) -> bool:
-        """A result of a run of at most ``INLINE_INTAKE_MAX_INITIATIVES`` initiatives: its
-        intake (at most that many commands) takes well under a millisecond."""
+    def _small_result(self, event: str, run_id: str, value: dict[str, Any]) -> bool:
+        """Whether the intake is cheap enough for the event loop (a thread hop costs more):
+        a result of a run of at most ``INLINE_INTAKE_MAX_INITIATIVES`` initiatives, a pilot
+        measurement (an evaluate command and a progress event), or a scale measurement or
+        evaluation that cannot complete its barrier. A manifest, an allocation (the scale
+        fan-out) and the result that completes a barrier (the allocate request or the report,
+        each as large as the run) take seconds for a large run: a thread."""
         state = self.store.states.get(run_id)
         if event == "manifest_submitted" or state is None:
             return False
-        return len(state.manifest.get("initiatives", ())) <= INLINE_INTAKE_MAX_INITIATIVES
+        if len(state.manifest.get("initiatives", ())) <= INLINE_INTAKE_MAX_INITIATIVES:
+            return True
+        if event == "measure_completed":
+            if value.get("phase") == "pilot":
+                return True
+            barrier = state.scaled
+        elif event == "evaluate_completed":
+            barrier = state.evaluated
+        else:
+            return False
+        settled, expected = barrier.progress()
+        return expected - settled > 1
 
     @property
     def registries(self) -> Registries:
