@@ -216,6 +216,7 @@ class KafkaClients:
             watch.uncancel()
             raise Stopping from None
         except Exception as exc:
+            watch.close()  # nothing may cancel the recovery below
             self.stalled = watch.steps > 0
             self._explain_timeout(len(records), watch.elapsed_s())
             if isinstance(exc, ProducerFenced | InvalidProducerEpoch):
