@@ -44,24 +44,21 @@ class DeliveryWatch:
     ``STOP_GRACE_S`` (an aborting transaction waits for the broker), until it ends.
     """
 
-    def __init__(self, progress: Progress, stall_s: float, outages: Outages) -> None:
+    def __init__(
+        self, progress: Progress, stall_s: float, outages: Outages, stopping: asyncio.Event
+    ) -> None:
+        """Watch the current task's delivery from now on."""
         self.progress = progress
         self.timeout = stall_s
         self.outages = outages
         self.steps = 0
         self.stopped = False
+        self._stopping = stopping
         self._cancels = 0
         self._started = time.monotonic()
         self._moved = progress.count
-        self._task: asyncio.Task[Any] | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[Any] | None = asyncio.current_task()
         self._stop_waiter: asyncio.Task[None] | None = None
-        self._stopping: asyncio.Event | None = None
-
-    def start(self, stopping: asyncio.Event) -> None:
-        """Watch the current task's delivery from now on."""
-        self._task = asyncio.current_task()
-        self._stopping = stopping
         self._timer = asyncio.get_running_loop().call_later(self.timeout, self._check)
 
     def elapsed_s(self) -> float:
@@ -69,8 +66,8 @@ class DeliveryWatch:
 
     def _check(self) -> None:
         loop = asyncio.get_running_loop()
-        if self._stop_waiter is None and self._stopping is not None:
-            self._stop_waiter = loop.create_task(self._cancel_on_stop(self._stopping))
+        if self._stop_waiter is None:
+            self._stop_waiter = loop.create_task(self._cancel_on_stop())
         if self.progress.count != self._moved:  # still sending: slow, not stalled
             self._moved = self.progress.count
         else:
@@ -80,8 +77,8 @@ class DeliveryWatch:
             self.outages.note(KAFKA, pending, self.steps, self.timeout)
         self._timer = loop.call_later(self.timeout, self._check)
 
-    async def _cancel_on_stop(self, stopping: asyncio.Event) -> None:
-        await stopping.wait()
+    async def _cancel_on_stop(self) -> None:
+        await self._stopping.wait()
         self.stopped = True
         while self._task is not None:
             self._task.cancel()
@@ -96,8 +93,7 @@ class DeliveryWatch:
 
     def close(self) -> None:
         """The delivery ended: stop watching."""
-        if self._timer is not None:
-            self._timer.cancel()
+        self._timer.cancel()
         if self._stop_waiter is not None:
             self._stop_waiter.cancel()
         self._task = None
@@ -206,8 +202,8 @@ class KafkaClients:
             KafkaError: the delivery failed.
             LostOwnership: the group moved on; the transaction was aborted.
         """
-        watch = DeliveryWatch(self.delivery.progress, self.settings.delivery_stall_s, outages)
-        watch.start(stopping)
+        stall_s = self.settings.delivery_stall_s
+        watch = DeliveryWatch(self.delivery.progress, stall_s, outages, stopping)
         try:
             await self._deliver(records, offsets, generation)
         except asyncio.CancelledError:

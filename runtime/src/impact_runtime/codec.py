@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from functools import cache
 from typing import Any, Protocol, runtime_checkable
 
 import orjson
@@ -50,7 +49,14 @@ class JsonCodec:
     def schema_version(self, event_name: str) -> str:
         """``version`` if given, else the catalog's version of the event, as the Avro codec
         writes it ("1.0" for an event the catalog does not know)."""
-        return self._version if self._version is not None else _catalog_version(event_name)
+        if self._version is not None:
+            return self._version
+        from impact_schemas.catalog import event_spec  # the Avro catalog, only when asked
+
+        try:
+            return event_spec(event_name).version
+        except ConfigError:
+            return "1.0"
 
     async def encode(self, event_name: str, value: dict[str, Any], topic: str) -> bytes:
         """Serialise to JSON with sorted keys; datetimes become ISO strings."""
@@ -68,17 +74,6 @@ class JsonCodec:
         if not isinstance(value, dict):
             raise SchemaMismatch(f"expected a JSON object, got {type(value).__name__}")
         return value
-
-
-@cache
-def _catalog_version(event_name: str) -> str:
-    """The catalog's version of an event ("1.0" for an event the catalog does not know)."""
-    from impact_schemas.catalog import event_spec  # the Avro catalog, only when asked
-
-    try:
-        return event_spec(event_name).version
-    except ConfigError:
-        return "1.0"
 
 
 def _json_default(value: object) -> str:
