@@ -35,20 +35,28 @@ from bench.services import Services
 CORES = cores()
 REPLICAS = {"orchestrator": 1, "measure": CORES, "evaluate": 1, "allocate": 1}
 EMBEDDED_WORKERS = CORES
+#: initiatives of the warm-up run: enough for every measure replica to load its models
+#: and the broker's JVM to compile its hot paths before a timed run
+WARMUP_N = 40
 EXECUTORS: tuple[ExecutorKind, ...] = ("thread", "auto")
 PIPELINE_EVENTS = [event for event in RUN_EVENTS if event != "run_status"]
 METHOD = (
     "Generated manifests of N randomised experiments (simulator, 120 products pilot, 240 at "
     "scale, OLS), budget 30 % of total cost. Kafka: one KRaft broker, our registry, services "
     "as processes (orchestrator 1, measure = cores, evaluate 1, allocate 1), exactly-once "
-    "defaults, one warm-up run of N=1 first; time = client wall clock from publish to "
-    "receiving run_completed; span = run_completed.produced_at - manifest.produced_at. "
+    "defaults, one warm-up run of N=40 first (every replica and the broker warm); time = "
+    "client wall clock from publish to receiving run_completed; "
+    "span = run_completed.produced_at - manifest.produced_at. "
     "Embedded: run_embedded(max_workers=cores) in this process on the same manifest, wall "
     "clock, executor=thread and executor=auto. Compute CPU-s = the components' own CPU "
     "(each call's thread or worker-process CPU clock) + the orchestrator thread's CPU, "
     "from EmbeddedStats of the auto run (the same work on Kafka); floor = CPU-s / cores "
     "(affinity count); ratio = wall / floor. Kafka rows add the CPU-s of the service "
-    "processes and of the broker JVM during the run (/proc). "
+    "processes and of the broker JVM during the run (/proc). The 'kafka, in-run floor' row "
+    "takes the compute CPU-s from the Kafka run itself: each service's "
+    "impact_handler_cpu_seconds (the handler threads' CPU clocks) + the orchestrator's "
+    "transitions from the embedded run; it also counts impact_batches_delivered (one "
+    "transaction each). "
     "Hops: each event's produced_at minus its causation event's produced_at (ms stamps)."
 )
 
@@ -88,14 +96,20 @@ async def kafka_runs(
     with Services(platform, REPLICAS) as services:
         bus = Bus(platform.bootstrap, platform.registry_url, services.prefix)
         try:
-            await run_on_kafka(bus, manifests[min(manifests)], "bench-warmup", timeout_s)
+            warmup = generate_manifest(WARMUP_N, Path(tempfile.mkdtemp()))
+            await run_on_kafka(bus, warmup, "bench-warmup", timeout_s)
             runs = {}
             for n, manifest in manifests.items():
                 run_id = f"bench-kafka-{n}"
                 cpu = services.cpu_seconds(), process_cpu_s(broker) if broker else 0.0
+                counted = services.counters()
                 seconds, run = await run_on_kafka(bus, manifest, run_id, timeout_s)
                 services_cpu_s = services.cpu_seconds() - cpu[0]
                 broker_cpu_s = (process_cpu_s(broker) if broker else 0.0) - cpu[1]
+                in_run = {
+                    service: {k: round(v - counted[service][k], 3) for k, v in totals.items()}
+                    for service, totals in services.counters().items()
+                }
                 events: list[Event] = await bus.read_run(run_id, PIPELINE_EVENTS)
                 runs[n] = {
                     "seconds": seconds,
@@ -103,6 +117,7 @@ async def kafka_runs(
                     "events": events,
                     "services_cpu_s": round(services_cpu_s, 3),
                     "broker_cpu_s": round(broker_cpu_s, 3),
+                    "by_service": in_run,
                 }
                 print(
                     f"kafka N={n}: {seconds:.2f} s ({'done' if run else 'TIMED OUT'}), "
@@ -149,6 +164,19 @@ def benchmark(platform: Platform, sizes: list[int], timeout_s: float) -> dict[st
         modes["kafka"] = floor_row(on_kafka["seconds"], stats.cpu_s, CORES) | {
             "services_cpu_s": on_kafka["services_cpu_s"],
             "broker_cpu_s": on_kafka["broker_cpu_s"],
+        }
+        # the same floor from the handlers' CPU in the Kafka run itself (the orchestrator's
+        # async handler is not counted: its transitions' CPU-s come from the embedded run)
+        by_service = on_kafka["by_service"]
+        in_run_cpu_s = stats.orchestrator_cpu_s + sum(
+            totals["handler_cpu_s"] for totals in by_service.values()
+        )
+        modes["kafka, in-run floor"] = floor_row(on_kafka["seconds"], in_run_cpu_s, CORES) | {
+            "batches": {service: int(totals["batches"]) for service, totals in by_service.items()},
+            "handler_cpu_s": {
+                service: totals["handler_cpu_s"] for service, totals in by_service.items()
+            },
+            "process_cpu_s": {service: totals["cpu_s"] for service, totals in by_service.items()},
         }
         rows.append(
             {
@@ -216,6 +244,21 @@ def print_tables(results: dict[str, Any]) -> None:
         for mode, m in r["modes"].items()
     ]
     print(markdown_table(floor_headers, floor_cells))
+    print("\nKafka, by service: process and handler CPU-s, batches delivered (a transaction each)")
+    service_cells = [
+        [
+            r["n"],
+            service,
+            in_run["process_cpu_s"][service],
+            cpu_s,
+            in_run["batches"][service],
+        ]
+        for r in results["runs"]
+        for in_run in [r["modes"]["kafka, in-run floor"]]
+        for service, cpu_s in in_run["handler_cpu_s"].items()
+    ]
+    headers = ["N", "service", "process CPU-s", "handler CPU-s", "batches"]
+    print(markdown_table(headers, service_cells))
     for n, rows in results["hops"].items():
         print(f"\nPer-hop latency, N={n} (ms)")
         hop_cells = [[h["hop"], h["n"], h["p50_ms"], h["p99_ms"], h["max_ms"]] for h in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 import uuid
 
 import pytest
@@ -400,6 +401,34 @@ async def test_metrics_count_processed_and_dead_lettered(settings: ServiceSettin
         == 1.0
     )
     assert registry.get_sample_value("impact_handler_seconds_count", {"topic": topic}) == 2.0
+    assert registry.get_sample_value("impact_batches_delivered_total") == 3.0
+
+
+async def test_a_sync_handlers_cpu_seconds_are_its_own_threads(settings: ServiceSettings) -> None:
+    """The handler CPU counter takes the handler thread's CPU clock: a handler that sleeps
+    0.2 s counts ~0 s, one that spins 0.2 s on the CPU counts ~0.2 s."""
+
+    def sleeping(msg: Incoming) -> list[Outgoing | Record]:
+        time.sleep(0.2)
+        return completed(msg)
+
+    def spinning(msg: Incoming) -> list[Outgoing | Record]:
+        started = time.thread_time()
+        while time.thread_time() - started < 0.2:
+            pass
+        return completed(msg)
+
+    topic = "impact.measure.requested.v1"
+    counted = []
+    for handler in (sleeping, spinning):
+        bus = make_bus(settings, handler)
+        await bus.publish("measure_requested", dict(REQUEST))
+        registry = bus.service.metrics.registry
+        counted.append(
+            registry.get_sample_value("impact_handler_cpu_seconds_total", {"topic": topic})
+        )
+    assert counted[0] is not None and counted[0] < 0.05
+    assert counted[1] is not None and 0.2 <= counted[1] < 0.3
 
 
 async def test_a_large_fan_out_is_encoded_without_blocking_the_event_loop(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import uuid
 
 import pytest
@@ -176,6 +177,9 @@ async def test_health_readiness_and_metrics(kafka_bootstrap: str) -> None:
         assert status == 200
         assert f'impact_messages_processed_total{{topic="{source}"}} 1.0' in body
         assert f'impact_handler_seconds_count{{topic="{source}"}} 1.0' in body
+        assert f'impact_handler_cpu_seconds_total{{topic="{source}"}} ' in body
+        batches = re.search(r"^impact_batches_delivered_total (\S+)$", body, re.MULTILINE)
+        assert batches is not None and 1.0 <= float(batches[1]) <= 2.0  # two messages
         assert 'impact_service_info{service="echo"} 1.0' in body
         assert await http_get(port, "/nope") == (404, "not found\n")
     finally:

@@ -140,9 +140,13 @@ class ServiceProcesses:
 
     def cpu_seconds(self) -> float:
         """User + system CPU seconds the live replicas used so far (Linux ``/proc``)."""
+        return sum(self.cpu_seconds_by_replica().values())
+
+    def cpu_seconds_by_replica(self) -> dict[str, float]:
+        """Replica → its user + system CPU seconds so far (Linux ``/proc``)."""
         ticks = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for proc in self.processes.values():
+        found = {}
+        for name, proc in self.processes.items():
             fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        return total / ticks
+            found[name] = (int(fields[11]) + int(fields[12])) / ticks
+        return found

@@ -104,6 +104,7 @@ class FakeBus:
     async def _deliver(self, records: list[ProducerRecord]) -> list[Produced]:
         produced = [await self._decode(r) for r in records]
         self.produced.extend(produced)
+        self.service.metrics.batches_delivered.inc()  # one message, one batch
         return produced
 
     async def _decode(self, record: ProducerRecord) -> Produced:

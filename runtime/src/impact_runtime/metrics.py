@@ -6,7 +6,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 
 class ServiceMetrics:
-    """Counters by topic, handler latency, consumer lag and dependency outages."""
+    """Counters by topic, handler latency and CPU, batches, consumer lag and dependency
+    outages."""
 
     def __init__(self, service_name: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -41,6 +42,19 @@ class ServiceMetrics:
             ["topic"],
             registry=self.registry,
         ).labels
+        self.handler_cpu_seconds = Counter(
+            "impact_handler_cpu_seconds",
+            "CPU seconds of a synchronous handler, by the CPU clock of the thread it ran on "
+            "(the component's own work; not counted for async handlers).",
+            ["topic"],
+            registry=self.registry,
+        ).labels
+        self.batches_delivered = Counter(
+            "impact_batches_delivered",
+            "Batches delivered: produced and their offsets committed (one transaction each "
+            "with exactly_once).",
+            registry=self.registry,
+        )
         self.dependency_waiting = Gauge(
             "impact_dependency_waiting",
             "1 while the service waits for a dependency that is down (readyz is false).",

@@ -65,15 +65,36 @@ def event_name(topic: str) -> str:
     return spec if isinstance(spec, str) else str(spec.name)
 
 
-async def call_handler(handle: Callable[..., Any], *args: Any, in_thread: bool = True) -> Any:
+async def call_handler(
+    handle: Callable[..., Any],
+    *args: Any,
+    in_thread: bool = True,
+    on_cpu: Callable[[float], None] | None = None,
+) -> Any:
     """Await an async handler; run a sync one in a worker thread (``in_thread``, the
-    default: it may block) or, for a handler that returns at once, on the event loop."""
+    default: it may block) or, for a handler that returns at once, on the event loop.
+
+    ``on_cpu`` is given a sync handler's CPU seconds: the CPU clock of the thread it ran
+    on, so the work of other threads and processes on the machine is not counted.
+    """
     if inspect.iscoroutinefunction(handle):
         return await handle(*args)
-    result = await asyncio.to_thread(handle, *args) if in_thread else handle(*args)
+    if in_thread:
+        result, cpu_s = await asyncio.to_thread(_on_thread_clock, handle, args)
+    else:
+        result, cpu_s = _on_thread_clock(handle, args)
+    if on_cpu is not None:
+        on_cpu(cpu_s)
     if inspect.isawaitable(result):
         result = await result
     return result
+
+
+def _on_thread_clock(handle: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, float]:
+    """``handle(*args)`` and the CPU seconds it took on this thread."""
+    started = time.thread_time()
+    result = handle(*args)
+    return result, time.thread_time() - started
 
 
 class MessagePipeline:
@@ -121,7 +142,7 @@ class MessagePipeline:
         self.state = state
         self.max_record_bytes = max_record_bytes
         self.handler_in_thread = handler_in_thread
-        self._metrics_by_topic: dict[str, tuple[Any, Any]] = {}
+        self._metrics_by_topic: dict[str, tuple[Any, Any, Any]] = {}
         self.log = structlog.get_logger("impact_runtime").bind(service=service_name)
         self.outages = Outages(retry_policy, metrics, sleep, self.log)
 
@@ -142,7 +163,7 @@ class MessagePipeline:
             return await self._failed(message, incoming, exc, self._message_log(message, incoming))
         except Exception as exc:
             return [self._dead_letter(message, exc, self._message_log(message))]
-        processed, handler_seconds = self._topic_metrics(topic)
+        processed, handler_seconds, _ = self._topic_metrics(topic)
         try:
             started = time.perf_counter()
             handle = partial(self._handle, incoming)
@@ -179,11 +200,17 @@ class MessagePipeline:
         value = incoming.value
         return log.bind(run_id=value.get("run_id"), initiative_id=value.get("initiative_id"))
 
-    def _topic_metrics(self, topic: str) -> tuple[Any, Any]:
-        """The processed counter and handler histogram of ``topic`` (labelled once)."""
+    def _topic_metrics(self, topic: str) -> tuple[Any, Any, Any]:
+        """The processed counter, handler histogram and handler CPU counter of ``topic``
+        (labelled once)."""
         found = self._metrics_by_topic.get(topic)
         if found is None:
-            found = (self.metrics.processed(topic), self.metrics.handler_seconds(topic))
+            metrics = self.metrics
+            found = (
+                metrics.processed(topic),
+                metrics.handler_seconds(topic),
+                metrics.handler_cpu_seconds(topic),
+            )
             self._metrics_by_topic[topic] = found
         return found
 
@@ -281,7 +308,12 @@ class MessagePipeline:
         return ProducerRecord(topic, output.key.encode(), data, envelope_headers(value))
 
     async def _handle(self, incoming: Incoming) -> HandlerResult:
-        result = await call_handler(self.handle, incoming, in_thread=self.handler_in_thread)
+        result = await call_handler(
+            self.handle,
+            incoming,
+            in_thread=self.handler_in_thread,
+            on_cpu=self._topic_metrics(incoming.topic)[2].inc,
+        )
         if result is None:
             return []
         if not isinstance(result, list):

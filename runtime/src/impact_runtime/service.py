@@ -439,6 +439,7 @@ class Service:
         await self._kafka.deliver(
             records, offsets, generation=generation, outages=outages, stopping=stopping
         )
+        self.metrics.batches_delivered.inc()
 
     async def _recover(self) -> None:
         """After a failed delivery, once Kafka answers again.
