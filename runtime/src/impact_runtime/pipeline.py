@@ -163,10 +163,10 @@ class MessagePipeline:
             return await self._failed(message, incoming, exc, self._message_log(message, incoming))
         except Exception as exc:
             return [self._dead_letter(message, exc, self._message_log(message))]
-        processed, handler_seconds, _ = self._topic_metrics(topic)
+        processed, handler_seconds, handler_cpu = self._topic_metrics(topic)
         try:
             started = time.perf_counter()
-            handle = partial(self._handle, incoming)
+            handle = partial(self._handle, incoming, handler_cpu.inc)
             outputs = await self._attempt(topic, handle, dependency_down)
             handler_seconds.observe(time.perf_counter() - started)
             events = [o for o in outputs if not isinstance(o, Forward | Reject)]
@@ -307,12 +307,9 @@ class MessagePipeline:
         data = await self.codec.encode(output.event, value, topic)
         return ProducerRecord(topic, output.key.encode(), data, envelope_headers(value))
 
-    async def _handle(self, incoming: Incoming) -> HandlerResult:
+    async def _handle(self, incoming: Incoming, on_cpu: Callable[[float], None]) -> HandlerResult:
         result = await call_handler(
-            self.handle,
-            incoming,
-            in_thread=self.handler_in_thread,
-            on_cpu=self._topic_metrics(incoming.topic)[2].inc,
+            self.handle, incoming, in_thread=self.handler_in_thread, on_cpu=on_cpu
         )
         if result is None:
             return []
