@@ -25,6 +25,7 @@ from impact_cli.bus import Bus
 from impact_cli.processes import ServiceProcesses
 from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import Manifest, load_manifest
+from impact_orchestrator.service import INPUTS as ORCHESTRATOR_INPUTS
 from impact_runtime.pipeline import FORWARDED_FROM
 from impact_schemas.catalog import topic_for
 from impact_schemas.events import new_envelope
@@ -223,18 +224,19 @@ async def test_every_client_reaches_the_owner_and_the_report_equals_embedded(
         assert outcome(run) == outcome(embedded), run_id
 
     assert orchestrator_log_events(stack, "unknown_run") == []
-    # only the two misplaced manifests moved, once each and to their owner's partition
-    # (committed records, not log lines: a batch replayed after a rebalance logs its
-    # forward again); every result landed on its owner
+    # only the two misplaced manifests moved, once each and to their owner's partition;
+    # every result landed on its owner (committed records on every orchestrator input,
+    # not log lines: a batch replayed after a rebalance logs its forward again)
     forwarded = [
-        (r.key.decode(), r.partition)
-        for r in await records_to_end(kafka_bootstrap, topic)
-        if r.key is not None
-        and r.key.decode() in landed
-        and any(name == FORWARDED_FROM for name, _ in r.headers)
+        (r.topic, r.key.decode(), r.partition)
+        for event in ORCHESTRATOR_INPUTS
+        for r in await records_to_end(kafka_bootstrap, topic_for(event, stack.prefix))
+        if any(name == FORWARDED_FROM for name, _ in r.headers)
+        and r.key is not None
+        and r.key.decode().split(":")[0] in landed
     ]
     assert sorted(forwarded) == sorted(
-        (run_id, java_partition(run_id)) for run_id in (confluent_run, explicit_run)
+        (topic, run_id, java_partition(run_id)) for run_id in (confluent_run, explicit_run)
     )
 
 
