@@ -38,8 +38,8 @@ def test_a_constant_outcome_is_rejected_naming_the_column(model: str, tmp_path: 
     with pytest.raises(ComponentError) as caught:
         Measure().execute({"initiative_id": "i-1", "measure_config": config})
     assert str(caught.value) == (
-        "MEASUREMENT.PARAMS.outcome_column: column 'revenue' is constant (every row is 7.5): "
-        "nothing to estimate an effect from"
+        f"{tmp_path / model}.csv: MEASUREMENT.PARAMS.outcome_column: column 'revenue' is "
+        "constant (every row is 7.5): nothing to estimate an effect from"
     )
 
 

@@ -130,7 +130,9 @@ def test_a_csv_with_gaps_through_the_component(tmp_path):
         },
     }
     component = Measure(data_root=str(tmp_path))
-    with pytest.raises(ConfigError, match=r"^MEASUREMENT\.PARAMS\.missing: 2 of 200 rows .*\(y: 2"):
+    with pytest.raises(
+        ConfigError, match=r"^shop\.csv: MEASUREMENT\.PARAMS\.missing: 2 of 200 rows .*\(y: 2"
+    ):
         component.execute({"initiative_id": "i", "measure_config": config})
     config["MEASUREMENT"]["PARAMS"]["missing"] = "drop_rows"
     result = component.execute({"initiative_id": "i", "measure_config": config})

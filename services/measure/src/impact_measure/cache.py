@@ -156,7 +156,7 @@ def cache_key(
         "seed": request["seed"],
         "sample_size": request["sample_size"],
         "data": data,
-        "transform": config.DATA.TRANSFORM and config.DATA.TRANSFORM.model_dump(),
+        "transform": config.DATA.model_dump()["TRANSFORM"],
         "measurement": config.MEASUREMENT.model_dump(),
         "code": code_version(config.MEASUREMENT.MODEL),
     }

@@ -39,7 +39,35 @@ class TransformSpec(Section):
 
 class DataSpec(Section):
     SOURCE: SourceSpec
-    TRANSFORM: TransformSpec | None = None
+    TRANSFORM: TransformSpec | list[TransformSpec] | None = None
+
+    def transform_steps(self) -> list[TransformSpec]:
+        """``TRANSFORM`` as a list of steps, applied in order (one mapping is one step)."""
+        if self.TRANSFORM is None:
+            return []
+        return self.TRANSFORM if isinstance(self.TRANSFORM, list) else [self.TRANSFORM]
+
+
+Scalar = str | int | float | bool
+
+
+class TreatmentValues(Section):
+    """``treatment_values``: which values of ``treatment_column`` mean treated and control."""
+
+    treated: list[Scalar] = Field(min_length=1)
+    control: list[Scalar] = Field(min_length=1)
+
+
+class InputParams(Section):
+    """PARAMS about how the data encode treatment and time (``impact_measure.inputs``).
+
+    ``treatment_values`` maps ``treatment_column`` values to 1/0; ``time_type`` says whether
+    ``time_column`` and ``treatment_time`` are numbered periods or dates (``auto``: periods if
+    the column is numeric or numeric text, else dates).
+    """
+
+    treatment_values: TreatmentValues | None = None
+    time_type: Literal["auto", "period", "date"] = "auto"
 
 
 class MeasurementSpec(Section):

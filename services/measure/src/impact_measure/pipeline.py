@@ -1,7 +1,17 @@
-"""Load → Transform → Measure: one measurement from a parsed config."""
+"""Load → Transform → Measure: one measurement from a parsed config.
+
+Errors raised while measuring a file's data name the file first
+(``data/x.csv: MEASUREMENT.PARAMS...``), and every warning raised on the way (pandas,
+statsmodels, numpy) lands in ``diagnostics.warnings`` instead of on stderr.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,12 +20,16 @@ from impact_contracts import ComponentError, ConfigError
 
 # Importing the adapter modules registers them.
 from impact_measure.config import MeasureConfig, parse_config, validate_section
+from impact_measure.inputs import prepare
 from impact_measure.models import MODELS, Estimate
 from impact_measure.models.base import require_varying_outcome
 from impact_measure.sources import SOURCES, LoadRequest
 from impact_measure.sources import files as _files  # noqa: F401
 from impact_measure.sources import simulator as _simulator  # noqa: F401
-from impact_measure.transforms import apply_transform
+from impact_measure.transforms import apply_transforms
+
+#: ``warnings.catch_warnings`` changes process-wide state: one recording at a time.
+_RECORDING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -46,18 +60,60 @@ def load(config: MeasureConfig, request: LoadRequest) -> pd.DataFrame:
     """Step 1 (+2): read the data from the source, then apply the optional transform."""
     source = SOURCES.get(config.DATA.SOURCE.type)()
     frame = source.load(config.DATA.SOURCE.CONFIG, request)
-    if config.DATA.TRANSFORM is not None:
-        frame = apply_transform(frame, config.DATA.TRANSFORM.FUNCTION, config.DATA.TRANSFORM.PARAMS)
+    listed = isinstance(config.DATA.TRANSFORM, list)
+    frame = apply_transforms(frame, config.DATA.transform_steps(), listed)
     if frame.empty:
         raise ComponentError("the loaded data set is empty")
     return frame
 
 
+def data_label(config: MeasureConfig) -> str | None:
+    """How errors name the data: the source's ``CONFIG.path``, if it has one."""
+    path = config.DATA.SOURCE.CONFIG.get("path")
+    return path if isinstance(path, str) else None
+
+
+@contextmanager
+def naming_data(label: str | None) -> Iterator[None]:
+    """Re-raise config and data errors with ``label`` (the data file) in front."""
+    try:
+        yield
+    except (ConfigError, ComponentError) as exc:
+        if label is None or label in str(exc):
+            raise
+        raise type(exc)(f"{label}: {exc}") from exc
+
+
+@contextmanager
+def recorded_warnings() -> Iterator[list[str]]:
+    """Collect every warning raised inside as ``"Category: message"`` (none reach stderr)."""
+    found: list[str] = []
+    with _RECORDING, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield found
+        finally:
+            lines = (f"{w.category.__name__}: {w.message}" for w in caught)
+            found.extend(dict.fromkeys(lines))
+
+
+def with_warnings(estimate: Estimate, found: list[str]) -> Estimate:
+    """``estimate`` with ``found`` appended to ``diagnostics.warnings`` (a list of strings)."""
+    if not found:
+        return estimate
+    own = estimate.diagnostics.get("warnings") or []
+    merged = [*(own if isinstance(own, list) else [own]), *found]
+    diagnostics = {**estimate.diagnostics, "warnings": list(dict.fromkeys(map(str, merged)))}
+    return dataclasses.replace(estimate, diagnostics=diagnostics)
+
+
 def measure(config: MeasureConfig, request: LoadRequest, model_seed: int) -> Measurement:
-    """Steps 1-3: load, transform and estimate with the configured model."""
+    """Steps 1-3: load, transform, read treatment/time/unit values, and estimate."""
     model_class = MODELS.get(config.MEASUREMENT.MODEL)
     params = validate_section(model_class.Params, config.MEASUREMENT.PARAMS, "MEASUREMENT.PARAMS")
-    frame = load(config, request)
-    require_varying_outcome(frame, params)
-    estimate = model_class().estimate(frame, params, model_seed)
-    return Measurement(estimate, len(frame), [str(c) for c in frame.columns])
+    with naming_data(data_label(config)), recorded_warnings() as found:
+        frame = load(config, request)
+        frame, params = prepare(frame, params)
+        require_varying_outcome(frame, params)
+        estimate = model_class().estimate(frame, params, model_seed)
+    return Measurement(with_warnings(estimate, found), len(frame), [str(c) for c in frame.columns])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -11,15 +12,18 @@ import pandas as pd
 from impact_contracts import ComponentError, ConfigError
 from pydantic import Field
 
-from impact_measure.config import Section
+from impact_measure.config import InputParams
 from impact_measure.registry import AdapterRegistry
+from impact_measure.values import examples
 
 PARAMS_PATH = "MEASUREMENT.PARAMS"
 MIN_SAMPLE_SIZE = 30
+#: A text covariate with more levels is refused (each level is a dummy column).
+MAX_CATEGORY_LEVELS = 100
 
 
-class ModelParams(Section):
-    """PARAMS every model accepts."""
+class ModelParams(InputParams):
+    """PARAMS every model accepts (``treatment_values``/``time_type``: ``InputParams``)."""
 
     alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
     missing: Literal["error", "drop_rows"] = "error"
@@ -119,8 +123,15 @@ def require_column(frame: pd.DataFrame, name: str, param: str) -> pd.Series:
     """``frame[name]``, or ``ConfigError`` naming ``MEASUREMENT.PARAMS.<param>``."""
     if name not in frame.columns:
         columns = ", ".join(map(str, frame.columns))
+        hint = ""
+        if param == "unit_column":
+            hint = (
+                "; a wide panel (one column per unit) needs DATA.TRANSFORM "
+                "{FUNCTION: wide_to_long, PARAMS: {id_columns: [<time column>], "
+                f"unit_column: {name}, value_column: <outcome>}}}}"
+            )
         raise ConfigError(
-            f"{PARAMS_PATH}.{param}: column {name!r} not in data (columns: {columns})"
+            f"{PARAMS_PATH}.{param}: column {name!r} not in data (columns: {columns}){hint}"
         )
     return frame[name]
 
@@ -130,7 +141,8 @@ def numeric_column(frame: pd.DataFrame, name: str, param: str) -> np.ndarray:
     series = require_column(frame, name, param)
     if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
         raise ConfigError(
-            f"{PARAMS_PATH}.{param}: column {name!r} must be numeric, got {series.dtype}"
+            f"{PARAMS_PATH}.{param}: column {name!r} must be numeric, got {series.dtype} "
+            f"({examples(series, 3)}){_decimal_comma_hint(series)}"
         )
     values = series.to_numpy(dtype=float)
     bad = int((~np.isfinite(values)).sum())
@@ -164,11 +176,38 @@ def require_varying_outcome(frame: pd.DataFrame, params: Any) -> None:
         )
 
 
+def _decimal_comma_hint(series: pd.Series) -> str:
+    """A hint when text such as ``'1,5'`` would be numbers with a decimal comma."""
+    text = series.dropna().astype(str).head(100)
+    as_numbers = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+    if len(text) and text.str.contains(",", regex=False).any() and as_numbers.notna().all():
+        return "; decimal commas? set DATA.SOURCE.CONFIG.csv: {decimal: ','}"
+    return ""
+
+
+TREATMENT_VALUES_HINT = (
+    f"map its values with {PARAMS_PATH}.treatment_values: {{treated: [...], control: [...]}}"
+)
+
+
 def binary_column(frame: pd.DataFrame, name: str, param: str) -> np.ndarray:
-    """A 0/1 integer array of column ``name`` (booleans accepted)."""
+    """A 0/1 integer array of column ``name`` (booleans accepted).
+
+    Text or other codes (e.g. ``"treatment"``/``"control"``, 1/2) are refused with a hint to
+    map them with ``treatment_values`` (applied before the model, ``impact_measure.inputs``).
+    """
+    series = require_column(frame, name, param)
+    if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
+        raise ConfigError(
+            f"{PARAMS_PATH}.{param}: column {name!r} must be numeric 0/1, got {series.dtype} "
+            f"({examples(series)}); {TREATMENT_VALUES_HINT}"
+        )
     values = numeric_column(frame, name, param)
     if not np.isin(values, (0.0, 1.0)).all():
-        raise ConfigError(f"{PARAMS_PATH}.{param}: column {name!r} must contain only 0/1")
+        raise ConfigError(
+            f"{PARAMS_PATH}.{param}: column {name!r} must contain only 0/1, got "
+            f"{examples(pd.Series(values))}; {TREATMENT_VALUES_HINT}"
+        )
     return values.astype(int)
 
 
@@ -183,6 +222,7 @@ def covariate_matrix(frame: pd.DataFrame, names: list[str]) -> tuple[np.ndarray,
     for i, name in enumerate(names):
         param = f"covariate_columns[{i}]"
         series = require_column(frame, name, param)
+        refuse_dates(series, name, param)
         if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
             blocks.append(numeric_column(frame, name, param)[:, None])
             coding[name] = {"type": "numeric"}
@@ -193,11 +233,38 @@ def covariate_matrix(frame: pd.DataFrame, names: list[str]) -> tuple[np.ndarray,
     return matrix, coding
 
 
+def refuse_dates(series: pd.Series, name: str, param: str) -> None:
+    """A date is not a covariate: as text it would become one dummy per day.
+
+    Raises:
+        ConfigError: ``series`` holds datetimes, or text whose values all read as dates.
+    """
+    if pd.api.types.is_datetime64_any_dtype(series):
+        kind = f"dates ({series.dtype})"
+    elif pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return
+    else:
+        sample = pd.Series(pd.unique(series.dropna().astype(str)))[:50]
+        if sample.empty or not sample.str.contains(r"\d", regex=True).all():
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+        if parsed.isna().any():
+            return
+        kind = f"text dates (e.g. {sample.iloc[0]!r})"
+    raise ConfigError(
+        f"{PARAMS_PATH}.{param}: column {name!r} holds {kind}; a date is not a covariate "
+        "(each day would become a dummy): use a number derived from it (a year, a day index) "
+        "or leave it out"
+    )
+
+
 def dummy_coded(series: pd.Series, name: str, param: str) -> tuple[np.ndarray, dict[str, Any]]:
     """0/1 columns for every level but the baseline (the most frequent; ties: first sorted)."""
     labels = series.astype(str)
     counts = labels.value_counts()
-    most_levels = len(series) // 2
+    most_levels = min(len(series) // 2, MAX_CATEGORY_LEVELS)
     if len(counts) > most_levels:
         raise ConfigError(
             f"{PARAMS_PATH}.{param}: column {name!r} must be numeric or a category with at "

@@ -39,6 +39,7 @@ from impact_measure.models.base import (
     require_sample_size,
     two_sided_p_value,
 )
+from impact_measure.models.panel import post_indicator
 
 
 class ITSParams(ModelParams):
@@ -70,7 +71,7 @@ class InterruptedTimeSeries:
     def estimate(self, frame: pd.DataFrame, params: ITSParams, seed: int) -> Estimate:
         frame, missing = handle_missing(frame, params)
         series, n_observations = _aggregate(frame, params)
-        post = _post_indicator(series.index, params.treatment_time)
+        post = post_indicator(series.index, params.treatment_time)
         n_pre, n_post = int((~post).sum()), int(post.sum())
         require_sample_size(len(series), "time periods")
         if min(n_pre, n_post) < params.min_periods_each_side:
@@ -126,19 +127,6 @@ def _aggregate(frame: pd.DataFrame, params: ITSParams) -> tuple[pd.Series, int]:
     sums = table.groupby(level=0).sum().sort_index()
     series = sums["total"] / sums["count"] if params.aggregation == "mean" else sums["total"]
     return series, round(float(counts.sum()))
-
-
-def _post_indicator(index: pd.Index, treatment_time: str | int | float) -> np.ndarray:
-    try:
-        if pd.api.types.is_datetime64_any_dtype(index) or isinstance(treatment_time, str):
-            start = pd.Timestamp(treatment_time)
-            return np.asarray(pd.to_datetime(index) >= start)
-        return np.asarray(index >= treatment_time)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{PARAMS_PATH}.treatment_time: cannot compare {treatment_time!r} with "
-            f"time_column values ({index.dtype}): {exc}"
-        ) from None
 
 
 def seasonal_period(index: pd.Index, setting: str | int | None) -> tuple[int | None, str]:

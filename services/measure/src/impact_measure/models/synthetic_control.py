@@ -49,7 +49,7 @@ from impact_measure.models.base import (
     require_column,
     require_sample_size,
 )
-from impact_measure.models.its import _post_indicator
+from impact_measure.models.panel import post_indicator
 
 
 class SyntheticControlParams(ModelParams):
@@ -76,7 +76,7 @@ class SyntheticControl:
     def estimate(self, frame: pd.DataFrame, params: SyntheticControlParams, seed: int) -> Estimate:
         frame, missing = _handle_missing(frame, params)
         wide, n_observations = _wide_panel(frame, params)
-        post = _post_indicator(wide.index, params.treatment_time)
+        post = post_indicator(wide.index, params.treatment_time)
         n_pre, n_post = int((~post).sum()), int(post.sum())
         if n_pre < 5 or n_post < 1:
             raise ConfigError(

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from impact_contracts import ModelType
-from impact_measure.config import deep_merge
+from impact_measure.config import InputParams, deep_merge
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from impact_orchestrator.manifest.errors import key_path
@@ -32,7 +32,7 @@ class _Transform(BaseModel):
 class _Data(BaseModel):
     model_config = ConfigDict(extra="forbid")
     SOURCE: _Source
-    TRANSFORM: _Transform | None = None
+    TRANSFORM: _Transform | list[_Transform] | None = None
 
 
 class _Measurement(BaseModel):
@@ -89,6 +89,7 @@ def _check(
         root.errors.add_validation(root.display(source), prefix, exc)
         return None
     before = root.errors.count
+    _check_inputs(content, source, prefix, root)
     pilot_days = _simulated_days(shape.DATA.SOURCE.model_dump(), source, prefix, root)
     config = _inline_path(content, SOURCE_CONFIG, shape.DATA.SOURCE.type, source, prefix, root)
     scale_days = pilot_days
@@ -100,6 +101,47 @@ def _check(
         scale_type = merged.get("type", shape.DATA.SOURCE.type)
         config = _inline_path(config, ("SCALE", *SOURCE_CONFIG), scale_type, source, prefix, root)
     return MeasureConfig(config, scale_days) if root.errors.count == before else None
+
+
+def _check_inputs(content: dict[str, Any], file: Path, prefix: KeyParts, root: DataRoot) -> None:
+    """Check with the measure stage's own models what it reads about the data: a file
+    source's CONFIG (CSV options, date columns), built-in transforms' PARAMS and the
+    input PARAMS (``treatment_values``, ``time_type``), in the config and its SCALE."""
+    from impact_measure.sources.files import FileConfig  # pandas: only if checked
+    from impact_measure.transforms import PARAMS_MODELS
+
+    display = root.display(file)
+    scale = content.get("SCALE") if isinstance(content.get("SCALE"), dict) else {}
+    for section, where in ((content, prefix), (scale, (*prefix, "SCALE"))):
+        data = section.get("DATA") if isinstance(section.get("DATA"), dict) else {}
+        source = deep_merge(content["DATA"]["SOURCE"], data.get("SOURCE") or {})
+        if source.get("type") == "file" and (section is content or "SOURCE" in data):
+            _validate(
+                FileConfig, source.get("CONFIG") or {}, display, (*where, *SOURCE_CONFIG), root
+            )
+        transform = data.get("TRANSFORM")
+        steps = transform if isinstance(transform, list) else [transform]
+        for index, step in enumerate(steps):
+            if not isinstance(step, dict) or step.get("FUNCTION") not in PARAMS_MODELS:
+                continue
+            at = (*where, "DATA", "TRANSFORM", *([index] if isinstance(transform, list) else []))
+            model = PARAMS_MODELS[step["FUNCTION"]]
+            _validate(model, step.get("PARAMS") or {}, display, (*at, "PARAMS"), root)
+        measurement = (
+            section.get("MEASUREMENT") if isinstance(section.get("MEASUREMENT"), dict) else {}
+        )
+        params = measurement.get("PARAMS") if isinstance(measurement.get("PARAMS"), dict) else {}
+        inputs = {k: v for k, v in params.items() if k in InputParams.model_fields}
+        _validate(InputParams, inputs, display, (*where, "MEASUREMENT", "PARAMS"), root)
+
+
+def _validate(
+    model: type[BaseModel], value: Any, display: str, at: KeyParts, root: DataRoot
+) -> None:
+    try:
+        model.model_validate(value)
+    except ValidationError as exc:
+        root.errors.add_validation(display, at, exc)
 
 
 def _simulated_days(
