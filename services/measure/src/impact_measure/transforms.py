@@ -113,7 +113,7 @@ def wide_to_long(frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-#: PARAMS of the built-in transforms, checked at publish (``check_params``).
+#: PARAMS of the built-in transforms (the manifest loader checks them at publish).
 PARAMS_MODELS: dict[str, type[Section]] = {
     "aggregate": AggregateParams,
     "filter_rows": FilterParams,
@@ -125,13 +125,6 @@ PARAMS_MODELS: dict[str, type[Section]] = {
 def step_path(index: int | None) -> str:
     """``DATA.TRANSFORM`` or ``DATA.TRANSFORM[i]`` for a step of a list."""
     return "DATA.TRANSFORM" if index is None else f"DATA.TRANSFORM[{index}]"
-
-
-def check_params(function: str, params: dict[str, Any], key: str) -> None:
-    """Validate a built-in transform's PARAMS (``key``: the step's path); others pass."""
-    model = PARAMS_MODELS.get(function)
-    if model is not None:
-        validate_section(model, params, f"{key}.PARAMS")
 
 
 def apply_transform(frame: pd.DataFrame, function: str, params: dict[str, Any]) -> pd.DataFrame:
