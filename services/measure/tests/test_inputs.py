@@ -3,6 +3,7 @@ and the key path (docs/measure.md, "Inputs")."""
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from impact_contracts import ConfigError
-from impact_measure import Measure
+from impact_measure import Estimate, Measure
 from impact_measure.models.experiment import Experiment
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
@@ -120,7 +121,7 @@ def test_treatment_values_must_cover_every_value(root: Path) -> None:
 
 def test_codes_other_than_0_1_point_to_treatment_values(root: Path) -> None:
     ab_test().assign(arm=lambda f: f["t"] + 1).to_csv(root / "coded.csv", index=False)
-    params = {"outcome_column": "y", "treatment_column": "arm"}
+    params: dict[str, Any] = {"outcome_column": "y", "treatment_column": "arm"}
     assert error(root, "coded.csv", "experiment", params) == (
         "coded.csv: MEASUREMENT.PARAMS.treatment_column: column 'arm' must contain only 0/1, "
         "got 1.0, 2.0; map its values with MEASUREMENT.PARAMS.treatment_values: "
@@ -359,16 +360,14 @@ def test_library_warnings_go_to_diagnostics_not_stderr(
 ) -> None:
     original = Experiment.estimate
 
-    def noisy(self: Experiment, frame: pd.DataFrame, params: Any, seed: int) -> Any:
-        warnings.warn("Maximum Likelihood optimization failed to converge", ConvergenceWarning)
-        np.log(np.zeros(1))  # numpy: RuntimeWarning divide by zero
+    def noisy(self: Experiment, frame: pd.DataFrame, params: Any, seed: int) -> Estimate:
+        """The experiment, plus a statsmodels and a numpy warning and one of its own."""
+        message = "Maximum Likelihood optimization failed to converge"
+        warnings.warn(message, ConvergenceWarning, stacklevel=2)
+        np.log(np.zeros(1))  # RuntimeWarning: divide by zero
         estimate = original(self, frame, params, seed)
-        return type(estimate)(
-            **{
-                **estimate.__dict__,
-                "diagnostics": {**estimate.diagnostics, "warnings": ["the model's own warning"]},
-            }
-        )
+        own = {**estimate.diagnostics, "warnings": ["the model's own warning"]}
+        return dataclasses.replace(estimate, diagnostics=own)
 
     monkeypatch.setattr(Experiment, "estimate", noisy)
     result = execute(root, "ab.csv", "experiment", {"outcome_column": "y", "treatment_column": "t"})

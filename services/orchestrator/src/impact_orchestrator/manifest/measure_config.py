@@ -111,28 +111,29 @@ def _check_inputs(content: dict[str, Any], file: Path, prefix: KeyParts, root: D
     from impact_measure.transforms import PARAMS_MODELS
 
     display = root.display(file)
-    scale = content.get("SCALE") if isinstance(content.get("SCALE"), dict) else {}
-    for section, where in ((content, prefix), (scale, (*prefix, "SCALE"))):
-        data = section.get("DATA") if isinstance(section.get("DATA"), dict) else {}
-        source = deep_merge(content["DATA"]["SOURCE"], data.get("SOURCE") or {})
+    for section, where in ((content, prefix), (_mapping(content, "SCALE"), (*prefix, "SCALE"))):
+        data = _mapping(section, "DATA")
+        source = deep_merge(content["DATA"]["SOURCE"], _mapping(data, "SOURCE"))
         if source.get("type") == "file" and (section is content or "SOURCE" in data):
-            _validate(
-                FileConfig, source.get("CONFIG") or {}, display, (*where, *SOURCE_CONFIG), root
-            )
+            config = source.get("CONFIG") or {}
+            _validate(FileConfig, config, display, (*where, *SOURCE_CONFIG), root)
         transform = data.get("TRANSFORM")
-        steps = transform if isinstance(transform, list) else [transform]
+        listed = isinstance(transform, list)
+        steps: list[Any] = transform if isinstance(transform, list) else [transform]
         for index, step in enumerate(steps):
             if not isinstance(step, dict) or step.get("FUNCTION") not in PARAMS_MODELS:
                 continue
-            at = (*where, "DATA", "TRANSFORM", *([index] if isinstance(transform, list) else []))
-            model = PARAMS_MODELS[step["FUNCTION"]]
-            _validate(model, step.get("PARAMS") or {}, display, (*at, "PARAMS"), root)
-        measurement = (
-            section.get("MEASUREMENT") if isinstance(section.get("MEASUREMENT"), dict) else {}
-        )
-        params = measurement.get("PARAMS") if isinstance(measurement.get("PARAMS"), dict) else {}
+            at = (*where, "DATA", "TRANSFORM", *([index] if listed else []), "PARAMS")
+            _validate(PARAMS_MODELS[step["FUNCTION"]], step.get("PARAMS") or {}, display, at, root)
+        params = _mapping(_mapping(section, "MEASUREMENT"), "PARAMS")
         inputs = {k: v for k, v in params.items() if k in InputParams.model_fields}
         _validate(InputParams, inputs, display, (*where, "MEASUREMENT", "PARAMS"), root)
+
+
+def _mapping(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    """``parent[key]`` if it is a mapping, else an empty one (the shape check reports it)."""
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _validate(
