@@ -27,10 +27,10 @@ pytestmark = pytest.mark.integration
 
 PILOTS = 8
 SELECTED_AT_80K = [
-    "loyalty-opt-in",
     "pricing-display-launch",
     "product-desc-enhancement",
     "regional-promo",
+    "search-relevance-tuning",
 ]
 
 

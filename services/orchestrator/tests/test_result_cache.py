@@ -26,10 +26,10 @@ PILOTS = [
 ]
 SELECTED_AT_100K = [
     "checkout-flow-ab-test",
-    "loyalty-opt-in",
     "pricing-display-launch",
     "product-desc-enhancement",
     "regional-promo",
+    "search-relevance-tuning",
 ]
 
 
