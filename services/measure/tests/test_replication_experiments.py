@@ -12,10 +12,11 @@ the data sets used in Cunningham's *Causal Inference: The Mixtape*:
 Published figures:
 - Dehejia & Wahba (1999), JASA 94(448), Table 3: experimental NSW estimate of the effect on
   1978 earnings $1,794; the unadjusted difference between NSW treated and CPS-1, -$8,498.
-- Thornton (2008), AER 98(5): any incentive raised the share of people who learned their HIV
-  results by 43 percentage points (0.431, with her controls). The plain difference in means on
-  the public data (2,834 people with both the incentive and the outcome recorded) is 0.451;
-  rows missing either are dropped with ``missing: drop_rows``, the only non-default setting.
+- Thornton (2008), AER 98(5), Table 4, column 1 (OLS; attendance at the HIV results centres):
+  any incentive 0.431 (se 0.023); the abstract: without any incentive 34 percent learned
+  their results. On the public data (2,834 people with both the incentive and the outcome
+  recorded) the difference in means is 0.451 and the control share 0.339; rows missing
+  either are dropped with ``missing: drop_rows``, the only non-default setting.
 """
 
 from __future__ import annotations
