@@ -227,9 +227,9 @@ def test_a_wide_panel_without_a_transform_says_which_shape_is_expected(wide_root
         "s1, s2,"
     )
     assert message.endswith(
-        "s20, US); a wide panel (one column per unit) needs DATA.TRANSFORM {FUNCTION: "
-        "wide_to_long, PARAMS: {id_columns: [<time column>], unit_column: state, value_column: "
-        "<outcome>}}"
+        "s20, US); if the data are a wide panel (one column per unit), add DATA.TRANSFORM "
+        "{FUNCTION: wide_to_long, PARAMS: {id_columns: [<time column>], unit_column: state, "
+        "value_column: <outcome>}}"
     )
 
 

@@ -126,7 +126,7 @@ def require_column(frame: pd.DataFrame, name: str, param: str) -> pd.Series:
         hint = ""
         if param == "unit_column":
             hint = (
-                "; a wide panel (one column per unit) needs DATA.TRANSFORM "
+                "; if the data are a wide panel (one column per unit), add DATA.TRANSFORM "
                 "{FUNCTION: wide_to_long, PARAMS: {id_columns: [<time column>], "
                 f"unit_column: {name}, value_column: <outcome>}}}}"
             )
