@@ -103,14 +103,11 @@ def _file_digest(path: Path) -> str:
 def code_version(model: str) -> dict[str, Any]:
     """Package versions and a hash of the source the model's result depends on."""
     model_file = Path(inspect.getfile(MODELS.get(model))).resolve()
-    models_dir = PACKAGE_DIR / "models"
-    files = sorted(
-        path
-        for path in PACKAGE_DIR.rglob("*.py")
-        if path.parent != models_dir or path.name in ("__init__.py", "base.py")
-    )
+    other_models = {Path(inspect.getfile(MODELS.get(name))).resolve() for name in MODELS.names()}
+    other_models.discard(model_file)
+    files = sorted(path for path in PACKAGE_DIR.rglob("*.py") if path.resolve() not in other_models)
     digest = hashlib.sha256()
-    for path in [*files, model_file]:
+    for path in files:
         digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
         digest.update(path.read_bytes())
     return {
