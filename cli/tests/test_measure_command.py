@@ -73,7 +73,7 @@ def test_measure_json_is_the_measure_completed_payload_and_reuses_the_cache() ->
     [
         (
             lambda c: c["MEASUREMENT"]["PARAMS"].update(outcome_column="rev"),
-            "error {file}: MEASUREMENT.PARAMS.outcome_column: column 'rev' not in data "
+            "error {file}: {data}: MEASUREMENT.PARAMS.outcome_column: column 'rev' not in data "
             "(columns: product_id, category, price, baseline_revenue, baseline_visits, "
             "treated, visits, units, revenue)",
         ),
@@ -100,7 +100,7 @@ def test_measure_errors_name_the_file_the_key_and_the_reason(
     result = invoke("measure", path)
     assert result.exit_code == 2
     file = path if "column" in message else "bad.yaml"
-    assert result.stderr.strip() == message.format(file=file)
+    assert result.stderr.strip() == message.format(file=file, data=tmp_path / "pilot.csv")
 
 
 def test_measure_scale_of_a_file_without_scale_data_says_what_to_add(tmp_path: Path) -> None:
