@@ -1,4 +1,4 @@
-"""ITS: weekly seasonality for daily data by default (issue 13, item 3) and honest coverage."""
+"""ITS: seasonality from the spacing of the time column, the fit it picks, honest coverage."""
 
 from __future__ import annotations
 
@@ -37,8 +37,9 @@ def test_daily_dates_get_weekly_seasonality_by_default():
     result = InterruptedTimeSeries().estimate(daily_series(1, 2.0)[0], params(), seed=0)
     assert result.diagnostics["seasonal_period"] == 7
     assert result.diagnostics["seasonal_period_source"] == (
-        "auto: daily data (1-day spacing), weekly seasonality"
+        "auto: daily data, weekly seasonality"
     )
+    assert result.diagnostics["fit_choice"] == "auto: fgls (daily data)"
 
 
 @pytest.mark.parametrize(("setting", "source"), [(None, "disabled"), (0, "disabled")])
@@ -55,11 +56,54 @@ def test_irregular_or_numeric_time_gets_no_automatic_seasonality():
     gaps = InterruptedTimeSeries().estimate(frame, params(), seed=0)
     assert gaps.diagnostics["seasonal_period"] is None
     assert gaps.diagnostics["seasonal_period_source"] == (
-        "auto: not a regular daily series, no seasonal dummies"
+        "auto: irregular time, no seasonal terms"
     )
     numeric = daily_series(1, 2.0)[0].assign(date=np.arange(N_DAYS))
     result = InterruptedTimeSeries().estimate(numeric, params(treatment_time=90), seed=0)
     assert result.diagnostics["seasonal_period"] is None
+    assert result.diagnostics["seasonal_period_source"] == "auto: numeric time, no seasonal terms"
+
+
+@pytest.mark.parametrize(
+    ("freq", "n", "frequency", "period", "terms"),
+    [
+        ("MS", 48, "monthly", 12, "11 dummies"),
+        ("ME", 48, "monthly", 12, "11 dummies"),
+        ("QS", 32, "quarterly", 4, "3 dummies"),
+        ("W-MON", 156, "weekly", 365.25 / 7, "3 Fourier pairs of period 52.18"),
+    ],
+)
+def test_calendar_frequencies_get_yearly_seasonality_and_the_structural_fit(
+    freq, n, frequency, period, terms
+):
+    dates = pd.date_range("2015-01-01", periods=n, freq=freq)
+    rng = np.random.default_rng(3)
+    y = 10 + np.sin(2 * np.pi * dates.day_of_year / 365.25) + rng.normal(0, 0.2, n)
+    frame = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "y": y + (np.arange(n) >= n - 8)})
+    result = InterruptedTimeSeries().estimate(
+        frame, params(treatment_time=str(dates[n - 8].date())), seed=0
+    )
+    assert result.diagnostics["frequency"] == frequency
+    assert result.diagnostics["seasonal_period"] == pytest.approx(period)
+    assert result.diagnostics["seasonal_terms"] == terms
+    assert result.diagnostics["fit_choice"] == f"auto: structural ({frequency} data)"
+    assert result.diagnostics["fit_method"] == "UnobservedComponents local level"
+    assert result.ci_lower < 1.0 < result.ci_upper
+
+
+def test_fewer_than_two_cycles_get_no_seasonality():
+    dates = pd.date_range("2020-01-06", periods=60, freq="W-MON")
+    frame = pd.DataFrame(
+        {"date": dates.strftime("%Y-%m-%d"), "y": np.arange(60.0) % 5 + (np.arange(60) >= 40)}
+    )
+    result = InterruptedTimeSeries().estimate(
+        frame, params(treatment_time=str(dates[40].date())), seed=0
+    )
+    assert result.diagnostics["seasonal_period"] is None
+    assert result.diagnostics["seasonal_period_source"] == (
+        "auto: weekly data shorter than two seasonal cycles"
+    )
+    assert result.diagnostics["fit_choice"] == "auto: structural (weekly data)"
 
 
 def test_a_period_of_one_is_refused():

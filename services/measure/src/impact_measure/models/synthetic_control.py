@@ -128,7 +128,7 @@ class SyntheticControl:
         ratios = np.array([rmspe_ratio(p.gap, post) for p in placebos])
         ratio = rmspe_ratio(fit.gap, post)
         placebo_p = rank_p_value(ratio, ratios)
-        warnings: list[str] = []
+        warnings = _level_warning(y[~post], donors[~post], params.intercept)
         conformal_record = _conformal_record(y, donors, post, params, warnings)
         (lower, upper), ci_method, p_value, p_method = _choose_interval(
             fit, post, ratios, placebo_p, conformal_record, params, warnings
@@ -174,6 +174,18 @@ class SyntheticControl:
                 "warnings": warnings,
             },
         )
+
+
+def _level_warning(y_pre: np.ndarray, donors_pre: np.ndarray, intercept: bool) -> list[str]:
+    """A convex combination cannot reach a pre-period level outside the donors' range."""
+    level, levels = float(y_pre.mean()), donors_pre.mean(axis=0)
+    if intercept or levels.min() <= level <= levels.max():
+        return []
+    return [
+        f"the treated unit's pre-period mean {level:.4g} is outside the donors' range "
+        f"[{levels.min():.4g}, {levels.max():.4g}]: no convex combination matches its level, "
+        "so the estimate may be biased; consider intercept: true"
+    ]
 
 
 def _choose_interval(
@@ -317,7 +329,7 @@ def _quantiles(values: np.ndarray) -> dict[str, float]:
 
 
 def _top_weights(weights: np.ndarray, names: list[str]) -> dict[str, float]:
-    top = [i for i in np.argsort(weights)[::-1][:10] if weights[i] > 1e-6]
+    top = [i for i in np.argsort(weights)[::-1] if weights[i] > 1e-6]
     return {names[i]: float(weights[i]) for i in top}
 
 
