@@ -118,16 +118,24 @@ def test_few_donors_fall_back_to_the_conformal_interval_with_a_warning():
     assert result.ci_lower < EFFECT < result.ci_upper
 
 
-def test_a_level_outside_the_donors_range_is_flagged():
+def test_a_level_outside_the_donors_range_is_demeaned_by_default():
     frame = factor_panel(5, effect=EFFECT)
     frame.loc[frame["unit"] == "u00", "y"] += 100.0
-    result = SyntheticControl().estimate(frame, params(), seed=0)
-    assert result.diagnostics["warnings"][0].startswith(
-        "the treated unit's pre-period mean 1"
-    ) and result.diagnostics["warnings"][0].endswith("consider intercept: true")
-    demeaned = SyntheticControl().estimate(frame, params(intercept=True), seed=0)
-    assert demeaned.diagnostics["warnings"] == []
-    assert demeaned.ci_lower < EFFECT < demeaned.ci_upper
+    levels = SyntheticControl().estimate(frame, params(intercept=False), seed=0)
+    assert levels.diagnostics["warnings"][0].startswith("the treated unit's pre-period mean 1")
+    assert levels.diagnostics["warnings"][0].endswith("consider intercept: true")
+    assert levels.effect - EFFECT > 10
+    auto = SyntheticControl().estimate(frame, params(), seed=0)
+    assert auto.diagnostics["intercept"] is True
+    assert auto.diagnostics["intercept_choice"] == (
+        "auto: the treated unit's pre-period mean is outside the donors' range, so every "
+        "series is de-meaned (Ferman & Pinto 2021)"
+    )
+    assert auto.diagnostics["warnings"] == []
+    assert auto.ci_lower < EFFECT < auto.ci_upper
+    assert abs(auto.effect - EFFECT) < 1
+    inside = SyntheticControl().estimate(factor_panel(5, effect=EFFECT), params(), seed=0)
+    assert inside.diagnostics["intercept"] is False
 
 
 def test_alpha_below_the_smallest_reachable_p_value_is_refused():
@@ -151,7 +159,7 @@ def test_alpha_below_the_smallest_reachable_p_value_is_refused():
     )
 
 
-def monte_carlo(effect: float, seed: int, intercept: bool) -> dict[str, float]:
+def monte_carlo(effect: float, seed: int, intercept: bool | str) -> dict[str, float]:
     """Coverage and mean width of the placebo CI and the conformal interval, bias, HCW width."""
     rows = []
     for rep in range(REPS):
@@ -186,7 +194,7 @@ def monte_carlo(effect: float, seed: int, intercept: bool) -> dict[str, float]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("effect", "seed"), [(EFFECT, 10_000), (0.0, 20_000)])
-@pytest.mark.parametrize("intercept", [False, True])
+@pytest.mark.parametrize("intercept", ["auto", True])
 def test_monte_carlo_coverage_and_bias(effect, seed, intercept):
     """Placebo CI: at least 95 % (nominal 1 - 1/30 = 96.7 % with 30 exchangeable units, and
     conservative here, where the donors are harder to fit than the treated unit)."""

@@ -26,6 +26,7 @@ class Fit:
     weights: np.ndarray
     v: np.ndarray | None
     gap: np.ndarray
+    intercept: bool
 
 
 def simplex_weights(target: np.ndarray, pool: np.ndarray) -> np.ndarray:
@@ -58,21 +59,33 @@ def synthetic(
     return series
 
 
+def level_outside(y_pre: np.ndarray, donors_pre: np.ndarray) -> bool:
+    """True if the pre-period mean of ``y`` is outside the donors' range of pre-period means:
+    no convex combination of the donors can match its level."""
+    levels = donors_pre.mean(axis=0)
+    return not levels.min() <= float(y_pre.mean()) <= levels.max()
+
+
 def fit_unit(
     y: np.ndarray,
     donors: np.ndarray,
     pre: np.ndarray,
-    intercept: bool,
+    intercept: bool | None,
     x: np.ndarray | None = None,
     x_donors: np.ndarray | None = None,
 ) -> Fit:
-    """The pre-period fit of ``y`` on ``donors`` (on predictors ``x`` when given)."""
+    """The pre-period fit of ``y`` on ``donors`` (on predictors ``x`` when given).
+
+    ``intercept=None`` de-means only when ``level_outside`` (the ``auto`` rule).
+    """
+    if intercept is None:
+        intercept = level_outside(y[pre], donors[pre])
     if x is None or x_donors is None:
         weights, v = fit_weights(y[pre], donors[pre], intercept), None
     else:
         weights, v = predictor_weights(y[pre], donors[pre], x, x_donors, intercept)
     gap = y - synthetic(y[pre], donors[pre], donors, weights, intercept)
-    return Fit(weights, v, gap)
+    return Fit(weights, v, gap, intercept)
 
 
 def predictor_weights(
@@ -119,7 +132,7 @@ def rmspe_ratio(gap: np.ndarray, post: np.ndarray) -> float:
 
 
 def placebo_fits(
-    donors: np.ndarray, pre: np.ndarray, intercept: bool, x_donors: np.ndarray | None
+    donors: np.ndarray, pre: np.ndarray, intercept: bool | None, x_donors: np.ndarray | None
 ) -> list[Fit]:
     """Each donor in turn treated, fitted on the other donors (the treated unit left out)."""
     fits = []

@@ -87,7 +87,7 @@ class SyntheticControlParams(ModelParams):
     treated_unit: str | int
     treatment_time: TimeValue
     treatment_column: str | None = None
-    intercept: bool = False
+    intercept: bool | Literal["auto"] = "auto"
     predictors: list[Predictor] = Field(default_factory=list)
     ci_method: Literal["placebo", "conformal"] = "placebo"
     conformal_permutations: Literal["iid", "moving_block"] = "iid"
@@ -122,14 +122,15 @@ class SyntheticControl:
         require_sample_size(y.size * (donors.shape[1] + 1), "unit-periods")
         x, x_donors = (None, None) if x_all is None else _split(x_all, treated_index)
 
-        fit = fit_unit(y, donors, ~post, params.intercept, x, x_donors)
+        intercept = None if params.intercept == "auto" else params.intercept
+        fit = fit_unit(y, donors, ~post, intercept, x, x_donors)
         effect = float(fit.gap[post].mean())
-        placebos = placebo_fits(donors, ~post, params.intercept, x_donors)
+        placebos = placebo_fits(donors, ~post, intercept, x_donors)
         ratios = np.array([rmspe_ratio(p.gap, post) for p in placebos])
         ratio = rmspe_ratio(fit.gap, post)
         placebo_p = rank_p_value(ratio, ratios)
         warnings = _level_warning(y[~post], donors[~post], params.intercept)
-        conformal_record = _conformal_record(y, donors, post, params, warnings)
+        conformal_record = _conformal_record(y, donors, post, fit.intercept, params, warnings)
         (lower, upper), ci_method, p_value, p_method = _choose_interval(
             fit, post, ratios, placebo_p, conformal_record, params, warnings
         )
@@ -169,17 +170,29 @@ class SyntheticControl:
                 "n_donors_with_weight": int((fit.weights > 1e-6).sum()),
                 "predictors": _predictor_record(params, x, x_donors, fit),
                 "gap": [float(g) for g in fit.gap],
-                "intercept": params.intercept,
+                "intercept": fit.intercept,
+                "intercept_choice": _intercept_choice(params.intercept, fit.intercept),
                 "permutation_seed": params.permutation_seed,
                 "warnings": warnings,
             },
         )
 
 
-def _level_warning(y_pre: np.ndarray, donors_pre: np.ndarray, intercept: bool) -> list[str]:
+def _intercept_choice(setting: bool | str, used: bool) -> str:
+    if setting != "auto":
+        return "set in PARAMS"
+    if used:
+        return (
+            "auto: the treated unit's pre-period mean is outside the donors' range, so every "
+            "series is de-meaned (Ferman & Pinto 2021)"
+        )
+    return "auto: the treated unit's pre-period mean is inside the donors' range, levels fitted"
+
+
+def _level_warning(y_pre: np.ndarray, donors_pre: np.ndarray, intercept: bool | str) -> list[str]:
     """A convex combination cannot reach a pre-period level outside the donors' range."""
     level, levels = float(y_pre.mean()), donors_pre.mean(axis=0)
-    if intercept or levels.min() <= level <= levels.max():
+    if intercept is not False or levels.min() <= level <= levels.max():
         return []
     return [
         f"the treated unit's pre-period mean {level:.4g} is outside the donors' range "
@@ -228,19 +241,20 @@ def _conformal_record(
     y: np.ndarray,
     donors: np.ndarray,
     post: np.ndarray,
+    intercept: bool,
     params: SyntheticControlParams,
     warnings: list[str],
 ) -> dict[str, Any]:
     """The conformal interval, p-value and estimate; ``iid`` if ``moving_block`` is unbounded."""
     if params.ci_method == "conformal":
         _require_reachable_alpha(post, params)
-    record = _conformal(y, donors, post, params, params.conformal_permutations)
+    record = _conformal(y, donors, post, intercept, params, params.conformal_permutations)
     if record["interval"] is None and params.conformal_permutations == "moving_block":
         warnings.append(
             "the moving_block conformal confidence set is unbounded (no effect within "
             f"{conformal.MAX_STEPS} steps of the estimate is rejected); used iid permutations"
         )
-        record = _conformal(y, donors, post, params, "iid")
+        record = _conformal(y, donors, post, intercept, params, "iid")
     elif record["interval"] is None:
         warnings.append("the conformal confidence set is unbounded")
     if record["permutations"] == "iid" and record["autocorrelation"] > 0.3:
@@ -265,6 +279,7 @@ def _conformal(
     y: np.ndarray,
     donors: np.ndarray,
     post: np.ndarray,
+    intercept: bool,
     params: SyntheticControlParams,
     scheme: Literal["iid", "moving_block"],
 ) -> dict[str, Any]:
@@ -274,15 +289,15 @@ def _conformal(
 
     def residuals(theta: float) -> np.ndarray:
         adjusted = y - theta * post
-        weights = fit_weights(adjusted, donors, params.intercept)
-        return adjusted - synthetic(adjusted, donors, donors, weights, params.intercept)
+        weights = fit_weights(adjusted, donors, intercept)
+        return adjusted - synthetic(adjusted, donors, donors, weights, intercept)
 
     def accepts(theta: float) -> bool:
         return conformal.p_value(residuals(theta), rows, params.conformal_statistic) > params.alpha
 
-    start_fit = fit_weights(y[~post], donors[~post], params.intercept)
+    start_fit = fit_weights(y[~post], donors[~post], intercept)
     start = float(
-        (y - synthetic(y[~post], donors[~post], donors, start_fit, params.intercept))[post].mean()
+        (y - synthetic(y[~post], donors[~post], donors, start_fit, intercept))[post].mean()
     )
     scale = max(float(np.std(y - y.mean())), 1e-9)
     effect = conformal.point_estimate(residuals, post, start, scale)
