@@ -5,8 +5,10 @@ control of Abadie, Diamond & Hainmueller (2010, 2015) and Abadie (2021). Donor w
 (>= 0, summing to 1) are fitted on the pre period only, on the pre-period outcomes or, with
 ``predictors``, on predictor means under V-weights chosen by pre-period outcome MSPE
 (``models/synth_fit.py``). The effect is the mean post-period gap between the treated unit
-and its synthetic control. ``intercept: true`` also matches the pre-period mean level
-(de-meaned fit, Ferman & Pinto 2021); the default ``false`` is the published method.
+and its synthetic control. ``intercept: true`` de-means every series first (Ferman & Pinto
+2021), so only the dynamics are matched; ``false`` fits levels, the published method;
+``auto`` (default) de-means only when the treated unit's pre-period mean is outside the
+donors' range, which no convex combination can reach (also per placebo unit).
 
 Inference:
 - p-value: placebo in space. Each donor in turn is treated and fitted on the other
