@@ -36,9 +36,7 @@ def params(**extra: object) -> ITSParams:
 def test_daily_dates_get_weekly_seasonality_by_default():
     result = InterruptedTimeSeries().estimate(daily_series(1, 2.0)[0], params(), seed=0)
     assert result.diagnostics["seasonal_period"] == 7
-    assert result.diagnostics["seasonal_period_source"] == (
-        "auto: daily data, weekly seasonality"
-    )
+    assert result.diagnostics["seasonal_period_source"] == "auto: daily data, weekly seasonality"
     assert result.diagnostics["fit_choice"] == "auto: fgls (daily data)"
 
 
@@ -55,9 +53,7 @@ def test_irregular_or_numeric_time_gets_no_automatic_seasonality():
     frame = daily_series(1, 2.0)[0].drop(index=[10, 11])
     gaps = InterruptedTimeSeries().estimate(frame, params(), seed=0)
     assert gaps.diagnostics["seasonal_period"] is None
-    assert gaps.diagnostics["seasonal_period_source"] == (
-        "auto: irregular time, no seasonal terms"
-    )
+    assert gaps.diagnostics["seasonal_period_source"] == "auto: irregular time, no seasonal terms"
     numeric = daily_series(1, 2.0)[0].assign(date=np.arange(N_DAYS))
     result = InterruptedTimeSeries().estimate(numeric, params(treatment_time=90), seed=0)
     assert result.diagnostics["seasonal_period"] is None

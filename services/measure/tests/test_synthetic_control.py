@@ -1,9 +1,10 @@
 """Synthetic control: the classic estimate, placebo inference and the conformal interval.
 
 Seeded 30-unit daily panels (``datasets.factor_panel``: one treated unit, 100 pre and 20
-post days, known effect). Published data (Prop 99) is in ``test_replication_panels.py``. The reference is the Hsiao-Ching-Wan (2012) panel-data
-interval: OLS of the treated unit on the donors over the pre period (statsmodels), the
-mean post-period prediction error with its variance sigma^2/T1 + x_bar' Cov(beta) x_bar.
+post days, known effect); published data (Prop 99) is in ``test_replication_panels.py``.
+The width reference is the Hsiao-Ching-Wan (2012) panel-data interval: OLS of the treated
+unit on the donors over the pre period (statsmodels), the mean post-period prediction error
+with its variance sigma^2/T1 + x_bar' Cov(beta) x_bar.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def test_the_interval_is_the_inverted_placebo_test():
         for shift, accepted in [(inside, True), (-inside * 1e3, False)]:
             shifted = frame.assign(y=frame["y"] - (edge + shift) * (post & treated))
             p_value = SyntheticControl().estimate(shifted, params(), seed=0).p_value
-            assert (p_value > 0.05) is accepted
+            assert p_value is not None and (p_value > 0.05) is accepted
 
 
 def test_results_do_not_depend_on_the_callers_seed():
@@ -136,6 +137,40 @@ def test_a_level_outside_the_donors_range_is_demeaned_by_default():
     assert abs(auto.effect - EFFECT) < 1
     inside = SyntheticControl().estimate(factor_panel(5, effect=EFFECT), params(), seed=0)
     assert inside.diagnostics["intercept"] is False
+
+
+def test_predictors_match_the_treated_unit_and_report_their_balance():
+    frame = factor_panel(6, effect=EFFECT)
+    frame["x"] = frame.groupby("unit")["y"].transform("mean") + 0.0 * frame["y"]
+    frame.loc[frame.index[::7], "x"] = np.nan  # means skip missing predictor values
+    predictors = [
+        {"column": "y", "start": "2024-01-01", "end": "2024-02-29"},
+        {"column": "y", "periods": ["2024-03-15", "2024-04-01"]},  # pre period: to 2024-04-09
+        {"column": "x"},
+    ]
+    result = SyntheticControl().estimate(frame, params(predictors=predictors), seed=0)
+    balance = result.diagnostics["predictors"]
+    assert [p["column"] for p in balance] == ["y", "y", "x"]
+    assert sum(p["v_weight"] for p in balance) == pytest.approx(1.0)
+    assert balance[0]["synthetic"] == pytest.approx(balance[0]["treated"], rel=0.02)
+    assert result.ci_lower < EFFECT < result.ci_upper
+    assert result.diagnostics["estimator"].endswith(", predictors with V-weights")
+
+
+def test_predictor_periods_missing_from_the_data_are_refused():
+    predictors = [{"column": "y", "periods": ["1999-01-01"]}]
+    with pytest.raises(ConfigError) as info:
+        SyntheticControl().estimate(factor_panel(6), params(predictors=predictors), seed=0)
+    assert str(info.value) == (
+        "MEASUREMENT.PARAMS.predictors[0]: no period of 'y' matches ['1999-01-01']"
+    )
+    late = [{"column": "y", "start": "2024-04-01", "end": "2024-04-15"}]
+    with pytest.raises(ConfigError) as info:
+        SyntheticControl().estimate(factor_panel(6), params(predictors=late), seed=0)
+    assert str(info.value) == (
+        "MEASUREMENT.PARAMS.predictors[0]: periods ['2024-04-01', '2024-04-15'] reach into the "
+        "post period; predictors must be measured before treatment_time"
+    )
 
 
 def test_alpha_below_the_smallest_reachable_p_value_is_refused():

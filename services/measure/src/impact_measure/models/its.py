@@ -211,9 +211,9 @@ def seasonality(index: pd.Index, setting: str | int | None) -> Seasonality:
     """The seasonal terms to model and why (``auto``: from the spacing of the time column)."""
     frequency = time_frequency(index)
     if setting != "auto":
-        period = setting if isinstance(setting, int) and setting >= 2 else None
+        fixed = setting if isinstance(setting, int) and setting >= 2 else None
         return Seasonality(
-            frequency, period, None, "set in PARAMS" if period else "disabled in PARAMS"
+            frequency, fixed, None, "set in PARAMS" if fixed else "disabled in PARAMS"
         )
     choices: dict[str, tuple[float, int | None, str]] = {
         "daily": (7, None, "weekly seasonality"),

@@ -381,8 +381,7 @@ def _predictor_matrix(
     units = frame[params.unit_column].to_numpy()
     rows = []
     for i, predictor in enumerate(params.predictors):
-        param = f"predictors[{i}].column"
-        values = numeric_column(frame, predictor.column, param)
+        values = _predictor_values(frame, predictor.column, f"predictors[{i}].column")
         table = pd.DataFrame(
             {"unit": units, "time": frame[params.time_column].to_numpy(), "value": values}
         )
@@ -401,6 +400,16 @@ def _predictor_matrix(
     return np.vstack(rows)
 
 
+def _predictor_values(frame: pd.DataFrame, name: str, param: str) -> np.ndarray:
+    """A numeric predictor column as floats; missing values are allowed (means skip them)."""
+    series = require_column(frame, name, param)
+    if not pd.api.types.is_numeric_dtype(series):
+        raise ConfigError(
+            f"{PARAMS_PATH}.{param}: column {name!r} must be numeric, got {series.dtype}"
+        )
+    return series.to_numpy(dtype=float, na_value=np.nan)
+
+
 def _predictor_periods(
     index: pd.Index, post: np.ndarray, predictor: Predictor, i: int
 ) -> np.ndarray:
@@ -416,12 +425,17 @@ def _predictor_periods(
             mask &= times <= convert(predictor.end)
     else:
         mask = ~post
+    chosen = (
+        predictor.periods if predictor.periods is not None else [predictor.start, predictor.end]
+    )
     if not mask.any():
-        chosen = (
-            predictor.periods if predictor.periods is not None else [predictor.start, predictor.end]
-        )
         raise ConfigError(
             f"{PARAMS_PATH}.predictors[{i}]: no period of {predictor.column!r} matches {chosen!r}"
+        )
+    if (mask & post).any():
+        raise ConfigError(
+            f"{PARAMS_PATH}.predictors[{i}]: periods {chosen!r} reach into the post period; "
+            "predictors must be measured before treatment_time"
         )
     return mask
 
