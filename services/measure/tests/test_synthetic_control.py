@@ -238,3 +238,12 @@ def test_monte_carlo_coverage_and_bias(effect, seed, intercept):
     assert BAND[0] <= summary["conformal_covered"] <= BAND[1]
     assert abs(summary["bias"]) < 2 * summary["bias_se"] + 0.02
     assert summary["width"] <= 2.5 * summary["hcw_width"]
+
+
+def test_two_initiatives_with_the_same_data_get_the_same_result(run, build):
+    config = build("synthetic_control", seed=8)
+    first = run(config, initiative_id="north", seed=3)
+    second = run(config, initiative_id="south", seed=3)
+    assert first["diagnostics"]["conformal"] == second["diagnostics"]["conformal"]
+    for key in ("effect_estimate", "ci_lower", "ci_upper", "p_value"):
+        assert first[key] == second[key]
