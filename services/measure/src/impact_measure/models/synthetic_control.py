@@ -227,9 +227,15 @@ def _choose_interval(
             return interval, placebo_method, placebo_p, placebo_p_method
         warnings.append(f"{interval}; the CI is the conformal interval instead")
     if conformal_record["interval"] is None:
+        reasons = [*warnings, f"conformal: {conformal_record['note']}"]
         raise ComponentError(
             "synthetic_control: no method bounds a confidence interval on these data: "
-            + "; ".join(warnings)
+            + "; ".join(reasons)
+        )
+    if conformal_record["permutations"] == "iid" and conformal_record["autocorrelation"] > 0.3:
+        warnings.append(
+            "conformal residuals are serially correlated (lag-1 autocorrelation "
+            f"{conformal_record['autocorrelation']:.2f}): iid permutations may under-cover"
         )
     method = (
         "conformal inference test inversion (Chernozhukov, Wuthrich & Zhu 2021): "
@@ -247,7 +253,11 @@ def _conformal_record(
     params: SyntheticControlParams,
     warnings: list[str],
 ) -> dict[str, Any]:
-    """The conformal interval, p-value and estimate; ``iid`` if ``moving_block`` is unbounded."""
+    """The conformal interval, p-value and estimate; ``iid`` if ``moving_block`` is unbounded.
+
+    ``interval`` is ``None`` when the set is unbounded, ``alpha`` is below the smallest
+    reachable p-value, or the test fails; ``note`` then says which.
+    """
     if params.ci_method == "conformal":
         _require_reachable_alpha(post, params)
     record = _conformal(y, donors, post, intercept, params, params.conformal_permutations)
@@ -257,13 +267,6 @@ def _conformal_record(
             f"{conformal.MAX_STEPS} steps of the estimate is rejected); used iid permutations"
         )
         record = _conformal(y, donors, post, intercept, params, "iid")
-    elif record["interval"] is None:
-        warnings.append("the conformal confidence set is unbounded")
-    if record["permutations"] == "iid" and record["autocorrelation"] > 0.3:
-        warnings.append(
-            f"conformal residuals are serially correlated (lag-1 autocorrelation "
-            f"{record['autocorrelation']:.2f}): iid permutations may under-cover"
-        )
     return record
 
 
@@ -288,6 +291,12 @@ def _conformal(
     """Estimate, interval (``None`` if unbounded) and p-value of the conformal test."""
     rng = np.random.default_rng(params.permutation_seed)
     rows = conformal.permutation_indices(post, scheme, params.n_permutations, rng)
+    record: dict[str, Any] = {
+        "interval": None,
+        "permutations": scheme,
+        "n_permutations": len(rows),
+        "statistic": params.conformal_statistic,
+    }
 
     def residuals(theta: float) -> np.ndarray:
         adjusted = y - theta * post
@@ -302,20 +311,23 @@ def _conformal(
         (y - synthetic(y[~post], donors[~post], donors, start_fit, intercept))[post].mean()
     )
     scale = max(float(np.std(y - y.mean())), 1e-9)
-    effect = conformal.point_estimate(residuals, post, start, scale)
+    try:
+        effect = conformal.point_estimate(residuals, post, start, scale)
+    except ComponentError as exc:
+        return {**record, "note": str(exc)}
     residual = residuals(effect)
+    record.update(
+        effect=effect,
+        p_value=conformal.p_value(residuals(0.0), rows, params.conformal_statistic),
+        autocorrelation=_lag_one_autocorrelation(residual[~post]),
+    )
+    if params.alpha < 1.0 / len(rows):
+        return {**record, "note": f"alpha is below the smallest p-value, 1/{len(rows)}"}
     step = max(float(residual.std()), 1e-9 * scale) * np.sqrt(1 / post.sum() + 1 / (~post).sum())
-    reachable = params.alpha >= 1.0 / len(rows)
-    interval = conformal.interval(accepts, effect, 0.5 * step) if reachable else None
-    return {
-        "interval": None if interval is None else [float(interval[0]), float(interval[1])],
-        "effect": effect,
-        "p_value": conformal.p_value(residuals(0.0), rows, params.conformal_statistic),
-        "permutations": scheme,
-        "n_permutations": len(rows),
-        "statistic": params.conformal_statistic,
-        "autocorrelation": _lag_one_autocorrelation(residual[~post]),
-    }
+    interval = conformal.interval(accepts, effect, 0.5 * step)
+    if interval is None:
+        return {**record, "note": "the confidence set is unbounded"}
+    return {**record, "interval": [float(interval[0]), float(interval[1])]}
 
 
 def _lag_one_autocorrelation(values: np.ndarray) -> float:
