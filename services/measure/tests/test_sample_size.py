@@ -65,4 +65,5 @@ def test_mean_statistic_gives_a_narrower_conformal_interval_than_mean_abs(run, b
     width = by_mean["ci_upper"] - by_mean["ci_lower"]
     assert width < 0.6 * (by_mean_abs["ci_upper"] - by_mean_abs["ci_lower"])
     assert by_mean["ci_lower"] < 5.0 < by_mean["ci_upper"]
-    assert by_mean["diagnostics"]["conformal_statistic"] == "mean"
+    assert by_mean["diagnostics"]["conformal"]["statistic"] == "mean"
+    assert by_mean["diagnostics"]["warnings"][0].startswith("the placebo test cannot reject")

@@ -65,11 +65,13 @@ def point_estimate(residuals: Residuals, post: np.ndarray, start: float, scale: 
     raise ComponentError("synthetic_control: no effect makes the mean post residual zero")
 
 
-def interval(accepts: Callable[[float], bool], center: float, step: float) -> tuple[float, float]:
+def interval(
+    accepts: Callable[[float], bool], center: float, step: float
+) -> tuple[float, float] | None:
     """The accepted θ interval around ``center``: scan outward by ``step``, then bisect.
 
-    Raises:
-        ComponentError: nothing is rejected within ``MAX_STEPS`` steps on a side.
+    ``None`` when nothing is rejected within ``MAX_STEPS`` steps on a side (the set is
+    unbounded there, as cyclic shifts can make it on short or trending series).
     """
     edges = []
     for direction in (-1.0, 1.0):
@@ -81,10 +83,7 @@ def interval(accepts: Callable[[float], bool], center: float, step: float) -> tu
                 break
             inside = candidate
         else:
-            raise ComponentError(
-                "synthetic_control: the conformal confidence set is unbounded (no effect "
-                f"within {MAX_STEPS} steps of {step:.3g} from the estimate is rejected)"
-            )
+            return None
         for _ in range(BISECTIONS):
             middle = 0.5 * (inside + outside)
             inside, outside = (middle, outside) if accepts(middle) else (inside, middle)

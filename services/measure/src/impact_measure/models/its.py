@@ -1,21 +1,30 @@
 """``interrupted_time_series``: the level change (step) of a segmented regression.
 
 The outcome is aggregated by ``time_column`` (``aggregation``: mean or sum; rows of
-pre-aggregated data are weighted by ``count_column``), then
-``y_t = b0 + b1 * t + effect * step_t (+ day-of-period dummies) + u_t`` is fitted
-with AR(p) errors: by feasible GLS (statsmodels ``GLSAR``, iterated Cochrane-Orcutt;
-``fit: fgls``, default) or by maximum likelihood (``SARIMAX``, explicit constant
-column, ``trend="n"``; ``fit: sarimax``, ~100x slower, same model). The effect is the
-step coefficient, never the post-period level. If the fit fails, OLS with Newey-West
-(HAC) standard errors is used and ``diagnostics.fit_method`` says so. Seasonality:
-``seasonal_period: auto`` (default) adds day-of-week dummies to a regular daily series
-(1-day spacing); ``null``/``0`` turns them off, an integer >= 2 sets the period.
-``sample_size`` counts the unit-level rows behind the series (e.g. product-days).
+pre-aggregated data are weighted by ``count_column``). The effect is the coefficient of a
+step at ``treatment_time``, never the post-period level, in one of two models:
+- segmented regression ``y_t = b0 + b1 * t + effect * step_t (+ seasonal terms) + u_t``
+  with AR(p) errors: feasible GLS (statsmodels ``GLSAR``, iterated Cochrane-Orcutt;
+  ``fit: fgls``) or maximum likelihood (``SARIMAX``, ``fit: sarimax``, same model);
+- structural time series (``fit: structural``): a local level (random walk) plus the
+  seasonal terms and the step, by Kalman-filter ML (statsmodels
+  ``UnobservedComponents``), as Harvey & Durbin (1986) measured the UK seat-belt law.
+``fit: auto`` (default) is ``structural`` for monthly, quarterly and weekly series (years
+of data, where one straight trend rarely holds) and ``fgls`` otherwise
+(docs/decisions/0086-its-calendar-seasonality-and-structural-fit.md). If a fit fails,
+OLS with Newey-West (HAC) standard errors is used and ``diagnostics.fit_method`` says so.
+
+Seasonality (``seasonal_period: auto``, default) follows the spacing of a date time
+column: daily → 6 day-of-week dummies, weekly → 3 Fourier pairs of the 52.18-week year,
+monthly → 11 month dummies, quarterly → 3 quarter dummies, each only with at least two
+full cycles; numeric or irregular time gets none. ``null``/``0`` turns it off, an integer
+>= 2 sets a dummy period. ``sample_size`` counts the unit-level rows behind the series.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -25,6 +34,7 @@ from pydantic import Field, field_validator
 from scipy import stats
 from statsmodels.regression.linear_model import GLSAR, OLS
 from statsmodels.tsa.statespace.sarimax import SARIMAX
+from statsmodels.tsa.statespace.structural import UnobservedComponents
 
 from impact_measure.models.base import (
     PARAMS_PATH,
@@ -49,7 +59,7 @@ class ITSParams(ModelParams):
     aggregation: Literal["mean", "sum"] = "mean"
     seasonal_period: Literal["auto"] | int | None = "auto"
     ar_order: int = Field(default=1, ge=0, le=3)
-    fit: Literal["fgls", "sarimax"] = "fgls"
+    fit: Literal["auto", "fgls", "sarimax", "structural"] = "auto"
     maxiter: int = Field(default=50, ge=1)
     min_periods_each_side: int = Field(default=5, ge=2)
     count_column: str | None = None
@@ -79,10 +89,13 @@ class InterruptedTimeSeries:
                 f"{PARAMS_PATH}.treatment_time: {params.treatment_time!r} leaves {n_pre} pre and "
                 f"{n_post} post periods; need >= {params.min_periods_each_side} on each side"
             )
-        period, period_source = seasonal_period(series.index, params.seasonal_period)
-        exog = _design(len(series), post, period)
+        season = seasonality(series.index, params.seasonal_period)
+        exog = _design(len(series), post, season)
         y = series.to_numpy(dtype=float)
-        fit = _fit_sarimax if params.fit == "sarimax" else _fit_fgls
+        fit_name = params.fit
+        if fit_name == "auto":
+            fit_name = "structural" if season.frequency in YEARLY_FREQUENCIES else "fgls"
+        fit = FITS[fit_name]
         try:
             effect, se, dof, method, extra = fit(y, exog, params)
         except (np.linalg.LinAlgError, ValueError, RuntimeError) as exc:
@@ -103,12 +116,20 @@ class InterruptedTimeSeries:
             diagnostics={
                 "missing": missing,
                 "estimand": "level change (step) at treatment_time",
-                "estimator": "segmented regression: intercept + trend + step (+ seasonal dummies)",
+                "estimator": (
+                    "structural time series: local level + step (+ seasonal terms)"
+                    if fit_name == "structural"
+                    else "segmented regression: intercept + trend + step (+ seasonal terms)"
+                ),
                 "fit_method": method,
+                "fit_choice": f"{params.fit}: {fit_name}"
+                + (f" ({season.frequency} data)" if params.fit == "auto" else ""),
                 "standard_error": se,
                 "aggregation": params.aggregation,
-                "seasonal_period": period,
-                "seasonal_period_source": period_source,
+                "frequency": season.frequency,
+                "seasonal_period": season.period,
+                "seasonal_terms": season.terms,
+                "seasonal_period_source": season.source,
                 "n_periods": len(series),
                 "pre_mean": float(y[~post].mean()),
                 "post_mean": float(y[post].mean()),
@@ -129,25 +150,77 @@ def _aggregate(frame: pd.DataFrame, params: ITSParams) -> tuple[pd.Series, int]:
     return series, round(float(counts.sum()))
 
 
-def seasonal_period(index: pd.Index, setting: str | int | None) -> tuple[int | None, str]:
-    """The seasonal period to model and why: ``auto`` is 7 for regular daily data."""
+YEARLY_FREQUENCIES = ("weekly", "monthly", "quarterly")
+WEEKS_PER_YEAR = 365.25 / 7
+WEEKLY_HARMONICS = 3
+
+
+@dataclass(frozen=True)
+class Seasonality:
+    """Seasonal terms of the design: ``period`` dummies or ``harmonics`` Fourier pairs."""
+
+    frequency: str
+    period: float | None
+    harmonics: int | None
+    source: str
+
+    @property
+    def terms(self) -> str:
+        if self.period is None:
+            return "none"
+        if self.harmonics:
+            return f"{self.harmonics} Fourier pairs of period {self.period:.2f}"
+        return f"{int(self.period) - 1} dummies"
+
+
+def time_frequency(index: pd.Index) -> str:
+    """``daily``, ``weekly``, ``monthly``, ``quarterly``, or ``irregular``/``numeric``."""
+    if pd.api.types.is_numeric_dtype(index):
+        return "numeric"
+    if len(index) < 3:
+        return "irregular"
+    try:
+        dates = pd.DatetimeIndex(pd.to_datetime(index))
+    except (TypeError, ValueError):
+        return "irregular"
+    days = dates.to_series().diff().iloc[1:].dt.days
+    if (days == 1).all():
+        return "daily"
+    if (days == 7).all():
+        return "weekly"
+    for name, code, span in (("monthly", "M", (28, 31)), ("quarterly", "Q", (89, 92))):
+        steps = np.diff(dates.to_period(code).asi8)
+        if (steps == 1).all() and days.between(*span).all():
+            return name
+    return "irregular"
+
+
+def seasonality(index: pd.Index, setting: str | int | None) -> Seasonality:
+    """The seasonal terms to model and why (``auto``: from the spacing of the time column)."""
+    frequency = time_frequency(index)
     if setting != "auto":
-        period = setting if isinstance(setting, int) and setting >= 2 else None
-        return period, "set in PARAMS" if period else "disabled in PARAMS"
-    daily = False
-    if not pd.api.types.is_numeric_dtype(index) and len(index) >= 3:
-        try:
-            spacing = pd.DatetimeIndex(pd.to_datetime(index)).to_series().diff().iloc[1:]
-            daily = bool((spacing == pd.Timedelta(days=1)).all())
-        except (TypeError, ValueError):
-            daily = False
-    if daily:
-        return 7, "auto: daily data (1-day spacing), weekly seasonality"
-    return None, "auto: not a regular daily series, no seasonal dummies"
+        fixed = setting if isinstance(setting, int) and setting >= 2 else None
+        return Seasonality(
+            frequency, fixed, None, "set in PARAMS" if fixed else "disabled in PARAMS"
+        )
+    choices: dict[str, tuple[float, int | None, str]] = {
+        "daily": (7, None, "weekly seasonality"),
+        "weekly": (WEEKS_PER_YEAR, WEEKLY_HARMONICS, "yearly seasonality"),
+        "monthly": (12, None, "yearly seasonality"),
+        "quarterly": (4, None, "yearly seasonality"),
+    }
+    if frequency not in choices:
+        return Seasonality(frequency, None, None, f"auto: {frequency} time, no seasonal terms")
+    period, harmonics, what = choices[frequency]
+    if len(index) < 2 * period:
+        return Seasonality(
+            frequency, None, None, f"auto: {frequency} data shorter than two seasonal cycles"
+        )
+    return Seasonality(frequency, period, harmonics, f"auto: {frequency} data, {what}")
 
 
-def _design(length: int, post: np.ndarray, seasonal_period: int | None) -> np.ndarray:
-    """Columns: const, time scaled to [-1, 1], step, ``seasonal_period - 1`` dummies."""
+def _design(length: int, post: np.ndarray, season: Seasonality) -> np.ndarray:
+    """Columns: const, time scaled to [-1, 1], step, then the seasonal terms."""
     time = np.arange(length, dtype=float)
     centred = time - time.mean()
     columns = [
@@ -155,9 +228,13 @@ def _design(length: int, post: np.ndarray, seasonal_period: int | None) -> np.nd
         centred / max(1.0, float(np.abs(centred).max())),
         post.astype(float),
     ]
-    if seasonal_period:
-        phase = np.arange(length) % seasonal_period
-        columns += [(phase == k).astype(float) for k in range(1, seasonal_period)]
+    if season.period and season.harmonics:
+        angle = 2 * np.pi * np.outer(time, np.arange(1, season.harmonics + 1)) / season.period
+        columns += [*np.sin(angle).T, *np.cos(angle).T]
+    elif season.period:
+        period = int(season.period)
+        phase = np.arange(length) % period
+        columns += [(phase == k).astype(float) for k in range(1, period)]
     return np.column_stack(columns)
 
 
@@ -204,6 +281,34 @@ def _fit_fgls(
     return float(fit.params[STEP]), se, int(fit.df_resid), f"GLSAR AR({params.ar_order})", info
 
 
+def _fit_structural(
+    y: np.ndarray, exog: np.ndarray, params: ITSParams
+) -> tuple[float, float, int | None, str, dict[str, object]]:
+    """Local level + step + seasonal terms. The variances are fitted by ML; the regression
+    coefficients are states (diffuse prior), so the step's SE is its smoothed state SE
+    (Durbin & Koopman 2012, §6.2). y is scaled for the optimiser."""
+    scale = float(y.std()) or 1.0
+    regressors = exog[:, STEP:]  # the local level replaces the constant and the trend
+    model = UnobservedComponents(y / scale, level="llevel", exog=regressors, mle_regression=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = model.fit(disp=False, maxiter=max(params.maxiter, 200))
+    step = model.k_states - regressors.shape[1]
+    effect = float(result.smoothed_state[step, -1]) * scale
+    se = float(np.sqrt(result.smoothed_state_cov[step, step, -1])) * scale
+    if not np.isfinite(se) or se <= 0:
+        raise ValueError(f"UnobservedComponents gave a non-finite standard error ({se})")
+    variances = {
+        name.removeprefix("sigma2."): float(value) * scale**2
+        for name, value in zip(model.param_names, result.params, strict=True)
+    }
+    info = {
+        "variances": variances,
+        "converged": bool(result.mle_retvals.get("converged", False)),
+    }
+    return effect, se, None, "UnobservedComponents local level", info
+
+
 def _fit_hac(
     y: np.ndarray, exog: np.ndarray, params: ITSParams
 ) -> tuple[float, float, int | None, str, dict[str, object]]:
@@ -216,3 +321,6 @@ def _fit_hac(
         "OLS with Newey-West HAC",
         {"hac_lags": lags},
     )
+
+
+FITS = {"fgls": _fit_fgls, "sarimax": _fit_sarimax, "structural": _fit_structural}

@@ -1,27 +1,34 @@
 """``synthetic_control``: ATT of one treated unit from a convex combination of donors.
 
-Weights (>= 0, summing to 1) minimise the pre-period squared error (scipy ``nnls``
-with the sum-to-one constraint as a heavily weighted extra row). With
-``intercept: true`` (default) every series is de-meaned first, so the treated
-unit may sit outside the donors' range of levels (Ferman & Pinto 2021).
+Estimate (docs/decisions/0078-synthetic-control-classic-att.md): the classic synthetic
+control of Abadie, Diamond & Hainmueller (2010, 2015) and Abadie (2021). Donor weights
+(>= 0, summing to 1) are fitted on the pre period only, on the pre-period outcomes or, with
+``predictors``, on predictor means under V-weights chosen by pre-period outcome MSPE
+(``models/synth_fit.py``). The effect is the mean post-period gap between the treated unit
+and its synthetic control. ``intercept: true`` de-means every series first (Ferman & Pinto
+2021), so only the dynamics are matched; ``false`` fits levels, the published method;
+``auto`` (default) de-means only when the treated unit's pre-period mean is outside the
+donors' range, which no convex combination can reach (also per placebo unit).
+
+Inference:
+- p-value: placebo in space. Each donor in turn is treated and fitted on the other
+  donors; the p-value is the rank of the treated unit's post/pre RMSPE ratio among all
+  units, ``(1 + #{placebo ratio >= treated}) / (1 + donors)``.
+- CI (``ci_method: placebo``, default): the constant effects θ that the same test does not
+  reject when ``θ`` is subtracted from the treated post period (Firpo & Possebom 2018); an
+  interval centred on the estimate. With fewer than ``1/alpha - 1`` donors the test cannot
+  reject anything, and the CI falls back to the conformal one (with a warning).
+- The conformal interval (Chernozhukov, Wüthrich & Zhu 2021; ``models/conformal.py``:
+  weights refitted on all periods under H0: constant effect θ, permutations of the
+  residuals in time) is reported in ``diagnostics.conformal`` and is the CI with
+  ``ci_method: conformal``. An unbounded conformal set (e.g. ``moving_block`` on a short
+  series) is reported, with ``iid`` permutations tried next.
+Permutations are seeded by ``permutation_seed`` only, so equal data give equal results.
 
 Unit series are (weighted) means of the rows per unit and period, so the input may be
 a product-day panel with ``unit_column`` a group of products (e.g. a category or region);
 ``sample_size`` counts the rows of the treated and donor units (``count_column`` weights
 pre-aggregated rows).
-
-Inference (docs/decisions/0030-synthetic-control-conformal-interval.md):
-- CI: conformal inference (Chernozhukov, Wüthrich & Zhu 2021) by test inversion, see
-  ``models/conformal.py``: for a candidate constant effect θ the post outcomes are shifted
-  by θ, weights are refitted on all periods, and θ is kept if the permutation p-value of
-  the statistic (``conformal_statistic``: ``mean`` = |mean post residual|, default, or
-  ``mean_abs`` = mean |post residual|, CWZ's S_1) exceeds ``alpha``. Permutations
-  (``conformal_permutations``): ``iid`` (default, ``n_permutations`` random ones) or
-  ``moving_block`` (the T cyclic shifts; for serially correlated residuals).
-- Estimate: the θ whose post residuals have mean zero under that fit (p-value 1, so it
-  is always inside the CI); the classic pre-period-fit ATT is in ``diagnostics``.
-- p-value: the same conformal test of θ = 0 (consistent with the CI); the placebo-in-space
-  RMSPE-ratio rank (Abadie, Diamond & Hainmueller 2010) is ``diagnostics.placebo_p_value``.
 """
 
 from __future__ import annotations
@@ -32,8 +39,8 @@ import numpy as np
 import pandas as pd
 from impact_contracts import ComponentError, ConfigError
 from pydantic import Field
-from scipy.optimize import nnls
 
+from impact_measure.config import Section
 from impact_measure.models import conformal
 from impact_measure.models.base import (
     PARAMS_PATH,
@@ -50,6 +57,29 @@ from impact_measure.models.base import (
     require_sample_size,
 )
 from impact_measure.models.panel import post_indicator
+from impact_measure.models.synth_fit import (
+    Fit,
+    fit_unit,
+    fit_weights,
+    placebo_fits,
+    placebo_interval,
+    rank_p_value,
+    rmspe,
+    rmspe_ratio,
+    synthetic,
+)
+
+TimeValue = str | int | float
+
+
+class Predictor(Section):
+    """A predictor: the mean of ``column`` per unit over ``periods`` (time values), or over
+    ``start``..``end`` (inclusive), or over the whole pre period when neither is given."""
+
+    column: str
+    periods: list[TimeValue] | None = None
+    start: TimeValue | None = None
+    end: TimeValue | None = None
 
 
 class SyntheticControlParams(ModelParams):
@@ -57,19 +87,22 @@ class SyntheticControlParams(ModelParams):
     unit_column: str
     time_column: str
     treated_unit: str | int
-    treatment_time: str | int | float
+    treatment_time: TimeValue
     treatment_column: str | None = None
-    intercept: bool = True
+    intercept: bool | Literal["auto"] = "auto"
+    predictors: list[Predictor] = Field(default_factory=list)
+    ci_method: Literal["placebo", "conformal"] = "placebo"
     conformal_permutations: Literal["iid", "moving_block"] = "iid"
     n_permutations: int = Field(default=999, ge=99, le=100_000)
     conformal_statistic: Literal["mean", "mean_abs"] = "mean"
+    permutation_seed: int = Field(default=0, ge=0)
     count_column: str | None = None
     missing: Literal["error", "drop_rows", "drop_units"] = "drop_units"  # type: ignore[assignment]
 
 
 @register_model("synthetic_control")
 class SyntheticControl:
-    """Synthetic control with a conformal CI and p-value (placebo rank in diagnostics)."""
+    """Classic synthetic control; placebo-in-space p-value and CI, conformal interval too."""
 
     Params: ClassVar[type[ModelParams]] = SyntheticControlParams
 
@@ -83,25 +116,39 @@ class SyntheticControl:
                 f"{PARAMS_PATH}.treatment_time: {params.treatment_time!r} leaves {n_pre} pre and "
                 f"{n_post} post periods; need >= 5 pre and >= 1 post"
             )
-        treated = wide.pop(_unit_key(wide, params.treated_unit))
+        x_all = _predictor_matrix(frame, wide, post, params)
+        treated_key = _unit_key(wide, params.treated_unit)
+        treated_index = list(wide.columns).index(treated_key)
+        y = wide.pop(treated_key).to_numpy(dtype=float)
         donors = wide.to_numpy(dtype=float)
-        y = treated.to_numpy(dtype=float)
         require_sample_size(y.size * (donors.shape[1] + 1), "unit-periods")
+        x, x_donors = (None, None) if x_all is None else _split(x_all, treated_index)
 
-        classic_weights = fit_weights(y[~post], donors[~post], params.intercept)
-        classic_gap = y - synthetic(
-            y[~post], donors[~post], donors, classic_weights, params.intercept
+        intercept = None if params.intercept == "auto" else params.intercept
+        fit = fit_unit(y, donors, ~post, intercept, x, x_donors)
+        effect = float(fit.gap[post].mean())
+        placebos = placebo_fits(donors, ~post, intercept, x_donors)
+        ratios = np.array([rmspe_ratio(p.gap, post) for p in placebos])
+        ratio = rmspe_ratio(fit.gap, post)
+        placebo_p = rank_p_value(ratio, ratios)
+        warnings = _level_warning(y[~post], donors[~post], params.intercept)
+        conformal_record = _conformal_record(y, donors, post, fit.intercept, params, warnings)
+        (lower, upper), ci_method, p_value, p_method = _choose_interval(
+            fit, post, ratios, placebo_p, conformal_record, params, warnings
         )
-        inference = _conformal(y, donors, post, float(classic_gap[post].mean()), params, seed)
-        effect, (lower, upper) = inference["effect"], inference["interval"]
-        weights = fit_weights(y - effect * post, donors, params.intercept)
+        if not lower <= effect <= upper:
+            raise ComponentError(
+                f"synthetic_control: the {ci_method} interval [{lower:.4g}, {upper:.4g}] does "
+                f"not contain the estimate {effect:.4g}; the data reject a constant effect at "
+                "the estimate (add donors so the placebo interval applies, or raise alpha)"
+            )
         finite_or_fail("synthetic_control", effect, lower, upper)
-        top = np.argsort(weights)[::-1][:10]
+        names = [str(c) for c in wide.columns]
         return Estimate(
             effect=effect,
             ci_lower=lower,
             ci_upper=upper,
-            p_value=inference["p_value"],
+            p_value=p_value,
             sample_size=n_observations,
             n_treated=1,
             n_control=int(donors.shape[1]),
@@ -110,26 +157,126 @@ class SyntheticControl:
             diagnostics={
                 "missing": missing,
                 "estimand": "ATT of the treated unit, averaged over the post period",
-                "estimator": "synthetic control, weights fitted on all periods under "
-                "H0: effect = estimate (Chernozhukov et al. 2021)",
-                "ci_method": "conformal inference test inversion (Chernozhukov, Wuthrich & "
-                f"Zhu 2021): {params.conformal_permutations} permutations, statistic "
-                f"{params.conformal_statistic}",
-                "p_value_method": "conformal test of H0: effect = 0 (same permutations)",
-                "n_permutations": inference["n_permutations"],
-                "smallest_p_value": 1.0 / inference["n_permutations"],
-                "placebo_p_value": _placebo_p_value(y, donors, post, params.intercept),
-                "pre_period_fit_effect": float(classic_gap[post].mean()),
-                "pre_rmspe": float(np.sqrt(np.mean(classic_gap[~post] ** 2))),
-                "post_rmspe": float(np.sqrt(np.mean(classic_gap[post] ** 2))),
-                "residual_autocorrelation": inference["autocorrelation"],
-                **inference["warnings"],
-                "weights": {str(wide.columns[i]): float(weights[i]) for i in top},
-                "n_donors_with_weight": int((weights > 1e-6).sum()),
-                "intercept": params.intercept,
-                "conformal_statistic": params.conformal_statistic,
-                "conformal_permutations": params.conformal_permutations,
+                "estimator": "synthetic control, weights fitted on the pre period only "
+                "(Abadie, Diamond & Hainmueller 2010)"
+                + (", predictors with V-weights" if x is not None else ""),
+                "ci_method": ci_method,
+                "p_value_method": p_method,
+                "pre_rmspe": rmspe(fit.gap[~post]),
+                "post_rmspe": rmspe(fit.gap[post]),
+                "rmspe_ratio": ratio,
+                "placebo": _placebo_summary(placebos, ratios, names, post, placebo_p),
+                "conformal": conformal_record,
+                "residual_autocorrelation": _lag_one_autocorrelation(fit.gap[~post]),
+                "weights": _top_weights(fit.weights, names),
+                "n_donors_with_weight": int((fit.weights > 1e-6).sum()),
+                "predictors": _predictor_record(params, x, x_donors, fit),
+                "gap": [float(g) for g in fit.gap],
+                "intercept": fit.intercept,
+                "intercept_choice": _intercept_choice(params.intercept, fit.intercept),
+                "permutation_seed": params.permutation_seed,
+                "warnings": warnings,
             },
+        )
+
+
+def _intercept_choice(setting: bool | str, used: bool) -> str:
+    if setting != "auto":
+        return "set in PARAMS"
+    if used:
+        return (
+            "auto: the treated unit's pre-period mean is outside the donors' range, so every "
+            "series is de-meaned (Ferman & Pinto 2021)"
+        )
+    return "auto: the treated unit's pre-period mean is inside the donors' range, levels fitted"
+
+
+def _level_warning(y_pre: np.ndarray, donors_pre: np.ndarray, intercept: bool | str) -> list[str]:
+    """A convex combination cannot reach a pre-period level outside the donors' range."""
+    level, levels = float(y_pre.mean()), donors_pre.mean(axis=0)
+    if intercept is not False or levels.min() <= level <= levels.max():
+        return []
+    return [
+        f"the treated unit's pre-period mean {level:.4g} is outside the donors' range "
+        f"[{levels.min():.4g}, {levels.max():.4g}]: no convex combination matches its level, "
+        "so the estimate may be biased; consider intercept: true"
+    ]
+
+
+def _choose_interval(
+    fit: Fit,
+    post: np.ndarray,
+    ratios: np.ndarray,
+    placebo_p: float,
+    conformal_record: dict[str, Any],
+    params: SyntheticControlParams,
+    warnings: list[str],
+) -> tuple[tuple[float, float], str, float, str]:
+    """The CI and the p-value of one test: placebo inversion, else the conformal test."""
+    placebo_method = (
+        "placebo-in-space RMSPE-ratio test inverted for a constant effect (Firpo & "
+        f"Possebom 2018), {len(ratios)} placebos"
+    )
+    placebo_p_method = (
+        f"placebo in space: rank of the post/pre RMSPE ratio among {len(ratios) + 1} units "
+        "(Abadie, Diamond & Hainmueller 2010)"
+    )
+    if params.ci_method == "placebo":
+        interval = placebo_interval(fit.gap, post, ratios, params.alpha)
+        if not isinstance(interval, str):
+            return interval, placebo_method, placebo_p, placebo_p_method
+        warnings.append(f"{interval}; the CI is the conformal interval instead")
+    if conformal_record["interval"] is None:
+        reasons = [*warnings, f"conformal: {conformal_record['note']}"]
+        raise ComponentError(
+            "synthetic_control: no method bounds a confidence interval on these data: "
+            + "; ".join(reasons)
+        )
+    if conformal_record["permutations"] == "iid" and conformal_record["autocorrelation"] > 0.3:
+        warnings.append(
+            "conformal residuals are serially correlated (lag-1 autocorrelation "
+            f"{conformal_record['autocorrelation']:.2f}): iid permutations may under-cover"
+        )
+    method = (
+        "conformal inference test inversion (Chernozhukov, Wuthrich & Zhu 2021): "
+        f"{conformal_record['permutations']} permutations, statistic {params.conformal_statistic}"
+    )
+    lower, upper = conformal_record["interval"]
+    return (lower, upper), method, conformal_record["p_value"], "conformal test of H0: effect = 0"
+
+
+def _conformal_record(
+    y: np.ndarray,
+    donors: np.ndarray,
+    post: np.ndarray,
+    intercept: bool,
+    params: SyntheticControlParams,
+    warnings: list[str],
+) -> dict[str, Any]:
+    """The conformal interval, p-value and estimate; ``iid`` if ``moving_block`` is unbounded.
+
+    ``interval`` is ``None`` when the set is unbounded, ``alpha`` is below the smallest
+    reachable p-value, or the test fails; ``note`` then says which.
+    """
+    if params.ci_method == "conformal":
+        _require_reachable_alpha(post, params)
+    record = _conformal(y, donors, post, intercept, params, params.conformal_permutations)
+    if record["interval"] is None and params.conformal_permutations == "moving_block":
+        warnings.append(
+            "the moving_block conformal confidence set is unbounded (no effect within "
+            f"{conformal.MAX_STEPS} steps of the estimate is rejected); used iid permutations"
+        )
+        record = _conformal(y, donors, post, intercept, params, "iid")
+    return record
+
+
+def _require_reachable_alpha(post: np.ndarray, params: SyntheticControlParams) -> None:
+    n = len(post) if params.conformal_permutations == "moving_block" else params.n_permutations + 1
+    if params.alpha < 1.0 / n:
+        raise ConfigError(
+            f"{PARAMS_PATH}.alpha: {params.alpha} is below the smallest p-value the conformal "
+            f"test can reach (1/{n} = {1.0 / n:.3g} with "
+            f"{params.conformal_permutations} permutations); raise alpha or n_permutations"
         )
 
 
@@ -137,55 +284,185 @@ def _conformal(
     y: np.ndarray,
     donors: np.ndarray,
     post: np.ndarray,
-    start: float,
+    intercept: bool,
     params: SyntheticControlParams,
-    seed: int,
+    scheme: Literal["iid", "moving_block"],
 ) -> dict[str, Any]:
-    """Point estimate, CI and p-value of the conformal test (``models/conformal.py``)."""
-    rows = conformal.permutation_indices(
-        post, params.conformal_permutations, params.n_permutations, np.random.default_rng(seed)
-    )
-    if params.alpha < 1.0 / len(rows):
-        raise ConfigError(
-            f"{PARAMS_PATH}.alpha: {params.alpha} is below the smallest p-value the conformal "
-            f"test can reach (1/{len(rows)} = {1.0 / len(rows):.3g} with "
-            f"{params.conformal_permutations} permutations); raise alpha or n_permutations"
-        )
+    """Estimate, interval (``None`` if unbounded) and p-value of the conformal test."""
+    rng = np.random.default_rng(params.permutation_seed)
+    rows = conformal.permutation_indices(post, scheme, params.n_permutations, rng)
+    record: dict[str, Any] = {
+        "interval": None,
+        "permutations": scheme,
+        "n_permutations": len(rows),
+        "statistic": params.conformal_statistic,
+    }
 
     def residuals(theta: float) -> np.ndarray:
         adjusted = y - theta * post
-        weights = fit_weights(adjusted, donors, params.intercept)
-        return adjusted - synthetic(adjusted, donors, donors, weights, params.intercept)
+        weights = fit_weights(adjusted, donors, intercept)
+        return adjusted - synthetic(adjusted, donors, donors, weights, intercept)
 
     def accepts(theta: float) -> bool:
         return conformal.p_value(residuals(theta), rows, params.conformal_statistic) > params.alpha
 
+    start_fit = fit_weights(y[~post], donors[~post], intercept)
+    start = float(
+        (y - synthetic(y[~post], donors[~post], donors, start_fit, intercept))[post].mean()
+    )
     scale = max(float(np.std(y - y.mean())), 1e-9)
-    effect = conformal.point_estimate(residuals, post, start, scale)
+    try:
+        effect = conformal.point_estimate(residuals, post, start, scale)
+    except ComponentError as exc:
+        return {**record, "note": str(exc)}
     residual = residuals(effect)
+    record.update(
+        effect=effect,
+        p_value=conformal.p_value(residuals(0.0), rows, params.conformal_statistic),
+        autocorrelation=_lag_one_autocorrelation(residual[~post]),
+    )
+    if params.alpha < 1.0 / len(rows):
+        return {**record, "note": f"alpha is below the smallest p-value, 1/{len(rows)}"}
     step = max(float(residual.std()), 1e-9 * scale) * np.sqrt(1 / post.sum() + 1 / (~post).sum())
-    if not accepts(effect):
-        raise ComponentError(
-            "synthetic_control: the conformal test rejects even the point estimate at "
-            f"alpha={params.alpha}: no valid interval (try conformal_statistic: mean)"
-        )
-    lower, upper = conformal.interval(accepts, effect, 0.5 * step)
-    pre = residual[~post]
-    autocorrelation = float(np.corrcoef(pre[:-1], pre[1:])[0, 1]) if pre.std() > 0 else 0.0
-    warnings = {}
-    if params.conformal_permutations == "iid" and autocorrelation > 0.3:
-        warnings["warning"] = (
-            f"residuals are serially correlated (lag-1 autocorrelation {autocorrelation:.2f}): "
-            "iid permutations may under-cover; consider conformal_permutations: moving_block"
-        )
+    interval = conformal.interval(accepts, effect, 0.5 * step)
+    if interval is None:
+        return {**record, "note": "the confidence set is unbounded"}
+    return {**record, "interval": [float(interval[0]), float(interval[1])]}
+
+
+def _lag_one_autocorrelation(values: np.ndarray) -> float:
+    if len(values) < 3 or values.std() == 0:
+        return 0.0
+    return float(np.corrcoef(values[:-1], values[1:])[0, 1])
+
+
+def _placebo_summary(
+    placebos: list[Fit], ratios: np.ndarray, names: list[str], post: np.ndarray, p_value: float
+) -> dict[str, Any]:
+    effects = np.array([p.gap[post].mean() for p in placebos])
     return {
-        "effect": effect,
-        "interval": (lower, upper),
-        "p_value": conformal.p_value(residuals(0.0), rows, params.conformal_statistic),
-        "n_permutations": len(rows),
-        "autocorrelation": autocorrelation,
-        "warnings": warnings,
+        "p_value": p_value,
+        "n_placebos": len(placebos),
+        "rmspe_ratio_quantiles": _quantiles(ratios),
+        "effect_quantiles": _quantiles(effects),
+        "pre_rmspe_median": float(np.median([rmspe(p.gap[~post]) for p in placebos])),
+        "largest_ratios": {
+            names[i]: float(ratios[i]) for i in np.argsort(ratios)[::-1][: min(5, len(ratios))]
+        },
     }
+
+
+def _quantiles(values: np.ndarray) -> dict[str, float]:
+    levels = {"min": 0.0, "q05": 0.05, "median": 0.5, "q95": 0.95, "max": 1.0}
+    return {name: float(np.quantile(values, q)) for name, q in levels.items()}
+
+
+def _top_weights(weights: np.ndarray, names: list[str]) -> dict[str, float]:
+    top = [i for i in np.argsort(weights)[::-1] if weights[i] > 1e-6]
+    return {names[i]: float(weights[i]) for i in top}
+
+
+def _predictor_record(
+    params: SyntheticControlParams, x: np.ndarray | None, x_donors: np.ndarray | None, fit: Fit
+) -> list[dict[str, Any]]:
+    """Per predictor: its V-weight and the treated vs synthetic value (balance)."""
+    if x is None or x_donors is None or fit.v is None:
+        return []
+    synthetic_x = x_donors @ fit.weights
+    return [
+        {
+            "column": predictor.column,
+            "v_weight": float(fit.v[k]),
+            "treated": float(x[k]),
+            "synthetic": float(synthetic_x[k]),
+        }
+        for k, predictor in enumerate(params.predictors)
+    ]
+
+
+def _split(x_all: np.ndarray, treated_index: int) -> tuple[np.ndarray, np.ndarray]:
+    return x_all[:, treated_index], np.delete(x_all, treated_index, axis=1)
+
+
+def _predictor_matrix(
+    frame: pd.DataFrame, wide: pd.DataFrame, post: np.ndarray, params: SyntheticControlParams
+) -> np.ndarray | None:
+    """``k x units`` predictor means (units in ``wide``'s order), each row divided by its SD."""
+    if not params.predictors:
+        return None
+    units = frame[params.unit_column].to_numpy()
+    rows = []
+    for i, predictor in enumerate(params.predictors):
+        values = _predictor_values(frame, predictor.column, f"predictors[{i}].column")
+        table = pd.DataFrame(
+            {"unit": units, "time": frame[params.time_column].to_numpy(), "value": values}
+        )
+        by_period = table.groupby(["time", "unit"])["value"].mean().unstack("unit").sort_index()
+        by_period = by_period.reindex(index=wide.index, columns=wide.columns)
+        chosen = by_period.loc[_predictor_periods(wide.index, post, predictor, i)]
+        means = chosen.mean(axis=0)
+        if means.isna().any():
+            missing = ", ".join(str(u) for u in means.index[means.isna()][:5])
+            raise ConfigError(
+                f"{PARAMS_PATH}.predictors[{i}]: no {predictor.column!r} values in the chosen "
+                f"periods for unit(s) {missing}"
+            )
+        row = means.to_numpy(dtype=float)
+        rows.append(row / (row.std() or 1.0))
+    return np.vstack(rows)
+
+
+def _predictor_values(frame: pd.DataFrame, name: str, param: str) -> np.ndarray:
+    """A numeric predictor column as floats; missing values are allowed (means skip them)."""
+    series = require_column(frame, name, param)
+    if not pd.api.types.is_numeric_dtype(series):
+        raise ConfigError(
+            f"{PARAMS_PATH}.{param}: column {name!r} must be numeric, got {series.dtype}"
+        )
+    return series.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _predictor_periods(
+    index: pd.Index, post: np.ndarray, predictor: Predictor, i: int
+) -> np.ndarray:
+    """Boolean mask of the periods a predictor averages over."""
+    times, convert = _comparable(index, predictor)
+    if predictor.periods is not None:
+        mask = np.isin(times, [convert(v) for v in predictor.periods])
+    elif predictor.start is not None or predictor.end is not None:
+        mask = np.ones(len(index), dtype=bool)
+        if predictor.start is not None:
+            mask &= times >= convert(predictor.start)
+        if predictor.end is not None:
+            mask &= times <= convert(predictor.end)
+    else:
+        mask = ~post
+    chosen = (
+        predictor.periods if predictor.periods is not None else [predictor.start, predictor.end]
+    )
+    if not mask.any():
+        raise ConfigError(
+            f"{PARAMS_PATH}.predictors[{i}]: no period of {predictor.column!r} matches {chosen!r}"
+        )
+    if (mask & post).any():
+        raise ConfigError(
+            f"{PARAMS_PATH}.predictors[{i}]: periods {chosen!r} reach into the post period; "
+            "predictors must be measured before treatment_time"
+        )
+    return mask
+
+
+def _comparable(index: pd.Index, predictor: Predictor) -> tuple[np.ndarray, Any]:
+    """The time values and a converter for the predictor's periods (dates or numbers)."""
+    given = [*(predictor.periods or []), predictor.start, predictor.end]
+    if pd.api.types.is_datetime64_any_dtype(index) or any(isinstance(v, str) for v in given):
+        try:
+            return np.asarray(pd.to_datetime(index)), lambda v: np.datetime64(pd.Timestamp(v))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"{PARAMS_PATH}.predictors: cannot read periods as dates: {exc}"
+            ) from None
+    return np.asarray(index), lambda v: v
 
 
 def _handle_missing(
@@ -234,42 +511,3 @@ def _unit_key(wide: pd.DataFrame, treated_unit: str | int) -> object:
         f"{PARAMS_PATH}.treated_unit: unit {treated_unit!r} not found in data "
         f"(or its series is incomplete)"
     )
-
-
-def fit_weights(y: np.ndarray, donors: np.ndarray, intercept: bool) -> np.ndarray:
-    """Donor weights >= 0 summing to 1 that best reproduce ``y``."""
-    if intercept:
-        y = y - y.mean()
-        donors = donors - donors.mean(axis=0)
-    penalty = 1e3 * max(1.0, float(np.abs(donors).max()), float(np.abs(y).max()))
-    matrix = np.vstack([donors, np.full(donors.shape[1], penalty)])
-    target = np.append(y, penalty)
-    weights, _ = nnls(matrix, target, maxiter=50 * donors.shape[1])
-    total = weights.sum()
-    if total <= 0:
-        raise ComponentError("synthetic_control: weight fit failed (all weights zero)")
-    return weights / total
-
-
-def synthetic(
-    y_fit: np.ndarray, donors_fit: np.ndarray, donors: np.ndarray, w: np.ndarray, intercept: bool
-) -> np.ndarray:
-    """The synthetic series over all periods, level-matched on the fitting periods."""
-    series = donors @ w
-    if intercept:
-        series = series + (y_fit.mean() - donors_fit.mean(axis=0) @ w)
-    return series
-
-
-def _placebo_p_value(y: np.ndarray, donors: np.ndarray, post: np.ndarray, intercept: bool) -> float:
-    """Share of units whose post/pre RMSPE ratio is at least the treated unit's."""
-
-    def ratio(target: np.ndarray, pool: np.ndarray) -> float:
-        w = fit_weights(target[~post], pool[~post], intercept)
-        gap = target - synthetic(target[~post], pool[~post], pool, w, intercept)
-        pre = np.sqrt(np.mean(gap[~post] ** 2))
-        return float(np.sqrt(np.mean(gap[post] ** 2)) / max(pre, 1e-12))
-
-    treated_ratio = ratio(y, donors)
-    placebo = [ratio(donors[:, j], np.delete(donors, j, axis=1)) for j in range(donors.shape[1])]
-    return float((1 + sum(r >= treated_ratio for r in placebo)) / (1 + len(placebo)))
