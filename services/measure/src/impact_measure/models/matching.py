@@ -12,7 +12,7 @@ it is invalid for matching with a fixed number of matches (Abadie & Imbens 2008)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,20 @@ from impact_measure.models.base import (
     require_sample_size,
     two_sided_p_value,
 )
+from impact_measure.models.propensity import (
+    PropensityFit,
+    covariate_names,
+    fit_propensity,
+    overlap_summary,
+    require_overlap,
+    standardised_differences,
+)
+
+MODEL = "nearest_neighbour_matching"
+#: Treated units with a propensity above this have almost no comparable controls.
+HIGH_PROPENSITY = 0.99
+#: Rubin (2001): regression adjustment is unreliable beyond a standardised difference of 0.25.
+SMD_WARNING = 0.25
 
 
 class MatchingParams(ModelParams):
@@ -45,7 +59,7 @@ class MatchingParams(ModelParams):
     bias_correction: bool = True
 
 
-@register_model("nearest_neighbour_matching")
+@register_model(MODEL)
 class NearestNeighbourMatching:
     """Bias-corrected nearest-neighbour matching estimate of the ATT."""
 
@@ -66,6 +80,9 @@ class NearestNeighbourMatching:
                 f"{PARAMS_PATH}.n_neighbors: {k} needs more than {k} control units "
                 f"(got {n_control})"
             )
+        propensity = fit_propensity(treated.astype(int), raw, MODEL)
+        names = covariate_names(coding)
+        require_overlap(propensity.log_odds, treated.astype(int), raw, names, MODEL)
         y1, y0, x1, x0 = y[treated], y[~treated], x[treated], x[~treated]
         tree = cKDTree(x0)
         matches = _query(tree, x1, k)
@@ -75,12 +92,19 @@ class NearestNeighbourMatching:
         effect = float(np.mean(y1 - imputed))
 
         used = np.bincount(matches.ravel(), minlength=n_control)
-        sigma2 = _control_variance(tree, y0, k)
+        sigma2 = _control_variance(tree, y0, k, None if mu0 is None else mu0(x0))
         variance = (
             np.sum((y1 - imputed - effect) ** 2) + np.sum(used * (used - 1) / k**2 * sigma2)
         ) / n_treated**2
         se = float(np.sqrt(variance))
-        finite_or_fail("nearest_neighbour_matching", effect, se)
+        finite_or_fail(MODEL, effect, se)
+        overlap = overlap_summary(propensity.score, treated.astype(int))
+        balance = {
+            "before_matching": standardised_differences(raw, treated.astype(int)),
+            "after_matching": standardised_differences(
+                raw, treated.astype(int), control_weights=used.astype(float)
+            ),
+        }
         z = float(stats.norm.ppf(1 - params.alpha / 2))
         p_value, p_note = two_sided_p_value(effect / se, stats.norm) if se > 0 else (None, {})
         return Estimate(
@@ -103,8 +127,46 @@ class NearestNeighbourMatching:
                 "controls_used": int((used > 0).sum()),
                 "covariate_coding": coding,
                 "max_times_used": int(used.max()),
+                "overlap": overlap,
+                "balance": {
+                    when: dict(zip(names, smd.tolist(), strict=True))
+                    for when, smd in balance.items()
+                },
+                "max_abs_standardised_difference": {
+                    when: float(np.abs(smd).max()) for when, smd in balance.items()
+                },
+                "warnings": matching_warnings(
+                    propensity, overlap, balance["after_matching"], names
+                ),
             },
         )
+
+
+def matching_warnings(
+    propensity: PropensityFit, overlap: dict[str, Any], smd_after: np.ndarray, names: list[str]
+) -> list[str]:
+    """Captured logit warnings, treated units without comparable controls, residual imbalance."""
+    notes = list(propensity.warnings)
+    outside = overlap["treated_outside_control_support"]
+    if outside > 0:
+        notes.append(
+            f"{outside:.1%} of treated units have a propensity score outside the controls' "
+            "range (poor overlap): their matches are distant and the estimate leans on the "
+            "bias correction"
+        )
+    high = overlap["propensity_quantiles"]["treated"][-2]
+    if high > HIGH_PROPENSITY:
+        notes.append(
+            f"5% of treated units have a propensity score above {high:.3f}: few controls "
+            "resemble them (poor overlap)"
+        )
+    worst = int(np.argmax(np.abs(smd_after)))
+    if abs(smd_after[worst]) > SMD_WARNING:
+        notes.append(
+            f"covariate {names[worst]!r} is still imbalanced after matching (standardised "
+            f"difference {smd_after[worst]:+.2f})"
+        )
+    return notes
 
 
 def standardise(x: np.ndarray) -> np.ndarray:
@@ -127,9 +189,13 @@ def _control_regression(x0: np.ndarray, y0: np.ndarray) -> Callable[[np.ndarray]
     return lambda x: np.column_stack([np.ones(len(x)), x]) @ coef
 
 
-def _control_variance(tree: cKDTree, y0: np.ndarray, k: int) -> np.ndarray:
-    """σ²(X_j) for each control from its ``k`` nearest other controls (Abadie-Imbens)."""
+def _control_variance(
+    tree: cKDTree, y0: np.ndarray, k: int, fitted: np.ndarray | None
+) -> np.ndarray:
+    """sigma²(X_j) for each control from its ``k`` nearest other controls (Abadie-Imbens
+    2006), the neighbours' outcomes shifted by the control regression when bias-correcting."""
     neighbours = min(k, len(y0) - 1)
     _, index = tree.query(tree.data, k=neighbours + 1)
     others = np.asarray(index).reshape(len(y0), neighbours + 1)[:, 1:]
-    return neighbours / (neighbours + 1) * (y0 - y0[others].mean(axis=1)) ** 2
+    shifted = y0[others] if fitted is None else y0[others] + (fitted[:, None] - fitted[others])
+    return neighbours / (neighbours + 1) * (y0 - shifted.mean(axis=1)) ** 2
