@@ -3,10 +3,17 @@
 Treated units are matched with replacement to ``n_neighbors`` controls on covariates
 standardised by their pooled standard deviation (scipy ``cKDTree``). The bias
 correction (Abadie & Imbens 2011) adjusts each match by a linear regression of the
-outcome on the covariates fitted on the controls. The variance is the Abadie-Imbens
-(2006) estimator for the ATT, with the conditional variances of the controls
-estimated by matching controls to controls; the naive bootstrap is not used because
-it is invalid for matching with a fixed number of matches (Abadie & Imbens 2008).
+outcome on the covariates, fitted by least squares on the matched controls weighted by
+the times each is used. The variance is the Abadie-Imbens (2006) estimator for the ATT,
+with the conditional variances of the controls estimated by matching controls to
+controls (their outcomes shifted by the same regression when bias-correcting); the
+naive bootstrap is not used because it is invalid for matching with a fixed number of
+matches (Abadie & Imbens 2008).
+
+Overlap: a logit propensity score (statsmodels) is reported by group. When it separates
+treated and controls completely the model refuses; when some treated units lie outside
+the controls' range, a few treated have scores above 0.99, or a covariate stays
+imbalanced after matching (standardised difference beyond 0.25), ``warnings`` says so.
 """
 
 from __future__ import annotations
@@ -86,12 +93,12 @@ class NearestNeighbourMatching:
         y1, y0, x1, x0 = y[treated], y[~treated], x[treated], x[~treated]
         tree = cKDTree(x0)
         matches = _query(tree, x1, k)
-        mu0 = _control_regression(x0, y0) if params.bias_correction else None
+        used = np.bincount(matches.ravel(), minlength=n_control)
+        mu0 = _control_regression(x0, y0, used) if params.bias_correction else None
         adjustment = 0.0 if mu0 is None else mu0(x1)[:, None] - mu0(x0)[matches]
         imputed = (y0[matches] + adjustment).mean(axis=1)
         effect = float(np.mean(y1 - imputed))
 
-        used = np.bincount(matches.ravel(), minlength=n_control)
         sigma2 = _control_variance(tree, y0, k, None if mu0 is None else mu0(x0))
         variance = (
             np.sum((y1 - imputed - effect) ** 2) + np.sum(used * (used - 1) / k**2 * sigma2)
@@ -151,8 +158,7 @@ def matching_warnings(
     if outside > 0:
         notes.append(
             f"{outside:.1%} of treated units have a propensity score outside the controls' "
-            "range (poor overlap): their matches are distant and the estimate leans on the "
-            "bias correction"
+            "range: their matches are distant and their effects lean on the bias correction"
         )
     high = overlap["propensity_quantiles"]["treated"][-2]
     if high > HIGH_PROPENSITY:
@@ -183,9 +189,14 @@ def _query(tree: cKDTree, points: np.ndarray, k: int) -> np.ndarray:
     return np.asarray(index).reshape(len(points), k)
 
 
-def _control_regression(x0: np.ndarray, y0: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+def _control_regression(
+    x0: np.ndarray, y0: np.ndarray, used: np.ndarray
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Least squares of the outcome on the covariates over the matched controls, each
+    weighted by the times it is used (Abadie & Imbens 2011)."""
     design = np.column_stack([np.ones(len(x0)), x0])
-    coef, *_ = np.linalg.lstsq(design, y0, rcond=None)
+    root = np.sqrt(used.astype(float))
+    coef, *_ = np.linalg.lstsq(design * root[:, None], y0 * root, rcond=None)
     return lambda x: np.column_stack([np.ones(len(x)), x]) @ coef
 
 
