@@ -6,9 +6,8 @@ correction (Abadie & Imbens 2011) adjusts each match by a linear regression of t
 outcome on the covariates, fitted by least squares on the matched controls weighted by
 the times each is used. The variance is the Abadie-Imbens (2006) estimator for the ATT,
 with the conditional variances of the controls estimated by matching controls to
-controls (their outcomes shifted by the same regression when bias-correcting); the
-naive bootstrap is not used because it is invalid for matching with a fixed number of
-matches (Abadie & Imbens 2008).
+controls; the naive bootstrap is not used because it is invalid for matching with a
+fixed number of matches (Abadie & Imbens 2008).
 
 Overlap: a logit propensity score (statsmodels) is reported by group. When it separates
 treated and controls completely the model refuses; when some treated units lie outside
@@ -99,7 +98,7 @@ class NearestNeighbourMatching:
         imputed = (y0[matches] + adjustment).mean(axis=1)
         effect = float(np.mean(y1 - imputed))
 
-        sigma2 = _control_variance(tree, y0, k, None if mu0 is None else mu0(x0))
+        sigma2 = _control_variance(tree, y0, k)
         variance = (
             np.sum((y1 - imputed - effect) ** 2) + np.sum(used * (used - 1) / k**2 * sigma2)
         ) / n_treated**2
@@ -200,13 +199,9 @@ def _control_regression(
     return lambda x: np.column_stack([np.ones(len(x)), x]) @ coef
 
 
-def _control_variance(
-    tree: cKDTree, y0: np.ndarray, k: int, fitted: np.ndarray | None
-) -> np.ndarray:
-    """sigma²(X_j) for each control from its ``k`` nearest other controls (Abadie-Imbens
-    2006), the neighbours' outcomes shifted by the control regression when bias-correcting."""
+def _control_variance(tree: cKDTree, y0: np.ndarray, k: int) -> np.ndarray:
+    """sigma²(X_j) for each control from its ``k`` nearest other controls (Abadie-Imbens)."""
     neighbours = min(k, len(y0) - 1)
     _, index = tree.query(tree.data, k=neighbours + 1)
     others = np.asarray(index).reshape(len(y0), neighbours + 1)[:, 1:]
-    shifted = y0[others] if fitted is None else y0[others] + (fitted[:, None] - fitted[others])
-    return neighbours / (neighbours + 1) * (y0 - shifted.mean(axis=1)) ** 2
+    return neighbours / (neighbours + 1) * (y0 - y0[others].mean(axis=1)) ** 2

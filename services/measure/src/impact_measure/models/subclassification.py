@@ -85,6 +85,7 @@ class Subclassification:
         require_sample_size(len(y), "rows")
         require_groups(n_treated, len(y) - n_treated)
 
+        naive_difference = float(y[treated == 1].mean() - y[treated == 0].mean())
         first = fit_propensity(treated, covariates, MODEL)
         names = covariate_names(coding)
         require_overlap(first.log_odds, treated, covariates, names, MODEL)
@@ -147,7 +148,7 @@ class Subclassification:
                 "n_blocks": len(rows),
                 "blocks": rows,
                 "covariate_coding": coding,
-                "naive_difference": float(y[treated == 1].mean() - y[treated == 0].mean()),
+                "naive_difference": naive_difference,
                 "warnings": subclassification_warnings(
                     [first, fit], overlap, trimming, rows, balance, params
                 ),
