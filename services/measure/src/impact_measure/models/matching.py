@@ -51,8 +51,6 @@ from impact_measure.models.propensity import (
 )
 
 MODEL = "nearest_neighbour_matching"
-#: Treated units with a propensity above this have almost no comparable controls.
-HIGH_PROPENSITY = 0.99
 #: Rubin (2001): regression adjustment is unreliable beyond a standardised difference of 0.25.
 SMD_WARNING = 0.25
 
@@ -159,11 +157,11 @@ def matching_warnings(
             f"{outside:.1%} of treated units have a propensity score outside the controls' "
             "range: their matches are distant and their effects lean on the bias correction"
         )
-    high = overlap["propensity_quantiles"]["treated"][-2]
-    if high > HIGH_PROPENSITY:
+    extreme = overlap["treated_above_0_99"]
+    if extreme > 0:
         notes.append(
-            f"5% of treated units have a propensity score above {high:.3f}: few controls "
-            "resemble them (poor overlap)"
+            f"{extreme:.1%} of treated units have a propensity score above 0.99: almost no "
+            "control resembles them (poor overlap)"
         )
     worst = int(np.argmax(np.abs(smd_after)))
     if abs(smd_after[worst]) > SMD_WARNING:

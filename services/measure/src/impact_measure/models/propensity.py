@@ -111,6 +111,7 @@ def overlap_summary(score: np.ndarray, treated: np.ndarray) -> dict[str, Any]:
         },
         "treated_outside_control_support": float(np.mean((t < c.min()) | (t > c.max()))),
         "controls_outside_treated_support": float(np.mean((c < t.min()) | (c > t.max()))),
+        "treated_above_0_99": float(np.mean(t > 0.99)),
     }
 
 

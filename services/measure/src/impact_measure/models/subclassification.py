@@ -240,14 +240,14 @@ def merge_thin_blocks(
     edges: np.ndarray, log_odds: np.ndarray, treated: np.ndarray, per_group: int
 ) -> np.ndarray:
     """Drop cut points until every block has ``per_group`` treated and controls."""
-    edges = list(edges)
-    while edges:
-        block = np.searchsorted(np.array(edges), log_odds, side="right")
-        thin = [b for b in range(len(edges) + 1) if not enough(treated, block == b, per_group, 0)]
+    cuts = list(edges)
+    while cuts:
+        block = np.searchsorted(np.array(cuts), log_odds, side="right")
+        thin = [b for b in range(len(cuts) + 1) if not enough(treated, block == b, per_group, 0)]
         if not thin:
             break
-        edges.pop(min(thin[0], len(edges) - 1))
-    return np.array(edges)
+        cuts.pop(min(thin[0], len(cuts) - 1))
+    return np.array(cuts)
 
 
 def block_estimate(
