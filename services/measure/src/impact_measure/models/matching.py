@@ -10,8 +10,8 @@ controls; the naive bootstrap is not used because it is invalid for matching wit
 fixed number of matches (Abadie & Imbens 2008).
 
 Overlap: a logit propensity score (statsmodels) is reported by group. When it separates
-treated and controls completely the model refuses; when some treated units lie outside
-the controls' range, a few treated have scores above 0.99, or a covariate stays
+treated and controls completely the model refuses; when more than 5 % of treated units lie
+outside the controls' range, any treated unit has a score above 0.99, or a covariate stays
 imbalanced after matching (standardised difference beyond 0.25), ``warnings`` says so.
 """
 
@@ -42,6 +42,7 @@ from impact_measure.models.base import (
     two_sided_p_value,
 )
 from impact_measure.models.propensity import (
+    OUTSIDE_SUPPORT_WARNING,
     PropensityFit,
     covariate_names,
     fit_propensity,
@@ -152,7 +153,7 @@ def matching_warnings(
     """Captured logit warnings, treated units without comparable controls, residual imbalance."""
     notes = list(propensity.warnings)
     outside = overlap["treated_outside_control_support"]
-    if outside > 0:
+    if outside > OUTSIDE_SUPPORT_WARNING:
         notes.append(
             f"{outside:.1%} of treated units have a propensity score outside the controls' "
             "range: their matches are distant and their effects lean on the bias correction"

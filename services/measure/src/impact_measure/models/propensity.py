@@ -16,6 +16,10 @@ from impact_contracts import ComponentError
 from scipy.linalg import qr
 from statsmodels.discrete.discrete_model import Logit
 
+#: A larger share of treated units outside the controls' score range gets a warning: beyond
+#: a few extreme units, the estimate rests on extrapolation.
+OUTSIDE_SUPPORT_WARNING = 0.05
+
 
 @dataclass(frozen=True)
 class PropensityFit:

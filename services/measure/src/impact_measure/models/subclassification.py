@@ -42,6 +42,7 @@ from impact_measure.models.base import (
     two_sided_p_value,
 )
 from impact_measure.models.propensity import (
+    OUTSIDE_SUPPORT_WARNING,
     PropensityFit,
     covariate_names,
     fit_propensity,
@@ -325,7 +326,7 @@ def subclassification_warnings(
     if not all(fit.converged for fit in fits):
         notes.append("propensity logit did not converge: scores near 0 or 1 may be unreliable")
     outside = overlap["treated_outside_control_support"]
-    if params.estimand == "ATT" and outside > 0:
+    if params.estimand == "ATT" and outside > OUTSIDE_SUPPORT_WARNING:
         notes.append(
             f"{outside:.1%} of treated units have a propensity score outside the controls' "
             "range: their effects are extrapolated by the within-block regression"
