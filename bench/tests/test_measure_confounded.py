@@ -33,4 +33,4 @@ def test_summary_of_known_draws() -> None:
     assert summary["bias"] == 0.0
     assert summary["coverage"] == 0.75
     assert summary["coverage_interval"][0] < 0.75 < summary["coverage_interval"][1]
-    assert summary["mean_ci_width"] == pytest.approx(2.25)
+    assert summary["mean_ci_width"] == pytest.approx(2.0)
