@@ -27,9 +27,9 @@ pytestmark = pytest.mark.integration
 
 PILOTS = 8
 SELECTED_AT_80K = [
+    "checkout-flow-ab-test",
     "loyalty-opt-in",
     "pricing-display-launch",
-    "product-desc-enhancement",
     "regional-promo",
 ]
 
