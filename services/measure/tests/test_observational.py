@@ -141,3 +141,20 @@ def test_categorical_effect_is_recovered_with_the_ate_too():
     result = Subclassification().estimate(frame, params, seed=0)
     assert result.ci_lower <= EFFECT <= result.ci_upper
     assert abs(result.effect - EFFECT) < 3 * result.diagnostics["standard_error"]
+
+
+def test_one_binary_covariate_gives_exact_strata_without_warnings():
+    rng = np.random.default_rng(0)
+    group = rng.integers(0, 2, 600)
+    treated = (rng.random(600) < 0.2 + 0.4 * group).astype(int)
+    frame = pd.DataFrame({"y": treated + group + rng.normal(size=600), "t": treated, "g": group})
+    params = SubclassificationParams(**COLUMNS, covariate_columns=["g"])
+    result = Subclassification().estimate(frame, params, seed=0)
+    blocks = result.diagnostics["blocks"]
+    assert [b["n_treated"] + b["n_control"] for b in blocks] == [
+        int((group == 0).sum()),
+        int((group == 1).sum()),
+    ]
+    assert all(b["score_t_statistic"] == 0.0 for b in blocks)
+    assert result.diagnostics["warnings"] == []
+    assert result.ci_lower <= 1.0 <= result.ci_upper

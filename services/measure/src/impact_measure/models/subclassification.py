@@ -20,6 +20,7 @@ Imbens & Rubin (2015, ch. 13-17); trimming as in Crump, Hotz, Imbens & Mitnik (2
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -96,14 +97,18 @@ class Subclassification:
         require_groups(int(treated.sum()), int((1 - treated).sum()), params.min_units_per_group)
         fit = fit_propensity(treated, covariates, MODEL) if not keep.all() else first
 
+        require_sample_size(len(y), "rows after trimming to common support")
         adjusters = independent_columns(covariates) if params.regression_adjustment else None
         min_size = (0 if adjusters is None else adjusters.shape[1]) + 3
-        edges = block_edges(fit.log_odds, treated, params, min_size)
-        block = np.searchsorted(edges, fit.log_odds, side="right")
-        rows = [
-            block_estimate(y, treated, covariates, adjusters, fit.log_odds, block == b, names)
-            for b in range(len(edges) + 1)
-        ]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            edges = block_edges(fit.log_odds, treated, params, min_size)
+            block = np.searchsorted(edges, fit.log_odds, side="right")
+            rows = [
+                block_estimate(y, treated, covariates, adjusters, fit.log_odds, block == b, names)
+                for b in range(len(edges) + 1)
+            ]
+        library_warnings = [f"blocks: {m}" for m in dict.fromkeys(str(w.message) for w in caught)]
         counts = np.array(
             [r["n_treated"] + (r["n_control"] if params.estimand == "ATE" else 0) for r in rows],
             dtype=float,
@@ -152,7 +157,8 @@ class Subclassification:
                 "naive_difference": naive_difference,
                 "warnings": subclassification_warnings(
                     [first, fit], overlap, trimming, rows, balance, params
-                ),
+                )
+                + library_warnings,
                 **p_note,
             },
         )
@@ -222,13 +228,19 @@ def block_edges(
 def score_differs(
     log_odds: np.ndarray, treated: np.ndarray, inside: np.ndarray, t_max: float
 ) -> bool:
-    """Welch t-statistic of the linearised score, treated vs controls, exceeds ``t_max``."""
+    """The score t-statistic of the units ``inside`` exceeds ``t_max``."""
     t = log_odds[inside & (treated == 1)]
     c = log_odds[inside & (treated == 0)]
-    if len(t) < 2 or len(c) < 2:
-        return False
-    statistic = stats.ttest_ind(t, c, equal_var=False).statistic
-    return bool(np.isfinite(statistic) and abs(statistic) > t_max)
+    return bool(abs(score_t_statistic(t, c)) > t_max)
+
+
+def score_t_statistic(t: np.ndarray, c: np.ndarray) -> float:
+    """Welch t-statistic of the linearised score, treated vs controls; 0 when the scores are
+    all equal (e.g. one binary covariate) or a group has fewer than two units."""
+    if len(t) < 2 or len(c) < 2 or np.ptp(np.concatenate([t, c])) < 1e-8:
+        return 0.0
+    statistic = float(stats.ttest_ind(t, c, equal_var=False).statistic)
+    return statistic if np.isfinite(statistic) else 0.0
 
 
 def enough(treated: np.ndarray, rows: np.ndarray, per_group: int, min_size: int) -> bool:
@@ -275,9 +287,7 @@ def block_estimate(
         "n_treated": int(t.sum()),
         "n_control": int((1 - t).sum()),
         "log_odds_range": [float(score.min()), float(score.max())],
-        "score_t_statistic": float(
-            stats.ttest_ind(score[t == 1], score[t == 0], equal_var=False).statistic
-        ),
+        "score_t_statistic": score_t_statistic(score[t == 1], score[t == 0]),
         "effect": float(fit.params[1]),
         "standard_error": se,
         "standardised_differences": dict(zip(names, smd.tolist(), strict=True)),
