@@ -45,9 +45,10 @@ def independent_columns(x: np.ndarray, given: np.ndarray | None = None) -> np.nd
     if given is not None:
         basis, _ = np.linalg.qr(given)
         residual = x - basis @ (basis.T @ x)
-    _, r, pivot = qr(residual, mode="economic", pivoting=True)
-    diagonal = np.abs(np.diag(r))
-    rank = int((diagonal > np.sqrt(len(x)) * 1e-8).sum())
+    # pivoted QR of the small Gram matrix: a column whose residual sum of squares is below
+    # 1e-10 of its own (n, standardised) depends on the columns before it
+    _, r, pivot = qr(residual.T @ residual, pivoting=True)
+    rank = int((np.abs(np.diag(r)) > len(x) * 1e-10).sum())
     return x[:, np.sort(pivot[:rank])]
 
 
@@ -62,7 +63,7 @@ def fit_propensity(treated: np.ndarray, covariates: np.ndarray, model: str) -> P
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            fit = Logit(treated, design).fit(disp=0, maxiter=100)
+            fit = Logit(treated, design, check_rank=False).fit(disp=0, maxiter=100)
         except (np.linalg.LinAlgError, ValueError) as exc:
             raise ComponentError(f"{model}: propensity model failed: {exc}") from exc
     log_odds = design @ np.asarray(fit.params)

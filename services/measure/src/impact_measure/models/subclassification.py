@@ -239,7 +239,11 @@ def score_t_statistic(t: np.ndarray, c: np.ndarray) -> float:
     all equal (e.g. one binary covariate) or a group has fewer than two units."""
     if len(t) < 2 or len(c) < 2 or np.ptp(np.concatenate([t, c])) < 1e-8:
         return 0.0
-    statistic = float(stats.ttest_ind(t, c, equal_var=False).statistic)
+    statistic = float(
+        stats.ttest_ind_from_stats(
+            t.mean(), t.std(ddof=1), len(t), c.mean(), c.std(ddof=1), len(c), equal_var=False
+        ).statistic
+    )
     return statistic if np.isfinite(statistic) else 0.0
 
 
