@@ -158,3 +158,19 @@ def test_one_binary_covariate_gives_exact_strata_without_warnings():
     assert all(b["score_t_statistic"] == 0.0 for b in blocks)
     assert result.diagnostics["warnings"] == []
     assert result.ci_lower <= 1.0 <= result.ci_upper
+
+
+def test_without_trimming_or_regression_blocks_alone_remove_most_of_the_bias():
+    frame = rare_treatment(seed=8)
+    params = SubclassificationParams(
+        **COLUMNS, covariate_columns=["x", "z"], trim=False, regression_adjustment=False
+    )
+    result = Subclassification().estimate(frame, params, seed=0)
+    diagnostics = result.diagnostics
+    assert diagnostics["trimming"] == {"rule": "none", "treated_trimmed": 0, "controls_trimmed": 0}
+    assert result.sample_size == len(frame)
+    assert "regression-adjusted" not in diagnostics["estimator"]
+    naive_bias = diagnostics["naive_difference"] - 2.0
+    assert abs(result.effect - 2.0) < 0.1 * naive_bias
+    # untrimmed, the lowest block holds a few treated among many far-off controls
+    assert any("too small to split" in w for w in diagnostics["warnings"])
