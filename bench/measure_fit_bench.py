@@ -106,7 +106,12 @@ def cases() -> list[tuple[str, str, Callable[[], pd.DataFrame], dict[str, Any]]]
             lambda: cross_section(5_000, True),
             {**COVARIATES, "n_neighbors": 4},
         ),
-        ("subclassification", "5k rows, 5 strata", lambda: cross_section(5_000, True), COVARIATES),
+        (
+            "subclassification",
+            "5k rows, data-driven blocks",
+            lambda: cross_section(5_000, True),
+            COVARIATES,
+        ),
         (
             "metrics_approximation",
             "10k rows, 1000 bootstrap",

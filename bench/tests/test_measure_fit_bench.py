@@ -13,7 +13,7 @@ def test_cases_have_the_documented_sizes() -> None:
         ("interrupted_time_series", "2 years daily, fit: sarimax"): 731,
         ("synthetic_control", "30 units x 200 days"): 6_000,
         ("nearest_neighbour_matching", "5k rows, k=4"): 5_000,
-        ("subclassification", "5k rows, 5 strata"): 5_000,
+        ("subclassification", "5k rows, data-driven blocks"): 5_000,
         ("metrics_approximation", "10k rows, 1000 bootstrap"): 10_000,
     }
 

@@ -27,8 +27,8 @@ pytestmark = pytest.mark.integration
 
 PILOTS = 8
 SELECTED_AT_80K = [
+    "checkout-flow-ab-test",
     "pricing-display-launch",
-    "product-desc-enhancement",
     "regional-promo",
     "search-relevance-tuning",
 ]

@@ -11,6 +11,9 @@ from impact_measure import Measure
 Config = dict[str, Any]
 
 CROSS_SECTION: dict[str, Any] = {"outcome_column": "revenue", "treatment_column": "treated"}
+#: What the simulator's confounded assignment depends on (log1p(baseline revenue), price) and
+#: what the outcome is linear in (baseline revenue).
+CONFOUNDERS = ["baseline_revenue", "log_baseline_revenue", "price"]
 
 
 def simulator(**config: Any) -> Config:
@@ -64,8 +67,14 @@ def config_for(model: str, effect: float = 5.0, **sim: Any) -> Config:
             "n_neighbors": 4,
         }
     elif model == "subclassification":
-        data = simulator(n_products=400, true_effect=effect, treatment_fraction=0.3, **sim)
-        params = {**CROSS_SECTION, "covariate_columns": ["log_baseline_revenue", "price"]}
+        data = simulator(
+            n_products=400,
+            true_effect=effect,
+            treatment_fraction=0.3,
+            assignment="confounded",
+            **sim,
+        )
+        params = {**CROSS_SECTION, "covariate_columns": CONFOUNDERS}
     else:
         raise ValueError(model)
     return {"DATA": {"SOURCE": data}, "MEASUREMENT": {"MODEL": model, "PARAMS": params}}

@@ -3,16 +3,22 @@
 Treated units are matched with replacement to ``n_neighbors`` controls on covariates
 standardised by their pooled standard deviation (scipy ``cKDTree``). The bias
 correction (Abadie & Imbens 2011) adjusts each match by a linear regression of the
-outcome on the covariates fitted on the controls. The variance is the Abadie-Imbens
-(2006) estimator for the ATT, with the conditional variances of the controls
-estimated by matching controls to controls; the naive bootstrap is not used because
-it is invalid for matching with a fixed number of matches (Abadie & Imbens 2008).
+outcome on the covariates, fitted by least squares on the matched controls weighted by
+the times each is used. The variance is the Abadie-Imbens (2006) estimator for the ATT,
+with the conditional variances of the controls estimated by matching controls to
+controls; the naive bootstrap is not used because it is invalid for matching with a
+fixed number of matches (Abadie & Imbens 2008).
+
+Overlap: a logit propensity score (statsmodels) is reported by group. When it separates
+treated and controls completely the model refuses; when more than 5 % of treated units lie
+outside the controls' range, any treated unit has a score above 0.99, or a covariate stays
+imbalanced after matching (standardised difference beyond 0.25), ``warnings`` says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -35,6 +41,19 @@ from impact_measure.models.base import (
     require_sample_size,
     two_sided_p_value,
 )
+from impact_measure.models.propensity import (
+    OUTSIDE_SUPPORT_WARNING,
+    PropensityFit,
+    covariate_names,
+    fit_propensity,
+    overlap_summary,
+    require_overlap,
+    standardised_differences,
+)
+
+MODEL = "nearest_neighbour_matching"
+#: Rubin (2001): regression adjustment is unreliable beyond a standardised difference of 0.25.
+SMD_WARNING = 0.25
 
 
 class MatchingParams(ModelParams):
@@ -45,7 +64,7 @@ class MatchingParams(ModelParams):
     bias_correction: bool = True
 
 
-@register_model("nearest_neighbour_matching")
+@register_model(MODEL)
 class NearestNeighbourMatching:
     """Bias-corrected nearest-neighbour matching estimate of the ATT."""
 
@@ -66,21 +85,31 @@ class NearestNeighbourMatching:
                 f"{PARAMS_PATH}.n_neighbors: {k} needs more than {k} control units "
                 f"(got {n_control})"
             )
+        propensity = fit_propensity(treated.astype(int), raw, MODEL)
+        names = covariate_names(coding)
+        require_overlap(propensity.log_odds, treated.astype(int), raw, names, MODEL)
         y1, y0, x1, x0 = y[treated], y[~treated], x[treated], x[~treated]
         tree = cKDTree(x0)
         matches = _query(tree, x1, k)
-        mu0 = _control_regression(x0, y0) if params.bias_correction else None
+        used = np.bincount(matches.ravel(), minlength=n_control)
+        mu0 = _control_regression(x0, y0, used) if params.bias_correction else None
         adjustment = 0.0 if mu0 is None else mu0(x1)[:, None] - mu0(x0)[matches]
         imputed = (y0[matches] + adjustment).mean(axis=1)
         effect = float(np.mean(y1 - imputed))
 
-        used = np.bincount(matches.ravel(), minlength=n_control)
         sigma2 = _control_variance(tree, y0, k)
         variance = (
             np.sum((y1 - imputed - effect) ** 2) + np.sum(used * (used - 1) / k**2 * sigma2)
         ) / n_treated**2
         se = float(np.sqrt(variance))
-        finite_or_fail("nearest_neighbour_matching", effect, se)
+        finite_or_fail(MODEL, effect, se)
+        overlap = overlap_summary(propensity.score, treated.astype(int))
+        balance = {
+            "before_matching": standardised_differences(raw, treated.astype(int)),
+            "after_matching": standardised_differences(
+                raw, treated.astype(int), control_weights=used.astype(float)
+            ),
+        }
         z = float(stats.norm.ppf(1 - params.alpha / 2))
         p_value, p_note = two_sided_p_value(effect / se, stats.norm) if se > 0 else (None, {})
         return Estimate(
@@ -103,8 +132,45 @@ class NearestNeighbourMatching:
                 "controls_used": int((used > 0).sum()),
                 "covariate_coding": coding,
                 "max_times_used": int(used.max()),
+                "overlap": overlap,
+                "balance": {
+                    when: dict(zip(names, smd.tolist(), strict=True))
+                    for when, smd in balance.items()
+                },
+                "max_abs_standardised_difference": {
+                    when: float(np.abs(smd).max()) for when, smd in balance.items()
+                },
+                "warnings": matching_warnings(
+                    propensity, overlap, balance["after_matching"], names
+                ),
             },
         )
+
+
+def matching_warnings(
+    propensity: PropensityFit, overlap: dict[str, Any], smd_after: np.ndarray, names: list[str]
+) -> list[str]:
+    """Captured logit warnings, treated units without comparable controls, residual imbalance."""
+    notes = list(propensity.warnings)
+    outside = overlap["treated_outside_control_support"]
+    if outside > OUTSIDE_SUPPORT_WARNING:
+        notes.append(
+            f"{outside:.1%} of treated units have a propensity score outside the controls' "
+            "range: their matches are distant and their effects lean on the bias correction"
+        )
+    extreme = overlap["treated_above_0_99"]
+    if extreme > 0:
+        notes.append(
+            f"{extreme:.1%} of treated units have a propensity score above 0.99: almost no "
+            "control resembles them (poor overlap)"
+        )
+    worst = int(np.argmax(np.abs(smd_after)))
+    if abs(smd_after[worst]) > SMD_WARNING:
+        notes.append(
+            f"covariate {names[worst]!r} is still imbalanced after matching (standardised "
+            f"difference {smd_after[worst]:+.2f})"
+        )
+    return notes
 
 
 def standardise(x: np.ndarray) -> np.ndarray:
@@ -121,14 +187,19 @@ def _query(tree: cKDTree, points: np.ndarray, k: int) -> np.ndarray:
     return np.asarray(index).reshape(len(points), k)
 
 
-def _control_regression(x0: np.ndarray, y0: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+def _control_regression(
+    x0: np.ndarray, y0: np.ndarray, used: np.ndarray
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Least squares of the outcome on the covariates over the matched controls, each
+    weighted by the times it is used (Abadie & Imbens 2011)."""
     design = np.column_stack([np.ones(len(x0)), x0])
-    coef, *_ = np.linalg.lstsq(design, y0, rcond=None)
+    root = np.sqrt(used.astype(float))
+    coef, *_ = np.linalg.lstsq(design * root[:, None], y0 * root, rcond=None)
     return lambda x: np.column_stack([np.ones(len(x)), x]) @ coef
 
 
 def _control_variance(tree: cKDTree, y0: np.ndarray, k: int) -> np.ndarray:
-    """σ²(X_j) for each control from its ``k`` nearest other controls (Abadie-Imbens)."""
+    """sigma²(X_j) for each control from its ``k`` nearest other controls (Abadie-Imbens)."""
     neighbours = min(k, len(y0) - 1)
     _, index = tree.query(tree.data, k=neighbours + 1)
     others = np.asarray(index).reshape(len(y0), neighbours + 1)[:, 1:]

@@ -1,25 +1,33 @@
-"""``subclassification``: propensity-score strata (Cochran 1968; Rosenbaum & Rubin 1984).
+"""``subclassification``: propensity-score blocks with regression adjustment.
 
-The propensity score is a logit of treatment on the covariates (statsmodels).
-Units are cut into ``n_strata`` quantile strata of the score; strata without
-at least two treated and two control units are merged with a neighbour. The
-effect is the weighted mean of within-stratum differences in means, weighted by
-treated counts (``estimand: ATT``, default) or by all units (``ATE``). Variance:
-Σ w_s² (s²_treated/n_treated + s²_control/n_control); normal CI and p-value.
+Imbens & Rubin (2015, ch. 13-17); trimming as in Crump, Hotz, Imbens & Mitnik (2009).
+
+1. A logit propensity score (statsmodels) on the covariates.
+2. Trimming to common support. ``ATT``: controls whose score lies outside the treated
+   units' range are dropped. ``ATE``: units with a score outside [alpha, 1 - alpha] are dropped,
+   alpha from the Crump et al. optimal rule; the estimand is then the ATE over the units kept.
+   The score is re-estimated on the units kept.
+3. Blocks chosen from the data: starting from one block, a block is split at the median
+   linearised score (of its treated units for the ATT, of all its units for the ATE) while
+   the t-statistic of the score difference between its treated and controls exceeds
+   ``t_max`` and both halves keep ``min_units_per_group`` treated and controls and more
+   units than covariates + 2. ``n_strata`` instead cuts fixed quantiles of those scores.
+4. Within each block, OLS of the outcome on treatment and the covariates; the treatment
+   coefficient is the block's effect, with an HC2 robust variance.
+5. The effect is Σ w_s τ_s with w_s the block's share of treated units (ATT) or of all
+   units (ATE); variance Σ w_s² var_s; normal CI and p-value.
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from impact_contracts import ComponentError
 from pydantic import Field
 from scipy import stats
-from statsmodels.discrete.discrete_model import Logit
-from statsmodels.tools.tools import add_constant
+from statsmodels.regression.linear_model import OLS
 
 from impact_measure.models.base import (
     Estimate,
@@ -34,19 +42,39 @@ from impact_measure.models.base import (
     require_sample_size,
     two_sided_p_value,
 )
+from impact_measure.models.propensity import (
+    OUTSIDE_SUPPORT_WARNING,
+    PropensityFit,
+    covariate_names,
+    fit_propensity,
+    independent_columns,
+    overlap_summary,
+    require_overlap,
+    standardised_differences,
+)
+
+MODEL = "subclassification"
+#: A block whose covariates still differ this much (|SMD|) after blocking gets a warning.
+SMD_WARNING = 0.25
+#: More than this share of the sample trimmed for the ATE gets a warning.
+TRIMMED_WARNING = 0.10
 
 
 class SubclassificationParams(ModelParams):
     outcome_column: str
     treatment_column: str
     covariate_columns: list[str] = Field(min_length=1)
-    n_strata: int = Field(default=5, ge=1)
     estimand: Literal["ATT", "ATE"] = "ATT"
+    trim: bool = True
+    t_max: float = Field(default=1.96, gt=0.0)
+    min_units_per_group: int = Field(default=3, ge=2)
+    n_strata: int | None = Field(default=None, ge=1)
+    regression_adjustment: bool = True
 
 
-@register_model("subclassification")
+@register_model(MODEL)
 class Subclassification:
-    """Stratify on the estimated propensity score and average within-stratum contrasts."""
+    """Blocks on the estimated propensity score, regression-adjusted within blocks."""
 
     Params: ClassVar[type[ModelParams]] = SubclassificationParams
 
@@ -59,85 +87,289 @@ class Subclassification:
         require_sample_size(len(y), "rows")
         require_groups(n_treated, len(y) - n_treated)
 
-        score = propensity_score(treated, covariates)
-        strata = merge_thin_strata(quantile_strata(score, params.n_strata), treated)
-        rows = []
-        for s in np.unique(strata):
-            y1 = y[(strata == s) & (treated == 1)]
-            y0 = y[(strata == s) & (treated == 0)]
-            weight = len(y1) if params.estimand == "ATT" else len(y1) + len(y0)
-            variance = y1.var(ddof=1) / len(y1) + y0.var(ddof=1) / len(y0)
-            rows.append((weight, y1.mean() - y0.mean(), variance, len(y1), len(y0)))
-        table = np.array(rows, dtype=float)
-        weights = table[:, 0] / table[:, 0].sum()
-        effect = float(weights @ table[:, 1])
-        se = float(np.sqrt(weights**2 @ table[:, 2]))
-        finite_or_fail("subclassification", effect, se)
+        naive_difference = float(y[treated == 1].mean() - y[treated == 0].mean())
+        first = fit_propensity(treated, covariates, MODEL)
+        names = covariate_names(coding)
+        require_overlap(first.log_odds, treated, covariates, names, MODEL)
+        overlap = overlap_summary(first.score, treated)
+        keep, trimming = trimmed(first, treated, params)
+        y, treated, covariates = y[keep], treated[keep], covariates[keep]
+        require_groups(int(treated.sum()), int((1 - treated).sum()), params.min_units_per_group)
+        fit = fit_propensity(treated, covariates, MODEL) if not keep.all() else first
+
+        require_sample_size(len(y), "rows after trimming to common support")
+        adjusters = independent_columns(covariates) if params.regression_adjustment else None
+        min_size = (0 if adjusters is None else adjusters.shape[1]) + 3
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            edges = block_edges(fit.log_odds, treated, params, min_size)
+            block = np.searchsorted(edges, fit.log_odds, side="right")
+            rows = [
+                block_estimate(y, treated, covariates, adjusters, fit.log_odds, block == b, names)
+                for b in range(len(edges) + 1)
+            ]
+        library_warnings = [f"blocks: {m}" for m in dict.fromkeys(str(w.message) for w in caught)]
+        counts = np.array(
+            [r["n_treated"] + (r["n_control"] if params.estimand == "ATE" else 0) for r in rows],
+            dtype=float,
+        )
+        weights = counts / counts.sum()
+        effects = np.array([r["effect"] for r in rows])
+        variances = np.array([r["standard_error"] ** 2 for r in rows])
+        effect = float(weights @ effects)
+        se = float(np.sqrt(weights**2 @ variances))
+        finite_or_fail(MODEL, effect, se)
+        for row, weight in zip(rows, weights.tolist(), strict=True):
+            row["weight"] = weight
+        balance = blocked_balance(covariates, treated, block, weights, names)
+
         z = float(stats.norm.ppf(1 - params.alpha / 2))
         p_value, p_note = two_sided_p_value(effect / se, stats.norm) if se > 0 else (None, {})
+        n_kept_treated = int(treated.sum())
         return Estimate(
             effect=effect,
             ci_lower=effect - z * se,
             ci_upper=effect + z * se,
             p_value=p_value,
             sample_size=len(y),
-            n_treated=n_treated,
-            n_control=len(y) - n_treated,
+            n_treated=n_kept_treated,
+            n_control=len(y) - n_kept_treated,
             diagnostics={
                 "missing": missing,
-                "estimand": params.estimand,
-                "estimator": "propensity-score subclassification (logit score, quantile strata)",
-                "variance": "sum of w_s^2 * var_s",
+                "estimand": params.estimand
+                + (
+                    " over the trimmed population"
+                    if params.estimand == "ATE" and not keep.all()
+                    else ""
+                ),
+                "estimator": "propensity-score subclassification (logit score, "
+                + ("fixed quantile blocks" if params.n_strata else "data-driven blocks")
+                + (", regression-adjusted within blocks" if adjusters is not None else "")
+                + "; Imbens & Rubin 2015)",
+                "variance": "sum of w_s^2 * var_s, HC2 within blocks",
                 "standard_error": se,
-                "n_strata_used": len(rows),
+                "trimming": trimming,
+                "overlap": overlap,
+                "balance": balance,
+                "n_blocks": len(rows),
+                "blocks": rows,
                 "covariate_coding": coding,
-                "strata": [
-                    {"weight": w, "difference": d, "n_treated": int(t), "n_control": int(c)}
-                    for w, (_, d, _, t, c) in zip(weights.tolist(), table.tolist(), strict=True)
-                ],
-                "naive_difference": float(y[treated == 1].mean() - y[treated == 0].mean()),
+                "naive_difference": naive_difference,
+                "warnings": subclassification_warnings(
+                    [first, fit], overlap, trimming, rows, balance, params
+                )
+                + library_warnings,
                 **p_note,
             },
         )
 
 
-def propensity_score(treated: np.ndarray, covariates: np.ndarray) -> np.ndarray:
-    """P(treated | covariates) from a logit fit."""
-    design = add_constant(covariates, has_constant="add")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = Logit(treated, design).fit(disp=0, maxiter=100)
-    except (np.linalg.LinAlgError, ValueError) as exc:
-        raise ComponentError(f"subclassification: propensity model failed: {exc}") from exc
-    score = np.asarray(fit.predict(design))
-    if not np.isfinite(score).all():
-        raise ComponentError("subclassification: propensity model gave non-finite scores")
-    return score
+def optimal_trimming_bound(score: np.ndarray) -> float:
+    """Crump, Hotz, Imbens & Mitnik (2009) alpha: keep alpha ≤ e(x) ≤ 1 - alpha (0 when no trimming
+    lowers the variance bound of the ATE)."""
+    g = np.sort(1.0 / (score * (1.0 - score)))
+    if g[-1] <= 2.0 * g.mean():
+        return 0.0
+    running_mean = np.cumsum(g) / np.arange(1, len(g) + 1)
+    crossing = int(np.argmax(g >= 2.0 * running_mean))
+    gamma = float(g[crossing])
+    return float(0.5 - np.sqrt(max(0.25 - 1.0 / gamma, 0.0)))
 
 
-def quantile_strata(score: np.ndarray, n_strata: int) -> np.ndarray:
-    """Stratum index 0..n_strata-1 by quantiles of ``score``."""
-    edges = np.quantile(score, np.linspace(0, 1, n_strata + 1)[1:-1])
-    return np.searchsorted(edges, score, side="right")
+def trimmed(
+    fit: PropensityFit, treated: np.ndarray, params: SubclassificationParams
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Rows kept after common-support trimming, and the trimming record."""
+    keep = np.ones(len(treated), dtype=bool)
+    if not params.trim:
+        return keep, {"rule": "none", "treated_trimmed": 0, "controls_trimmed": 0}
+    if params.estimand == "ATT":
+        low, high = fit.log_odds[treated == 1].min(), fit.log_odds[treated == 1].max()
+        keep = (treated == 1) | ((fit.log_odds >= low) & (fit.log_odds <= high))
+        rule = "controls outside the treated units' propensity range dropped"
+        bounds = [float(fit.score[treated == 1].min()), float(fit.score[treated == 1].max())]
+    else:
+        alpha = optimal_trimming_bound(fit.score)
+        keep = (fit.score >= alpha) & (fit.score <= 1.0 - alpha)
+        rule = "Crump-Hotz-Imbens-Mitnik (2009) optimal rule: alpha <= e(x) <= 1 - alpha"
+        bounds = [alpha, 1.0 - alpha]
+    return keep, {
+        "rule": rule,
+        "propensity_bounds": bounds,
+        "treated_trimmed": int(((treated == 1) & ~keep).sum()),
+        "controls_trimmed": int(((treated == 0) & ~keep).sum()),
+    }
 
 
-def merge_thin_strata(strata: np.ndarray, treated: np.ndarray, minimum: int = 2) -> np.ndarray:
-    """Merge each stratum lacking ``minimum`` treated or controls into its neighbour."""
-    strata = strata.copy()
-    while True:
-        labels = np.unique(strata)
-        thin = [
-            s
-            for s in labels
-            if min(((strata == s) & (treated == 1)).sum(), ((strata == s) & (treated == 0)).sum())
-            < minimum
-        ]
+def block_edges(
+    log_odds: np.ndarray, treated: np.ndarray, params: SubclassificationParams, min_size: int
+) -> np.ndarray:
+    """Sorted cut points on the linearised score (fixed quantiles or data-driven splits)."""
+    basis = log_odds[treated == 1] if params.estimand == "ATT" else log_odds
+    if params.n_strata is not None:
+        edges = np.unique(np.quantile(basis, np.linspace(0, 1, params.n_strata + 1)[1:-1]))
+        return merge_thin_blocks(edges, log_odds, treated, params.min_units_per_group)
+    cuts: list[float] = []
+    pending = [(-np.inf, np.inf)]
+    while pending:
+        low, high = pending.pop()
+        inside = (log_odds >= low) & (log_odds < high)
+        if not score_differs(log_odds, treated, inside, params.t_max):
+            continue
+        within = inside & ((treated == 1) if params.estimand == "ATT" else True)
+        median = float(np.median(log_odds[within]))
+        halves = [inside & (log_odds < median), inside & (log_odds >= median)]
+        if all(enough(treated, half, params.min_units_per_group, min_size) for half in halves):
+            cuts.append(median)
+            pending += [(low, median), (median, high)]
+    return np.array(sorted(cuts))
+
+
+def score_differs(
+    log_odds: np.ndarray, treated: np.ndarray, inside: np.ndarray, t_max: float
+) -> bool:
+    """The score t-statistic of the units ``inside`` exceeds ``t_max``."""
+    t = log_odds[inside & (treated == 1)]
+    c = log_odds[inside & (treated == 0)]
+    return bool(abs(score_t_statistic(t, c)) > t_max)
+
+
+def score_t_statistic(t: np.ndarray, c: np.ndarray) -> float:
+    """Welch t-statistic of the linearised score, treated vs controls; 0 when the scores are
+    all equal (e.g. one binary covariate) or a group has fewer than two units."""
+    if len(t) < 2 or len(c) < 2 or np.ptp(np.concatenate([t, c])) < 1e-8:
+        return 0.0
+    statistic = float(
+        stats.ttest_ind_from_stats(
+            t.mean(), t.std(ddof=1), len(t), c.mean(), c.std(ddof=1), len(c), equal_var=False
+        ).statistic
+    )
+    return statistic if np.isfinite(statistic) else 0.0
+
+
+def enough(treated: np.ndarray, rows: np.ndarray, per_group: int, min_size: int) -> bool:
+    n_treated = int((rows & (treated == 1)).sum())
+    n_control = int((rows & (treated == 0)).sum())
+    return min(n_treated, n_control) >= per_group and n_treated + n_control >= min_size
+
+
+def merge_thin_blocks(
+    edges: np.ndarray, log_odds: np.ndarray, treated: np.ndarray, per_group: int
+) -> np.ndarray:
+    """Drop cut points until every block has ``per_group`` treated and controls."""
+    cuts = list(edges)
+    while cuts:
+        block = np.searchsorted(np.array(cuts), log_odds, side="right")
+        thin = [b for b in range(len(cuts) + 1) if not enough(treated, block == b, per_group, 0)]
         if not thin:
-            return strata
-        if len(labels) == 1:
-            raise ComponentError("subclassification: too few treated or control units")
-        s = thin[0]
-        position = int(np.searchsorted(labels, s))
-        neighbour = labels[position - 1] if position > 0 else labels[position + 1]
-        strata[strata == s] = neighbour
+            break
+        cuts.pop(min(thin[0], len(cuts) - 1))
+    return np.array(cuts)
+
+
+def block_estimate(
+    y: np.ndarray,
+    treated: np.ndarray,
+    covariates: np.ndarray,
+    adjusters: np.ndarray | None,
+    log_odds: np.ndarray,
+    rows: np.ndarray,
+    names: list[str],
+) -> dict[str, Any]:
+    """One block's regression-adjusted effect, its HC2 standard error and its balance."""
+    t = treated[rows]
+    design = np.column_stack([np.ones(len(t)), t])
+    if adjusters is not None:
+        design = np.column_stack([design, independent_columns(adjusters[rows], given=design)])
+    fit = OLS(y[rows], design).fit(cov_type="HC2")
+    se = float(fit.bse[1])
+    if not np.isfinite(se):  # a unit with leverage 1
+        se = float(OLS(y[rows], design).fit(cov_type="HC1").bse[1])
+    smd = standardised_differences(covariates[rows], t)
+    score = log_odds[rows]
+    return {
+        "n_treated": int(t.sum()),
+        "n_control": int((1 - t).sum()),
+        "log_odds_range": [float(score.min()), float(score.max())],
+        "score_t_statistic": score_t_statistic(score[t == 1], score[t == 0]),
+        "effect": float(fit.params[1]),
+        "standard_error": se,
+        "standardised_differences": dict(zip(names, smd.tolist(), strict=True)),
+        "max_abs_standardised_difference": float(np.abs(smd).max()),
+    }
+
+
+def blocked_balance(
+    covariates: np.ndarray,
+    treated: np.ndarray,
+    block: np.ndarray,
+    weights: np.ndarray,
+    names: list[str],
+) -> dict[str, Any]:
+    """Standardised differences of each covariate in the trimmed sample, before blocking and
+    after (within-block mean differences averaged with the estimand's block weights), both
+    on the trimmed sample's pooled standard deviation (Rosenbaum & Rubin 1984)."""
+    t, c = covariates[treated == 1], covariates[treated == 0]
+    scale = np.sqrt((t.var(axis=0, ddof=1) + c.var(axis=0, ddof=1)) / 2.0)
+    scale = np.where(scale > 0, scale, 1.0)
+    within = np.array(
+        [
+            covariates[(block == b) & (treated == 1)].mean(axis=0)
+            - covariates[(block == b) & (treated == 0)].mean(axis=0)
+            for b in range(len(weights))
+        ]
+    )
+    before = (t.mean(axis=0) - c.mean(axis=0)) / scale
+    after = weights @ within / scale
+    return {
+        "before_blocking": dict(zip(names, before.tolist(), strict=True)),
+        "after_blocking": dict(zip(names, after.tolist(), strict=True)),
+    }
+
+
+def subclassification_warnings(
+    fits: list[PropensityFit],
+    overlap: dict[str, Any],
+    trimming: dict[str, Any],
+    rows: list[dict[str, Any]],
+    balance: dict[str, Any],
+    params: SubclassificationParams,
+) -> list[str]:
+    """What a reader of the estimate should know: failed fits, lost overlap, thin blocks."""
+    notes = list(dict.fromkeys(note for fit in fits for note in fit.warnings))
+    if not all(fit.converged for fit in fits):
+        notes.append("propensity logit did not converge: scores near 0 or 1 may be unreliable")
+    outside = overlap["treated_outside_control_support"]
+    if params.estimand == "ATT" and outside > OUTSIDE_SUPPORT_WARNING:
+        notes.append(
+            f"{outside:.1%} of treated units have a propensity score outside the controls' "
+            "range: their effects are extrapolated by the within-block regression"
+        )
+    n_trimmed = trimming["treated_trimmed"] + trimming["controls_trimmed"]
+    n_total = n_trimmed + sum(r["n_treated"] + r["n_control"] for r in rows)
+    if params.estimand == "ATE" and n_trimmed > TRIMMED_WARNING * n_total:
+        notes.append(
+            f"{n_trimmed} of {n_total} units trimmed for lack of overlap: the estimate is the "
+            "ATE over the units kept, not over the whole sample"
+        )
+    if params.n_strata is not None and len(rows) < params.n_strata:
+        notes.append(
+            f"{params.n_strata} strata requested, {len(rows)} used: thin strata were merged"
+        )
+    for i, row in enumerate(rows):
+        where = f"block {i} ({row['n_treated']} treated, {row['n_control']} controls)"
+        if abs(row["score_t_statistic"]) > params.t_max:
+            notes.append(
+                f"{where}: treated and controls still differ in propensity "
+                f"(t = {row['score_t_statistic']:.2f}) but the block is too small to split"
+            )
+    imbalanced = {
+        name: smd for name, smd in balance["after_blocking"].items() if abs(smd) > SMD_WARNING
+    }
+    if imbalanced:
+        listed = ", ".join(f"{name} ({smd:+.2f})" for name, smd in imbalanced.items())
+        notes.append(
+            f"covariates still imbalanced after blocking (standardised difference beyond "
+            f"{SMD_WARNING}): {listed}; the estimate leans on the within-block regression"
+        )
+    return notes

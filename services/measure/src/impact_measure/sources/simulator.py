@@ -177,6 +177,9 @@ def _assign(
 
     ``confounded``: P(treated) = logistic(logit(fraction) + strength * score) with
     score = z(log1p(baseline_revenue)) + 0.5 * z(price), so treated products sell more.
+    Both confounders are output columns (``log_baseline_revenue``, ``price``); the outcome
+    (post-period revenue) is about proportional to ``baseline_revenue``, so an adjustment
+    needs the level as well as the log: ``[baseline_revenue, log_baseline_revenue, price]``.
     """
     n = len(ids)
     if cfg.treated_categories is not None:
