@@ -46,6 +46,7 @@ def make_consumer(settings: ServiceSettings, client_id: str | None = None) -> AI
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=min(3000, settings.session_timeout_ms // 3),
         max_poll_interval_ms=settings.max_poll_interval_ms,
+        rebalance_timeout_ms=settings.rebalance_timeout_ms,
     )
 
 
