@@ -127,3 +127,54 @@ async def test_a_handler_over_its_time_limit_fails_its_initiative(
     assert [f["initiative_id"] for f in run["failures"]] == ["i001"]
     assert (lost, duplicated) == (0, 0)
     assert len(events.named("run_completed")) == 1
+
+
+#: "Default-shaped": every setting at its default (batches of 50, the result cache on, the
+#: 30 min handler limit, the 10 s session) except the poll interval, lowered from 5 min to
+#: 10 s so that one measurement longer than it fits in a test: aiokafka's leave depends
+#: only on the time without a poll against the interval, so 15 s against 10 s is the
+#: same fault as 7.5 min against the default 5 min.
+DEFAULT_SHAPED_INTERVAL_MS = 10_000
+ONE_LONG_S = 15.0
+
+
+@pytest.fixture
+def default_stack(
+    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FaultStack]:
+    logs = tmp_path_factory.mktemp("long-default")
+    env = {"IMPACT_MAX_POLL_INTERVAL_MS": str(DEFAULT_SHAPED_INTERVAL_MS)}
+    services = start(kafka_bootstrap, schema_registry_url, logs, {}, env=env)
+    yield services
+    services.stop()
+
+
+async def test_one_measurement_longer_than_the_poll_interval_at_default_settings(
+    default_stack: FaultStack, kafka_bootstrap: str, schema_registry_url: str, tmp_path: Path
+) -> None:
+    slow = {"component": "SlowMeasure", "slow_for": ["i002"], "slow_s": ONE_LONG_S}
+    manifest = cohort(tmp_path, 6, measure=slow)
+    run_id = "long-one-default"
+    expected = await embedded_outcome(manifest, run_id)
+    started = time.monotonic()
+    run, events, watch = await _run(
+        default_stack, kafka_bootstrap, schema_registry_url, manifest, run_id
+    )
+    lost, duplicated = events.delivery()
+    record_fault(
+        FaultRow(
+            "one measurement longer than the poll interval",
+            f"one measurement of {ONE_LONG_S:.0f} s, every setting at its default but the poll "
+            f"interval ({DEFAULT_SHAPED_INTERVAL_MS / 1000:.0f} s)",
+            1,
+            lost,
+            duplicated,
+            watch.longest_stall(),
+            extra={"seconds": round(time.monotonic() - started, 1)},
+        )
+    )
+    assert outcome(run) == expected
+    assert run["failures"] == []
+    assert (lost, duplicated) == (0, 0)
+    assert len(events.named("run_completed")) == 1
+    assert _ownership_lost(default_stack) == 0

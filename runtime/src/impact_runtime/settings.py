@@ -130,6 +130,13 @@ class ServiceSettings(KafkaConnectionSettings):
         "keeps polling while a batch is handled, so handling may outlast "
         "max_poll_interval_ms (decision 0079).",
     )
+    metadata_max_age_ms: int = Field(
+        300_000,
+        ge=1000,
+        description="IMPACT_METADATA_MAX_AGE_MS: longest time before the clients refresh "
+        "their topic metadata, so partitions added to a topic are consumed and produced "
+        "to within it (decision 0079).",
+    )
     max_batch_bytes: int = Field(
         MIB,
         ge=16_384,
