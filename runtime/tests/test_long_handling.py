@@ -84,7 +84,7 @@ class PausingConsumer:
 async def test_a_long_batch_polls_its_paused_partitions_and_resumes_them() -> None:
     tps = {TopicPartition("t", 0), TopicPartition("t", 1)}
     consumer = PausingConsumer(tps)
-    async with KeepPolling(consumer, 0.05):  # type: ignore[arg-type]
+    async with KeepPolling(consumer, 0.05):
         await asyncio.sleep(0.3)
         assert consumer.paused == tps
     assert consumer.polls >= 3
@@ -93,6 +93,6 @@ async def test_a_long_batch_polls_its_paused_partitions_and_resumes_them() -> No
 
 async def test_a_short_batch_neither_pauses_nor_polls() -> None:
     consumer = PausingConsumer({TopicPartition("t", 0)})
-    async with KeepPolling(consumer, 1.0):  # type: ignore[arg-type]
+    async with KeepPolling(consumer, 1.0):
         await asyncio.sleep(0)
     assert (consumer.polls, consumer.paused) == (0, set())

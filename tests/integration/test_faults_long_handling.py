@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from impact_cli.bus import Bus
@@ -54,7 +55,7 @@ def stack(
 
 async def _run(
     stack: FaultStack, bootstrap: str, registry: str, manifest: Manifest, run_id: str
-) -> tuple[dict[str, object], RunEvents, RunWatch]:
+) -> tuple[dict[str, Any], RunEvents, RunWatch]:
     bus = Bus(bootstrap, registry, stack.prefix)
     try:
         async with RunWatch(bootstrap, bus.codec, stack.prefix, run_id) as watch:
