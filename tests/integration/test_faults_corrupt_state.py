@@ -156,10 +156,11 @@ async def test_a_corrupt_changelog_record_fails_readiness_and_the_run_completes(
     corrupt = {str(line["run_id"]) for line in lines(stack, "changelog_corrupt")}
     assert corrupt == {BAD_POSITIONS, NOT_JSON}
     assert lines(stack, "restore_failed") == []  # classified, not retried
+    assert not stack.dead(), stack.death_report(stack.dead())
     holder = stack.owner("orchestrator", manifests, partition)
     assert holder is not None
     port = http_port(stack, holder)
-    assert get(port, "/readyz")[0] == 503
+    assert get(port, "/readyz")[0] == 503, f"{holder} on port {port}; logs in {stack.log_dir}"
     metrics = get(port, "/metrics")[1]
     assert "impact_runs_quarantined 2.0" in metrics
     [found] = [
