@@ -39,7 +39,7 @@ async def test_one_message_longer_than_the_poll_interval_is_delivered_once(
     async with service:
         await produce(kafka_bootstrap, source, [("run-a:init-1", as_json(request("run-a", 1)))])
         async with CommittedReader(kafka_bootstrap, sink) as reader:
-            records = await reader.wait_count(1, timeout=4 * HANDLER_S)
+            await reader.wait_count(1, timeout=4 * HANDLER_S)
             assert service._kafka is not None
             generation = service._kafka.membership.generation
             records = await reader.drain()
@@ -76,7 +76,9 @@ async def test_a_revocation_ends_a_long_batch_after_the_message_being_handled(
         )
 
     async with service():
-        items = [(f"run-a:init-{x}", as_json(request("run-a", x))) for x in range(MESSAGES)]
+        items: list[tuple[str | None, bytes | None]] = [
+            (f"run-a:init-{x}", as_json(request("run-a", x))) for x in range(MESSAGES)
+        ]
         await produce(kafka_bootstrap, source, items)
         await asyncio.wait_for(handling.wait(), 60)
         joined_at = time.monotonic()
