@@ -6,6 +6,7 @@ The measure service loads them with ``IMPACT_PLUGINS=tests.support.fault_measure
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from impact_measure import MEASURE_COMPONENTS, Measure
@@ -68,4 +69,27 @@ class StallingMeasure(Measure):
     def execute(self, event: dict[str, Any]) -> dict[str, Any]:
         if event["initiative_id"] in self.stall_for:
             _released.wait(self.stall_s)
+        return super().execute(event)
+
+
+@MEASURE_COMPONENTS.register()
+class SlowMeasure(Measure):
+    """``Measure`` after ``slow_s`` seconds for the initiatives in ``slow_for`` (in both
+    modes: a measurement that takes long on real data, without the CPU)."""
+
+    def __init__(
+        self,
+        slow_for: list[str] | None = None,
+        slow_s: float = 0.0,
+        data_root: str | None = None,
+        storage_url: str | None = None,
+        cache: bool = True,
+    ) -> None:
+        super().__init__(data_root=data_root, storage_url=storage_url, cache=cache)
+        self.slow_for = set(slow_for or ())
+        self.slow_s = slow_s
+
+    def execute(self, event: dict[str, Any]) -> dict[str, Any]:
+        if event["initiative_id"] in self.slow_for:
+            time.sleep(self.slow_s)
         return super().execute(event)

@@ -17,10 +17,21 @@ import sysconfig
 import traceback
 from typing import Any
 
-from impact_contracts import ContractViolation, ImpactError, SchemaMismatch
+from impact_contracts import ContractViolation, ImpactError, PermanentError, SchemaMismatch
 
 STAGE_FAILED = "stage_failed"
 MAX_REASON_CHARS = 4000
+
+
+class HandlerTimedOut(PermanentError):
+    """A handler ran longer than ``IMPACT_HANDLER_TIMEOUT_S``: its command fails, never
+    holding its partition (or being replayed) for ever (decision 0079)."""
+
+    def __init__(self, limit_s: float) -> None:
+        super().__init__(
+            f"handler ran longer than {limit_s:g} s (IMPACT_HANDLER_TIMEOUT_S); "
+            "its result, if any, is discarded"
+        )
 
 
 def failure_reason(exc: BaseException) -> str:

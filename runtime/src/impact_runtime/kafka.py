@@ -46,6 +46,8 @@ def make_consumer(settings: ServiceSettings, client_id: str | None = None) -> AI
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=min(3000, settings.session_timeout_ms // 3),
         max_poll_interval_ms=settings.max_poll_interval_ms,
+        rebalance_timeout_ms=settings.rebalance_timeout_ms,
+        metadata_max_age_ms=settings.metadata_max_age_ms,
     )
 
 
@@ -60,6 +62,7 @@ def make_producer(settings: ServiceSettings, transactional_id: str | None) -> AI
         transactional_id=transactional_id,
         transaction_timeout_ms=settings.transaction_timeout_ms,
         retry_backoff_ms=settings.producer_retry_backoff_ms,
+        metadata_max_age_ms=settings.metadata_max_age_ms,
     )
 
 

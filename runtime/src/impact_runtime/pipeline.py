@@ -21,7 +21,13 @@ from impact_schemas.kafka import DEFAULT_MAX_MESSAGE_BYTES
 from impact_runtime.codec import Codec, VersionedCodec
 from impact_runtime.dlq import dead_letter
 from impact_runtime.envelope import envelope_headers, fill_envelope
-from impact_runtime.failures import STAGE_FAILED, dead_letters, failure_reason, stage_failure
+from impact_runtime.failures import (
+    STAGE_FAILED,
+    HandlerTimedOut,
+    dead_letters,
+    failure_reason,
+    stage_failure,
+)
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.outage import Outages, codec_down, dependency_down
 from impact_runtime.retry import RetryPolicy, Sleep, call_with_retry, is_retriable
@@ -126,8 +132,10 @@ class MessagePipeline:
         state: StateHooks | None = None,
         max_record_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         handler_in_thread: bool = True,
+        handler_timeout_s: float | None = None,
     ) -> None:
         self.service_name = service_name
+        self.handler_timeout_s = handler_timeout_s
         self.codec = codec
         # A runtime_checkable Protocol check costs ~20 µs: once, not per produced event
         self._versioned: VersionedCodec | None = (
@@ -308,9 +316,16 @@ class MessagePipeline:
         return ProducerRecord(topic, output.key.encode(), data, envelope_headers(value))
 
     async def _handle(self, incoming: Incoming, on_cpu: Callable[[float], None]) -> HandlerResult:
-        result = await call_handler(
-            self.handle, incoming, in_thread=self.handler_in_thread, on_cpu=on_cpu
-        )
+        limit = asyncio.timeout(self.handler_timeout_s)  # a timer, no task of its own
+        try:
+            async with limit:
+                result = await call_handler(
+                    self.handle, incoming, in_thread=self.handler_in_thread, on_cpu=on_cpu
+                )
+        except TimeoutError:
+            if not limit.expired() or self.handler_timeout_s is None:
+                raise  # the handler's own TimeoutError
+            raise HandlerTimedOut(self.handler_timeout_s) from None
         if result is None:
             return []
         if not isinstance(result, list):

@@ -21,6 +21,7 @@ from impact_runtime.codec import Codec, avro_codec, close_codec
 from impact_runtime.delivery import Offsets
 from impact_runtime.dlq import dlq_topic
 from impact_runtime.health import HealthServer
+from impact_runtime.keepalive import KeepPolling, poll_every_s
 from impact_runtime.logs import configure_logging
 from impact_runtime.membership import NO_GENERATION, LostOwnership
 from impact_runtime.metrics import ServiceMetrics
@@ -127,6 +128,9 @@ class Service:
         # Held from a fetched batch to its delivery; a revocation waits for it, so a
         # partition's next owner never re-processes a batch this replica is still delivering.
         self._in_flight = asyncio.Lock()
+        # Set by a revocation: the batch in flight handles no further message, delivers
+        # what it handled, and leaves the rest to the partitions' next owner.
+        self._revoking = False
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -150,6 +154,7 @@ class Service:
             state=self.state,
             max_record_bytes=self.settings.max_message_bytes,
             handler_in_thread=self.handler_in_thread,
+            handler_timeout_s=self.settings.handler_timeout_s,
         )
 
     @property
@@ -350,6 +355,10 @@ class Service:
         6. if delivery fails, keep the batch as undelivered: after the outage ``_recover``
            resumes from the committed offsets and rolls the handler state back;
         7. run ``tick`` if due, delivered on its own (``MessagePipeline.tick``).
+
+        Steps 2 to 7 keep the consumer polling its paused partitions once they take a
+        while (``KeepPolling``), so a long batch never costs the group membership; a
+        revocation meanwhile ends the batch after the message being handled (decision 0079).
         """
         assert self._kafka is not None
         # Step 1 (a rebalance during the fetch changes the generation: the batch aborts;
@@ -360,7 +369,8 @@ class Service:
         )
         if generation == NO_GENERATION:
             generation = self._kafka.membership.generation
-        async with self._in_flight:
+        every_s = poll_every_s(self.settings.max_poll_interval_ms)
+        async with self._in_flight, KeepPolling(self._kafka.consumer, every_s):
             await self._process_fetched(batch, generation)
             # Step 7
             await self._tick_if_due()
@@ -376,8 +386,11 @@ class Service:
         starts: Offsets = {}
         try:
             for tp, messages in batch.items():
-                starts[tp] = messages[0].offset
                 for message in messages:
+                    if self._revoking:  # the rest is the next owner's
+                        self._kafka.rewind({tp: message.offset})
+                        break
+                    starts.setdefault(tp, message.offset)
                     # Step 2
                     raw = RawMessage(
                         message.topic,
@@ -470,9 +483,13 @@ class Service:
     # -- rebalance ------------------------------------------------------------------------
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
-        if self._kafka is not None and self._kafka.exactly_once:
-            async with self._in_flight:  # let the transaction being delivered commit first
-                pass
+        self._revoking = True
+        try:
+            if self._kafka is not None and self._kafka.exactly_once:
+                async with self._in_flight:  # let the batch in flight deliver first
+                    pass
+        finally:
+            self._revoking = False
         self.log.info("partitions_revoked", partitions=sorted(map(str, revoked)))
         if self._kafka is not None:
             try:

@@ -118,8 +118,24 @@ class ServiceSettings(KafkaConnectionSettings):
     max_poll_interval_ms: int = Field(
         300_000,
         ge=1000,
-        description="IMPACT_MAX_POLL_INTERVAL_MS: longest handling and delivery of one batch "
-        "before the replica leaves its group (and the batch is replayed by the next owner).",
+        description="IMPACT_MAX_POLL_INTERVAL_MS: a replica that does not poll for this long "
+        "leaves its group. The loop keeps polling (paused) while a batch is handled, so "
+        "only a stuck loop reaches it (decision 0079).",
+    )
+    handler_timeout_s: float = Field(
+        1800.0,
+        gt=0,
+        description="IMPACT_HANDLER_TIMEOUT_S: longest run of the handler for one message; "
+        "a slower one ends its command with stage_failed (HandlerTimedOut). The consumer "
+        "keeps polling while a batch is handled, so handling may outlast "
+        "max_poll_interval_ms (decision 0079).",
+    )
+    metadata_max_age_ms: int = Field(
+        300_000,
+        ge=1000,
+        description="IMPACT_METADATA_MAX_AGE_MS: longest time before the clients refresh "
+        "their topic metadata, so partitions added to a topic are consumed and produced "
+        "to within it (decision 0079).",
     )
     max_batch_bytes: int = Field(
         MIB,
@@ -144,6 +160,13 @@ class ServiceSettings(KafkaConnectionSettings):
         if self.group_id is None:
             object.__setattr__(self, "group_id", f"impact-{self.service_name}")
         return self
+
+    @property
+    def rebalance_timeout_ms(self) -> int:
+        """How long the group waits for this member to rejoin: a revocation lets the batch
+        in flight finish its current handler and deliver what it handled (0079)."""
+        handling_ms = int(self.handler_timeout_s * 1000) + self.transaction_timeout_ms
+        return max(self.max_poll_interval_ms, handling_ms)
 
     @property
     def client_id(self) -> str:

@@ -8,7 +8,8 @@ import zlib
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
-from impact_orchestrator.ownership import murmur2, owner_partition, place
+from impact_contracts import ConfigError
+from impact_orchestrator.ownership import murmur2, owner_partition, ownership_count, place
 
 # org.apache.kafka.common.utils.UtilsTest#testMurmur2
 JAVA_MURMUR2 = {
@@ -62,3 +63,28 @@ def test_placement() -> None:
     )
     with pytest.raises(ValueError, match="partitions: must be >= 1, got 0"):
         owner_partition(run_id, 0)
+
+
+def test_ownership_follows_the_changelog_once_it_exists() -> None:
+    assert ownership_count({"a": 6, "b": 6}, "log", None) == 6
+    assert ownership_count({"a": 12, "b": 6}, "log", 6) == 6  # inputs grew past it
+
+
+def test_a_new_changelog_needs_inputs_of_one_partition_count() -> None:
+    with pytest.raises(ConfigError, match="differ in partition count: a=12, b=6"):
+        ownership_count({"a": 12, "b": 6}, "log", None)
+
+
+def test_an_input_with_fewer_partitions_than_the_changelog_is_refused() -> None:
+    with pytest.raises(ConfigError) as info:
+        ownership_count({"a": 12, "b": 4}, "log", 6)
+    assert str(info.value).startswith(
+        "orchestrator input topics ['b'] have fewer partitions than the changelog log (6)"
+    )
+    assert "Scaling past the partition count" in str(info.value)
+
+
+def test_an_event_on_a_partition_past_the_changelogs_is_forwarded_to_its_owner() -> None:
+    run_id = next(r for r in (f"run-{i}" for i in range(100)) if owner_partition(r, 12) >= 6)
+    placement = place(run_id, owner_partition(run_id, 12), 6, None)
+    assert (placement.here, placement.owner) == (False, owner_partition(run_id, 6))

@@ -90,3 +90,26 @@ def test_a_topic_without_metadata_yet_is_retriable_not_zero_partitions() -> None
         partition_counts(described)
     assert kafka_outage(info.value)
     assert partition_counts(described[:1]) == {"a": 2}
+
+
+async def test_inputs_grown_past_the_changelog_keep_its_count(kafka_bootstrap: str) -> None:
+    settings = settings_for(kafka_bootstrap)
+    inputs = {topic_for(e, settings.topic_prefix): 4 for e in INPUTS}
+    await create(kafka_bootstrap, {**inputs, settings.changelog_topic: 2})
+    orchestrator = Orchestrator(settings, registries=FAKE_REGISTRIES)
+    service = build_service(settings, orchestrator)
+    service.codec = JsonCodec()
+    async with service:
+        assert orchestrator.partition_count == 2
+
+
+async def test_inputs_with_fewer_partitions_than_the_changelog_are_refused(
+    kafka_bootstrap: str,
+) -> None:
+    settings = settings_for(kafka_bootstrap)
+    await create(kafka_bootstrap, {settings.changelog_topic: 3})  # the inputs get 2
+    service = build_service(settings)
+    with pytest.raises(ConfigError, match="have fewer partitions than the changelog") as info:
+        await service.start()
+    assert f"{settings.changelog_topic} (3), which fixes run ownership" in str(info.value)
+    assert not service.running

@@ -13,7 +13,9 @@ larger than ``COMPRESS_ABOVE``):
 
 ``touched(state, mark)`` names the records that a change since ``mark`` rewrites (the
 header, plus what grew), so a batch writes bytes in proportion to its results, not to the
-run. ``restore_runs`` puts runs back together from the last value of each key.
+run. ``restore_runs`` puts runs back together from the last value of each key; a run
+with a record that cannot be decoded or assembled is left out and named in
+``Restored.corrupt`` with the reason (a permanent error, never retried).
 """
 
 from __future__ import annotations
@@ -188,30 +190,65 @@ def _content(state: RunState, part: Part) -> dict[str, Any] | None:
 @dataclass
 class Restored:
     """Runs read back from a changelog partition; ``whole``: runs stored in format 1,
-    which must be written whole (every part) at their next change."""
+    which must be written whole (every part) at their next change; ``corrupt``: runs (or,
+    when not even that can be read, record keys) that could not be restored, with why."""
 
     states: dict[str, RunState] = field(default_factory=dict)
     whole: set[str] = field(default_factory=set)
+    corrupt: dict[str, str] = field(default_factory=dict)
+
+
+#: What a corrupt or undecodable record raises while it is decoded or assembled.
+CORRUPT = (ValueError, TypeError, KeyError, IndexError, zlib.error)
 
 
 def restore_runs(values: Iterable[bytes]) -> Restored:
     """Runs from the last value of every key of a partition (tombstones left out)."""
+    return restore_records((None, value) for value in values)
+
+
+def restore_records(records: Iterable[tuple[bytes | None, bytes]]) -> Restored:
+    """Runs from the last (key, value) of every key of a partition (tombstones left out);
+    a run with a corrupt record is left out and named in ``corrupt``."""
     restored = Restored()
     runs: dict[str, dict[Part, dict[str, Any]]] = {}
-    for value in values:
-        record = decode_value(value)
-        if "part" not in record:  # format 1: the whole run
-            state = RunState.model_validate(record)
-            restored.states[state.run_id] = state
-            restored.whole.add(state.run_id)
-            continue
-        runs.setdefault(record["run_id"], {})[tuple(record["part"])] = record
+    for key, value in records:
+        try:
+            record = decode_value(value)
+            if "part" not in record:  # format 1: the whole run
+                state = RunState.model_validate(record)
+                restored.states[state.run_id] = state
+                restored.whole.add(state.run_id)
+                continue
+            runs.setdefault(str(record["run_id"]), {})[tuple(record["part"])] = record
+        except CORRUPT as exc:  # pydantic's ValidationError is a ValueError
+            restored.corrupt[run_of_key(key)] = f"undecodable record {key!r}: {exc!r}"[:500]
     for run_id, parts in runs.items():
+        if run_id in restored.corrupt:
+            continue
         if HEADER not in parts or MANIFEST not in parts:
             log.error("changelog_run_incomplete", run_id=run_id, parts=len(parts))
             continue
-        restored.states[run_id] = _assemble(run_id, parts)
+        try:
+            restored.states[run_id] = _assemble(run_id, parts)
+        except CORRUPT as exc:
+            restored.corrupt[run_id] = f"{type(exc).__name__}: {exc}"[:500]
+    for run_id in restored.corrupt:
+        restored.states.pop(run_id, None)
+        restored.whole.discard(run_id)
     return restored
+
+
+def run_of_key(key: bytes | None) -> str:
+    """The run a changelog key belongs to (``run_id`` or ``["<run_id>", ...]``), as far as
+    it can be read."""
+    text = (key or b"").decode("utf-8", "replace")
+    if text.startswith("["):
+        try:
+            return str(json.loads(text)[0])
+        except CORRUPT:
+            return text
+    return text
 
 
 def _assemble(run_id: str, parts: dict[Part, dict[str, Any]]) -> RunState:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from impact_orchestrator.barrier import Barrier
@@ -67,3 +67,29 @@ def register_run_metrics(
     registry: CollectorRegistry, states: Callable[[], dict[str, RunState]]
 ) -> None:
     registry.register(RunsCollector(states))
+
+
+class RestoreCollector(Collector):
+    """Corrupt changelog runs: found by restores so far, and held now (read at scrape)."""
+
+    def __init__(self, found: Callable[[], int], held: Callable[[], int]) -> None:
+        self.found = found
+        self.held = held
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        yield CounterMetricFamily(
+            "impact_changelog_corrupt_runs",
+            "Runs (or restores) a changelog restore could not read: corrupt records.",
+            value=self.found(),
+        )
+        yield GaugeMetricFamily(
+            "impact_runs_quarantined",
+            "Runs of the assigned partitions left out of the restore as corrupt.",
+            value=self.held(),
+        )
+
+
+def register_restore_metrics(
+    registry: CollectorRegistry, found: Callable[[], int], held: Callable[[], int]
+) -> None:
+    registry.register(RestoreCollector(found, held))

@@ -5,11 +5,20 @@ aiokafka's default partitioner give the key ``run_id``, computed here so that ow
 does not depend on the producer's client (librdkafka's default is CRC32), its key or an
 explicit partition. An event read on another partition is forwarded to the owner
 (decision 0010).
+
+``n`` is the changelog's partition count, fixed when it is created: the input topics may
+grow past it (an operator adding partitions for more replicas), and an event read on an
+input partition ``>= n`` is forwarded to its owner like any other misplaced event
+(decision 0079). The changelog itself never grows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from impact_contracts import ConfigError
+
+SCALING = "docs/deployment.md, 'Scaling past the partition count'"
 
 _SEED = 0x9747B28C
 _M = 0x5BD1E995
@@ -42,6 +51,28 @@ def owner_partition(run_id: str, partitions: int) -> int:
     if partitions < 1:
         raise ValueError(f"partitions: must be >= 1, got {partitions}")
     return (murmur2(run_id.encode()) & 0x7FFFFFFF) % partitions
+
+
+def ownership_count(inputs: dict[str, int], changelog: str, found: int | None) -> int:
+    """The partition count run ownership is computed with: the changelog's (``found``, or
+    the inputs' when it does not exist yet and is about to be created with it).
+
+    Raises:
+        ConfigError: a changelog is to be created while the inputs differ in partition
+            count, or an input has fewer partitions than the existing changelog.
+    """
+    listed = ", ".join(f"{t}={n}" for t, n in sorted(inputs.items()))
+    if found is None:
+        if len(set(inputs.values())) != 1:
+            raise ConfigError(f"orchestrator input topics differ in partition count: {listed}")
+        return next(iter(inputs.values()))
+    if fewer := sorted(t for t, n in inputs.items() if n < found):
+        raise ConfigError(
+            f"orchestrator input topics {fewer} have fewer partitions than the changelog "
+            f"{changelog} ({found}), which fixes run ownership and must never change: "
+            f"{listed}; grow the inputs to at least {found} ({SCALING})"
+        )
+    return found
 
 
 @dataclass(frozen=True)

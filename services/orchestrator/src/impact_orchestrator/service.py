@@ -26,8 +26,7 @@ from typing import Any
 import structlog
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import UnknownTopicOrPartitionError
-from impact_contracts import ConfigError
+from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
 from impact_runtime import (
     Forward,
     Incoming,
@@ -45,11 +44,11 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from impact_orchestrator.archive import archive_completed
-from impact_orchestrator.changelog import Part, encode_part, record_key, restore_runs
+from impact_orchestrator.changelog import Part, encode_part, record_key, restore_records
 from impact_orchestrator.intake import intake
 from impact_orchestrator.manifest import Registries, default_registries
-from impact_orchestrator.metrics import register_run_metrics
-from impact_orchestrator.ownership import owner_partition, place
+from impact_orchestrator.metrics import register_restore_metrics, register_run_metrics
+from impact_orchestrator.ownership import owner_partition, ownership_count, place
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.store import Change, RunStore
 from impact_orchestrator.validation import check_run_id
@@ -74,6 +73,9 @@ log = structlog.get_logger("impact_orchestrator")
 FAN_OUT_TRANSACTION_TIMEOUT_MS = 900_000
 #: Results of runs this small are applied on the event loop (no thread hop per event).
 INLINE_INTAKE_MAX_INITIATIVES = 10
+#: A restore failing with these is waiting for the broker: retried, backing off. Anything
+#: else is permanent (decision 0079): logged, counted, the replica not ready.
+RESTORE_OUTAGES = (KafkaError, OSError, TimeoutError)
 
 
 class Settings(ServiceSettings):
@@ -123,6 +125,13 @@ class Orchestrator:
         #: set it themselves)
         self.restored = asyncio.Event()
         self._restoring: asyncio.Task[None] | None = None
+        #: runs of the assigned partitions whose changelog is corrupt: run id → (partition,
+        #: reason); their events are dead-lettered and the replica is not ready
+        self.quarantined: dict[str, tuple[int, str]] = {}
+        #: a restore that failed for good (not an outage): the replica is not ready
+        self.restore_error: str | None = None
+        #: corrupt runs found by every restore so far (``impact_changelog_corrupt_runs_total``)
+        self.corrupt_found = 0
 
     async def handle(self, msg: Incoming) -> list[Output]:
         await self.restored.wait()  # aiokafka may fetch while on_assign still restores
@@ -135,6 +144,10 @@ class Orchestrator:
         if not placement.here:
             log.info("forwarded_to_owner", run_id=run_id, event_name=msg.event, to=placement.owner)
             return [Reject(placement.problem) if placement.problem else Forward(placement.owner)]
+        if self.restore_error is not None:  # kept on the DLQ, never applied to no state
+            return [Reject(f"run {run_id} not restored: {self.restore_error}")]
+        if run_id in self.quarantined:
+            return [Reject(f"run {run_id} not restored: {self.quarantined[run_id][1]}")]
         now, registries = time.time(), await self.loaded_registries()
         args = (self.store, msg.event, msg.value, msg.partition, now, registries)
         if self._small_result(msg.event, run_id, msg.value):
@@ -182,28 +195,26 @@ class Orchestrator:
         return await self._loading
 
     async def prepare(self, inputs: list[str]) -> None:
-        """Before consuming: every input topic and the changelog exist with one partition
-        count (run ownership is computed from it); the registries start loading in a
-        thread (``OrchestratorService.start`` waits for them after the loop started).
+        """Before consuming: every input topic and the changelog exist; run ownership is
+        computed with the changelog's partition count, which the inputs may exceed (they
+        grew) but not fall short of; the registries start loading in a thread
+        (``OrchestratorService.start`` waits for them after the loop started).
 
         Raises:
-            ConfigError: when the topics' partition counts differ.
+            ConfigError: the inputs differ in partition count while the changelog is to be
+                created, or one has fewer partitions than the changelog.
         """
         await ensure_topics(self.settings, set(inputs))
         counts = await _partition_counts(self.settings, inputs)
-        if len(set(counts.values())) != 1:
-            listed = ", ".join(f"{t}={n}" for t, n in sorted(counts.items()))
-            raise ConfigError(f"orchestrator input topics differ in partition count: {listed}")
-        self.partition_count = next(iter(counts.values()))
         changelog = self.settings.changelog_topic
-        sized = self.settings.model_copy(update={"topic_partitions": self.partition_count})
-        await ensure_topics(sized, {changelog}, configs={"cleanup.policy": "compact"})
-        found = (await _partition_counts(self.settings, [changelog]))[changelog]
-        if found != self.partition_count:
-            raise ConfigError(
-                f"changelog {changelog} has {found} partitions, the inputs "
-                f"{self.partition_count}: they must be equal"
-            )
+        found = await _partitions_if_exists(self.settings, changelog)
+        owners = ownership_count(counts, changelog, found)
+        if found is None:
+            sized = self.settings.model_copy(update={"topic_partitions": owners})
+            await ensure_topics(sized, {changelog}, configs={"cleanup.policy": "compact"})
+            found = (await _partition_counts(self.settings, [changelog]))[changelog]
+            owners = ownership_count(counts, changelog, found)  # another replica created it
+        self.partition_count = owners
         self._changelog_ready = True
         if self._loading is None:  # a retried prepare (broker not up yet) loads them once
             self._loading = asyncio.ensure_future(asyncio.to_thread(lambda: self.registries))
@@ -229,7 +240,8 @@ class Orchestrator:
         restored again, for ever."""
         await self.stop_restoring()
         self.restored.clear()
-        partitions = {tp.partition for tp in assigned}
+        # partitions past the changelog's (inputs grew) own no run: they only forward
+        partitions = {tp.partition for tp in assigned if tp.partition < self.partition_count}
         self._restoring = asyncio.create_task(self._restore(partitions))
 
     async def stop_restoring(self) -> None:
@@ -240,20 +252,34 @@ class Orchestrator:
                 await self._restoring
         self._restoring = None
 
+    @property
+    def healthy(self) -> bool:
+        """No restore failed for good and no corrupt run is held (part of readyz)."""
+        return self.restore_error is None and not self.quarantined
+
     async def _restore(self, partitions: set[int]) -> None:
-        """Load ``partitions``' runs; a failure (the broker away) is retried, backing off."""
+        """Load ``partitions``' runs. The broker away is waited out (retried, backing off);
+        any other failure is permanent: logged once, the replica not ready, no retry. A
+        corrupt run is left out (``quarantined``) and the other runs are restored."""
         delay = 0.2
+        self.restore_error = None
         while True:
             try:
                 started = time.monotonic()
                 await self._ensure_changelog()
                 self.store.keep_only(partitions)
                 await self._rebuild(partitions)
-            except Exception as exc:  # retried: the handler keeps waiting
+            except RESTORE_OUTAGES as exc:  # the handler keeps waiting
                 log.warning("restore_failed", error=repr(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(2 * delay, 5.0)
                 continue
+            except Exception as exc:
+                self.restore_error = f"restore failed: {exc!r}"
+                self.corrupt_found += 1
+                log.exception("restore_failed_permanently", partitions=sorted(partitions))
+                self.restored.set()  # what it holds is dead-lettered, not applied
+                return
             log.info(
                 "runs_restored",
                 partitions=sorted(partitions),
@@ -282,11 +308,14 @@ class Orchestrator:
     async def _rebuild(self, partitions: set[int]) -> None:
         """Load the committed states of ``partitions`` from the changelog (read to its end)."""
         topic = self.settings.changelog_topic
+        partitions = {p for p in partitions if p < self.partition_count}
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         for key in [k for k in self._next_offset if k[1] in partitions]:
             del self._next_offset[key]
         if not tps:
             return
+        for run_id in [r for r, (p, _) in self.quarantined.items() if p in partitions]:
+            del self.quarantined[run_id]
         found: dict[int, dict[bytes, bytes]] = {p: {} for p in partitions}
         timeout_s = self.settings.read_to_end_timeout_s
         async with aclosing(read_to_end(self.settings, tps, timeout_s=timeout_s)) as records:
@@ -297,8 +326,12 @@ class Orchestrator:
                 else:
                     found[message.partition][record_id] = message.value
         for partition, values in found.items():
-            restored = await asyncio.to_thread(restore_runs, values.values())
+            restored = await asyncio.to_thread(restore_records, values.items())
             self.store.restore(partition, restored.states, restored.whole)
+            for run_id, reason in restored.corrupt.items():
+                self.quarantined[run_id] = (partition, f"corrupt changelog: {reason}")
+                self.corrupt_found += 1
+                log.error("changelog_corrupt", run_id=run_id, partition=partition, reason=reason)
 
     async def _ensure_changelog(self) -> None:
         if not self._changelog_ready:
@@ -315,6 +348,17 @@ async def _partition_counts(settings: ServiceSettings, topics: list[str]) -> dic
     finally:
         await admin.close()
     return partition_counts(described)
+
+
+async def _partitions_if_exists(settings: ServiceSettings, topic: str) -> int | None:
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        if topic not in await admin.list_topics():
+            return None
+    finally:
+        await admin.close()
+    return (await _partition_counts(settings, [topic]))[topic]
 
 
 def partition_counts(described: list[dict[str, Any]]) -> dict[str, int]:
@@ -348,6 +392,15 @@ class OrchestratorService(Service):
         )
         self.orchestrator = orchestrator
         register_run_metrics(self.metrics.registry, lambda: orchestrator.store.states)
+        register_restore_metrics(
+            self.metrics.registry,
+            lambda: orchestrator.corrupt_found,
+            lambda: len(orchestrator.quarantined),
+        )
+
+    def is_ready(self) -> bool:
+        """The runtime's readiness, and every assigned run restored (none corrupt)."""
+        return super().is_ready() and self.orchestrator.healthy
 
     async def _prepare(self) -> None:
         await self.orchestrator.prepare(self.input_topics())
