@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from impact_contracts import ContractViolation
+from impact_evaluate.cohort import pool_run, value_factors
 
 from impact_orchestrator import commands as cmd
 from impact_orchestrator.barrier import Barrier
@@ -182,11 +183,17 @@ def _maybe_allocate(state: RunState) -> list[Command]:
     if not state.evaluations:
         return _complete(state, "failed", "no initiative was evaluated")
     state.stage = "allocate"
-    evaluations = [state.evaluations[i] for i in sorted(state.evaluations)]
+    evaluations = _pooled(state)
     return [
         cmd.allocate_requested(state.run_id, state.manifest, evaluations),
         cmd.run_status(state.run_id, "allocate", (0, 1)),
     ]
+
+
+def _pooled(state: RunState) -> list[dict[str, Any]]:
+    """The cohort step over every evaluation (in the manifest unit, posterior by default);
+    a pure function of the run, so the report recomputes what allocate was sent."""
+    return pool_run(state.manifest, [state.evaluations[i] for i in sorted(state.evaluations)])
 
 
 def _maybe_complete(state: RunState) -> list[Command]:
@@ -203,8 +210,10 @@ def _complete(state: RunState, status: RunStatus, reason: str | None) -> list[Co
         budget=state.manifest.get("budget", 0.0),
         n_initiatives=len(state.manifest.get("initiatives", [])),
         pilots=state.pilots,
-        evaluations=state.evaluations,
+        evaluations={e["initiative_id"]: e for e in _pooled(state)},
         allocation=state.allocation,
+        value_factors=value_factors(state.manifest),
+        unit=state.manifest.get("unit"),
         scales=state.scales,
         failures=state.failures,
         missing=state.missing,
