@@ -43,18 +43,22 @@ def in_value_unit(evaluation: Mapping[str, Any], factor: float) -> dict[str, Any
 
 def _priors(
     model_types: list[str], estimates: np.ndarray, errors: np.ndarray, min_family_size: int
-) -> list[Prior]:
-    """One prior per initiative: its design family's when the family is large enough."""
+) -> list[tuple[Prior, Prior]]:
+    """Per initiative, its design family's priors when the family is large enough, else
+    the cohort's: the fitted one (means) and the one with a broad part (intervals)."""
     import numpy as np
 
-    from impact_evaluate.posterior import fit_prior
+    from impact_evaluate.posterior import BROAD_WEIGHT, fit_prior
 
-    pooled = fit_prior(estimates, errors)
-    families: dict[str, Prior] = {}
+    def fit(x: np.ndarray, s: np.ndarray) -> tuple[Prior, Prior]:
+        return fit_prior(x, s), fit_prior(x, s, BROAD_WEIGHT)
+
+    pooled = fit(estimates, errors)
+    families: dict[str, tuple[Prior, Prior]] = {}
     for family in sorted(set(model_types)):
         members = np.array([m == family for m in model_types])
         if members.sum() >= min_family_size and members.sum() < len(model_types):
-            families[family] = fit_prior(estimates[members], errors[members])
+            families[family] = fit(estimates[members], errors[members])
     return [families.get(m, pooled) for m in model_types]
 
 
@@ -91,9 +95,9 @@ def pool_evaluations(
     model_types = [str(e["model_type"]) for e in converted]
     priors = _priors(model_types, x, s, min_family_size)
     results: list[dict[str, Any]] = [{} for _ in converted]
-    for prior in {id(p): p for p in priors}.values():
-        index = np.array([i for i, p in enumerate(priors) if p is prior])
-        post = posterior(prior, x[index], s[index], scale_s[index])
+    for pair in {id(p): p for p in priors}.values():
+        index = np.array([i for i, p in enumerate(priors) if p is pair])
+        post = posterior(pair[0], x[index], s[index], scale_s[index], interval_prior=pair[1])
         for row, i in enumerate(index):
             mean = float(post.mean[row])
             results[i] = EvaluateResult.model_validate(

@@ -10,7 +10,9 @@ too small to estimate a prior (``< MIN_COHORT``) gets a normal prior ``N(0, τ²
 and leaves precise ones almost untouched.
 
 Each initiative's posterior is computed on the prior's grid joined with a fine grid around
-its own estimate, so precise estimates are not rounded to the prior's grid.
+its own estimate, so precise estimates are not rounded to the prior's grid. The cohort step
+takes means from the fitted prior and intervals from one with ``BROAD_WEIGHT`` of a broad
+normal mixed in (decision 0080).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ DEGREE = 5
 PENALTY = 0.01
 #: weight of a broad normal (the cohort's mean and spread) mixed into the fitted prior: the
 #: prior is estimated from few initiatives, and its tails decide the selected ones' intervals
-BROAD_WEIGHT = 0.1
+BROAD_WEIGHT = 0.3
 #: the prior is fitted on at most this many initiatives (an evenly spaced, sorted subset)
 MAX_FIT = 5000
 LOCAL_POINTS = 161
@@ -96,9 +98,10 @@ def _fit_subset(estimates: Array, errors: Array) -> tuple[Array, Array]:
     return estimates[keep], errors[keep]
 
 
-def fit_prior(estimates: Array, errors: Array) -> Prior:
-    """Efron's g-model with a spike at 0 (see the module docstring); the normal default for
-    a cohort smaller than ``MIN_COHORT``."""
+def fit_prior(estimates: Array, errors: Array, broad_weight: float = 0.0) -> Prior:
+    """Efron's g-model with a spike at 0 (see the module docstring), ``broad_weight`` of it
+    a broad normal with the cohort's mean and spread; the normal default for a cohort
+    smaller than ``MIN_COHORT``."""
     estimates = np.asarray(estimates, dtype=float)
     errors = np.asarray(errors, dtype=float)
     if estimates.size < MIN_COHORT:
@@ -137,17 +140,19 @@ def fit_prior(estimates: Array, errors: Array) -> Prior:
     log_norm = float(special.logsumexp(q @ alpha)) + np.log(step)
     spike = float(special.expit(beta))
     broad = stats.norm(float(np.mean(x)), float(np.sqrt(max(np.var(x), np.mean(s**2)))))
-    fitted_mass, spread_mass = (1.0 - spike) * (1.0 - BROAD_WEIGHT), BROAD_WEIGHT
+    fitted_mass, spread_mass = (1.0 - spike) * (1.0 - broad_weight), broad_weight
 
     def log_density(theta: Array) -> Array:
         fitted = basis(np.atleast_1d(theta)) @ alpha - log_norm
+        if spread_mass == 0.0:
+            return np.asarray(fitted, dtype=np.float64)
         return np.asarray(
             np.logaddexp(np.log(fitted_mass) + fitted, np.log(spread_mass) + broad.logpdf(theta))
             - np.log(fitted_mass + spread_mass),
             dtype=np.float64,
         )
 
-    return Prior(low, high, spike * (1.0 - BROAD_WEIGHT), log_density)
+    return Prior(low, high, spike * (1.0 - broad_weight), log_density)
 
 
 def _atoms(prior: Prior, estimates: Array, errors: Array) -> tuple[Array, Array]:
@@ -201,9 +206,17 @@ def _predictive_quantile(values: Array, mass: Array, noise: Array, level: float)
     return (low + high) / 2.0
 
 
-def posterior(prior: Prior, estimates: Array, errors: Array, scale_errors: Array) -> Posterior:
+def posterior(
+    prior: Prior,
+    estimates: Array,
+    errors: Array,
+    scale_errors: Array,
+    interval_prior: Prior | None = None,
+) -> Posterior:
     """Posterior and posterior-predictive summaries; ``scale_errors`` is the standard error
-    of the scale measurement (its own noise, added for the prediction interval)."""
+    of the scale measurement (its own noise, added for the prediction interval). Means and
+    P(effect > 0) come from ``prior``, intervals from ``interval_prior`` (default: the
+    same)."""
     estimates = np.asarray(estimates, dtype=float)
     errors = np.maximum(np.asarray(errors, dtype=float), 1e-12)
     scale_errors = np.asarray(scale_errors, dtype=float)
@@ -212,9 +225,12 @@ def posterior(prior: Prior, estimates: Array, errors: Array, scale_errors: Array
         part = slice(start, start + CHUNK)
         values, mass = _atoms(prior, estimates[part], errors[part])
         mean = np.sum(mass * values, axis=1)
-        sd = np.sqrt(np.maximum(np.sum(mass * (values - mean[:, None]) ** 2, axis=1), 0.0))
-        lower, upper = _quantiles(values, mass, (0.025, 0.975))
         positive = np.sum(mass * (values > 0), axis=1)
+        if interval_prior is not None and interval_prior is not prior:
+            values, mass = _atoms(interval_prior, estimates[part], errors[part])
+        spread_mean = np.sum(mass * values, axis=1)
+        sd = np.sqrt(np.maximum(np.sum(mass * (values - spread_mean[:, None]) ** 2, axis=1), 0.0))
+        lower, upper = _quantiles(values, mass, (0.025, 0.975))
         noise = np.maximum(scale_errors[part], 1e-12)
         predictive_lower = _predictive_quantile(values, mass, noise, 0.025)
         predictive_upper = _predictive_quantile(values, mass, noise, 0.975)
