@@ -238,8 +238,10 @@ def run_cohort(prior: TruePrior, cohort: Cohort) -> dict[str, Any]:
         "original": selected_by("MinimaxRegretAllocate", cohort.budget, raw),
     }
     engine = {}
-    for rule, component in (("minimax", "MinimaxRegretAllocate"), ("bayesian", "BayesianAllocate")):
-        result = allocate(component, cohort.budget, pooled)
+    for rule, component, kwargs in ENGINE_RULES:
+        result = ALLOCATE_COMPONENTS.create(component, **kwargs).execute(
+            {"budget": cohort.budget, "initiatives": pooled}
+        )
         chosen[rule] = set(result["selected_initiatives"])
         engine[rule] = result
     by_id = {e["initiative_id"]: e for e in pooled}
@@ -318,7 +320,13 @@ def run_prior(
     return [summarise(prior_name, rule, results) for rule in RULES]
 
 
-RULES = ("minimax", "bayesian")
+#: the engine's rules on the posterior: name, allocate component, its kwargs
+ENGINE_RULES: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("minimax", "MinimaxRegretAllocate", {}),
+    ("bayesian", "BayesianAllocate", {}),
+    ("mean", "BayesianAllocate", {"scenario_weights": {"best": 0, "median": 1, "worst": 0}}),
+)
+RULES = tuple(rule for rule, _, _ in ENGINE_RULES)
 HEADERS = ["noise", "prior", "rule (posterior)", "captured %", "Bayes limit %", "raw knapsack %",
            "original %", "bias ± SE (raw bias)",
            "Σ pred / Σ true", "CrI covers true %", "PI covers true %", "PI covers actual %",

@@ -10,7 +10,7 @@ from the posterior: the 2.5 % quantile, the posterior mean and the 97.5 % quanti
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from impact_contracts import EvaluateResult
@@ -69,6 +69,7 @@ def pool_evaluations(
     scale_sample_size: int | None = None,
     value_factors: Mapping[str, float] | None = None,
     min_family_size: int = MIN_FAMILY_SIZE,
+    predict_ids: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
     """``EvaluateResult`` dicts in the value unit, posterior-based unless ``estimates="raw"``.
 
@@ -79,6 +80,8 @@ def pool_evaluations(
             taken as ``SE_pilot * sqrt(n_pilot / n_scale)`` (the pilot's when ``None``).
         value_factors: value per unit of effect, by initiative id (default 1).
         min_family_size: the smallest design family that gets a prior of its own.
+        predict_ids: the initiatives that get a prediction interval (default: all); the
+            others get ``None`` (allocate needs none, the report only the selected's).
     """
     factors = value_factors or {}
     converted = [in_value_unit(e, float(factors.get(e["initiative_id"], 1.0))) for e in evaluations]
@@ -94,10 +97,15 @@ def pool_evaluations(
     scale_s = s if scale_sample_size is None else s * np.sqrt(pilot_n / scale_sample_size)
     model_types = [str(e["model_type"]) for e in converted]
     priors = _priors(model_types, x, s, min_family_size)
+    ids = [str(e["initiative_id"]) for e in converted]
+    wanted = set(ids) if predict_ids is None else set(predict_ids)
+    predict = np.array([i in wanted for i in ids])
     results: list[dict[str, Any]] = [{} for _ in converted]
     for pair in {id(p): p for p in priors}.values():
         index = np.array([i for i, p in enumerate(priors) if p is pair])
-        post = posterior(pair[0], x[index], s[index], scale_s[index], interval_prior=pair[1])
+        post = posterior(
+            pair[0], x[index], s[index], scale_s[index], pair[1], predict=predict[index]
+        )
         for row, i in enumerate(index):
             mean = float(post.mean[row])
             results[i] = EvaluateResult.model_validate(
@@ -110,9 +118,7 @@ def pool_evaluations(
                     "probability_positive": min(
                         1.0, max(0.0, float(post.probability_positive[row]))
                     ),
-                    "prediction_lower": float(post.predictive_lower[row]),
-                    "prediction_upper": float(post.predictive_upper[row]),
-                    "prediction_sd": float(post.predictive_sd[row]),
+                    **_prediction(post, row),
                 }
             ).model_dump()
     return results
@@ -138,7 +144,9 @@ def estimates_of(manifest: Mapping[str, Any]) -> str:
 
 
 def pool_run(
-    manifest: Mapping[str, Any], evaluations: Sequence[Mapping[str, Any]]
+    manifest: Mapping[str, Any],
+    evaluations: Sequence[Mapping[str, Any]],
+    predict_ids: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
     """``pool_evaluations`` with the settings of a ``manifest_submitted`` payload: the
     ``EVALUATE`` kwargs ``estimates`` and ``min_family_size``, ``scale_sample_size`` and
@@ -150,7 +158,18 @@ def pool_run(
         scale_sample_size=manifest.get("scale_sample_size"),
         value_factors=value_factors(manifest),
         min_family_size=int(kwargs.get("min_family_size", MIN_FAMILY_SIZE)),
+        predict_ids=predict_ids,
     )
+
+
+def _prediction(post: Any, row: int) -> dict[str, float | None]:
+    if math.isnan(float(post.predictive_lower[row])):
+        return {"prediction_lower": None, "prediction_upper": None, "prediction_sd": None}
+    return {
+        "prediction_lower": float(post.predictive_lower[row]),
+        "prediction_upper": float(post.predictive_upper[row]),
+        "prediction_sd": float(post.predictive_sd[row]),
+    }
 
 
 def portfolio_interval(evaluations: Sequence[Mapping[str, Any]]) -> tuple[float, float, float]:

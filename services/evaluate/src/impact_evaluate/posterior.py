@@ -197,9 +197,9 @@ def _predictive_quantile(values: Array, mass: Array, noise: Array, level: float)
     low = values.min(axis=1) - 10.0 * noise
     high = values.max(axis=1) + 10.0 * noise
     scale = noise[:, None]
-    for _ in range(60):
+    for _ in range(45):
         middle = (low + high) / 2.0
-        cdf = np.sum(mass * stats.norm.cdf((middle[:, None] - values) / scale), axis=1)
+        cdf = np.sum(mass * special.ndtr((middle[:, None] - values) / scale), axis=1)
         below = cdf < level
         low = np.where(below, middle, low)
         high = np.where(below, high, middle)
@@ -212,14 +212,17 @@ def posterior(
     errors: Array,
     scale_errors: Array,
     interval_prior: Prior | None = None,
+    predict: Array | None = None,
 ) -> Posterior:
     """Posterior and posterior-predictive summaries; ``scale_errors`` is the standard error
     of the scale measurement (its own noise, added for the prediction interval). Means and
     P(effect > 0) come from ``prior``, intervals from ``interval_prior`` (default: the
-    same)."""
+    same). The predictive quantiles, the costly part, are computed where the boolean mask
+    ``predict`` is true (default: everywhere), NaN elsewhere."""
     estimates = np.asarray(estimates, dtype=float)
     errors = np.maximum(np.asarray(errors, dtype=float), 1e-12)
     scale_errors = np.asarray(scale_errors, dtype=float)
+    wanted = np.ones(estimates.size, dtype=bool) if predict is None else np.asarray(predict)
     parts: list[list[Array]] = []
     for start in range(0, estimates.size, CHUNK):
         part = slice(start, start + CHUNK)
@@ -231,9 +234,13 @@ def posterior(
         spread_mean = np.sum(mass * values, axis=1)
         sd = np.sqrt(np.maximum(np.sum(mass * (values - spread_mean[:, None]) ** 2, axis=1), 0.0))
         lower, upper = _quantiles(values, mass, (0.025, 0.975))
-        noise = np.maximum(scale_errors[part], 1e-12)
-        predictive_lower = _predictive_quantile(values, mass, noise, 0.025)
-        predictive_upper = _predictive_quantile(values, mass, noise, 0.975)
+        rows = wanted[part]
+        noise = np.maximum(scale_errors[part][rows], 1e-12)
+        predictive_lower = np.full(rows.size, np.nan)
+        predictive_upper = np.full(rows.size, np.nan)
+        if rows.any():
+            predictive_lower[rows] = _predictive_quantile(values[rows], mass[rows], noise, 0.025)
+            predictive_upper[rows] = _predictive_quantile(values[rows], mass[rows], noise, 0.975)
         predictive_sd = np.sqrt(sd**2 + scale_errors[part] ** 2)
         parts.append(
             [mean, sd, lower, upper, positive, predictive_lower, predictive_upper, predictive_sd]

@@ -9,7 +9,7 @@ undelivered batch, a transition that raised), take ``state.mark()`` before it an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from impact_contracts import ContractViolation
@@ -183,17 +183,19 @@ def _maybe_allocate(state: RunState) -> list[Command]:
     if not state.evaluations:
         return _complete(state, "failed", "no initiative was evaluated")
     state.stage = "allocate"
-    evaluations = _pooled(state)
+    evaluations = _pooled(state, predict_ids=())
     return [
         cmd.allocate_requested(state.run_id, state.manifest, evaluations),
         cmd.run_status(state.run_id, "allocate", (0, 1)),
     ]
 
 
-def _pooled(state: RunState) -> list[dict[str, Any]]:
+def _pooled(state: RunState, predict_ids: Collection[str]) -> list[dict[str, Any]]:
     """The cohort step over every evaluation (in the manifest unit, posterior by default);
-    a pure function of the run, so the report recomputes what allocate was sent."""
-    return pool_run(state.manifest, [state.evaluations[i] for i in sorted(state.evaluations)])
+    a pure function of the run, so the report recomputes what allocate was sent, with the
+    prediction intervals of ``predict_ids``."""
+    evaluations = [state.evaluations[i] for i in sorted(state.evaluations)]
+    return pool_run(state.manifest, evaluations, predict_ids)
 
 
 def _maybe_complete(state: RunState) -> list[Command]:
@@ -205,12 +207,13 @@ def _maybe_complete(state: RunState) -> list[Command]:
 
 def _complete(state: RunState, status: RunStatus, reason: str | None) -> list[Command]:
     state.stage, state.status, state.reason = "done", status, reason
+    selected = (state.allocation or {}).get("selected_initiatives", [])
     state.result = build_run_completed(
         status=status,
         budget=state.manifest.get("budget", 0.0),
         n_initiatives=len(state.manifest.get("initiatives", [])),
         pilots=state.pilots,
-        evaluations={e["initiative_id"]: e for e in _pooled(state)},
+        evaluations={e["initiative_id"]: e for e in _pooled(state, selected)},
         allocation=state.allocation,
         value_factors=value_factors(state.manifest),
         unit=state.manifest.get("unit"),
