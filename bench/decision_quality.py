@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 from impact_allocate import ALLOCATE_COMPONENTS
+from impact_allocate.component import RAW_WEIGHTS
 from impact_contracts import MODEL_TYPES
 from impact_evaluate import Evaluate
 from impact_evaluate.cohort import pool_evaluations
@@ -324,7 +325,7 @@ def run_prior(
 ENGINE_RULES: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("minimax", "MinimaxRegretAllocate", {}),
     ("bayesian", "BayesianAllocate", {}),
-    ("mean", "BayesianAllocate", {"scenario_weights": {"best": 0, "median": 1, "worst": 0}}),
+    ("quantiles", "BayesianAllocate", {"scenario_weights": RAW_WEIGHTS}),
 )
 RULES = tuple(rule for rule, _, _ in ENGINE_RULES)
 HEADERS = ["noise", "prior", "rule (posterior)", "captured %", "Bayes limit %", "raw knapsack %",
