@@ -123,3 +123,14 @@ def test_the_portfolio_interval_sums_the_predictive_variances() -> None:
     assert total == 3.0
     assert upper - total == pytest.approx(stats.norm.ppf(0.975) * 5.0)
     assert total - lower == pytest.approx(upper - total)
+
+
+def test_the_cohort_settings_are_checked_at_construction() -> None:
+    from impact_contracts import ConfigError
+    from impact_evaluate import Evaluate, MockEvaluate
+
+    with pytest.raises(ConfigError, match="estimates"):
+        Evaluate(estimates="shrunk")
+    with pytest.raises(ConfigError, match="min_family_size"):
+        MockEvaluate(min_family_size=0)
+    assert Evaluate(estimates="raw", min_family_size=12) is not None
