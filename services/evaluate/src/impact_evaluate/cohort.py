@@ -66,7 +66,7 @@ def pool_evaluations(
     evaluations: Sequence[Mapping[str, Any]],
     *,
     estimates: Estimates = "posterior",
-    scale_sample_size: int | None = None,
+    scale_sample_size: int | Mapping[str, int] | None = None,
     value_factors: Mapping[str, float] | None = None,
     min_family_size: int = MIN_FAMILY_SIZE,
     predict_ids: Collection[str] | None = None,
@@ -76,8 +76,9 @@ def pool_evaluations(
     Arguments:
         evaluations: the cohort's ``EvaluateResult`` dicts (returns in the outcome unit).
         estimates: ``posterior`` (pooled empirical Bayes) or ``raw`` (the pilot CI).
-        scale_sample_size: the scale measurement's sample size; its standard error is
-            taken as ``SE_pilot * sqrt(n_pilot / n_scale)`` (the pilot's when ``None``).
+        scale_sample_size: the scale measurement's sample size, one for all or by
+            initiative id; its standard error is taken as ``SE_pilot * sqrt(n_pilot /
+            n_scale)`` (the pilot's when ``None`` or not given for an initiative).
         value_factors: value per unit of effect, by initiative id (default 1).
         min_family_size: the smallest design family that gets a prior of its own.
         predict_ids: the initiatives that get a prediction interval (default: all); the
@@ -94,7 +95,8 @@ def pool_evaluations(
     x = np.array([float(e["return_median"]) for e in converted])
     s = np.array([standard_error(e) for e in converted])
     pilot_n = np.array([float(e["sample_size"]) for e in converted])
-    scale_s = s if scale_sample_size is None else s * np.sqrt(pilot_n / scale_sample_size)
+    scale_n = np.array([_scale_size(scale_sample_size, e) for e in converted])
+    scale_s = s * np.sqrt(np.divide(pilot_n, scale_n, out=np.ones_like(s), where=scale_n > 0))
     model_types = [str(e["model_type"]) for e in converted]
     priors = _priors(model_types, x, s, min_family_size)
     ids = [str(e["initiative_id"]) for e in converted]
@@ -124,6 +126,13 @@ def pool_evaluations(
     return results
 
 
+def _scale_size(size: int | Mapping[str, int] | None, evaluation: Mapping[str, Any]) -> float:
+    """The scale sample size of one initiative; 0 when unknown (then SE_scale = SE_pilot)."""
+    if isinstance(size, Mapping):
+        return float(size.get(str(evaluation["initiative_id"]), 0))
+    return 0.0 if size is None else float(size)
+
+
 def value_factor(spec: Mapping[str, Any]) -> float:
     """Value in the manifest unit per unit of effect: value_per_unit x units_at_scale x
     horizon, each 1 when absent."""
@@ -147,15 +156,21 @@ def pool_run(
     manifest: Mapping[str, Any],
     evaluations: Sequence[Mapping[str, Any]],
     predict_ids: Collection[str] | None = None,
+    scale_sample_sizes: Mapping[str, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """``pool_evaluations`` with the settings of a ``manifest_submitted`` payload: the
+    """``pool_evaluations`` with the settings of a ``manifest_submitted`` payload (the
+    scale sample sizes measured, when given, over the manifest's): the
     ``EVALUATE`` kwargs ``estimates`` and ``min_family_size``, ``scale_sample_size`` and
     each initiative's value model."""
     kwargs = manifest.get("evaluate", {}).get("kwargs", {})
     return pool_evaluations(
         evaluations,
         estimates="raw" if estimates_of(manifest) == "raw" else "posterior",
-        scale_sample_size=manifest.get("scale_sample_size"),
+        scale_sample_size=(
+            scale_sample_sizes
+            if scale_sample_sizes is not None
+            else manifest.get("scale_sample_size")
+        ),
         value_factors=value_factors(manifest),
         min_family_size=int(kwargs.get("min_family_size", MIN_FAMILY_SIZE)),
         predict_ids=predict_ids,

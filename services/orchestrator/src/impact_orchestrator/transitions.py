@@ -193,9 +193,10 @@ def _maybe_allocate(state: RunState) -> list[Command]:
 def _pooled(state: RunState, predict_ids: Collection[str]) -> list[dict[str, Any]]:
     """The cohort step over every evaluation (in the manifest unit, posterior by default);
     a pure function of the run, so the report recomputes what allocate was sent, with the
-    prediction intervals of ``predict_ids``."""
+    prediction intervals of ``predict_ids`` for the scale sample each was measured on."""
     evaluations = [state.evaluations[i] for i in sorted(state.evaluations)]
-    return pool_run(state.manifest, evaluations, predict_ids)
+    sizes = {i: int(scale["sample_size"]) for i, scale in state.scales.items()}
+    return pool_run(state.manifest, evaluations, predict_ids, sizes or None)
 
 
 def _maybe_complete(state: RunState) -> list[Command]:
