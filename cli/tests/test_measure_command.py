@@ -154,9 +154,14 @@ def test_a_one_initiative_csv_run_reports_the_pilot_estimate_when_scale_fails(
             "sample_size": 200,
             "confidence_score": report["pilots"][0]["confidence_score"],
             "selected": True,
+            "predicted_return": report["pilots"][0]["predicted_return"],
+            "probability_positive": report["pilots"][0]["probability_positive"],
         }
     ]
     assert 0 < report["pilots"][0]["confidence_score"] <= 1
+    # a one-initiative cohort: the default normal prior shrinks a precise pilot a little
+    assert 0.9 * 4.5175 < report["pilots"][0]["predicted_return"] < 4.5175
+    assert report["pilots"][0]["probability_positive"] > 0.99
     assert report["reports"] == []
     (failure,) = report["failures"]
     assert (failure["initiative_id"], failure["stage"]) == ("my-test", "scale")

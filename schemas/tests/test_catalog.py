@@ -7,10 +7,11 @@ import pytest
 from impact_contracts import ConfigError
 from impact_schemas import catalog
 from impact_schemas.catalog import event_for_topic, parse_version, topic_for
+from impact_schemas.examples import MINOR_VERSIONS
 from impact_schemas.policy import parse_avro
 
 #: events whose v1 schema has had additive minor bumps (docs/interfaces.md)
-MINOR_BUMPS = {"measure_completed": "1.1", "run_completed": "1.1"}
+MINOR_BUMPS = MINOR_VERSIONS
 ENVELOPE = ["schema_version", "run_id", "event_id", "causation_id", "produced_at"]
 
 

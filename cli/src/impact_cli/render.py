@@ -28,25 +28,38 @@ def progress_bars(console: Console) -> Progress:
 def report_tables(run: dict[str, Any]) -> Group:
     """The ``run_completed`` payload as a per-initiative table plus the run summary."""
     run_label = f" — run {run['run_id']}" if run.get("run_id") else ""
-    table = Table(title=f"Outcome report{run_label} ({run['status']})")
-    for column in ("initiative", "model", "confidence", "budget", "predicted", "actual", "error"):
+    s = run["summary"]
+    unit = f" ({s['unit']})" if s.get("unit") else ""
+    table = Table(
+        title=f"Outcome report{run_label} ({run['status']})",
+        caption="design = design-strength score, not a probability; P(>0) = posterior "
+        "probability of a positive effect; 95% PI = prediction interval of the scale result",
+    )
+    columns = ("initiative", "model", "design", "P(>0)", "budget", f"predicted{unit}",
+               "95% PI", "actual", "inside", "error", "value/cost")  # fmt: skip
+    for column in columns:
         left = column in ("initiative", "model")
         # ids fold, never truncate, in narrow terminals
         overflow: OverflowMethod = "fold" if column == "initiative" else "ellipsis"
         table.add_column(column, justify="left" if left else "right", overflow=overflow)
     table.add_column("n pilot → scale", justify="right")
     for r in run["reports"]:
+        lower, upper = r.get("prediction_lower"), r.get("prediction_upper")
+        inside = r.get("inside_interval")
         table.add_row(
             r["initiative_id"],
             r["model_type"],
             f"{r['confidence_score']:.3f}",
+            _optional(r.get("probability_positive"), "{:.2f}"),
             f"{r['budget_allocated']:,.0f}",
             f"{r['predicted_return']:,.2f}",
+            "—" if lower is None or upper is None else f"[{lower:,.2f}, {upper:,.2f}]",
             f"{r['actual_return']:,.2f}",
+            "—" if inside is None else ("yes" if inside else "no"),
             f"{r['prediction_error']:+,.2f}",
+            _optional(r.get("value_per_cost"), "{:,.3g}"),
             f"{r['sample_size_pilot']} → {r['sample_size_scale']}",
         )
-    s = run["summary"]
     summary = Table.grid(padding=(0, 2))
     summary.add_row(
         "budget", f"{s['budget']:,.0f}", "allocated", f"{s['total_budget_allocated']:,.0f}"
@@ -57,12 +70,23 @@ def report_tables(run: dict[str, Any]) -> Group:
         "evaluated / selected / failed",
         f"{s['n_evaluated']} / {s['n_selected']} / {s['n_failed']}",
     )
+    predicted = f"{s['total_predicted_return']:,.2f}"
+    if s.get("predicted_total_lower") is not None:
+        predicted += f" [{s['predicted_total_lower']:,.2f}, {s['predicted_total_upper']:,.2f}]"
     summary.add_row(
-        "predicted",
-        f"{s['total_predicted_return']:,.2f}",
+        f"predicted{unit}",
+        predicted,
         "actual (error)",
         f"{s['total_actual_return']:,.2f} ({s['total_prediction_error']:+,.2f})",
     )
+    if s.get("n_with_interval"):
+        summary.add_row(
+            "calibration",
+            f"{s['n_inside_interval']} of {s['n_with_interval']} actuals inside their 95% "
+            "prediction interval",
+            "estimates",
+            s.get("estimates", "raw"),
+        )
     if s.get("solver_status"):
         summary.add_row("solver", s["solver_status"], "", "")
     if s.get("reason"):
@@ -86,6 +110,10 @@ def report_tables(run: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
+def _optional(value: float | None, spec: str) -> str:
+    return "—" if value is None else spec.format(value)
+
+
 def cached_measurements(events: list[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
     """Per initiative, the phases whose ``measure_completed`` came from the result cache
     (first answer per initiative and phase; a redelivered duplicate counts once)."""
@@ -100,7 +128,8 @@ def cached_measurements(events: list[tuple[str, dict[str, Any]]]) -> dict[str, l
 def pilot_table(pilots: list[dict[str, Any]], cached: dict[str, list[str]]) -> Table:
     """Every pilot estimate, selected or not, with the phases the cache answered."""
     table = Table(title="Pilot estimates")
-    columns = ("initiative", "model", "effect", "95% CI", "p", "n", "confidence", "selected")
+    columns = ("initiative", "model", "effect", "95% CI", "p", "n", "design", "predicted",
+               "P(>0)", "selected")  # fmt: skip
     for column in (*columns, "cached"):
         left = column in ("initiative", "model", "cached")
         overflow: OverflowMethod = "fold" if column == "initiative" else "ellipsis"
@@ -115,6 +144,8 @@ def pilot_table(pilots: list[dict[str, Any]], cached: dict[str, list[str]]) -> T
             "—" if p.get("p_value") is None else f"{p['p_value']:.3g}",
             str(p["sample_size"]),
             "—" if confidence is None else f"{confidence:.3f}",
+            _optional(p.get("predicted_return"), "{:,.2f}"),
+            _optional(p.get("probability_positive"), "{:.2f}"),
             "yes" if p.get("selected") else "no",
             ", ".join(cached.get(p["initiative_id"], [])),
         )

@@ -42,6 +42,18 @@ class InitiativeSpec(Contract):
     initiative_id: str = Field(min_length=1)
     cost_to_scale: float = Field(gt=0)
     measure_config: dict[str, Any]
+    outcome_unit: str | None = Field(default=None, min_length=1)
+    value_per_unit: float | None = Field(default=None, gt=0)
+    units_at_scale: float | None = Field(default=None, gt=0)
+    horizon: float | None = Field(default=None, gt=0)
+
+    @property
+    def value_factor(self) -> float:
+        """Value in the manifest unit per unit of effect (1 without a conversion)."""
+        factor = 1.0
+        for part in (self.value_per_unit, self.units_at_scale, self.horizon):
+            factor *= 1.0 if part is None else part
+        return factor
 
 
 class ManifestSubmitted(Contract):
@@ -59,6 +71,7 @@ class ManifestSubmitted(Contract):
     allocate: StageChoice
     initiatives: list[InitiativeSpec] = Field(min_length=1)
     source: str | None = None
+    unit: str | None = Field(default=None, min_length=1)
 
     @field_validator("initiatives", mode="before")
     @classmethod

@@ -69,8 +69,19 @@ class MeasureResult(Contract):
         return self
 
 
+Estimates = Literal["raw", "posterior"]
+
+
 class EvaluateResult(Contract):
-    """Confidence-scored initiative with best/median/worst scenario returns."""
+    """Scored initiative with best/median/worst scenario returns.
+
+    ``confidence`` is a design-strength score (how much the design and its evidence are
+    trusted), not a probability. With ``estimates="raw"`` the returns are the pilot CI and
+    estimate; with ``"posterior"`` they are the empirical-Bayes posterior's 2.5 % quantile,
+    mean and 97.5 % quantile, ``probability_positive`` is P(effect > 0) and
+    ``prediction_lower``/``prediction_upper`` bound the scale result's 95 % posterior
+    predictive interval (``prediction_sd`` its standard deviation).
+    """
 
     initiative_id: str = Field(min_length=1)
     confidence: float = Field(ge=0.0, le=1.0)
@@ -80,6 +91,11 @@ class EvaluateResult(Contract):
     return_worst: float
     model_type: ModelType
     sample_size: int = Field(ge=30)
+    estimates: Estimates = "raw"
+    probability_positive: float | None = Field(default=None, ge=0.0, le=1.0)
+    prediction_lower: float | None = None
+    prediction_upper: float | None = None
+    prediction_sd: float | None = Field(default=None, ge=0.0)
 
     @model_validator(mode="after")
     def _ordered_returns(self) -> EvaluateResult:
@@ -134,7 +150,13 @@ class AllocateResult(Contract):
 
 
 class OutcomeReport(Contract):
-    """Pilot prediction vs scale actual for one selected initiative."""
+    """Pilot prediction vs scale actual for one selected initiative.
+
+    ``predicted_return`` is the posterior mean (or the raw pilot estimate) in the manifest
+    unit; ``prediction_lower``/``prediction_upper`` its 95 % prediction interval for the scale
+    result and ``inside_interval`` whether the actual fell inside; ``confidence_score`` is a
+    design-strength score, not a probability (``probability_positive`` is one).
+    """
 
     initiative_id: str = Field(min_length=1)
     predicted_return: float
@@ -145,6 +167,13 @@ class OutcomeReport(Contract):
     budget_allocated: float = Field(ge=0.0)
     confidence_score: float = Field(ge=0.0, le=1.0)
     model_type: ModelType
+    prediction_lower: float | None = None
+    prediction_upper: float | None = None
+    inside_interval: bool | None = None
+    probability_positive: float | None = Field(default=None, ge=0.0, le=1.0)
+    actual_ci_lower: float | None = None
+    actual_ci_upper: float | None = None
+    value_per_cost: float | None = None
 
     @model_validator(mode="after")
     def _error_is_difference(self) -> OutcomeReport:
@@ -171,6 +200,8 @@ class PilotEstimate(Contract):
     sample_size: int = Field(ge=30)
     confidence_score: float | None = Field(default=None, ge=0.0, le=1.0)
     selected: bool = False
+    predicted_return: float | None = None
+    probability_positive: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 class InitiativeFailure(Contract):
@@ -196,3 +227,9 @@ class RunSummary(Contract):
     solver_status: str | None = None
     missing: list[str] = Field(default_factory=list)
     reason: str | None = None
+    predicted_total_lower: float | None = None
+    predicted_total_upper: float | None = None
+    n_inside_interval: int = Field(default=0, ge=0)
+    n_with_interval: int = Field(default=0, ge=0)
+    unit: str | None = None
+    estimates: Estimates = "raw"

@@ -271,8 +271,9 @@ def _why(
 def outcomes(
     completed: dict[str, Any], by_name: dict[str, list[dict[str, Any]]]
 ) -> list[OutcomeRow]:
-    """The report's rows, each with the pilot's interval (from ``pilots``) and the scale
-    measurement's (from its ``measure_completed``, when it was read)."""
+    """The report's rows, each with its 95 % prediction interval (the pilot's CI for a raw
+    estimate) and the scale measurement's CI (in the manifest unit when the report has it,
+    else from its ``measure_completed``)."""
     pilots = {p["initiative_id"]: p for p in completed.get("pilots") or []}
     scales = {
         m["initiative_id"]: m["result"]
@@ -289,14 +290,26 @@ def outcomes(
                 confidence=r["confidence_score"],
                 budget=r["budget_allocated"],
                 predicted=r["predicted_return"],
-                predicted_lower=pilot["ci_lower"] if pilot else None,
-                predicted_upper=pilot["ci_upper"] if pilot else None,
+                predicted_lower=_first_set(
+                    r.get("prediction_lower"), pilot["ci_lower"] if pilot else None
+                ),
+                predicted_upper=_first_set(
+                    r.get("prediction_upper"), pilot["ci_upper"] if pilot else None
+                ),
                 actual=r["actual_return"],
-                actual_lower=scale["ci_lower"] if scale else None,
-                actual_upper=scale["ci_upper"] if scale else None,
+                actual_lower=_first_set(
+                    r.get("actual_ci_lower"), scale["ci_lower"] if scale else None
+                ),
+                actual_upper=_first_set(
+                    r.get("actual_ci_upper"), scale["ci_upper"] if scale else None
+                ),
                 error=r["prediction_error"],
                 n_pilot=r["sample_size_pilot"],
                 n_scale=r["sample_size_scale"],
             )
         )
     return rows
+
+
+def _first_set(*values: float | None) -> float | None:
+    return next((v for v in values if v is not None), None)

@@ -49,6 +49,11 @@ EVALUATE_RESULT: dict[str, Any] = {
     "return_worst": 9.4,
     "model_type": "experiment",
     "sample_size": 400,
+    "estimates": "posterior",
+    "probability_positive": 0.999,
+    "prediction_lower": 9.1,
+    "prediction_upper": 14.6,
+    "prediction_sd": 1.4,
 }
 
 _EVALUATE_RESULT_2: dict[str, Any] = {
@@ -60,6 +65,11 @@ _EVALUATE_RESULT_2: dict[str, Any] = {
     "return_worst": -2.0,
     "model_type": "interrupted_time_series",
     "sample_size": 104,
+    "estimates": "raw",
+    "probability_positive": None,
+    "prediction_lower": None,
+    "prediction_upper": None,
+    "prediction_sd": None,
 }
 
 
@@ -94,14 +104,23 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                 "initiative_id": "free-shipping",
                 "cost_to_scale": 50_000.0,
                 "measure_config": MEASURE_CONFIG,
+                "outcome_unit": "revenue per product-day",
+                "value_per_unit": 1.0,
+                "units_at_scale": 12_000.0,
+                "horizon": 90.0,
             },
             {
                 "initiative_id": "loyalty-points",
                 "cost_to_scale": 30_000.0,
                 "measure_config": MEASURE_CONFIG,
+                "outcome_unit": None,
+                "value_per_unit": None,
+                "units_at_scale": None,
+                "horizon": None,
             },
         ],
         "source": "manifests/q4.yaml",
+        "unit": "EUR",
     },
     "measure_requested": {
         **_envelope("7d0e7a0e-8c1f-4a52-9f39-000000000002", "7d0e7a0e-8c1f-4a52-9f39-000000000001"),
@@ -176,6 +195,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                 "budget_allocated": 50_000.0,
                 "confidence_score": 0.85,
                 "model_type": "experiment",
+                "prediction_lower": 9.1,
+                "prediction_upper": 14.6,
+                "inside_interval": True,
+                "probability_positive": 0.999,
+                "actual_ci_lower": 10.9,
+                "actual_ci_upper": 12.3,
+                "value_per_cost": 12.1 / 50_000.0,
             }
         ],
         "pilots": [
@@ -189,6 +215,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                 "sample_size": 400,
                 "confidence_score": 0.85,
                 "selected": True,
+                "predicted_return": 12.1,
+                "probability_positive": 0.999,
             }
         ],
         "cached": {"free-shipping": ["pilot"]},
@@ -208,6 +236,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             "solver_status": "Optimal",
             "missing": ["loyalty-points"],
             "reason": "proceeded after deadline",
+            "predicted_total_lower": 9.1,
+            "predicted_total_upper": 14.6,
+            "n_inside_interval": 1,
+            "n_with_interval": 1,
+            "unit": "EUR",
+            "estimates": "posterior",
         },
     },
     "stage_failed": {
@@ -222,7 +256,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 
 
 #: events at a later minor of their v1 schema (the example carries every 1.x field)
-for _name, _version in {"measure_completed": "1.1", "run_completed": "1.1"}.items():
+#: (1.1 of evaluate_completed, allocate_requested and manifest_submitted, 1.2 of run_completed:
+#: the posterior, prediction intervals and value model of decision 0080)
+MINOR_VERSIONS = {
+    "measure_completed": "1.1",
+    "run_completed": "1.2",
+    "evaluate_completed": "1.1",
+    "allocate_requested": "1.1",
+    "manifest_submitted": "1.1",
+}
+for _name, _version in MINOR_VERSIONS.items():
     EXAMPLES[_name]["schema_version"] = _version
 
 

@@ -53,6 +53,11 @@ def test_experiment_hand_checked() -> None:
         "return_worst": 8.0,
         "model_type": "experiment",
         "sample_size": 500,
+        "estimates": "raw",
+        "probability_positive": None,
+        "prediction_lower": None,
+        "prediction_upper": None,
+        "prediction_sd": None,
     }
     assert result["confidence"] == pytest.approx(0.9147, abs=1e-12)
 

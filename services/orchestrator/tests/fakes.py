@@ -54,7 +54,7 @@ class FakeMeasure:
 
 @EVALUATE.register("Evaluate")
 class FakeEvaluate:
-    def __init__(self, confidence: float = 0.5) -> None:
+    def __init__(self, confidence: float = 0.5, estimates: str = "posterior") -> None:
         self.confidence = confidence
 
     def execute(self, event: dict[str, Any]) -> dict[str, Any]:

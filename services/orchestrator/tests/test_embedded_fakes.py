@@ -6,14 +6,15 @@ import math
 from pathlib import Path
 from typing import Any
 
+from impact_evaluate.cohort import pool_run
 from impact_orchestrator import run_embedded
-from impact_orchestrator.manifest import Registries
+from impact_orchestrator.manifest import Registries, load_manifest
 
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.fakes import measure_config
 
 
-def write_manifest(write_yaml: WriteYaml) -> Path:
+def write_manifest(write_yaml: WriteYaml, estimates: str = "raw") -> Path:
     effects = {"a": (2.0, 2.5), "b": (1.0, 1.0), "c": (3.0, 2.0), "d": (0.5, 0.4)}
     entries = [
         {
@@ -28,7 +29,13 @@ def write_manifest(write_yaml: WriteYaml) -> Path:
     )
     return write_yaml(
         "manifest.yaml",
-        {"budget": 40.0, "scale_sample_size": 400, "seed": 3, "INITIATIVES": entries},
+        {
+            "budget": 40.0,
+            "scale_sample_size": 400,
+            "seed": 3,
+            "EVALUATE": {"estimates": estimates},
+            "INITIATIVES": entries,
+        },
     )
 
 
@@ -40,6 +47,7 @@ def test_embedded_run_reports_predicted_vs_actual(
         write_manifest(write_yaml), registries=registries, run_id="x", on_status=statuses.append
     )
     assert result["status"] == "completed"
+    assert result["summary"]["estimates"] == "raw"
     # greedy fake allocation by median: c (25) + a (10) + d (5) = 40
     assert [r["initiative_id"] for r in result["reports"]] == ["a", "c", "d"]
     assert [(r["predicted_return"], r["actual_return"]) for r in result["reports"]] == [
@@ -77,3 +85,46 @@ def test_embedded_run_is_deterministic(write_yaml: WriteYaml, registries: Regist
     first = run_embedded(path, registries=registries, max_workers=4)
     second = run_embedded(path, registries=registries, max_workers=1)
     assert first == second
+
+
+def test_predicted_returns_are_the_posterior_means(
+    write_yaml: WriteYaml, registries: Registries
+) -> None:
+    """By default allocate gets, and the report shows, the cohort's posterior means: every
+    pilot shrunk towards 0 (a four-initiative cohort: the default normal prior)."""
+    path = write_manifest(write_yaml, estimates="posterior")
+    result = run_embedded(path, registries=registries, run_id="x")
+    evaluated = {"a": 2.0, "b": 1.0, "c": 3.0, "d": 0.5}
+    manifest = load_manifest(path, registries=registries).to_event_payload()
+    pooled = pool_run(
+        manifest,
+        [
+            {
+                "initiative_id": i,
+                "confidence": 0.5,
+                "cost": spec["cost_to_scale"],
+                "return_best": effect + 1.0,
+                "return_median": effect,
+                "return_worst": effect - 1.0,
+                "model_type": "experiment",
+                "sample_size": 100,
+            }
+            for (i, effect), spec in zip(evaluated.items(), manifest["initiatives"], strict=False)
+        ],
+    )
+    means = {e["initiative_id"]: e["return_median"] for e in pooled}
+    assert result["summary"]["estimates"] == "posterior"
+    assert result["reports"]
+    for report in result["reports"]:
+        initiative_id = report["initiative_id"]
+        assert report["predicted_return"] == means[initiative_id]
+        assert 0 < report["predicted_return"] < evaluated[initiative_id]
+        assert report["prediction_lower"] < report["predicted_return"] < report["prediction_upper"]
+        assert report["inside_interval"] == (
+            report["prediction_lower"] <= report["actual_return"] <= report["prediction_upper"]
+        )
+    summary = result["summary"]
+    assert summary["n_with_interval"] == len(result["reports"])
+    assert summary["n_inside_interval"] == sum(r["inside_interval"] for r in result["reports"])
+    assert summary["predicted_total_lower"] < summary["total_predicted_return"]
+    assert summary["total_predicted_return"] < summary["predicted_total_upper"]

@@ -142,7 +142,8 @@ STAGE_CASES = [
     ),
     (
         {"EVALUATE": {"confidense": 0.3}},
-        "manifest.yaml: EVALUATE.confidense: unknown argument for Evaluate (accepted: confidence)",
+        "manifest.yaml: EVALUATE.confidense: unknown argument for Evaluate "
+        "(accepted: confidence, estimates)",
     ),
     (
         {"ALLOCATE": {"rule": "bogus"}},
@@ -183,7 +184,8 @@ def test_every_error_is_collected(write_yaml: WriteYaml, registries: Registries)
     assert errors_of(path, registries) == [
         "manifest.yaml: budget: must be > 0, got 0",
         "manifest.yaml: INITIATIVES[2].cost_to_scale: must be > 0, got -5",
-        "manifest.yaml: EVALUATE.x: unknown argument for Evaluate (accepted: confidence)",
+        "manifest.yaml: EVALUATE.x: unknown argument for Evaluate "
+        "(accepted: confidence, estimates)",
         "manifest.yaml: INITIATIVES[1].initiative_id: duplicate 'a'",
         "manifest.yaml: INITIATIVES[1].measure_config: file not found: configs/missing.yaml",
         "configs/c.yaml: MEASUREMENT.MODEL: required key is missing",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from impact_evaluate.cohort import pool_run
 from impact_orchestrator import Command, RunState, apply
 
 from services.orchestrator.tests.events import (
@@ -77,8 +78,23 @@ def started() -> tuple[RunState, dict[str, Any]]:
     return state, manifest
 
 
+def no_interval(actual: float, value_per_cost: float) -> dict[str, Any]:
+    """The report fields of a raw estimate: no interval, the scale CI (±1 from the fake)."""
+    return {
+        "prediction_lower": None,
+        "prediction_upper": None,
+        "inside_interval": None,
+        "probability_positive": None,
+        "actual_ci_lower": actual - 1.0,
+        "actual_ci_upper": actual + 1.0,
+        "value_per_cost": value_per_cost,
+    }
+
+
 def test_happy_path_emits_exact_commands() -> None:
+    """The original's numbers with ``EVALUATE: {estimates: raw}``."""
     manifest = manifest_payload(COSTS)
+    manifest["evaluate"] = {**manifest["evaluate"], "kwargs": {"estimates": "raw"}}
     state, commands = RunState.start(manifest, RUN_ID, now=0.0)
     assert commands == [
         measure_request(manifest, "a", "pilot"),
@@ -96,7 +112,7 @@ def test_happy_path_emits_exact_commands() -> None:
                 "initiative_id": "b",
                 "cost_to_scale": 20.0,
                 "component": "Evaluate",
-                "component_kwargs": {},
+                "component_kwargs": {"estimates": "raw"},
                 "measure": measure_result("b", 1.0),
             },
         ),
@@ -120,7 +136,9 @@ def test_happy_path_emits_exact_commands() -> None:
                 "budget": 35.0,
                 "component": "MinimaxRegretAllocate",
                 "component_kwargs": {"time_limit_s": 5},
-                "initiatives": [evaluation(i, PILOT[i], COSTS[i]) for i in "abc"],
+                "initiatives": pool_run(
+                    manifest, [evaluation(i, PILOT[i], COSTS[i]) for i in "abc"]
+                ),
             },
         ),
         status("allocate", 0, 1),
@@ -151,6 +169,7 @@ def test_happy_path_emits_exact_commands() -> None:
                 "budget_allocated": 10.0,
                 "confidence_score": 0.5,
                 "model_type": "experiment",
+                **no_interval(2.5, 2.0 / 10.0),
             },
             {
                 "initiative_id": "c",
@@ -162,6 +181,7 @@ def test_happy_path_emits_exact_commands() -> None:
                 "budget_allocated": 25.0,
                 "confidence_score": 0.5,
                 "model_type": "experiment",
+                **no_interval(2.0, 3.0 / 25.0),
             },
         ],
         "pilots": [
@@ -175,6 +195,8 @@ def test_happy_path_emits_exact_commands() -> None:
                 "sample_size": 100,
                 "confidence_score": 0.5,
                 "selected": i in "ac",
+                "predicted_return": PILOT[i],
+                "probability_positive": None,
             }
             for i in "abc"
         ],
@@ -193,6 +215,12 @@ def test_happy_path_emits_exact_commands() -> None:
             "solver_status": "Optimal",
             "missing": [],
             "reason": None,
+            "predicted_total_lower": None,
+            "predicted_total_upper": None,
+            "n_inside_interval": 0,
+            "n_with_interval": 0,
+            "unit": None,
+            "estimates": "raw",
         },
     }
     assert commands == [

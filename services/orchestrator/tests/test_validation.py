@@ -59,7 +59,8 @@ def test_components_and_their_kwargs_are_checked_without_constructing_them() -> 
     )
     assert message == (
         "invalid manifest_submitted: measure.component: unknown component 'Nope' "
-        "(known: Measure); evaluate.bogus: unknown argument for Evaluate (accepted: confidence)"
+        "(known: Measure); evaluate.bogus: unknown argument for Evaluate "
+        "(accepted: confidence, estimates)"
     )
 
 

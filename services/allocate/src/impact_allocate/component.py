@@ -24,6 +24,10 @@ from impact_allocate.solve import Baseline, Method, Portfolio, solve_minimax, so
 RESULT_S_PER_CANDIDATE = 4e-6
 
 Rule = Literal["minimax_regret", "bayesian"]
+#: the original's scenario weights, for raw (pilot CI) returns
+RAW_WEIGHTS = {"best": 0.25, "median": 0.5, "worst": 0.25}
+#: on posterior returns the Bayes decision maximises the posterior mean (decision 0080)
+POSTERIOR_WEIGHTS = {"best": 0.0, "median": 1.0, "worst": 0.0}
 
 
 class AllocateSettings(BaseModel):
@@ -36,14 +40,13 @@ class AllocateSettings(BaseModel):
     time_limit_s: float = Field(default=60.0, gt=0.0)
     solver: Method = "fast"
     regret_baseline: Baseline = "constrained"
-    scenario_weights: dict[str, float] = Field(
-        default_factory=lambda: {"best": 0.25, "median": 0.5, "worst": 0.25}
-    )
+    #: default: ``RAW_WEIGHTS``, or ``POSTERIOR_WEIGHTS`` when every return is a posterior
+    scenario_weights: dict[str, float] | None = None
 
     @model_validator(mode="after")
     def _weights(self) -> AllocateSettings:
         weights = self.scenario_weights
-        if (
+        if weights is not None and (
             set(weights) != set(SCENARIOS)
             or min(weights.values()) < 0
             or sum(weights.values()) <= 0
@@ -117,14 +120,18 @@ class PortfolioAllocator:
             return self._result(request.budget, build_candidates([]), empty)
         candidates = build_candidates(affordable)
         solving = Deadline(max(0.0, deadline.left() - _reserve(candidates.size)))
-        portfolio = self.solve(candidates, request.budget, solving)
+        posterior = all(item.estimates == "posterior" for item in affordable)
+        portfolio = self.solve(candidates, request.budget, solving, posterior)
         return self._result(request.budget, candidates, portfolio)
 
-    def solve(self, candidates: Candidates, budget: float, deadline: Deadline) -> Portfolio:
+    def solve(
+        self, candidates: Candidates, budget: float, deadline: Deadline, posterior: bool = False
+    ) -> Portfolio:
         s = self.settings
         min_worst = s.min_portfolio_worst_return
         if self.rule == "bayesian":
-            weights = [s.scenario_weights[name] for name in SCENARIOS]
+            chosen = s.scenario_weights or (POSTERIOR_WEIGHTS if posterior else RAW_WEIGHTS)
+            weights = [chosen[name] for name in SCENARIOS]
             return solve_weighted(
                 candidates, weights, budget, min_worst, s.solver, deadline=deadline
             )
@@ -193,7 +200,8 @@ class MinimaxRegretAllocate(PortfolioAllocator):
 
 @ALLOCATE_COMPONENTS.register()
 class BayesianAllocate(PortfolioAllocator):
-    """Maximise the scenario-weighted effective return (``scenario_weights``)."""
+    """Maximise the scenario-weighted effective return (``scenario_weights``; by default
+    the posterior mean on posterior returns, 0.25/0.5/0.25 on raw ones)."""
 
     rule: Rule = "bayesian"
 

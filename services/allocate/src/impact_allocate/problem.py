@@ -26,7 +26,8 @@ class Candidates:
     cost: FloatArray
     median: FloatArray
     worst: FloatArray
-    effective: FloatArray  # n x 3: R_eff_i,s = c_i R_i,s + (1 - c_i) R_i,worst
+    effective: FloatArray  # n x 3: R_eff_i,s = c_i R_i,s + (1 - c_i) R_i,worst (c_i = 1 for
+    # posterior estimates)
 
     @property
     def size(self) -> int:
@@ -61,7 +62,12 @@ def build_candidates(initiatives: Sequence[EvaluateResult]) -> Candidates:
 
     worst = column("return_worst")
     median = column("return_median")
-    effective = effective_returns(column("confidence"), column("return_best"), median, worst)
+    # a posterior already prices the uncertainty the confidence penalty stands in for
+    confidence = np.array(
+        [1.0 if item.estimates == "posterior" else item.confidence for item in ordered],
+        dtype=float,
+    )
+    effective = effective_returns(confidence, column("return_best"), median, worst)
     return Candidates(
         tuple(item.initiative_id for item in ordered), column("cost"), median, worst, effective
     )

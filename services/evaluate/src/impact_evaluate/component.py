@@ -14,6 +14,7 @@ from impact_contracts import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from impact_evaluate.cohort import ESTIMATES, MIN_FAMILY_SIZE
 from impact_evaluate.scoring import EvidenceWeights, build_design_ranges, confidence_score
 
 EVALUATE_COMPONENTS = ComponentRegistry("evaluate")
@@ -47,6 +48,18 @@ def parse_request(event: Mapping[str, Any]) -> EvaluateRequest:
     return request
 
 
+def check_cohort_settings(estimates: str, min_family_size: int) -> None:
+    """The cohort step's kwargs (``impact_evaluate.cohort.pool_run`` reads them)."""
+    if estimates not in ESTIMATES:
+        raise ConfigError(f"estimates: expected one of {ESTIMATES}, got {estimates!r}")
+    if (
+        isinstance(min_family_size, bool)
+        or not isinstance(min_family_size, int)
+        or (min_family_size < 1)
+    ):
+        raise ConfigError(f"min_family_size: must be an integer >= 1, got {min_family_size!r}")
+
+
 def scored_result(request: EvaluateRequest, confidence: float) -> dict[str, Any]:
     """Build the validated ``EvaluateResult`` dict: returns come from the pilot CI."""
     measure = request.measure
@@ -71,6 +84,10 @@ class Evaluate:
         design_ranges: per-model ``[low, high]`` overrides of ``DEFAULT_DESIGN_RANGES``.
         sample_size_half: the sample size scoring 0.5 on the size sub-score.
         weight_precision, weight_size, weight_significance: evidence weights.
+        estimates: ``posterior`` (default: the cohort step pools every pilot into an
+            empirical-Bayes posterior, decision 0080) or ``raw`` (the pilot CI, as the
+            original did).
+        min_family_size: the smallest design family that gets a prior of its own.
 
     Raises:
         ConfigError: at construction, for unknown models, bad ranges or bad weights.
@@ -84,7 +101,10 @@ class Evaluate:
         weight_precision: float = 0.5,
         weight_size: float = 0.3,
         weight_significance: float = 0.2,
+        estimates: str = "posterior",
+        min_family_size: int = MIN_FAMILY_SIZE,
     ) -> None:
+        check_cohort_settings(estimates, min_family_size)
         self.ranges = build_design_ranges(design_ranges)
         if sample_size_half <= 0:
             raise ConfigError(f"sample_size_half: must be > 0, got {sample_size_half}")
@@ -106,9 +126,16 @@ class Evaluate:
 
 @EVALUATE_COMPONENTS.register()
 class MockEvaluate:
-    """Fixed confidence for every initiative (tests, demos); returns still come from the CI."""
+    """Fixed confidence for every initiative (tests, demos); returns still come from the CI
+    (``estimates`` and ``min_family_size`` as for ``Evaluate``)."""
 
-    def __init__(self, confidence: float = 0.8) -> None:
+    def __init__(
+        self,
+        confidence: float = 0.8,
+        estimates: str = "posterior",
+        min_family_size: int = MIN_FAMILY_SIZE,
+    ) -> None:
+        check_cohort_settings(estimates, min_family_size)
         if not 0.0 <= confidence <= 1.0:
             raise ConfigError(f"confidence: must be in [0, 1], got {confidence}")
         self.confidence = float(confidence)

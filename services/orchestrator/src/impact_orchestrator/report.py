@@ -1,4 +1,8 @@
-"""The ``run_completed`` payload: predicted (pilot) vs actual (scale) per initiative."""
+"""The ``run_completed`` payload: predicted (pilot) vs actual (scale) per initiative.
+
+Predictions, intervals and actuals are in the manifest's unit (the scale measurement is
+converted by the initiative's value factor); ``pilots`` show each pilot in its own outcome
+unit, beside its prediction in the manifest unit."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import math
 from typing import Any
 
 from impact_contracts import InitiativeFailure, OutcomeReport, PilotEstimate, RunSummary
+from impact_evaluate.cohort import portfolio_interval
 
 
 def outcome_report(
@@ -15,10 +20,14 @@ def outcome_report(
     evaluation: dict[str, Any],
     scale: dict[str, Any],
     budget_allocated: float,
+    value_factor: float = 1.0,
 ) -> OutcomeReport:
-    """Compare the pilot's predicted return with the effect measured at scale."""
+    """Compare the pilot's predicted return with the effect measured at scale (both in the
+    manifest unit), and say whether the actual fell inside the 95 % prediction interval."""
     predicted = float(evaluation["return_median"])
-    actual = float(scale["effect_estimate"])
+    actual = float(scale["effect_estimate"]) * value_factor
+    lower, upper = evaluation.get("prediction_lower"), evaluation.get("prediction_upper")
+    inside = None if lower is None or upper is None else bool(lower <= actual <= upper)
     return OutcomeReport(
         initiative_id=initiative_id,
         predicted_return=predicted,
@@ -29,6 +38,13 @@ def outcome_report(
         budget_allocated=budget_allocated,
         confidence_score=evaluation["confidence"],
         model_type=pilot["model_type"],
+        prediction_lower=lower,
+        prediction_upper=upper,
+        inside_interval=inside,
+        probability_positive=evaluation.get("probability_positive"),
+        actual_ci_lower=float(scale["ci_lower"]) * value_factor,
+        actual_ci_upper=float(scale["ci_upper"]) * value_factor,
+        value_per_cost=predicted / budget_allocated if budget_allocated > 0 else None,
     )
 
 
@@ -46,6 +62,8 @@ def pilot_estimate(
         sample_size=pilot["sample_size"],
         confidence_score=None if evaluation is None else evaluation["confidence"],
         selected=selected,
+        predicted_return=None if evaluation is None else evaluation["return_median"],
+        probability_positive=None if evaluation is None else evaluation.get("probability_positive"),
     )
 
 
@@ -71,11 +89,15 @@ def build_run_completed(
     missing: list[str],
     reason: str | None,
     cached: list[str] | None = None,
+    value_factors: dict[str, float] | None = None,
+    unit: str | None = None,
 ) -> dict[str, Any]:
     """Assemble the payload; reports, pilots and failures sorted by ``initiative_id``.
 
-    ``pilots`` shows every pilot estimate, also of initiatives that were not selected or
-    failed at scale; ``cached`` which measurements the measure cache answered."""
+    ``evaluations`` are the cohort step's (in the manifest unit); ``pilots`` shows every
+    pilot estimate, also of initiatives that were not selected or failed at scale;
+    ``cached`` which measurements the measure cache answered."""
+    factors = value_factors or {}
     allocated: dict[str, float] = (allocation or {}).get("budget_allocated", {})
     reports = [
         outcome_report(
@@ -84,9 +106,15 @@ def build_run_completed(
             evaluation=evaluations[initiative_id],
             scale=scales[initiative_id],
             budget_allocated=allocated[initiative_id],
+            value_factor=factors.get(initiative_id, 1.0),
         )
         for initiative_id in sorted(scales)
     ]
+    selected_ids = (allocation or {}).get("selected_initiatives", [])
+    chosen = [evaluations[i] for i in sorted(selected_ids) if i in evaluations]
+    with_interval = [r for r in reports if r.inside_interval is not None]
+    posterior = any(e.get("estimates") == "posterior" for e in evaluations.values())
+    _, total_lower, total_upper = portfolio_interval(chosen)
     failure_models = sorted(
         (InitiativeFailure.model_validate(f) for f in failures),
         key=lambda f: (f.initiative_id, f.stage),
@@ -104,6 +132,12 @@ def build_run_completed(
         solver_status=(allocation or {}).get("solver_status"),
         missing=sorted(missing),
         reason=reason,
+        predicted_total_lower=total_lower if posterior and chosen else None,
+        predicted_total_upper=total_upper if posterior and chosen else None,
+        n_inside_interval=sum(1 for r in with_interval if r.inside_interval),
+        n_with_interval=len(with_interval),
+        unit=unit,
+        estimates="posterior" if posterior else "raw",
     )
     selected = set((allocation or {}).get("selected_initiatives", []))
     estimates = [

@@ -9,10 +9,11 @@ undelivered batch, a transition that raised), take ``state.mark()`` before it an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from impact_contracts import ContractViolation
+from impact_evaluate.cohort import pool_run, value_factors
 
 from impact_orchestrator import commands as cmd
 from impact_orchestrator.barrier import Barrier
@@ -182,11 +183,20 @@ def _maybe_allocate(state: RunState) -> list[Command]:
     if not state.evaluations:
         return _complete(state, "failed", "no initiative was evaluated")
     state.stage = "allocate"
-    evaluations = [state.evaluations[i] for i in sorted(state.evaluations)]
+    evaluations = _pooled(state, predict_ids=())
     return [
         cmd.allocate_requested(state.run_id, state.manifest, evaluations),
         cmd.run_status(state.run_id, "allocate", (0, 1)),
     ]
+
+
+def _pooled(state: RunState, predict_ids: Collection[str]) -> list[dict[str, Any]]:
+    """The cohort step over every evaluation (in the manifest unit, posterior by default);
+    a pure function of the run, so the report recomputes what allocate was sent, with the
+    prediction intervals of ``predict_ids`` for the scale sample each was measured on."""
+    evaluations = [state.evaluations[i] for i in sorted(state.evaluations)]
+    sizes = {i: int(scale["sample_size"]) for i, scale in state.scales.items()}
+    return pool_run(state.manifest, evaluations, predict_ids, sizes or None)
 
 
 def _maybe_complete(state: RunState) -> list[Command]:
@@ -198,13 +208,16 @@ def _maybe_complete(state: RunState) -> list[Command]:
 
 def _complete(state: RunState, status: RunStatus, reason: str | None) -> list[Command]:
     state.stage, state.status, state.reason = "done", status, reason
+    selected = (state.allocation or {}).get("selected_initiatives", [])
     state.result = build_run_completed(
         status=status,
         budget=state.manifest.get("budget", 0.0),
         n_initiatives=len(state.manifest.get("initiatives", [])),
         pilots=state.pilots,
-        evaluations=state.evaluations,
+        evaluations={e["initiative_id"]: e for e in _pooled(state, selected)},
         allocation=state.allocation,
+        value_factors=value_factors(state.manifest),
+        unit=state.manifest.get("unit"),
         scales=state.scales,
         failures=state.failures,
         missing=state.missing,

@@ -19,7 +19,7 @@ from impact_orchestrator.manifest.limits import (
     Limits,
 )
 from impact_orchestrator.manifest.measure_config import MeasureConfig, load_measure_config
-from impact_orchestrator.manifest.model import InitiativeSpec, Manifest, no_cyclic_gc
+from impact_orchestrator.manifest.model import VALUE_KEYS, InitiativeSpec, Manifest, no_cyclic_gc
 from impact_orchestrator.manifest.stages import (
     STAGE_SECTIONS,
     Registries,
@@ -43,6 +43,10 @@ class _InitiativeEntry(BaseModel):
     initiative_id: str = Field(min_length=1)
     cost_to_scale: float = Field(gt=0)
     measure_config: Any
+    outcome_unit: str | None = Field(default=None, min_length=1)
+    value_per_unit: float | None = Field(default=None, gt=0)
+    units_at_scale: float | None = Field(default=None, gt=0)
+    horizon: float | None = Field(default=None, gt=0)
 
 
 class _ManifestFile(BaseModel):
@@ -56,6 +60,7 @@ class _ManifestFile(BaseModel):
     deadline: float | None = Field(default=None, gt=0)
     deadline_policy: Literal["fail", "proceed"] = "proceed"
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    unit: str | None = Field(default=None, min_length=1)
     MEASURE: Any = None
     EVALUATE: Any = None
     ALLOCATE: Any = None
@@ -128,6 +133,7 @@ def _load(
     loaded = _load_initiatives(raw.get("INITIATIVES"), manifest_path, files, on_progress)
     if run is not None:
         _check_scale_cells(run.scale_sample_size, loaded, name, errors)
+        _check_units(run, name, errors)
     errors.raise_if_any()
     assert run is not None
     initiatives = [
@@ -135,6 +141,7 @@ def _load(
             initiative_id=entry["initiative_id"],
             cost_to_scale=entry["cost_to_scale"],
             measure_config=config.config,
+            **{key: entry[key] for key in VALUE_KEYS if entry.get(key) is not None},
         )
         for _, entry, config in loaded
     ]
@@ -152,11 +159,44 @@ def _load(
             allocate=_required(stages["ALLOCATE"]),
             initiatives=initiatives,
             source=str(manifest_path),
+            unit=run.unit,
         )
     except ValidationError as exc:  # a limit of the manifest_submitted contract
         errors.add_validation(name, (), exc)
         errors.raise_if_any()
         raise
+
+
+def _check_units(run: _ManifestFile, name: str, errors: ErrorCollector) -> None:
+    """Every initiative's value must be in one unit: the manifest's ``unit`` (through
+    ``value_per_unit``, or an ``outcome_unit`` equal to it), or, without a manifest unit,
+    one shared ``outcome_unit``. Effects in different units are never added."""
+    declared = sorted(
+        {e.outcome_unit for e in run.INITIATIVES if e.value_per_unit is None} - {None}
+    )  # type: ignore[type-var]
+    for index, entry in enumerate(run.INITIATIVES):
+        key = f"INITIATIVES[{index}]"
+        if entry.value_per_unit is not None and run.unit is None:
+            reason = (
+                f"{entry.initiative_id!r} converts its effect to a common unit: set the "
+                "manifest's unit"
+            )
+            errors.add(name, f"{key}.value_per_unit", reason)
+        elif entry.value_per_unit is None and entry.outcome_unit is not None:
+            if run.unit is not None and entry.outcome_unit != run.unit:
+                reason = (
+                    f"{entry.initiative_id!r} measures {entry.outcome_unit!r}, not the "
+                    f"manifest unit {run.unit!r}: give value_per_unit (a {run.unit} per "
+                    f"{entry.outcome_unit})"
+                )
+                errors.add(name, f"{key}.value_per_unit", reason)
+            elif run.unit is None and len(declared) > 1:
+                reason = (
+                    f"{entry.initiative_id!r} measures {entry.outcome_unit!r} but other "
+                    f"initiatives measure {[u for u in declared if u != entry.outcome_unit]}: "
+                    "set the manifest's unit and each initiative's value_per_unit"
+                )
+                errors.add(name, f"{key}.value_per_unit", reason)
 
 
 def _check_count(entries: Any, name: str, limits: Limits, errors: ErrorCollector) -> None:

@@ -11,6 +11,9 @@ from impact_contracts import InitiativeSpec, ManifestSubmitted
 
 __all__ = ["InitiativeSpec", "Manifest", "no_cyclic_gc"]
 
+#: per-initiative keys of the value model, in the payload only when set (the unit too)
+VALUE_KEYS = ("outcome_unit", "value_per_unit", "units_at_scale", "horizon")
+
 
 @contextmanager
 def no_cyclic_gc() -> Iterator[None]:
@@ -47,12 +50,15 @@ class Manifest(ManifestSubmitted):
         Measure configs are shared, not copied (100,000 deep copies take seconds): treat
         the payload as read-only, like the frozen manifest."""
         with no_cyclic_gc():
-            payload = self.model_dump(exclude={"initiatives"})
+            payload = self.model_dump(exclude={"initiatives"}, exclude_none=False)
+            if payload["unit"] is None:
+                del payload["unit"]
             payload["initiatives"] = [
                 {
                     "initiative_id": spec.initiative_id,
                     "cost_to_scale": spec.cost_to_scale,
                     "measure_config": spec.measure_config,
+                    **{k: getattr(spec, k) for k in VALUE_KEYS if getattr(spec, k) is not None},
                 }
                 for spec in self.initiatives
             ]
