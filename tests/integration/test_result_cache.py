@@ -26,8 +26,8 @@ from tests.integration.test_pipeline import EXAMPLE, run_on_kafka
 pytestmark = pytest.mark.integration
 
 PILOTS = 8
-SELECTED_AT_80K = [
-    "checkout-flow-ab-test",
+SELECTED_AT_75K = [
+    "loyalty-opt-in",
     "pricing-display-launch",
     "regional-promo",
     "search-relevance-tuning",
@@ -94,11 +94,11 @@ async def test_a_budget_only_rerun_on_kafka_is_served_from_the_cache(
     embedded_entries = snapshot(tmp_path / "embedded")
     assert {k: v[1] for k, v in embedded_entries.items()} == {k: v[1] for k, v in filled.items()}
 
-    cheaper = manifest.model_copy(update={"budget": 80_000.0})
+    cheaper = manifest.model_copy(update={"budget": 75_000.0})
     rerun = await run_on_kafka(bus, cheaper, "cache-warm")
-    assert [r["initiative_id"] for r in rerun["reports"]] == SELECTED_AT_80K
+    assert [r["initiative_id"] for r in rerun["reports"]] == SELECTED_AT_75K
     assert sum(len(phases) for phases in rerun["cached"].values()) == PILOTS + 4
-    assert all(rerun["cached"][i] == ["pilot", "scale"] for i in SELECTED_AT_80K)
+    assert all(rerun["cached"][i] == ["pilot", "scale"] for i in SELECTED_AT_75K)
     assert snapshot(services_root) == filled  # nothing measured, nothing rewritten
     measured = [v for name, v in await bus.read_run("cache-warm") if name == "measure_completed"]
     assert len(measured) == PILOTS + 4 and all(v["cached"] for v in measured)
