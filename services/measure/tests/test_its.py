@@ -185,3 +185,22 @@ def test_monthly_default_covers_a_drifting_level_where_a_straight_trend_fails():
     print(f"drifting level: default {default}, fgls {straight}")
     assert 90 <= default["covered"] <= 99  # measured 96/100
     assert straight["covered"] < 70  # measured 51/100
+
+
+def test_a_convergence_warning_lands_in_diagnostics_not_on_stderr(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """SARIMAX stopped after one iteration warns (statsmodels ConvergenceWarning): the
+    warning is part of the result, never printed."""
+    frame = daily_series(1, 2.0)[0]
+    result = InterruptedTimeSeries().estimate(frame, params(fit="sarimax", maxiter=1), seed=0)
+    assert result.diagnostics["converged"] is False
+    assert result.diagnostics["warnings"] == [
+        "ConvergenceWarning: Maximum Likelihood optimization failed to converge. Check mle_retvals"
+    ]
+    assert capfd.readouterr().err == ""
+
+
+def test_a_converged_fit_has_no_warnings() -> None:
+    result = InterruptedTimeSeries().estimate(daily_series(1, 2.0)[0], params(fit="sarimax"), 0)
+    assert "warnings" not in result.diagnostics

@@ -174,3 +174,23 @@ def test_without_trimming_or_regression_blocks_alone_remove_most_of_the_bias():
     assert abs(result.effect - 2.0) < 0.1 * naive_bias
     # untrimmed, the lowest block holds a few treated among many far-off controls
     assert any("too small to split" in w for w in diagnostics["warnings"])
+
+
+def test_matching_variance_uses_variance_matches_controls() -> None:
+    """The Abadie-Imbens conditional variances come from ``variance_matches`` (J) other
+    controls, independently of ``n_neighbors``; the point estimate does not depend on J."""
+    frame = retail(3, confounded=True, n=600)
+    base = {"outcome_column": "y", "treatment_column": "t", "covariate_columns": ["x"]}
+    fits = {
+        j: NearestNeighbourMatching().estimate(
+            frame,
+            MatchingParams.model_validate({**base, "n_neighbors": 4, "variance_matches": j}),
+            0,
+        )
+        for j in (1, 2, 4)
+    }
+    assert fits[2].diagnostics["variance"] == (
+        "Abadie-Imbens (2006), conditional variances from 2 control-to-control matches"
+    )
+    assert len({fit.effect for fit in fits.values()}) == 1
+    assert len({fit.diagnostics["standard_error"] for fit in fits.values()}) == 3

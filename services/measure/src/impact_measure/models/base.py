@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -247,9 +246,7 @@ def refuse_dates(series: pd.Series, name: str, param: str) -> None:
         sample = pd.Series(pd.unique(series.dropna().astype(str)))[:50]
         if sample.empty or not sample.str.contains(r"\d", regex=True).all():
             return
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
         if parsed.isna().any():
             return
         kind = f"text dates (e.g. {sample.iloc[0]!r})"

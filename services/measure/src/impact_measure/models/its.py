@@ -96,11 +96,14 @@ class InterruptedTimeSeries:
         if fit_name == "auto":
             fit_name = "structural" if season.frequency in YEARLY_FREQUENCIES else "fgls"
         fit = FITS[fit_name]
-        try:
-            effect, se, dof, method, extra = fit(y, exog, params)
-        except (np.linalg.LinAlgError, ValueError, RuntimeError) as exc:
-            effect, se, dof, method, extra = _fit_hac(y, exog, params)
-            extra["fit_error"] = str(exc)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                effect, se, dof, method, extra = fit(y, exog, params)
+            except (np.linalg.LinAlgError, ValueError, RuntimeError) as exc:
+                effect, se, dof, method, extra = _fit_hac(y, exog, params)
+                extra["fit_error"] = str(exc)
+        fit_warnings = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
         finite_or_fail("interrupted_time_series", effect, se)
         dist = stats.norm if dof is None else stats.t(dof)
         half = float(dist.ppf(1 - params.alpha / 2)) * se
@@ -135,6 +138,7 @@ class InterruptedTimeSeries:
                 "post_mean": float(y[post].mean()),
                 **extra,
                 **p_note,
+                **({"warnings": fit_warnings} if fit_warnings else {}),
             },
         )
 
@@ -254,9 +258,7 @@ def _fit_sarimax(
         ar_start[0] = float(np.clip(np.corrcoef(residual[:-1], residual[1:])[0, 1], -0.9, 0.9))
     start = np.r_[ols.params, ar_start, residual.var()]
     model = SARIMAX(scaled, exog=exog, order=(params.ar_order, 0, 0), trend="n")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = model.fit(disp=False, maxiter=params.maxiter, start_params=start)
+    result = model.fit(disp=False, maxiter=params.maxiter, start_params=start)
     effect, se = float(result.params[STEP]) * scale, float(result.bse[STEP]) * scale
     if not np.isfinite(se) or se <= 0:
         raise ValueError(f"SARIMAX gave a non-finite standard error ({se})")
@@ -290,9 +292,7 @@ def _fit_structural(
     scale = float(y.std()) or 1.0
     regressors = exog[:, STEP:]  # the local level replaces the constant and the trend
     model = UnobservedComponents(y / scale, level="llevel", exog=regressors, mle_regression=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = model.fit(disp=False, maxiter=max(params.maxiter, 200))
+    result = model.fit(disp=False, maxiter=max(params.maxiter, 200))
     step = model.k_states - regressors.shape[1]
     effect = float(result.smoothed_state[step, -1]) * scale
     se = float(np.sqrt(result.smoothed_state_cov[step, step, -1])) * scale

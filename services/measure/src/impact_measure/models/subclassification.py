@@ -13,7 +13,10 @@ Imbens & Rubin (2015, ch. 13-17); trimming as in Crump, Hotz, Imbens & Mitnik (2
    ``t_max`` and both halves keep ``min_units_per_group`` treated and controls and more
    units than covariates + 2. ``n_strata`` instead cuts fixed quantiles of those scores.
 4. Within each block, OLS of the outcome on treatment and the covariates; the treatment
-   coefficient is the block's effect, with an HC2 robust variance.
+   coefficient is the block's effect, with an HC3 robust variance (the jackknife-like
+   choice for small samples with high-leverage units, Long & Ervin 2000: blocks hold tens of
+   units and sales-like outcomes are heavy-tailed; HC2 under-covered the ATT on strongly
+   confounded designs, docs/decisions/0077).
 5. The effect is Σ w_s τ_s with w_s the block's share of treated units (ATT) or of all
    units (ATE); variance Σ w_s² var_s; normal CI and p-value.
 """
@@ -146,7 +149,7 @@ class Subclassification:
                 + ("fixed quantile blocks" if params.n_strata else "data-driven blocks")
                 + (", regression-adjusted within blocks" if adjusters is not None else "")
                 + "; Imbens & Rubin 2015)",
-                "variance": "sum of w_s^2 * var_s, HC2 within blocks",
+                "variance": "sum of w_s^2 * var_s, HC3 within blocks",
                 "standard_error": se,
                 "trimming": trimming,
                 "overlap": overlap,
@@ -276,12 +279,12 @@ def block_estimate(
     rows: np.ndarray,
     names: list[str],
 ) -> dict[str, Any]:
-    """One block's regression-adjusted effect, its HC2 standard error and its balance."""
+    """One block's regression-adjusted effect, its HC3 standard error and its balance."""
     t = treated[rows]
     design = np.column_stack([np.ones(len(t)), t])
     if adjusters is not None:
         design = np.column_stack([design, independent_columns(adjusters[rows], given=design)])
-    fit = OLS(y[rows], design).fit(cov_type="HC2")
+    fit = OLS(y[rows], design).fit(cov_type="HC3")
     se = float(fit.bse[1])
     if not np.isfinite(se):  # a unit with leverage 1
         se = float(OLS(y[rows], design).fit(cov_type="HC1").bse[1])
