@@ -25,7 +25,9 @@ from impact_measure.models import MODELS, Estimate
 from impact_measure.models.base import require_varying_outcome
 from impact_measure.sources import SOURCES, LoadRequest
 from impact_measure.sources import files as _files  # noqa: F401
+from impact_measure.sources import s3 as _s3  # noqa: F401
 from impact_measure.sources import simulator as _simulator  # noqa: F401
+from impact_measure.sources import sql as _sql  # noqa: F401
 from impact_measure.transforms import apply_transforms
 
 #: ``warnings.catch_warnings`` changes process-wide state: one recording at a time.
@@ -68,9 +70,14 @@ def load(config: MeasureConfig, request: LoadRequest) -> pd.DataFrame:
 
 
 def data_label(config: MeasureConfig) -> str | None:
-    """How errors name the data: the source's ``CONFIG.path``, if it has one."""
-    path = config.DATA.SOURCE.CONFIG.get("path")
-    return path if isinstance(path, str) else None
+    """How errors name the data: the source's ``CONFIG.path`` or ``url``, or ``sql:table``."""
+    source = config.DATA.SOURCE.CONFIG
+    for key in ("path", "url"):
+        if isinstance(source.get(key), str):
+            return str(source[key])
+    if config.DATA.SOURCE.type == "sql":
+        return f"sql:{source['table']}" if isinstance(source.get("table"), str) else "sql:query"
+    return None
 
 
 @contextmanager
