@@ -113,6 +113,32 @@ def _load(manifest: Path, data_root: Path | None, no_cache: bool = False) -> Any
     return loaded.without_cache()
 
 
+def _check_data(manifest: Path, loaded: Any, data_root: Path | None) -> None:
+    """Exit 2 with one line per problem when the data cannot be measured."""
+    from impact_orchestrator.data_check import check_data
+    from impact_orchestrator.manifest import ManifestError
+
+    status = errors.status(f"checking the data of {manifest}")
+    with status:
+        problems = check_data(
+            loaded,
+            data_root=data_root or manifest.resolve().parent,
+            name=str(manifest),
+            on_progress=lambda n, total: status.update(f"checking the data: {n}/{total}"),
+        )
+    if problems:
+        fail(ManifestError(problems))
+
+
+@app.command()
+def check(manifest: Path, data_root: DataRoot = None) -> None:
+    """Validate MANIFEST and read its data as the measure services would (reachability,
+    columns, types) without measuring; one line per problem, exit 2 if any."""
+    loaded = _load(manifest, data_root)
+    _check_data(manifest, loaded, data_root)
+    console.print(f"[green]ok[/] {manifest}: {len(loaded.initiatives)} initiatives checked")
+
+
 def _accepts_cache(component: str) -> bool:
     from impact_orchestrator.manifest import default_registries
 
@@ -131,13 +157,19 @@ def publish(
         str | None, typer.Option(help="Use this run id (default: a new uuid).")
     ] = None,
     no_cache: NoCache = False,
+    skip_data_check: Annotated[
+        bool, typer.Option("--skip-data-check", help="Publish without reading the data first.")
+    ] = False,
 ) -> None:
-    """Validate MANIFEST, inline its files and publish it; prints the run id."""
+    """Validate MANIFEST, check its data (as impact check does), inline its files and publish
+    it; prints the run id. Nothing is published when a check fails."""
     import asyncio
 
     from impact_cli.bus import EventTooLarge
 
     loaded = _load(manifest, data_root, no_cache)
+    if not skip_data_check:
+        _check_data(manifest, loaded, data_root)
     bus = _bus(bootstrap, registry, prefix)
 
     async def go() -> str:

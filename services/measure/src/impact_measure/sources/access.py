@@ -12,6 +12,8 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -86,8 +88,24 @@ CREDENTIALS_REASON = (
 )
 
 
+_WAIT_OVERRIDE: ContextVar[float | None] = ContextVar("source_wait_s", default=None)
+
+
+@contextmanager
+def waiting_at_most(seconds: float) -> Iterator[None]:
+    """Inside the block sources back off for at most ``seconds`` (a check before publish)."""
+    token = _WAIT_OVERRIDE.set(seconds)
+    try:
+        yield
+    finally:
+        _WAIT_OVERRIDE.reset(token)
+
+
 def wait_s() -> float:
     """How long a source backs off before reporting ``DependencyUnavailable``."""
+    override = _WAIT_OVERRIDE.get()
+    if override is not None:
+        return override
     try:
         return float(os.environ.get(WAIT_ENV, DEFAULT_WAIT_S))
     except ValueError:
