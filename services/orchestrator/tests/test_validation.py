@@ -70,7 +70,7 @@ def test_each_measure_config_has_the_documented_layout() -> None:
     assert message == (
         "invalid manifest_submitted: "
         "initiatives[1].measure_config.DATA.SOURCE.type: unknown source type 'ftp'; "
-        "must be one of 'file', 's3', 'simulator', 'sql'; "
+        "must be one of 'dataframe', 'file', 's3', 'simulator', 'sql'; "
         "initiatives[1].measure_config.MEASUREMENT.MODEL: required key is missing"
     )
 

@@ -32,6 +32,7 @@ from impact_measure.models.base import (
 )
 from impact_measure.sources import SOURCES, LoadRequest
 from impact_measure.sources import files as _files  # noqa: F401
+from impact_measure.sources import frames as _frames  # noqa: F401
 from impact_measure.sources import s3 as _s3  # noqa: F401
 from impact_measure.sources import simulator as _simulator  # noqa: F401
 from impact_measure.sources import sql as _sql  # noqa: F401
