@@ -30,13 +30,15 @@ from impact_measure.models.base import (
     require_column,
     require_varying_outcome,
 )
-from impact_measure.sources import SOURCES, LoadRequest
+from impact_measure.sources import SOURCES, LoadRequest, load_source_plugins
 from impact_measure.sources import files as _files  # noqa: F401
 from impact_measure.sources import frames as _frames  # noqa: F401
 from impact_measure.sources import s3 as _s3  # noqa: F401
 from impact_measure.sources import simulator as _simulator  # noqa: F401
 from impact_measure.sources import sql as _sql  # noqa: F401
 from impact_measure.transforms import apply_transforms
+
+load_source_plugins()
 
 #: ``warnings.catch_warnings`` changes process-wide state: one recording at a time.
 _RECORDING = threading.Lock()
