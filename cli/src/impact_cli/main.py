@@ -73,7 +73,19 @@ def quiet_libraries() -> None:
 
 
 @app.callback()
-def _configure() -> None:
+def _configure(
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            envvar="IMPACT_STACK_DIR",
+            help="Where impact up keeps the local stack's state, logs and broker data "
+            "(default: var/stack in the checkout).",
+        ),
+    ] = None,
+) -> None:
+    if home is not None:
+        os.environ["IMPACT_STACK_DIR"] = str(home.expanduser().resolve())
     quiet_libraries()
 
 
@@ -111,6 +123,17 @@ def _load(manifest: Path, data_root: Path | None, no_cache: bool = False) -> Any
     if not _accepts_cache(loaded.measure.component):
         fail(f"--no-cache: measure component {loaded.measure.component!r} has no cache switch")
     return loaded.without_cache()
+
+
+def _services_data_root(bootstrap: str | None) -> Path | None:
+    """The data root of the stack ``impact up`` started, when publishing to it."""
+    try:
+        state = stack.StackState.load(stack.project_root())
+    except FileNotFoundError:
+        return None
+    if state is None or state.data_root is None or bootstrap not in (None, state.bootstrap):
+        return None
+    return Path(state.data_root)
 
 
 def _check_data(manifest: Path, loaded: Any, data_root: Path | None) -> None:
@@ -169,7 +192,7 @@ def publish(
 
     loaded = _load(manifest, data_root, no_cache)
     if not skip_data_check:
-        _check_data(manifest, loaded, data_root)
+        _check_data(manifest, loaded, data_root or _services_data_root(bootstrap))
     bus = _bus(bootstrap, registry, prefix)
 
     async def go() -> str:
@@ -390,6 +413,14 @@ def up(
     evaluate: Annotated[int, typer.Option(min=1, help="Evaluate replicas.")] = 1,
     allocate: Annotated[int, typer.Option(min=1, help="Allocate replicas.")] = 1,
     orchestrator: Annotated[int, typer.Option(min=1, help="Orchestrator replicas.")] = 1,
+    data_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-root",
+            help="The services read files only under this folder (default: IMPACT_DATA_ROOT, "
+            "else the checkout).",
+        ),
+    ] = None,
 ) -> None:
     """Start the local broker, schema registry and services (as processes)."""
     replicas = {
@@ -398,7 +429,7 @@ def up(
         "allocate": allocate,
         "orchestrator": orchestrator,
     }
-    stack.up(stack.project_root(), replicas, say=console.print)
+    stack.up(stack.project_root(), replicas, say=console.print, data_root=data_root)
 
 
 @app.command()
