@@ -4,6 +4,7 @@ with 2 measure replicas that read S3 and PostgreSQL through their environment.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from impact_orchestrator import api, load_manifest, run_embedded
 
 from scripts.local_datastores import Postgres, S3Proxy
 from services.orchestrator.tests.test_archive_s3 import sales, same_data_everywhere
+from tests.integration.test_cli import _message_count
 from tests.integration.test_pipeline import outcome, run_on_kafka
 
 pytestmark = pytest.mark.integration
@@ -51,7 +53,11 @@ def stack(
         tmp_path_factory.mktemp("sources-stack-logs"),
         replicas,
         data_root=data_dir,
-        env={"IMPACT_TICK_INTERVAL_S": "0.2", **datastore_env(s3proxy, postgres)},
+        env={
+            "IMPACT_TICK_INTERVAL_S": "0.2",
+            "IMPACT_SOURCE_WAIT_S": "1",  # then the runtime waits (DependencyUnavailable)
+            **datastore_env(s3proxy, postgres),
+        },
     ).start()
     yield services
     services.stop()
@@ -94,3 +100,27 @@ async def test_the_same_portfolio_from_every_source_embedded_and_on_kafka(
     on_kafka = await run_on_kafka(bus, shared, "sources-run")
     assert on_kafka["status"] == "completed"
     assert outcome(on_kafka) == outcome(run_embedded(shared, run_id="sources-run", progress=False))
+
+
+async def test_s3_and_postgres_outages_are_waited_out_on_kafka(
+    bus: Bus, stack: ServiceProcesses, data_dir: Path, s3_env: S3Proxy, sql_env: Postgres
+) -> None:
+    configs = same_data_everywhere(data_dir, sql_env.url, "outage")
+    manifest = load_manifest(portfolio({k: configs[k] for k in ("s3", "sql")}, False), data_dir)
+    s3_env.stop()
+    sql_env.stop()
+    try:
+        running = asyncio.create_task(run_on_kafka(bus, manifest, "outage-run"))
+        await asyncio.sleep(8)  # the measure replicas back off meanwhile
+        assert not running.done()
+    finally:
+        s3_env.start()
+        sql_env.start()
+    completed = await running
+    assert completed["status"] == "completed" and completed["failures"] == []
+    assert {r["initiative_id"] for r in completed["reports"]} == {"s3", "sql"}
+    dlq = f"{stack.prefix}measure.requested.v1.dlq"
+    assert await _message_count(bus.bootstrap, dlq) == 0
+    logs = "".join(path.read_text() for path in stack.log_dir.glob("measure-*.log"))
+    assert "dependency_unavailable" in logs
+    assert s3_env.secret_key not in logs and sql_env.password not in logs
