@@ -42,3 +42,34 @@ def test_a_state_without_a_data_root_still_loads(
     )
     loaded = stack.StackState.load(REPO)
     assert loaded is not None and loaded.data_root is None
+
+
+def test_publish_checks_files_against_the_data_root_of_the_running_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services_root = tmp_path / "services-data"
+    services_root.mkdir()
+    monkeypatch.setenv("IMPACT_STACK_DIR", str(tmp_path / "stack"))
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    stack.StackState("127.0.0.1:9", "http://127.0.0.1:9", "k", data_root=str(services_root)).save(
+        REPO
+    )
+    project = tmp_path / "my-project"
+    project.mkdir()
+    (project / "sales.csv").write_text("y,t\n1,0\n2,1\n3,0\n4,1\n")
+    config = {
+        "DATA": {"SOURCE": {"type": "file", "CONFIG": {"path": "sales.csv"}}},
+        "MEASUREMENT": {
+            "MODEL": "experiment",
+            "PARAMS": {"outcome_column": "y", "treatment_column": "t"},
+        },
+    }
+    manifest = project / "manifest.yaml"
+    initiative = {"initiative_id": "a", "cost_to_scale": 1, "measure_config": config}
+    manifest.write_text(json.dumps({"budget": 10, "INITIATIVES": [initiative]}))
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(app, ["publish", "manifest.yaml"])
+    assert result.exit_code == 2, result.output
+    [line] = result.output.splitlines()
+    assert line.startswith("error manifest.yaml: INITIATIVES[0].measure_config: ")
+    assert f"path escapes data root {services_root}" in line
