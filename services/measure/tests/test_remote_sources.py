@@ -176,3 +176,27 @@ def test_a_longer_outage_is_reported_as_a_dependency_the_runtime_waits_for(
         estimate(config("s3", url=f"s3://{BUCKET}/sales.csv"))
     assert dependency_down(caught.value) == "s3"
     assert str(caught.value).startswith(f"s3://{BUCKET}/sales.csv: s3 unreachable: ")
+
+
+def test_a_wrong_password_fails_at_once_without_showing_it(
+    sql_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = sql_env.url.replace(sql_env.password, "not-the-password")
+    monkeypatch.setenv("WRONG_URL", wrong)
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as caught:
+        estimate(config("sql", url_env="WRONG_URL", table="sales"))
+    assert time.monotonic() - started < 10
+    assert "password authentication failed" in str(caught.value)
+    assert "not-the-password" not in str(caught.value)
+
+
+def test_a_wrong_s3_secret_fails_at_once_without_showing_it(
+    frame: pd.DataFrame, s3_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = put_object("secret.csv", frame.to_csv(index=False).encode())
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    with pytest.raises(ConfigError, match=r"^DATA\.SOURCE\.CONFIG\.url: cannot read ") as caught:
+        estimate(config("s3", url=url))
+    assert "not-the-secret" not in str(caught.value)
+    assert s3_env.secret_key not in str(caught.value)
