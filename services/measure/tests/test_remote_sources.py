@@ -200,3 +200,25 @@ def test_a_wrong_s3_secret_fails_at_once_without_showing_it(
         estimate(config("s3", url=url))
     assert "not-the-secret" not in str(caught.value)
     assert s3_env.secret_key not in str(caught.value)
+
+
+def test_credentials_can_come_from_secret_files(
+    frame: pd.DataFrame,
+    s3_env: Any,
+    sql_env: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = put_object("from-files.csv", frame.to_csv(index=False).encode())
+    write_table(sql_env.url, "sales", frame)
+    for name, value in (
+        ("AWS_SECRET_ACCESS_KEY", s3_env.secret_key),
+        ("AWS_ACCESS_KEY_ID", s3_env.access_key),
+        ("WAREHOUSE_URL", sql_env.url),
+    ):
+        (tmp_path / name).write_text(value + "\n")
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(f"{name}_FILE", str(tmp_path / name))
+    from_s3 = estimate(config("s3", url=url))
+    from_sql = estimate(config("sql", url_env="WAREHOUSE_URL", table="sales"))
+    assert from_s3["effect_estimate"] == from_sql["effect_estimate"]
