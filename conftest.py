@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.support.cluster",
     "tests.support.registry",
     "tests.support.browser",
+    "tests.support.datastores",
 ]
 
 

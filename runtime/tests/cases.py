@@ -13,7 +13,12 @@ import abc
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
-from impact_contracts import ComponentError, ContractViolation, RetryableError
+from impact_contracts import (
+    ComponentError,
+    ContractViolation,
+    DependencyUnavailable,
+    RetryableError,
+)
 from impact_runtime import Handler, Incoming, JsonCodec, Outgoing, Output
 from impact_schemas.catalog import event_spec
 from impact_schemas.registry.errors import RegistryUnavailable
@@ -199,6 +204,23 @@ class RuntimeCases(abc.ABC):
         assert out.value["doubled"] == 42
         assert dead == []
         assert (steps, waiting) == (4.0, 0.0)
+
+    async def test_a_data_source_outage_is_waited_out_beyond_max_retries(self) -> None:
+        outages = iter(range(5))  # more than max_retries
+
+        def handle(incoming: Incoming) -> list[Output]:
+            if incoming.value["initiative_id"] == "a" and next(outages, None) is not None:
+                raise DependencyUnavailable("s3", "s3://b/k.csv: s3 unreachable: refused")
+            return completed(incoming)
+
+        async with self.harness(handle, failure_stage="measure") as h:
+            await h.send("measure_requested", request("a"))
+            records = await self._finish(h)
+            failed = await h.all(topic(h, "stage_failed"))
+            dead = await h.all(f"{topic(h, 'measure_requested')}.dlq")
+            steps = h.metric("impact_dependency_backoff_total", {"dependency": "s3"})
+        assert [r.value["initiative_id"] for r in records] == ["a", MARKER]
+        assert (failed, dead, steps) == ([], [], 5.0)
 
 
 SOURCE = "measure.requested.v1"

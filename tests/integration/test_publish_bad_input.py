@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 from impact_cli.main import app
@@ -85,4 +87,22 @@ async def test_bad_input_is_one_line_per_problem_and_never_reaches_kafka(
         )
         assert result.exit_code == 2, result.output
         assert result.output.splitlines() == [f"error {line}" for line in expected]
+    assert await _message_count(kafka_bootstrap, topic_for("manifest_submitted", prefix)) == 0
+
+
+async def test_data_problems_are_caught_before_publish_and_never_reach_kafka(
+    kafka_bootstrap: str, schema_registry_url: str, tmp_path: Path, s3_env: Any, sql_env: Any
+) -> None:
+    from cli.tests.test_check_command import data_problem_manifest
+
+    frame = pd.DataFrame({"y": [1.0, 2.0, 3.5, 4.0] * 10, "t": [0, 1] * 20, "arm": ["a", "b"] * 20})
+    manifest, expected = data_problem_manifest(tmp_path, frame)
+    prefix = f"data{uuid.uuid4().hex[:8]}."
+    options = ["--bootstrap", kafka_bootstrap, "--registry", schema_registry_url]
+    result = await asyncio.to_thread(
+        CliRunner().invoke, app, ["publish", str(manifest), *options, "--prefix", prefix]
+    )
+    assert result.exit_code == 2, result.output
+    lines = result.output.splitlines()
+    assert [line.split(": ")[1] for line in lines] == [e.split(": ")[1] for e in expected]
     assert await _message_count(kafka_bootstrap, topic_for("manifest_submitted", prefix)) == 0

@@ -73,7 +73,19 @@ def quiet_libraries() -> None:
 
 
 @app.callback()
-def _configure() -> None:
+def _configure(
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            envvar="IMPACT_STACK_DIR",
+            help="Where impact up keeps the local stack's state, logs and broker data "
+            "(default: var/stack in the checkout).",
+        ),
+    ] = None,
+) -> None:
+    if home is not None:
+        os.environ["IMPACT_STACK_DIR"] = str(home.expanduser().resolve())
     quiet_libraries()
 
 
@@ -113,6 +125,43 @@ def _load(manifest: Path, data_root: Path | None, no_cache: bool = False) -> Any
     return loaded.without_cache()
 
 
+def _services_data_root(bootstrap: str | None) -> Path | None:
+    """The data root of the stack ``impact up`` started, when publishing to it."""
+    try:
+        state = stack.StackState.load(stack.project_root())
+    except FileNotFoundError:
+        return None
+    if state is None or state.data_root is None or bootstrap not in (None, state.bootstrap):
+        return None
+    return Path(state.data_root)
+
+
+def _check_data(manifest: Path, loaded: Any, data_root: Path | None) -> None:
+    """Exit 2 with one line per problem when the data cannot be measured."""
+    from impact_orchestrator.data_check import check_data
+    from impact_orchestrator.manifest import ManifestError
+
+    status = errors.status(f"checking the data of {manifest}")
+    with status:
+        problems = check_data(
+            loaded,
+            data_root=data_root or manifest.resolve().parent,
+            name=str(manifest),
+            on_progress=lambda n, total: status.update(f"checking the data: {n}/{total}"),
+        )
+    if problems:
+        fail(ManifestError(problems))
+
+
+@app.command()
+def check(manifest: Path, data_root: DataRoot = None) -> None:
+    """Validate MANIFEST and read its data as the measure services would (reachability,
+    columns, types) without measuring; one line per problem, exit 2 if any."""
+    loaded = _load(manifest, data_root)
+    _check_data(manifest, loaded, data_root)
+    console.print(f"[green]ok[/] {manifest}: {len(loaded.initiatives)} initiatives checked")
+
+
 def _accepts_cache(component: str) -> bool:
     from impact_orchestrator.manifest import default_registries
 
@@ -131,13 +180,19 @@ def publish(
         str | None, typer.Option(help="Use this run id (default: a new uuid).")
     ] = None,
     no_cache: NoCache = False,
+    skip_data_check: Annotated[
+        bool, typer.Option("--skip-data-check", help="Publish without reading the data first.")
+    ] = False,
 ) -> None:
-    """Validate MANIFEST, inline its files and publish it; prints the run id."""
+    """Validate MANIFEST, check its data (as impact check does), inline its files and publish
+    it; prints the run id. Nothing is published when a check fails."""
     import asyncio
 
     from impact_cli.bus import EventTooLarge
 
     loaded = _load(manifest, data_root, no_cache)
+    if not skip_data_check:
+        _check_data(manifest, loaded, data_root or _services_data_root(bootstrap))
     bus = _bus(bootstrap, registry, prefix)
 
     async def go() -> str:
@@ -358,6 +413,14 @@ def up(
     evaluate: Annotated[int, typer.Option(min=1, help="Evaluate replicas.")] = 1,
     allocate: Annotated[int, typer.Option(min=1, help="Allocate replicas.")] = 1,
     orchestrator: Annotated[int, typer.Option(min=1, help="Orchestrator replicas.")] = 1,
+    data_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-root",
+            help="The services read files only under this folder (default: IMPACT_DATA_ROOT, "
+            "else the checkout).",
+        ),
+    ] = None,
 ) -> None:
     """Start the local broker, schema registry and services (as processes)."""
     replicas = {
@@ -366,7 +429,7 @@ def up(
         "allocate": allocate,
         "orchestrator": orchestrator,
     }
-    stack.up(stack.project_root(), replicas, say=console.print)
+    stack.up(stack.project_root(), replicas, say=console.print, data_root=data_root)
 
 
 @app.command()

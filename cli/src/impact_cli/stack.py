@@ -30,11 +30,14 @@ URL_LINE = re.compile(r"(http://127\.0\.0\.1:\d+)")
 
 
 def project_root(start: Path | None = None) -> Path:
-    """The checkout holding ``scripts/local_kafka.py`` (``IMPACT_HOME`` wins)."""
+    """The checkout holding ``scripts/local_kafka.py``: ``IMPACT_HOME``, else the working
+    directory or a parent, else the checkout this CLI is installed from (so ``impact``
+    works from any folder)."""
     if home := os.environ.get("IMPACT_HOME"):
         return Path(home).resolve()
     here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
+    installed = Path(__file__).resolve().parent
+    for candidate in (here, *here.parents, *installed.parents):
         if (candidate / "scripts" / "local_kafka.py").is_file():
             return candidate
     raise FileNotFoundError(
@@ -43,7 +46,8 @@ def project_root(start: Path | None = None) -> Path:
 
 
 def stack_dir(root: Path) -> Path:
-    """Where ``up`` keeps logs, broker data and state (``IMPACT_STACK_DIR`` wins)."""
+    """Where ``up`` keeps logs, broker data and state: ``IMPACT_STACK_DIR`` (``--home``),
+    else ``var/stack`` in the checkout."""
     return Path(os.environ.get("IMPACT_STACK_DIR") or root / "var" / "stack")
 
 
@@ -60,6 +64,8 @@ class StackState:
     registry_url: str
     kafka_data_dir: str
     processes: list[Proc] = field(default_factory=list)
+    #: The services' ``IMPACT_DATA_ROOT``: file sources must lie inside it.
+    data_root: str | None = None
 
     @classmethod
     def path(cls, root: Path) -> Path:
@@ -125,8 +131,14 @@ def _spawn(name: str, args: list[str], log: Path, env: dict[str, str]) -> subpro
         )
 
 
-def up(root: Path, replicas: dict[str, int], say: Callable[[str], None] = print) -> StackState:
-    """Start broker, registry and services; return the recorded state."""
+def up(
+    root: Path,
+    replicas: dict[str, int],
+    say: Callable[[str], None] = print,
+    data_root: Path | None = None,
+) -> StackState:
+    """Start broker, registry and services; return the recorded state. File sources must
+    lie inside ``data_root`` (default: ``IMPACT_DATA_ROOT``, else the checkout)."""
     if (existing := StackState.load(root)) and all(_alive(p.pid) for p in existing.processes):
         say(f"stack already up (broker {existing.bootstrap}, registry {existing.registry_url})")
         return existing
@@ -147,6 +159,8 @@ def up(root: Path, replicas: dict[str, int], say: Callable[[str], None] = print)
     say(f"  broker {bootstrap} ({time.monotonic() - started:.1f} s)")
 
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "PYTHONUNBUFFERED": "1"}
+    if data_root is not None:
+        env["IMPACT_DATA_ROOT"] = str(data_root.resolve())
     env.setdefault("IMPACT_DATA_ROOT", str(root))
     env.setdefault("OPENBLAS_NUM_THREADS", "1")  # replicas share cores (BENCHMARKS.md §3)
     registry_log = logs / "registry.log"
@@ -162,7 +176,11 @@ def up(root: Path, replicas: dict[str, int], say: Callable[[str], None] = print)
     )
     say(f"  schema registry {registry_url}")
     state = StackState(
-        bootstrap, registry_url, str(kafka_dir), [Proc("registry", registry.pid, str(registry_log))]
+        bootstrap,
+        registry_url,
+        str(kafka_dir),
+        [Proc("registry", registry.pid, str(registry_log))],
+        data_root=env["IMPACT_DATA_ROOT"],
     )
     env["SCHEMA_REGISTRY_URL"] = registry_url
     for service in SERVICES:
@@ -175,6 +193,7 @@ def up(root: Path, replicas: dict[str, int], say: Callable[[str], None] = print)
         say(f"  {service} x {replicas.get(service, 1)}")
     state.save(root)
     say(f"stack up in {time.monotonic() - started:.1f} s; logs in {logs}")
+    say(f"  file sources must lie under {state.data_root} (impact up --data-root DIR)")
     return state
 
 

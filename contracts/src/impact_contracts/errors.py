@@ -20,6 +20,17 @@ class RetryableError(ImpactError):
     retriable = True
 
 
+class DependencyUnavailable(RetryableError):
+    """A data source or store that is down (S3, a database): waited out like a broker outage.
+
+    ``dependency`` names it for logs and metrics (``s3``, ``sql``).
+    """
+
+    def __init__(self, dependency: str, message: str) -> None:
+        super().__init__(message)
+        self.dependency = dependency
+
+
 class PermanentError(ImpactError):
     """Processing this input can never succeed: send it to the DLQ with the reason."""
 

@@ -1,4 +1,5 @@
-"""Waiting out a dependency that is down (schema registry, broker, coordinators).
+"""Waiting out a dependency that is down (schema registry, broker, coordinators, and the
+data sources a component reports through ``DependencyUnavailable``).
 
 An outage is not the message's fault: the runtime blocks and backs off (capped
 exponential, no limit) instead of dead-lettering a valid event. While it waits, readyz
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiokafka import errors as kafka_errors
-from impact_contracts import ImpactError
+from impact_contracts import DependencyUnavailable, ImpactError
 from impact_schemas.registry.errors import RegistryError, RegistryUnavailable
 
 from impact_runtime.metrics import ServiceMetrics
@@ -71,6 +72,8 @@ def broker_down(exc: BaseException) -> str | None:
 
 def dependency_down(exc: BaseException) -> str | None:
     """The dependency a handler's error says is down, or None when it is not an outage."""
+    if isinstance(exc, DependencyUnavailable):
+        return exc.dependency
     if isinstance(exc, RegistryUnavailable) or (isinstance(exc, RegistryError) and exc.retriable):
         return REGISTRY
     return KAFKA if kafka_outage(exc) else None

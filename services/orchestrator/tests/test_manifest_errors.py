@@ -97,7 +97,7 @@ INITIATIVE_CASES = [
             {"DATA": {"SOURCE": {"type": "db"}}, "MEASUREMENT": {"MODEL": "experiment"}},
         ),
         "manifest.yaml: INITIATIVES[0].measure_config.DATA.SOURCE.type: "
-        "must be one of 'simulator' or 'file'",
+        "unknown source type 'db'; must be one of 'dataframe', 'file', 's3', 'simulator', 'sql'",
     ),
     (
         initiative("a", {"DATA": {"SOURCE": {"type": "simulator"}}}),

@@ -70,7 +70,8 @@ def test_each_measure_config_has_the_documented_layout() -> None:
     message = violation("manifest_submitted", manifest(initiatives=specs))
     assert message == (
         "invalid manifest_submitted: "
-        "initiatives[1].measure_config.DATA.SOURCE.type: must be one of 'simulator' or 'file'; "
+        "initiatives[1].measure_config.DATA.SOURCE.type: unknown source type 'ftp'; "
+        "must be one of 'dataframe', 'file', 's3', 'simulator', 'sql'; "
         "initiatives[1].measure_config.MEASUREMENT.MODEL: required key is missing"
     )
 

@@ -22,11 +22,23 @@ from impact_contracts import ComponentError, ConfigError
 from impact_measure.config import MeasureConfig, parse_config, validate_section
 from impact_measure.inputs import prepare
 from impact_measure.models import MODELS, Estimate
-from impact_measure.models.base import require_varying_outcome
-from impact_measure.sources import SOURCES, LoadRequest
+from impact_measure.models.base import (
+    binary_column,
+    handle_missing,
+    numeric_column,
+    read_columns,
+    require_column,
+    require_varying_outcome,
+)
+from impact_measure.sources import SOURCES, LoadRequest, load_source_plugins
 from impact_measure.sources import files as _files  # noqa: F401
+from impact_measure.sources import frames as _frames  # noqa: F401
+from impact_measure.sources import s3 as _s3  # noqa: F401
 from impact_measure.sources import simulator as _simulator  # noqa: F401
+from impact_measure.sources import sql as _sql  # noqa: F401
 from impact_measure.transforms import apply_transforms
+
+load_source_plugins()
 
 #: ``warnings.catch_warnings`` changes process-wide state: one recording at a time.
 _RECORDING = threading.Lock()
@@ -68,9 +80,14 @@ def load(config: MeasureConfig, request: LoadRequest) -> pd.DataFrame:
 
 
 def data_label(config: MeasureConfig) -> str | None:
-    """How errors name the data: the source's ``CONFIG.path``, if it has one."""
-    path = config.DATA.SOURCE.CONFIG.get("path")
-    return path if isinstance(path, str) else None
+    """How errors name the data: the source's ``CONFIG.path`` or ``url``, or ``sql:table``."""
+    source = config.DATA.SOURCE.CONFIG
+    for key in ("path", "url"):
+        if isinstance(source.get(key), str):
+            return str(source[key])
+    if config.DATA.SOURCE.type == "sql":
+        return f"sql:{source['table']}" if isinstance(source.get("table"), str) else "sql:query"
+    return None
 
 
 @contextmanager
@@ -117,3 +134,35 @@ def measure(config: MeasureConfig, request: LoadRequest, model_seed: int) -> Mea
         require_varying_outcome(frame, params)
         estimate = model_class().estimate(frame, params, model_seed)
     return Measurement(with_warnings(estimate, found), len(frame), [str(c) for c in frame.columns])
+
+
+def check(config: MeasureConfig, request: LoadRequest) -> int:
+    """Steps 1-2 and the column checks of step 3 without estimating: load, transform, read
+    treatment/time/unit values, then every column the model reads must exist, the outcome
+    be numeric and vary, the treatment be 0/1. Returns the rows loaded.
+
+    Raises:
+        ConfigError, ComponentError: as :func:`measure` would for these problems.
+        DependencyUnavailable: the source is down.
+    """
+    model_class = MODELS.get(config.MEASUREMENT.MODEL)
+    params = validate_section(model_class.Params, config.MEASUREMENT.PARAMS, "MEASUREMENT.PARAMS")
+    with naming_data(data_label(config)), recorded_warnings():
+        frame = load(config, request)
+        frame, params = prepare(frame, params)
+        for name, value in params:
+            if name.endswith("_column") and isinstance(value, str):
+                require_column(frame, value, name)
+            elif name.endswith("_columns") and isinstance(value, list):
+                for column in value:
+                    require_column(frame, column, name)
+        kept, _ = handle_missing(frame, params) if read_columns(params) else (frame, None)
+        outcome, treatment = (
+            getattr(params, f"{n}_column", None) for n in ("outcome", "treatment")
+        )
+        if isinstance(outcome, str):
+            numeric_column(kept, outcome, "outcome_column")
+        if isinstance(treatment, str):
+            binary_column(kept, treatment, "treatment_column")
+        require_varying_outcome(kept, params)
+    return len(frame)

@@ -26,12 +26,9 @@ def storage_root() -> Path:
     return Path(os.environ.get(STORAGE_ROOT_ENV) or DEFAULT_STORAGE_ROOT).resolve()
 
 
-def storage_problem(sub_path: Any, root: Path) -> str | None:
-    """Why ``sub_path`` is not an acceptable location under ``root``, or ``None``.
-
-    Rejected: non-strings, empty strings, URLs, absolute paths, ``..`` and paths whose
-    existing part leads outside ``root`` through a symlink.
-    """
+def relative_path_problem(sub_path: Any) -> str | None:
+    """Why ``sub_path`` is not a plain relative path (non-string, empty, URL, absolute,
+    ``..``), or ``None``; also what an object-store root (S3) accepts."""
     if not isinstance(sub_path, str) or not sub_path.strip():
         return "must be a non-empty relative path inside the storage root"
     if PurePosixPath(sub_path).is_absolute() or PureWindowsPath(sub_path).anchor:
@@ -40,6 +37,18 @@ def storage_problem(sub_path: Any, root: Path) -> str | None:
         return f"must be a relative path inside the storage root, got a URL {sub_path!r}"
     if ".." in PurePosixPath(sub_path.replace("\\", "/")).parts:
         return f"must not contain '..', got {sub_path!r}"
+    return None
+
+
+def storage_problem(sub_path: Any, root: Path) -> str | None:
+    """Why ``sub_path`` is not an acceptable location under ``root``, or ``None``.
+
+    Rejected: non-strings, empty strings, URLs, absolute paths, ``..`` and paths whose
+    existing part leads outside ``root`` through a symlink.
+    """
+    problem = relative_path_problem(sub_path)
+    if problem is not None or not isinstance(sub_path, str):
+        return problem
     resolved = (root / sub_path).resolve()
     if not resolved.is_relative_to(root.resolve()):
         return f"leaves the storage root through a symlink: {sub_path!r} -> {resolved}"

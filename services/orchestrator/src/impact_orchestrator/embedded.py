@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from impact_orchestrator.archive import archive_completed
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
 from impact_orchestrator.manifest import Manifest, Registries, default_registries, load_manifest
+from impact_orchestrator.progress import stage_progress, wanted
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.transitions import apply, on_tick
 from impact_orchestrator.workers import ComponentPool, EmbeddedStats, ExecutorKind
@@ -21,7 +22,7 @@ StatusCallback = Callable[[dict[str, Any]], None]
 
 
 def run_embedded(
-    manifest: Manifest | str | Path,
+    manifest: Manifest | str | Path | Mapping[str, Any],
     *,
     max_workers: int | None = None,
     run_id: str | None = None,
@@ -30,11 +31,13 @@ def run_embedded(
     clock: Callable[[], float] = time.monotonic,
     executor: ExecutorKind = "auto",
     stats: EmbeddedStats | None = None,
+    progress: bool | None = None,
 ) -> dict[str, Any]:
     """Run a manifest to completion and return the ``run_completed`` payload.
 
     Arguments:
-        manifest: a loaded :class:`Manifest` or the path of a manifest file.
+        manifest: a loaded :class:`Manifest`, the path of a manifest file, or the
+            manifest as a mapping (relative paths from the working directory).
         max_workers: threads or processes running components (default: the manifest's
             ``max_workers``).
         run_id: correlation id (default: a new uuid4).
@@ -46,9 +49,11 @@ def run_embedded(
             for a large run with more than one worker and the installed registries,
             threads otherwise.
         stats: filled with the run's CPU seconds (components by stage, orchestrator).
+        progress: show a progress bar per stage (rich); default: on a terminal or in
+            Jupyter when no ``on_status`` is given.
 
     Raises:
-        ManifestError: when ``manifest`` is a path to an invalid manifest.
+        ManifestError: when ``manifest`` is an invalid manifest file or mapping.
         ValueError: an unknown ``executor``, or ``process`` with registries that do not
             pickle.
     """
@@ -63,29 +68,50 @@ def run_embedded(
     state, commands = RunState.start(
         manifest.to_event_payload(), run_id or str(uuid.uuid4()), clock()
     )
+    if executor == "auto" and reads_dataframes(manifest):
+        executor = "thread"  # the frames live in this process
     workers = max_workers or manifest.max_workers
     pool = ComponentPool(ComponentExecutor(registries), registries, workers, executor, stats)
-    try:
+    show = progress if progress is not None else on_status is None and wanted()
+    with stage_progress(show) as bar:
+        callbacks = [callback for callback in (on_status, bar) if callback is not None]
+        try:
 
-        def dispatch(batch: list[Command]) -> None:
-            pool.submit([command for command in batch if command.event.endswith("_requested")])
-            for command in batch:
-                if command.event == "run_status" and on_status is not None:
-                    on_status(command.payload)
+            def dispatch(batch: list[Command]) -> None:
+                pool.submit([c for c in batch if c.event.endswith("_requested")])
+                for command in batch:
+                    if command.event == "run_status":
+                        for callback in callbacks:
+                            callback(command.payload)
 
-        dispatch(commands)
-        while not state.done:
-            if not pool.busy:
-                raise RuntimeError(f"run {state.run_id} stalled in stage {state.stage}")
-            timeout = None if state.deadline.at is None else max(0.0, state.deadline.at - clock())
-            for _, (event, payload) in pool.results(timeout):
-                state, commands = apply(state, event, payload, clock())
-                dispatch(commands)
-            state, commands = on_tick(state, clock())
             dispatch(commands)
-    finally:
-        pool.close()
+            while not state.done:
+                if not pool.busy:
+                    raise RuntimeError(f"run {state.run_id} stalled in stage {state.stage}")
+                at = state.deadline.at
+                timeout = None if at is None else max(0.0, at - clock())
+                for _, (event, payload) in pool.results(timeout):
+                    state, commands = apply(state, event, payload, clock())
+                    dispatch(commands)
+                state, commands = on_tick(state, clock())
+                dispatch(commands)
+        finally:
+            pool.close()
     assert state.result is not None
     archive_completed(state)
     stats.orchestrator_cpu_s += time.thread_time() - started
     return state.result
+
+
+def reads_dataframes(manifest: Manifest) -> bool:
+    """Whether an initiative reads a ``dataframe`` source (held by this process)."""
+
+    def source_type(section: Any) -> Any:
+        data = section.get("DATA") if isinstance(section, dict) else None
+        source = data.get("SOURCE") if isinstance(data, dict) else None
+        return source.get("type") if isinstance(source, dict) else None
+
+    return any(
+        "dataframe" in (source_type(config), source_type(config.get("SCALE")))
+        for config in (spec.measure_config for spec in manifest.initiatives)
+    )

@@ -35,5 +35,41 @@ class Source(Protocol):
 
 SOURCES: AdapterRegistry[type[Source]] = AdapterRegistry("source type", "DATA.SOURCE.type")
 register_source = SOURCES.register
+#: Entry-point group of plugin packages' sources: ``name = "module:SourceClass"``.
+ENTRY_POINT_GROUP = "impact_engine.sources"
 
-__all__ = ["SOURCES", "LoadRequest", "Source", "register_source"]
+
+def load_source_plugins() -> list[str]:
+    """Register the sources of installed plugin packages (entry points of
+    ``impact_engine.sources``); their names. A class that did not register itself is
+    registered under its entry point's name.
+
+    Raises:
+        ConfigError: a plugin cannot be imported (the message names it).
+    """
+    from importlib.metadata import entry_points
+
+    from impact_contracts import ConfigError
+
+    names = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            source = entry.load()
+        except Exception as exc:
+            raise ConfigError(
+                f"{ENTRY_POINT_GROUP}: cannot load {entry.name} = {entry.value}: {exc}"
+            ) from exc
+        if entry.name not in SOURCES.names():
+            register_source(entry.name)(source)
+        names.append(entry.name)
+    return names
+
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "SOURCES",
+    "LoadRequest",
+    "Source",
+    "load_source_plugins",
+    "register_source",
+]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import codecs
-from pathlib import Path
-from typing import ClassVar
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, ClassVar
 
 import pandas as pd
 from impact_contracts import ConfigError
@@ -39,16 +39,23 @@ class CsvOptions(Section):
         return value
 
 
-class FileConfig(Section):
-    """``DATA.SOURCE.CONFIG`` of the file source.
+class DateColumns(Section):
+    """``date_columns``: columns to parse as dates, each mapped to its format
+    (``"%d/%m/%Y"``), or to ``null`` to let pandas infer it (ISO dates)."""
 
-    ``date_columns`` maps columns to parse as dates to their format (``"%d/%m/%Y"``), or
-    to ``null`` to let pandas infer it (ISO dates).
-    """
+    date_columns: dict[str, str | None] = Field(default_factory=dict)
+
+
+class TableOptions(DateColumns):
+    """How a CSV or Parquet table is read: ``csv`` options (CSV only) and date columns."""
+
+    csv: CsvOptions | None = None
+
+
+class FileConfig(TableOptions):
+    """``DATA.SOURCE.CONFIG`` of the file source: ``path`` plus the table options."""
 
     path: str
-    csv: CsvOptions | None = None
-    date_columns: dict[str, str | None] = Field(default_factory=dict)
 
 
 def resolve_inside(path: str, data_root: Path | None) -> Path:
@@ -71,36 +78,58 @@ def read_table(path: Path, cfg: FileConfig) -> pd.DataFrame:
     """The table at ``path``, read by its suffix with ``cfg.csv`` options.
 
     Raises:
-        ConfigError: an unsupported suffix, CSV options for a Parquet file, or an
-            unreadable file (the reason, e.g. the encoding, in the message).
+        ConfigError: an unsupported suffix, CSV options for a Parquet file, a missing
+            or unreadable file (the reason, e.g. the encoding, in the message).
     """
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise ConfigError(
-            f"{CONFIG_PATH}.path: unsupported file type {suffix!r} "
-            f"(use one of {', '.join(SUFFIXES)}): {cfg.path}"
-        )
-    if suffix in PARQUET_SUFFIXES and cfg.csv is not None:
-        raise ConfigError(f"{CONFIG_PATH}.csv: CSV options given for a Parquet file: {cfg.path}")
+    table_suffix(cfg.path, cfg, "path")
     if not path.is_file():
         raise ConfigError(f"{CONFIG_PATH}.path: file not found: {cfg.path}")
+    return read_frame(path, cfg.path, cfg, "path")
+
+
+def table_suffix(name: str, cfg: TableOptions, key: str) -> str:
+    """The suffix of ``name`` (``.csv``, ``.parquet``, ``.pq``), checked against ``cfg``.
+
+    Raises:
+        ConfigError: an unsupported suffix, or CSV options for a Parquet table.
+    """
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ConfigError(
+            f"{CONFIG_PATH}.{key}: unsupported file type {suffix!r} "
+            f"(use one of {', '.join(SUFFIXES)}): {name}"
+        )
+    if suffix in PARQUET_SUFFIXES and cfg.csv is not None:
+        raise ConfigError(f"{CONFIG_PATH}.csv: CSV options given for a Parquet file: {name}")
+    return suffix
+
+
+def read_frame(source: Path | BinaryIO, name: str, cfg: TableOptions, key: str) -> pd.DataFrame:
+    """Read ``source`` (a path or a binary stream holding ``name``) as a table, then check
+    its separator and parse its date columns.
+
+    Raises:
+        ConfigError: unreadable content, a wrong encoding or separator, bad dates.
+    """
     try:
-        if suffix in PARQUET_SUFFIXES:
-            return pd.read_parquet(path)
-        options = cfg.csv or CsvOptions()
-        return pd.read_csv(path, **options.model_dump())
+        if table_suffix(name, cfg, key) in PARQUET_SUFFIXES:
+            frame = pd.read_parquet(source)
+        else:
+            frame = pd.read_csv(source, **(cfg.csv or CsvOptions()).model_dump())
     except UnicodeDecodeError as exc:
         encoding = (cfg.csv or CsvOptions()).encoding
         raise ConfigError(
-            f"{CONFIG_PATH}.csv.encoding: {cfg.path} is not {encoding} ({exc.reason} at byte "
+            f"{CONFIG_PATH}.csv.encoding: {name} is not {encoding} ({exc.reason} at byte "
             f"{exc.start}); set DATA.SOURCE.CONFIG.csv: {{encoding: latin-1}} or the file's own"
         ) from None
     except (OSError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"{CONFIG_PATH}.path: cannot read {cfg.path}: {reason}") from None
+        raise ConfigError(f"{CONFIG_PATH}.{key}: cannot read {name}: {reason}") from None
+    check_separator(frame, cfg, name)
+    return parse_dates(frame, cfg, name)
 
 
-def check_separator(frame: pd.DataFrame, cfg: FileConfig) -> None:
+def check_separator(frame: pd.DataFrame, cfg: TableOptions, name: str) -> None:
     """A CSV read as one column whose name holds ``;``, tab or ``|`` has another separator."""
     if frame.shape[1] != 1 or (cfg.csv is not None and cfg.csv.sep != ","):
         return
@@ -108,31 +137,31 @@ def check_separator(frame: pd.DataFrame, cfg: FileConfig) -> None:
     for separator in LIKELY_SEPARATORS:
         if separator in header:
             raise ConfigError(
-                f"{CONFIG_PATH}.csv.sep: {cfg.path} reads as one column {header!r}; its "
+                f"{CONFIG_PATH}.csv.sep: {name} reads as one column {header!r}; its "
                 f"separator looks like {separator!r}: set DATA.SOURCE.CONFIG.csv: "
                 f"{{sep: {separator!r}}}"
             )
 
 
-def parse_dates(frame: pd.DataFrame, cfg: FileConfig) -> pd.DataFrame:
+def parse_dates(frame: pd.DataFrame, cfg: DateColumns, name: str) -> pd.DataFrame:
     """``frame`` with each of ``cfg.date_columns`` parsed by its format.
 
     Raises:
         ConfigError: a missing column, or a value that does not match the format.
     """
     parsed = {}
-    for name, date_format in cfg.date_columns.items():
-        key = f"{CONFIG_PATH}.date_columns.{name}"
-        if name not in frame.columns:
+    for column, date_format in cfg.date_columns.items():
+        key = f"{CONFIG_PATH}.date_columns.{column}"
+        if column not in frame.columns:
             columns = ", ".join(map(str, frame.columns))
-            raise ConfigError(f"{key}: column {name!r} not in {cfg.path} (columns: {columns})")
+            raise ConfigError(f"{key}: column {column!r} not in {name} (columns: {columns})")
         try:
-            parsed[name] = pd.to_datetime(frame[name], format=date_format)
+            parsed[column] = pd.to_datetime(frame[column], format=date_format)
         except (TypeError, ValueError) as exc:
             reason = short_reason(exc)
             raise ConfigError(
-                f"{key}: column {name!r} of {cfg.path} does not read as dates with format "
-                f"{date_format!r} ({examples(frame[name], 3)}): {reason}"
+                f"{key}: column {column!r} of {name} does not read as dates with format "
+                f"{date_format!r} ({examples(frame[column], 3)}): {reason}"
             ) from None
     return frame.assign(**parsed) if parsed else frame
 
@@ -147,9 +176,8 @@ class FileSource:
     """
 
     draws_scale_sample: ClassVar[bool] = False
+    Config: ClassVar[type[Section]] = FileConfig
 
     def load(self, config: dict[str, object], request: LoadRequest) -> pd.DataFrame:
         cfg = validate_section(FileConfig, config, CONFIG_PATH)
-        frame = read_table(resolve_inside(cfg.path, request.data_root), cfg)
-        check_separator(frame, cfg)
-        return parse_dates(frame, cfg)
+        return read_table(resolve_inside(cfg.path, request.data_root), cfg)

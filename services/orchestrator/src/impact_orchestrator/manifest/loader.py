@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,8 +67,12 @@ class _ManifestFile(BaseModel):
     INITIATIVES: list[_InitiativeEntry] = Field(min_length=1)
 
 
+#: How errors name a manifest given as a mapping (paths in it are taken from the cwd).
+MAPPING_NAME = "<manifest>"
+
+
 def load_manifest(
-    path: str | Path,
+    path: str | Path | Mapping[str, Any],
     data_root: str | Path | None = None,
     *,
     registries: Registries | None = None,
@@ -79,9 +83,10 @@ def load_manifest(
     """Load ``path`` into a validated :class:`Manifest`.
 
     Arguments:
-        path: the manifest YAML file.
+        path: the manifest YAML file, or the manifest as a mapping (its relative paths
+            are taken from the working directory; errors name it ``<manifest>``).
         data_root: every path the manifest (or a file it names) uses must stay inside it;
-            default: the manifest's directory.
+            default: the manifest's directory (the working directory for a mapping).
         registries: component registries to check stage sections against; default: the
             installed measure/evaluate/allocate packages.
         limits: size and count limits (default: :class:`Limits`).
@@ -94,25 +99,28 @@ def load_manifest(
             ``<file>: <key path>: <reason>``.
     """
     with no_cyclic_gc():
-        return _load(Path(path), data_root, registries, limits or Limits(), storage, on_progress)
+        return _load(path, data_root, registries, limits or Limits(), storage, on_progress)
 
 
 def _load(
-    path: Path,
+    path: str | Path | Mapping[str, Any],
     data_root: str | Path | None,
     registries: Registries | None,
     limits: Limits,
     storage: str | Path | None,
     on_progress: Progress | None,
 ) -> Manifest:
-    manifest_path = Path(path).resolve()
+    if isinstance(path, str | Path):
+        given, manifest_path = None, Path(path).resolve()
+    else:
+        given, manifest_path = dict(path), Path(MAPPING_NAME).resolve()
     root_dir = Path(data_root).resolve() if data_root is not None else manifest_path.parent
     errors = ErrorCollector(limits.errors_shown)
     files = DataRoot(root_dir, errors, limits)
-    name = files.display(manifest_path)
-    if not manifest_path.is_file():
+    name = MAPPING_NAME if given is not None else files.display(manifest_path)
+    if given is None and not manifest_path.is_file():
         raise ManifestError([f"{path}: file not found"])
-    raw = files.load_mapping(manifest_path)
+    raw = given if given is not None else files.load_mapping(manifest_path)
     errors.raise_if_any()
     _check_count(raw.get("INITIATIVES"), name, limits, errors)
     run = _validate_run_level(raw, name, errors)

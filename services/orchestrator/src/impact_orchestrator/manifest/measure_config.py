@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from impact_contracts import ModelType
 from impact_measure.config import InputParams, deep_merge
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from impact_orchestrator.manifest.errors import key_path
 from impact_orchestrator.manifest.files import DataRoot
@@ -19,8 +19,24 @@ SOURCE_CONFIG = ("DATA", "SOURCE", "CONFIG")
 
 class _Source(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["simulator", "file"]
+    type: str
     CONFIG: dict[str, Any] = {}
+
+    @field_validator("type")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        names = source_names()
+        if value not in names:
+            known = ", ".join(map(repr, names))
+            raise ValueError(f"unknown source type {value!r}; must be one of {known}")
+        return value
+
+
+def source_names() -> list[str]:
+    """Every source the measure stage knows: built-ins and plugins."""
+    from impact_measure.pipeline import SOURCES  # pandas: the built-ins register on import
+
+    return SOURCES.names()
 
 
 class _Transform(BaseModel):
@@ -104,19 +120,26 @@ def _check(
 
 
 def _check_inputs(content: dict[str, Any], file: Path, prefix: KeyParts, root: DataRoot) -> None:
-    """Check with the measure stage's own models what it reads about the data: a file
-    source's CONFIG (CSV options, date columns), built-in transforms' PARAMS and the
+    """Check with the measure stage's own models what it reads about the data: a source's
+    CONFIG (its ``Config`` model; no credentials), built-in transforms' PARAMS and the
     input PARAMS (``treatment_values``, ``time_type``), in the config and its SCALE."""
-    from impact_measure.sources.files import FileConfig  # pandas: only if checked
+    from impact_measure.pipeline import SOURCES
+    from impact_measure.sources.access import CREDENTIALS_REASON, credentials_in
     from impact_measure.transforms import PARAMS_MODELS
 
     display = root.display(file)
     for section, where in ((content, prefix), (_mapping(content, "SCALE"), (*prefix, "SCALE"))):
         data = _mapping(section, "DATA")
         source = deep_merge(content["DATA"]["SOURCE"], _mapping(data, "SOURCE"))
-        if source.get("type") == "file" and (section is content or "SOURCE" in data):
+        own_source = section is content or "SOURCE" in data
+        if own_source and source.get("type") in SOURCES.names():
             config = source.get("CONFIG") or {}
-            _validate(FileConfig, config, display, (*where, *SOURCE_CONFIG), root)
+            leaked = list(credentials_in(config, key_path(*where, *SOURCE_CONFIG)))
+            for key in leaked:
+                root.errors.add(display, key, CREDENTIALS_REASON)
+            model = getattr(SOURCES.get(source["type"]), "Config", None)
+            if model is not None and not leaked:
+                _validate(model, config, display, (*where, *SOURCE_CONFIG), root)
         transform = data.get("TRANSFORM")
         listed = isinstance(transform, list)
         steps: list[Any] = transform if isinstance(transform, list) else [transform]
