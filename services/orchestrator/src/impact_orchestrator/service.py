@@ -351,9 +351,9 @@ class Orchestrator:
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         for key in [k for k in self._next_offset if k[1] in partitions]:
             del self._next_offset[key]
+        await self._check_changelog_count()  # a replica that only forwards checks too
         if not tps:
             return
-        await self._check_changelog_count()
         for run_id in [r for r, (p, _) in self.quarantined.items() if p in partitions]:
             del self.quarantined[run_id]
         found: dict[int, dict[bytes, bytes]] = {p: {} for p in partitions}
