@@ -3,7 +3,7 @@
 An operator growing "every ``impact.*`` topic" from 6 to 12 partitions, the changelog
 included (docs/deployment.md forbids it): run ownership is ``murmur2(run_id) % <changelog
 partitions>``, so half the runs' records no longer sit on their owner partition and
-their state is stranded. Nothing noticed it. Now (decision 0081) the running orchestrator
+their state is stranded. Nothing noticed it. Now (decision 0079) the running orchestrator
 sees the changelog's count differ from the one it started with, and a restarted one finds
 a record off its run's owner partition: each refuses to run (one log line naming the
 topic, the counts and the procedure; counted; not ready; the process exits with the batch

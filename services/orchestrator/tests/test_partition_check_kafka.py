@@ -138,7 +138,7 @@ async def test_a_grown_changelog_is_refused_and_nothing_is_lost(kafka_bootstrap:
     ``kafka-topics --alter`` loop over ``impact.*`` does): the changelog's records no longer
     sit on their runs' owner partitions. The orchestrator refuses to run with one line
     naming the topic, the counts and the procedure; it is never ready, counts and logs it,
-    writes nothing and commits no input offset (decision 0081)."""
+    writes nothing and commits no input offset (decision 0079)."""
     settings = settings_for(kafka_bootstrap)
     inputs = [topic_for(e, settings.topic_prefix) for e in INPUTS]
     changelog = settings.changelog_topic

@@ -11,7 +11,7 @@ grow past it (an operator adding partitions for more replicas), and an event rea
 input partition ``>= n`` is forwarded to its owner like any other misplaced event
 (decision 0079). The changelog itself never grows: ``misplaced`` finds a record that
 does not sit on its run's owner partition under the changelog's current count (it grew,
-or another partitioner wrote it), and the orchestrator then refuses to run (decision 0081).
+or another partitioner wrote it), and the orchestrator then refuses to run (decision 0079).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def ownership_count(inputs: dict[str, int], changelog: str, found: int | None) -
 
 
 def changelog_changed(changelog: str, problem: str) -> str:
-    """The one-line refusal when the changelog's partitioning changed (decision 0081)."""
+    """The one-line refusal when the changelog's partitioning changed (decision 0079)."""
     return (
         f"changelog {changelog} {problem}: its partition count changed (it grew: never "
         f"alter it) or another partitioner wrote it; the runs it holds are stranded, so this "

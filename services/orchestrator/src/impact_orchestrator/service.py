@@ -88,7 +88,7 @@ RESTORE_OUTAGES = (KafkaError, OSError, TimeoutError)
 
 class ChangelogChanged(ConfigError):
     """The changelog's partitioning is not the one its records were written with: it grew
-    (or another partitioner wrote it). The orchestrator refuses to run (decision 0081)."""
+    (or another partitioner wrote it). The orchestrator refuses to run (decision 0079)."""
 
 
 class Settings(ServiceSettings):
@@ -145,7 +145,7 @@ class Orchestrator:
         self.restore_error: str | None = None
         #: corrupt runs found by every restore so far (``impact_changelog_corrupt_runs_total``)
         self.corrupt_found = 0
-        #: why this replica refuses to run: the changelog's partitioning changed (0081)
+        #: why this replica refuses to run: the changelog's partitioning changed (0079)
         self.refused: ChangelogChanged | None = None
         #: restores that found it changed (``impact_changelog_partitioning_changed_total``)
         self.changed_found = 0
