@@ -169,15 +169,19 @@ async def test_a_corrupt_changelog_record_fails_readiness_and_the_run_completes(
     assert lines(stack, "restore_failed") == []  # classified, not retried
     assert not stack.dead(), stack.death_report(stack.dead())
 
-    def holder_port() -> int | None:
-        """The port of the replica holding the partition now, once there is one: the
-        restarted replica may still be joining when the run completes (its log then held
-        only its killed process's partitions and port: "connection refused")."""
+    def holder_not_ready() -> int | None:
+        """The port of the replica holding the partition now once it answers 503: the
+        restarted replica may still be joining (or restoring) when the run completes (its
+        log then held only its killed process's partitions and port: "connection
+        refused")."""
         holder = stack.owner("orchestrator", manifests, partition)
-        return None if holder is None else http_port(stack, holder)
+        if holder is None:
+            return None
+        port = http_port(stack, holder)
+        return port if get(port, "/readyz")[0] == 503 else None
 
-    port = await asyncio.to_thread(wait_until, holder_port, 60, "nobody holds the partition")
-    assert get(port, "/readyz")[0] == 503, f"port {port}; logs in {stack.log_dir}"
+    what = f"no holder of partition {partition} answered 503; logs in {stack.log_dir}"
+    port = await asyncio.to_thread(wait_until, holder_not_ready, 60, what)
     metrics = get(port, "/metrics")[1]
     assert "impact_runs_quarantined 2.0" in metrics
     [found] = [

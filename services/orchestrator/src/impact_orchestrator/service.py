@@ -294,6 +294,9 @@ class Orchestrator:
                 started = time.monotonic()
                 await self._ensure_changelog()
                 self.store.keep_only(partitions)
+                # runs of partitions no longer assigned are the new owner's business
+                held = self.quarantined.items()
+                self.quarantined = {r: q for r, q in held if q[0] in partitions}
                 await self._rebuild(partitions)
             except ChangelogChanged as exc:
                 self._refuse(exc)
