@@ -107,11 +107,14 @@ def misplaced(
     """The first (run, stored partition, owner partition) of ``records`` (partition, key)
     whose key's run is not owned by the partition it is stored on, under ``partitions``;
     ``None`` when every readable key is where the producer's partitioner puts it."""
+    owners: dict[str, int] = {}  # a run has many records: murmur2 once per run
     for partition, key in records:
         run_id = run_of_record_key(key)
         if run_id is None:
             continue
-        owner = owner_partition(run_id, partitions)
+        owner = owners.get(run_id)
+        if owner is None:
+            owner = owners[run_id] = owner_partition(run_id, partitions)
         if owner != partition:
             return run_id, partition, owner
     return None

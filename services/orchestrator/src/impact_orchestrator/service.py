@@ -368,8 +368,8 @@ class Orchestrator:
                     found[message.partition].pop(record_id, None)
                 else:
                     found[message.partition][record_id] = message.value
-        keys = ((p, key) for p, values in found.items() for key in values)
-        if wrong := misplaced(keys, self.partition_count):
+        keys = [(p, key) for p, values in found.items() for key in values]
+        if wrong := await asyncio.to_thread(misplaced, keys, self.partition_count):
             run_id, stored, owner = wrong
             problem = (
                 f"holds run {run_id!r} on partition {stored}, but murmur2 puts it on "
