@@ -31,15 +31,26 @@ from impact_schemas.catalog import topic_for
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
-from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, record_fault
+from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, record_fault, wait_until
 from tests.support.faults import start_stack as start
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 N = 12
 RUN_TIMEOUT_S = 180.0
-BAD_POSITIONS = "corrupt-positions"
-NOT_JSON = "corrupt-bytes"
+RUN_ID = "corrupt-changelog"
+
+
+def owned_alike(stem: str) -> str:
+    """A run id owned by the run in flight's partition: the orchestrator writes a run's
+    records only there, and a record off its run's owner partition is refused as a changed
+    changelog (fault m), not quarantined."""
+    home = owner_partition(RUN_ID, 6)
+    return next(f"{stem}-{i}" for i in range(1000) if owner_partition(f"{stem}-{i}", 6) == home)
+
+
+BAD_POSITIONS = owned_alike("corrupt-positions")
+NOT_JSON = owned_alike("corrupt-bytes")
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +102,7 @@ async def write_corrupt(bootstrap: str, topic: str, partition: int, manifest: Ma
 
 
 def http_port(stack: FaultStack, name: str) -> int:
-    started = [ln for ln in stack.log_lines(name) if ln.get("event") == "service_started"]
+    started = [ln for ln in stack.current_lines(name) if ln.get("event") == "service_started"]
     return int(started[-1]["http_port"])
 
 
@@ -116,7 +127,7 @@ async def test_a_corrupt_changelog_record_fails_readiness_and_the_run_completes(
     stack: FaultStack, kafka_bootstrap: str, schema_registry_url: str, tmp_path: Path
 ) -> None:
     manifest = cohort(tmp_path, N)
-    run_id = "corrupt-changelog"
+    run_id = RUN_ID
     expected = await embedded_outcome(manifest, run_id)
     partition = owner_partition(run_id, 6)
     manifests = topic_for("manifest_submitted", stack.prefix)
@@ -157,10 +168,20 @@ async def test_a_corrupt_changelog_record_fails_readiness_and_the_run_completes(
     assert corrupt == {BAD_POSITIONS, NOT_JSON}
     assert lines(stack, "restore_failed") == []  # classified, not retried
     assert not stack.dead(), stack.death_report(stack.dead())
-    holder = stack.owner("orchestrator", manifests, partition)
-    assert holder is not None
-    port = http_port(stack, holder)
-    assert get(port, "/readyz")[0] == 503, f"{holder} on port {port}; logs in {stack.log_dir}"
+
+    def holder_not_ready() -> int | None:
+        """The port of the replica holding the partition now once it answers 503: the
+        restarted replica may still be joining (or restoring) when the run completes (its
+        log then held only its killed process's partitions and port: "connection
+        refused")."""
+        holder = stack.owner("orchestrator", manifests, partition)
+        if holder is None:
+            return None
+        port = http_port(stack, holder)
+        return port if get(port, "/readyz")[0] == 503 else None
+
+    what = f"no holder of partition {partition} answered 503; logs in {stack.log_dir}"
+    port = await asyncio.to_thread(wait_until, holder_not_ready, 60, what)
     metrics = get(port, "/metrics")[1]
     assert "impact_runs_quarantined 2.0" in metrics
     [found] = [

@@ -240,6 +240,8 @@ class FaultStack(ServiceProcesses):
             },
         )
         self.kills: list[tuple[float, str]] = []
+        #: JSON log lines each replica's log held before its current process started
+        self._lines_before: dict[str, int] = {}
 
     def names(self, service: str | None = None) -> list[str]:
         """Replica names (``measure-0``, ...), of one service or all."""
@@ -255,6 +257,8 @@ class FaultStack(ServiceProcesses):
         self.kills.append((time.monotonic(), name))
 
     def start_replica(self, service: str, index: int) -> None:
+        name = f"{service}-{index}"
+        self._lines_before[name] = len(self.log_lines(name))
         base = self.env
         self.env = {**base, "IMPACT_PLUGINS": SERVICE_PLUGINS[service]}
         try:
@@ -276,7 +280,7 @@ class FaultStack(ServiceProcesses):
     def owned(self, name: str) -> set[tuple[str, int]]:
         """(topic, partition) the replica's current process owns after its latest rebalance."""
         owned: set[tuple[str, int]] = set()
-        for line in self.log_lines(name):
+        for line in self.current_lines(name):
             event = line.get("event")
             if event == "service_started":
                 owned = set()
@@ -285,6 +289,12 @@ class FaultStack(ServiceProcesses):
                 found = {(t, int(p)) for t, p in _TOPIC_PARTITION.findall(" ".join(parts))}
                 owned = found if event == "partitions_assigned" else set()
         return owned if self.processes[name].poll() is None else set()
+
+    def current_lines(self, name: str) -> list[dict[str, Any]]:
+        """The JSON log lines of the replica's current process: a restarted replica appends
+        to its log, and until its new process logs, the old one's lines (its partitions,
+        its HTTP port) are not its."""
+        return self.log_lines(name)[self._lines_before.get(name, 0) :]
 
     def owner(self, service: str, topic: str, partition: int) -> str | None:
         """The live replica of ``service`` that owns ``topic[partition]`` (None: unknown)."""

@@ -9,7 +9,16 @@ import zlib
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from impact_contracts import ConfigError
-from impact_orchestrator.ownership import murmur2, owner_partition, ownership_count, place
+from impact_orchestrator.changelog import record_key
+from impact_orchestrator.ownership import (
+    changelog_changed,
+    misplaced,
+    murmur2,
+    owner_partition,
+    ownership_count,
+    place,
+    run_of_record_key,
+)
 
 # org.apache.kafka.common.utils.UtilsTest#testMurmur2
 JAVA_MURMUR2 = {
@@ -88,3 +97,66 @@ def test_an_event_on_a_partition_past_the_changelogs_is_forwarded_to_its_owner()
     run_id = next(r for r in (f"run-{i}" for i in range(100)) if owner_partition(r, 12) >= 6)
     placement = place(run_id, owner_partition(run_id, 12), 6, None)
     assert (placement.here, placement.owner) == (False, owner_partition(run_id, 6))
+
+
+def _records(run_ids: list[str], partitions: int) -> list[tuple[int, bytes | None]]:
+    """Every record key of ``run_ids`` on its owner partition under ``partitions``."""
+    return [
+        (owner_partition(r, partitions), record_key(r, part).encode())
+        for r in run_ids
+        for part in [("header",), ("manifest",), ("pilot", "i-1"), ("key", "x:y")]
+    ]
+
+
+def test_a_changelog_written_with_its_count_has_nothing_misplaced() -> None:
+    runs = [f"run-{i}" for i in range(200)]
+    assert misplaced(_records(runs, 6), 6) is None
+
+
+def test_a_grown_changelog_has_its_runs_misplaced() -> None:
+    """6 -> 12: about half the runs' keys map to another partition; the first is named."""
+    runs = [f"run-{i}" for i in range(200)]
+    found = misplaced(_records(runs, 6), 12)
+    assert found is not None
+    run_id, stored, owner = found
+    assert stored == owner_partition(run_id, 6) != owner == owner_partition(run_id, 12)
+    moved = {r for r in runs if owner_partition(r, 6) != owner_partition(r, 12)}
+    assert 60 < len(moved) < 140 and run_id in moved
+
+
+def test_a_run_whose_partition_is_unchanged_is_not_misplaced() -> None:
+    """Growth strands only the runs whose key maps elsewhere: the others are fine."""
+    kept = next(
+        f"r{i}" for i in range(100) if owner_partition(f"r{i}", 6) == owner_partition(f"r{i}", 12)
+    )
+    assert misplaced(_records([kept], 6), 12) is None
+
+
+def test_a_foreign_partitioner_is_found() -> None:
+    """A record written with librdkafka's CRC32 default instead of murmur2."""
+    run_id = next(
+        f"r{i}"
+        for i in range(100)
+        if zlib.crc32(f"r{i}".encode()) % 6 != owner_partition(f"r{i}", 6)
+    )
+    assert misplaced([(zlib.crc32(run_id.encode()) % 6, run_id.encode())], 6) is not None
+
+
+@pytest.mark.parametrize("key", [None, b"", b'["unterminated', b"[]", b"[1]", b"\xff\xfe"])
+def test_an_unreadable_key_is_left_to_quarantining(key: bytes | None) -> None:
+    assert run_of_record_key(key) is None
+    assert misplaced([(5, key)], 6) is None
+
+
+def test_record_keys_name_their_run() -> None:
+    assert run_of_record_key(b"run-1") == "run-1"
+    assert run_of_record_key(record_key("run-1", ("pilot", "i")).encode()) == "run-1"
+
+
+def test_the_refusal_is_one_line_naming_the_topic_counts_and_the_procedure() -> None:
+    message = changelog_changed(
+        "impact.orchestrator.changelog", "has 12 partitions, this orchestrator started with 6"
+    )
+    assert "\n" not in message
+    assert message.startswith("changelog impact.orchestrator.changelog has 12 partitions, ")
+    assert "docs/deployment.md, 'Scaling past the partition count'" in message

@@ -4,14 +4,20 @@ is created with the inputs' count (not the settings' default)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.errors import UnknownTopicOrPartitionError
 from impact_contracts import ConfigError
+from impact_orchestrator.changelog import record_key
+from impact_orchestrator.ownership import owner_partition
 from impact_orchestrator.service import (
     INPUTS,
+    ChangelogChanged,
     Orchestrator,
     Settings,
     build_service,
@@ -113,3 +119,81 @@ async def test_inputs_with_fewer_partitions_than_the_changelog_are_refused(
         await service.start()
     assert f"{settings.changelog_topic} (3), which fixes run ownership" in str(info.value)
     assert not service.running
+
+
+async def _readyz_and_metrics(port: int) -> tuple[int, str]:
+    async def get(path: str) -> tuple[int, str]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET {path} HTTP/1.0\r\nHost: x\r\n\r\n".encode())
+        await writer.drain()
+        answer = (await reader.read()).decode()
+        writer.close()
+        return int(answer.split()[1]), answer
+
+    return (await get("/readyz"))[0], (await get("/metrics"))[1]
+
+
+async def test_a_grown_changelog_is_refused_and_nothing_is_lost(kafka_bootstrap: str) -> None:
+    """Every topic, the changelog too, grown 2 -> 4 under a stopped stack (as a
+    ``kafka-topics --alter`` loop over ``impact.*`` does): the changelog's records no longer
+    sit on their runs' owner partitions. The orchestrator refuses to run with one line
+    naming the topic, the counts and the procedure; it is never ready, counts and logs it,
+    writes nothing and commits no input offset (decision 0079)."""
+    settings = settings_for(kafka_bootstrap)
+    inputs = [topic_for(e, settings.topic_prefix) for e in INPUTS]
+    changelog = settings.changelog_topic
+    await create(kafka_bootstrap, {**dict.fromkeys(inputs, 2), changelog: 2})
+    moved = next(
+        f"run-{i}"
+        for i in range(100)
+        if owner_partition(f"run-{i}", 2) != owner_partition(f"run-{i}", 4)
+    )
+    stored = owner_partition(moved, 2)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        for part in [("header",), ("manifest",)]:
+            key = record_key(moved, part).encode()
+            await producer.send_and_wait(changelog, b'{"run_id":"x"}', key=key, partition=stored)
+        submitted = topic_for("manifest_submitted", settings.topic_prefix)
+        event = json.dumps({"run_id": moved}).encode()
+        await producer.send_and_wait(submitted, event, key=moved.encode())
+    finally:
+        await producer.stop()
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_partitions({t: NewPartitions(4) for t in [*inputs, changelog]})
+    finally:
+        await admin.close()
+
+    orchestrator = Orchestrator(settings, registries=FAKE_REGISTRIES)
+    service = build_service(settings, orchestrator)
+    service.codec = JsonCodec()
+    with pytest.raises(ChangelogChanged) as info:
+        async with service:
+            await asyncio.wait_for(orchestrator.restored.wait(), 30)
+            assert orchestrator.refused is not None
+            ready, metrics = await _readyz_and_metrics(service.http_port)
+            assert ready == 503
+            assert not orchestrator.healthy
+            assert "impact_changelog_partitioning_changed_total 1.0" in metrics
+    owner = owner_partition(moved, 4)
+    assert str(info.value) == (
+        f"changelog {changelog} holds run {moved!r} on partition {stored}, but murmur2 puts "
+        f"it on partition {owner} of 4: its partition count changed (it grew: never alter "
+        "it) or another partitioner wrote it; the runs it holds are stranded, so this "
+        "orchestrator refuses to run; repair: docs/deployment.md, 'Scaling past the "
+        "partition count'"
+    )
+    # nothing lost: the changelog holds what it held, no input offset was committed
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=settings.group_id)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in inputs for p in range(4)]
+        committed = [await consumer.committed(tp) for tp in tps]
+        ends = await consumer.end_offsets([TopicPartition(changelog, p) for p in range(4)])
+    finally:
+        await consumer.stop()
+    assert committed == [None] * len(tps)
+    assert ends == {TopicPartition(changelog, p): (2 if p == stored else 0) for p in range(4)}

@@ -15,8 +15,9 @@ from impact_orchestrator.changelog import (
     restore_records,
 )
 from impact_orchestrator.run_state import RunState
-from impact_orchestrator.service import Orchestrator, Settings
+from impact_orchestrator.service import ChangelogChanged, Orchestrator, Settings
 from impact_runtime import Incoming, Reject
+from impact_runtime.outage import Stopping
 
 from services.orchestrator.tests.events import manifest_payload
 
@@ -99,3 +100,43 @@ async def test_an_outage_during_the_restore_is_waited_out(monkeypatch: pytest.Mo
     await asyncio.wait_for(orchestrator._restore({0}), 10)
     assert calls == 3
     assert orchestrator.healthy and orchestrator.restored.is_set()
+
+
+async def test_a_revoked_partition_s_quarantine_is_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A replica that lost the partition of a corrupt run is ready again (it was 503 for
+    good); the partition's new owner quarantines the run."""
+    orchestrator = Orchestrator(Settings(bootstrap_servers="127.0.0.1:9"))
+    orchestrator._changelog_ready = True
+    orchestrator.quarantined = {"x": (2, "corrupt"), "y": (0, "corrupt")}
+
+    async def nothing(partitions: set[int]) -> None:
+        return None
+
+    monkeypatch.setattr(orchestrator, "_rebuild", nothing)
+    await asyncio.wait_for(orchestrator._restore({0, 1}), 5)
+    assert orchestrator.quarantined == {"y": (0, "corrupt")}
+
+
+async def test_a_changed_changelog_refuses_without_a_retry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    orchestrator = Orchestrator(Settings(bootstrap_servers="127.0.0.1:9"))
+    orchestrator._changelog_ready = True
+    stops: list[bool] = []
+    orchestrator.on_refused = lambda: stops.append(True)
+    calls = 0
+
+    async def grown(partitions: set[int]) -> None:
+        nonlocal calls
+        calls += 1
+        raise ChangelogChanged("changelog c has 12 partitions, this orchestrator started with 6")
+
+    monkeypatch.setattr(orchestrator, "_rebuild", grown)
+    await asyncio.wait_for(orchestrator._restore({0}), 5)
+    assert calls == 1 and stops == [True]
+    assert not orchestrator.healthy and orchestrator.changed_found == 1
+    value = {"run_id": "x", "initiative_id": "a", "phase": "pilot"}
+    with pytest.raises(Stopping):  # the batch is left uncommitted, never dead-lettered
+        await orchestrator.handle(Incoming("t", 0, 0, "x", "measure_completed", value, {}))

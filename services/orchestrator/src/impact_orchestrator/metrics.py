@@ -72,9 +72,12 @@ def register_run_metrics(
 class RestoreCollector(Collector):
     """Corrupt changelog runs: found by restores so far, and held now (read at scrape)."""
 
-    def __init__(self, found: Callable[[], int], held: Callable[[], int]) -> None:
+    def __init__(
+        self, found: Callable[[], int], held: Callable[[], int], changed: Callable[[], int]
+    ) -> None:
         self.found = found
         self.held = held
+        self.changed = changed
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         yield CounterMetricFamily(
@@ -87,9 +90,17 @@ class RestoreCollector(Collector):
             "Runs of the assigned partitions left out of the restore as corrupt.",
             value=self.held(),
         )
+        yield CounterMetricFamily(
+            "impact_changelog_partitioning_changed",
+            "Restores that found the changelog's partitioning changed (it grew): refused.",
+            value=self.changed(),
+        )
 
 
 def register_restore_metrics(
-    registry: CollectorRegistry, found: Callable[[], int], held: Callable[[], int]
+    registry: CollectorRegistry,
+    found: Callable[[], int],
+    held: Callable[[], int],
+    changed: Callable[[], int],
 ) -> None:
-    registry.register(RestoreCollector(found, held))
+    registry.register(RestoreCollector(found, held, changed))

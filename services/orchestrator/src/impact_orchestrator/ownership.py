@@ -9,11 +9,15 @@ explicit partition. An event read on another partition is forwarded to the owner
 ``n`` is the changelog's partition count, fixed when it is created: the input topics may
 grow past it (an operator adding partitions for more replicas), and an event read on an
 input partition ``>= n`` is forwarded to its owner like any other misplaced event
-(decision 0079). The changelog itself never grows.
+(decision 0079). The changelog itself never grows: ``misplaced`` finds a record that
+does not sit on its run's owner partition under the changelog's current count (it grew,
+or another partitioner wrote it), and the orchestrator then refuses to run (decision 0079).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from impact_contracts import ConfigError
@@ -73,6 +77,47 @@ def ownership_count(inputs: dict[str, int], changelog: str, found: int | None) -
             f"{listed}; grow the inputs to at least {found} ({SCALING})"
         )
     return found
+
+
+def changelog_changed(changelog: str, problem: str) -> str:
+    """The one-line refusal when the changelog's partitioning changed (decision 0079)."""
+    return (
+        f"changelog {changelog} {problem}: its partition count changed (it grew: never "
+        f"alter it) or another partitioner wrote it; the runs it holds are stranded, so this "
+        f"orchestrator refuses to run; repair: {SCALING}"
+    )
+
+
+def run_of_record_key(key: bytes | None) -> str | None:
+    """The run a changelog record key names (``run_id`` or ``["<run_id>", ...]``), or
+    ``None`` when it cannot be read (a corrupt key: quarantining's business, not ours)."""
+    try:
+        text = (key or b"").decode("utf-8")
+        if not text.startswith("["):
+            return text or None
+        first = json.loads(text)[0]
+    except (ValueError, IndexError, TypeError, KeyError):
+        return None
+    return first if isinstance(first, str) and first else None
+
+
+def misplaced(
+    records: Iterable[tuple[int, bytes | None]], partitions: int
+) -> tuple[str, int, int] | None:
+    """The first (run, stored partition, owner partition) of ``records`` (partition, key)
+    whose key's run is not owned by the partition it is stored on, under ``partitions``;
+    ``None`` when every readable key is where the producer's partitioner puts it."""
+    owners: dict[str, int] = {}  # a run has many records: murmur2 once per run
+    for partition, key in records:
+        run_id = run_of_record_key(key)
+        if run_id is None:
+            continue
+        owner = owners.get(run_id)
+        if owner is None:
+            owner = owners[run_id] = owner_partition(run_id, partitions)
+        if owner != partition:
+            return run_id, partition, owner
+    return None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ import structlog
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
+from impact_contracts import ConfigError
 from impact_runtime import (
     Forward,
     Incoming,
@@ -38,6 +39,7 @@ from impact_runtime import (
     run_service,
 )
 from impact_runtime.kafka import client_options, ensure_topics, read_to_end
+from impact_runtime.outage import Stopping
 from impact_runtime.pipeline import FORWARDED_FROM
 from impact_runtime.structs import Output
 from pydantic import Field
@@ -48,7 +50,13 @@ from impact_orchestrator.changelog import Part, encode_part, record_key, restore
 from impact_orchestrator.intake import intake
 from impact_orchestrator.manifest import Registries, default_registries
 from impact_orchestrator.metrics import register_restore_metrics, register_run_metrics
-from impact_orchestrator.ownership import owner_partition, ownership_count, place
+from impact_orchestrator.ownership import (
+    changelog_changed,
+    misplaced,
+    owner_partition,
+    ownership_count,
+    place,
+)
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.store import Change, RunStore
 from impact_orchestrator.validation import check_run_id
@@ -76,6 +84,11 @@ INLINE_INTAKE_MAX_INITIATIVES = 10
 #: A restore failing with these is waiting for the broker: retried, backing off. Anything
 #: else is permanent (decision 0079): logged, counted, the replica not ready.
 RESTORE_OUTAGES = (KafkaError, OSError, TimeoutError)
+
+
+class ChangelogChanged(ConfigError):
+    """The changelog's partitioning is not the one its records were written with: it grew
+    (or another partitioner wrote it). The orchestrator refuses to run (decision 0079)."""
 
 
 class Settings(ServiceSettings):
@@ -132,11 +145,23 @@ class Orchestrator:
         self.restore_error: str | None = None
         #: corrupt runs found by every restore so far (``impact_changelog_corrupt_runs_total``)
         self.corrupt_found = 0
+        #: why this replica refuses to run: the changelog's partitioning changed (0079)
+        self.refused: ChangelogChanged | None = None
+        #: restores that found it changed (``impact_changelog_partitioning_changed_total``)
+        self.changed_found = 0
+        #: asks the service to stop (set by ``OrchestratorService``)
+        self.on_refused: Callable[[], None] | None = None
 
     async def handle(self, msg: Incoming) -> list[Output]:
         await self.restored.wait()  # aiokafka may fetch while on_assign still restores
+        if self.refused is not None:  # the batch is left uncommitted; the service stops
+            raise Stopping(str(self.refused))
         if msg.offset < self._next_offset.get((msg.topic, msg.partition), 0):
-            await self._rebuild({msg.partition})  # a replayed batch: drop uncommitted state
+            try:  # a replayed batch: drop uncommitted state
+                await self._rebuild({msg.partition})
+            except ChangelogChanged as exc:
+                self._refuse(exc)
+                raise Stopping(str(exc)) from exc
         self._next_offset[(msg.topic, msg.partition)] = msg.offset + 1
         run_id = check_run_id(msg.value)
         forwarded = msg.headers.get(FORWARDED_FROM)
@@ -254,8 +279,9 @@ class Orchestrator:
 
     @property
     def healthy(self) -> bool:
-        """No restore failed for good and no corrupt run is held (part of readyz)."""
-        return self.restore_error is None and not self.quarantined
+        """No restore failed for good, no corrupt run is held and the changelog's
+        partitioning is unchanged (part of readyz)."""
+        return self.restore_error is None and not self.quarantined and self.refused is None
 
     async def _restore(self, partitions: set[int]) -> None:
         """Load ``partitions``' runs. The broker away is waited out (retried, backing off);
@@ -268,7 +294,13 @@ class Orchestrator:
                 started = time.monotonic()
                 await self._ensure_changelog()
                 self.store.keep_only(partitions)
+                # runs of partitions no longer assigned are the new owner's business
+                held = self.quarantined.items()
+                self.quarantined = {r: q for r, q in held if q[0] in partitions}
                 await self._rebuild(partitions)
+            except ChangelogChanged as exc:
+                self._refuse(exc)
+                return
             except RESTORE_OUTAGES as exc:  # the handler keeps waiting
                 log.warning("restore_failed", error=repr(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
@@ -288,6 +320,16 @@ class Orchestrator:
             )
             self.restored.set()
             return
+
+    def _refuse(self, exc: ChangelogChanged) -> None:
+        """The changelog's partitioning changed: not ready, logged, counted, and the
+        service asked to stop (what was fetched stays uncommitted: nothing is lost)."""
+        self.refused = exc
+        self.changed_found += 1
+        log.error("changelog_partitioning_changed", error=str(exc))
+        self.restored.set()  # handle stops the batch uncommitted
+        if self.on_refused is not None:
+            self.on_refused()
 
     def _outputs(self, changes: list[Change]) -> list[Output]:
         outputs: list[Output] = []
@@ -312,6 +354,7 @@ class Orchestrator:
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         for key in [k for k in self._next_offset if k[1] in partitions]:
             del self._next_offset[key]
+        await self._check_changelog_count()  # a replica that only forwards checks too
         if not tps:
             return
         for run_id in [r for r, (p, _) in self.quarantined.items() if p in partitions]:
@@ -325,6 +368,14 @@ class Orchestrator:
                     found[message.partition].pop(record_id, None)
                 else:
                     found[message.partition][record_id] = message.value
+        keys = [(p, key) for p, values in found.items() for key in values]
+        if wrong := await asyncio.to_thread(misplaced, keys, self.partition_count):
+            run_id, stored, owner = wrong
+            problem = (
+                f"holds run {run_id!r} on partition {stored}, but murmur2 puts it on "
+                f"partition {owner} of {self.partition_count}"
+            )
+            raise ChangelogChanged(changelog_changed(topic, problem))
         for partition, values in found.items():
             restored = await asyncio.to_thread(restore_records, values.items())
             self.store.restore(partition, restored.states, restored.whole)
@@ -332,6 +383,21 @@ class Orchestrator:
                 self.quarantined[run_id] = (partition, f"corrupt changelog: {reason}")
                 self.corrupt_found += 1
                 log.error("changelog_corrupt", run_id=run_id, partition=partition, reason=reason)
+
+    async def _check_changelog_count(self) -> None:
+        """The changelog still has the partition count ownership was computed with at the
+        start (it was not grown while this replica ran).
+
+        Raises:
+            ChangelogChanged: it has another count.
+        """
+        topic = self.settings.changelog_topic
+        found = (await _partition_counts(self.settings, [topic]))[topic]
+        if found != self.partition_count:
+            problem = (
+                f"has {found} partitions, this orchestrator started with {self.partition_count}"
+            )
+            raise ChangelogChanged(changelog_changed(topic, problem))
 
     async def _ensure_changelog(self) -> None:
         if not self._changelog_ready:
@@ -391,11 +457,13 @@ class OrchestratorService(Service):
             state=orchestrator,
         )
         self.orchestrator = orchestrator
+        orchestrator.on_refused = self._stopping.set
         register_run_metrics(self.metrics.registry, lambda: orchestrator.store.states)
         register_restore_metrics(
             self.metrics.registry,
             lambda: orchestrator.corrupt_found,
             lambda: len(orchestrator.quarantined),
+            lambda: orchestrator.changed_found,
         )
 
     def is_ready(self) -> bool:
@@ -418,8 +486,12 @@ class OrchestratorService(Service):
             raise
 
     async def stop(self) -> None:
+        """Stop; a replica that refused to run (the changelog's partitioning changed)
+        raises that refusal once everything is closed (the process exits non-zero)."""
         await super().stop()
         await self.orchestrator.stop_restoring()
+        if self.orchestrator.refused is not None:
+            raise self.orchestrator.refused
 
 
 def build_service(settings: Settings, orchestrator: Orchestrator | None = None) -> Service:
