@@ -17,7 +17,7 @@ from impact_measure.config import (
     parse_config,
     validate_section,
 )
-from impact_measure.models.base import plain
+from impact_measure.models.base import design_of, plain
 from impact_measure.pipeline import measure, require_scale_data
 from impact_measure.registry import MEASURE_COMPONENTS
 from impact_measure.sources import LoadRequest
@@ -103,6 +103,7 @@ class Measure:
             **estimate.diagnostics,
             "phase": request.phase,
             "source": config.DATA.SOURCE.type,
+            "model_name": config.MEASUREMENT.MODEL,
             "n_rows_loaded": measurement.n_rows_loaded,
             "sample_size_requested": request.sample_size,
             "alpha": config.MEASUREMENT.PARAMS.get("alpha", 0.05),
@@ -110,7 +111,7 @@ class Measure:
         try:
             result = MeasureResult(
                 initiative_id=request.initiative_id,
-                model_type=config.MEASUREMENT.MODEL,
+                model_type=design_of(config.MEASUREMENT.MODEL),
                 effect_estimate=estimate.effect,
                 ci_lower=estimate.ci_lower,
                 ci_upper=estimate.ci_upper,
