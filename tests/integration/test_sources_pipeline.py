@@ -1,6 +1,6 @@
 """The same portfolio from a file, S3 (S3Proxy), PostgreSQL and a DataFrame gives the same
-report in embedded mode, and (without the DataFrame, which lives in this process) on Kafka
-with 2 measure replicas that read S3 and PostgreSQL through their environment."""
+report in embedded mode, and on Kafka with 2 measure replicas that read S3 and PostgreSQL
+through their environment and the DataFrame staged (``api.stage``) in their data root."""
 
 from __future__ import annotations
 
@@ -96,9 +96,12 @@ async def test_the_same_portfolio_from_every_source_embedded_and_on_kafka(
     actual = {r["initiative_id"]: r["actual_return"] for r in embedded["reports"]}
     assert set(actual) == {"file", "s3", "sql", "frame"} and len(set(actual.values())) == 1
 
-    shared = load_manifest(portfolio(configs, with_frame=False), data_dir)
+    # The DataFrames are staged once as Parquet in the services' data root.
+    staged = api.stage(portfolio(configs, with_frame=True), data_dir / api.STAGING_FOLDER)
+    shared = load_manifest(staged, data_dir)
     on_kafka = await run_on_kafka(bus, shared, "sources-run")
     assert on_kafka["status"] == "completed"
+    assert {r["initiative_id"]: r["actual_return"] for r in on_kafka["reports"]} == actual
     assert outcome(on_kafka) == outcome(run_embedded(shared, run_id="sources-run", progress=False))
 
 

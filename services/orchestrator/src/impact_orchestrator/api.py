@@ -7,12 +7,15 @@ portfolio from a list of dicts or a DataFrame, run it embedded, get DataFrames b
     api.reports(run)
 
 A portfolio is an ordinary manifest mapping: ``run_embedded`` runs it as is, and with
-its data in ``s3``/``sql`` sources the same mapping, saved as YAML, runs on Kafka.
+its data in ``s3``/``sql`` sources the same mapping, saved as YAML, runs on Kafka;
+``stage`` writes its DataFrames where the services read them first.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -89,6 +92,93 @@ def run(manifest: Any, **options: Any) -> dict[str, Any]:
     """``run_embedded``: a manifest path, mapping or ``Manifest``; a progress bar on a
     terminal or in a notebook. The ``run_completed`` payload."""
     return run_embedded(manifest, **options)
+
+
+#: Where ``stage`` writes DataFrames for the services: ``s3://bucket/prefix`` or a folder.
+STAGING_ENV = "IMPACT_STAGING_URL"
+#: The staging folder under the data root when no staging URL is set.
+STAGING_FOLDER = "impact-staging"
+_SOURCE_PATHS = (("DATA", "SOURCE"), ("SCALE", "DATA", "SOURCE"))
+
+
+def stage(manifest: Mapping[str, Any], to: str | Path | None = None) -> dict[str, Any]:
+    """The manifest with every ``dataframe`` source written once as Parquet where every
+    measure replica can read it, and rewritten to a ``file`` or ``s3`` source: what
+    ``impact publish`` (or ``Bus.publish_manifest``) needs to run DataFrames on Kafka.
+
+    ``to``: ``s3://bucket/prefix`` or a folder inside the services' data root; default
+    ``IMPACT_STAGING_URL``, else ``$IMPACT_DATA_ROOT/impact-staging``. Names are the
+    frames' content hashes (``df-<hash>.parquet``): re-staging the same data writes
+    nothing new and gives the same manifest. The input mapping is not changed.
+
+    Raises:
+        ConfigError: a ``dataframe`` source names no frame of this process, or there is
+            no staging location.
+    """
+    import copy
+
+    staged = copy.deepcopy(dict(manifest))
+    target: str | None = None
+    for entry in staged.get("INITIATIVES") or []:
+        config = entry.get("measure_config") if isinstance(entry, dict) else None
+        for path in _SOURCE_PATHS:
+            node: Any = config
+            for key in path:
+                node = node.get(key) if isinstance(node, dict) else None
+            if not isinstance(node, dict) or node.get("type") != "dataframe":
+                continue
+            target = target or _staging_target(to)
+            node.update(_staged_source(str((node.get("CONFIG") or {}).get("name")), target))
+    return staged
+
+
+def _staging_target(to: str | Path | None) -> str:
+    from impact_contracts import ConfigError
+
+    if to is not None:
+        return str(to)
+    if os.environ.get(STAGING_ENV):
+        return os.environ[STAGING_ENV]
+    if os.environ.get("IMPACT_DATA_ROOT"):
+        return str(Path(os.environ["IMPACT_DATA_ROOT"]) / STAGING_FOLDER)
+    raise ConfigError(
+        f"dataframe sources on Kafka: set {STAGING_ENV}=s3://bucket/prefix or IMPACT_DATA_ROOT "
+        "(the data root the services read, e.g. `impact up --data-root DIR`), or pass to="
+    )
+
+
+def _staged_source(name: str, target: str) -> dict[str, Any]:
+    """Write frame ``name`` as ``<target>/<name>.parquet`` unless it is there; its source."""
+    import io
+
+    from impact_contracts import ConfigError
+    from impact_measure.sources.frames import get_frame
+
+    frame = get_frame(name)
+    if frame is None:
+        raise ConfigError(f"DATA.SOURCE.CONFIG.name: no DataFrame {name!r} in this process")
+    file_name = f"{name}.parquet"
+    if target.startswith("s3://"):
+        from impact_measure.sources.s3 import S3Location, s3_client
+
+        url = f"{target.rstrip('/')}/{file_name}"
+        where = S3Location.parse(url)
+        client = s3_client()
+        try:
+            client.head_object(Bucket=where.bucket, Key=where.key)
+        except client.exceptions.ClientError:
+            buffer = io.BytesIO()
+            frame.to_parquet(buffer, index=False)
+            client.put_object(Bucket=where.bucket, Key=where.key, Body=buffer.getvalue())
+        return {"type": "s3", "CONFIG": {"url": url}}
+    folder = Path(target).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / file_name
+    if not path.is_file():
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        frame.to_parquet(partial, index=False)
+        partial.replace(path)
+    return {"type": "file", "CONFIG": {"path": str(path)}}
 
 
 def reports(result: Mapping[str, Any]) -> pd.DataFrame:
