@@ -85,6 +85,7 @@ def portfolio(configs: dict[str, Any], with_frame: bool) -> dict[str, Any]:
 
 async def test_the_same_portfolio_from_every_source_embedded_and_on_kafka(
     bus: Bus,
+    schema_registry_url: str,
     data_dir: Path,
     s3_env: S3Proxy,
     sql_env: Postgres,
@@ -102,6 +103,17 @@ async def test_the_same_portfolio_from_every_source_embedded_and_on_kafka(
     on_kafka = await run_on_kafka(bus, shared, "sources-run")
     assert on_kafka["status"] == "completed"
     assert {r["initiative_id"]: r["actual_return"] for r in on_kafka["reports"]} == actual
+
+    # One call from Python: stage, check, publish, wait (the same DataFrames, same names).
+    via_api = api.run(
+        portfolio(configs, with_frame=True),
+        on="kafka",
+        bootstrap=bus.bootstrap,
+        registry=schema_registry_url,
+        prefix=bus.prefix,
+        data_root=data_dir,
+    )
+    assert outcome(via_api) == outcome(on_kafka)
     assert outcome(on_kafka) == outcome(run_embedded(shared, run_id="sources-run", progress=False))
 
 

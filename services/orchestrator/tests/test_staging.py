@@ -76,3 +76,8 @@ def test_no_staging_location_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ConfigError, match="IMPACT_STAGING_URL"):
         api.stage(frame_portfolio())
     assert api.stage({"budget": 1, "INITIATIVES": []}) == {"budget": 1, "INITIATIVES": []}
+
+
+def test_run_on_an_unknown_target_is_refused() -> None:
+    with pytest.raises(ValueError, match="on: must be 'embedded' or 'kafka'"):
+        api.run({"budget": 1, "INITIATIVES": []}, on="mars")

@@ -88,10 +88,88 @@ def portfolio(
     return {"budget": budget, **run_level, "INITIATIVES": entries}
 
 
-def run(manifest: Any, **options: Any) -> dict[str, Any]:
-    """``run_embedded``: a manifest path, mapping or ``Manifest``; a progress bar on a
-    terminal or in a notebook. The ``run_completed`` payload."""
-    return run_embedded(manifest, **options)
+def run(
+    manifest: Any,
+    *,
+    on: str = "embedded",
+    bootstrap: str | None = None,
+    registry: str | None = None,
+    prefix: str | None = None,
+    data_root: str | Path | None = None,
+    staging: str | Path | None = None,
+    timeout_s: float = 600.0,
+    **options: Any,
+) -> dict[str, Any]:
+    """Run a manifest (a path, a mapping or a ``Manifest``); the ``run_completed`` payload.
+
+    ``on="embedded"``: ``run_embedded`` with a progress bar on a terminal or in a notebook.
+    ``on="kafka"``: stage the DataFrames (:func:`stage`, to ``staging``), validate and
+    check the data against the services' ``data_root`` (default ``IMPACT_DATA_ROOT``) as
+    ``impact publish`` does, publish to ``bootstrap``/``registry``/``prefix`` (default
+    ``KAFKA_BOOTSTRAP_SERVERS``/``SCHEMA_REGISTRY_URL``/``IMPACT_TOPIC_PREFIX``) and wait
+    up to ``timeout_s`` for the run to complete. Nothing is published if a check fails.
+
+    Raises:
+        ConfigError: the manifest or its data fail the checks (one line per problem).
+        TimeoutError: no ``run_completed`` within ``timeout_s``.
+    """
+    if on == "embedded":
+        return run_embedded(manifest, **options)
+    if on != "kafka":
+        raise ValueError(f"on: must be 'embedded' or 'kafka', got {on!r}")
+    from impact_orchestrator.data_check import check_data
+    from impact_orchestrator.manifest import Manifest, ManifestError, load_manifest
+
+    root = Path(data_root or os.environ.get("IMPACT_DATA_ROOT") or Path.cwd()).resolve()
+    if isinstance(manifest, Mapping):
+        manifest = stage(manifest, staging or (root / STAGING_FOLDER if data_root else None))
+    loaded = manifest if isinstance(manifest, Manifest) else load_manifest(manifest, root)
+    problems = check_data(loaded, data_root=root)
+    if problems:
+        raise ManifestError(problems)
+    connection = (
+        bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
+        registry or os.environ.get("SCHEMA_REGISTRY_URL"),
+        prefix or os.environ.get("IMPACT_TOPIC_PREFIX", "impact."),
+    )
+    payload = loaded.to_event_payload()
+    return _blocking(_run_on_kafka(payload, options.get("run_id"), *connection, timeout_s))
+
+
+async def _run_on_kafka(
+    payload: dict[str, Any],
+    run_id: str | None,
+    bootstrap: str | None,
+    registry: str | None,
+    prefix: str,
+    timeout_s: float,
+) -> dict[str, Any]:
+    from impact_cli.bus import Bus  # the CLI's Kafka client (the `impact` package)
+    from impact_contracts import ConfigError
+
+    if bootstrap is None or registry is None:
+        raise ConfigError(
+            "on='kafka': pass bootstrap= and registry= or set KAFKA_BOOTSTRAP_SERVERS and "
+            "SCHEMA_REGISTRY_URL"
+        )
+    bus = Bus(bootstrap, registry, prefix)
+    run_id = await bus.publish_manifest(payload, run_id)
+    async for _name, value in bus.follow(run_id, ["run_completed"], timeout_s=timeout_s):
+        return dict(value)
+    raise TimeoutError(f"run {run_id} did not complete within {timeout_s:.0f} s")
+
+
+def _blocking(coroutine: Any) -> Any:
+    """Run ``coroutine`` to its end, also from a running event loop (Jupyter)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 #: Where ``stage`` writes DataFrames for the services: ``s3://bucket/prefix`` or a folder.
