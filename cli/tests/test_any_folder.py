@@ -73,3 +73,18 @@ def test_publish_checks_files_against_the_data_root_of_the_running_stack(
     [line] = result.output.splitlines()
     assert line.startswith("error manifest.yaml: INITIATIVES[0].measure_config: ")
     assert f"path escapes data root {services_root}" in line
+    assert "impact up --data-root DIR" in line and "IMPACT_DATA_ROOT=DIR" in line
+
+
+def test_a_manifest_path_outside_the_data_root_gets_a_hint_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import typer
+    from impact_cli.common import DATA_ROOT_HINT, fail
+    from impact_orchestrator.manifest import ManifestError
+
+    problem = "manifest.yaml: INITIATIVES[0].measure_config: path escapes the data root /d: x"
+    with pytest.raises(typer.Exit):
+        fail(ManifestError([problem]))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"error {problem}", f"hint {DATA_ROOT_HINT}"]

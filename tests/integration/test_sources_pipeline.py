@@ -1,6 +1,6 @@
 """The same portfolio from a file, S3 (S3Proxy), PostgreSQL and a DataFrame gives the same
-report in embedded mode, and (without the DataFrame, which lives in this process) on Kafka
-with 2 measure replicas that read S3 and PostgreSQL through their environment."""
+report in embedded mode, and on Kafka with 2 measure replicas that read S3 and PostgreSQL
+through their environment and the DataFrame staged (``api.stage``) in their data root."""
 
 from __future__ import annotations
 
@@ -85,6 +85,7 @@ def portfolio(configs: dict[str, Any], with_frame: bool) -> dict[str, Any]:
 
 async def test_the_same_portfolio_from_every_source_embedded_and_on_kafka(
     bus: Bus,
+    schema_registry_url: str,
     data_dir: Path,
     s3_env: S3Proxy,
     sql_env: Postgres,
@@ -96,9 +97,23 @@ async def test_the_same_portfolio_from_every_source_embedded_and_on_kafka(
     actual = {r["initiative_id"]: r["actual_return"] for r in embedded["reports"]}
     assert set(actual) == {"file", "s3", "sql", "frame"} and len(set(actual.values())) == 1
 
-    shared = load_manifest(portfolio(configs, with_frame=False), data_dir)
+    # The DataFrames are staged once as Parquet in the services' data root.
+    staged = api.stage(portfolio(configs, with_frame=True), data_dir / api.STAGING_FOLDER)
+    shared = load_manifest(staged, data_dir)
     on_kafka = await run_on_kafka(bus, shared, "sources-run")
     assert on_kafka["status"] == "completed"
+    assert {r["initiative_id"]: r["actual_return"] for r in on_kafka["reports"]} == actual
+
+    # One call from Python: stage, check, publish, wait (the same DataFrames, same names).
+    via_api = api.run(
+        portfolio(configs, with_frame=True),
+        on="kafka",
+        bootstrap=bus.bootstrap,
+        registry=schema_registry_url,
+        prefix=bus.prefix,
+        data_root=data_dir,
+    )
+    assert outcome(via_api) == outcome(on_kafka)
     assert outcome(on_kafka) == outcome(run_embedded(shared, run_id="sources-run", progress=False))
 
 

@@ -19,7 +19,8 @@ def test_the_python_api_page_runs_as_a_notebook(
 ) -> None:
     monkeypatch.setenv("IMPACT_STORAGE_ROOT", str(tmp_path / "storage"))
     namespace: dict[str, object] = {"tmp_dir": tmp_path}
-    assert len(blocks()) == 3
+    assert len(blocks()) == 4
     for number, code in enumerate(blocks(), start=1):
         exec(compile(code, f"{PAGE.name} block {number}", "exec"), namespace)
     assert (tmp_path / "portfolio.yaml").is_file()
+    assert len(list((tmp_path / "data-root" / "impact-staging").glob("df-*.parquet"))) == 4

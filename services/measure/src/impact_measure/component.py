@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
-from impact_contracts import MODEL_TYPES, ComponentError, MeasureResult
+from impact_contracts import ComponentError, MeasureResult
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from impact_measure.cache import COUNTS, ResultCache, cache_key, mark_cached
@@ -17,7 +17,7 @@ from impact_measure.config import (
     parse_config,
     validate_section,
 )
-from impact_measure.models.base import plain
+from impact_measure.models.base import DESIGNS, design_of, plain
 from impact_measure.pipeline import measure, require_scale_data
 from impact_measure.registry import MEASURE_COMPONENTS
 from impact_measure.sources import LoadRequest
@@ -103,6 +103,7 @@ class Measure:
             **estimate.diagnostics,
             "phase": request.phase,
             "source": config.DATA.SOURCE.type,
+            "model_name": config.MEASUREMENT.MODEL,
             "n_rows_loaded": measurement.n_rows_loaded,
             "sample_size_requested": request.sample_size,
             "alpha": config.MEASUREMENT.PARAMS.get("alpha", 0.05),
@@ -110,7 +111,7 @@ class Measure:
         try:
             result = MeasureResult(
                 initiative_id=request.initiative_id,
-                model_type=config.MEASUREMENT.MODEL,
+                model_type=design_of(config.MEASUREMENT.MODEL),
                 effect_estimate=estimate.effect,
                 ci_lower=estimate.ci_lower,
                 ci_upper=estimate.ci_upper,
@@ -141,7 +142,7 @@ class MockMeasure:
         model = request.measure_config.get("MEASUREMENT", {}).get("MODEL", "experiment")
         result = MeasureResult(
             initiative_id=request.initiative_id,
-            model_type=model if model in MODEL_TYPES else "experiment",
+            model_type=DESIGNS.get(model, "experiment"),
             effect_estimate=10.0,
             ci_lower=5.0,
             ci_upper=15.0,

@@ -21,7 +21,7 @@ from impact_contracts import ComponentError, ConfigError
 # Importing the adapter modules registers them.
 from impact_measure.config import MeasureConfig, parse_config, validate_section
 from impact_measure.inputs import prepare
-from impact_measure.models import MODELS, Estimate
+from impact_measure.models import MODELS, Estimate, load_model_plugins
 from impact_measure.models.base import (
     binary_column,
     handle_missing,
@@ -39,6 +39,7 @@ from impact_measure.sources import sql as _sql  # noqa: F401
 from impact_measure.transforms import apply_transforms
 
 load_source_plugins()
+load_model_plugins()
 
 #: ``warnings.catch_warnings`` changes process-wide state: one recording at a time.
 _RECORDING = threading.Lock()

@@ -1,4 +1,6 @@
-"""The six causal models; importing this package registers them in ``MODELS``."""
+"""The six causal models; importing this package registers them in ``MODELS``.
+
+Plugin models (entry points ``impact_engine.models``) join through ``load_model_plugins``."""
 
 from impact_measure.models import (  # noqa: F401  (registration side effects)
     experiment,
@@ -8,6 +10,26 @@ from impact_measure.models import (  # noqa: F401  (registration side effects)
     subclassification,
     synthetic_control,
 )
-from impact_measure.models.base import MODELS, Estimate, Model, ModelParams, register_model
+from impact_measure.models.base import (
+    DESIGNS,
+    ENTRY_POINT_GROUP,
+    MODELS,
+    Estimate,
+    Model,
+    ModelParams,
+    design_of,
+    load_model_plugins,
+    register_model,
+)
 
-__all__ = ["MODELS", "Estimate", "Model", "ModelParams", "register_model"]
+__all__ = [
+    "DESIGNS",
+    "ENTRY_POINT_GROUP",
+    "MODELS",
+    "Estimate",
+    "Model",
+    "ModelParams",
+    "design_of",
+    "load_model_plugins",
+    "register_model",
+]

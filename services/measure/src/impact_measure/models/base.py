@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import pandas as pd
-from impact_contracts import ComponentError, ConfigError
+from impact_contracts import MODEL_TYPES, ComponentError, ConfigError
 from pydantic import Field
 
 from impact_measure.config import InputParams
@@ -58,7 +59,71 @@ class Model(Protocol):
 
 
 MODELS: AdapterRegistry[type[Model]] = AdapterRegistry("model", "MEASUREMENT.MODEL")
-register_model = MODELS.register
+#: Model name → its design family (one of ``impact_contracts.MODEL_TYPES``): what a
+#: measure result's ``model_type`` says, so evaluate scores and pools it with that family.
+DESIGNS: dict[str, str] = {}
+#: Entry-point group of plugin packages' models: ``name = "module:ModelClass"``.
+ENTRY_POINT_GROUP = "impact_engine.models"
+
+
+def register_model(name: str, design: str | None = None) -> Callable[[type[Model]], type[Model]]:
+    """Decorator: ``@register_model("name", design="experiment")``.
+
+    ``design``: the design family the model belongs to (one of the six built-in model
+    types); it defaults to ``name``, so only the built-ins may leave it out.
+
+    Raises:
+        ConfigError: ``design`` is not a design family, or the name is taken.
+    """
+    family = name if design is None else design
+    if family not in MODEL_TYPES:
+        raise ConfigError(
+            f"model {name!r}: design must be one of {', '.join(MODEL_TYPES)}; got {family!r}"
+        )
+    register = MODELS.register(name)
+
+    def decorate(model: type[Model]) -> type[Model]:
+        registered = register(model)
+        DESIGNS[name] = family
+        return registered
+
+    return decorate
+
+
+def design_of(name: str) -> str:
+    """The design family of model ``name`` (its ``model_type`` on the wire)."""
+    MODELS.get(name)  # unknown names: ConfigError at MEASUREMENT.MODEL
+    return DESIGNS[name]
+
+
+def load_model_plugins() -> list[str]:
+    """Register the models of installed plugin packages (entry points of
+    ``impact_engine.models``); their names. A class that did not register itself is
+    registered under its entry point's name with its ``design`` class attribute.
+
+    Raises:
+        ConfigError: a plugin cannot be imported or names no design family.
+    """
+    from importlib.metadata import entry_points
+
+    names = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            model = entry.load()
+        except Exception as exc:
+            raise ConfigError(
+                f"{ENTRY_POINT_GROUP}: cannot load {entry.name} = {entry.value}: {exc}"
+            ) from exc
+        if entry.name not in MODELS.names():
+            design = getattr(model, "design", None)
+            if not isinstance(design, str):
+                raise ConfigError(
+                    f"{ENTRY_POINT_GROUP}: {entry.name} = {entry.value}: set a class attribute "
+                    f"design (one of {', '.join(MODEL_TYPES)}) or call register_model"
+                )
+            register_model(entry.name, design=design)(model)
+        names.append(entry.name)
+    return names
 
 
 def read_columns(params: Any) -> list[str]:

@@ -58,6 +58,13 @@ class FileConfig(TableOptions):
     path: str
 
 
+#: How an operator sets the services' data root (docs/deployment.md).
+DATA_ROOT_HINT = (
+    "set the services' data root with `impact up --data-root DIR` or, on Docker Compose, "
+    "IMPACT_DATA_ROOT=DIR; or put the data in S3 or SQL"
+)
+
+
 def resolve_inside(path: str, data_root: Path | None) -> Path:
     """The real path of ``path`` (relative paths are taken from ``data_root``).
 
@@ -70,7 +77,9 @@ def resolve_inside(path: str, data_root: Path | None) -> Path:
     root = data_root.resolve()
     resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
     if not resolved.is_relative_to(root):
-        raise ConfigError(f"{CONFIG_PATH}.path: path escapes data root {root}: {path}")
+        raise ConfigError(
+            f"{CONFIG_PATH}.path: path escapes data root {root}: {path} ({DATA_ROOT_HINT})"
+        )
     return resolved
 
 

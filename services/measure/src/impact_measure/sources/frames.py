@@ -2,7 +2,8 @@
 
 ``put_frame(frame)`` keeps the frame under its content hash and returns that name;
 ``CONFIG: {name: <hash>}`` reads it back. Only components running in the same process see
-it (embedded mode with threads); on Kafka, put the data in S3 or a database instead.
+it (embedded mode with threads); for Kafka, ``impact_orchestrator.api.stage`` writes the
+frames as Parquet where the services read them and rewrites the sources.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ def put_frame(frame: pd.DataFrame) -> str:
     return name
 
 
+def get_frame(name: str) -> pd.DataFrame | None:
+    """The frame ``put_frame`` kept as ``name`` (not a copy), or ``None``."""
+    with _LOCK:
+        return _FRAMES.get(name)
+
+
 @register_source("dataframe")
 class DataFrameSource:
     """Reads the frame ``put_frame`` stored as ``CONFIG.name`` (a copy: transforms cannot
@@ -54,6 +61,6 @@ class DataFrameSource:
         if frame is None:
             raise ConfigError(
                 f"{CONFIG_PATH}.name: no DataFrame {cfg.name!r} in this process (dataframe "
-                "sources are read in embedded mode only; on Kafka use s3 or sql)"
+                "sources are read in embedded mode only; for Kafka, api.stage the manifest)"
             )
         return frame.copy()

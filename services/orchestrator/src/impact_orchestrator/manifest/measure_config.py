@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from impact_contracts import ModelType
+from impact_contracts import MODEL_TYPES
 from impact_measure.config import InputParams, deep_merge
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -51,10 +51,27 @@ class _Data(BaseModel):
     TRANSFORM: _Transform | list[_Transform] | None = None
 
 
+def model_names() -> list[str]:
+    """Every model the measure stage knows: the six built-ins (in their documented order)
+    and plugin models (entry points ``impact_engine.models``)."""
+    from impact_measure.pipeline import MODELS  # pandas: plugins register on import
+
+    return [*MODEL_TYPES, *(name for name in MODELS.names() if name not in MODEL_TYPES)]
+
+
 class _Measurement(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    MODEL: ModelType
+    MODEL: str
     PARAMS: dict[str, Any] = {}
+
+    @field_validator("MODEL")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        names = model_names()
+        if value not in names:
+            quoted = [repr(name) for name in names]
+            raise ValueError(f"must be one of {', '.join(quoted[:-1])} or {quoted[-1]}")
+        return value
 
 
 class MeasureConfigShape(BaseModel):
