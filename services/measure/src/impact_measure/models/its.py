@@ -11,7 +11,7 @@ step at ``treatment_time``, never the post-period level, in one of two models:
   ``UnobservedComponents``), as Harvey & Durbin (1986) measured the UK seat-belt law.
 ``fit: auto`` (default) is ``structural`` for monthly, quarterly and weekly series (years
 of data, where one straight trend rarely holds) and ``fgls`` otherwise
-(docs/decisions/0086-its-calendar-seasonality-and-structural-fit.md). If a fit fails,
+(docs/decisions/0081-its-calendar-seasonality-and-structural-fit.md). If a fit fails,
 OLS with Newey-West (HAC) standard errors is used and ``diagnostics.fit_method`` says so.
 
 Seasonality (``seasonal_period: auto``, default) follows the spacing of a date time
