@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from impact_contracts import ComponentRegistry, ConfigError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 T = TypeVar("T")
 
@@ -43,3 +46,19 @@ class AdapterRegistry(Generic[T]):
             raise ConfigError(
                 f"{self.key_path}: unknown {self.kind} {name!r}; known: {', '.join(self.names())}"
             ) from None
+
+
+def plugin_entry_points(group: str) -> Iterator[tuple[EntryPoint, Any]]:
+    """The installed plugin packages' entry points of ``group``, each with what it loads.
+
+    Raises:
+        ConfigError: a plugin cannot be imported (the message names it).
+    """
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=group):
+        try:
+            loaded = entry.load()
+        except Exception as exc:
+            raise ConfigError(f"{group}: cannot load {entry.name} = {entry.value}: {exc}") from exc
+        yield entry, loaded

@@ -13,7 +13,7 @@ from impact_contracts import MODEL_TYPES, ComponentError, ConfigError
 from pydantic import Field
 
 from impact_measure.config import InputParams
-from impact_measure.registry import AdapterRegistry
+from impact_measure.registry import AdapterRegistry, plugin_entry_points
 from impact_measure.values import examples
 
 PARAMS_PATH = "MEASUREMENT.PARAMS"
@@ -104,16 +104,8 @@ def load_model_plugins() -> list[str]:
     Raises:
         ConfigError: a plugin cannot be imported or names no design family.
     """
-    from importlib.metadata import entry_points
-
     names = []
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            model = entry.load()
-        except Exception as exc:
-            raise ConfigError(
-                f"{ENTRY_POINT_GROUP}: cannot load {entry.name} = {entry.value}: {exc}"
-            ) from exc
+    for entry, model in plugin_entry_points(ENTRY_POINT_GROUP):
         if entry.name not in MODELS.names():
             design = getattr(model, "design", None)
             if not isinstance(design, str):

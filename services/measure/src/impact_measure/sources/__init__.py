@@ -8,7 +8,7 @@ from typing import ClassVar, Literal, Protocol
 
 import pandas as pd
 
-from impact_measure.registry import AdapterRegistry
+from impact_measure.registry import AdapterRegistry, plugin_entry_points
 
 
 @dataclass(frozen=True)
@@ -47,18 +47,8 @@ def load_source_plugins() -> list[str]:
     Raises:
         ConfigError: a plugin cannot be imported (the message names it).
     """
-    from importlib.metadata import entry_points
-
-    from impact_contracts import ConfigError
-
     names = []
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            source = entry.load()
-        except Exception as exc:
-            raise ConfigError(
-                f"{ENTRY_POINT_GROUP}: cannot load {entry.name} = {entry.value}: {exc}"
-            ) from exc
+    for entry, source in plugin_entry_points(ENTRY_POINT_GROUP):
         if entry.name not in SOURCES.names():
             register_source(entry.name)(source)
         names.append(entry.name)
