@@ -9,6 +9,7 @@ secret file), ``AWS_SESSION_TOKEN``, ``IMPACT_S3_ENDPOINT_URL`` or ``AWS_ENDPOIN
 from __future__ import annotations
 
 import io
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -50,6 +51,11 @@ def endpoint_url() -> str | None:
     return secret("IMPACT_S3_ENDPOINT_URL") or secret("AWS_ENDPOINT_URL")
 
 
+#: botocore's DEBUG records carry request headers, whose signature names the access key
+#: id: the S3 clients' loggers stay at INFO even when the services log at DEBUG.
+QUIET_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
+
+
 def s3_client() -> Any:
     """A boto3 S3 client configured from the environment (a new session: thread-safe).
 
@@ -59,6 +65,8 @@ def s3_client() -> Any:
     import boto3
     from botocore.config import Config
 
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
     endpoint = endpoint_url()
     config = Config(
         request_checksum_calculation="when_required",
