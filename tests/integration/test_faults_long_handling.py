@@ -6,10 +6,15 @@ commit was refused (``ownership_lost``), the batch was replayed and left again, 
 The runtime now keeps polling its paused partitions while a batch is handled (decision
 0079), and a handler slower than ``IMPACT_HANDLER_TIMEOUT_S`` ends its initiative with
 ``stage_failed`` instead of holding the partition.
+
+The one-long-measurement case runs twice: with the poll interval lowered to 10 s (in
+``make test`` and CI) and at the true defaults, a 320 s measurement against the 300 s
+interval (marked ``long_wall``, about 6 minutes: only ``make faults`` runs it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +23,7 @@ from typing import Any
 import pytest
 from impact_cli.bus import Bus
 from impact_orchestrator.manifest import Manifest
+from impact_runtime.settings import ServiceSettings
 
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
@@ -54,13 +60,18 @@ def stack(
 
 
 async def _run(
-    stack: FaultStack, bootstrap: str, registry: str, manifest: Manifest, run_id: str
+    stack: FaultStack,
+    bootstrap: str,
+    registry: str,
+    manifest: Manifest,
+    run_id: str,
+    timeout: float = RUN_TIMEOUT_S,
 ) -> tuple[dict[str, Any], RunEvents, RunWatch]:
     bus = Bus(bootstrap, registry, stack.prefix)
     try:
         async with RunWatch(bootstrap, bus.codec, stack.prefix, run_id) as watch:
             await bus.publish_manifest(manifest.to_event_payload(), run_id)
-            run = await watch.finished(RUN_TIMEOUT_S, alive=stack)
+            run = await watch.finished(timeout, alive=stack)
         await wait_consumed(bootstrap, stack.prefix, list(SERVICE_INPUTS))
         events = await RunEvents.read(bootstrap, bus.codec, stack.prefix, run_id)
     finally:
@@ -179,3 +190,107 @@ async def test_one_measurement_longer_than_the_poll_interval_at_default_settings
     assert (lost, duplicated) == (0, 0)
     assert len(events.named("run_completed")) == 1
     assert _ownership_lost(default_stack) == 0
+
+
+#: The true defaults: no consumer, handler or transaction setting overridden, so the poll
+#: interval is the project's (and aiokafka's) 300,000 ms. One measurement sleeps 320 s,
+#: 20 s past it, without the CPU (``SlowMeasure``). i001 is not selected for scale, so its
+#: pilot is the only long measurement (i002, selected, would be measured twice).
+DEFAULT_INTERVAL_MS = 300_000
+TRUE_DEFAULT_LONG_S = DEFAULT_INTERVAL_MS / 1000 + 20.0
+TRUE_DEFAULT_SLOW_ID = "i001"
+#: Settings a developer's shell could carry into the replicas (the stack inherits
+#: ``os.environ``): removed, so the run is at the defaults whatever the shell holds.
+DEFAULTED = tuple(
+    f"IMPACT_{name.upper()}"
+    for name in (
+        "max_poll_interval_ms",
+        "session_timeout_ms",
+        "handler_timeout_s",
+        "max_poll_records",
+        "poll_timeout_ms",
+        "transaction_timeout_ms",
+        "commit_interval_s",
+        "fetch_max_wait_ms",
+    )
+)
+
+
+@pytest.fixture
+def true_default_stack(
+    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FaultStack]:
+    logs = tmp_path_factory.mktemp("long-true-default")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in DEFAULTED:
+            patch.delenv(name, raising=False)
+        services = start(kafka_bootstrap, schema_registry_url, logs, {})
+    yield services
+    services.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.long_wall
+@pytest.mark.timeout(TRUE_DEFAULT_LONG_S + 480)
+async def test_one_measurement_longer_than_the_poll_interval_at_true_defaults(
+    true_default_stack: FaultStack, kafka_bootstrap: str, schema_registry_url: str, tmp_path: Path
+) -> None:
+    """The default-shaped case above without its one override: every setting at its
+    default (the 300 s poll interval, batches of 50, the result cache on, the 30 min
+    handler limit, the 60 s transaction timeout, the 10 s session) and one measurement
+    of 320 s. About 6 minutes of wall time, nearly all of it a sleep, so it is marked
+    ``long_wall``: ``make test`` (CI) leaves it out and runs the 10 s-interval equivalent
+    above; ``make faults`` runs both. The embedded reference (which sleeps as long) runs
+    concurrently with the Kafka run."""
+    stack = true_default_stack
+    default = ServiceSettings.model_fields["max_poll_interval_ms"].default
+    assert default == DEFAULT_INTERVAL_MS, "the project's default poll interval moved"
+    assert not set(DEFAULTED) & set(stack.env), "the replicas must run at the defaults"
+    slow = {
+        "component": "SlowMeasure",
+        "slow_for": [TRUE_DEFAULT_SLOW_ID],
+        "slow_s": TRUE_DEFAULT_LONG_S,
+    }
+    manifest = cohort(tmp_path, 6, measure=slow)
+    run_id = "long-one-true-default"
+    started = time.monotonic()
+    expected, (run, events, watch) = await asyncio.gather(
+        embedded_outcome(manifest, run_id),
+        _run(
+            stack,
+            kafka_bootstrap,
+            schema_registry_url,
+            manifest,
+            run_id,
+            timeout=TRUE_DEFAULT_LONG_S + RUN_TIMEOUT_S,
+        ),
+    )
+    seconds = round(time.monotonic() - started, 1)
+    lost, duplicated = events.delivery()
+    record_fault(
+        FaultRow(
+            "one measurement longer than the poll interval, true defaults",
+            f"one measurement of {TRUE_DEFAULT_LONG_S:.0f} s, every setting at its default "
+            f"(poll interval {DEFAULT_INTERVAL_MS / 1000:.0f} s)",
+            1,
+            lost,
+            duplicated,
+            watch.longest_stall(),
+            extra={"seconds": seconds},
+        )
+    )
+    assert outcome(run) == expected
+    assert run["failures"] == []
+    assert (lost, duplicated) == (0, 0)
+    assert len(events.named("run_completed")) == 1
+    # delivered once: one committed result of the long measurement (a copy forwarded to
+    # the owning orchestrator partition keeps its event id)
+    long_one = {
+        e["event_id"]
+        for e in events.named("measure_completed")
+        if e["initiative_id"] == TRUE_DEFAULT_SLOW_ID
+    }
+    assert len(long_one) == 1, long_one
+    assert _ownership_lost(stack) == 0
+    # it did outlast the interval: no progress on the run for longer than it
+    assert watch.longest_stall() > DEFAULT_INTERVAL_MS / 1000
