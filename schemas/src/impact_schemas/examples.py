@@ -121,6 +121,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         ],
         "source": "manifests/q4.yaml",
         "unit": "EUR",
+        "approval": "required",
+        "pilot_only": False,
+        "approval_days": 14.0,
+        "scale_days": 60.0,
     },
     "measure_requested": {
         **_envelope("7d0e7a0e-8c1f-4a52-9f39-000000000002", "7d0e7a0e-8c1f-4a52-9f39-000000000001"),
@@ -252,6 +256,15 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "reason": "data file not found: /data/loyalty.parquet",
         "error_type": "ConfigError",
     },
+    "run_command": {
+        **_envelope("7d0e7a0e-8c1f-4a52-9f39-000000000011", None),
+        "action": "scale",
+        "actor": "alice",
+        "note": "scale data of the first 8 weeks",
+        "drop": [],
+        "initiative_id": "free-shipping",
+        "measure_config": MEASURE_CONFIG,
+    },
 }
 
 
@@ -263,7 +276,7 @@ MINOR_VERSIONS = {
     "run_completed": "1.2",
     "evaluate_completed": "1.1",
     "allocate_requested": "1.1",
-    "manifest_submitted": "1.1",
+    "manifest_submitted": "1.2",
 }
 for _name, _version in MINOR_VERSIONS.items():
     EXAMPLES[_name]["schema_version"] = _version

@@ -7,6 +7,8 @@ larger than ``COMPRESS_ABOVE``):
 - ``["<run_id>","manifest"]``: the manifest and the pilot barriers' ids (written once);
 - ``["<run_id>","allocation"]``: the allocation and the scale barrier's ids;
 - ``["<run_id>","result"]``: the ``run_completed`` payload;
+- ``["<run_id>","lifecycle"]``: the decisions people made on the run and the scale data
+  they gave (absent until there is one; the header holds the verdict and the due time);
 - ``["<run_id>","pilot"|"scale","<initiative_id>"]``: that initiative's results of the
   phase, the barriers it settled, its dedup keys, and its failures and ``missing``
   entries with their positions (a dedup key of no known shape gets ``"key"`` records).
@@ -40,6 +42,9 @@ HEADER: Part = ("header",)
 MANIFEST: Part = ("manifest",)
 ALLOCATION: Part = ("allocation",)
 RESULT: Part = ("result",)
+LIFECYCLE: Part = ("lifecycle",)
+#: header fields; the lifecycle's (verdict, due) are absent from older headers
+_HEADER_FIELDS = ("started_at", "stage", "status", "reason", "deadline", "verdict", "due")
 #: per phase: the result containers and the barriers an initiative's record holds
 _PHASES = {
     "pilot": (("pilots", "evaluations"), ("measured", "evaluated")),
@@ -100,6 +105,8 @@ def touched(state: RunState, mark: Mark | None) -> set[Part]:
         parts.add(ALLOCATION)
     if state.result is not mark.fields["result"]:
         parts.add(RESULT)
+    if any(len(getattr(state, n)) > mark.size(n) for n in ("decisions", "scale_configs")):
+        parts.add(LIFECYCLE)
     for phase, (containers, _) in _PHASES.items():
         for name in containers:
             parts.update((phase, i) for i in _newest(getattr(state, name), mark.size(name)))
@@ -122,6 +129,8 @@ def every_part(state: RunState) -> set[Part]:
         parts.add(ALLOCATION)
     if state.result is not None:
         parts.add(RESULT)
+    if state.decisions or state.scale_configs:
+        parts.add(LIFECYCLE)
     for phase, (containers, barriers) in _PHASES.items():
         for name in containers:
             parts.update((phase, i) for i in getattr(state, name))
@@ -152,7 +161,7 @@ def decode_value(value: bytes) -> dict[str, Any]:
 
 def _content(state: RunState, part: Part) -> dict[str, Any] | None:
     if part == HEADER:
-        header = state.model_dump(include={"started_at", "stage", "status", "reason", "deadline"})
+        header = state.model_dump(include=set(_HEADER_FIELDS))
         return {"format": FORMAT, **header, "ignored": state.seen.ignored}
     if part == MANIFEST:
         expected = {"measured": state.measured.expected, "evaluated": state.evaluated.expected}
@@ -161,6 +170,8 @@ def _content(state: RunState, part: Part) -> dict[str, Any] | None:
         return {"allocation": state.allocation, "scaled": state.scaled.expected}
     if part == RESULT:
         return {"result": state.result}
+    if part == LIFECYCLE:
+        return {"decisions": state.decisions, "scale_configs": state.scale_configs}
     phase, initiative_id = part
     containers, barriers = _PHASES[phase]
     failures = [
@@ -257,9 +268,10 @@ def _assemble(run_id: str, parts: dict[Part, dict[str, Any]]) -> RunState:
     data: dict[str, Any] = {
         "run_id": run_id,
         "manifest": manifest["manifest"],
-        **{k: header[k] for k in ("started_at", "stage", "status", "reason", "deadline")},
+        **{k: header[k] for k in _HEADER_FIELDS if k in header},
         "allocation": allocation["allocation"],
         "result": parts.pop(RESULT, {"result": None})["result"],
+        **{k: v for k, v in parts.pop(LIFECYCLE, {}).items() if k not in ("run_id", "part")},
         "seen": {"keys": [], "ignored": header["ignored"]},
         "pilots": {},
         "evaluations": {},

@@ -12,13 +12,24 @@ from impact_orchestrator.commands import Command, measure_requested, run_status
 from impact_orchestrator.deadline import Deadline
 from impact_orchestrator.dedup import Seen
 
-RunStage = Literal["pilot", "allocate", "scale", "done"]
+RunStage = Literal["pilot", "allocate", "approval", "scale", "done"]
 RunStatus = Literal["running", "completed", "failed"]
+#: what people decided on the portfolio (``None``: nobody yet, or no approval asked)
+Verdict = Literal["approved", "amended", "rejected"]
 #: fields a transition assigns (a barrier is replaced only by a new, empty one)
-_SCALARS = ("stage", "status", "reason", "allocation", "result")
+_SCALARS = ("stage", "status", "reason", "allocation", "result", "verdict", "due")
 #: containers a transition only adds to: a dict never gets a key twice (the barriers see to
 #: it), so removing the newest entries undoes the additions
-_GROWING = ("pilots", "evaluations", "scales", "failures", "missing", "cached")
+_GROWING = (
+    "pilots",
+    "evaluations",
+    "scales",
+    "failures",
+    "missing",
+    "cached",
+    "decisions",
+    "scale_configs",
+)
 
 
 @dataclass(frozen=True)
@@ -94,6 +105,14 @@ class RunState(BaseModel):
     cached: list[str] = []
     seen: Seen = Seen()
     result: dict[str, Any] | None = None
+    #: the portfolio's approval: approved, amended (approved without some initiatives) or
+    #: rejected; every decision and command refused, in order (who, when, what changed)
+    verdict: Verdict | None = None
+    decisions: list[dict[str, Any]] = []
+    #: measure configs of scale data given after the run started, by initiative
+    scale_configs: dict[str, dict[str, Any]] = {}
+    #: when the phase waiting for people (approval, scale data) ends (epoch seconds)
+    due: float | None = None
     _specs: dict[str, dict[str, Any]] = PrivateAttr(default_factory=dict)
     _failures_at: Positions = PrivateAttr(default_factory=Positions)
     _missing_at: Positions = PrivateAttr(default_factory=Positions)
@@ -130,6 +149,19 @@ class RunState(BaseModel):
     @property
     def done(self) -> bool:
         return self.stage == "done"
+
+    @property
+    def lifecycle(self) -> str:
+        """Where the run is, in the words of docs/orchestrator.md ("Run lifecycle")."""
+        if self.stage == "pilot":
+            return "measuring"
+        if self.stage == "allocate":
+            return "amended" if self.verdict == "amended" else "evaluated"
+        if self.stage == "approval":
+            return "awaiting approval"
+        if self.stage == "scale":
+            return "awaiting scale data"
+        return "rejected" if self.verdict == "rejected" else self.status
 
     def mark(self) -> Mark:
         """An O(1) snapshot for :meth:`restore`: transitions change a run in place."""

@@ -47,6 +47,7 @@ INPUTS = [
     "evaluate_completed",
     "allocate_completed",
     "stage_failed",
+    "run_command",
 ]
 OUTPUTS = [
     "measure_requested",
