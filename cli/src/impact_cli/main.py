@@ -19,7 +19,7 @@ import typer
 from impact_contracts import ConfigError
 from rich.console import Console
 
-from impact_cli import measure, render, stack
+from impact_cli import lifecycle, measure, render, stack
 from impact_cli.common import DataRoot, NoCache, console, dump, errors, fail
 from impact_cli.lineage import lineage
 
@@ -405,6 +405,7 @@ def report(
 
 
 app.command("measure")(measure.measure)
+lifecycle.register(app)
 
 
 @app.command()
