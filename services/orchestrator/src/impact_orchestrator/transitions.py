@@ -200,8 +200,9 @@ def _maybe_allocate(state: RunState) -> list[Command]:
         return _complete(state, "failed", "no initiative was evaluated")
     flagged = flag_unscalable(state)
     evaluations = [e for e in _pooled(state, ()) if e["initiative_id"] not in flagged]
-    if not evaluations:
-        return _complete(state, "failed", "no evaluated initiative can be measured at scale")
+    if not evaluations:  # nothing to allocate: the pilots are the report
+        reason = "nothing allocated: no evaluated initiative can be measured at scale"
+        return _complete(state, "completed", reason)
     state.stage = "allocate"
     return [
         cmd.allocate_requested(state.run_id, state.manifest, evaluations),
