@@ -5,19 +5,23 @@ A run pauses for approval, survives a SIGKILL of its orchestrator while it waits
 approved with an amendment (one initiative dropped, the portfolio re-allocated), gets the
 scale data of its two CSV initiatives in two later commands (the second after a broker
 restart) and completes with the report embedded mode gives for the same decisions. A
-second run is rejected.
+second run is rejected from its dashboard page.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from impact_cli.bus import Bus
@@ -29,6 +33,7 @@ from typer.testing import CliRunner
 
 from tests.support.fault_manifests import initiative, outcome
 from tests.support.faults import ROOT, LocalBroker, RegistryProcess, start_stack, wait_until
+from tests.support.kafka import unused_port
 
 pytestmark = [pytest.mark.integration]
 
@@ -111,6 +116,30 @@ async def impact(bus: Bus, registry: str, *args: str) -> str:
     return result.output
 
 
+@contextmanager
+def dashboard(bus: Bus, registry: str, logs: Path) -> Iterator[str]:
+    """``impact ui`` on a free port; its base URL."""
+    port = unused_port()
+    command = [str(Path(sys.executable).parent / "impact"), "ui", "--port", str(port)]
+    command += ["--bootstrap", bus.bootstrap, "--registry", registry, "--prefix", bus.prefix]
+    with (logs / "ui.log").open("w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until(lambda: _healthy(base), 60, "impact ui did not answer /healthz")
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 async def test_a_run_waits_for_people_across_restarts_and_ends_as_embedded(
     tmp_path_factory: pytest.TempPathFactory, workdir: Path
 ) -> None:
@@ -168,10 +197,18 @@ async def test_a_run_waits_for_people_across_restarts_and_ends_as_embedded(
         try:
             await bus.publish_manifest(manifest.to_event_payload(), "rejected")
             await said(bus, "rejected", "awaiting approval")
-            await impact(
-                bus, registry.url, "reject", "rejected", "--note", "not now", "--by", "bob"
-            )
-            rejected = await completed(bus, "rejected")
+            with dashboard(bus, registry.url, logs) as base:  # rejected from its page
+                async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                    page = (await client.get("/runs/rejected")).text
+                    assert 'action="rejected/reject"' in page
+                    kept = re.findall(r'name="keep" value="([^"]+)"', page)
+                    assert sorted(kept) == ["csv-a", "csv-b", "i002"]
+                    form = {"note": "not now", "by": "bob"}
+                    answer = await client.post("/runs/rejected/reject", data=form)
+                    assert answer.status_code == 303, answer.text
+                    rejected = await completed(bus, "rejected")
+                    page = (await client.get("/runs/rejected")).text
+                    assert 'action="rejected/reject"' not in page
         finally:
             await bus.close()
         assert rejected["status"] == "completed" and rejected["reports"] == []

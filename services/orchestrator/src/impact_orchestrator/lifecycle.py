@@ -136,7 +136,7 @@ def on_command(state: RunState, payload: dict[str, Any], now: float) -> list[Com
     if refused is not None:
         state.seen.count("refused_command")
         message = f"{action} refused: {refused}"
-        return [cmd.run_status(state.run_id, _stage_name(state), (0, 1), message=message)]
+        return [cmd.run_status(state.run_id, stage_name(state), (0, 1), message=message)]
     if action == "scale":
         return _on_scale_data(state, payload)
     selected = sorted((state.allocation or {}).get("selected_initiatives", []))
@@ -145,17 +145,28 @@ def on_command(state: RunState, payload: dict[str, Any], now: float) -> list[Com
     if action == "reject":
         state.verdict = "rejected"
         state.allocation = None  # nothing is committed; the proposal stays in the record
-        return complete(state, "completed", _join(state.reason, f"rejected {who}"))
+        return [
+            _decided(state, f"rejected {who}"),
+            *complete(state, "completed", _join(state.reason, f"rejected {who}")),
+        ]
     if record["drop"]:
         state.verdict = "amended"
-        state.reason = _join(state.reason, f"amended {who}; dropped {', '.join(record['drop'])}")
-        return _reallocate(state, set(record["drop"]), now)
+        decided = f"amended {who}; dropped {', '.join(record['drop'])}"
+        state.reason = _join(state.reason, decided)
+        return [_decided(state, decided), *_reallocate(state, set(record["drop"]), now)]
     state.verdict = "approved"
     state.reason = _join(state.reason, f"approved {who}")
     state.due = None
+    decision = _decided(state, f"approved {who}")
     if state.manifest.get("pilot_only", False):
-        return complete(state, "completed", _join(state.reason, "pilot-only run: not scaled"))
-    return start_scale(state, now)
+        reason = _join(state.reason, "pilot-only run: not scaled")
+        return [decision, *complete(state, "completed", reason)]
+    return [decision, *start_scale(state, now)]
+
+
+def _decided(state: RunState, message: str) -> Command:
+    """The decision on ``run_status`` (stage ``approval``), for the run's readers."""
+    return cmd.run_status(state.run_id, "approval", (1, 1), message=message)
 
 
 def _refusal(state: RunState, action: str, payload: dict[str, Any]) -> str | None:
@@ -246,8 +257,9 @@ def _due(state: RunState, key: str, now: float) -> float | None:
     return None if days is None else now + float(days) * DAY_S
 
 
-def _stage_name(state: RunState) -> str:
-    return {"pilot": "measure", "approval": "approval"}.get(state.stage, state.stage)
+def stage_name(state: RunState) -> str:
+    """The ``run_status`` stage a run waits in (a done run's is ``report``)."""
+    return {"pilot": "measure", "done": "report"}.get(state.stage, state.stage)
 
 
 def _join(reason: str | None, more: str) -> str:

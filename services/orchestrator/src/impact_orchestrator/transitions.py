@@ -21,7 +21,13 @@ from impact_orchestrator.completion import complete as _complete
 from impact_orchestrator.completion import pooled as _pooled
 from impact_orchestrator.deadline import DEADLINE_REASON
 from impact_orchestrator.dedup import failure_stage, result_key
-from impact_orchestrator.lifecycle import after_allocation, flag_unscalable, on_command, on_due
+from impact_orchestrator.lifecycle import (
+    after_allocation,
+    flag_unscalable,
+    on_command,
+    on_due,
+    stage_name,
+)
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.validation import as_failure
 
@@ -87,7 +93,7 @@ def reject_input(
     if event == "run_command":  # a person's bad command never ends the run
         state.seen.count("refused_command")
         message = f"command refused: {reason}"
-        return state, [cmd.run_status(state.run_id, "approval", (0, 1), message=message)]
+        return state, [cmd.run_status(state.run_id, stage_name(state), (0, 1), message=message)]
     failure = as_failure(event, payload, reason)
     if failure is not None:
         return apply(state, "stage_failed", failure, now)
