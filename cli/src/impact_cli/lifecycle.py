@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from aiokafka import AIOKafkaProducer
 from impact_contracts import ConfigError
 
 from impact_cli.common import DataRoot, console, fail
@@ -51,6 +50,7 @@ def actor(by: str | None) -> str:
 
 async def publish_command(bus: Any, run_id: str, command: dict[str, Any]) -> str:
     """Publish one ``run_command`` for ``run_id``; its event id."""
+    from aiokafka import AIOKafkaProducer
     from impact_schemas.catalog import topic_for
     from impact_schemas.events import new_envelope
     from impact_schemas.kafka import producer_options

@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from impact_contracts import ImpactError
-from impact_measure.pipeline import SOURCES
 
 from impact_orchestrator import commands as cmd
 from impact_orchestrator.barrier import Barrier
@@ -35,6 +34,8 @@ def scale_ready(config: dict[str, Any]) -> bool:
     its data, or its source draws a scale sample itself (the simulator)."""
     if config.get("SCALE") is not None:
         return True
+    from impact_measure.pipeline import SOURCES  # the measure stage's libraries: on use
+
     try:
         return bool(SOURCES.get(_source_type(config)).draws_scale_sample)
     except ImpactError:  # a source this replica does not know: the measure stage decides
