@@ -5,12 +5,15 @@ A run pauses for approval, survives a SIGKILL of its orchestrator while it waits
 approved with an amendment (one initiative dropped, the portfolio re-allocated), gets the
 scale data of its two CSV initiatives in two later commands (the second after a broker
 restart) and completes with the report embedded mode gives for the same decisions. A
-second run is rejected from its dashboard page.
+second run is rejected from its dashboard page. A third waits for its approval across
+``impact down`` and ``impact up``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -31,8 +34,16 @@ from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import Manifest, load_manifest
 from typer.testing import CliRunner
 
-from tests.support.fault_manifests import initiative, outcome
-from tests.support.faults import ROOT, LocalBroker, RegistryProcess, start_stack, wait_until
+from tests.integration.test_faults_outages import _impact
+from tests.support.fault_manifests import cohort, initiative, outcome
+from tests.support.faults import (
+    PLUGINS,
+    ROOT,
+    LocalBroker,
+    RegistryProcess,
+    start_stack,
+    wait_until,
+)
 from tests.support.kafka import unused_port
 
 pytestmark = [pytest.mark.integration]
@@ -214,3 +225,49 @@ async def test_a_run_waits_for_people_across_restarts_and_ends_as_embedded(
         assert rejected["status"] == "completed" and rejected["reports"] == []
         assert rejected["summary"]["reason"] == "rejected by bob: not now"
         assert rejected["summary"]["total_budget_allocated"] == 0.0
+
+
+async def test_a_run_awaiting_approval_survives_impact_down_and_up(tmp_path: Path) -> None:
+    """``impact down`` while the run waits for its approval, ``impact up``, approve: it
+    completes as embedded mode does with the same decision."""
+    stack_dir = tmp_path / "stack"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL")
+    }
+    env.update(IMPACT_STACK_DIR=str(stack_dir), IMPACT_PLUGINS=PLUGINS, PYTHONPATH=str(ROOT))
+    manifest = cohort(tmp_path, 6, approval="required")
+    approve = {"action": "approve", "actor": "carol", "note": "go"}
+    expected = asyncio.create_task(
+        asyncio.to_thread(run_embedded, manifest, run_id="down-up", decisions=[approve])
+    )
+
+    def connection() -> list[str]:
+        state = json.loads((stack_dir / "state.json").read_text())
+        return ["--bootstrap", state["bootstrap"], "--registry", state["registry_url"]]
+
+    await asyncio.to_thread(_impact, env, "up")
+    try:
+        bootstrap, registry = connection()[1], connection()[3]
+        bus = Bus(bootstrap, registry)
+        try:
+            await bus.publish_manifest(manifest.to_event_payload(), "down-up")
+            await said(bus, "down-up", "awaiting approval")
+        finally:
+            await bus.close()
+        await asyncio.to_thread(_impact, env, "down")
+        await asyncio.to_thread(_impact, env, "up")
+        await asyncio.to_thread(
+            _impact, env, "approve", "down-up", "--by", "carol", "--note", "go", *connection()
+        )
+        bus = Bus(*connection()[1::2])
+        try:
+            run = await completed(bus, "down-up")
+        finally:
+            await bus.close()
+    finally:
+        await asyncio.to_thread(_impact, env, "down")
+    assert run["summary"]["reason"] == "approved by carol: go"
+    assert run["reports"]
+    assert outcome(run) == outcome(await expected)
