@@ -103,6 +103,8 @@ def test_a_run_waits_for_approval_and_an_amendment_reallocates_without_the_dropp
     again = run.sent("allocate_requested")
     assert [e["initiative_id"] for e in again[0]["initiatives"]] == ["a", "c"]
     assert again[0]["budget"] == 35.0
+    run.allocate({"a": 10.0, "b": 20.0})  # the first allocation again: stale, ignored
+    assert run.state.stage == "allocate" and run.state.seen.ignored == {"late": 1}
     run.allocate({"a": 10.0, "c": 25.0})  # the amendment's allocation is not a duplicate
     scale = run.sent("measure_requested")
     assert sorted((p["initiative_id"], p["phase"]) for p in scale) == [

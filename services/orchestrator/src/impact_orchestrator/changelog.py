@@ -167,7 +167,8 @@ def _content(state: RunState, part: Part) -> dict[str, Any] | None:
         expected = {"measured": state.measured.expected, "evaluated": state.evaluated.expected}
         return {"manifest": state.manifest, **expected}
     if part == ALLOCATION:
-        return {"allocation": state.allocation, "scaled": state.scaled.expected}
+        allocation = state.allocation.model_dump() if state.allocation else None
+        return {"allocation": allocation, "scaled": state.scaled.expected}
     if part == RESULT:
         return {"result": state.result}
     if part == LIFECYCLE:

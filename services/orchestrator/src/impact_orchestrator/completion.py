@@ -25,14 +25,14 @@ def pooled(state: RunState, predict_ids: Collection[str]) -> list[dict[str, Any]
 
 def complete(state: RunState, status: RunStatus, reason: str | None) -> list[Command]:
     state.stage, state.status, state.reason = "done", status, reason
-    selected = (state.allocation or {}).get("selected_initiatives", [])
+    selected = state.selected
     state.result = build_run_completed(
         status=status,
         budget=state.manifest.get("budget", 0.0),
         n_initiatives=len(state.manifest.get("initiatives", [])),
         pilots=state.pilots,
         evaluations={e["initiative_id"]: e for e in pooled(state, selected)},
-        allocation=state.allocation,
+        allocation=state.allocation.model_dump() if state.allocation else None,
         value_factors=value_factors(state.manifest),
         unit=state.manifest.get("unit"),
         scales=state.scales,

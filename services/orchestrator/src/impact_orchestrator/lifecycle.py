@@ -82,7 +82,7 @@ def after_allocation(state: RunState, now: float) -> list[Command]:
         state.stage = "approval"
         state.deadline.at = None  # people, not stragglers: the approval deadline applies
         state.due = _due(state, "approval_days", now)
-        selected = sorted(state.allocation["selected_initiatives"]) if state.allocation else []
+        selected = state.selected
         waiting = unscalable(state, selected)
         needs = f"; scale data needed for: {', '.join(waiting)}" if waiting else ""
         message = (
@@ -98,7 +98,7 @@ def after_allocation(state: RunState, now: float) -> list[Command]:
 def start_scale(state: RunState, now: float) -> list[Command]:
     """Request the scale measurement of every selected initiative whose data exists; the
     others wait for their ``scale`` command."""
-    selected = sorted((state.allocation or {}).get("selected_initiatives", []))
+    selected = state.selected
     state.stage = "scale"
     state.scaled = Barrier(expected=selected)
     waiting = unscalable(state, selected)
@@ -140,7 +140,7 @@ def on_command(state: RunState, payload: dict[str, Any], now: float) -> list[Com
         return [cmd.run_status(state.run_id, stage_name(state), (0, 1), message=message)]
     if action == "scale":
         return _on_scale_data(state, payload)
-    selected = sorted((state.allocation or {}).get("selected_initiatives", []))
+    selected = state.selected
     record["selected"] = selected
     who = f"by {payload['actor']}" + (f": {payload['note']}" if payload.get("note") else "")
     if action == "reject":
@@ -174,7 +174,7 @@ def _refusal(state: RunState, action: str, payload: dict[str, Any]) -> str | Non
     """Why the run cannot take this command now (``None``: it can)."""
     if state.done:
         return f"the run is {state.lifecycle}"
-    selected = set((state.allocation or {}).get("selected_initiatives", []))
+    selected = set(state.selected)
     if action in ("approve", "reject"):
         if state.stage != "approval":
             return f"the run is {state.lifecycle}, not awaiting approval"
@@ -212,6 +212,17 @@ def _scale_request(state: RunState, initiative_id: str) -> Command:
         scale = {k: v for k, v in given.items() if k != "SCALE"}
         spec = {**spec, "measure_config": {**pilot, "SCALE": scale}}
     return cmd.measure_requested(state.run_id, state.manifest, spec, "scale")
+
+
+def stale_allocation(state: RunState, event: str, payload: dict[str, Any]) -> bool:
+    """Whether ``payload`` is the first allocation arriving again while the amendment's
+    is awaited (it selects a dropped initiative; the amendment's never does)."""
+    if event != "allocate_completed" or state.verdict != "amended":
+        return False
+    dropped = {i for d in state.decisions if d["refused"] is None for i in d["drop"]}
+    result = payload.get("result")
+    selected = result.get("selected_initiatives") if isinstance(result, dict) else None
+    return bool(dropped.intersection(selected or ()))
 
 
 def _reallocate(state: RunState, dropped: set[str], now: float) -> list[Command]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from impact_contracts.models import AllocateResult
 from pydantic import BaseModel, PrivateAttr
 
 from impact_orchestrator.barrier import Barrier
@@ -97,7 +98,8 @@ class RunState(BaseModel):
     scaled: Barrier = Barrier()
     pilots: dict[str, dict[str, Any]] = {}
     evaluations: dict[str, dict[str, Any]] = {}
-    allocation: dict[str, Any] | None = None
+    #: the portfolio (the validated contract; a dict at the report and changelog boundary)
+    allocation: AllocateResult | None = None
     scales: dict[str, dict[str, Any]] = {}
     failures: list[dict[str, Any]] = []
     missing: list[str] = []
@@ -145,6 +147,11 @@ class RunState(BaseModel):
         ]
         commands.append(run_status(run_id, "measure", state.measured.progress()))
         return state, commands
+
+    @property
+    def selected(self) -> list[str]:
+        """The allocation's portfolio, sorted (empty before an allocation)."""
+        return sorted(self.allocation.selected_initiatives) if self.allocation else []
 
     @property
     def done(self) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from impact_contracts import ContractViolation
+from impact_contracts.models import AllocateResult
 
 from impact_orchestrator import commands as cmd
 from impact_orchestrator.barrier import Barrier
@@ -27,6 +28,7 @@ from impact_orchestrator.lifecycle import (
     on_command,
     on_due,
     stage_name,
+    stale_allocation,
 )
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.validation import as_failure
@@ -49,6 +51,9 @@ def apply(
             return state, []
         return state, on_command(state, payload, now)
     if state.done:
+        state.seen.count("late")
+        return state, []
+    if stale_allocation(state, event, payload):
         state.seen.count("late")
         return state, []
     key = result_key(event, payload)
@@ -149,7 +154,7 @@ def _on_allocate(state: RunState, payload: dict[str, Any], now: float) -> list[C
     unknown = [i for i in selected if i not in state.evaluations]
     if unknown:
         raise ContractViolation(f"allocate_completed: selected unknown initiatives {unknown}")
-    state.allocation = result
+    state.allocation = AllocateResult.model_validate(result)
     commands = [cmd.run_status(state.run_id, "allocate", (1, 1))]
     if not selected:
         reason = result.get("reason") or "the allocation selected no initiative"
