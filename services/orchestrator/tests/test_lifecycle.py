@@ -172,8 +172,8 @@ def test_a_straight_through_run_never_gives_budget_to_an_initiative_without_scal
     sent = run.sent("allocate_requested")
     assert [e["initiative_id"] for e in sent[0]["initiatives"]] == ["a", "c"]
     (failure,) = run.state.failures
-    assert failure["initiative_id"] == "b" and failure["stage"] == "scale"
-    assert failure["reason"].startswith("no scale data: a 'file' source cannot draw a scale")
+    assert failure.initiative_id == "b" and failure.stage == "scale"
+    assert failure.reason.startswith("no scale data: a 'file' source cannot draw a scale")
     assert run.restored() == run.state
 
 

@@ -30,6 +30,7 @@ from itertools import islice
 from typing import Any
 
 import structlog
+from impact_contracts.models import InitiativeFailure
 
 from impact_orchestrator.run_state import Mark, RunState
 
@@ -82,8 +83,8 @@ def _home_keys(phase: str, initiative_id: str) -> list[str]:
     return [p + initiative_id for p, home in _KEY_PREFIXES if home == phase]
 
 
-def _failure_phase(failure: dict[str, Any]) -> str:
-    return "scale" if failure["stage"] == "scale" else "pilot"
+def _failure_phase(failure: InitiativeFailure) -> str:
+    return "scale" if failure.stage == "scale" else "pilot"
 
 
 def _missing_phase(state: RunState, initiative_id: str) -> str:
@@ -115,7 +116,7 @@ def touched(state: RunState, mark: Mark | None) -> set[Part]:
         since = size if barrier is before else 0  # a new barrier: all its settles are new
         parts.update((_BARRIERS[name], i) for i in barrier.settled_since(since))
     for failure in state.failures[mark.size("failures") :]:
-        parts.add((_failure_phase(failure), failure["initiative_id"]))
+        parts.add((_failure_phase(failure), failure.initiative_id))
     for initiative_id in state.missing[mark.size("missing") :]:
         parts.add((_missing_phase(state, initiative_id), initiative_id))
     parts.update(key_home(k) for k in state.seen.added_since(mark.seen))
@@ -136,7 +137,7 @@ def every_part(state: RunState) -> set[Part]:
             parts.update((phase, i) for i in getattr(state, name))
         for name in barriers:
             parts.update((phase, i) for i in getattr(state, name).settled)
-    parts.update((_failure_phase(f), f["initiative_id"]) for f in state.failures)
+    parts.update((_failure_phase(f), f.initiative_id) for f in state.failures)
     parts.update((_missing_phase(state, i), i) for i in state.missing)
     parts.update(key_home(k) for k in state.seen.keys)
     return parts
@@ -176,7 +177,7 @@ def _content(state: RunState, part: Part) -> dict[str, Any] | None:
     phase, initiative_id = part
     containers, barriers = _PHASES[phase]
     failures = [
-        [k, state.failures[k]]
+        [k, state.failures[k].model_dump()]
         for k in state.failure_positions(initiative_id)
         if _failure_phase(state.failures[k]) == phase
     ]

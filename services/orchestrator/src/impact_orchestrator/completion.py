@@ -36,7 +36,7 @@ def complete(state: RunState, status: RunStatus, reason: str | None) -> list[Com
         value_factors=value_factors(state.manifest),
         unit=state.manifest.get("unit"),
         scales=state.scales,
-        failures=state.failures,
+        failures=[f.model_dump() for f in state.failures],
         missing=state.missing,
         reason=reason,
         cached=state.cached,

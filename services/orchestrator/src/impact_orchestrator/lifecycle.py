@@ -231,7 +231,7 @@ def _reallocate(state: RunState, dropped: set[str], now: float) -> list[Command]
     state.due = None
     state.deadline.rearm(now)
     evaluations = [e for e in pooled(state, ()) if e["initiative_id"] not in dropped]
-    excluded = {f["initiative_id"] for f in state.failures if f["stage"] == "scale"}
+    excluded = {f.initiative_id for f in state.failures if f.stage == "scale"}
     evaluations = [e for e in evaluations if e["initiative_id"] not in excluded]
     return [
         cmd.allocate_requested(state.run_id, state.manifest, evaluations),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from impact_contracts.models import AllocateResult
+from impact_contracts.models import AllocateResult, InitiativeFailure
 from pydantic import BaseModel, PrivateAttr
 
 from impact_orchestrator.barrier import Barrier
@@ -101,7 +101,7 @@ class RunState(BaseModel):
     #: the portfolio (the validated contract; a dict at the report and changelog boundary)
     allocation: AllocateResult | None = None
     scales: dict[str, dict[str, Any]] = {}
-    failures: list[dict[str, Any]] = []
+    failures: list[InitiativeFailure] = []
     missing: list[str] = []
     #: ``initiative_id:phase`` of every accepted result that came from the measure cache
     cached: list[str] = []
@@ -122,7 +122,7 @@ class RunState(BaseModel):
     def model_post_init(self, context: Any, /) -> None:
         self._specs = {s["initiative_id"]: s for s in self.manifest.get("initiatives", [])}
         for failure in self.failures:
-            self._failures_at.add(failure["initiative_id"])
+            self._failures_at.add(failure.initiative_id)
         for initiative_id in self.missing:
             self._missing_at.add(initiative_id)
 
@@ -203,7 +203,10 @@ class RunState(BaseModel):
         return self._specs[initiative_id]
 
     def record_failure(self, initiative_id: str, stage: str, reason: str) -> None:
-        self.failures.append({"initiative_id": initiative_id, "stage": stage, "reason": reason})
+        failure = InitiativeFailure.model_validate(
+            {"initiative_id": initiative_id, "stage": stage, "reason": reason}
+        )
+        self.failures.append(failure)
         self._failures_at.add(initiative_id)
 
     def record_missing(self, initiative_ids: list[str]) -> None:
