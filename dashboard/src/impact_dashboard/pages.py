@@ -19,6 +19,10 @@ def _num(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
+def _sig(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.3g}"
+
+
 def _money(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
@@ -39,7 +43,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=_num, money=_money, signed=_signed, when=_when, exact=repr)
+    env.filters.update(num=_num, sig=_sig, money=_money, signed=_signed, when=_when, exact=repr)
     env.globals["css"] = Markup(asset("style.css"))
     return env
 
