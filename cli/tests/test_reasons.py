@@ -34,14 +34,14 @@ def test_each_cause_is_named_exactly() -> None:
         "c": "design strength 0.300 below the minimum 0.5",
         "d": "costs 200, more than the whole budget 100",
         "n": "negative effect: predicted -1.5 ≤ 0, P(effect > 0) = 0.21",
-        "e": "displaced by a better value per cost: a (0.167), b (0.08) vs 0.025; "
+        "e": "displaced by a better value per cost: b (0.08), a (0.167), against its 0.025; "
         "costs 40.00, 20.00 left",
         "g": "not enough budget left: costs 40.00, 20.00 left",
         "u": "uncertain effect: 95 % interval [-2, 3] includes 0, P(effect > 0) = 0.62",
         "z": "not in the minimax-regret portfolio",
         "f": "failed at measure",
     }
-    assert why["e"].kind == "displaced" and why["e"].by == ("a", "b")
+    assert why["e"].kind == "displaced" and why["e"].by == ("b", "a")
     assert [why[i].kind for i in "gunz"] == [
         "no_budget_left",
         "uncertain",

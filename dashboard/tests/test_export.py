@@ -42,7 +42,7 @@ def test_csv_has_a_row_per_initiative_with_its_values() -> None:
     assert [[row[k] for k in PICK] for row in rows] == EXPECTED
     e = rows[4]
     assert e["reason"] == (
-        "displaced by a better value per cost: a (0.167), b (0.08) vs 0.025; "
+        "displaced by a better value per cost: b (0.08), a (0.167), against its 0.025; "
         "costs 40.00, 20.00 left"
     )
     a = rows[0]

@@ -16,7 +16,7 @@ def test_every_initiative_says_whether_it_was_selected_and_why() -> None:
         "b": "selected",
         "c": "design strength 0.300 below the minimum 0.5",
         "d": "costs 200, more than the whole budget 100",
-        "e": "displaced by a better value per cost: a (0.167), b (0.08) vs 0.025; "
+        "e": "displaced by a better value per cost: b (0.08), a (0.167), against its 0.025; "
         "costs 40.00, 20.00 left",
         "f": "failed at measure",
     }

@@ -12,12 +12,16 @@ match wins:
 5. ``over_budget``: costs more than the whole budget;
 6. ``negative``: predicted value ≤ 0;
 7. ``displaced``: costs more than the budget left after the portfolio, and selected
-   initiatives with a better value per cost (predicted / cost) took the budget (named);
+   initiatives with a better value per cost (predicted / cost) took the budget (named,
+   the closest above its own value per cost first);
 8. ``no_budget_left``: costs more than the budget left, and no selected initiative has a
    better value per cost (the knapsack filled the budget better without it);
 9. ``uncertain``: it fits in the budget left, but its 95 % interval includes 0 (or,
    without an interval, P(effect > 0) < 0.975): adding it raises the portfolio's risk;
 10. ``not_chosen``: none of the above (the rule preferred the portfolio without it).
+
+When the cost is not known (a ``run_completed`` read without its manifest), the budget
+causes (5, 7, 8) are skipped.
 """
 
 from __future__ import annotations
@@ -144,9 +148,9 @@ def _reason(
         return _risk(c, rule_name)
     if left is not None and c.cost > left:
         own = c.predicted / c.cost
-        better = sorted(
+        better = sorted(  # the closest above it first: the last to take its place
             (s for s in chosen if (s.value_per_cost or -math.inf) > own),
-            key=lambda s: (-(s.value_per_cost or 0.0), s.initiative_id),
+            key=lambda s: (s.value_per_cost or 0.0, s.initiative_id),
         )
         money = f"costs {_money(c.cost)}, {_money(max(left, 0.0))} left"
         if better:
@@ -156,7 +160,8 @@ def _reason(
             more = f" and {len(better) - NAMED} more" if len(better) > NAMED else ""
             return Reason(
                 "displaced",
-                f"displaced by a better value per cost: {named}{more} vs {_g(own)}; {money}",
+                f"displaced by a better value per cost: {named}{more}, against its "
+                f"{_g(own)}; {money}",
                 tuple(s.initiative_id for s in better),
             )
         return Reason("no_budget_left", f"not enough budget left: {money}")
