@@ -134,3 +134,60 @@ def test_candidates_from_a_run_completed_payload_and_its_manifest() -> None:
     ]
     why = reasons(got, budget=100.0)
     assert why["b"].text == "uncertain effect: P(effect > 0) = 0.70"
+
+
+def test_the_terminal_report_opens_with_the_summary_and_says_why_not() -> None:
+    from impact_cli.render import report_tables
+    from rich.console import Console
+
+    pilot = {"model_type": "experiment", "ci_lower": 1.0, "ci_upper": 9.0, "p_value": 0.01,
+             "sample_size": 300, "confidence_score": 0.9, "probability_positive": 0.99}  # fmt: skip
+    completed = {
+        "status": "completed",
+        "reports": [],
+        "failures": [],
+        "cached": {},
+        "pilots": [
+            {
+                **pilot,
+                "initiative_id": "a",
+                "effect_estimate": 5.0,
+                "predicted_return": 5.0,
+                "selected": True,
+            },
+            {
+                **pilot,
+                "initiative_id": "b",
+                "effect_estimate": 2.0,
+                "predicted_return": 2.0,
+                "selected": False,
+            },
+        ],
+        "summary": {
+            "budget": 100.0,
+            "n_initiatives": 2,
+            "n_evaluated": 2,
+            "n_selected": 1,
+            "n_failed": 0,
+            "total_budget_allocated": 60.0,
+            "total_predicted_return": 0.0,
+            "total_actual_return": 0.0,
+            "total_prediction_error": 0.0,
+            "estimates": "posterior",
+        },
+    }
+    manifest = {
+        "budget": 100.0,
+        "allocate": {"component": "Allocate", "kwargs": {"rule": "bayesian"}},
+        "initiatives": [
+            {"initiative_id": "a", "cost_to_scale": 60.0},
+            {"initiative_id": "b", "cost_to_scale": 50.0},
+        ],
+    }
+    console = Console(width=250, record=True)
+    console.print(report_tables(completed, manifest))
+    text = console.export_text()
+    assert text.index("Executive summary") < text.index("Outcome report")
+    assert "1 of 2 initiatives selected; 60 of 100 allocated (60 %); expected value 5.00" in text
+    assert "no — displaced by a better value per cost: a (0.0833), against its 0.04; " in text
+    assert "costs 50.00, 40.00 left" in text

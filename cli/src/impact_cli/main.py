@@ -439,7 +439,7 @@ def demo(
         if completed is None:
             errors.print(f"[red]timed out[/] after {timeout:.0f} s")
             raise typer.Exit(3)
-        console.print(render.report_tables(completed))
+        console.print(render.report_tables(completed, manifest_brief(loaded)))
     finally:
         if not keep:
             stack.down(root, say=console.print)
