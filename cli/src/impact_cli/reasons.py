@@ -139,13 +139,13 @@ def _reason(
             f"design strength {c.confidence:.3f} below the minimum {threshold:g}",
         )
     if c.cost is None:  # the cost is not known: the budget causes cannot be told apart
-        return _risk(c, rule_name)
+        return _risk(c, c.predicted, rule_name)
     if budget is not None and c.cost > budget:
         return Reason(
             "over_budget", f"costs {_money(c.cost)}, more than the whole budget {_money(budget)}"
         )
     if c.predicted <= 0:
-        return _risk(c, rule_name)
+        return _risk(c, c.predicted, rule_name)
     if left is not None and c.cost > left:
         own = c.predicted / c.cost
         better = sorted(  # the closest above it first: the last to take its place
@@ -165,13 +165,13 @@ def _reason(
                 tuple(s.initiative_id for s in better),
             )
         return Reason("no_budget_left", f"not enough budget left: {money}")
-    return _risk(c, rule_name)
+    return _risk(c, c.predicted, rule_name)
 
 
-def _risk(c: Candidate, rule_name: str) -> Reason:
-    assert c.predicted is not None
-    if c.predicted <= 0:
-        return Reason("negative", f"negative effect: predicted {_g(c.predicted)} ≤ 0{_p(c)}")
+def _risk(c: Candidate, predicted: float, rule_name: str) -> Reason:
+    """The effect's causes: negative, uncertain, else not chosen by the rule."""
+    if predicted <= 0:
+        return Reason("negative", f"negative effect: predicted {_g(predicted)} ≤ 0{_p(c)}")
     if _uncertain(c):
         return Reason("uncertain", f"uncertain effect: {_interval(c)}")
     return Reason("not_chosen", f"not in the {rule_name} portfolio")
