@@ -51,6 +51,17 @@ def run_recorded(loaded: Any, **options: Any) -> dict[str, Any]:
     return {"run_id": run_id, "name": loaded.name, **completed}
 
 
+def identity(run_id: str, events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The run id and the manifest's name (None without one), as ``impact status`` shows."""
+    name = next((v.get("name") for n, v in events if n == "manifest_submitted"), None)
+    return {"run_id": run_id, "name": name}
+
+
+def label(run: dict[str, Any]) -> str:
+    """``<run id> (<name>)``, or the run id of a run without a name."""
+    return f"{run['run_id']} ({run['name']})" if run.get("name") else str(run["run_id"])
+
+
 def read_events(
     run_id: str, bootstrap: str | None, registry: str | None, prefix: str
 ) -> list[tuple[str, dict[str, Any]]]:

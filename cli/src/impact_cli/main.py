@@ -309,8 +309,7 @@ def status(
     stages = {k: f"{v['completed']}/{v['total']} {v['state']}" for k, v in latest.items()}
     cached = render.cached_measurements(events)
     summary: dict[str, Any] = {
-        "run_id": run_id,
-        "name": next((v.get("name") for n, v in events if n == "manifest_submitted"), None),
+        **history.identity(run_id, events),
         "status": final["status"] if final else "running",
         "stages": stages,
         "cached": cached,
@@ -324,8 +323,7 @@ def status(
         }
         print(dump(summary))
         return
-    named = f" ({summary['name']})" if summary["name"] else ""
-    console.print(f"run [bold]{run_id}[/]{named}: {summary['status']}")
+    console.print(f"run [bold]{history.label(summary)}[/]: {summary['status']}")
     for stage_name, text in stages.items():
         console.print(f"  {stage_name:<9} [{text}]")
     if cached:

@@ -105,3 +105,14 @@ def test_a_run_id_cannot_name_a_file_outside_the_history(tmp_path: Path) -> None
     assert history.read("../etc/passwd") == []
     with pytest.raises(ValueError, match="not a run id"):
         history.write("../x", [])
+
+
+def test_the_python_api_records_a_run_unless_told_not_to(tmp_path: Path) -> None:
+    from impact_orchestrator import api
+
+    history = RunHistory(tmp_path / "runs")
+    run = api.run(EXAMPLES / "manifest.yaml", history=history.folder, progress=False)
+    assert history.run_ids() == [run["run_id"]]
+    assert dict(history.read(run["run_id"]))["run_completed"]["summary"] == run["summary"]
+    unrecorded = api.run(EXAMPLES / "manifest.yaml", history=False, run_id="mine", progress=False)
+    assert unrecorded["run_id"] == "mine" and history.run_ids() == [run["run_id"]]
