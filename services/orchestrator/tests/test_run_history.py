@@ -70,7 +70,17 @@ def test_an_embedded_run_is_recorded_with_its_events(
     events = history.read("run-1")
     names = [name for name, _ in events]
     assert names[0] == "manifest_submitted" and "run_completed" in names
-    assert "measure_requested" not in names and "evaluate_requested" not in names
+    assert not {"measure_requested", "evaluate_requested", "allocate_requested"} & set(names)
+    statuses = [
+        (v["stage"], v["completed"], v["total"], v["state"]) for n, v in events if n == "run_status"
+    ]
+    assert statuses == [  # the last of each stage only
+        ("measure", 8, 8, "running"),
+        ("evaluate", 8, 8, "running"),
+        ("allocate", 1, 1, "running"),
+        ("scale", 5, 5, "running"),
+        ("report", 5, 5, "completed"),
+    ]
     assert names.count("measure_completed") == 8 + 5  # pilots, then the five selected at scale
     assert names.count("evaluate_completed") == 8
     assert names.count("allocate_completed") == 1

@@ -2,8 +2,8 @@
 
 ``impact run`` and ``api.run`` give each embedded run a run id and record its events here
 as the Kafka topics would hold them (the envelope's ``run_id``, ``event_id`` and
-``produced_at``; the per-initiative ``measure_requested``/``evaluate_requested`` events are
-left out: they repeat the manifest). ``impact report``, ``impact compare``, ``impact runs``
+``produced_at``), less what repeats other events: the ``*_requested`` events (they repeat
+the manifest and the evaluations) and every ``run_status`` but the last of each stage. ``impact report``, ``impact compare``, ``impact runs``
 and the dashboard read them with the same code as a Kafka run's events.
 
 Where: ``IMPACT_HISTORY_DIR``; else ``runs/`` in the CLI's home (``impact --home DIR``,
@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 HISTORY_ENV = "IMPACT_HISTORY_DIR"
-#: The events a history file leaves out (each repeats part of the manifest).
-NOT_RECORDED = frozenset({"measure_requested", "evaluate_requested"})
+#: The events a history file leaves out (each repeats the manifest or other events).
+NOT_RECORDED = frozenset({"measure_requested", "evaluate_requested", "allocate_requested"})
 #: Run ids a history file may be named after (uuids, and ids a user gave with --run-id).
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
 
@@ -45,11 +45,17 @@ def default_history_dir() -> Path:
 
 
 class Recorder:
-    """Collects one run's events with an envelope, in the order they happen."""
+    """Collects one run's events with an envelope, in the order they happen; of the
+    ``run_status`` events only the latest per stage, after the others."""
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
-        self.events: list[Event] = []
+        self._events: list[Event] = []
+        self._statuses: dict[str, Event] = {}
+
+    @property
+    def events(self) -> list[Event]:
+        return [*self._events, *self._statuses.values()]
 
     def __call__(self, name: str, payload: dict[str, Any]) -> None:
         if name in NOT_RECORDED:
@@ -61,7 +67,11 @@ class Recorder:
             "causation_id": None,
             "produced_at": now.replace(microsecond=now.microsecond // 1000 * 1000),
         }
-        self.events.append((name, {**envelope, **payload}))
+        if name == "run_status":
+            self._statuses.pop(payload["stage"], None)  # keeps the stages in reported order
+            self._statuses[payload["stage"]] = (name, {**envelope, **payload})
+        else:
+            self._events.append((name, {**envelope, **payload}))
 
 
 class RunHistory:
