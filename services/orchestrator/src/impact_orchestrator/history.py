@@ -3,8 +3,9 @@
 ``impact run`` and ``api.run`` give each embedded run a run id and record its events here
 as the Kafka topics would hold them (the envelope's ``run_id``, ``event_id`` and
 ``produced_at``), less what repeats other events: the ``*_requested`` events (they repeat
-the manifest and the evaluations) and every ``run_status`` but the last of each stage. ``impact report``, ``impact compare``, ``impact runs``
-and the dashboard read them with the same code as a Kafka run's events.
+the manifest and the evaluations) and every ``run_status`` but the last of each stage.
+``impact report``, ``impact compare``, ``impact runs`` and the dashboard read them with the
+same code as a Kafka run's events.
 
 Where: ``IMPACT_HISTORY_DIR``; else ``runs/`` in the CLI's home (``impact --home DIR``,
 ``IMPACT_STACK_DIR``); else ``var/stack/runs`` in the checkout; else ``~/.impact/runs``.
