@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from impact_orchestrator.sweep import Sweep
 
 WIDTH, HEIGHT = 640, 320
+#: Up to this many budgets, each is labelled on the x axis (else round ticks).
+MAX_LABELLED = 8
 LEFT, RIGHT, TOP, BOTTOM = 70, 20, 30, 40
 
 
@@ -26,13 +28,14 @@ def sweep_chart(sweep: Sweep, title: str) -> Markup:
     values += [v for p in points for v in (p.predicted_lower, p.predicted_upper) if v is not None]
     x = Scale.over([p.budget for p in points], LEFT, WIDTH - RIGHT)
     y = Scale.over([*values, 0.0], HEIGHT - BOTTOM, TOP)
-    body = [f'<text x="{LEFT}" y="16" font-weight="bold">{escape(title)}</text>']
+    heading = f"{title}: predicted value{f' ({sweep.unit})' if sweep.unit else ''} by budget"
+    body = [f'<text x="{LEFT}" y="16" font-weight="bold">{escape(heading)}</text>']
     for tick in y.ticks():
         body.append(_line(LEFT, WIDTH - RIGHT, y(tick), y(tick), "#eee"))
         body.append(
             f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{_number(tick)}</text>'
         )
-    for tick in x.ticks():
+    for tick in [p.budget for p in points] if len(points) <= MAX_LABELLED else x.ticks():
         body.append(
             f'<text x="{x(tick):.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">'
             f"{_number(tick)}</text>"
@@ -74,14 +77,21 @@ def write_chart(sweep: Sweep, path: Path, title: str) -> None:
         return
     rows = "".join(
         f"<tr><td>{p.budget:,.0f}</td><td>{p.allocated:,.0f}</td><td>{p.predicted:,.2f}</td>"
+        f"<td>{_interval(p.predicted_lower, p.predicted_upper)}</td>"
         f"<td>{escape(', '.join(p.selected))}</td></tr>"
         for p in sweep.points
     )
     page = (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}'
         "</title><style>body{font-family:system-ui,sans-serif;margin:2rem}td,th{padding:2px 8px;"
-        "text-align:right}td:last-child{text-align:left}</style></head><body>"
+        "text-align:right;white-space:nowrap}td:last-child,th:last-child{text-align:left;"
+        "white-space:normal}</style></head><body>"
         f"{svg}<table><thead><tr><th>budget</th><th>allocated</th><th>predicted</th>"
-        f"<th>selected</th></tr></thead><tbody>{rows}</tbody></table></body></html>"
+        f"<th>95% interval</th><th>selected</th></tr></thead><tbody>{rows}</tbody></table>"
+        "</body></html>"
     )
     path.write_text(page, encoding="utf-8")
+
+
+def _interval(lower: float | None, upper: float | None) -> str:
+    return "—" if lower is None or upper is None else f"[{lower:,.2f}, {upper:,.2f}]"
