@@ -19,7 +19,7 @@ import typer
 from impact_contracts import ConfigError
 from rich.console import Console
 
-from impact_cli import measure, render, stack
+from impact_cli import history, measure, render, stack
 from impact_cli.common import DataRoot, NoCache, console, dump, errors, fail
 from impact_cli.lineage import lineage
 
@@ -309,7 +309,7 @@ def status(
     stages = {k: f"{v['completed']}/{v['total']} {v['state']}" for k, v in latest.items()}
     cached = render.cached_measurements(events)
     summary: dict[str, Any] = {
-        "run_id": run_id,
+        **history.identity(run_id, events),
         "status": final["status"] if final else "running",
         "stages": stages,
         "cached": cached,
@@ -323,7 +323,7 @@ def status(
         }
         print(dump(summary))
         return
-    console.print(f"run [bold]{run_id}[/]: {summary['status']}")
+    console.print(f"run [bold]{history.label(summary)}[/]: {summary['status']}")
     for stage_name, text in stages.items():
         console.print(f"  {stage_name:<9} [{text}]")
     if cached:
@@ -352,13 +352,12 @@ def run(
     no_cache: NoCache = False,
 ) -> None:
     """Embedded mode: run MANIFEST in this process with no broker."""
-    from impact_orchestrator.embedded import run_embedded
     from impact_orchestrator.workers import EXECUTOR_KINDS
 
     if executor not in EXECUTOR_KINDS:
         fail(f"--executor: must be one of {', '.join(EXECUTOR_KINDS)}, got {executor!r}")
     loaded = _load(manifest, data_root, no_cache)
-    completed = run_embedded(loaded, max_workers=max_workers, executor=executor)
+    completed = history.run_recorded(loaded, max_workers=max_workers, executor=executor)
     if as_json:
         print(dump(completed))
     else:
@@ -394,7 +393,7 @@ def report(
     from impact_dashboard.commands import write_report
 
     try:
-        view = write_report(_bus(bootstrap, registry, prefix), run_id, html)
+        view = write_report(lambda: _bus(bootstrap, registry, prefix), run_id, html)
     except TimeoutError as exc:
         errors.print(f"[red]timed out[/] reading run {run_id}: {exc}", highlight=False)
         raise typer.Exit(3) from None
@@ -405,6 +404,7 @@ def report(
 
 
 app.command("measure")(measure.measure)
+history.register(app)
 
 
 @app.command()

@@ -28,6 +28,8 @@ def progress_bars(console: Console) -> Progress:
 def report_tables(run: dict[str, Any]) -> Group:
     """The ``run_completed`` payload as a per-initiative table plus the run summary."""
     run_label = f" — run {run['run_id']}" if run.get("run_id") else ""
+    if run.get("name"):
+        run_label = f" — {run['name']} (run {run.get('run_id') or '?'})"
     s = run["summary"]
     unit = f" ({s['unit']})" if s.get("unit") else ""
     table = Table(
