@@ -19,7 +19,7 @@ import typer
 from impact_contracts import ConfigError
 from rich.console import Console
 
-from impact_cli import measure, render, report_command, stack
+from impact_cli import history, measure, render, report_command, stack
 from impact_cli.common import DataRoot, NoCache, console, dump, errors, fail
 from impact_cli.decision import manifest_brief, run_problem
 from impact_cli.lineage import lineage
@@ -297,7 +297,7 @@ def status(
     }
     cached = render.cached_measurements(events)
     summary: dict[str, Any] = {
-        "run_id": run_id,
+        **history.identity(run_id, events),
         "status": final["status"] if final else "running",
         "stages": stages,
         "cached": cached,
@@ -311,7 +311,7 @@ def status(
         }
         print(dump(summary))
         return
-    console.print(f"run [bold]{run_id}[/]: {summary['status']}")
+    console.print(f"run [bold]{history.label(summary)}[/]: {summary['status']}")
     for stage_name, text in stages.items():
         console.print(f"  {stage_name:<9} [{text}]")
     if cached:
@@ -340,13 +340,12 @@ def run(
     no_cache: NoCache = False,
 ) -> None:
     """Embedded mode: run MANIFEST in this process with no broker."""
-    from impact_orchestrator.embedded import run_embedded
     from impact_orchestrator.workers import EXECUTOR_KINDS
 
     if executor not in EXECUTOR_KINDS:
         fail(f"--executor: must be one of {', '.join(EXECUTOR_KINDS)}, got {executor!r}")
     loaded = _load(manifest, data_root, no_cache)
-    completed = run_embedded(loaded, max_workers=max_workers, executor=executor)
+    completed = history.run_recorded(loaded, max_workers=max_workers, executor=executor)
     if as_json:
         print(dump(completed))
     else:
@@ -375,6 +374,7 @@ def ui(
 
 app.command("report")(report_command.report)
 app.command("measure")(measure.measure)
+history.register(app)
 
 
 @app.command()

@@ -36,6 +36,8 @@ def report_tables(run: dict[str, Any], manifest: Mapping[str, Any] | None = None
     allocation settings the why-not reasons need."""
     why, executive = explain(run, manifest)
     run_label = f" — run {run['run_id']}" if run.get("run_id") else ""
+    if run.get("name"):
+        run_label = f" — {run['name']} (run {run.get('run_id') or '?'})"
     s = run["summary"]
     unit = f" ({s['unit']})" if s.get("unit") else ""
     table = Table(

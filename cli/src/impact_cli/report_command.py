@@ -28,13 +28,15 @@ def report(
 ) -> None:
     """Write RUN_ID's report as one self-contained HTML file (opens with no network),
     and/or its portfolio as CSV or Excel: one row per initiative, with why it was or was
-    not selected."""
+    not selected. An embedded run (impact run) is read from the local run history."""
     from impact_dashboard.commands import write_report
 
     if html is None and csv is None and xlsx is None:
         fail("impact report: give at least one of --html, --csv, --xlsx")
     try:
-        view = write_report(bus(bootstrap, registry, prefix), run_id, html, csv=csv, xlsx=xlsx)
+        view = write_report(
+            lambda: bus(bootstrap, registry, prefix), run_id, html, csv=csv, xlsx=xlsx
+        )
     except TimeoutError as exc:
         errors.print(f"[red]timed out[/] reading run {run_id}: {exc}", highlight=False)
         raise typer.Exit(3) from None

@@ -86,6 +86,7 @@ class DeadLetter:
 class RunView:
     run_id: str
     status: str  # waiting | running | completed | failed
+    name: str | None = None
     started_at: datetime | None = None
     budget: float | None = None
     n_initiatives: int = 0
@@ -165,6 +166,7 @@ def _first(by_name: dict[str, list[dict[str, Any]]], name: str) -> dict[str, Any
 
 def _apply_manifest(view: RunView, manifest: dict[str, Any]) -> None:
     view.started_at = manifest["produced_at"]
+    view.name = manifest.get("name")
     view.budget = manifest["budget"]
     view.n_initiatives = len(manifest["initiatives"])
     view.unit = manifest.get("unit")

@@ -58,10 +58,25 @@ def _first(by_name: Events, name: str) -> dict[str, Any] | None:
 
 
 def evaluations(by_name: Events) -> dict[str, dict[str, Any]]:
-    """Per initiative, the evaluation allocate decided on (or the latest single one)."""
+    """Per initiative, the evaluation allocate decided on: from ``allocate_requested``;
+    without it (a run history written before it was kept), each ``evaluate_completed``
+    with the report's predicted value and P(effect > 0) (the posterior's interval is then
+    unknown); before the report, the single evaluations."""
     found = {e["initiative_id"]: e["result"] for e in by_name.get("evaluate_completed", [])}
     if asked := _first(by_name, "allocate_requested"):
         found.update({e["initiative_id"]: e for e in asked.get("initiatives", [])})
+    elif completed := _first(by_name, "run_completed"):
+        posterior = (completed.get("summary") or {}).get("estimates") == "posterior"
+        for pilot in completed.get("pilots") or []:
+            single = found.get(pilot["initiative_id"])
+            if single is None or pilot.get("predicted_return") is None:
+                continue
+            found[pilot["initiative_id"]] = {
+                **single,
+                "return_median": pilot["predicted_return"],
+                "probability_positive": pilot.get("probability_positive"),
+                **({"return_worst": None, "return_best": None} if posterior else {}),
+            }
     return found
 
 

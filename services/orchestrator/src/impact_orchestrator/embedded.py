@@ -12,6 +12,7 @@ from typing import Any
 from impact_orchestrator.archive import archive_completed
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
+from impact_orchestrator.history import Recorder, RunHistory
 from impact_orchestrator.manifest import Manifest, Registries, default_registries, load_manifest
 from impact_orchestrator.progress import stage_progress, wanted
 from impact_orchestrator.run_state import RunState
@@ -32,6 +33,7 @@ def run_embedded(
     executor: ExecutorKind = "auto",
     stats: EmbeddedStats | None = None,
     progress: bool | None = None,
+    history: RunHistory | None = None,
 ) -> dict[str, Any]:
     """Run a manifest to completion and return the ``run_completed`` payload.
 
@@ -51,6 +53,8 @@ def run_embedded(
         stats: filled with the run's CPU seconds (components by stage, orchestrator).
         progress: show a progress bar per stage (rich); default: on a terminal or in
             Jupyter when no ``on_status`` is given.
+        history: record the run's events there (``impact_orchestrator.history``), so
+            ``impact report``, ``impact compare`` and the dashboard find it by run id.
 
     Raises:
         ManifestError: when ``manifest`` is an invalid manifest file or mapping.
@@ -65,9 +69,11 @@ def run_embedded(
         manifest = load_manifest(manifest, registries=registries)
     if executor == "auto" and not own_registries:
         executor = "thread"  # test doubles and notebook classes stay in this process
-    state, commands = RunState.start(
-        manifest.to_event_payload(), run_id or str(uuid.uuid4()), clock()
-    )
+    payload = manifest.to_event_payload()
+    state, commands = RunState.start(payload, run_id or str(uuid.uuid4()), clock())
+    record = Recorder(state.run_id) if history is not None else None
+    if record is not None:
+        record("manifest_submitted", payload)
     if executor == "auto" and reads_dataframes(manifest):
         executor = "thread"  # the frames live in this process
     workers = max_workers or manifest.max_workers
@@ -80,6 +86,8 @@ def run_embedded(
             def dispatch(batch: list[Command]) -> None:
                 pool.submit([c for c in batch if c.event.endswith("_requested")])
                 for command in batch:
+                    if record is not None:
+                        record(command.event, command.payload)
                     if command.event == "run_status":
                         for callback in callbacks:
                             callback(command.payload)
@@ -90,8 +98,10 @@ def run_embedded(
                     raise RuntimeError(f"run {state.run_id} stalled in stage {state.stage}")
                 at = state.deadline.at
                 timeout = None if at is None else max(0.0, at - clock())
-                for _, (event, payload) in pool.results(timeout):
-                    state, commands = apply(state, event, payload, clock())
+                for _, (event, result) in pool.results(timeout):
+                    if record is not None:
+                        record(event, result)
+                    state, commands = apply(state, event, result, clock())
                     dispatch(commands)
                 state, commands = on_tick(state, clock())
                 dispatch(commands)
@@ -99,6 +109,8 @@ def run_embedded(
             pool.close()
     assert state.result is not None
     archive_completed(state)
+    if history is not None and record is not None:
+        history.write(state.run_id, record.events)
     stats.orchestrator_cpu_s += time.thread_time() - started
     return state.result
 

@@ -6,8 +6,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from impact_contracts.events import MAX_NAME_LENGTH, check_run_name
 from impact_measure.storage import storage_problem, storage_root
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from impact_orchestrator.manifest.errors import ErrorCollector, ManifestError
 from impact_orchestrator.manifest.files import DataRoot
@@ -61,10 +62,16 @@ class _ManifestFile(BaseModel):
     deadline_policy: Literal["fail", "proceed"] = "proceed"
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     unit: str | None = Field(default=None, min_length=1)
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH)
     MEASURE: Any = None
     EVALUATE: Any = None
     ALLOCATE: Any = None
     INITIATIVES: list[_InitiativeEntry] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _a_visible_name(cls, name: str | None) -> str | None:
+        return check_run_name(name)
 
 
 #: How errors name a manifest given as a mapping (paths in it are taken from the cwd).
@@ -168,6 +175,7 @@ def _load(
             initiatives=initiatives,
             source=str(manifest_path),
             unit=run.unit,
+            name=run.name,
         )
     except ValidationError as exc:  # a limit of the manifest_submitted contract
         errors.add_validation(name, (), exc)
