@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
@@ -64,6 +65,20 @@ def test_embedded_runs_are_recorded_compared_and_reported(home: Path, tmp_path: 
     html = page.read_text()
     assert "<title>Outcome report Q4 at 75k" in html
     assert re.search(r"<h1>Q4 at 75k <small[^>]*>run " + a["run_id"], html)
+
+    sheet = tmp_path / "portfolio.csv"
+    impact(home, "report", a["run_id"], "--csv", str(sheet))
+    rows = list(csv.DictReader(sheet.open()))
+    assert [r["initiative_id"] for r in rows] == [p["initiative_id"] for p in a["pilots"]]
+    assert {r["initiative_id"]: float(r["predicted"]) for r in rows} == {
+        p["initiative_id"]: p["predicted_return"] for p in a["pilots"]
+    }
+    assert {r["initiative_id"] for r in rows if r["selected"] == "yes"} == {
+        r["initiative_id"] for r in a["reports"]
+    }
+    assert "checkout-flow-ab-test" not in {
+        r["initiative_id"] for r in rows if r["selected"] == "yes"
+    }
 
 
 def test_a_run_not_in_the_history_needs_a_broker(home: Path) -> None:

@@ -141,7 +141,8 @@ def test_a_one_initiative_csv_run_reports_the_pilot_estimate_when_scale_fails(
     """Before: ``impact run --json`` printed reports [] and a scale failure, no estimate."""
     manifest = one_initiative(tmp_path)
     result = invoke("run", manifest, "--json")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # an initiative failed (at scale)
+    assert result.stderr.strip() == "run completed: 1 of 1 initiatives failed (my-test at scale)"
     report = json.loads(result.stdout)
     assert report["pilots"] == [
         {

@@ -2,8 +2,10 @@
 
 ``impact run`` and ``api.run`` give each embedded run a run id and record its events here
 as the Kafka topics would hold them (the envelope's ``run_id``, ``event_id`` and
-``produced_at``), less what repeats other events: the ``*_requested`` events (they repeat
-the manifest and the evaluations) and every ``run_status`` but the last of each stage.
+``produced_at``), less what repeats other events: the measure and evaluate requests (they
+repeat the manifest and the pilots) and every ``run_status`` but the last of each stage.
+``allocate_requested`` is kept: it holds the evaluations after the cohort step (the
+posterior, in the manifest's unit), which the report's portfolio shows.
 ``impact report``, ``impact compare``, ``impact runs`` and the dashboard read them with the
 same code as a Kafka run's events.
 
@@ -24,7 +26,7 @@ from typing import Any
 
 HISTORY_ENV = "IMPACT_HISTORY_DIR"
 #: The events a history file leaves out (each repeats the manifest or other events).
-NOT_RECORDED = frozenset({"measure_requested", "evaluate_requested", "allocate_requested"})
+NOT_RECORDED = frozenset({"measure_requested", "evaluate_requested"})
 #: Run ids a history file may be named after (uuids, and ids a user gave with --run-id).
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
 
