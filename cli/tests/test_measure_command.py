@@ -142,7 +142,8 @@ def test_a_one_initiative_csv_run_reports_the_pilot_estimate_and_flags_the_scale
     scale measurement cannot run (no SCALE section) and it is flagged before allocation."""
     manifest = one_initiative(tmp_path)
     result = invoke("run", manifest, "--json")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # an initiative failed (at scale)
+    assert result.stderr.strip() == "run completed: 1 of 1 initiatives failed (my-test at scale)"
     report = json.loads(result.stdout)
     assert report["pilots"] == [
         {

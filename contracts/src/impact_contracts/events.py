@@ -25,6 +25,8 @@ MAX_INITIATIVES = 100_000
 MAX_SAMPLE_SIZE = 10_000_000
 MAX_WORKERS = 256
 MAX_SEED = 2**63 - 1  # an Avro long, and numpy seeds are non-negative
+#: The longest run name: a title on a page and a column in a list.
+MAX_NAME_LENGTH = 120
 
 FailedStage = Literal["measure", "evaluate", "allocate"]
 Approval = Literal["required", "none"]
@@ -59,6 +61,17 @@ class InitiativeSpec(Contract):
         return factor
 
 
+def check_run_name(name: str | None) -> str | None:
+    """A run name is printable text that does not start or end with a space."""
+    if name is None:
+        return None
+    if name != name.strip():
+        raise ValueError("must not start or end with white space")
+    if not name.isprintable():
+        raise ValueError("must be printable text on one line")
+    return name
+
+
 class ManifestSubmitted(Contract):
     """A validated, fully inlined run: what ``manifest_submitted`` carries."""
 
@@ -82,6 +95,12 @@ class ManifestSubmitted(Contract):
     pilot_only: bool = False
     approval_days: float | None = Field(default=None, gt=0, le=MAX_DEADLINE_DAYS)
     scale_days: float | None = Field(default=None, gt=0, le=MAX_DEADLINE_DAYS)
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH)
+
+    @field_validator("name")
+    @classmethod
+    def _a_visible_name(cls, name: str | None) -> str | None:
+        return check_run_name(name)
 
     @field_validator("initiatives", mode="before")
     @classmethod

@@ -125,6 +125,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "pilot_only": False,
         "approval_days": 14.0,
         "scale_days": 60.0,
+        "name": "Q4 retail portfolio",
     },
     "measure_requested": {
         **_envelope("7d0e7a0e-8c1f-4a52-9f39-000000000002", "7d0e7a0e-8c1f-4a52-9f39-000000000001"),
@@ -269,8 +270,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 
 
 #: events at a later minor of their v1 schema (the example carries every 1.x field)
-#: (1.1 of evaluate_completed, allocate_requested and manifest_submitted, 1.2 of run_completed:
-#: the posterior, prediction intervals and value model of decision 0080)
+#: (1.1 of evaluate_completed and allocate_requested, 1.2 of run_completed and manifest_submitted:
+#: the posterior, prediction intervals and value model of decision 0080; the run name of 0085)
 MINOR_VERSIONS = {
     "measure_completed": "1.1",
     "run_completed": "1.2",

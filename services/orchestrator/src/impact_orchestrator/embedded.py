@@ -12,6 +12,7 @@ from typing import Any
 from impact_orchestrator.archive import archive_completed
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
+from impact_orchestrator.history import Recorder, RunHistory
 from impact_orchestrator.manifest import Manifest, Registries, default_registries, load_manifest
 from impact_orchestrator.progress import stage_progress, wanted
 from impact_orchestrator.run_state import RunState
@@ -34,6 +35,7 @@ def run_embedded(
     stats: EmbeddedStats | None = None,
     progress: bool | None = None,
     decisions: Sequence[Mapping[str, Any]] = (),
+    history: RunHistory | None = None,
 ) -> dict[str, Any]:
     """Run a manifest to completion and return the ``run_completed`` payload.
 
@@ -57,6 +59,8 @@ def run_embedded(
             given later: ``run_command`` payloads (``{"action": "approve", "actor": ...,
             "drop": [...]}``, ``reject``, ``scale``), applied in order, each when the run
             waits for people (docs/orchestrator.md, "Run lifecycle").
+        history: record the run's events there (``impact_orchestrator.history``), so
+            ``impact report``, ``impact compare`` and the dashboard find it by run id.
 
     Raises:
         ManifestError: when ``manifest`` is an invalid manifest file or mapping.
@@ -71,9 +75,11 @@ def run_embedded(
         manifest = load_manifest(manifest, registries=registries)
     if executor == "auto" and not own_registries:
         executor = "thread"  # test doubles and notebook classes stay in this process
-    state, commands = RunState.start(
-        manifest.to_event_payload(), run_id or str(uuid.uuid4()), clock()
-    )
+    payload = manifest.to_event_payload()
+    state, commands = RunState.start(payload, run_id or str(uuid.uuid4()), clock())
+    record = Recorder(state.run_id) if history is not None else None
+    if record is not None:
+        record("manifest_submitted", payload)
     if executor == "auto" and reads_dataframes(manifest):
         executor = "thread"  # the frames live in this process
     pending = list(decisions)
@@ -87,6 +93,8 @@ def run_embedded(
             def dispatch(batch: list[Command]) -> None:
                 pool.submit([c for c in batch if c.event.endswith("_requested")])
                 for command in batch:
+                    if record is not None:
+                        record(command.event, command.payload)
                     if command.event == "run_status":
                         for callback in callbacks:
                             callback(command.payload)
@@ -101,8 +109,10 @@ def run_embedded(
                     continue
                 at = state.deadline.at
                 timeout = None if at is None else max(0.0, at - clock())
-                for _, (event, payload) in pool.results(timeout):
-                    state, commands = apply(state, event, payload, clock())
+                for _, (event, result) in pool.results(timeout):
+                    if record is not None:
+                        record(event, result)
+                    state, commands = apply(state, event, result, clock())
                     dispatch(commands)
                 state, commands = on_tick(state, clock())
                 dispatch(commands)
@@ -110,6 +120,8 @@ def run_embedded(
             pool.close()
     assert state.result is not None
     archive_completed(state)
+    if history is not None and record is not None:
+        history.write(state.run_id, record.events)
     stats.orchestrator_cpu_s += time.thread_time() - started
     return state.result
 

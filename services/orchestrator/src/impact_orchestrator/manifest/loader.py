@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from impact_contracts.events import MAX_DEADLINE_DAYS
+from impact_contracts.events import MAX_DEADLINE_DAYS, MAX_NAME_LENGTH, check_run_name
 from impact_measure.storage import storage_problem, storage_root
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from impact_orchestrator.manifest.errors import ErrorCollector, ManifestError
 from impact_orchestrator.manifest.files import DataRoot
@@ -73,10 +73,16 @@ class _ManifestFile(BaseModel):
     approval: Literal["required", "none"] = "none"
     pilot_only: bool = False
     deadlines: _Deadlines = _Deadlines()
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH)
     MEASURE: Any = None
     EVALUATE: Any = None
     ALLOCATE: Any = None
     INITIATIVES: list[_InitiativeEntry] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _a_visible_name(cls, name: str | None) -> str | None:
+        return check_run_name(name)
 
 
 #: How errors name a manifest given as a mapping (paths in it are taken from the cwd).
@@ -184,6 +190,7 @@ def _load(
             pilot_only=run.pilot_only,
             approval_days=run.deadlines.approval_days,
             scale_days=run.deadlines.scale_days,
+            name=run.name,
         )
     except ValidationError as exc:  # a limit of the manifest_submitted contract
         errors.add_validation(name, (), exc)
