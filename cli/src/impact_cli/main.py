@@ -19,7 +19,7 @@ import typer
 from impact_contracts import ConfigError
 from rich.console import Console
 
-from impact_cli import history, measure, render, report_command, stack
+from impact_cli import history, lifecycle, measure, render, report_command, stack
 from impact_cli.common import DataRoot, NoCache, console, dump, errors, fail
 from impact_cli.decision import manifest_brief, run_problem
 from impact_cli.lineage import lineage
@@ -375,6 +375,7 @@ def ui(
 app.command("report")(report_command.report)
 app.command("measure")(measure.measure)
 history.register(app)
+lifecycle.register(app)
 
 
 @app.command()

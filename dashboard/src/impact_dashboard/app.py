@@ -4,7 +4,8 @@ Routes: ``/`` runs list, ``/runs/{run_id}`` run page, ``/runs/{run_id}/events`` 
 server-sent events (``view``: the rendered sections, each time the run moves; ``end``:
 the final report has been sent), ``/runs/{run_id}/report.html`` the self-contained report,
 ``/runs/{run_id}/portfolio.csv`` and ``/runs/{run_id}/portfolio.xlsx`` the portfolio export,
-``/static/live.js``, ``/healthz``.
+``/runs/{run_id}/approve`` and ``/reject`` (POST, ``decisions``), ``/static/live.js``,
+``/healthz``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from impact_dashboard import export, pages
+from impact_dashboard import decisions, export, pages
 from impact_dashboard.model import run_view
 from impact_dashboard.source import Event, RunSource
 
@@ -65,6 +66,12 @@ def create_app(source: RunSource, push_interval_s: float = PUSH_INTERVAL_S) -> S
         run_id = request.path_params["run_id"]
         return EventSourceResponse(live_sections(source, run_id, push_interval_s), ping=15)
 
+    async def approve(request: Request) -> Response:
+        return await decisions.decide(source, request, "approve")
+
+    async def reject(request: Request) -> Response:
+        return await decisions.decide(source, request, "reject")
+
     async def script(request: Request) -> Response:
         return Response(pages.asset("live.js"), media_type="text/javascript")
 
@@ -82,6 +89,8 @@ def create_app(source: RunSource, push_interval_s: float = PUSH_INTERVAL_S) -> S
             Route("/runs/{run_id}", run),
             Route("/runs/{run_id}/events", events),
             Route("/runs/{run_id}/report.html", report),
+            Route("/runs/{run_id}/approve", approve, methods=["POST"]),
+            Route("/runs/{run_id}/reject", reject, methods=["POST"]),
             Route("/runs/{run_id}/portfolio.{kind:str}", download),
             Route("/static/live.js", script),
             Route("/healthz", healthz),

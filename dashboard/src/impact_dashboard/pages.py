@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from impact_dashboard import charts
+from impact_dashboard import charts, decisions
 from impact_dashboard.model import RunView
 from impact_dashboard.runs import RunRow
 
@@ -82,8 +82,14 @@ def runs_page(rows: list[RunRow]) -> str:
 
 
 def run_page(view: RunView) -> str:
-    """The live run page: the sections now, then live.js follows the run."""
-    return environment().get_template("run.html").render(view=view, charts=run_charts(view))
+    """The live run page: the sections now, then live.js follows the run; the approval
+    form while the run awaits approval (``decisions``)."""
+    approval = decisions.portfolio(view) if decisions.awaiting_approval(view) else None
+    return (
+        environment()
+        .get_template("run.html")
+        .render(view=view, charts=run_charts(view), approval=approval)
+    )
 
 
 def run_sections(view: RunView) -> str:

@@ -121,6 +121,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         ],
         "source": "manifests/q4.yaml",
         "unit": "EUR",
+        "approval": "required",
+        "pilot_only": False,
+        "approval_days": 14.0,
+        "scale_days": 60.0,
         "name": "Q4 retail portfolio",
     },
     "measure_requested": {
@@ -252,6 +256,15 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "phase": "pilot",
         "reason": "data file not found: /data/loyalty.parquet",
         "error_type": "ConfigError",
+    },
+    "run_command": {
+        **_envelope("7d0e7a0e-8c1f-4a52-9f39-000000000011", None),
+        "action": "scale",
+        "actor": "alice",
+        "note": "scale data of the first 8 weeks",
+        "drop": [],
+        "initiative_id": "free-shipping",
+        "measure_config": MEASURE_CONFIG,
     },
 }
 

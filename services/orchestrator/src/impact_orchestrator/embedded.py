@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from impact_orchestrator.manifest import Manifest, Registries, default_registrie
 from impact_orchestrator.progress import stage_progress, wanted
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.transitions import apply, on_tick
+from impact_orchestrator.validation import check_payload
 from impact_orchestrator.workers import ComponentPool, EmbeddedStats, ExecutorKind
 
 StatusCallback = Callable[[dict[str, Any]], None]
@@ -33,6 +34,7 @@ def run_embedded(
     executor: ExecutorKind = "auto",
     stats: EmbeddedStats | None = None,
     progress: bool | None = None,
+    decisions: Sequence[Mapping[str, Any]] = (),
     history: RunHistory | None = None,
 ) -> dict[str, Any]:
     """Run a manifest to completion and return the ``run_completed`` payload.
@@ -53,6 +55,10 @@ def run_embedded(
         stats: filled with the run's CPU seconds (components by stage, orchestrator).
         progress: show a progress bar per stage (rich); default: on a terminal or in
             Jupyter when no ``on_status`` is given.
+        decisions: what people decide, for a run with ``approval: required`` or scale data
+            given later: ``run_command`` payloads (``{"action": "approve", "actor": ...,
+            "drop": [...]}``, ``reject``, ``scale``), applied in order, each when the run
+            waits for people (docs/orchestrator.md, "Run lifecycle").
         history: record the run's events there (``impact_orchestrator.history``), so
             ``impact report``, ``impact compare`` and the dashboard find it by run id.
 
@@ -76,6 +82,7 @@ def run_embedded(
         record("manifest_submitted", payload)
     if executor == "auto" and reads_dataframes(manifest):
         executor = "thread"  # the frames live in this process
+    pending = list(decisions)
     workers = max_workers or manifest.max_workers
     pool = ComponentPool(ComponentExecutor(registries), registries, workers, executor, stats)
     show = progress if progress is not None else on_status is None and wanted()
@@ -95,7 +102,11 @@ def run_embedded(
             dispatch(commands)
             while not state.done:
                 if not pool.busy:
-                    raise RuntimeError(f"run {state.run_id} stalled in stage {state.stage}")
+                    if not pending:
+                        raise RuntimeError(_stalled(state))
+                    state, batch = decide(state, pending.pop(0), registries, clock())
+                    dispatch(batch)
+                    continue
                 at = state.deadline.at
                 timeout = None if at is None else max(0.0, at - clock())
                 for _, (event, result) in pool.results(timeout):
@@ -113,6 +124,37 @@ def run_embedded(
         history.write(state.run_id, record.events)
     stats.orchestrator_cpu_s += time.thread_time() - started
     return state.result
+
+
+def decide(
+    state: RunState, command: Mapping[str, Any], registries: Registries, now: float
+) -> tuple[RunState, list[Command]]:
+    """Apply one ``run_command`` payload, checked against its contract as on Kafka.
+
+    Raises:
+        ContractViolation: the command breaks its contract (names the key).
+    """
+    payload: dict[str, Any] = {"note": None, "drop": [], "initiative_id": None}
+    payload["measure_config"] = {}
+    payload |= dict(command)
+    check_payload("run_command", payload, registries)
+    return apply(state, "run_command", {**payload, "command_id": str(uuid.uuid4())}, now)
+
+
+def _stalled(state: RunState) -> str:
+    """Why a run waits with nothing running, and what to give it."""
+    if state.stage == "approval":
+        return (
+            f"run {state.run_id} awaits approval: give the decision with "
+            "decisions=[{'action': 'approve', 'actor': ...}], or set approval: none"
+        )
+    if state.stage == "scale":
+        waiting = ", ".join(state.scaled.missing())
+        return (
+            f"run {state.run_id} awaits scale data for {waiting}: give it with decisions=["
+            "{'action': 'scale', 'actor': ..., 'initiative_id': ..., 'measure_config': ...}]"
+        )
+    return f"run {state.run_id} stalled in stage {state.stage}"
 
 
 def reads_dataframes(manifest: Manifest) -> bool:

@@ -93,7 +93,7 @@ def sweep_budgets(
     return Sweep(
         points=points,
         n_evaluated=len(state.evaluations),
-        failures=list(state.failures),
+        failures=[f.model_dump() for f in state.failures],
         cached=sorted(state.cached),
         name=manifest.name,
         unit=manifest.unit,

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from impact_contracts.events import MAX_NAME_LENGTH, check_run_name
+from impact_contracts.events import MAX_DEADLINE_DAYS, MAX_NAME_LENGTH, check_run_name
 from impact_measure.storage import storage_problem, storage_root
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -50,6 +50,14 @@ class _InitiativeEntry(BaseModel):
     horizon: float | None = Field(default=None, gt=0)
 
 
+class _Deadlines(BaseModel):
+    """Days each phase that waits for people may take (``deadlines:``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    approval_days: float | None = Field(default=None, gt=0, le=MAX_DEADLINE_DAYS)
+    scale_days: float | None = Field(default=None, gt=0, le=MAX_DEADLINE_DAYS)
+
+
 class _ManifestFile(BaseModel):
     """The keys a user writes, with the original names."""
 
@@ -62,6 +70,9 @@ class _ManifestFile(BaseModel):
     deadline_policy: Literal["fail", "proceed"] = "proceed"
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     unit: str | None = Field(default=None, min_length=1)
+    approval: Literal["required", "none"] = "none"
+    pilot_only: bool = False
+    deadlines: _Deadlines = _Deadlines()
     name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH)
     MEASURE: Any = None
     EVALUATE: Any = None
@@ -175,6 +186,10 @@ def _load(
             initiatives=initiatives,
             source=str(manifest_path),
             unit=run.unit,
+            approval=run.approval,
+            pilot_only=run.pilot_only,
+            approval_days=run.deadlines.approval_days,
+            scale_days=run.deadlines.scale_days,
             name=run.name,
         )
     except ValidationError as exc:  # a limit of the manifest_submitted contract
