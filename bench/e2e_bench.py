@@ -2,7 +2,7 @@
 
 Run: ``uv run python -m bench.e2e_bench [--sizes 1 100 1000]`` (starts its own broker and
 registry). Kafka: orchestrator x1, measure x cores, evaluate x1, allocate x1; embedded:
-``run_embedded(max_workers=cores)`` on threads (``executor="thread"``, the old mode) and
+``run_embedded(max_workers=cores)`` on threads (``executor="thread"``) and
 with the default ``executor="auto"`` (worker processes for large runs). Every row reports
 wall s, the components' own CPU-s, the floor = CPU-s / cores and wall / floor
 (``bench/floor.py``); Kafka rows also the CPU-s of the service processes and of the

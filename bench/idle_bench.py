@@ -2,9 +2,8 @@
 
 Run: ``uv run python -m bench.idle_bench [--idle-s 60] [--runs 20]`` (starts its own
 broker and registry). Two stacks run side by side on one broker, each on its own topic
-prefix: one with ``IMPACT_FETCH_MAX_WAIT_MS=5`` (the old default), one with the current
-default; next to them, bare aiokafka consumers (``bench.idle_peer``) with the same two
-fetch waits, as the peer. Then:
+prefix: one with ``IMPACT_FETCH_MAX_WAIT_MS=5``, one with the default; next to them, bare
+aiokafka consumers (``bench.idle_peer``) with the same two fetch waits, as the peer. Then:
 
 1. wait until every replica and peer owns partitions, then one warm-up run per stack (so
    the lazily imported stage libraries are loaded);
@@ -48,7 +47,7 @@ RUN_TIMEOUT_S = 120.0
 METHOD = (
     "One KRaft broker and our registry; two service stacks (orchestrator, measure, "
     "evaluate, allocate, one replica each, exactly-once defaults) on separate topic "
-    "prefixes, one with IMPACT_FETCH_MAX_WAIT_MS=5 (the old default) and one with the "
+    "prefixes, one with IMPACT_FETCH_MAX_WAIT_MS=5 and one with the "
     "current default; bare aiokafka consumers (read_committed, getmany(timeout_ms=200) "
     "loop, own group on the measure input topic) with the same two fetch waits as the "
     "peer. Idle: user+system CPU seconds from /proc/<pid>/stat over --idle-s seconds with "

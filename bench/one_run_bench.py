@@ -1,4 +1,4 @@
-"""One initiative end to end on Kafka, with a per-hop breakdown (issue 15: ≤ 0.2 s idle).
+"""One initiative end to end on Kafka, with a per-hop breakdown (target: ≤ 0.2 s idle).
 
 Run: ``uv run python -m bench.one_run_bench [--runs 20] [--baseline DIR]`` (starts its own
 broker and registry). One service stack (orchestrator, measure, evaluate, allocate, one

@@ -3,7 +3,7 @@
 Run: ``uv run python -m bench.registry_bench`` (starts its own broker and registry).
 Requests go over loopback from one httpx client with keep-alive (as ``RegistryClient``
 sends them, caches bypassed) and, for GET by id, from a new connection per request.
-Targets (issue 14): GET by id p50 < 3 ms, register p50 < 15 ms, restart < 5 s.
+Targets: GET by id p50 < 3 ms, register p50 < 15 ms, restart < 5 s.
 Writes ``bench/results/registry.json``.
 """
 

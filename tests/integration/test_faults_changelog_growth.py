@@ -1,4 +1,4 @@
-"""Fault suite (m): the orchestrator's changelog grown with the event topics (issue 26).
+"""Fault suite (m): the orchestrator's changelog grown with the event topics.
 
 An operator growing "every ``impact.*`` topic" from 6 to 12 partitions, the changelog
 included (docs/deployment.md forbids it): run ownership is ``murmur2(run_id) % <changelog

@@ -1,12 +1,11 @@
-"""Fault suite (l): a corrupt record in the orchestrator's changelog (issue 26).
+"""Fault suite (l): a corrupt record in the orchestrator's changelog.
 
 Mid-run, two corrupt runs are written to the changelog partition of the run in flight (a
 run whose failure positions are not 0..n-1, which ``changelog._in_order`` refuses, and a
 record that is not even JSON), then the orchestrator owning that partition is SIGKILLed
-and restarted, so a replica restores the partition. The restore used to retry the
-``ValueError`` for ever, holding the run in flight, while ``/readyz`` answered 200. Now
-the corrupt runs are left out, logged and counted, the replica answers 503, and the run
-in flight completes.
+and restarted, so a replica restores the partition. Retrying the ``ValueError`` would hold
+the run in flight for ever while ``/readyz`` answered 200; instead the corrupt runs are
+left out, logged and counted, the replica answers 503, and the run in flight completes.
 """
 
 from __future__ import annotations

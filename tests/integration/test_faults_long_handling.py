@@ -1,9 +1,9 @@
-"""Fault suite (j): handling that outlasts the consumer's max poll interval (issue 26).
+"""Fault suite (j): handling that outlasts the consumer's max poll interval.
 
 aiokafka leaves the group once ``max_poll_interval_ms`` passes without a ``getmany``; a
-batch of slow measurements used to be handled without one, so the replica left, its
-commit was refused (``ownership_lost``), the batch was replayed and left again, for ever.
-The runtime now keeps polling its paused partitions while a batch is handled (decision
+batch of slow measurements handled without one would make the replica leave, its commit be
+refused (``ownership_lost``) and the batch be replayed and leave again, for ever.
+The runtime keeps polling its paused partitions while a batch is handled (decision
 0079), and a handler slower than ``IMPACT_HANDLER_TIMEOUT_S`` ends its initiative with
 ``stage_failed`` instead of holding the partition.
 

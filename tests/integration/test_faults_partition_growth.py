@@ -1,4 +1,4 @@
-"""Fault suite (k): every event topic grown from 6 to 12 partitions mid-run (issue 26).
+"""Fault suite (k): every event topic grown from 6 to 12 partitions mid-run.
 
 An operator who wants more than 6 replicas of a stage grows every ``impact.*`` event topic
 (not the changelog, not the DLQs) to 12 partitions while a 40-initiative run is in flight
