@@ -88,6 +88,14 @@ async def run_on_kafka(
     return time.perf_counter() - started, None
 
 
+async def run_seconds(bus: Bus, manifest: Manifest, run_id: str, timeout_s: float) -> float:
+    """Seconds from publishing to ``run_completed``; ``TimeoutError`` if the run takes longer."""
+    seconds, run = await run_on_kafka(bus, manifest, run_id, timeout_s)
+    if run is None:
+        raise TimeoutError(f"run {run_id} did not complete in {timeout_s} s")
+    return seconds
+
+
 async def kafka_runs(
     platform: Platform, manifests: dict[int, Manifest], timeout_s: float
 ) -> dict[int, dict[str, Any]]:

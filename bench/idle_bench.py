@@ -33,8 +33,8 @@ from impact_cli.bus import Bus
 from impact_orchestrator.manifest import Manifest
 from impact_runtime import ServiceSettings
 
-from bench.broker import Platform, running_platform
-from bench.e2e_bench import PIPELINE_EVENTS, run_on_kafka
+from bench.broker import Platform, running_platform, stop_process
+from bench.e2e_bench import PIPELINE_EVENTS, run_on_kafka, run_seconds
 from bench.hops import Event, hop_summary
 from bench.machine import machine
 from bench.manifests import generate_manifest
@@ -75,15 +75,6 @@ def start_peer(platform: Platform, topic: str, fetch_wait_ms: int) -> subprocess
     return peer
 
 
-def stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def idle_cpu(pids: dict[str, int], idle_s: float) -> dict[str, dict[str, float]]:
     """CPU seconds and % of a core of each process over ``idle_s`` seconds."""
     before = {name: cpu_s(pid) for name, pid in pids.items()}
@@ -116,9 +107,7 @@ async def hop_runs(
         for index in range(runs):
             for name, bus in buses.items():
                 run_id = f"idle-{name}-{index}"
-                seconds, run = await run_on_kafka(bus, manifest, run_id, RUN_TIMEOUT_S)
-                if run is None:
-                    raise TimeoutError(f"run {run_id} did not complete in {RUN_TIMEOUT_S} s")
+                seconds = await run_seconds(bus, manifest, run_id, RUN_TIMEOUT_S)
                 walls[name].append(seconds)
                 events[name] += await bus.read_run(run_id, PIPELINE_EVENTS)
     finally:
@@ -148,7 +137,7 @@ def benchmark(platform: Platform, idle_s: float, runs: int) -> dict[str, Any]:
         topic = f"{next(iter(stacks.values())).prefix}measure.requested.v1"
         for name, wait_ms in variants.items():
             peer = start_peer(platform, topic, wait_ms)
-            running.callback(stop, peer)
+            running.callback(stop_process, peer, 20.0)
             peers[name] = peer.pid
         pids = {
             f"{variant} / {replica}": process.pid

@@ -28,6 +28,7 @@ from impact_runtime.settings import ServiceSettings
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
+from tests.support.fault_stack import fault_stack
 from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, record_fault
 from tests.support.faults import start_stack as start
 
@@ -49,14 +50,7 @@ SHORT_INTERVAL = {
 NO_CACHE = {"component": "PacedMeasure", "cache": False}
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FaultStack]:
-    logs = tmp_path_factory.mktemp("long")
-    services = start(kafka_bootstrap, schema_registry_url, logs, {}, env=SHORT_INTERVAL)
-    yield services
-    services.stop()
+stack = fault_stack("long", {}, env=SHORT_INTERVAL)
 
 
 async def _run(
