@@ -49,7 +49,7 @@ def running_platform(work_dir: Path | None = None, nodes: int = 1) -> Iterator[P
         yield Platform(bootstrap, url, work_dir)
     finally:
         if registry is not None:
-            _stop(registry)
+            stop_process(registry)
         subprocess.run([*kafka, "stop"], check=False, capture_output=True)
 
 
@@ -65,7 +65,7 @@ def _start_registry(bootstrap: str, work_dir: Path) -> tuple[subprocess.Popen[st
             url = line.strip()
             break
     if not url:
-        _stop(process)
+        stop_process(process)
         raise RuntimeError(f"registry printed no URL; see {work_dir / 'registry.log'}")
 
     def answers() -> bool:
@@ -78,10 +78,11 @@ def _start_registry(bootstrap: str, work_dir: Path) -> tuple[subprocess.Popen[st
     return process, url
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
+def stop_process(process: subprocess.Popen[str], timeout: float = 10.0) -> None:
+    """SIGTERM, SIGKILL after ``timeout`` seconds, then close its stdout pipe."""
     process.terminate()
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()

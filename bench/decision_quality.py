@@ -1,4 +1,4 @@
-"""Decision quality on simulated cohorts with known true effects (issue 25).
+"""Decision quality on simulated cohorts with known true effects.
 
 Each cohort: ``n`` initiatives with true effects drawn from one prior, a design each (six
 noise levels, like the six measure models), a pilot size from tiny to large (log-uniform),

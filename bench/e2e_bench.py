@@ -2,7 +2,7 @@
 
 Run: ``uv run python -m bench.e2e_bench [--sizes 1 100 1000]`` (starts its own broker and
 registry). Kafka: orchestrator x1, measure x cores, evaluate x1, allocate x1; embedded:
-``run_embedded(max_workers=cores)`` on threads (``executor="thread"``, the old mode) and
+``run_embedded(max_workers=cores)`` on threads (``executor="thread"``) and
 with the default ``executor="auto"`` (worker processes for large runs). Every row reports
 wall s, the components' own CPU-s, the floor = CPU-s / cores and wall / floor
 (``bench/floor.py``); Kafka rows also the CPU-s of the service processes and of the
@@ -86,6 +86,14 @@ async def run_on_kafka(
     async for _, value in bus.follow(run_id, ["run_completed"], timeout_s=timeout_s):
         return time.perf_counter() - started, value
     return time.perf_counter() - started, None
+
+
+async def run_seconds(bus: Bus, manifest: Manifest, run_id: str, timeout_s: float) -> float:
+    """Seconds from publishing to ``run_completed``; ``TimeoutError`` if the run takes longer."""
+    seconds, run = await run_on_kafka(bus, manifest, run_id, timeout_s)
+    if run is None:
+        raise TimeoutError(f"run {run_id} did not complete in {timeout_s} s")
+    return seconds
 
 
 async def kafka_runs(

@@ -2,9 +2,8 @@
 
 Run: ``uv run python -m bench.idle_bench [--idle-s 60] [--runs 20]`` (starts its own
 broker and registry). Two stacks run side by side on one broker, each on its own topic
-prefix: one with ``IMPACT_FETCH_MAX_WAIT_MS=5`` (the old default), one with the current
-default; next to them, bare aiokafka consumers (``bench.idle_peer``) with the same two
-fetch waits, as the peer. Then:
+prefix: one with ``IMPACT_FETCH_MAX_WAIT_MS=5``, one with the default; next to them, bare
+aiokafka consumers (``bench.idle_peer``) with the same two fetch waits, as the peer. Then:
 
 1. wait until every replica and peer owns partitions, then one warm-up run per stack (so
    the lazily imported stage libraries are loaded);
@@ -34,8 +33,8 @@ from impact_cli.bus import Bus
 from impact_orchestrator.manifest import Manifest
 from impact_runtime import ServiceSettings
 
-from bench.broker import Platform, running_platform
-from bench.e2e_bench import PIPELINE_EVENTS, run_on_kafka
+from bench.broker import Platform, running_platform, stop_process
+from bench.e2e_bench import PIPELINE_EVENTS, run_on_kafka, run_seconds
 from bench.hops import Event, hop_summary
 from bench.machine import machine
 from bench.manifests import generate_manifest
@@ -48,7 +47,7 @@ RUN_TIMEOUT_S = 120.0
 METHOD = (
     "One KRaft broker and our registry; two service stacks (orchestrator, measure, "
     "evaluate, allocate, one replica each, exactly-once defaults) on separate topic "
-    "prefixes, one with IMPACT_FETCH_MAX_WAIT_MS=5 (the old default) and one with the "
+    "prefixes, one with IMPACT_FETCH_MAX_WAIT_MS=5 and one with the "
     "current default; bare aiokafka consumers (read_committed, getmany(timeout_ms=200) "
     "loop, own group on the measure input topic) with the same two fetch waits as the "
     "peer. Idle: user+system CPU seconds from /proc/<pid>/stat over --idle-s seconds with "
@@ -74,15 +73,6 @@ def start_peer(platform: Platform, topic: str, fetch_wait_ms: int) -> subprocess
         peer.kill()
         raise RuntimeError(f"idle peer (fetch wait {fetch_wait_ms} ms) got no partitions")
     return peer
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def idle_cpu(pids: dict[str, int], idle_s: float) -> dict[str, dict[str, float]]:
@@ -117,9 +107,7 @@ async def hop_runs(
         for index in range(runs):
             for name, bus in buses.items():
                 run_id = f"idle-{name}-{index}"
-                seconds, run = await run_on_kafka(bus, manifest, run_id, RUN_TIMEOUT_S)
-                if run is None:
-                    raise TimeoutError(f"run {run_id} did not complete in {RUN_TIMEOUT_S} s")
+                seconds = await run_seconds(bus, manifest, run_id, RUN_TIMEOUT_S)
                 walls[name].append(seconds)
                 events[name] += await bus.read_run(run_id, PIPELINE_EVENTS)
     finally:
@@ -149,7 +137,7 @@ def benchmark(platform: Platform, idle_s: float, runs: int) -> dict[str, Any]:
         topic = f"{next(iter(stacks.values())).prefix}measure.requested.v1"
         for name, wait_ms in variants.items():
             peer = start_peer(platform, topic, wait_ms)
-            running.callback(stop, peer)
+            running.callback(stop_process, peer, 20.0)
             peers[name] = peer.pid
         pids = {
             f"{variant} / {replica}": process.pid

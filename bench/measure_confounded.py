@@ -3,7 +3,7 @@
 Run: ``uv run python -m bench.measure_confounded [--replicates 200] [--jobs 4]``; the
 recorded table uses ``--replicates 1200``: with 400 draws a coverage's Clopper-Pearson
 interval is about ±2 points and the three models share each draw, so one unlucky set of
-draws moves a design's rows together (decision 0077, issue 24 scale amendment). The first
+draws moves a design's rows together (decision 0077). The first
 three designs are the simulator's confounded cross-section (``assignment: confounded``); the
 fourth is another generator (``nonlinear_frame``: outcome nonlinear in the covariates,
 heteroskedastic noise, a binary confounder), so the CIs are not checked on one generator

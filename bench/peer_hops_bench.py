@@ -1,4 +1,4 @@
-"""One hop's latency, this project against its peers, on one broker (issue 15).
+"""One hop's latency, this project against its peers, on one broker.
 
 Run: ``uv run --group bench python -m bench.peer_hops_bench [--rounds 450]`` (starts its
 own broker and registry). Each variant is an echo service in its own process (see

@@ -3,7 +3,7 @@
 Run: ``uv run python -m bench.registry_bench`` (starts its own broker and registry).
 Requests go over loopback from one httpx client with keep-alive (as ``RegistryClient``
 sends them, caches bypassed) and, for GET by id, from a new connection per request.
-Targets (issue 14): GET by id p50 < 3 ms, register p50 < 15 ms, restart < 5 s.
+Targets: GET by id p50 < 3 ms, register p50 < 15 ms, restart < 5 s.
 Writes ``bench/results/registry.json``.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from impact_schemas.registry.client import CONTENT_TYPE
 
-from bench.broker import Platform, _start_registry, _stop, running_platform
+from bench.broker import Platform, _start_registry, running_platform, stop_process
 from bench.machine import machine
 from bench.results import markdown_table, percentile, write_result
 
@@ -108,7 +108,7 @@ def restart_s(platform: Platform) -> float:
     started = time.perf_counter()
     process, _ = _start_registry(platform.bootstrap, platform.work_dir)
     elapsed = time.perf_counter() - started
-    _stop(process)
+    stop_process(process)
     return elapsed
 
 

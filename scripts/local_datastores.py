@@ -10,7 +10,6 @@ the data directory, so ``start`` on the same directory and port brings back the 
 
 from __future__ import annotations
 
-import fcntl
 import glob
 import os
 import shutil
@@ -18,12 +17,15 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))  # run as a script: make the ``scripts`` package importable
+
+from scripts.maven_jars import fetch_jars  # noqa: E402
+
 S3PROXY_POM = REPO_ROOT / "scripts" / "s3proxy" / "pom.xml"
 S3PROXY_LIBS = REPO_ROOT / ".cache" / "s3proxy" / "libs"
 S3PROXY_MIN_JARS = 50
@@ -51,26 +53,12 @@ def wait_for_port(
 
 
 def fetch_s3proxy() -> Path:
-    """Copy S3Proxy's jars from Maven Central into .cache/s3proxy/libs (once, under a lock)."""
-    S3PROXY_LIBS.parent.mkdir(parents=True, exist_ok=True)
-    with (S3PROXY_LIBS.parent / "fetch.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if len(list(S3PROXY_LIBS.glob("*.jar"))) >= S3PROXY_MIN_JARS:
-            return S3PROXY_LIBS
-        if shutil.which("mvn") is None:
-            raise RuntimeError("mvn not found: install Maven (3.8+) to fetch S3Proxy's jars")
-        staging = Path(tempfile.mkdtemp(prefix="libs-", dir=S3PROXY_LIBS.parent))
-        command = ["mvn", "-q", "-B", "-f", str(S3PROXY_POM), "dependency:copy-dependencies"]
-        command += [f"-DoutputDirectory={staging}", "-DincludeScope=runtime"]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                raise RuntimeError(f"mvn failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-            shutil.rmtree(S3PROXY_LIBS, ignore_errors=True)
-            staging.rename(S3PROXY_LIBS)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-            shutil.rmtree(S3PROXY_POM.parent / "target", ignore_errors=True)
+    """Copy S3Proxy's jars from Maven Central into .cache/s3proxy/libs (once, under a lock).
+
+    Raises:
+        RuntimeError: Maven is missing or failed (``MavenError``, its output in the message).
+    """
+    fetch_jars(S3PROXY_POM, S3PROXY_LIBS, min_jars=S3PROXY_MIN_JARS, what="S3Proxy's jars")
     return S3PROXY_LIBS
 
 

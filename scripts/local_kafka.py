@@ -19,25 +19,19 @@ Event size limits follow ``IMPACT_MAX_MESSAGE_BYTES`` (default 64 MiB), like the
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import json
 import os
-import random
-import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))  # run as a script: make ``scripts.kafka_config`` importable
+sys.path.insert(0, str(REPO_ROOT))  # run as a script: make the ``scripts`` package importable
 
+from scripts import local_kafka_cluster as cluster  # noqa: E402
 from scripts.kafka_config import (  # noqa: E402
     SERVER_LOG_NAME,
     formatted_cluster_id,
@@ -45,115 +39,32 @@ from scripts.kafka_config import (  # noqa: E402
     server_properties,
     write_config,
 )
+from scripts.kafka_node import (  # noqa: E402
+    fetch,
+    free_ports,
+    jars_present,
+    java_command,
+    log,
+    log_says_started,
+    pid_alive,
+    port_accepts,
+    read_state,
+    spawn_watchdog,
+    startup_logs,
+    terminate,
+)
 
-__all__ = ["formatted_cluster_id", "recorded_ports", "server_properties", "write_config"]
-POM = REPO_ROOT / "scripts" / "kafka" / "pom.xml"
-LIBS_DIR = REPO_ROOT / ".cache" / "kafka" / "libs"
+__all__ = [
+    "formatted_cluster_id",
+    "free_ports",
+    "java_command",
+    "pid_alive",
+    "recorded_ports",
+    "server_properties",
+    "terminate",
+    "write_config",
+]
 DEFAULT_STATE_FILE = REPO_ROOT / "var" / "kafka" / "state.json"
-READY_LOG_LINE = "Kafka Server started"
-MIN_JARS = 50
-
-
-def log(message: str) -> None:
-    """Progress goes to stderr so stdout stays parseable."""
-    print(f"[local-kafka] {message}", file=sys.stderr, flush=True)
-
-
-def classpath() -> str:
-    return str(LIBS_DIR / "*")
-
-
-def jars_present() -> bool:
-    return LIBS_DIR.is_dir() and len(list(LIBS_DIR.glob("*.jar"))) >= MIN_JARS
-
-
-def fetch() -> None:
-    """Copy the broker's jars from Maven Central into .cache/kafka/libs (once, under a lock)."""
-    LIBS_DIR.parent.mkdir(parents=True, exist_ok=True)
-    with (LIBS_DIR.parent / "fetch.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if jars_present():
-            log(f"jars already in {LIBS_DIR} ({len(list(LIBS_DIR.glob('*.jar')))} jars)")
-            return
-        download_jars()
-
-
-def download_jars() -> None:
-    if shutil.which("mvn") is None:
-        raise SystemExit("mvn not found: install Maven (3.8+) to fetch the Kafka jars")
-    staging = Path(tempfile.mkdtemp(prefix="libs-", dir=LIBS_DIR.parent))
-    log(f"fetching Kafka jars with Maven into {LIBS_DIR} (about 15-40 s the first time) ...")
-    started = time.monotonic()
-    command = [
-        "mvn",
-        "-q",
-        "-B",
-        "-f",
-        str(POM),
-        "dependency:copy-dependencies",
-        f"-DoutputDirectory={staging}",
-        "-DincludeScope=runtime",
-    ]
-    try:
-        # Maven's output is captured: 3.8 prints stray colour codes even in batch mode.
-        completed = subprocess.run(command, capture_output=True, text=True, check=False)
-        if completed.returncode != 0:
-            raise SystemExit(
-                f"mvn failed ({completed.returncode}):\n{completed.stdout}{completed.stderr}"
-            )
-        shutil.rmtree(LIBS_DIR, ignore_errors=True)
-        staging.rename(LIBS_DIR)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(POM.parent / "target", ignore_errors=True)
-    count = len(list(LIBS_DIR.glob("*.jar")))
-    log(f"fetched {count} jars in {time.monotonic() - started:.1f} s")
-
-
-#: Lowest port ``free_ports`` picks (below the kernel's ephemeral range, see below).
-LOWEST_PORT = 10_000
-
-
-def _ephemeral_low() -> int:
-    """The first port of the kernel's ephemeral range (outgoing connections' source ports)."""
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct ports that were free on 127.0.0.1 a moment ago (all bound at once).
-
-    They lie below the ephemeral range when the kernel says where it is: a node restarted
-    on its port must find it free, and while it is down an outgoing connection could get
-    an ephemeral port as its source port and hold it.
-    """
-    low = _ephemeral_low()
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        candidates = list(range(LOWEST_PORT, low))
-        random.shuffle(candidates)
-        for sock in sockets:
-            while candidates:
-                try:
-                    sock.bind(("127.0.0.1", candidates.pop()))
-                    break
-                except OSError:
-                    continue
-            else:
-                sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-
-
-def java_command(*args: str, log_config: Path | None = None, heap: str = "512m") -> list[str]:
-    """A JVM tuned for a fast start on small machines (C1 only: about half the start time
-    under load). ``LOCAL_KAFKA_JVM_OPTS`` is appended, e.g. ``-XX:TieredStopAtLevel=4``."""
-    command = ["java", f"-Xmx{heap}", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
-    command += shlex.split(os.environ.get("LOCAL_KAFKA_JVM_OPTS", ""))
-    if log_config is not None:
-        command.append(f"-Dlog4j2.configurationFile={log_config}")
-    return [*command, "-cp", classpath(), *args]
 
 
 def choose_ports(args: argparse.Namespace, data_dir: Path) -> tuple[int, int]:
@@ -194,51 +105,6 @@ def format_storage(properties: Path) -> None:
         ),
         check=True,
         stdout=subprocess.DEVNULL,
-    )
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of ours still answers kill(0): reap it if it has exited.
-    with contextlib.suppress(ChildProcessError):
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
-    return True
-
-
-def read_state(state_file: Path) -> dict[str, object] | None:
-    if not state_file.exists():
-        return None
-    return dict(json.loads(state_file.read_text()))
-
-
-def port_accepts(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def log_says_started(log_file: Path) -> bool:
-    return log_file.exists() and READY_LOG_LINE in log_file.read_text(errors="replace")
-
-
-def log_tail(log_file: Path, lines: int = 40) -> str:
-    if not log_file.exists():
-        return f"(no log at {log_file})"
-    return "\n".join(log_file.read_text(errors="replace").splitlines()[-lines:])
-
-
-def startup_logs(data_dir: Path) -> str:
-    """The JVM's own output (crashes before logging starts) and the server log's tail."""
-    return (
-        f"--- {data_dir / 'stdout.log'}\n{log_tail(data_dir / 'stdout.log', 20)}\n"
-        f"--- {data_dir / SERVER_LOG_NAME}\n{log_tail(data_dir / SERVER_LOG_NAME)}"
     )
 
 
@@ -307,38 +173,6 @@ def start(args: argparse.Namespace) -> None:
             raise
         log(f"ready in {seconds:.1f} s")
     print(bootstrap)
-
-
-def terminate(pid: int, timeout: float) -> None:
-    """SIGTERM, then SIGKILL if the process still runs after ``timeout`` seconds."""
-    if not pid_alive(pid):
-        return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if pid_alive(pid):
-        log(f"pid {pid} ignored SIGTERM for {timeout:.0f} s: SIGKILL")
-        os.kill(pid, signal.SIGKILL)
-
-
-def spawn_watchdog(owner_pid: int, broker_pid: int) -> None:
-    """Stop the broker when its owner (e.g. a pytest run) dies without stopping it."""
-    subprocess.Popen(
-        [
-            sys.executable,
-            __file__,
-            "watch",
-            "--owner-pid",
-            str(owner_pid),
-            "--pid",
-            str(broker_pid),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
 
 
 def watch(args: argparse.Namespace) -> None:
@@ -411,21 +245,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     watch_parser = commands.add_parser("watch", help="(internal) stop the broker with its owner")
     watch_parser.add_argument("--owner-pid", type=int, required=True)
     watch_parser.add_argument("--pid", type=int, required=True)
-    cluster().add_commands(commands)
+    cluster.add_commands(commands)
     return parser.parse_args(argv)
-
-
-def cluster() -> Any:
-    """The cluster commands' module (imported late: it imports this one)."""
-    from scripts import local_kafka_cluster
-
-    return local_kafka_cluster
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if cluster().is_cluster_command(args):
-        return int(cluster().run(args))
+    if cluster.is_cluster_command(args):
+        return cluster.run(args)
     if args.command == "fetch":
         fetch()
     elif args.command == "start":

@@ -1,5 +1,8 @@
 """A local 3-node Apache Kafka cluster (KRaft) from the same jars as ``local_kafka.py``.
 
+The commands are ``local_kafka.py``'s (it adds them to its parser); the process helpers come
+from ``kafka_node.py``, which both use.
+
 Standard library only. Every node is a combined broker+controller; the three controllers
 form the quorum (formatted with ``--initial-controllers``, KIP-853). Each node has its own
 ports and data dir and can be stopped (SIGTERM, or SIGKILL with ``--kill``) and started
@@ -30,7 +33,7 @@ import uuid
 from pathlib import Path
 from typing import Any, cast
 
-from scripts import local_kafka as base
+from scripts import kafka_node as base
 from scripts.kafka_config import (
     SERVER_LOG_NAME,
     broker_settings,

@@ -38,18 +38,24 @@ async def consume_exactly(
     return values
 
 
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    """Send every ``(key, value)`` with ``acks=all`` and wait until all are written."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send(topic, value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
 @pytest.mark.integration
 async def test_produce_and_consume_hundred_messages(
     kafka_bootstrap: str, new_topic: str, group_id: str
 ) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        for index in range(MESSAGES):
-            await producer.send(new_topic, f"message-{index}".encode(), key=b"one-key")
-        await producer.flush()
-    finally:
-        await producer.stop()
+    records = [(b"one-key", f"message-{index}".encode()) for index in range(MESSAGES)]
+    await produce(kafka_bootstrap, new_topic, records)
 
     consumer = AIOKafkaConsumer(
         new_topic,
@@ -75,14 +81,8 @@ async def test_consume_transform_produce_in_transactions(
 ) -> None:
     source = await topic_factory("source")
     sink = await topic_factory("sink")
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-    await producer.start()
-    try:
-        for number in range(MESSAGES):
-            await producer.send(source, str(number).encode(), key=str(number).encode())
-        await producer.flush()
-    finally:
-        await producer.stop()
+    numbers = [str(number).encode() for number in range(MESSAGES)]
+    await produce(kafka_bootstrap, source, [(number, number) for number in numbers])
 
     consumer = AIOKafkaConsumer(
         source,

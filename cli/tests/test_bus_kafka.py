@@ -89,7 +89,8 @@ def manifest_payload(n: int) -> dict[str, Any]:
 
 
 async def test_read_run_is_complete_when_decoding_stalls(bus: Bus) -> None:
-    """Under load the old reader stopped after 1.5 s of quiet and returned a subset."""
+    """A reader that stops after a quiet spell would return a subset under load: a stalled
+    decode must not end the read."""
     values = [status(i) for i in range(500)]
     await produce_statuses(bus, values)
     await produce_statuses(bus, [status(0)], run_id="another-run")
@@ -100,7 +101,7 @@ async def test_read_run_is_complete_when_decoding_stalls(bus: Bus) -> None:
         nonlocal calls
         calls += 1
         if calls == 2:
-            await asyncio.sleep(2.0)  # a busy machine: longer than the old 1.5 s idle stop
+            await asyncio.sleep(2.0)  # a busy machine: a quiet spell of 2 s
         return await decode(data, topic)
 
     bus.codec.decode = stalls_once  # type: ignore[method-assign]

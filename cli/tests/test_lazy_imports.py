@@ -1,4 +1,4 @@
-"""Start-up cost: what ``impact --help`` and a service's start import (issue 15).
+"""Start-up cost: what ``impact --help`` and a service's start import.
 
 Each check runs in a fresh interpreter and reads ``sys.modules``, so an eager import of a
 heavy library anywhere on the path (a package ``__init__``, a module-level import in a

@@ -74,8 +74,8 @@ def test_hop_time_is_measured_from_the_causing_event() -> None:
 
 def test_a_failure_sits_after_its_cause_not_after_the_report() -> None:
     """c failed at measure: its ``stage_failed`` comes right after the ``measure_requested``
-    that caused it, before the allocation and the report (it used to sort last, as an event
-    outside the pipeline); a failure whose cause is not in the chain goes by its time."""
+    that caused it, before the allocation and the report (not last, as an event outside the
+    pipeline would sort); a failure whose cause is not in the chain goes by its time."""
     events = [
         *run_events(),
         ("measure_requested", event("mr-c", "m", 7, initiative_id="c", phase="pilot")),

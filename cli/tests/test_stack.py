@@ -12,7 +12,8 @@ from impact_cli import stack
 from impact_cli.bus import Bus
 
 from bench.manifests import generate_manifest
-from tests.integration.test_pipeline import embedded, outcome
+from tests.integration.stack import outcome
+from tests.integration.test_pipeline import embedded
 
 pytestmark = pytest.mark.integration
 

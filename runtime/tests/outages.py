@@ -4,7 +4,6 @@ dedicated single-node broker restarted on its own data (the session broker stays
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import signal
@@ -12,21 +11,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient
 
-from tests.support.kafka import REPO_ROOT, unused_port, wait_for
-
-
-def _local_kafka() -> ModuleType:
-    path = REPO_ROOT / "scripts" / "local_kafka.py"
-    spec = importlib.util.spec_from_file_location("local_kafka", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from scripts import local_kafka
+from tests.support.kafka import admin_lists_topics, unused_port, wait_for
 
 
 class Registry:
@@ -65,7 +54,6 @@ class Broker:
     """A KRaft broker from the jars on fixed ports, killed and restarted on its data."""
 
     def __init__(self, workdir: Path) -> None:
-        self.local_kafka = _local_kafka()
         self.workdir = workdir
         self.state_file = workdir / "state.json"
         self.data_dir = workdir / "data"
@@ -74,7 +62,7 @@ class Broker:
 
     def start(self) -> None:
         """Format and start (once); ``restart`` reuses the data."""
-        command = [sys.executable, str(self.local_kafka.__file__), "--state-file"]
+        command = [sys.executable, str(local_kafka.__file__), "--state-file"]
         command += [str(self.state_file), "start", "--data-dir", str(self.data_dir), "--wait"]
         command += ["--owner-pid", str(os.getpid())]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -85,34 +73,28 @@ class Broker:
         """SIGKILL, as a crashed or unplugged broker."""
         assert self.pid is not None
         os.kill(self.pid, signal.SIGKILL)
-        while self.local_kafka.pid_alive(self.pid):
+        while local_kafka.pid_alive(self.pid):
             time.sleep(0.05)
 
     def restart(self) -> None:
         """Start the JVM again on the same config and data (no new storage format)."""
         properties = self.data_dir / "server.properties"
         log_config = self.data_dir / "log4j2.xml"
-        java = self.local_kafka.java_command("kafka.Kafka", str(properties), log_config=log_config)
+        java = local_kafka.java_command("kafka.Kafka", str(properties), log_config=log_config)
         out = (self.data_dir / "stdout.log").open("ab")
         self.pid = subprocess.Popen(java, stdout=out, stderr=out, start_new_session=True).pid
 
     async def wait_ready(self, timeout: float = 120) -> None:
-        async def lists_topics() -> bool:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000)
-            try:
-                await admin.start()
-                await admin.list_topics()
-                return True
-            except Exception:
-                return False
-            finally:
-                await admin.close()
-
-        await wait_for(lists_topics, timeout, interval=0.5, message="broker did not come back")
+        await wait_for(
+            lambda: admin_lists_topics(self.bootstrap, request_timeout_ms=3000),
+            timeout,
+            interval=0.5,
+            message="broker did not come back",
+        )
 
     def stop(self) -> None:
         if self.pid is not None:
-            self.local_kafka.terminate(self.pid, 20.0)
+            local_kafka.terminate(self.pid, 20.0)
             self.pid = None
 
 

@@ -1,4 +1,4 @@
-"""A very large fan-out on a real broker: one input, tens of thousands of outputs (issue 10).
+"""A very large fan-out on a real broker: one input, tens of thousands of outputs.
 
 The orchestrator turns one ``manifest_submitted`` into one ``measure_requested`` per
 initiative, delivered with the input's offset in one transaction (decision 0045). Each

@@ -1,6 +1,6 @@
 """A schema id is bound to its schema forever: soft deletes, compaction and restarts included.
 
-The sequence (issue 14): register A under k1 and B under k2; soft-delete k2; register A
+The sequence: register A under k1 and B under k2; soft-delete k2; register A
 under k2. Version numbers of soft-deleted versions stay taken, so k2's new version is 2 and
 B's record is never overwritten. After the ``_schemas`` log is compacted (only the last
 record per key survives, tombstones included in the worst case) and the registry restarts,

@@ -1,4 +1,4 @@
-"""Registry latency defects, each at its cause (issue 14).
+"""Registry latency: each known cause of a slow request, checked where it arises.
 
 * No Nagle/delayed-ACK stall: the server's connections have TCP_NODELAY. Without it,
   uvicorn's response (headers, then body: two writes) waited for the client's delayed

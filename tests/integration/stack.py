@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
+from impact_cli.bus import Bus
 from impact_cli.processes import SERVICES, ServiceProcesses
+from impact_orchestrator.manifest import Manifest
 
 ROOT = Path(__file__).resolve().parents[2]
+RUN_TIMEOUT_S = 240.0
 
 
 def service_stack(
@@ -38,3 +44,45 @@ def settled(stack: ServiceProcesses) -> bool:
         if not all(owned) or sum(owned) != INPUT_TOPICS[service] * PARTITIONS:
             return False
     return True
+
+
+def module_stack(
+    log_name: str, replicas: dict[str, int] | None = None
+) -> Callable[..., Iterator[ServiceProcesses]]:
+    """A module-scoped ``stack`` fixture: ``service_stack`` started once for the module, its
+    logs in a temporary directory named ``log_name``, stopped after the module's tests.
+
+    Use as ``stack = module_stack("dash-logs")`` in a test module."""
+
+    @pytest.fixture(scope="module", name="stack")
+    def stack_fixture(
+        kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[ServiceProcesses]:
+        logs = tmp_path_factory.mktemp(log_name)
+        services = service_stack(kafka_bootstrap, schema_registry_url, logs, replicas or {})
+        services.start()
+        yield services
+        services.stop()
+
+    return stack_fixture
+
+
+async def completed(bus: Bus, run_id: str, timeout_s: float = RUN_TIMEOUT_S) -> dict[str, Any]:
+    """The run's ``run_completed`` payload (AssertionError if none comes in ``timeout_s``)."""
+    async for name, value in bus.follow(run_id, ["run_completed"], timeout_s=timeout_s):
+        assert name == "run_completed"
+        return value
+    raise AssertionError(f"run {run_id} did not complete within {timeout_s:.0f} s")
+
+
+async def run_on_kafka(
+    bus: Bus, manifest: Manifest, run_id: str, timeout_s: float = RUN_TIMEOUT_S
+) -> dict[str, Any]:
+    """Publish ``manifest`` as ``run_id`` and return its ``run_completed`` payload."""
+    await bus.publish_manifest(manifest.to_event_payload(), run_id)
+    return await completed(bus, run_id, timeout_s)
+
+
+def outcome(run: dict[str, Any]) -> dict[str, Any]:
+    """What must match between Kafka and embedded mode (not ids or timestamps)."""
+    return {key: run[key] for key in ("status", "reports", "pilots", "failures", "summary")}

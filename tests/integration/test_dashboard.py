@@ -22,12 +22,11 @@ import pytest
 from impact_cli.bus import Bus
 from impact_cli.lineage import HOPS
 from impact_cli.main import app
-from impact_cli.processes import ServiceProcesses
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from bench.manifests import generate_manifest
-from tests.integration.stack import service_stack
+from tests.integration.stack import module_stack
 from tests.support.browser import offline, online, screenshot, table
 from tests.support.kafka import unused_port
 
@@ -48,15 +47,7 @@ new MutationObserver(record).observe(document.getElementById('run'), {childList:
 WIDTH_JS = "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServiceProcesses]:
-    services = service_stack(
-        kafka_bootstrap, schema_registry_url, tmp_path_factory.mktemp("dash-logs"), {}
-    ).start()
-    yield services
-    services.stop()
+stack = module_stack("dash-logs")
 
 
 @pytest.fixture

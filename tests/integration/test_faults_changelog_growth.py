@@ -1,4 +1,4 @@
-"""Fault suite (m): the orchestrator's changelog grown with the event topics (issue 26).
+"""Fault suite (m): the orchestrator's changelog grown with the event topics.
 
 An operator growing "every ``impact.*`` topic" from 6 to 12 partitions, the changelog
 included (docs/deployment.md forbids it): run ownership is ``murmur2(run_id) % <changelog
@@ -14,7 +14,6 @@ completes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,8 @@ from impact_orchestrator.ownership import SCALING, owner_partition
 
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_runs import RunEvents, RunWatch
+from tests.support.fault_stack import fault_stack
 from tests.support.faults import FaultRow, FaultStack, record_fault, wait_until
-from tests.support.faults import start_stack as start
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -45,14 +44,7 @@ RUN_ID = next(
 PACING = {"IMPACT_METADATA_MAX_AGE_MS": "2000"}
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FaultStack]:
-    logs = tmp_path_factory.mktemp("changelog-growth")
-    services = start(kafka_bootstrap, schema_registry_url, logs, {"orchestrator": 1}, env=PACING)
-    yield services
-    services.stop()
+stack = fault_stack("changelog-growth", {"orchestrator": 1}, env=PACING)
 
 
 async def grow_every_topic(bootstrap: str, prefix: str) -> None:

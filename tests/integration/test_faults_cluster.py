@@ -1,4 +1,4 @@
-"""Fault suite on a 3-node cluster: no single point of failure (issue 16).
+"""Fault suite on a 3-node cluster: no single point of failure.
 
 A 200-initiative run on three KRaft nodes (topics RF 3, min ISR 2) with two replicas of
 every stage, three orchestrators and two registry instances. Three aimed faults, one after

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,8 @@ from impact_schemas.catalog import topic_for
 from tests.support.fault_components import INJECTED, release_stalls
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_runs import RunEvents, RunWatch, dlq_records
+from tests.support.fault_stack import fault_stack
 from tests.support.faults import FaultRow, FaultStack, record_fault
-from tests.support.faults import start_stack as start
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -38,16 +37,7 @@ DEADLINE_S = 25.0
 RUN_TIMEOUT_S = 90.0
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FaultStack]:
-    log_dir = tmp_path_factory.mktemp("components")
-    services = start(
-        kafka_bootstrap, schema_registry_url, log_dir, {"measure": 2}, partitions=PARTITIONS
-    )
-    yield services
-    services.stop()
+stack = fault_stack("components", {"measure": 2}, partitions=PARTITIONS)
 
 
 async def _run(

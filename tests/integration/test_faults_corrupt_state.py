@@ -1,12 +1,11 @@
-"""Fault suite (l): a corrupt record in the orchestrator's changelog (issue 26).
+"""Fault suite (l): a corrupt record in the orchestrator's changelog.
 
 Mid-run, two corrupt runs are written to the changelog partition of the run in flight (a
 run whose failure positions are not 0..n-1, which ``changelog._in_order`` refuses, and a
 record that is not even JSON), then the orchestrator owning that partition is SIGKILLed
-and restarted, so a replica restores the partition. The restore used to retry the
-``ValueError`` for ever, holding the run in flight, while ``/readyz`` answered 200. Now
-the corrupt runs are left out, logged and counted, the replica answers 503, and the run
-in flight completes.
+and restarted, so a replica restores the partition. Retrying the ``ValueError`` would hold
+the run in flight for ever while ``/readyz`` answered 200; instead the corrupt runs are
+left out, logged and counted, the replica answers 503, and the run in flight completes.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,8 +29,8 @@ from impact_schemas.catalog import topic_for
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
+from tests.support.fault_stack import fault_stack
 from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, record_fault, wait_until
-from tests.support.faults import start_stack as start
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -53,15 +51,7 @@ BAD_POSITIONS = owned_alike("corrupt-positions")
 NOT_JSON = owned_alike("corrupt-bytes")
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FaultStack]:
-    logs = tmp_path_factory.mktemp("corrupt")
-    pacing = {MEASURE_DELAY_ENV: "0.5"}
-    services = start(kafka_bootstrap, schema_registry_url, logs, {"orchestrator": 2}, env=pacing)
-    yield services
-    services.stop()
+stack = fault_stack("corrupt", {"orchestrator": 2}, env={MEASURE_DELAY_ENV: "0.5"})
 
 
 def corrupt_records(manifest: Manifest) -> list[tuple[bytes, bytes]]:

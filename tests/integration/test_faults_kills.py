@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +23,8 @@ from impact_schemas.catalog import topic_for
 from tests.support.fault_components import ALLOCATE_DELAY_ENV, MEASURE_DELAY_ENV, SOLVING
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
+from tests.support.fault_stack import fault_stack
 from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, fault_seed, record_fault
-from tests.support.faults import start_stack as start
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -48,15 +47,7 @@ class Kill:
     why: str
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FaultStack]:
-    replicas = dict.fromkeys(KINDS, 2)
-    logs = tmp_path_factory.mktemp("kills")
-    services = start(kafka_bootstrap, schema_registry_url, logs, replicas, env=PACING)
-    yield services
-    services.stop()
+stack = fault_stack("kills", dict.fromkeys(KINDS, 2), env=PACING)
 
 
 def _plan(rng: random.Random, stack: FaultStack) -> list[tuple[float, str]]:

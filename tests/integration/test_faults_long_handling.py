@@ -1,9 +1,9 @@
-"""Fault suite (j): handling that outlasts the consumer's max poll interval (issue 26).
+"""Fault suite (j): handling that outlasts the consumer's max poll interval.
 
 aiokafka leaves the group once ``max_poll_interval_ms`` passes without a ``getmany``; a
-batch of slow measurements used to be handled without one, so the replica left, its
-commit was refused (``ownership_lost``), the batch was replayed and left again, for ever.
-The runtime now keeps polling its paused partitions while a batch is handled (decision
+batch of slow measurements handled without one would make the replica leave, its commit be
+refused (``ownership_lost``) and the batch be replayed and leave again, for ever.
+The runtime keeps polling its paused partitions while a batch is handled (decision
 0079), and a handler slower than ``IMPACT_HANDLER_TIMEOUT_S`` ends its initiative with
 ``stage_failed`` instead of holding the partition.
 
@@ -28,6 +28,7 @@ from impact_runtime.settings import ServiceSettings
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
+from tests.support.fault_stack import fault_stack
 from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, record_fault
 from tests.support.faults import start_stack as start
 
@@ -49,14 +50,7 @@ SHORT_INTERVAL = {
 NO_CACHE = {"component": "PacedMeasure", "cache": False}
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FaultStack]:
-    logs = tmp_path_factory.mktemp("long")
-    services = start(kafka_bootstrap, schema_registry_url, logs, {}, env=SHORT_INTERVAL)
-    yield services
-    services.stop()
+stack = fault_stack("long", {}, env=SHORT_INTERVAL)
 
 
 async def _run(

@@ -1,4 +1,4 @@
-"""Fault suite (k): every event topic grown from 6 to 12 partitions mid-run (issue 26).
+"""Fault suite (k): every event topic grown from 6 to 12 partitions mid-run.
 
 An operator who wants more than 6 replicas of a stage grows every ``impact.*`` event topic
 (not the changelog, not the DLQs) to 12 partitions while a 40-initiative run is in flight
@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,8 @@ from impact_orchestrator.manifest import Manifest
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
+from tests.support.fault_stack import fault_stack
 from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, record_fault, wait_until
-from tests.support.faults import start_stack as start
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -40,15 +39,7 @@ RUN_TIMEOUT_S = 180.0
 PACING = {MEASURE_DELAY_ENV: "0.3", "IMPACT_METADATA_MAX_AGE_MS": "2000"}
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FaultStack]:
-    logs = tmp_path_factory.mktemp("growth")
-    replicas = {"orchestrator": 2, "measure": 2}
-    services = start(kafka_bootstrap, schema_registry_url, logs, replicas, env=PACING)
-    yield services
-    services.stop()
+stack = fault_stack("growth", {"orchestrator": 2, "measure": 2}, env=PACING)
 
 
 async def grow_event_topics(bootstrap: str, prefix: str) -> list[str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,8 @@ from impact_cli.bus import Bus
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
+from tests.support.fault_stack import fault_stack
 from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, record_fault
-from tests.support.faults import start_stack as start
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -40,14 +39,7 @@ PACING = {
 }
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FaultStack]:
-    logs = tmp_path_factory.mktemp("pause")
-    services = start(kafka_bootstrap, schema_registry_url, logs, {"measure": 2}, env=PACING)
-    yield services
-    services.stop()
+stack = fault_stack("pause", {"measure": 2}, env=PACING)
 
 
 async def test_a_replica_paused_past_its_session_commits_nothing_twice(

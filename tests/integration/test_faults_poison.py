@@ -9,7 +9,6 @@ dead-letter it crashes on it again after every restart.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,8 @@ from impact_schemas.registry.client import RegistryClient
 
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_runs import RunEvents, RunWatch, dlq_records, wait_consumed
+from tests.support.fault_stack import fault_stack
 from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, fault_seed, record_fault
-from tests.support.faults import start_stack as start
 from tests.support.poison import (
     KIND_HEADER,
     KINDS,
@@ -42,13 +41,7 @@ PARTITIONS = 6
 Sent = dict[tuple[str, str], tuple[int, int, bytes]]
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FaultStack]:
-    services = start(kafka_bootstrap, schema_registry_url, tmp_path_factory.mktemp("poison"), {})
-    yield services
-    services.stop()
+stack = fault_stack("poison", {})
 
 
 async def _send_poison(

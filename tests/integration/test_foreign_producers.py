@@ -30,7 +30,7 @@ from impact_runtime.pipeline import FORWARDED_FROM
 from impact_schemas.catalog import topic_for
 from impact_schemas.events import new_envelope
 
-from tests.integration.stack import PARTITIONS, ROOT, service_stack
+from tests.integration.stack import PARTITIONS, ROOT, completed, outcome, service_stack
 
 pytestmark = pytest.mark.integration
 
@@ -131,17 +131,6 @@ async def produce_aiokafka(
         await producer.stop()
 
 
-async def completion(bus: Bus, run_id: str) -> dict[str, Any]:
-    async for name, value in bus.follow(run_id, ["run_completed"], timeout_s=RUN_TIMEOUT_S):
-        assert name == "run_completed"
-        return value
-    raise AssertionError(f"run {run_id} did not complete within {RUN_TIMEOUT_S:.0f} s")
-
-
-def outcome(run: dict[str, Any]) -> dict[str, Any]:
-    return {key: run[key] for key in ("status", "reports", "pilots", "failures", "summary")}
-
-
 def orchestrator_log_events(stack: ServiceProcesses, event: str) -> list[dict[str, Any]]:
     replicas = range(stack.replicas["orchestrator"])
     return [
@@ -216,7 +205,7 @@ async def test_every_client_reaches_the_owner_and_the_report_equals_embedded(
     assert landed[explicit_run] != java_partition(explicit_run)
     assert landed[aiokafka_run] == java_partition(aiokafka_run)
 
-    runs = await asyncio.gather(*(completion(bus, run_id) for run_id in landed))
+    runs = await asyncio.gather(*(completed(bus, run_id, RUN_TIMEOUT_S) for run_id in landed))
     for run_id, run in zip(landed, runs, strict=True):
         assert run["status"] == "completed", (run_id, run["summary"])
         assert run["summary"]["n_evaluated"] == len(CHEAP)
@@ -256,7 +245,7 @@ async def test_an_invalid_manifest_from_a_raw_producer_fails_its_run(
     owner = java_partition(run_id)
     await produce_aiokafka(kafka_bootstrap, topic, run_id, value, (owner + 1) % PARTITIONS)
 
-    run = await completion(bus, run_id)
+    run = await completed(bus, run_id, RUN_TIMEOUT_S)
     reason = run["summary"]["reason"]
     assert run["status"] == "failed"
     assert f"initiatives: duplicate initiative ids '{first['initiative_id']}'" in reason

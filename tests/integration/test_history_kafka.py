@@ -7,20 +7,18 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from impact_cli.bus import Bus
 from impact_cli.main import app
-from impact_cli.processes import ServiceProcesses
 from impact_dashboard.source import RunSource
 from impact_orchestrator.history import RunHistory
 from impact_orchestrator.manifest import load_manifest
 from typer.testing import CliRunner
 
-from tests.integration.stack import ROOT, service_stack
+from tests.integration.stack import ROOT, completed, module_stack
 
 pytestmark = pytest.mark.integration
 
@@ -28,15 +26,7 @@ RUN_TIMEOUT_S = 300
 EXAMPLE = ROOT / "examples" / "manifest.yaml"
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServiceProcesses]:
-    services = service_stack(
-        kafka_bootstrap, schema_registry_url, tmp_path_factory.mktemp("history-logs"), {}
-    ).start()
-    yield services
-    services.stop()
+stack = module_stack("history-logs")
 
 
 def impact(bus: Bus, registry: str, *args: str) -> str:
@@ -58,11 +48,8 @@ async def test_a_named_kafka_run_beside_embedded_runs(
     monkeypatch.setenv("IMPACT_HISTORY_DIR", str(tmp_path / "runs"))
     manifest = load_manifest(EXAMPLE).model_copy(update={"budget": 75_000.0, "name": "Q4 at 75k"})
     run_id = await bus.publish_manifest(manifest.to_event_payload())
-    completed: dict[str, Any] | None = None
-    async for _name, value in bus.follow(run_id, ["run_completed"], timeout_s=RUN_TIMEOUT_S):
-        completed = dict(value)
-        break
-    assert completed is not None and completed["status"] == "completed"
+    run = await completed(bus, run_id, RUN_TIMEOUT_S)
+    assert run["status"] == "completed"
 
     status = json.loads(
         await asyncio.to_thread(impact, bus, schema_registry_url, "status", run_id, "--json")
@@ -102,7 +89,7 @@ async def test_a_named_kafka_run_beside_embedded_runs(
     assert (grown["added"], grown["removed"]) == (["checkout-flow-ab-test"], [])
     assert grown["allocated_change"] == 25_000.0
     assert grown["b"]["predicted"] == pytest.approx(bigger["summary"]["total_predicted_return"])
-    assert grown["a"]["predicted"] == pytest.approx(completed["summary"]["total_predicted_return"])
+    assert grown["a"]["predicted"] == pytest.approx(run["summary"]["total_predicted_return"])
 
     rows = await RunSource(bus, history=RunHistory()).runs()
     seen = {(r.run_id, r.name, r.mode, r.status) for r in rows}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from impact_orchestrator.manifest import Manifest, load_manifest
 from impact_schemas.catalog import topic_for
 from typer.testing import CliRunner
 
-from tests.integration.stack import ROOT, service_stack
+from tests.integration.stack import ROOT, completed, module_stack, outcome, run_on_kafka
 from tests.support.kafka import wait_for
 
 pytestmark = pytest.mark.integration
@@ -34,31 +33,7 @@ EXAMPLE = ROOT / "examples" / "manifest.yaml"
 RUN_TIMEOUT_S = 240.0
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServiceProcesses]:
-    services = service_stack(
-        kafka_bootstrap,
-        schema_registry_url,
-        tmp_path_factory.mktemp("stack-logs"),
-        replicas={"measure": 2, "evaluate": 2},
-    ).start()
-    yield services
-    services.stop()
-
-
-async def run_on_kafka(bus: Bus, manifest: Manifest, run_id: str) -> dict[str, Any]:
-    await bus.publish_manifest(manifest.to_event_payload(), run_id)
-    async for name, value in bus.follow(run_id, ["run_completed"], timeout_s=RUN_TIMEOUT_S):
-        assert name == "run_completed"
-        return value
-    raise AssertionError(f"run {run_id} did not complete within {RUN_TIMEOUT_S:.0f} s")
-
-
-def outcome(run: dict[str, Any]) -> dict[str, Any]:
-    """What must match between Kafka and embedded mode (not ids or timestamps)."""
-    return {key: run[key] for key in ("status", "reports", "pilots", "failures", "summary")}
+stack = module_stack("stack-logs", {"measure": 2, "evaluate": 2})
 
 
 def embedded(manifest: Manifest, run_id: str) -> dict[str, Any]:
@@ -328,12 +303,8 @@ async def test_a_measure_replica_killed_mid_run_loses_nothing(
     assert victim.wait(timeout=10) == -9
     stack.start_replica("measure", 0)
 
-    async for name, value in bus.follow(run_id, ["run_completed"], timeout_s=RUN_TIMEOUT_S):
-        assert name == "run_completed"
-        assert outcome(value) == embedded(manifest, run_id)
-        break
-    else:
-        raise AssertionError(f"run {run_id} did not complete after the kill")
+    run = await completed(bus, run_id, RUN_TIMEOUT_S)
+    assert outcome(run) == embedded(manifest, run_id)
 
     # Exactly once: the kill and the two rebalances it caused duplicated no committed result.
     results = await bus.read_run(run_id, ["measure_completed", "evaluate_completed"])

@@ -20,8 +20,8 @@ from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import load_manifest
 from typer.testing import CliRunner
 
-from tests.integration.stack import service_stack
-from tests.integration.test_pipeline import EXAMPLE, run_on_kafka
+from tests.integration.stack import run_on_kafka, service_stack
+from tests.integration.test_pipeline import EXAMPLE
 
 pytestmark = pytest.mark.integration
 

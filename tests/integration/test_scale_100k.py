@@ -1,5 +1,5 @@
 """A 100,000-initiative manifest published through ``impact publish`` and run to completion
-on the real broker and registry, the services as processes (issue 10).
+on the real broker and registry, the services as processes.
 
 The cheapest work per initiative: a randomised experiment on 40 simulated products, a
 budget that selects a handful for the scale phase. Prints how long each stage took and the

@@ -16,8 +16,8 @@ from impact_orchestrator import api, load_manifest, run_embedded
 
 from scripts.local_datastores import Postgres, S3Proxy
 from services.orchestrator.tests.test_archive_s3 import sales, same_data_everywhere
+from tests.integration.stack import outcome, run_on_kafka
 from tests.integration.test_cli import _message_count
-from tests.integration.test_pipeline import outcome, run_on_kafka
 
 pytestmark = pytest.mark.integration
 

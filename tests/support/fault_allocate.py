@@ -32,7 +32,7 @@ class PacedAllocate(MinimaxRegretAllocate):
 
 @ALLOCATE_COMPONENTS.register()
 class FaultyAllocate(MinimaxRegretAllocate):
-    """Raises an ``IndexError`` on every request, like the allocator bug of issue 7."""
+    """Raises an ``IndexError`` on every request, as a component bug would."""
 
     def execute(self, event: dict[str, Any]) -> dict[str, Any]:
         raise IndexError(f"{INJECTED}: list index out of range (allocate)")

@@ -182,8 +182,9 @@ async def topic_config(bootstrap: str, topic: str) -> dict[str, str]:
     return {str(entry[0]): str(entry[1]) for entry in entries if entry[1] is not None}
 
 
-async def _admin_lists_topics(bootstrap: str) -> bool:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+async def admin_lists_topics(bootstrap: str, request_timeout_ms: int = 5000) -> bool:
+    """Whether an admin client on ``bootstrap`` can list the topics (the broker answers)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=request_timeout_ms)
     try:
         await admin.start()
         await admin.list_topics()
@@ -237,7 +238,7 @@ async def kafka_bootstrap(kafka_broker: KafkaBroker) -> str:
     deadline = started + READY_TIMEOUT_S
     try:
         await wait_for(
-            lambda: _admin_lists_topics(kafka_broker.bootstrap),
+            lambda: admin_lists_topics(kafka_broker.bootstrap),
             timeout=READY_TIMEOUT_S,
             interval=0.5,
             message="admin client could not list topics",

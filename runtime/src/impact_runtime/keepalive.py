@@ -3,8 +3,8 @@
 aiokafka sends heartbeats from a task of its own, but it leaves the group once
 ``max_poll_interval_ms`` passes without a ``getmany``/``getone`` call: its heartbeat routine
 reads ``fetcher_idle_time``, the time since the last fetch call ended. A batch of slow
-handlers used to make no such call, so its replica left the group, its commit was refused
-and the batch was replayed, for ever.
+handlers makes no such call on its own: without this, its replica would leave the group,
+its commit would be refused and the batch replayed, for ever.
 
 ``KeepPolling`` polls while a batch is handled, without taking records: once the batch has
 run ``after_s``, every assigned partition is paused and ``getmany`` is called every

@@ -2,7 +2,8 @@
 
 * :class:`KafkaClientSettings`: connection (bootstrap, SASL, SSL) and event-size settings
   from ``IMPACT_*`` env vars, for clients that are not services (registry, CLI). Services
-  use ``impact_runtime.ServiceSettings``, which has the same fields.
+  use ``impact_runtime.ServiceSettings``, which inherits the same fields from
+  :class:`KafkaConnectionSettings`.
 * ``client_options`` / ``producer_options`` / ``consumer_options`` / ``topic_configs``:
   the one place that turns those settings into aiokafka arguments and topic configs.
 * :func:`read_to_end`: every record of some topics or partitions up to the end offsets

@@ -1,4 +1,4 @@
-"""``MEASUREMENT.PARAMS.missing: error | drop_rows | drop_units`` (issue 13, item 6)."""
+"""``MEASUREMENT.PARAMS.missing: error | drop_rows | drop_units`` on data with gaps."""
 
 from __future__ import annotations
 

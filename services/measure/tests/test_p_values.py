@@ -1,4 +1,4 @@
-"""p-values are never exactly 0.0 from float underflow (issue 13, item 4)."""
+"""p-values are never exactly 0.0 from float underflow."""
 
 from __future__ import annotations
 

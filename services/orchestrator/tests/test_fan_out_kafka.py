@@ -1,6 +1,6 @@
 """A run's whole fan-out on a real broker: one ``manifest_submitted`` of 20,000 initiatives
 becomes exactly 20,000 committed ``measure_requested``, in one transaction with the
-manifest's offset and the run's changelog records (decision 0045, issue 10)."""
+manifest's offset and the run's changelog records (decision 0045)."""
 
 from __future__ import annotations
 
