@@ -58,6 +58,7 @@ def test_bars_are_finished_before_the_report(monkeypatch: pytest.MonkeyPatch) ->
     completed = {"run_id": "r", "status": "completed"}
     bus = ReorderedBus(
         [
+            ("manifest_submitted", {"budget": 10.0}),
             ("run_status", status("measure", 8, 8)),
             ("run_status", status("scale", 2, 5)),
             ("run_completed", completed),
@@ -73,8 +74,10 @@ def test_bars_are_finished_before_the_report(monkeypatch: pytest.MonkeyPatch) ->
         return bars[-1]
 
     monkeypatch.setattr(main.render, "progress_bars", recording)
-    result = asyncio.run(main._follow(bus, "r", timeout=10, show=False))
+    manifest: dict[str, Any] = {}
+    result = asyncio.run(main._follow(bus, "r", timeout=10, show=False, manifest=manifest))
     assert result == completed
+    assert manifest == {"budget": 10.0}  # kept for the report's why-not reasons
     shown = {task.description: (task.completed, task.total) for task in bars[0].tasks}
     assert shown == {"measure": (8, 8), "scale": (5, 5), "report": (5, 5)}
     assert bus.closed

@@ -70,3 +70,29 @@ def test_hop_time_is_measured_from_the_causing_event() -> None:
     assert hops[("allocate_requested", None)] == 10.0  # caused by b's evaluation (the last)
     assert hops[("measure_completed", "scale")] == 600.0
     assert hops[("run_completed", None)] == 5.0
+
+
+def test_a_failure_sits_after_its_cause_not_after_the_report() -> None:
+    """c failed at measure: its ``stage_failed`` comes right after the ``measure_requested``
+    that caused it, before the allocation and the report (it used to sort last, as an event
+    outside the pipeline); a failure whose cause is not in the chain goes by its time."""
+    events = [
+        *run_events(),
+        ("measure_requested", event("mr-c", "m", 7, initiative_id="c", phase="pilot")),
+        ("stage_failed", event("sf-c", "mr-c", 50, initiative_id="c", stage="measure")),
+        ("stage_failed", event("sf-a", "elsewhere", 907, initiative_id="a", stage="scale")),
+    ]
+    chains = lineage(events)
+    assert [h.event for h in chains["c"]] == [
+        "manifest_submitted",
+        "measure_requested",
+        "stage_failed",
+        "allocate_completed",
+        "run_completed",
+    ]
+    assert [h.event for h in chains["a"]][-3:] == [
+        "measure_completed",
+        "stage_failed",
+        "run_completed",
+    ]
+    assert chains["c"][2].since_cause_ms == 43.0

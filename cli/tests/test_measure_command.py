@@ -135,13 +135,15 @@ def one_initiative(tmp_path: Path, **run_level: Any) -> Path:
     return path
 
 
-def test_a_one_initiative_csv_run_reports_the_pilot_estimate_when_scale_fails(
+def test_a_one_initiative_csv_run_reports_the_pilot_estimate_and_flags_the_scale_data(
     tmp_path: Path,
 ) -> None:
-    """Before: ``impact run --json`` printed reports [] and a scale failure, no estimate."""
+    """``impact run --json`` shows the pilot estimate; the initiative gets no budget: its
+    scale measurement cannot run (no SCALE section) and it is flagged before allocation."""
     manifest = one_initiative(tmp_path)
     result = invoke("run", manifest, "--json")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # an initiative failed (at scale)
+    assert result.stderr.strip() == "run completed: 1 of 1 initiatives failed (my-test at scale)"
     report = json.loads(result.stdout)
     assert report["pilots"] == [
         {
@@ -153,7 +155,7 @@ def test_a_one_initiative_csv_run_reports_the_pilot_estimate_when_scale_fails(
             "p_value": pytest.approx(1.5198755755254787e-05, rel=1e-9),
             "sample_size": 200,
             "confidence_score": report["pilots"][0]["confidence_score"],
-            "selected": True,
+            "selected": False,
             "predicted_return": report["pilots"][0]["predicted_return"],
             "probability_positive": report["pilots"][0]["probability_positive"],
         }
@@ -165,7 +167,11 @@ def test_a_one_initiative_csv_run_reports_the_pilot_estimate_when_scale_fails(
     assert report["reports"] == []
     (failure,) = report["failures"]
     assert (failure["initiative_id"], failure["stage"]) == ("my-test", "scale")
-    assert failure["reason"].startswith("SCALE: phase 'scale' with a 'file' source needs")
+    assert failure["reason"].startswith("no scale data: a 'file' source cannot draw a scale")
+    assert report["summary"]["total_budget_allocated"] == 0.0
+    assert report["summary"]["reason"] == (
+        "nothing allocated: no evaluated initiative can be measured at scale"
+    )
     text = invoke("run", manifest)
     assert "Pilot estimates" in text.stdout and "[2.51, 6.53]" in text.stdout
     assert "1 measurement(s) reused from the result cache" in text.stdout

@@ -135,5 +135,18 @@ def test_every_consumed_event_has_a_contract() -> None:
         "evaluate_completed",
         "manifest_submitted",
         "measure_completed",
+        "run_command",
         "stage_failed",
     ]
+
+
+def test_a_run_command_carries_the_fields_of_its_action() -> None:
+    from impact_contracts import RunCommand
+
+    approve = {"action": "approve", "actor": "alice", "drop": ["b"], "note": "b is too risky"}
+    assert RunCommand.model_validate(approve, strict=True).drop == ["b"]
+    with pytest.raises(ValidationError, match="initiative_id: required for a scale command"):
+        RunCommand.model_validate({"action": "scale", "actor": "alice"}, strict=True)
+    with pytest.raises(ValidationError, match="drop: only for approve, not reject"):
+        RunCommand.model_validate({"action": "reject", "actor": "a", "drop": ["b"]}, strict=True)
+    assert problems(RunCommand, {**approve, "action": "pause"}) == [("action", "literal_error")]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-from impact_dashboard.model import effective_return, run_view
+from impact_dashboard.model import run_view
 from impact_dashboard.runs import run_rows
 
 from dashboard.tests import sample
@@ -15,10 +14,20 @@ def test_every_initiative_says_whether_it_was_selected_and_why() -> None:
     assert why == {
         "a": "selected",
         "b": "selected",
-        "c": "below threshold (0.300 < 0.5)",
-        "d": "over budget (200 > 100)",
-        "e": "not in the minimax-regret portfolio",
+        "c": "design strength 0.300 below the minimum 0.5",
+        "d": "costs 200, more than the whole budget 100",
+        "e": "displaced by a better value per cost: b (0.08), a (0.167), against its 0.025; "
+        "costs 40.00, 20.00 left",
         "f": "failed at measure",
+    }
+    kinds = {r.initiative_id: r.reason.kind for r in view.portfolio}
+    assert kinds == {
+        "a": "selected",
+        "b": "selected",
+        "c": "below_threshold",
+        "d": "over_budget",
+        "e": "displaced",
+        "f": "failed",
     }
     assert [r.initiative_id for r in view.portfolio if r.selected] == ["a", "b"]
 
@@ -28,16 +37,44 @@ def test_portfolio_rows_carry_the_pilot_the_evaluation_and_the_budget() -> None:
     a = rows["a"]
     assert (a.effect, a.ci_lower, a.ci_upper, a.model_type) == (5.0, 3.0, 7.0, "experiment")
     assert (a.confidence, a.cost, a.budget_allocated) == (0.9, 30.0, 30.0)
-    assert a.effective_return == pytest.approx(0.9 * 5.0 + 0.1 * 3.0)
+    assert (a.predicted, a.lower, a.upper, a.probability_positive) == (5.0, 3.0, 7.0, None)
+    assert a.value_per_cost == 5.0 / 30.0
     assert rows["c"].budget_allocated is None
     f = rows["f"]
-    assert (f.effect, f.confidence, f.effective_return, f.selected) == (None, None, None, False)
+    assert (f.effect, f.confidence, f.predicted, f.selected) == (None, None, None, False)
 
 
-def test_effective_return_is_the_allocators_median_scenario() -> None:
-    assert effective_return(1.0, 5.0, 1.0) == 5.0
-    assert effective_return(0.0, 5.0, 1.0) == 1.0
-    assert effective_return(0.25, 5.0, 1.0) == 2.0
+def test_portfolio_shows_what_allocate_decided_on_not_the_single_evaluation() -> None:
+    """After the cohort step, ``allocate_requested`` carries the posterior mean, its
+    quantiles and P(effect > 0) in the manifest's unit: the table shows those."""
+    events = sample.events()
+    for name, value in events:
+        if name == "allocate_requested":
+            for e in value["initiatives"]:
+                if e["initiative_id"] == "a":
+                    e.update(return_median=4.5, return_worst=2.5, return_best=6.5,
+                             probability_positive=0.995, estimates="posterior")  # fmt: skip
+    a = next(r for r in run_view(sample.RUN, events).portfolio if r.initiative_id == "a")
+    assert (a.predicted, a.lower, a.upper, a.probability_positive) == (4.5, 2.5, 6.5, 0.995)
+    assert a.effect == 5.0  # the pilot, in its own unit, is unchanged
+
+
+def test_executive_summary_of_the_sample() -> None:
+    executive = run_view(sample.RUN, sample.events()).executive
+    assert executive is not None
+    assert executive.headline() == (
+        "2 of 6 initiatives selected; 80 of 100 allocated (80 %); expected value 9.00"
+    )
+    assert executive.points == [
+        "Selected, by value per cost: a (0.167), b (0.08).",
+        "Displaced by initiatives with a better value per cost (a, b): e.",
+        "Costs more than the whole budget: d.",
+        "Design strength below the minimum 0.5: c.",
+        "Failed before evaluation: f.",
+        "Actual 9.50 against predicted 9.00 (+0.50).",
+    ]
+    early = [e for e in sample.events() if e[0] != "allocate_completed"]
+    assert run_view(sample.RUN, early).executive is None
 
 
 def test_outcomes_have_both_intervals_and_the_errors() -> None:
@@ -65,10 +102,15 @@ def test_outcomes_have_both_intervals_and_the_errors() -> None:
 
 def test_stage_progress_is_the_latest_per_stage_in_pipeline_order() -> None:
     view = run_view(sample.RUN, sample.events())
-    assert [(s.stage, s.completed, s.total, s.state) for s in view.stages] == [
-        ("measure", 6, 6, "running"),
-        ("scale", 0, 2, "running"),
-        ("report", 2, 2, "completed"),
+    assert [(s.stage, s.completed, s.total, s.state, s.label) for s in view.stages] == [
+        ("measure", 6, 6, "running", "done"),
+        ("scale", 0, 2, "running", "stopped"),
+        ("report", 2, 2, "completed", "completed"),
+    ]
+    running = run_view(sample.RUN, sample.events(finished=False))
+    assert [(s.stage, s.label) for s in running.stages] == [
+        ("measure", "done"),
+        ("scale", "running"),
     ]
 
 

@@ -87,7 +87,8 @@ def test_ids_and_reasons_are_escaped() -> None:
             value["initiative_id"] = "<c&>"
     html = pages.report_page(run_view(sample.RUN, events))
     assert "<c&>" not in html and "&lt;c&amp;&gt;" in html
-    assert "below threshold (0.300 &lt; 0.5)" in html
+    assert "design strength 0.300 below the minimum 0.5" in html
+    assert "displaced by a better value per cost: b (0.08), a (0.167)" in html
 
 
 def test_runs_page_links_each_run() -> None:

@@ -41,4 +41,7 @@ def test_report_file_opens_offline_with_its_numbers_and_marks(
     ]
     assert (marks, fetched) == (2, 0)
     assert len(hops) == 10 and hops[0] == "manifest_submitted" and hops[-1] == "run_completed"
-    assert "below threshold (0.300 < 0.5)" in browser.find_element("id", "portfolio").text
+    assert (
+        "design strength 0.300 below the minimum 0.5"
+        in browser.find_element("id", "portfolio").text
+    )

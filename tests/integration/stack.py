@@ -23,8 +23,8 @@ def service_stack(
     )
 
 
-#: Input topics per service (the orchestrator consumes five) and partitions per topic.
-INPUT_TOPICS = {"orchestrator": 5, "measure": 1, "evaluate": 1, "allocate": 1}
+#: Input topics per service (the orchestrator consumes six) and partitions per topic.
+INPUT_TOPICS = {"orchestrator": 6, "measure": 1, "evaluate": 1, "allocate": 1}
 PARTITIONS = 6
 
 

@@ -8,6 +8,7 @@ folder (``var/test-artifacts/``), never in git.
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from impact_cli.bus import Bus
 from impact_cli.lineage import HOPS
 from impact_cli.main import app
 from impact_cli.processes import ServiceProcesses
+from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from bench.manifests import generate_manifest
@@ -41,6 +43,9 @@ const record = () => window.__states.push(
     .map(e => `${e.dataset.stage}:${e.dataset.completed}/${e.dataset.total}`).join(' '));
 new MutationObserver(record).observe(document.getElementById('run'), {childList: true});
 """
+
+#: How far the page is wider than the window (> 0: horizontal overflow).
+WIDTH_JS = "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
 @pytest.fixture(scope="module")
@@ -168,14 +173,32 @@ async def test_run_page_follows_a_run_live_and_the_report_matches_tail(
     assert "completed" in row and f"{manifest.budget:,.0f}" in row and f" {N_INITIATIVES} " in row
     screenshot(browser, artifacts / "runs-list.png")
 
-    # The static report, written by the CLI, opens from the file with no network.
-    path = tmp_path / "report.html"
+    # The stage labels are final; the page has the executive summary and no overflow.
+    browser.get(f"{dashboard}/runs/{run_id}")
+    labels = [e.text for e in browser.find_elements("css selector", "#stages .stage-label")]
+    assert labels and not [text for text in labels if "running" in text], labels
+    assert "initiatives selected" in browser.find_element("id", "executive-summary").text
+    assert browser.execute_script(WIDTH_JS) <= 0
+
+    # The static report and the portfolio files, written by the CLI; the report opens
+    # from the file with no network.
+    path, csv_path, xlsx_path = (tmp_path / f"report.{x}" for x in ("html", "csv", "xlsx"))
+    files = ["--html", str(path), "--csv", str(csv_path), "--xlsx", str(xlsx_path)]
     written = await asyncio.to_thread(
-        CliRunner().invoke,
-        app,
-        ["report", run_id, "--html", str(path), *connection(bus, schema_registry_url)],
+        CliRunner().invoke, app, ["report", run_id, *files, *connection(bus, schema_registry_url)]
     )
     assert written.exit_code == 0, written.output
+    rows = list(csv.DictReader(csv_path.open()))
+    assert len(rows) == N_INITIATIVES
+    exported = sorted(
+        (r["initiative_id"], r["budget_allocated"], r["predicted"], r["actual"])
+        for r in rows
+        if r["selected"] == "yes"
+    )
+    assert exported == [(i, b, p, a) for i, b, p, a in report_rows(run)]
+    assert all(r["reason"] and r["reason_kind"] != "pending" for r in rows)
+    sheet = load_workbook(xlsx_path)["Portfolio"]
+    assert [c.value for c in sheet["A"]][1:] == [r["initiative_id"] for r in rows]
     offline(browser)
     try:
         browser.get(path.as_uri())
@@ -186,6 +209,7 @@ async def test_run_page_follows_a_run_live_and_the_report_matches_tail(
         )
         assert offline_marks == len(run["reports"])
         assert hops_of(browser, chosen) == full_chain
+        assert browser.execute_script(WIDTH_JS) <= 0
         screenshot(browser, artifacts / "report.png")
     finally:
         online(browser)

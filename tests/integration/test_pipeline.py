@@ -105,6 +105,12 @@ async def test_example_manifest_matches_embedded_mode(bus: Bus, schema_registry_
     assert result.exit_code == 0, result.output
     status = json.loads(result.output)
     assert status["status"] == "completed"
+    # finished stages say so: "8/8 done", not "8/8 running"
+    labels = {stage: text.split(" ", 1)[1] for stage, text in status["stages"].items()}
+    assert labels == {
+        "measure": "done", "evaluate": "done", "allocate": "done", "scale": "done",
+        "report": "completed",
+    }, status["stages"]  # fmt: skip
     selected = {r["initiative_id"] for r in run["reports"]}
     for initiative, hops in status["lineage"].items():
         names = [(h["event"], h["phase"]) for h in hops]
@@ -137,7 +143,9 @@ async def test_three_concurrent_runs_complete_independently(
         assert all(count > 0 for count in per_replica.values())
 
 
-async def test_failed_initiative_is_reported_and_the_run_goes_on(bus: Bus, tmp_path: Path) -> None:
+async def test_failed_initiative_is_reported_and_the_run_goes_on(
+    bus: Bus, schema_registry_url: str, tmp_path: Path
+) -> None:
     raw = yaml.safe_load(EXAMPLE.read_text())
     broken = dict(raw["INITIATIVES"][0])
     broken["initiative_id"] = "broken-column"
@@ -157,6 +165,24 @@ async def test_failed_initiative_is_reported_and_the_run_goes_on(bus: Bus, tmp_p
     assert "no_such_column" in failures["broken-column"]["reason"]
     assert run["summary"]["n_evaluated"] == 3
     assert outcome(run) == embedded(manifest, "failure-run")
+
+    # `impact status --lineage`: the failure sits after the request that caused it, before
+    # the allocation and the report (events read topic by topic, ordered causally).
+    connection = [
+        "--bootstrap", bus.bootstrap, "--registry", schema_registry_url, "--prefix", bus.prefix
+    ]  # fmt: skip
+    result = await asyncio.to_thread(
+        CliRunner().invoke, app, ["status", "failure-run", "--lineage", "--json", *connection]
+    )
+    assert result.exit_code == 0, result.output
+    hops = json.loads(result.output)["lineage"]["broken-column"]
+    assert [(h["event"], h["phase"]) for h in hops] == [
+        ("manifest_submitted", None),
+        ("measure_requested", "pilot"),
+        ("stage_failed", "pilot"),
+        ("allocate_completed", None),
+        ("run_completed", None),
+    ]
 
 
 async def test_duplicate_and_late_results_change_nothing(

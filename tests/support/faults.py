@@ -51,6 +51,7 @@ ORCHESTRATOR_INPUTS = [
     "evaluate_completed",
     "allocate_completed",
     "stage_failed",
+    "run_command",
 ]
 SERVICE_INPUTS = {
     "orchestrator": ORCHESTRATOR_INPUTS,

@@ -65,9 +65,35 @@ def lineage(events: list[tuple[str, dict[str, Any]]]) -> dict[str, list[Hop]]:
     chains: dict[str, list[Hop]] = {}
     for initiative, own in sorted(per_initiative.items()):
         chain = own + [(n, v) for n, v in shared if _concerns(n, v, initiative)]
-        chain.sort(key=lambda item: (_order(item[0], item[1].get("phase")), item[1]["produced_at"]))
-        chains[initiative] = [_hop(name, value, by_id) for name, value in chain]
+        chains[initiative] = [_hop(name, value, by_id) for name, value in causal_order(chain)]
     return chains
+
+
+Event = tuple[str, dict[str, Any]]
+
+
+def causal_order(chain: list[Event]) -> list[Event]:
+    """The chain in pipeline order (``HOPS``), then by time. An event outside the
+    pipeline (``stage_failed``) comes right after the event that caused it, or, when its
+    cause is not in the chain, after the last pipeline hop produced before it."""
+    by_id = {value["event_id"]: (name, value) for name, value in chain}
+    known = [
+        (_order(n, v.get("phase")), _as_datetime(v["produced_at"]))
+        for n, v in chain
+        if _order(n, v.get("phase")) < len(HOPS)
+    ]
+
+    def rank(name: str, value: dict[str, Any], depth: int = 0) -> float:
+        order = _order(name, value.get("phase"))
+        if order < len(HOPS):
+            return order
+        cause = by_id.get(value.get("causation_id") or "")
+        if cause is not None and depth < len(chain):
+            return rank(*cause, depth=depth + 1) + 0.5
+        at = _as_datetime(value["produced_at"])
+        return max((o for o, t in known if t <= at), default=-1) + 0.5
+
+    return sorted(chain, key=lambda item: (rank(*item), _as_datetime(item[1]["produced_at"])))
 
 
 def _concerns(name: str, value: dict[str, Any], initiative: str) -> bool:

@@ -19,23 +19,16 @@ import typer
 from impact_contracts import ConfigError
 from rich.console import Console
 
-from impact_cli import measure, render, stack
+from impact_cli import history, lifecycle, measure, render, report_command, stack
 from impact_cli.common import DataRoot, NoCache, console, dump, errors, fail
+from impact_cli.decision import manifest_brief, run_problem
 from impact_cli.lineage import lineage
+from impact_cli.options import Bootstrap, Prefix, Registry
+from impact_cli.options import bus as _bus
+from impact_cli.stages import stage_text
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_show_locals=False)
 
-Bootstrap = Annotated[
-    str | None,
-    typer.Option("--bootstrap", envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers."),
-]
-Registry = Annotated[
-    str | None,
-    typer.Option("--registry", envvar="SCHEMA_REGISTRY_URL", help="Schema registry URL."),
-]
-Prefix = Annotated[
-    str, typer.Option("--prefix", envvar="IMPACT_TOPIC_PREFIX", help="Topic prefix.")
-]
 #: Loggers of the libraries whose retries and metadata warnings are noise on a terminal.
 NOISY_LIBRARIES = ("aiokafka", "kafka", "httpx", "httpcore", "impact_cli")
 
@@ -87,22 +80,6 @@ def _configure(
     if home is not None:
         os.environ["IMPACT_STACK_DIR"] = str(home.expanduser().resolve())
     quiet_libraries()
-
-
-def _bus(bootstrap: str | None, registry: str | None, prefix: str) -> Any:
-    from impact_cli.bus import Bus
-
-    if bootstrap is None or registry is None:
-        state = stack.StackState.load(stack.project_root())
-        if state is None:
-            errors.print(
-                "[red]no broker given[/]: pass --bootstrap/--registry, set "
-                "KAFKA_BOOTSTRAP_SERVERS/SCHEMA_REGISTRY_URL, or run `impact up`"
-            )
-            raise typer.Exit(2)
-        bootstrap = bootstrap or state.bootstrap
-        registry = registry or state.registry_url
-    return Bus(bootstrap, registry, prefix)
 
 
 def _load(manifest: Path, data_root: Path | None, no_cache: bool = False) -> Any:
@@ -223,20 +200,24 @@ def tail(
     import asyncio
 
     bus = _bus(bootstrap, registry, prefix)
-    completed = asyncio.run(_follow(bus, run_id, timeout, show=not as_json))
+    manifest: dict[str, Any] = {}
+    completed = asyncio.run(_follow(bus, run_id, timeout, show=not as_json, manifest=manifest))
     if completed is None:
         errors.print(f"[red]timed out[/] after {timeout:.0f} s waiting for run {run_id}")
         raise typer.Exit(3)
     if as_json:
         print(dump(completed))
     else:
-        console.print(render.report_tables(completed))
+        console.print(render.report_tables(completed, manifest or None))
     if completed["status"] != "completed":
         raise typer.Exit(1)
 
 
-async def _follow(bus: Any, run_id: str, timeout: float, show: bool) -> dict[str, Any] | None:
-    """Progress bars until the run completes; None on timeout.
+async def _follow(
+    bus: Any, run_id: str, timeout: float, show: bool, manifest: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """Progress bars until the run completes; None on timeout. ``manifest`` (when given)
+    is filled with the run's manifest payload, for the report's why-not reasons.
 
     ``run_completed`` and ``run_status`` are separate topics, so the report may arrive
     before the last progress events. The orchestrator's final status (stage ``report``,
@@ -250,8 +231,12 @@ async def _follow(bus: Any, run_id: str, timeout: float, show: bool) -> dict[str
     try:
         with bars:
             async for name, value in bus.follow(
-                run_id, ["run_status", "run_completed"], timeout_s=timeout
+                run_id, ["manifest_submitted", "run_status", "run_completed"], timeout_s=timeout
             ):
+                if name == "manifest_submitted":
+                    if manifest is not None:
+                        manifest.update(value)
+                    continue
                 if name == "run_completed":
                     completed = dict(value)
                 else:
@@ -306,10 +291,13 @@ def status(
             latest[value["stage"]] = value
         elif name == "run_completed":
             final = value
-    stages = {k: f"{v['completed']}/{v['total']} {v['state']}" for k, v in latest.items()}
+    stages = {
+        k: stage_text(v["completed"], v["total"], v["state"], final is not None)
+        for k, v in latest.items()
+    }
     cached = render.cached_measurements(events)
     summary: dict[str, Any] = {
-        "run_id": run_id,
+        **history.identity(run_id, events),
         "status": final["status"] if final else "running",
         "stages": stages,
         "cached": cached,
@@ -323,7 +311,7 @@ def status(
         }
         print(dump(summary))
         return
-    console.print(f"run [bold]{run_id}[/]: {summary['status']}")
+    console.print(f"run [bold]{history.label(summary)}[/]: {summary['status']}")
     for stage_name, text in stages.items():
         console.print(f"  {stage_name:<9} [{text}]")
     if cached:
@@ -352,17 +340,19 @@ def run(
     no_cache: NoCache = False,
 ) -> None:
     """Embedded mode: run MANIFEST in this process with no broker."""
-    from impact_orchestrator.embedded import run_embedded
     from impact_orchestrator.workers import EXECUTOR_KINDS
 
     if executor not in EXECUTOR_KINDS:
         fail(f"--executor: must be one of {', '.join(EXECUTOR_KINDS)}, got {executor!r}")
     loaded = _load(manifest, data_root, no_cache)
-    completed = run_embedded(loaded, max_workers=max_workers, executor=executor)
+    completed = history.run_recorded(loaded, max_workers=max_workers, executor=executor)
     if as_json:
         print(dump(completed))
     else:
-        console.print(render.report_tables(completed))
+        console.print(render.report_tables(completed, manifest_brief(loaded)))
+    if problem := run_problem(completed):
+        errors.print(problem, highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -382,29 +372,10 @@ def ui(
     serve(_bus(bootstrap, registry, prefix), host, port)
 
 
-@app.command()
-def report(
-    run_id: str,
-    html: Annotated[Path, typer.Option("--html", help="Write the report to this HTML file.")],
-    bootstrap: Bootstrap = None,
-    registry: Registry = None,
-    prefix: Prefix = "impact.",
-) -> None:
-    """Write RUN_ID's report as one self-contained HTML file (opens with no network)."""
-    from impact_dashboard.commands import write_report
-
-    try:
-        view = write_report(_bus(bootstrap, registry, prefix), run_id, html)
-    except TimeoutError as exc:
-        errors.print(f"[red]timed out[/] reading run {run_id}: {exc}", highlight=False)
-        raise typer.Exit(3) from None
-    if view.status == "waiting":
-        errors.print(f"[red]unknown run[/] {run_id}: no events found")
-        raise typer.Exit(1)
-    console.print(f"wrote {html} (run {run_id}: {view.status})", highlight=False)
-
-
+app.command("report")(report_command.report)
 app.command("measure")(measure.measure)
+history.register(app)
+lifecycle.register(app)
 
 
 @app.command()
@@ -469,7 +440,7 @@ def demo(
         if completed is None:
             errors.print(f"[red]timed out[/] after {timeout:.0f} s")
             raise typer.Exit(3)
-        console.print(render.report_tables(completed))
+        console.print(render.report_tables(completed, manifest_brief(loaded)))
     finally:
         if not keep:
             stack.down(root, say=console.print)

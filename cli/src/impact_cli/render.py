@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console, Group, OverflowMethod
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+from impact_cli.decision import executive_panel, explain
 from impact_cli.lineage import Hop
+from impact_cli.reasons import Reason
 
 STAGES = ("measure", "evaluate", "allocate", "scale")
 
@@ -25,9 +29,15 @@ def progress_bars(console: Console) -> Progress:
     )
 
 
-def report_tables(run: dict[str, Any]) -> Group:
-    """The ``run_completed`` payload as a per-initiative table plus the run summary."""
+def report_tables(run: dict[str, Any], manifest: Mapping[str, Any] | None = None) -> Group:
+    """The ``run_completed`` payload: the executive summary, a per-initiative table, the
+    pilots with why each was (not) selected, and the run summary. ``manifest`` (its
+    payload, or :func:`impact_cli.decision.manifest_brief`) gives the costs and the
+    allocation settings the why-not reasons need."""
+    why, executive = explain(run, manifest)
     run_label = f" — run {run['run_id']}" if run.get("run_id") else ""
+    if run.get("name"):
+        run_label = f" — {run['name']} (run {run.get('run_id') or '?'})"
     s = run["summary"]
     unit = f" ({s['unit']})" if s.get("unit") else ""
     table = Table(
@@ -97,9 +107,9 @@ def report_tables(run: dict[str, Any]) -> Group:
     if cached:
         n_cached = sum(len(phases) for phases in cached.values())
         summary.add_row("cached", f"{n_cached} measurement(s) reused from the result cache", "", "")
-    parts: list[Any] = [table, summary]
+    parts: list[Any] = [executive_panel(executive), table, summary]
     if run.get("pilots"):
-        parts.insert(1, pilot_table(run["pilots"], cached))
+        parts.insert(2, pilot_table(run["pilots"], cached, why))
     if run["failures"]:
         failures = Table(title="Failed initiatives")
         for column in ("initiative", "stage", "reason"):
@@ -108,6 +118,12 @@ def report_tables(run: dict[str, Any]) -> Group:
             failures.add_row(f["initiative_id"], f["stage"], f["reason"])
         parts.append(failures)
     return Group(*parts)
+
+
+def _verdict(pilot: Mapping[str, Any], reason: Reason | None) -> Text:
+    if pilot.get("selected"):
+        return Text("yes")
+    return Text("no" if reason is None else f"no — {reason.text}")
 
 
 def _optional(value: float | None, spec: str) -> str:
@@ -125,14 +141,19 @@ def cached_measurements(events: list[tuple[str, dict[str, Any]]]) -> dict[str, l
     return {i: sorted(p, key=order.__getitem__) for i, p in sorted(phases.items())}
 
 
-def pilot_table(pilots: list[dict[str, Any]], cached: dict[str, list[str]]) -> Table:
-    """Every pilot estimate, selected or not, with the phases the cache answered."""
+def pilot_table(
+    pilots: list[dict[str, Any]],
+    cached: dict[str, list[str]],
+    why: Mapping[str, Reason] | None = None,
+) -> Table:
+    """Every pilot estimate, selected or not (and why not), with the phases the cache
+    answered."""
     table = Table(title="Pilot estimates")
     columns = ("initiative", "model", "effect", "95% CI", "p", "n", "design", "predicted",
                "P(>0)", "selected")  # fmt: skip
     for column in (*columns, "cached"):
-        left = column in ("initiative", "model", "cached")
-        overflow: OverflowMethod = "fold" if column == "initiative" else "ellipsis"
+        left = column in ("initiative", "model", "cached", "selected")
+        overflow: OverflowMethod = "fold" if column in ("initiative", "selected") else "ellipsis"
         table.add_column(column, justify="left" if left else "right", overflow=overflow)
     for p in pilots:
         confidence = p.get("confidence_score")
@@ -146,7 +167,7 @@ def pilot_table(pilots: list[dict[str, Any]], cached: dict[str, list[str]]) -> T
             "—" if confidence is None else f"{confidence:.3f}",
             _optional(p.get("predicted_return"), "{:,.2f}"),
             _optional(p.get("probability_positive"), "{:.2f}"),
-            "yes" if p.get("selected") else "no",
+            _verdict(p, (why or {}).get(p["initiative_id"])),
             ", ".join(cached.get(p["initiative_id"], [])),
         )
     return table

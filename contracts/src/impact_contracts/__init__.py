@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         InitiativeSpec,
         ManifestSubmitted,
         MeasureCompleted,
+        RunCommand,
         StageChoice,
         StageFailed,
     )
@@ -55,6 +56,7 @@ _EVENTS = [
     "InitiativeSpec",
     "ManifestSubmitted",
     "MeasureCompleted",
+    "RunCommand",
     "StageChoice",
     "StageFailed",
 ]
@@ -100,6 +102,7 @@ __all__ = [
     "InitiativeSpec",
     "ManifestSubmitted",
     "MeasureCompleted",
+    "RunCommand",
     "StageChoice",
     "StageFailed",
     # components

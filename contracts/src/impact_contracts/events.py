@@ -25,8 +25,13 @@ MAX_INITIATIVES = 100_000
 MAX_SAMPLE_SIZE = 10_000_000
 MAX_WORKERS = 256
 MAX_SEED = 2**63 - 1  # an Avro long, and numpy seeds are non-negative
+#: The longest run name: a title on a page and a column in a list.
+MAX_NAME_LENGTH = 120
 
 FailedStage = Literal["measure", "evaluate", "allocate"]
+Approval = Literal["required", "none"]
+CommandAction = Literal["approve", "reject", "scale"]
+MAX_DEADLINE_DAYS = 3660.0
 
 
 class StageChoice(Contract):
@@ -56,6 +61,17 @@ class InitiativeSpec(Contract):
         return factor
 
 
+def check_run_name(name: str | None) -> str | None:
+    """A run name is printable text that does not start or end with a space."""
+    if name is None:
+        return None
+    if name != name.strip():
+        raise ValueError("must not start or end with white space")
+    if not name.isprintable():
+        raise ValueError("must be printable text on one line")
+    return name
+
+
 class ManifestSubmitted(Contract):
     """A validated, fully inlined run: what ``manifest_submitted`` carries."""
 
@@ -72,6 +88,19 @@ class ManifestSubmitted(Contract):
     initiatives: list[InitiativeSpec] = Field(min_length=1)
     source: str | None = None
     unit: str | None = Field(default=None, min_length=1)
+    #: the run's lifecycle (schema 1.2): a human approves the portfolio before it is
+    #: scaled (``required``) or it is scaled at once (``none``); a pilot-only run ends at
+    #: its allocation; a phase waiting for people ends after its deadline in days
+    approval: Approval = "none"
+    pilot_only: bool = False
+    approval_days: float | None = Field(default=None, gt=0, le=MAX_DEADLINE_DAYS)
+    scale_days: float | None = Field(default=None, gt=0, le=MAX_DEADLINE_DAYS)
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH)
+
+    @field_validator("name")
+    @classmethod
+    def _a_visible_name(cls, name: str | None) -> str | None:
+        return check_run_name(name)
 
     @field_validator("initiatives", mode="before")
     @classmethod
@@ -143,6 +172,33 @@ class StageFailed(Contract):
         return self
 
 
+class RunCommand(Contract):
+    """A person's decision on a run: ``approve`` its portfolio (``drop``: initiatives
+    taken out, which re-runs the allocation without them), ``reject`` it, or give one
+    selected initiative's ``scale`` data (``measure_config``: the measure config the scale
+    measurement runs with). ``actor`` is who decided; the envelope's ``produced_at`` when."""
+
+    action: CommandAction
+    actor: str = Field(min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+    drop: list[str] = Field(default_factory=list, max_length=MAX_INITIATIVES)
+    initiative_id: str | None = Field(default=None, min_length=1)
+    measure_config: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _fields_of_action(self) -> RunCommand:
+        if self.action == "scale":
+            if self.initiative_id is None:
+                raise ValueError("initiative_id: required for a scale command")
+            if not self.measure_config:
+                raise ValueError("measure_config: required for a scale command")
+        elif self.initiative_id is not None or self.measure_config:
+            raise ValueError(f"initiative_id/measure_config: only for scale, not {self.action}")
+        if self.drop and self.action != "approve":
+            raise ValueError(f"drop: only for approve, not {self.action}")
+        return self
+
+
 def _check_same_initiative(initiative_id: str, in_result: str) -> None:
     if in_result != initiative_id:
         raise ValueError(f"result.initiative_id: {in_result!r} differs from {initiative_id!r}")
@@ -155,4 +211,5 @@ PAYLOAD_CONTRACTS: dict[str, type[Contract]] = {
     "evaluate_completed": EvaluateCompleted,
     "allocate_completed": AllocateCompleted,
     "stage_failed": StageFailed,
+    "run_command": RunCommand,
 }

@@ -3,12 +3,15 @@
 Routes: ``/`` runs list, ``/runs/{run_id}`` run page, ``/runs/{run_id}/events`` the page's
 server-sent events (``view``: the rendered sections, each time the run moves; ``end``:
 the final report has been sent), ``/runs/{run_id}/report.html`` the self-contained report,
-``/static/live.js``, ``/healthz``.
+``/runs/{run_id}/portfolio.csv`` and ``/runs/{run_id}/portfolio.xlsx`` the portfolio export,
+``/runs/{run_id}/approve`` and ``/reject`` (POST, ``decisions``), ``/static/live.js``,
+``/healthz``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
@@ -20,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from impact_dashboard import pages
+from impact_dashboard import decisions, export, pages
 from impact_dashboard.model import run_view
 from impact_dashboard.source import Event, RunSource
 
@@ -42,9 +45,32 @@ def create_app(source: RunSource, push_interval_s: float = PUSH_INTERVAL_S) -> S
         view = await source.run(request.path_params["run_id"])
         return HTMLResponse(pages.report_page(view))
 
+    async def download(request: Request) -> Response:
+        run_id, kind = request.path_params["run_id"], request.path_params["kind"]
+        if kind not in ("csv", "xlsx"):
+            return PlainTextResponse(f"no export {kind!r}: csv or xlsx", status_code=404)
+        view = await source.run(run_id)
+        if view.status == "waiting":
+            return PlainTextResponse(f"unknown run {run_id}: no events found", status_code=404)
+        body: str | bytes
+        if kind == "csv":
+            body, media = export.portfolio_csv(view), "text/csv; charset=utf-8"
+        else:
+            body = export.portfolio_xlsx(view)
+            media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", f"portfolio-{run_id}.{kind}")
+        disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(body, media_type=media, headers=disposition)
+
     async def events(request: Request) -> Response:
         run_id = request.path_params["run_id"]
         return EventSourceResponse(live_sections(source, run_id, push_interval_s), ping=15)
+
+    async def approve(request: Request) -> Response:
+        return await decisions.decide(source, request, "approve")
+
+    async def reject(request: Request) -> Response:
+        return await decisions.decide(source, request, "reject")
 
     async def script(request: Request) -> Response:
         return Response(pages.asset("live.js"), media_type="text/javascript")
@@ -63,6 +89,9 @@ def create_app(source: RunSource, push_interval_s: float = PUSH_INTERVAL_S) -> S
             Route("/runs/{run_id}", run),
             Route("/runs/{run_id}/events", events),
             Route("/runs/{run_id}/report.html", report),
+            Route("/runs/{run_id}/approve", approve, methods=["POST"]),
+            Route("/runs/{run_id}/reject", reject, methods=["POST"]),
+            Route("/runs/{run_id}/portfolio.{kind:str}", download),
             Route("/static/live.js", script),
             Route("/healthz", healthz),
         ],

@@ -2,21 +2,25 @@
 
 ``run_view(events, dead_letters)`` takes the ``(event name, value)`` pairs of one run, as
 ``impact_cli.bus.Bus.read_run`` / ``follow`` yield them, in any order, and returns plain
-rows: stage progress, the portfolio with why each initiative was or was not selected,
+rows: stage progress, the executive summary, the portfolio with why each initiative was or
+was not selected (``impact_dashboard.portfolio``),
 predicted vs actual with both intervals, lineage and failures.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from impact_cli.executive import ExecutiveSummary
 from impact_cli.lineage import Hop, lineage
+from impact_cli.stages import stage_label
+
+from impact_dashboard.portfolio import PortfolioRow, portfolio_rows, summary_of
 
 #: Stages in the order the orchestrator reports them (``run_status.stage``).
 STAGES = ("measure", "evaluate", "allocate", "scale", "report")
-RULE_NAMES = {"minimax_regret": "minimax-regret", "bayesian": "Bayesian"}
 
 
 @dataclass(frozen=True)
@@ -26,27 +30,16 @@ class StageProgress:
     total: int
     state: str
     message: str | None
+    run_final: bool = False
+
+    @property
+    def label(self) -> str:
+        """``done`` once every item is in, ``stopped`` when the run ended before that."""
+        return stage_label(self.completed, self.total, self.state, self.run_final)
 
     @property
     def percent(self) -> float:
         return 100.0 * self.completed / self.total if self.total else 100.0
-
-
-@dataclass(frozen=True)
-class PortfolioRow:
-    """One initiative's pilot evidence and the allocation's verdict on it."""
-
-    initiative_id: str
-    model_type: str | None
-    effect: float | None
-    ci_lower: float | None
-    ci_upper: float | None
-    confidence: float | None
-    cost: float | None
-    effective_return: float | None
-    budget_allocated: float | None
-    selected: bool
-    why: str
 
 
 @dataclass(frozen=True)
@@ -66,6 +59,8 @@ class OutcomeRow:
     error: float
     n_pilot: int
     n_scale: int
+    probability_positive: float | None = None
+    inside: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -91,11 +86,13 @@ class DeadLetter:
 class RunView:
     run_id: str
     status: str  # waiting | running | completed | failed
+    name: str | None = None
     started_at: datetime | None = None
     budget: float | None = None
     n_initiatives: int = 0
     rule: str | None = None
     threshold: float = 0.0
+    unit: str | None = None
     stages: list[StageProgress] = field(default_factory=list)
     portfolio: list[PortfolioRow] = field(default_factory=list)
     outcomes: list[OutcomeRow] = field(default_factory=list)
@@ -105,16 +102,11 @@ class RunView:
     failures: list[Failure] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     finished: bool = False
+    executive: ExecutiveSummary | None = None
 
     @property
     def budget_percent(self) -> float:
         return 100.0 * self.allocated / self.budget if self.budget else 0.0
-
-
-def effective_return(confidence: float, median: float, worst: float) -> float:
-    """The median scenario's confidence-penalised return ``c R_median + (1 - c) R_worst``,
-    as the allocator scores it (docs/allocate.md, "Model")."""
-    return confidence * median + (1.0 - confidence) * worst
 
 
 def run_view(
@@ -134,7 +126,13 @@ def run_view(
     completed = _first(by_name, "run_completed")
     allocation = _first(by_name, "allocate_completed")
     view.failures = _failures(by_name.get("stage_failed", []), completed)
-    view.portfolio = portfolio(by_name, allocation, view)
+    view.portfolio = portfolio_rows(
+        by_name,
+        budget=view.budget,
+        threshold=view.threshold,
+        rule=view.rule,
+        failed={f.initiative_id: f.stage for f in view.failures if f.initiative_id},
+    )
     if allocation is not None:
         view.allocated = sum(allocation["result"]["budget_allocated"].values())
         view.rule = allocation["result"].get("rule", view.rule)
@@ -147,6 +145,16 @@ def run_view(
             s.stage == "report" and s.state != "running" for s in view.stages
         ) or not by_name.get("run_status")
         view.finished = final_status
+    if view.finished or any(s.stage == "report" and s.state != "running" for s in view.stages):
+        view.stages = [replace(s, run_final=True) for s in view.stages]
+    view.executive = summary_of(
+        view.portfolio,
+        budget=view.budget,
+        status=view.status,
+        summary={"unit": view.unit, **view.summary} if view.summary else {"unit": view.unit},
+        threshold=view.threshold,
+        n_initiatives=view.n_initiatives or len(view.portfolio),
+    )
     view.chains = lineage(events) if events else {}
     return view
 
@@ -158,8 +166,10 @@ def _first(by_name: dict[str, list[dict[str, Any]]], name: str) -> dict[str, Any
 
 def _apply_manifest(view: RunView, manifest: dict[str, Any]) -> None:
     view.started_at = manifest["produced_at"]
+    view.name = manifest.get("name")
     view.budget = manifest["budget"]
     view.n_initiatives = len(manifest["initiatives"])
+    view.unit = manifest.get("unit")
     allocate = manifest.get("allocate") or {}
     kwargs = allocate.get("kwargs") or {}
     view.threshold = float(kwargs.get("min_confidence_threshold", 0.0))
@@ -203,71 +213,6 @@ def _failures(
     ]
 
 
-def portfolio(
-    by_name: dict[str, list[dict[str, Any]]], allocation: dict[str, Any] | None, view: RunView
-) -> list[PortfolioRow]:
-    """Every initiative of the manifest with its pilot estimate, its evaluation and why it
-    was or was not selected (sorted by id)."""
-    manifest = _first(by_name, "manifest_submitted")
-    ids = {spec["initiative_id"] for spec in (manifest or {}).get("initiatives", [])}
-    pilots = {
-        m["initiative_id"]: m["result"]
-        for m in by_name.get("measure_completed", [])
-        if m["phase"] == "pilot"
-    }
-    evaluations = {e["initiative_id"]: e["result"] for e in by_name.get("evaluate_completed", [])}
-    failed = {f.initiative_id: f for f in view.failures if f.initiative_id}
-    result = allocation["result"] if allocation else None
-    rows = []
-    for initiative in sorted(ids | set(pilots) | set(evaluations)):
-        pilot, evaluation = pilots.get(initiative), evaluations.get(initiative)
-        selected = result is not None and initiative in result["selected_initiatives"]
-        rows.append(
-            PortfolioRow(
-                initiative_id=initiative,
-                model_type=pilot["model_type"] if pilot else None,
-                effect=pilot["effect_estimate"] if pilot else None,
-                ci_lower=pilot["ci_lower"] if pilot else None,
-                ci_upper=pilot["ci_upper"] if pilot else None,
-                confidence=evaluation["confidence"] if evaluation else None,
-                cost=evaluation["cost"] if evaluation else None,
-                effective_return=effective_return(
-                    evaluation["confidence"],
-                    evaluation["return_median"],
-                    evaluation["return_worst"],
-                )
-                if evaluation
-                else None,
-                budget_allocated=result["budget_allocated"].get(initiative) if result else None,
-                selected=selected,
-                why=_why(selected, evaluation, failed.get(initiative), result, view),
-            )
-        )
-    return rows
-
-
-def _why(
-    selected: bool,
-    evaluation: dict[str, Any] | None,
-    failure: Failure | None,
-    result: dict[str, Any] | None,
-    view: RunView,
-) -> str:
-    if selected:
-        return "selected"
-    if failure is not None and evaluation is None:
-        return f"failed at {failure.stage}"
-    if evaluation is None or result is None:
-        return "pending"
-    if evaluation["confidence"] < view.threshold:
-        return f"below threshold ({evaluation['confidence']:.3f} < {view.threshold:g})"
-    budget = result.get("budget", view.budget)
-    if budget is not None and evaluation["cost"] > budget:
-        return f"over budget ({evaluation['cost']:,.0f} > {budget:,.0f})"
-    rule = RULE_NAMES.get(str(result.get("rule") or view.rule), str(result.get("rule")))
-    return f"not in the {rule} portfolio"
-
-
 def outcomes(
     completed: dict[str, Any], by_name: dict[str, list[dict[str, Any]]]
 ) -> list[OutcomeRow]:
@@ -306,6 +251,8 @@ def outcomes(
                 error=r["prediction_error"],
                 n_pilot=r["sample_size_pilot"],
                 n_scale=r["sample_size_scale"],
+                probability_positive=r.get("probability_positive"),
+                inside=r.get("inside_interval"),
             )
         )
     return rows

@@ -8,15 +8,27 @@ from importlib.resources import files
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from impact_dashboard import charts
+from impact_dashboard import charts, decisions
 from impact_dashboard.model import RunView
 from impact_dashboard.runs import RunRow
 
 
 def _num(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _sig(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.3g}"
+
+
+def _breakable(value: str | None) -> Markup:
+    """``value`` escaped, with a line-break opportunity after each ``_`` and ``-``."""
+    if value is None:
+        return Markup("—")
+    text = str(escape(value))
+    return Markup(text.replace("_", "_<wbr>").replace("-", "-<wbr>"))
 
 
 def _money(value: float | None) -> str:
@@ -39,7 +51,15 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=_num, money=_money, signed=_signed, when=_when, exact=repr)
+    env.filters.update(
+        num=_num,
+        sig=_sig,
+        breakable=_breakable,
+        money=_money,
+        signed=_signed,
+        when=_when,
+        exact=repr,
+    )
     env.globals["css"] = Markup(asset("style.css"))
     return env
 
@@ -62,8 +82,14 @@ def runs_page(rows: list[RunRow]) -> str:
 
 
 def run_page(view: RunView) -> str:
-    """The live run page: the sections now, then live.js follows the run."""
-    return environment().get_template("run.html").render(view=view, charts=run_charts(view))
+    """The live run page: the sections now, then live.js follows the run; the approval
+    form while the run awaits approval (``decisions``)."""
+    approval = decisions.portfolio(view) if decisions.awaiting_approval(view) else None
+    return (
+        environment()
+        .get_template("run.html")
+        .render(view=view, charts=run_charts(view), approval=approval)
+    )
 
 
 def run_sections(view: RunView) -> str:

@@ -1,8 +1,10 @@
 """The dashboard's Kafka side: every run's events, one run's events and dead letters, live.
 
 Reuses the CLI's ``Bus`` (connection settings, codec, ``follow``); everything else is pure
-(``model``, ``runs``). A record that cannot be decoded is skipped here: it is on its
-topic's DLQ already, and the page lists the DLQ's reasons.
+(``model``, ``runs``). Embedded runs (``impact run``) come from the local run history
+(``impact_orchestrator.history``) and are shown beside the Kafka runs. A record that
+cannot be decoded is skipped here: it is on its topic's DLQ already, and the page lists
+the DLQ's reasons.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from typing import Any
 from aiokafka import ConsumerRecord
 from impact_cli.bus import RUN_EVENTS, Bus
 from impact_contracts import PermanentError
+from impact_orchestrator.history import RunHistory
 from impact_runtime.dlq import dlq_topic
 from impact_schemas.catalog import event_for_topic, topic_for
 from impact_schemas.kafka import read_to_end
 
 from impact_dashboard.model import DeadLetter, RunView, run_view
-from impact_dashboard.runs import LIST_EVENTS, RunRow, run_rows
+from impact_dashboard.runs import LIST_EVENTS, RunRow, run_rows, sort_rows
 
 Event = tuple[str, dict[str, Any]]
 #: Topics whose DLQ may hold a run's records: every topic a service or the orchestrator reads.
@@ -27,11 +30,17 @@ DLQ_SOURCES = RUN_EVENTS
 
 
 class RunSource:
-    """Reads runs through one ``Bus``; ``timeout_s`` bounds each read to the end."""
+    """Reads runs through one ``Bus``, and embedded runs from ``history`` when given;
+    ``timeout_s`` bounds each read to the end."""
 
-    def __init__(self, bus: Bus, timeout_s: float = 60.0) -> None:
+    def __init__(self, bus: Bus, timeout_s: float = 60.0, history: RunHistory | None = None):
         self.bus = bus
         self.timeout_s = timeout_s
+        self.history = history
+
+    def _recorded(self, run_id: str) -> list[Event]:
+        """An embedded run's events from the history ([] for any other run)."""
+        return self.history.read(run_id) if self.history is not None else []
 
     def _topics(self, events: Iterable[str]) -> list[str]:
         return [topic_for(name, self.bus.prefix) for name in events]
@@ -57,16 +66,23 @@ class RunSource:
         return found
 
     async def runs(self) -> list[RunRow]:
-        """One row per run found on the topics now."""
-        return run_rows(await self._read(LIST_EVENTS))
+        """One row per run found on the topics now, and per embedded run recorded."""
+        rows = run_rows(await self._read(LIST_EVENTS))
+        if self.history is not None:
+            rows += run_rows(self.history.all_events(LIST_EVENTS), mode="embedded")
+        return sort_rows(rows)
 
     async def run(self, run_id: str) -> RunView:
         """The run as its events up to now show it, dead letters included."""
+        if recorded := self._recorded(run_id):
+            return run_view(run_id, recorded)
         events = await self._read(RUN_EVENTS, run_id)
         return run_view(run_id, events, await self.dead_letters(run_id))
 
     async def dead_letters(self, run_id: str) -> list[DeadLetter]:
         """The run's records on any DLQ, with the reason the service gave."""
+        if self._recorded(run_id):
+            return []  # an embedded run has no topics
         topics = [dlq_topic(topic) for topic in self._topics(DLQ_SOURCES)]
         letters: list[DeadLetter] = []
         records = read_to_end(self.bus.kafka, topics, timeout_s=self.timeout_s)
@@ -79,6 +95,10 @@ class RunSource:
 
     async def follow(self, run_id: str) -> AsyncGenerator[Event, None]:
         """The run's events from the start, live, until the caller stops."""
+        if recorded := self._recorded(run_id):
+            for item in recorded:
+                yield item
+            return
         async for item in self.bus.follow(run_id, RUN_EVENTS):
             yield item
 

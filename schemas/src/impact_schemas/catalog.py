@@ -30,6 +30,7 @@ _KEYS: dict[str, KeyKind] = {
     "run_status": "run_id",
     "run_completed": "run_id",
     "stage_failed": "run_id",
+    "run_command": "run_id",
 }
 EVENT_NAMES: tuple[str, ...] = tuple(_KEYS)
 

@@ -121,6 +121,11 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         ],
         "source": "manifests/q4.yaml",
         "unit": "EUR",
+        "approval": "required",
+        "pilot_only": False,
+        "approval_days": 14.0,
+        "scale_days": 60.0,
+        "name": "Q4 retail portfolio",
     },
     "measure_requested": {
         **_envelope("7d0e7a0e-8c1f-4a52-9f39-000000000002", "7d0e7a0e-8c1f-4a52-9f39-000000000001"),
@@ -252,18 +257,27 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "reason": "data file not found: /data/loyalty.parquet",
         "error_type": "ConfigError",
     },
+    "run_command": {
+        **_envelope("7d0e7a0e-8c1f-4a52-9f39-000000000011", None),
+        "action": "scale",
+        "actor": "alice",
+        "note": "scale data of the first 8 weeks",
+        "drop": [],
+        "initiative_id": "free-shipping",
+        "measure_config": MEASURE_CONFIG,
+    },
 }
 
 
 #: events at a later minor of their v1 schema (the example carries every 1.x field)
-#: (1.1 of evaluate_completed, allocate_requested and manifest_submitted, 1.2 of run_completed:
-#: the posterior, prediction intervals and value model of decision 0080)
+#: (1.1 of evaluate_completed and allocate_requested, 1.2 of run_completed and manifest_submitted:
+#: the posterior, prediction intervals and value model of decision 0080; the run name of 0085)
 MINOR_VERSIONS = {
     "measure_completed": "1.1",
     "run_completed": "1.2",
     "evaluate_completed": "1.1",
     "allocate_requested": "1.1",
-    "manifest_submitted": "1.1",
+    "manifest_submitted": "1.2",
 }
 for _name, _version in MINOR_VERSIONS.items():
     EXAMPLES[_name]["schema_version"] = _version

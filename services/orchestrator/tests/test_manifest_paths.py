@@ -119,4 +119,8 @@ def test_stage_file_and_event_payload(
         },
         "initiatives": [{"initiative_id": "a", "cost_to_scale": 5.0, "measure_config": config}],
         "source": str(tmp_path / "manifest.yaml"),
+        "approval": "none",
+        "pilot_only": False,
+        "approval_days": None,
+        "scale_days": None,
     }

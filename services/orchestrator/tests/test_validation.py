@@ -145,7 +145,9 @@ def test_a_rejected_manifest_ends_its_run_at_once() -> None:
 def test_an_invalid_result_fails_its_initiative_and_the_run_goes_on() -> None:
     state, _ = RunState.start(manifest_payload({"a": 10.0, "b": 20.0}), RUN_ID, 0.0)
     state, commands = reject_input(state, "measure_completed", measured("a", 2.0), "bad", 1.0)
-    assert state.failures == [{"initiative_id": "a", "stage": "measure", "reason": "bad"}]
+    assert [f.model_dump() for f in state.failures] == [
+        {"initiative_id": "a", "stage": "measure", "reason": "bad"}
+    ]
     assert state.measured.progress() == (1, 2) and not state.done
     # a later valid result for the same initiative is a duplicate, not a second outcome
     state, commands = apply(state, "measure_completed", measured("a", 2.0), 2.0)

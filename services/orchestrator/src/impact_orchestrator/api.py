@@ -14,6 +14,7 @@ its data in ``s3``/``sql`` sources the same mapping, saved as YAML, runs on Kafk
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from impact_orchestrator.embedded import run_embedded
+from impact_orchestrator.history import RunHistory
 
 
 def frame_source(frame: pd.DataFrame) -> dict[str, Any]:
@@ -98,11 +100,16 @@ def run(
     data_root: str | Path | None = None,
     staging: str | Path | None = None,
     timeout_s: float = 600.0,
+    history: str | Path | bool = True,
     **options: Any,
 ) -> dict[str, Any]:
-    """Run a manifest (a path, a mapping or a ``Manifest``); the ``run_completed`` payload.
+    """Run a manifest (a path, a mapping or a ``Manifest``); the ``run_completed`` payload
+    with its ``run_id``.
 
-    ``on="embedded"``: ``run_embedded`` with a progress bar on a terminal or in a notebook.
+    ``on="embedded"``: ``run_embedded`` with a progress bar on a terminal or in a notebook;
+    the run is recorded in the local run history (``history``: ``True`` for the default
+    folder, ``impact_orchestrator.history``, a folder, or ``False`` for none), where
+    ``impact report RUN_ID --html``, ``impact compare`` and the dashboard find it.
     ``on="kafka"``: stage the DataFrames (:func:`stage`, to ``staging``), validate and
     check the data against the services' ``data_root`` (default ``IMPACT_DATA_ROOT``) as
     ``impact publish`` does, publish to ``bootstrap``/``registry``/``prefix`` (default
@@ -114,7 +121,10 @@ def run(
         TimeoutError: no ``run_completed`` within ``timeout_s``.
     """
     if on == "embedded":
-        return run_embedded(manifest, **options)
+        if history is not False:
+            options["history"] = RunHistory(None if history is True else history)
+        run_id = options.pop("run_id", None) or str(uuid.uuid4())
+        return {"run_id": run_id, **run_embedded(manifest, run_id=run_id, **options)}
     if on != "kafka":
         raise ValueError(f"on: must be 'embedded' or 'kafka', got {on!r}")
     from impact_orchestrator.data_check import check_data

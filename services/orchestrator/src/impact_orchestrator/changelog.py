@@ -7,6 +7,8 @@ larger than ``COMPRESS_ABOVE``):
 - ``["<run_id>","manifest"]``: the manifest and the pilot barriers' ids (written once);
 - ``["<run_id>","allocation"]``: the allocation and the scale barrier's ids;
 - ``["<run_id>","result"]``: the ``run_completed`` payload;
+- ``["<run_id>","lifecycle"]``: the decisions people made on the run and the scale data
+  they gave (absent until there is one; the header holds the verdict and the due time);
 - ``["<run_id>","pilot"|"scale","<initiative_id>"]``: that initiative's results of the
   phase, the barriers it settled, its dedup keys, and its failures and ``missing``
   entries with their positions (a dedup key of no known shape gets ``"key"`` records).
@@ -28,6 +30,7 @@ from itertools import islice
 from typing import Any
 
 import structlog
+from impact_contracts.models import InitiativeFailure
 
 from impact_orchestrator.run_state import Mark, RunState
 
@@ -40,6 +43,9 @@ HEADER: Part = ("header",)
 MANIFEST: Part = ("manifest",)
 ALLOCATION: Part = ("allocation",)
 RESULT: Part = ("result",)
+LIFECYCLE: Part = ("lifecycle",)
+#: header fields; the lifecycle's (verdict, due) are absent from older headers
+_HEADER_FIELDS = ("started_at", "stage", "status", "reason", "deadline", "verdict", "due")
 #: per phase: the result containers and the barriers an initiative's record holds
 _PHASES = {
     "pilot": (("pilots", "evaluations"), ("measured", "evaluated")),
@@ -77,8 +83,8 @@ def _home_keys(phase: str, initiative_id: str) -> list[str]:
     return [p + initiative_id for p, home in _KEY_PREFIXES if home == phase]
 
 
-def _failure_phase(failure: dict[str, Any]) -> str:
-    return "scale" if failure["stage"] == "scale" else "pilot"
+def _failure_phase(failure: InitiativeFailure) -> str:
+    return "scale" if failure.stage == "scale" else "pilot"
 
 
 def _missing_phase(state: RunState, initiative_id: str) -> str:
@@ -100,6 +106,8 @@ def touched(state: RunState, mark: Mark | None) -> set[Part]:
         parts.add(ALLOCATION)
     if state.result is not mark.fields["result"]:
         parts.add(RESULT)
+    if any(len(getattr(state, n)) > mark.size(n) for n in ("decisions", "scale_configs")):
+        parts.add(LIFECYCLE)
     for phase, (containers, _) in _PHASES.items():
         for name in containers:
             parts.update((phase, i) for i in _newest(getattr(state, name), mark.size(name)))
@@ -108,7 +116,7 @@ def touched(state: RunState, mark: Mark | None) -> set[Part]:
         since = size if barrier is before else 0  # a new barrier: all its settles are new
         parts.update((_BARRIERS[name], i) for i in barrier.settled_since(since))
     for failure in state.failures[mark.size("failures") :]:
-        parts.add((_failure_phase(failure), failure["initiative_id"]))
+        parts.add((_failure_phase(failure), failure.initiative_id))
     for initiative_id in state.missing[mark.size("missing") :]:
         parts.add((_missing_phase(state, initiative_id), initiative_id))
     parts.update(key_home(k) for k in state.seen.added_since(mark.seen))
@@ -122,12 +130,14 @@ def every_part(state: RunState) -> set[Part]:
         parts.add(ALLOCATION)
     if state.result is not None:
         parts.add(RESULT)
+    if state.decisions or state.scale_configs:
+        parts.add(LIFECYCLE)
     for phase, (containers, barriers) in _PHASES.items():
         for name in containers:
             parts.update((phase, i) for i in getattr(state, name))
         for name in barriers:
             parts.update((phase, i) for i in getattr(state, name).settled)
-    parts.update((_failure_phase(f), f["initiative_id"]) for f in state.failures)
+    parts.update((_failure_phase(f), f.initiative_id) for f in state.failures)
     parts.update((_missing_phase(state, i), i) for i in state.missing)
     parts.update(key_home(k) for k in state.seen.keys)
     return parts
@@ -152,19 +162,22 @@ def decode_value(value: bytes) -> dict[str, Any]:
 
 def _content(state: RunState, part: Part) -> dict[str, Any] | None:
     if part == HEADER:
-        header = state.model_dump(include={"started_at", "stage", "status", "reason", "deadline"})
+        header = state.model_dump(include=set(_HEADER_FIELDS))
         return {"format": FORMAT, **header, "ignored": state.seen.ignored}
     if part == MANIFEST:
         expected = {"measured": state.measured.expected, "evaluated": state.evaluated.expected}
         return {"manifest": state.manifest, **expected}
     if part == ALLOCATION:
-        return {"allocation": state.allocation, "scaled": state.scaled.expected}
+        allocation = state.allocation.model_dump() if state.allocation else None
+        return {"allocation": allocation, "scaled": state.scaled.expected}
     if part == RESULT:
         return {"result": state.result}
+    if part == LIFECYCLE:
+        return {"decisions": state.decisions, "scale_configs": state.scale_configs}
     phase, initiative_id = part
     containers, barriers = _PHASES[phase]
     failures = [
-        [k, state.failures[k]]
+        [k, state.failures[k].model_dump()]
         for k in state.failure_positions(initiative_id)
         if _failure_phase(state.failures[k]) == phase
     ]
@@ -257,9 +270,10 @@ def _assemble(run_id: str, parts: dict[Part, dict[str, Any]]) -> RunState:
     data: dict[str, Any] = {
         "run_id": run_id,
         "manifest": manifest["manifest"],
-        **{k: header[k] for k in ("started_at", "stage", "status", "reason", "deadline")},
+        **{k: header[k] for k in _HEADER_FIELDS if k in header},
         "allocation": allocation["allocation"],
         "result": parts.pop(RESULT, {"result": None})["result"],
+        **{k: v for k, v in parts.pop(LIFECYCLE, {}).items() if k not in ("run_id", "part")},
         "seen": {"keys": [], "ignored": header["ignored"]},
         "pilots": {},
         "evaluations": {},

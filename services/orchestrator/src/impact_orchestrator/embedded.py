@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from impact_orchestrator.archive import archive_completed
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
+from impact_orchestrator.history import Recorder, RunHistory
 from impact_orchestrator.manifest import Manifest, Registries, default_registries, load_manifest
 from impact_orchestrator.progress import stage_progress, wanted
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.transitions import apply, on_tick
+from impact_orchestrator.validation import check_payload
 from impact_orchestrator.workers import ComponentPool, EmbeddedStats, ExecutorKind
 
 StatusCallback = Callable[[dict[str, Any]], None]
@@ -32,6 +34,8 @@ def run_embedded(
     executor: ExecutorKind = "auto",
     stats: EmbeddedStats | None = None,
     progress: bool | None = None,
+    decisions: Sequence[Mapping[str, Any]] = (),
+    history: RunHistory | None = None,
 ) -> dict[str, Any]:
     """Run a manifest to completion and return the ``run_completed`` payload.
 
@@ -51,6 +55,12 @@ def run_embedded(
         stats: filled with the run's CPU seconds (components by stage, orchestrator).
         progress: show a progress bar per stage (rich); default: on a terminal or in
             Jupyter when no ``on_status`` is given.
+        decisions: what people decide, for a run with ``approval: required`` or scale data
+            given later: ``run_command`` payloads (``{"action": "approve", "actor": ...,
+            "drop": [...]}``, ``reject``, ``scale``), applied in order, each when the run
+            waits for people (docs/orchestrator.md, "Run lifecycle").
+        history: record the run's events there (``impact_orchestrator.history``), so
+            ``impact report``, ``impact compare`` and the dashboard find it by run id.
 
     Raises:
         ManifestError: when ``manifest`` is an invalid manifest file or mapping.
@@ -65,11 +75,14 @@ def run_embedded(
         manifest = load_manifest(manifest, registries=registries)
     if executor == "auto" and not own_registries:
         executor = "thread"  # test doubles and notebook classes stay in this process
-    state, commands = RunState.start(
-        manifest.to_event_payload(), run_id or str(uuid.uuid4()), clock()
-    )
+    payload = manifest.to_event_payload()
+    state, commands = RunState.start(payload, run_id or str(uuid.uuid4()), clock())
+    record = Recorder(state.run_id) if history is not None else None
+    if record is not None:
+        record("manifest_submitted", payload)
     if executor == "auto" and reads_dataframes(manifest):
         executor = "thread"  # the frames live in this process
+    pending = list(decisions)
     workers = max_workers or manifest.max_workers
     pool = ComponentPool(ComponentExecutor(registries), registries, workers, executor, stats)
     show = progress if progress is not None else on_status is None and wanted()
@@ -80,6 +93,8 @@ def run_embedded(
             def dispatch(batch: list[Command]) -> None:
                 pool.submit([c for c in batch if c.event.endswith("_requested")])
                 for command in batch:
+                    if record is not None:
+                        record(command.event, command.payload)
                     if command.event == "run_status":
                         for callback in callbacks:
                             callback(command.payload)
@@ -87,11 +102,17 @@ def run_embedded(
             dispatch(commands)
             while not state.done:
                 if not pool.busy:
-                    raise RuntimeError(f"run {state.run_id} stalled in stage {state.stage}")
+                    if not pending:
+                        raise RuntimeError(_stalled(state))
+                    state, batch = decide(state, pending.pop(0), registries, clock())
+                    dispatch(batch)
+                    continue
                 at = state.deadline.at
                 timeout = None if at is None else max(0.0, at - clock())
-                for _, (event, payload) in pool.results(timeout):
-                    state, commands = apply(state, event, payload, clock())
+                for _, (event, result) in pool.results(timeout):
+                    if record is not None:
+                        record(event, result)
+                    state, commands = apply(state, event, result, clock())
                     dispatch(commands)
                 state, commands = on_tick(state, clock())
                 dispatch(commands)
@@ -99,8 +120,41 @@ def run_embedded(
             pool.close()
     assert state.result is not None
     archive_completed(state)
+    if history is not None and record is not None:
+        history.write(state.run_id, record.events)
     stats.orchestrator_cpu_s += time.thread_time() - started
     return state.result
+
+
+def decide(
+    state: RunState, command: Mapping[str, Any], registries: Registries, now: float
+) -> tuple[RunState, list[Command]]:
+    """Apply one ``run_command`` payload, checked against its contract as on Kafka.
+
+    Raises:
+        ContractViolation: the command breaks its contract (names the key).
+    """
+    payload: dict[str, Any] = {"note": None, "drop": [], "initiative_id": None}
+    payload["measure_config"] = {}
+    payload |= dict(command)
+    check_payload("run_command", payload, registries)
+    return apply(state, "run_command", {**payload, "command_id": str(uuid.uuid4())}, now)
+
+
+def _stalled(state: RunState) -> str:
+    """Why a run waits with nothing running, and what to give it."""
+    if state.stage == "approval":
+        return (
+            f"run {state.run_id} awaits approval: give the decision with "
+            "decisions=[{'action': 'approve', 'actor': ...}], or set approval: none"
+        )
+    if state.stage == "scale":
+        waiting = ", ".join(state.scaled.missing())
+        return (
+            f"run {state.run_id} awaits scale data for {waiting}: give it with decisions=["
+            "{'action': 'scale', 'actor': ..., 'initiative_id': ..., 'measure_config': ...}]"
+        )
+    return f"run {state.run_id} stalled in stage {state.stage}"
 
 
 def reads_dataframes(manifest: Manifest) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from impact_contracts.models import AllocateResult, InitiativeFailure
 from pydantic import BaseModel, PrivateAttr
 
 from impact_orchestrator.barrier import Barrier
@@ -12,13 +13,24 @@ from impact_orchestrator.commands import Command, measure_requested, run_status
 from impact_orchestrator.deadline import Deadline
 from impact_orchestrator.dedup import Seen
 
-RunStage = Literal["pilot", "allocate", "scale", "done"]
+RunStage = Literal["pilot", "allocate", "approval", "scale", "done"]
 RunStatus = Literal["running", "completed", "failed"]
+#: what people decided on the portfolio (``None``: nobody yet, or no approval asked)
+Verdict = Literal["approved", "amended", "rejected"]
 #: fields a transition assigns (a barrier is replaced only by a new, empty one)
-_SCALARS = ("stage", "status", "reason", "allocation", "result")
+_SCALARS = ("stage", "status", "reason", "allocation", "result", "verdict", "due")
 #: containers a transition only adds to: a dict never gets a key twice (the barriers see to
 #: it), so removing the newest entries undoes the additions
-_GROWING = ("pilots", "evaluations", "scales", "failures", "missing", "cached")
+_GROWING = (
+    "pilots",
+    "evaluations",
+    "scales",
+    "failures",
+    "missing",
+    "cached",
+    "decisions",
+    "scale_configs",
+)
 
 
 @dataclass(frozen=True)
@@ -86,14 +98,23 @@ class RunState(BaseModel):
     scaled: Barrier = Barrier()
     pilots: dict[str, dict[str, Any]] = {}
     evaluations: dict[str, dict[str, Any]] = {}
-    allocation: dict[str, Any] | None = None
+    #: the portfolio (the validated contract; a dict at the report and changelog boundary)
+    allocation: AllocateResult | None = None
     scales: dict[str, dict[str, Any]] = {}
-    failures: list[dict[str, Any]] = []
+    failures: list[InitiativeFailure] = []
     missing: list[str] = []
     #: ``initiative_id:phase`` of every accepted result that came from the measure cache
     cached: list[str] = []
     seen: Seen = Seen()
     result: dict[str, Any] | None = None
+    #: the portfolio's approval: approved, amended (approved without some initiatives) or
+    #: rejected; every decision and command refused, in order (who, when, what changed)
+    verdict: Verdict | None = None
+    decisions: list[dict[str, Any]] = []
+    #: measure configs of scale data given after the run started, by initiative
+    scale_configs: dict[str, dict[str, Any]] = {}
+    #: when the phase waiting for people (approval, scale data) ends (epoch seconds)
+    due: float | None = None
     _specs: dict[str, dict[str, Any]] = PrivateAttr(default_factory=dict)
     _failures_at: Positions = PrivateAttr(default_factory=Positions)
     _missing_at: Positions = PrivateAttr(default_factory=Positions)
@@ -101,7 +122,7 @@ class RunState(BaseModel):
     def model_post_init(self, context: Any, /) -> None:
         self._specs = {s["initiative_id"]: s for s in self.manifest.get("initiatives", [])}
         for failure in self.failures:
-            self._failures_at.add(failure["initiative_id"])
+            self._failures_at.add(failure.initiative_id)
         for initiative_id in self.missing:
             self._missing_at.add(initiative_id)
 
@@ -128,8 +149,26 @@ class RunState(BaseModel):
         return state, commands
 
     @property
+    def selected(self) -> list[str]:
+        """The allocation's portfolio, sorted (empty before an allocation)."""
+        return sorted(self.allocation.selected_initiatives) if self.allocation else []
+
+    @property
     def done(self) -> bool:
         return self.stage == "done"
+
+    @property
+    def lifecycle(self) -> str:
+        """Where the run is, in the words of docs/orchestrator.md ("Run lifecycle")."""
+        if self.stage == "pilot":
+            return "measuring"
+        if self.stage == "allocate":
+            return "amended" if self.verdict == "amended" else "evaluated"
+        if self.stage == "approval":
+            return "awaiting approval"
+        if self.stage == "scale":
+            return "awaiting scale data"
+        return "rejected" if self.verdict == "rejected" else self.status
 
     def mark(self) -> Mark:
         """An O(1) snapshot for :meth:`restore`: transitions change a run in place."""
@@ -164,7 +203,10 @@ class RunState(BaseModel):
         return self._specs[initiative_id]
 
     def record_failure(self, initiative_id: str, stage: str, reason: str) -> None:
-        self.failures.append({"initiative_id": initiative_id, "stage": stage, "reason": reason})
+        failure = InitiativeFailure.model_validate(
+            {"initiative_id": initiative_id, "stage": stage, "reason": reason}
+        )
+        self.failures.append(failure)
         self._failures_at.add(initiative_id)
 
     def record_missing(self, initiative_ids: list[str]) -> None:

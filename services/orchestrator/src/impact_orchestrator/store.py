@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -21,6 +22,11 @@ Change = tuple[RunState, list[Command]]
 
 def without_envelope(value: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in value.items() if k not in ENVELOPE_FIELDS}
+
+
+def _iso(at: Any) -> str | None:
+    """An envelope's ``produced_at`` (a datetime once decoded) as ISO 8601 text."""
+    return at.isoformat() if isinstance(at, datetime) else None if at is None else str(at)
 
 
 @dataclass
@@ -101,6 +107,8 @@ class RunStore:
             return None
         state = self.states[run_id]
         payload = without_envelope(value)
+        if event == "run_command":  # deduplicated by its id, recorded with when it was sent
+            payload |= {"command_id": value["event_id"], "sent_at": _iso(value.get("produced_at"))}
         return self._change(run_id, partition, lambda: apply(state, event, payload, now))
 
     def reject(

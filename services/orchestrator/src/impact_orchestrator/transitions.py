@@ -9,38 +9,66 @@ undelivered batch, a transition that raised), take ``state.mark()`` before it an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
 from impact_contracts import ContractViolation
-from impact_evaluate.cohort import pool_run, value_factors
+from impact_contracts.models import AllocateResult
 
 from impact_orchestrator import commands as cmd
 from impact_orchestrator.barrier import Barrier
 from impact_orchestrator.commands import Command
+from impact_orchestrator.completion import complete as _complete
+from impact_orchestrator.completion import pooled as _pooled
 from impact_orchestrator.deadline import DEADLINE_REASON
 from impact_orchestrator.dedup import failure_stage, result_key
-from impact_orchestrator.report import build_run_completed
-from impact_orchestrator.run_state import RunState, RunStatus
+from impact_orchestrator.lifecycle import (
+    after_allocation,
+    flag_unscalable,
+    on_command,
+    on_due,
+    stage_name,
+    stale_allocation,
+)
+from impact_orchestrator.run_state import RunState
 from impact_orchestrator.validation import as_failure
 
-INCOMING_EVENTS = ("measure_completed", "evaluate_completed", "allocate_completed", "stage_failed")
+INCOMING_EVENTS = (
+    "measure_completed",
+    "evaluate_completed",
+    "allocate_completed",
+    "stage_failed",
+    "run_command",
+)
 
 
 def apply(
     state: RunState, event: str, payload: dict[str, Any], now: float
 ) -> tuple[RunState, list[Command]]:
     """Apply one incoming result; duplicates and late results change nothing but a counter."""
+    if event == "run_command":  # a late one is refused with the reason, not dropped
+        if not state.seen.first_time(f"command:{payload['command_id']}"):
+            return state, []
+        return state, on_command(state, payload, now)
     if state.done:
         state.seen.count("late")
         return state, []
-    if not state.seen.first_time(result_key(event, payload)):
+    if stale_allocation(state, event, payload):
+        state.seen.count("late")
         return state, []
-    return state, _HANDLERS[event](state, payload)
+    key = result_key(event, payload)
+    if event in ("allocate_completed", "stage_failed") and state.verdict == "amended":
+        key += ":amended"  # the allocation of the amendment is a second one
+    if not state.seen.first_time(key):
+        return state, []
+    return state, _HANDLERS[event](state, payload, now)
 
 
 def on_tick(state: RunState, now: float) -> tuple[RunState, list[Command]]:
-    """Enforce the deadline: drop stragglers, then fail the run or proceed without them."""
+    """Enforce the deadlines: a phase waiting for people ends by the run's policy (see
+    ``lifecycle``); stragglers are dropped, then the run fails or proceeds without them."""
+    if (ended := on_due(state, now)) is not None:
+        return state, ended
     if state.done or not state.deadline.expired(now):
         return state, []
     stragglers = _drop_stragglers(state)
@@ -67,6 +95,10 @@ def reject_input(
     """An input of a live run broke its contract: it counts as the failure of what it
     reports on (its initiative; allocate fails the run); one that names no initiative or
     stage fails the run, which could otherwise wait for it forever."""
+    if event == "run_command":  # a person's bad command never ends the run
+        state.seen.count("refused_command")
+        message = f"command refused: {reason}"
+        return state, [cmd.run_status(state.run_id, stage_name(state), (0, 1), message=message)]
     failure = as_failure(event, payload, reason)
     if failure is not None:
         return apply(state, "stage_failed", failure, now)
@@ -76,7 +108,7 @@ def reject_input(
     return state, _complete(state, "failed", reason)
 
 
-def _on_measure(state: RunState, payload: dict[str, Any]) -> list[Command]:
+def _on_measure(state: RunState, payload: dict[str, Any], now: float) -> list[Command]:
     initiative_id, result = payload["initiative_id"], payload["result"]
     if payload["phase"] == "scale":
         if not _accepts(state, "scale", state.scaled, initiative_id):
@@ -102,7 +134,7 @@ def _note_cached(state: RunState, payload: dict[str, Any]) -> None:
         state.cached.append(f"{payload['initiative_id']}:{payload['phase']}")
 
 
-def _on_evaluate(state: RunState, payload: dict[str, Any]) -> list[Command]:
+def _on_evaluate(state: RunState, payload: dict[str, Any], now: float) -> list[Command]:
     initiative_id = payload["initiative_id"]
     if initiative_id not in state.pilots or not _accepts(
         state, "pilot", state.evaluated, initiative_id
@@ -113,7 +145,7 @@ def _on_evaluate(state: RunState, payload: dict[str, Any]) -> list[Command]:
     return [_progress(state, "evaluate", state.evaluated), *_maybe_allocate(state)]
 
 
-def _on_allocate(state: RunState, payload: dict[str, Any]) -> list[Command]:
+def _on_allocate(state: RunState, payload: dict[str, Any], now: float) -> list[Command]:
     if state.stage != "allocate":
         state.seen.count("unexpected")
         return []
@@ -122,20 +154,15 @@ def _on_allocate(state: RunState, payload: dict[str, Any]) -> list[Command]:
     unknown = [i for i in selected if i not in state.evaluations]
     if unknown:
         raise ContractViolation(f"allocate_completed: selected unknown initiatives {unknown}")
-    state.allocation = result
+    state.allocation = AllocateResult.model_validate(result)
     commands = [cmd.run_status(state.run_id, "allocate", (1, 1))]
     if not selected:
         reason = result.get("reason") or "the allocation selected no initiative"
         return commands + _complete(state, "completed", reason)
-    state.stage = "scale"
-    state.scaled = Barrier(expected=selected)
-    for initiative_id in selected:
-        spec = state.spec(initiative_id)
-        commands.append(cmd.measure_requested(state.run_id, state.manifest, spec, "scale"))
-    return [*commands, _progress(state, "scale", state.scaled)]
+    return commands + after_allocation(state, now)
 
 
-def _on_failure(state: RunState, payload: dict[str, Any]) -> list[Command]:
+def _on_failure(state: RunState, payload: dict[str, Any], now: float) -> list[Command]:
     stage, reason = failure_stage(payload), str(payload["reason"])
     initiative_id = payload.get("initiative_id")
     if stage == "allocate" or initiative_id is None:
@@ -160,7 +187,7 @@ def _on_failure(state: RunState, payload: dict[str, Any]) -> list[Command]:
     return [_progress(state, stage, barrier), *_maybe_allocate(state)]
 
 
-_HANDLERS: dict[str, Callable[[RunState, dict[str, Any]], list[Command]]] = {
+_HANDLERS: dict[str, Callable[[RunState, dict[str, Any], float], list[Command]]] = {
     "measure_completed": _on_measure,
     "evaluate_completed": _on_evaluate,
     "allocate_completed": _on_allocate,
@@ -182,21 +209,16 @@ def _maybe_allocate(state: RunState) -> list[Command]:
         return []
     if not state.evaluations:
         return _complete(state, "failed", "no initiative was evaluated")
+    flagged = flag_unscalable(state)
+    evaluations = [e for e in _pooled(state, ()) if e["initiative_id"] not in flagged]
+    if not evaluations:  # nothing to allocate: the pilots are the report
+        reason = "nothing allocated: no evaluated initiative can be measured at scale"
+        return _complete(state, "completed", reason)
     state.stage = "allocate"
-    evaluations = _pooled(state, predict_ids=())
     return [
         cmd.allocate_requested(state.run_id, state.manifest, evaluations),
         cmd.run_status(state.run_id, "allocate", (0, 1)),
     ]
-
-
-def _pooled(state: RunState, predict_ids: Collection[str]) -> list[dict[str, Any]]:
-    """The cohort step over every evaluation (in the manifest unit, posterior by default);
-    a pure function of the run, so the report recomputes what allocate was sent, with the
-    prediction intervals of ``predict_ids`` for the scale sample each was measured on."""
-    evaluations = [state.evaluations[i] for i in sorted(state.evaluations)]
-    sizes = {i: int(scale["sample_size"]) for i, scale in state.scales.items()}
-    return pool_run(state.manifest, evaluations, predict_ids, sizes or None)
 
 
 def _maybe_complete(state: RunState) -> list[Command]:
@@ -204,33 +226,6 @@ def _maybe_complete(state: RunState) -> list[Command]:
     if state.stage != "scale" or not state.scaled.complete:
         return []
     return _complete(state, "completed", state.reason)
-
-
-def _complete(state: RunState, status: RunStatus, reason: str | None) -> list[Command]:
-    state.stage, state.status, state.reason = "done", status, reason
-    selected = (state.allocation or {}).get("selected_initiatives", [])
-    state.result = build_run_completed(
-        status=status,
-        budget=state.manifest.get("budget", 0.0),
-        n_initiatives=len(state.manifest.get("initiatives", [])),
-        pilots=state.pilots,
-        evaluations={e["initiative_id"]: e for e in _pooled(state, selected)},
-        allocation=state.allocation,
-        value_factors=value_factors(state.manifest),
-        unit=state.manifest.get("unit"),
-        scales=state.scales,
-        failures=state.failures,
-        missing=state.missing,
-        reason=reason,
-        cached=state.cached,
-    )
-    n_reports = len(state.result["reports"])
-    return [
-        cmd.run_completed(state.run_id, state.result),
-        cmd.run_status(
-            state.run_id, "report", (n_reports, n_reports), status, message=reason or status
-        ),
-    ]
 
 
 def _drop_stragglers(state: RunState) -> list[str]:

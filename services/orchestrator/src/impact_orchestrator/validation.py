@@ -36,6 +36,9 @@ def check_payload(event: str, payload: dict[str, Any], registries: Registries) -
     if event == MANIFEST:
         _check_stages(payload, registries, errors)
         _check_measure_configs(payload.get("initiatives"), errors)
+    config = payload.get("measure_config") if event == "run_command" else None
+    if isinstance(config, dict) and config:
+        _check_measure_config(config, event, ("measure_config",), errors)
     if errors.errors:
         problems = [
             e.removeprefix(f"{event}: ").replace("Value error, ", "") for e in errors.errors
@@ -108,7 +111,13 @@ def _check_measure_configs(initiatives: Any, errors: ErrorCollector) -> None:
         config = spec.get("measure_config") if isinstance(spec, dict) else None
         if not isinstance(config, dict):
             continue  # the contract already reported it
-        try:
-            MeasureConfigShape.model_validate(config)
-        except ValidationError as exc:
-            errors.add_validation(MANIFEST, ("initiatives", index, "measure_config"), exc)
+        _check_measure_config(config, MANIFEST, ("initiatives", index, "measure_config"), errors)
+
+
+def _check_measure_config(
+    config: dict[str, Any], event: str, at: tuple[str | int, ...], errors: ErrorCollector
+) -> None:
+    try:
+        MeasureConfigShape.model_validate(config)
+    except ValidationError as exc:
+        errors.add_validation(event, at, exc)

@@ -6,8 +6,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from impact_contracts.events import MAX_DEADLINE_DAYS, MAX_NAME_LENGTH, check_run_name
 from impact_measure.storage import storage_problem, storage_root
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from impact_orchestrator.manifest.errors import ErrorCollector, ManifestError
 from impact_orchestrator.manifest.files import DataRoot
@@ -49,6 +50,14 @@ class _InitiativeEntry(BaseModel):
     horizon: float | None = Field(default=None, gt=0)
 
 
+class _Deadlines(BaseModel):
+    """Days each phase that waits for people may take (``deadlines:``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    approval_days: float | None = Field(default=None, gt=0, le=MAX_DEADLINE_DAYS)
+    scale_days: float | None = Field(default=None, gt=0, le=MAX_DEADLINE_DAYS)
+
+
 class _ManifestFile(BaseModel):
     """The keys a user writes, with the original names."""
 
@@ -61,10 +70,19 @@ class _ManifestFile(BaseModel):
     deadline_policy: Literal["fail", "proceed"] = "proceed"
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     unit: str | None = Field(default=None, min_length=1)
+    approval: Literal["required", "none"] = "none"
+    pilot_only: bool = False
+    deadlines: _Deadlines = _Deadlines()
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH)
     MEASURE: Any = None
     EVALUATE: Any = None
     ALLOCATE: Any = None
     INITIATIVES: list[_InitiativeEntry] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _a_visible_name(cls, name: str | None) -> str | None:
+        return check_run_name(name)
 
 
 #: How errors name a manifest given as a mapping (paths in it are taken from the cwd).
@@ -168,6 +186,11 @@ def _load(
             initiatives=initiatives,
             source=str(manifest_path),
             unit=run.unit,
+            approval=run.approval,
+            pilot_only=run.pilot_only,
+            approval_days=run.deadlines.approval_days,
+            scale_days=run.deadlines.scale_days,
+            name=run.name,
         )
     except ValidationError as exc:  # a limit of the manifest_submitted contract
         errors.add_validation(name, (), exc)

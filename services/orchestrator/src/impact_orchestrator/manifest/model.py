@@ -51,8 +51,9 @@ class Manifest(ManifestSubmitted):
         the payload as read-only, like the frozen manifest."""
         with no_cyclic_gc():
             payload = self.model_dump(exclude={"initiatives"}, exclude_none=False)
-            if payload["unit"] is None:
-                del payload["unit"]
+            for optional in ("unit", "name"):
+                if payload[optional] is None:
+                    del payload[optional]
             payload["initiatives"] = [
                 {
                     "initiative_id": spec.initiative_id,

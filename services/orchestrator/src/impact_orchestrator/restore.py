@@ -1,0 +1,235 @@
+"""Loading a replica's runs from the compacted changelog (``changelog``) when partitions
+are assigned, or when the runtime replays a batch after a failed delivery.
+
+The broker away is waited out; any other failure is permanent (decision 0079). A changelog
+whose partitioning changed makes the replica refuse to run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from contextlib import aclosing
+from typing import Any
+
+import structlog
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
+from impact_contracts import ConfigError
+from impact_runtime import ServiceSettings
+from impact_runtime.kafka import client_options, ensure_topics, read_to_end
+
+from impact_orchestrator.changelog import restore_records
+from impact_orchestrator.ownership import changelog_changed, misplaced
+from impact_orchestrator.settings import Settings
+from impact_orchestrator.store import RunStore
+
+log = structlog.get_logger("impact_orchestrator")
+#: A restore failing with these is waiting for the broker: retried, backing off. Anything
+#: else is permanent (decision 0079): logged, counted, the replica not ready.
+RESTORE_OUTAGES = (KafkaError, OSError, TimeoutError)
+
+
+class ChangelogChanged(ConfigError):
+    """The changelog's partitioning is not the one its records were written with: it grew
+    (or another partitioner wrote it). The orchestrator refuses to run (decision 0079)."""
+
+
+class ChangelogRestore:
+    """The restore half of the orchestrator: which runs of the assigned partitions are
+    loaded, quarantined or refused. Mixed into ``Orchestrator``, which owns ``store``."""
+
+    settings: Settings
+    store: RunStore
+    partition_count: int
+    _next_offset: dict[tuple[str, int], int]
+
+    def _init_restore(self) -> None:
+        self._changelog_ready = False
+        #: set once the runs of the assigned partitions are loaded (tests without a broker
+        #: set it themselves)
+        self.restored = asyncio.Event()
+        self._restoring: asyncio.Task[None] | None = None
+        #: runs of the assigned partitions whose changelog is corrupt: run id → (partition,
+        #: reason); their events are dead-lettered and the replica is not ready
+        self.quarantined: dict[str, tuple[int, str]] = {}
+        #: a restore that failed for good (not an outage): the replica is not ready
+        self.restore_error: str | None = None
+        #: corrupt runs found by every restore so far (``impact_changelog_corrupt_runs_total``)
+        self.corrupt_found = 0
+        #: why this replica refuses to run: the changelog's partitioning changed (0079)
+        self.refused: ChangelogChanged | None = None
+        #: restores that found it changed (``impact_changelog_partitioning_changed_total``)
+        self.changed_found = 0
+        #: asks the service to stop (set by ``OrchestratorService``)
+        self.on_refused: Callable[[], None] | None = None
+
+    async def on_assign(self, assigned: set[TopicPartition]) -> None:
+        """Start loading the runs of the ``assigned`` partitions; ``handle`` and ``tick``
+        wait for it. The load runs after the rebalance callback returns: aiokafka sends no
+        heartbeat during the callback, so a restore longer than the session timeout (a
+        100,000-initiative run under load) got the replica expelled, and its next join
+        restored again, for ever."""
+        await self.stop_restoring()
+        self.restored.clear()
+        # partitions past the changelog's (inputs grew) own no run: they only forward
+        partitions = {tp.partition for tp in assigned if tp.partition < self.partition_count}
+        self._restoring = asyncio.create_task(self._restore(partitions))
+
+    async def stop_restoring(self) -> None:
+        """Cancel a restore still running (a new assignment, or the service stopping)."""
+        if self._restoring is not None and not self._restoring.done():
+            self._restoring.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._restoring
+        self._restoring = None
+
+    @property
+    def healthy(self) -> bool:
+        """No restore failed for good, no corrupt run is held and the changelog's
+        partitioning is unchanged (part of readyz)."""
+        return self.restore_error is None and not self.quarantined and self.refused is None
+
+    async def _restore(self, partitions: set[int]) -> None:
+        """Load ``partitions``' runs. The broker away is waited out (retried, backing off);
+        any other failure is permanent: logged once, the replica not ready, no retry. A
+        corrupt run is left out (``quarantined``) and the other runs are restored."""
+        delay = 0.2
+        self.restore_error = None
+        while True:
+            try:
+                started = time.monotonic()
+                await self._ensure_changelog()
+                self.store.keep_only(partitions)
+                # runs of partitions no longer assigned are the new owner's business
+                held = self.quarantined.items()
+                self.quarantined = {r: q for r, q in held if q[0] in partitions}
+                await self._rebuild(partitions)
+            except ChangelogChanged as exc:
+                self._refuse(exc)
+                return
+            except RESTORE_OUTAGES as exc:  # the handler keeps waiting
+                log.warning("restore_failed", error=repr(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 5.0)
+                continue
+            except Exception as exc:
+                self.restore_error = f"restore failed: {exc!r}"
+                self.corrupt_found += 1
+                log.exception("restore_failed_permanently", partitions=sorted(partitions))
+                self.restored.set()  # what it holds is dead-lettered, not applied
+                return
+            log.info(
+                "runs_restored",
+                partitions=sorted(partitions),
+                runs=len(self.store.states),
+                seconds=round(time.monotonic() - started, 2),
+            )
+            self.restored.set()
+            return
+
+    def _refuse(self, exc: ChangelogChanged) -> None:
+        """The changelog's partitioning changed: not ready, logged, counted, and the
+        service asked to stop (what was fetched stays uncommitted: nothing is lost)."""
+        self.refused = exc
+        self.changed_found += 1
+        log.error("changelog_partitioning_changed", error=str(exc))
+        self.restored.set()  # handle stops the batch uncommitted
+        if self.on_refused is not None:
+            self.on_refused()
+
+    async def _rebuild(self, partitions: set[int]) -> None:
+        """Load the committed states of ``partitions`` from the changelog (read to its end)."""
+        topic = self.settings.changelog_topic
+        partitions = {p for p in partitions if p < self.partition_count}
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        for key in [k for k in self._next_offset if k[1] in partitions]:
+            del self._next_offset[key]
+        await self._check_changelog_count()  # a replica that only forwards checks too
+        if not tps:
+            return
+        for run_id in [r for r, (p, _) in self.quarantined.items() if p in partitions]:
+            del self.quarantined[run_id]
+        found: dict[int, dict[bytes, bytes]] = {p: {} for p in partitions}
+        timeout_s = self.settings.read_to_end_timeout_s
+        async with aclosing(read_to_end(self.settings, tps, timeout_s=timeout_s)) as records:
+            async for message in records:
+                record_id = message.key or b""
+                if message.value is None:
+                    found[message.partition].pop(record_id, None)
+                else:
+                    found[message.partition][record_id] = message.value
+        keys = [(p, key) for p, values in found.items() for key in values]
+        if wrong := await asyncio.to_thread(misplaced, keys, self.partition_count):
+            run_id, stored, owner = wrong
+            problem = (
+                f"holds run {run_id!r} on partition {stored}, but murmur2 puts it on "
+                f"partition {owner} of {self.partition_count}"
+            )
+            raise ChangelogChanged(changelog_changed(topic, problem))
+        for partition, values in found.items():
+            restored = await asyncio.to_thread(restore_records, values.items())
+            self.store.restore(partition, restored.states, restored.whole)
+            for run_id, reason in restored.corrupt.items():
+                self.quarantined[run_id] = (partition, f"corrupt changelog: {reason}")
+                self.corrupt_found += 1
+                log.error("changelog_corrupt", run_id=run_id, partition=partition, reason=reason)
+
+    async def _check_changelog_count(self) -> None:
+        """The changelog still has the partition count ownership was computed with at the
+        start (it was not grown while this replica ran).
+
+        Raises:
+            ChangelogChanged: it has another count.
+        """
+        topic = self.settings.changelog_topic
+        found = (await topic_partitions(self.settings, [topic]))[topic]
+        if found != self.partition_count:
+            problem = (
+                f"has {found} partitions, this orchestrator started with {self.partition_count}"
+            )
+            raise ChangelogChanged(changelog_changed(topic, problem))
+
+    async def _ensure_changelog(self) -> None:
+        if not self._changelog_ready:
+            changelog = {self.settings.changelog_topic}
+            await ensure_topics(self.settings, changelog, configs={"cleanup.policy": "compact"})
+        self._changelog_ready = True
+
+
+async def topic_partitions(settings: ServiceSettings, topics: list[str]) -> dict[str, int]:
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return partition_counts(described)
+
+
+async def partitions_if_exists(settings: ServiceSettings, topic: str) -> int | None:
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        if topic not in await admin.list_topics():
+            return None
+    finally:
+        await admin.close()
+    return (await topic_partitions(settings, [topic]))[topic]
+
+
+def partition_counts(described: list[dict[str, Any]]) -> dict[str, int]:
+    """Partitions per topic of a DescribeTopics answer.
+
+    Raises:
+        UnknownTopicOrPartitionError: a topic has no metadata yet on the broker asked (on a
+            cluster, a topic just created may be known to one broker and not yet another);
+            retriable, so the start waits it out instead of seeing 0 partitions.
+    """
+    unknown = sorted(t["topic"] for t in described if t["error_code"] or not t["partitions"])
+    if unknown:
+        raise UnknownTopicOrPartitionError(f"no partition metadata yet for {unknown}")
+    return {t["topic"]: len(t["partitions"]) for t in described}
