@@ -152,7 +152,9 @@ def fit_prior(estimates: Array, errors: Array, broad_weight: float = 0.0) -> Pri
         grad_alpha = -(1.0 - spike) * centred.T @ (weights * (likelihood.T @ inverse))
         grad_alpha -= SPREAD_PRIOR * (centred.T @ (weights * squares)) / (2.0 * variance)
         grad_beta = -spike * (1.0 - spike) * np.sum((at_zero - continuous) * inverse)
-        gradient = np.append(grad_alpha + 2.0 * PENALTY * penalised * alpha, grad_beta + 2e-3 * beta)
+        gradient = np.append(
+            grad_alpha + 2.0 * PENALTY * penalised * alpha, grad_beta + 2e-3 * beta
+        )
         return float(value), gradient
 
     start = np.append(np.zeros(DEGREE), -2.0)
