@@ -51,13 +51,13 @@ def test_embedded_runs_are_recorded_compared_and_reported(home: Path, tmp_path: 
 
     diff = json.loads(impact(home, "compare", a["run_id"], b["run_id"], "--json"))
     assert diff["budget_change"] == 25_000.0
-    assert (diff["added"], diff["removed"]) == (["checkout-flow-ab-test"], [])
-    assert diff["allocated_change"] == 25_000.0  # checkout-flow-ab-test's cost
+    assert (diff["added"], diff["removed"]) == (["product-desc-enhancement"], [])
+    assert diff["allocated_change"] == 20_000.0  # product-desc-enhancement's cost
     predicted = {p["initiative_id"]: p["predicted_return"] for p in b["pilots"]}
-    assert diff["predicted_change"] == pytest.approx(predicted["checkout-flow-ab-test"])
+    assert diff["predicted_change"] == pytest.approx(predicted["product-desc-enhancement"])
     assert diff["a"]["name"] == "Q4 at 75k"
     table = impact(home, "compare", a["run_id"], b["run_id"])
-    assert "added: checkout-flow-ab-test" in table and "removed: none" in table
+    assert "added: product-desc-enhancement" in table and "removed: none" in table
 
     page = tmp_path / "report.html"
     said = impact(home, "report", a["run_id"], "--html", str(page))
@@ -76,7 +76,7 @@ def test_embedded_runs_are_recorded_compared_and_reported(home: Path, tmp_path: 
     assert {r["initiative_id"] for r in rows if r["selected"] == "yes"} == {
         r["initiative_id"] for r in a["reports"]
     }
-    assert "checkout-flow-ab-test" not in {
+    assert "product-desc-enhancement" not in {
         r["initiative_id"] for r in rows if r["selected"] == "yes"
     }
 
@@ -103,7 +103,7 @@ def test_a_sweep_prints_a_table_and_writes_a_chart(home: Path, tmp_path: Path) -
         [p["predicted"] for p in data["points"]], rel=1e-5
     )
     text = impact(home, *args)
-    assert "+regional-promo" in text and "+checkout-flow-ab-test" in text
+    assert "+regional-promo" in text and "+product-desc-enhancement" in text
     assert "predicted value by budget" in text
 
 

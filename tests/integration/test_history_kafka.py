@@ -86,8 +86,8 @@ async def test_a_named_kafka_run_beside_embedded_runs(
 
     grown = await asyncio.to_thread(compare, run_id, bigger["run_id"])
     assert grown["budget_change"] == 25_000.0
-    assert (grown["added"], grown["removed"]) == (["checkout-flow-ab-test"], [])
-    assert grown["allocated_change"] == 25_000.0
+    assert (grown["added"], grown["removed"]) == (["product-desc-enhancement"], [])
+    assert grown["allocated_change"] == 20_000.0
     assert grown["b"]["predicted"] == pytest.approx(bigger["summary"]["total_predicted_return"])
     assert grown["a"]["predicted"] == pytest.approx(run["summary"]["total_predicted_return"])
 

@@ -84,6 +84,7 @@ def lifecycle_manifest(directory: Path) -> Manifest:
         "scale_sample_size": 240,
         "seed": 20261125,
         "approval": "required",
+        "ALLOCATE": {"rule": "minimax_regret"},  # the selection below is minimax regret's
         "INITIATIVES": items,
     }
     path = directory / "manifest.yaml"

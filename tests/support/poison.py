@@ -90,6 +90,10 @@ def _violate(event: str, record: dict[str, Any], initiative_id: str) -> str:
     if event == "stage_failed":
         record["stage"] = "teleport"  # no such stage
         return "stage"
+    if event == "run_command":
+        record["action"] = "scale"
+        record["drop"] = [initiative_id]  # a drop list belongs to approve only
+        return "drop"
     raise ValueError(f"no contract violation defined for {event}")
 
 

@@ -51,3 +51,26 @@ def test_raw_returns_keep_the_original_weights_and_penalty() -> None:
     ]
     assert chosen("BayesianAllocate", posterior) == ["a"]
     assert chosen("BayesianAllocate", [{**i, "estimates": "raw"} for i in posterior]) == ["b"]
+
+
+def test_the_default_rule_is_bayes_on_posteriors_and_minimax_regret_on_raw_returns() -> None:
+    """``Allocate``'s ``rule: auto`` (decision 0086): ``a`` has the higher best case, ``b``
+    the higher mean; minimax regret takes ``a`` (its regret in the best scenario is smaller
+    than ``b``'s), the Bayes rule ``b``."""
+    posterior = [
+        item("a", worst=-1.0, mean=2.0, best=20.0, estimates="posterior"),
+        item("b", worst=2.5, mean=3.0, best=3.5, estimates="posterior"),
+    ]
+    raw = [{**i, "estimates": "raw", "confidence": 1.0} for i in posterior]
+    assert chosen("MinimaxRegretAllocate", posterior) == ["a"]
+    assert chosen("Allocate", posterior) == chosen("BayesianAllocate", posterior) == ["b"]
+    assert chosen("Allocate", raw) == chosen("MinimaxRegretAllocate", raw)
+    allocate = ALLOCATE_COMPONENTS.create("Allocate")
+    rules = [
+        allocate.execute({"budget": 1.0, "initiatives": items})["rule"]
+        for items in (posterior, raw)
+    ]
+    assert rules == ["bayesian", "minimax_regret"]
+    assert ALLOCATE_COMPONENTS.create("Allocate", rule="minimax_regret").execute(
+        {"budget": 1.0, "initiatives": posterior}
+    )["selected_initiatives"] == ["a"]

@@ -134,3 +134,31 @@ def test_the_cohort_settings_are_checked_at_construction() -> None:
     with pytest.raises(ConfigError, match="min_family_size"):
         MockEvaluate(min_family_size=0)
     assert Evaluate(estimates="raw", min_family_size=12) is not None
+
+
+def test_a_winners_interval_reaches_past_the_largest_estimate() -> None:
+    """The interval prior's broad part reaches beyond the estimates' range, so the top
+    estimate's 97.5 % bound is not cut at the estimate itself."""
+    rng = np.random.default_rng(7)
+    errors = np.full(36, 2.0)
+    estimates = rng.normal(3.0, 3.0, 36) + errors * rng.standard_normal(36)
+    top = int(np.argmax(estimates))
+    post = posterior(
+        fit_prior(estimates, errors),
+        estimates,
+        errors,
+        errors / 10,
+        fit_prior(estimates, errors, 0.2),
+    )
+    assert post.upper[top] > estimates[top] + 0.5
+    assert post.mean[top] < estimates[top]  # the winner is still shrunk
+
+
+def test_a_few_agreeing_estimates_keep_some_spread() -> None:
+    """Eight estimates that agree within their errors: the prior does not collapse to a
+    point, so the posterior means keep their order (the spread prior, decision 0080)."""
+    estimates = np.array([4.94, 4.52, 5.74, 5.02, 5.12, 3.11, 11.05, 6.59])
+    errors = np.array([0.92, 1.03, 1.79, 1.64, 1.34, 1.12, 5.46, 1.2])
+    post = posterior(fit_prior(estimates, errors), estimates, errors, errors)
+    assert np.ptp(post.mean) > 0.2
+    assert np.argmin(post.mean) == 5 and np.argmax(post.mean) in (2, 6, 7)

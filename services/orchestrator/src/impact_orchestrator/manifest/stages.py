@@ -49,10 +49,9 @@ def default_registries() -> Registries:
 
 
 def default_component(section: str, kwargs: dict[str, Any]) -> str:
-    """Defaults: ``Measure``, ``Evaluate``; ``Allocate`` when a ``rule`` is given (as in
-    the original ``ALLOCATE: {rule: minimax_regret}``), else ``MinimaxRegretAllocate``."""
-    if section == "ALLOCATE":
-        return "Allocate" if "rule" in kwargs else "MinimaxRegretAllocate"
+    """Defaults: the component named like the section (``Measure``, ``Evaluate``,
+    ``Allocate``: its ``rule`` kwarg, as in the original ``ALLOCATE: {rule: minimax_regret}``,
+    defaults to ``auto``, the Bayes rule on posterior returns)."""
     return section.capitalize()
 
 
