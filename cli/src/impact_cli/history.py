@@ -14,18 +14,8 @@ import typer
 
 from impact_cli.common import DataRoot, NoCache, console, dump, errors, fail
 from impact_cli.compare import RunNotComparable, as_dict, compare_runs, digest
+from impact_cli.options import Bootstrap, Prefix, Registry
 
-Bootstrap = Annotated[
-    str | None,
-    typer.Option("--bootstrap", envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers."),
-]
-Registry = Annotated[
-    str | None,
-    typer.Option("--registry", envvar="SCHEMA_REGISTRY_URL", help="Schema registry URL."),
-]
-Prefix = Annotated[
-    str, typer.Option("--prefix", envvar="IMPACT_TOPIC_PREFIX", help="Topic prefix.")
-]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 #: The most budgets one sweep allocates at.
 MAX_BUDGETS = 200

@@ -19,18 +19,8 @@ import typer
 from impact_contracts import ConfigError
 
 from impact_cli.common import DataRoot, console, fail
+from impact_cli.options import Bootstrap, Prefix, Registry
 
-Bootstrap = Annotated[
-    str | None,
-    typer.Option("--bootstrap", envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers."),
-]
-Registry = Annotated[
-    str | None,
-    typer.Option("--registry", envvar="SCHEMA_REGISTRY_URL", help="Schema registry URL."),
-]
-Prefix = Annotated[
-    str, typer.Option("--prefix", envvar="IMPACT_TOPIC_PREFIX", help="Topic prefix.")
-]
 Note = Annotated[str | None, typer.Option("--note", help="Recorded with the decision.")]
 By = Annotated[
     str | None,
