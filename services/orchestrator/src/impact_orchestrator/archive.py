@@ -47,8 +47,8 @@ def archive_files(state: RunState) -> dict[str, str]:
         "failures": result.get("failures", []),
     }
     return {
-        "pilot.jsonl": _lines(state.pilots[k] for k in sorted(state.pilots)),
-        "scale.jsonl": _lines(state.scales[k] for k in sorted(state.scales)),
+        "pilot.jsonl": _lines(state.pilots[k].model_dump() for k in sorted(state.pilots)),
+        "scale.jsonl": _lines(state.scales[k].model_dump() for k in sorted(state.scales)),
         "report.jsonl": _lines(result.get("reports", [])),
         "run.json": json.dumps(run, sort_keys=True, indent=2) + "\n",
     }

@@ -186,9 +186,10 @@ def _content(state: RunState, part: Part) -> dict[str, Any] | None:
         for k in state.missing_positions(initiative_id)
         if _missing_phase(state, initiative_id) == phase
     ]
-    content = {
+    content = {  # results: the keys their producer sent, so a record is no larger for
+        # the defaults of the contract (a restore validates it again, in pydantic-core)
         "results": {
-            n: getattr(state, n)[initiative_id]
+            n: getattr(state, n)[initiative_id].model_dump(exclude_unset=True)
             for n in containers
             if initiative_id in getattr(state, n)
         },

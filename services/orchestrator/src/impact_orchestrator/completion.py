@@ -18,8 +18,8 @@ def pooled(state: RunState, predict_ids: Collection[str]) -> list[dict[str, Any]
     """The cohort step over every evaluation (in the manifest unit, posterior by default);
     a pure function of the run, so the report recomputes what allocate was sent, with the
     prediction intervals of ``predict_ids`` for the scale sample each was measured on."""
-    evaluations = [state.evaluations[i] for i in sorted(state.evaluations)]
-    sizes = {i: int(scale["sample_size"]) for i, scale in state.scales.items()}
+    evaluations = [state.evaluations[i].model_dump() for i in sorted(state.evaluations)]
+    sizes = {i: scale.sample_size for i, scale in state.scales.items()}
     return pool_run(state.manifest, evaluations, predict_ids, sizes or None)
 
 
@@ -32,11 +32,11 @@ def complete(state: RunState, status: RunStatus, reason: str | None) -> list[Com
         n_initiatives=len(state.manifest.get("initiatives", [])),
         pilots=state.pilots,
         evaluations={e["initiative_id"]: e for e in pooled(state, selected)},
-        allocation=state.allocation.model_dump() if state.allocation else None,
+        allocation=state.allocation,
         value_factors=value_factors(state.manifest),
         unit=state.manifest.get("unit"),
         scales=state.scales,
-        failures=[f.model_dump() for f in state.failures],
+        failures=state.failures,
         missing=state.missing,
         reason=reason,
         cached=state.cached,

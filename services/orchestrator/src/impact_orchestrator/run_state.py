@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from impact_contracts.models import AllocateResult, InitiativeFailure
+from impact_contracts.models import AllocateResult, EvaluateResult, InitiativeFailure, MeasureResult
 from pydantic import BaseModel, PrivateAttr
 
 from impact_orchestrator.barrier import Barrier
@@ -96,11 +96,13 @@ class RunState(BaseModel):
     measured: Barrier = Barrier()
     evaluated: Barrier = Barrier()
     scaled: Barrier = Barrier()
-    pilots: dict[str, dict[str, Any]] = {}
-    evaluations: dict[str, dict[str, Any]] = {}
+    #: the validated results, by initiative (dicts only at the cohort step, the report and
+    #: changelog boundaries)
+    pilots: dict[str, MeasureResult] = {}
+    evaluations: dict[str, EvaluateResult] = {}
     #: the portfolio (the validated contract; a dict at the report and changelog boundary)
     allocation: AllocateResult | None = None
-    scales: dict[str, dict[str, Any]] = {}
+    scales: dict[str, MeasureResult] = {}
     failures: list[InitiativeFailure] = []
     missing: list[str] = []
     #: ``initiative_id:phase`` of every accepted result that came from the measure cache

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from impact_contracts import ContractViolation
-from impact_contracts.models import AllocateResult
+from impact_contracts.models import AllocateResult, EvaluateResult, MeasureResult
 
 from impact_orchestrator import commands as cmd
 from impact_orchestrator.barrier import Barrier
@@ -113,13 +113,13 @@ def _on_measure(state: RunState, payload: dict[str, Any], now: float) -> list[Co
     if payload["phase"] == "scale":
         if not _accepts(state, "scale", state.scaled, initiative_id):
             return []
-        state.scales[initiative_id] = result
+        state.scales[initiative_id] = MeasureResult.model_validate(result)
         state.scaled.settle(initiative_id)
         _note_cached(state, payload)
         return [_progress(state, "scale", state.scaled), *_maybe_complete(state)]
     if not _accepts(state, "pilot", state.measured, initiative_id):
         return []
-    state.pilots[initiative_id] = result
+    state.pilots[initiative_id] = MeasureResult.model_validate(result)
     state.measured.settle(initiative_id)
     _note_cached(state, payload)
     spec = state.spec(initiative_id)
@@ -140,7 +140,7 @@ def _on_evaluate(state: RunState, payload: dict[str, Any], now: float) -> list[C
         state, "pilot", state.evaluated, initiative_id
     ):
         return []
-    state.evaluations[initiative_id] = payload["result"]
+    state.evaluations[initiative_id] = EvaluateResult.model_validate(payload["result"])
     state.evaluated.settle(initiative_id)
     return [_progress(state, "evaluate", state.evaluated), *_maybe_allocate(state)]
 
