@@ -65,7 +65,7 @@ def write_archive(state: RunState, root: Path | None = None) -> Path | str | Non
         OSError: the files cannot be written.
         DependencyUnavailable: S3 stayed unreachable.
     """
-    storage_url = state.manifest.get("storage_url")
+    storage_url = state.manifest.storage_url if state.manifest else None
     if storage_url is None or not state.done:
         return None
     if not state.run_id or any(c in state.run_id for c in "/\\") or state.run_id in (".", ".."):

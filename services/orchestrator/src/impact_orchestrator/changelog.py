@@ -166,7 +166,8 @@ def _content(state: RunState, part: Part) -> dict[str, Any] | None:
         return {"format": FORMAT, **header, "ignored": state.seen.ignored}
     if part == MANIFEST:
         expected = {"measured": state.measured.expected, "evaluated": state.evaluated.expected}
-        return {"manifest": state.manifest, **expected}
+        manifest = state.manifest.model_dump(exclude_unset=True) if state.manifest else {}
+        return {"manifest": manifest, **expected}
     if part == ALLOCATION:
         allocation = state.allocation.model_dump() if state.allocation else None
         return {"allocation": allocation, "scaled": state.scaled.expected}

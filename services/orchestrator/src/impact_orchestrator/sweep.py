@@ -161,7 +161,10 @@ def _allocate(
     # as the report pools them, but with no scale sampling noise (nothing is measured at
     # scale): the interval is that of the predicted value itself
     exact = dict.fromkeys(state.evaluations, NO_SAMPLING_NOISE)
-    pooled = {e["initiative_id"]: e for e in pool_run(state.manifest, evaluations, selected, exact)}
+    pooled = {
+        e["initiative_id"]: e
+        for e in pool_run(state.cohort_settings(), evaluations, selected, exact)
+    }
     chosen = [pooled[i] for i in selected]
     total, lower, upper = portfolio_interval(chosen)
     posterior = any(e.get("estimates") == "posterior" for e in pooled.values())

@@ -85,7 +85,7 @@ def on_tick(state: RunState, now: float) -> tuple[RunState, list[Command]]:
 def reject_manifest(run_id: str, reason: str, now: float) -> tuple[RunState, list[Command]]:
     """A run whose manifest broke its contract: it ends at once, ``failed``, with the reason
     (nothing is requested)."""
-    state = RunState(run_id=run_id, manifest={}, started_at=now)
+    state = RunState(run_id=run_id, manifest=None, started_at=now)
     return state, _complete(state, "failed", reason)
 
 
@@ -124,7 +124,7 @@ def _on_measure(state: RunState, payload: dict[str, Any], now: float) -> list[Co
     _note_cached(state, payload)
     spec = state.spec(initiative_id)
     return [
-        cmd.evaluate_requested(state.run_id, state.manifest, spec, result),
+        cmd.evaluate_requested(state.run_id, state.plan, spec, result),
         _progress(state, "measure", state.measured),
     ]
 
@@ -216,7 +216,7 @@ def _maybe_allocate(state: RunState) -> list[Command]:
         return _complete(state, "completed", reason)
     state.stage = "allocate"
     return [
-        cmd.allocate_requested(state.run_id, state.manifest, evaluations),
+        cmd.allocate_requested(state.run_id, state.plan, evaluations),
         cmd.run_status(state.run_id, "allocate", (0, 1)),
     ]
 
