@@ -24,6 +24,7 @@ from impact_cli.common import DataRoot, NoCache, console, dump, errors, fail
 from impact_cli.decision import manifest_brief, run_problem
 from impact_cli.options import Bootstrap, Prefix, Registry
 from impact_cli.options import bus as _bus
+from impact_cli.scale_check import warn_scale_data
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_show_locals=False)
 
@@ -134,6 +135,7 @@ def check(manifest: Path, data_root: DataRoot = None) -> None:
     columns, types) without measuring; one line per problem, exit 2 if any."""
     loaded = _load(manifest, data_root)
     _check_data(manifest, loaded, data_root)
+    warn_scale_data(loaded, str(manifest))
     console.print(f"[green]ok[/] {manifest}: {len(loaded.initiatives)} initiatives checked")
 
 
@@ -168,6 +170,7 @@ def publish(
     loaded = _load(manifest, data_root, no_cache)
     if not skip_data_check:
         _check_data(manifest, loaded, data_root or _services_data_root(bootstrap))
+    warn_scale_data(loaded, str(manifest))
     bus = _bus(bootstrap, registry, prefix)
 
     async def go() -> str:

@@ -37,12 +37,12 @@ def scale_ready(config: dict[str, Any]) -> bool:
     from impact_measure.pipeline import SOURCES  # the measure stage's libraries: on use
 
     try:
-        return bool(SOURCES.get(_source_type(config)).draws_scale_sample)
+        return bool(SOURCES.get(source_type(config)).draws_scale_sample)
     except ImpactError:  # a source this replica does not know: the measure stage decides
         return True
 
 
-def _source_type(config: dict[str, Any]) -> str:
+def source_type(config: dict[str, Any]) -> str:
     data = config.get("DATA")
     source = data.get("SOURCE") if isinstance(data, dict) else None
     return str(source.get("type")) if isinstance(source, dict) else ""
@@ -70,7 +70,7 @@ def flag_unscalable(state: RunState) -> set[str]:
         return set()
     flagged = unscalable(state, sorted(state.evaluations))
     for initiative_id in flagged:
-        source = _source_type(state.spec(initiative_id).measure_config)
+        source = source_type(state.spec(initiative_id).measure_config)
         state.record_failure(initiative_id, "scale", NO_SCALE_DATA.format(source=source))
     return set(flagged)
 
