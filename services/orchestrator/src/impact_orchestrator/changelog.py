@@ -174,7 +174,8 @@ def _content(state: RunState, part: Part) -> dict[str, Any] | None:
     if part == RESULT:
         return {"result": state.result}
     if part == LIFECYCLE:
-        return {"decisions": state.decisions, "scale_configs": state.scale_configs}
+        decisions = [d.model_dump(exclude_unset=True) for d in state.decisions]
+        return {"decisions": decisions, "scale_configs": state.scale_configs}
     phase, initiative_id = part
     containers, barriers = _PHASES[phase]
     failures = [

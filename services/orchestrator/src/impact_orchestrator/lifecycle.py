@@ -19,7 +19,7 @@ from impact_orchestrator import commands as cmd
 from impact_orchestrator.barrier import Barrier
 from impact_orchestrator.commands import Command
 from impact_orchestrator.completion import complete, pooled
-from impact_orchestrator.run_state import RunState
+from impact_orchestrator.run_state import Decision, RunState
 
 DAY_S = 86_400.0
 NO_SCALE_DATA = (
@@ -123,16 +123,16 @@ def on_command(state: RunState, payload: dict[str, Any], now: float) -> list[Com
     the reason and reported on ``run_status``, the run unchanged otherwise."""
     action = str(payload["action"])
     refused = _refusal(state, action, payload)
-    record = {
-        "action": action,
-        "actor": payload["actor"],
-        "at": now,
-        "sent_at": payload.get("sent_at"),
-        "note": payload.get("note"),
-        "drop": list(payload.get("drop") or []),
-        "initiative_id": payload.get("initiative_id"),
-        "refused": refused,
-    }
+    record = Decision(
+        action=action,
+        actor=payload["actor"],
+        at=now,
+        sent_at=payload.get("sent_at"),
+        note=payload.get("note"),
+        drop=list(payload.get("drop") or []),
+        initiative_id=payload.get("initiative_id"),
+        refused=refused,
+    )
     state.decisions.append(record)
     if refused is not None:
         state.seen.count("refused_command")
@@ -141,8 +141,8 @@ def on_command(state: RunState, payload: dict[str, Any], now: float) -> list[Com
     if action == "scale":
         return _on_scale_data(state, payload)
     selected = state.selected
-    record["selected"] = selected
-    who = f"by {payload['actor']}" + (f": {payload['note']}" if payload.get("note") else "")
+    record.selected = selected
+    who = f"by {record.actor}" + (f": {record.note}" if record.note else "")
     if action == "reject":
         state.verdict = "rejected"
         state.allocation = None  # nothing is committed; the proposal stays in the record
@@ -150,11 +150,11 @@ def on_command(state: RunState, payload: dict[str, Any], now: float) -> list[Com
             _decided(state, f"rejected {who}"),
             *complete(state, "completed", _join(state.reason, f"rejected {who}")),
         ]
-    if record["drop"]:
+    if record.drop:
         state.verdict = "amended"
-        decided = f"amended {who}; dropped {', '.join(record['drop'])}"
+        decided = f"amended {who}; dropped {', '.join(record.drop)}"
         state.reason = _join(state.reason, decided)
-        return [_decided(state, decided), *_reallocate(state, set(record["drop"]), now)]
+        return [_decided(state, decided), *_reallocate(state, set(record.drop), now)]
     state.verdict = "approved"
     state.reason = _join(state.reason, f"approved {who}")
     state.due = None
@@ -219,7 +219,7 @@ def stale_allocation(state: RunState, event: str, payload: dict[str, Any]) -> bo
     is awaited (it selects a dropped initiative; the amendment's never does)."""
     if event != "allocate_completed" or state.verdict != "amended":
         return False
-    dropped = {i for d in state.decisions if d["refused"] is None for i in d["drop"]}
+    dropped = {i for d in state.decisions if d.refused is None for i in d.drop}
     result = payload.get("result")
     selected = result.get("selected_initiatives") if isinstance(result, dict) else None
     return bool(dropped.intersection(selected or ()))

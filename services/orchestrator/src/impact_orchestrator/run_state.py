@@ -34,6 +34,21 @@ _GROWING = (
 )
 
 
+class Decision(BaseModel):
+    """One ``run_command`` as the run took it: applied (``refused`` is ``None``) or
+    refused with the reason; ``selected``: the portfolio an approve or reject decided on."""
+
+    action: str
+    actor: str
+    at: float
+    sent_at: str | None = None
+    note: str | None = None
+    drop: list[str] = []
+    initiative_id: str | None = None
+    refused: str | None = None
+    selected: list[str] | None = None
+
+
 @dataclass(frozen=True)
 class Mark:
     """What :meth:`RunState.restore` needs: assigned fields, and the sizes of what grows."""
@@ -115,7 +130,7 @@ class RunState(BaseModel):
     #: the portfolio's approval: approved, amended (approved without some initiatives) or
     #: rejected; every decision and command refused, in order (who, when, what changed)
     verdict: Verdict | None = None
-    decisions: list[dict[str, Any]] = []
+    decisions: list[Decision] = []
     #: measure configs of scale data given after the run started, by initiative
     scale_configs: dict[str, dict[str, Any]] = {}
     #: when the phase waiting for people (approval, scale data) ends (epoch seconds)
