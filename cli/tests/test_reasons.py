@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from impact_cli.executive import executive_summary
-from impact_cli.reasons import Candidate, candidates_from_completed, dropped_at_approval, reasons
+from impact_cli.reasons import (
+    Candidate,
+    candidates_from_completed,
+    dropped_at_approval,
+    reasons,
+    rule_used,
+)
 
 
 def cohort() -> list[Candidate]:
@@ -210,3 +216,9 @@ def test_the_last_cause_names_the_rule_the_allocation_used() -> None:
     assert reasons(z, budget=100.0, rule="bayesian")["z"].text == "not in the Bayesian portfolio"
     minimax = reasons(z, budget=100.0, rule="minimax_regret")["z"].text
     assert minimax == "not in the minimax-regret portfolio"
+
+
+def test_an_auto_rule_is_named_by_the_estimates_it_ran_on() -> None:
+    assert rule_used("auto", "posterior") == "bayesian"
+    assert rule_used("auto", "raw") == "minimax_regret"
+    assert rule_used("minimax_regret", "posterior") == "minimax_regret"

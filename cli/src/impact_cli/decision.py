@@ -17,6 +17,7 @@ from impact_cli.reasons import (
     candidates_from_completed,
     dropped_at_approval,
     reasons,
+    rule_used,
 )
 
 
@@ -41,7 +42,7 @@ def explain(
     ``rule``: the allocation's (``AllocateResult.rule``), else the manifest's."""
     summary = dict(completed.get("summary") or {})
     threshold, configured = allocation_settings(dict(manifest) if manifest else None)
-    rule = rule or configured
+    rule = rule or rule_used(configured, summary.get("estimates"))
     candidates = candidates_from_completed(dict(completed), dict(manifest) if manifest else None)
     budget = summary.get("budget", (manifest or {}).get("budget"))
     dropped = dropped_at_approval([summary.get("reason")])

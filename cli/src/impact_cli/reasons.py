@@ -265,6 +265,14 @@ def _first_set(*values: float | None) -> float | None:
     return next((v for v in values if v is not None), None)
 
 
+def rule_used(rule: str, estimates: str | None) -> str:
+    """The rule an allocation with ``rule`` used: ``auto`` is the Bayes rule on posterior
+    returns and minimax regret on raw ones (docs/allocate.md); others are themselves."""
+    if rule != "auto":
+        return rule
+    return "minimax_regret" if estimates == "raw" else "bayesian"
+
+
 def allocation_settings(manifest: dict[str, Any] | None) -> tuple[float, str]:
     """``(min_confidence_threshold, rule)`` of a manifest payload (defaults 0 and the
     component's rule)."""
