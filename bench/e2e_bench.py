@@ -39,7 +39,7 @@ EMBEDDED_WORKERS = CORES
 #: and the broker's JVM to compile its hot paths before a timed run
 WARMUP_N = 40
 EXECUTORS: tuple[ExecutorKind, ...] = ("thread", "auto")
-PIPELINE_EVENTS = [event for event in RUN_EVENTS if event != "run_status"]
+PIPELINE_EVENTS = [e for e in RUN_EVENTS if e not in ("run_status", "run_command")]
 METHOD = (
     "Generated manifests of N randomised experiments (simulator, 120 products pilot, 240 at "
     "scale, OLS), budget 30 % of total cost. Kafka: one KRaft broker, our registry, services "

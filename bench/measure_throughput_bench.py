@@ -17,6 +17,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from impact_cli.bus import Bus
+from impact_contracts import ManifestSubmitted
 from impact_orchestrator.commands import measure_requested
 from impact_schemas.catalog import topic_for
 from impact_schemas.events import new_envelope
@@ -41,13 +42,15 @@ WARMUP_COMMANDS = 10
 
 async def publish_commands(bus: Bus, run_id: str, count: int, workdir: Path) -> None:
     """Publish ``count`` pilot commands for ``run_id``, built as the orchestrator builds them."""
-    manifest = generate_manifest(count, workdir).to_event_payload()
+    manifest = ManifestSubmitted.model_validate(
+        generate_manifest(count, workdir).to_event_payload()
+    )
     topic = topic_for("measure_requested", bus.prefix)
     producer = AIOKafkaProducer(bootstrap_servers=bus.bootstrap, linger_ms=5)
     await producer.start()
     try:
         sends = []
-        for spec in manifest["initiatives"]:
+        for spec in manifest.initiatives:
             command = measure_requested(run_id, manifest, spec, "pilot")
             value = {**new_envelope(run_id), **command.payload}
             data = await bus.codec.encode("measure_requested", value, topic)

@@ -114,3 +114,35 @@ def test_an_unreachable_source_is_one_line(tmp_path: Path, monkeypatch: pytest.M
         f"error {manifest}: INITIATIVES[0].measure_config: s3://b/k.csv: s3 unreachable: "
     )
     assert "never-shown" not in result.output
+
+
+def test_an_initiative_without_scale_data_is_a_warning_naming_it(
+    tmp_path: Path, frame: pd.DataFrame
+) -> None:
+    """A file source draws no scale sample: without a SCALE section the check warns (exit
+    0) and says what the run will do; a pilot-only run needs no scale data."""
+    frame.to_csv(tmp_path / "sales.csv", index=False)
+    frame.to_csv(tmp_path / "scale.csv", index=False)
+    scale_data = {"DATA": {"SOURCE": {"CONFIG": {"path": "scale.csv"}}}}
+    scaled = {**config("file", path="sales.csv"), "SCALE": scale_data}
+    manifest = write_manifest(tmp_path, [config("file", path="sales.csv"), scaled])
+    result = CliRunner().invoke(app, ["check", str(manifest)])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning")]
+    assert warnings == [
+        f"warning {manifest}: i0: no scale data (its 'file' source draws no scale sample and "
+        "its measure config has no SCALE section): it will be left out of the allocation; add "
+        "a SCALE section, or set approval: required and attach scale data with impact scale "
+        "after approval"
+    ]
+    assert "2 initiatives checked" in result.output
+    raw = yaml.safe_load(manifest.read_text())
+    manifest.write_text(yaml.safe_dump({**raw, "approval": "required"}))
+    result = CliRunner().invoke(app, ["check", str(manifest)])
+    assert (
+        "if selected, it is scaled only once scale data is attached with impact scale "
+        "RUN_ID i0 CONFIG after approval" in result.output.replace("\n", " ")
+    )
+    manifest.write_text(yaml.safe_dump({**raw, "pilot_only": True}))
+    result = CliRunner().invoke(app, ["check", str(manifest)])
+    assert result.exit_code == 0 and "warning" not in result.output

@@ -66,6 +66,16 @@ def test_embedded_runs_are_recorded_compared_and_reported(home: Path, tmp_path: 
     assert "<title>Outcome report Q4 at 75k" in html
     assert re.search(r"<h1>Q4 at 75k <small[^>]*>run " + a["run_id"], html)
 
+    status = json.loads(impact(home, "status", a["run_id"], "--json", "--lineage"))
+    assert (status["name"], status["status"], status["lifecycle"]) == (
+        "Q4 at 75k",
+        "completed",
+        "completed",
+    )
+    assert status["lineage"]  # the history keeps the chain: requests are left out
+    tailed = json.loads(impact(home, "tail", a["run_id"], "--json"))
+    assert tailed["summary"] == a["summary"]
+
     sheet = tmp_path / "portfolio.csv"
     impact(home, "report", a["run_id"], "--csv", str(sheet))
     rows = list(csv.DictReader(sheet.open()))

@@ -96,3 +96,32 @@ def test_a_failure_sits_after_its_cause_not_after_the_report() -> None:
         "run_completed",
     ]
     assert chains["c"][2].since_cause_ms == 43.0
+
+
+def test_an_approval_and_its_amendment_sit_in_their_causal_place() -> None:
+    """An amendment: the ``run_command`` comes after the first allocation, and the second
+    allocation it asked for comes after it, before the scale phase; a scale command given
+    later sits before the scale measurement it caused."""
+    events = [
+        *run_events()[:11],  # up to the first allocate_completed
+        ("run_command", event("cmd", None, 400, action="approve", drop=["b"])),
+        ("allocate_requested", event("ar2", "cmd", 401, initiatives=[{"initiative_id": "a"}])),
+        ("allocate_completed", event("ac2", "ar2", 450)),
+        ("run_command", event("sd-a", None, 500, action="scale", initiative_id="a")),
+        ("measure_requested", event("sr-a", "sd-a", 501, initiative_id="a", phase="scale")),
+        ("measure_completed", event("sc-a", "sr-a", 905, initiative_id="a", phase="scale")),
+        ("run_completed", event("rc", "sc-a", 910)),
+    ]
+    chains = lineage(events)
+    assert [h.event_id for h in chains["a"]][5:] == [
+        "ar",
+        "ac",
+        "cmd",
+        "ar2",
+        "ac2",
+        "sd-a",
+        "sr-a",
+        "sc-a",
+        "rc",
+    ]
+    assert [h.event_id for h in chains["b"]][-5:] == ["ar", "ac", "cmd", "ac2", "rc"]

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from impact_cli.executive import executive_summary
-from impact_cli.reasons import Candidate, candidates_from_completed, reasons
+from impact_cli.reasons import (
+    Candidate,
+    candidates_from_completed,
+    dropped_at_approval,
+    reasons,
+    rule_used,
+)
 
 
 def cohort() -> list[Candidate]:
@@ -191,3 +197,28 @@ def test_the_terminal_report_opens_with_the_summary_and_says_why_not() -> None:
     assert "1 of 2 initiatives selected; 60 of 100 allocated (60 %); expected value 5.00" in text
     assert "no — displaced by a better value per cost: a (0.0833), against its 0.04; " in text
     assert "costs 50.00, 40.00 left" in text
+
+
+def test_an_initiative_dropped_at_approval_says_by_whom_and_why() -> None:
+    status = "amended by ana: too risky; this quarter; dropped e, g"
+    dropped = dropped_at_approval([None, "approved by bo", status])
+    assert dropped == {"e": "ana: too risky; this quarter", "g": "ana: too risky; this quarter"}
+    why = reasons(cohort(), budget=100.0, threshold=0.5, rule="minimax_regret", dropped=dropped)
+    assert why["e"].text == "dropped at approval (by ana: too risky; this quarter)"
+    assert why["g"].kind == "dropped"
+    assert why["a"].text == "selected"  # only an unselected initiative reads as dropped
+    reason = "approved by bo; amended by ana; dropped u; pilot-only run: not scaled"
+    assert dropped_at_approval([reason]) == {"u": "ana"}
+
+
+def test_the_last_cause_names_the_rule_the_allocation_used() -> None:
+    z = [Candidate("z", 10.0, 0.5, 0.2, 0.8, 0.99, 0.9)]
+    assert reasons(z, budget=100.0, rule="bayesian")["z"].text == "not in the Bayesian portfolio"
+    minimax = reasons(z, budget=100.0, rule="minimax_regret")["z"].text
+    assert minimax == "not in the minimax-regret portfolio"
+
+
+def test_an_auto_rule_is_named_by_the_estimates_it_ran_on() -> None:
+    assert rule_used("auto", "posterior") == "bayesian"
+    assert rule_used("auto", "raw") == "minimax_regret"
+    assert rule_used("minimax_regret", "posterior") == "minimax_regret"

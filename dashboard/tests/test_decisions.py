@@ -36,3 +36,21 @@ def test_a_decided_or_finished_run_has_no_form() -> None:
     refused = run_view(sample.RUN, with_approval("approve refused: drop: not in the portfolio: z"))
     assert awaiting_approval(refused)
     assert not awaiting_approval(run_view(sample.RUN, sample.events()))
+
+
+def test_an_amended_portfolio_shows_the_amendment_and_why_the_dropped_one_is_out() -> None:
+    events = with_approval("amended by alice: pilot too small; dropped b")
+    first = next(v for name, v in events if name == "allocate_completed")
+    amended = {
+        **first["result"],
+        "selected_initiatives": ["a"],
+        "budget_allocated": {"a": 30.0},
+        "predicted_returns": {"a": 5.0},
+        "rule": "bayesian",
+    }
+    events.append(("allocate_completed", {**first, "result": amended}))
+    view = run_view(sample.RUN, events)
+    rows = {row.initiative_id: row for row in view.portfolio}
+    assert rows["a"].selected and not rows["b"].selected
+    assert rows["b"].reason.text == "dropped at approval (by alice: pilot too small)"
+    assert view.rule == "bayesian" and view.allocated == 30.0

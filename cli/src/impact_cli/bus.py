@@ -40,6 +40,7 @@ RUN_EVENTS = (
     "stage_failed",
     "run_status",
     "run_completed",
+    "run_command",
 )
 
 log = logging.getLogger("impact_cli")

@@ -11,7 +11,14 @@ from rich.panel import Panel
 from rich.text import Text
 
 from impact_cli.executive import ExecutiveSummary, executive_summary
-from impact_cli.reasons import Reason, allocation_settings, candidates_from_completed, reasons
+from impact_cli.reasons import (
+    Reason,
+    allocation_settings,
+    candidates_from_completed,
+    dropped_at_approval,
+    reasons,
+    rule_used,
+)
 
 
 def manifest_brief(manifest: Any) -> dict[str, Any]:
@@ -27,14 +34,19 @@ def manifest_brief(manifest: Any) -> dict[str, Any]:
 
 
 def explain(
-    completed: Mapping[str, Any], manifest: Mapping[str, Any] | None = None
+    completed: Mapping[str, Any],
+    manifest: Mapping[str, Any] | None = None,
+    rule: str | None = None,
 ) -> tuple[dict[str, Reason], ExecutiveSummary]:
-    """Per initiative its reason, and the executive summary, of a finished run."""
+    """Per initiative its reason, and the executive summary, of a finished run;
+    ``rule``: the allocation's (``AllocateResult.rule``), else the manifest's."""
     summary = dict(completed.get("summary") or {})
-    threshold, rule = allocation_settings(dict(manifest) if manifest else None)
+    threshold, configured = allocation_settings(dict(manifest) if manifest else None)
+    rule = rule or rule_used(configured, summary.get("estimates"))
     candidates = candidates_from_completed(dict(completed), dict(manifest) if manifest else None)
     budget = summary.get("budget", (manifest or {}).get("budget"))
-    why = reasons(candidates, budget=budget, threshold=threshold, rule=rule)
+    dropped = dropped_at_approval([summary.get("reason")])
+    why = reasons(candidates, budget=budget, threshold=threshold, rule=rule, dropped=dropped)
     n = summary.get("n_initiatives") or len(candidates)
     return why, executive_summary(
         candidates,

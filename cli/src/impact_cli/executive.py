@@ -15,6 +15,7 @@ from impact_cli.reasons import Candidate, Reason, ReasonKind
 NAMED = 6
 #: The not-selected causes in the order the summary gives them, with their sentence head.
 CAUSES: tuple[tuple[ReasonKind, str], ...] = (
+    ("dropped", "Dropped at approval"),
     ("displaced", "Displaced by initiatives with a better value per cost"),
     ("no_budget_left", "Not enough budget left"),
     ("over_budget", "Costs more than the whole budget"),

@@ -79,6 +79,16 @@ def read_events(
         raise typer.Exit(3) from None
 
 
+def recorded_report(run_id: str, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``run_completed`` of an embedded run of the history (``manifest`` is filled
+    with its manifest payload); ``None`` when the history has no such finished run."""
+    from impact_orchestrator.history import RunHistory
+
+    events = RunHistory().read(run_id)
+    manifest.update(next((v for n, v in events if n == "manifest_submitted"), {}))
+    return next((dict(v) for n, v in events if n == "run_completed"), None)
+
+
 def runs(as_json: AsJson = False) -> None:
     """The embedded runs in the local run history, newest first (Kafka runs: impact ui)."""
     from impact_orchestrator.history import RunHistory

@@ -25,6 +25,10 @@ HOPS: tuple[tuple[str, str | None], ...] = (
 )
 
 
+#: how far after its cause a pipeline hop ranks when its cause ranks after its own place
+AFTER_CAUSE = 0.01
+
+
 @dataclass(frozen=True)
 class Hop:
     """One event in an initiative's chain and the time since the event that caused it."""
@@ -65,33 +69,46 @@ def lineage(events: list[tuple[str, dict[str, Any]]]) -> dict[str, list[Hop]]:
     chains: dict[str, list[Hop]] = {}
     for initiative, own in sorted(per_initiative.items()):
         chain = own + [(n, v) for n, v in shared if _concerns(n, v, initiative)]
-        chains[initiative] = [_hop(name, value, by_id) for name, value in causal_order(chain)]
+        ordered = causal_order(chain, by_id)
+        chains[initiative] = [_hop(name, value, by_id) for name, value in ordered]
     return chains
 
 
 Event = tuple[str, dict[str, Any]]
 
 
-def causal_order(chain: list[Event]) -> list[Event]:
+def causal_order(chain: list[Event], causes: dict[str, Event] | None = None) -> list[Event]:
     """The chain in pipeline order (``HOPS``), then by time. An event outside the
-    pipeline (``stage_failed``) comes right after the event that caused it, or, when its
-    cause is not in the chain, after the last pipeline hop produced before it."""
-    by_id = {value["event_id"]: (name, value) for name, value in chain}
-    known = [
-        (_order(n, v.get("phase")), _as_datetime(v["produced_at"]))
-        for n, v in chain
-        if _order(n, v.get("phase")) < len(HOPS)
-    ]
+    pipeline (``stage_failed``, a person's ``run_command``) comes right after the event
+    that caused it, or, when its cause is not in the chain, after the last pipeline hop
+    produced before it; a pipeline hop never comes before its cause (the allocation an
+    amendment asks for sits after the ``run_command`` that asked for it). ``causes``:
+    every event of the run by id (default: the chain's), to find a cause outside the
+    chain."""
+    by_id = causes or {value["event_id"]: (name, value) for name, value in chain}
+    pipeline = [(n, v) for n, v in chain if _order(n, v.get("phase")) < len(HOPS)]
+    limit = len(by_id) + len(chain)
+    ranks: dict[str, float] = {}
 
     def rank(name: str, value: dict[str, Any], depth: int = 0) -> float:
+        if (known := ranks.get(value["event_id"])) is None:
+            known = ranks[value["event_id"]] = _rank(name, value, depth)
+        return known
+
+    def _rank(name: str, value: dict[str, Any], depth: int) -> float:
         order = _order(name, value.get("phase"))
-        if order < len(HOPS):
-            return order
         cause = by_id.get(value.get("causation_id") or "")
-        if cause is not None and depth < len(chain):
+        if depth > limit:
+            return min(order, len(HOPS))
+        if order < len(HOPS):
+            if cause is None:
+                return order
+            return max(order, rank(*cause, depth=depth + 1) + AFTER_CAUSE)
+        if cause is not None:
             return rank(*cause, depth=depth + 1) + 0.5
         at = _as_datetime(value["produced_at"])
-        return max((o for o, t in known if t <= at), default=-1) + 0.5
+        before = [(n, v) for n, v in pipeline if _as_datetime(v["produced_at"]) <= at]
+        return max((rank(n, v, depth + 1) for n, v in before), default=-1) + 0.5
 
     return sorted(chain, key=lambda item: (rank(*item), _as_datetime(item[1]["produced_at"])))
 
@@ -100,6 +117,8 @@ def _concerns(name: str, value: dict[str, Any], initiative: str) -> bool:
     if name == "allocate_requested":
         return any(c["initiative_id"] == initiative for c in value.get("initiatives", []))
     if name == "allocate_completed":
+        return True
+    if name == "run_command":  # approve/reject: a decision on the whole portfolio
         return True
     return name in ("manifest_submitted", "run_completed")
 

@@ -19,13 +19,12 @@ import typer
 from impact_contracts import ConfigError
 from rich.console import Console
 
-from impact_cli import history, lifecycle, measure, render, report_command, stack
+from impact_cli import history, lifecycle, measure, render, report_command, stack, status_command
 from impact_cli.common import DataRoot, NoCache, console, dump, errors, fail
 from impact_cli.decision import manifest_brief, run_problem
-from impact_cli.lineage import lineage
 from impact_cli.options import Bootstrap, Prefix, Registry
 from impact_cli.options import bus as _bus
-from impact_cli.stages import stage_text
+from impact_cli.scale_check import warn_scale_data
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_show_locals=False)
 
@@ -136,6 +135,7 @@ def check(manifest: Path, data_root: DataRoot = None) -> None:
     columns, types) without measuring; one line per problem, exit 2 if any."""
     loaded = _load(manifest, data_root)
     _check_data(manifest, loaded, data_root)
+    warn_scale_data(loaded, str(manifest))
     console.print(f"[green]ok[/] {manifest}: {len(loaded.initiatives)} initiatives checked")
 
 
@@ -170,6 +170,7 @@ def publish(
     loaded = _load(manifest, data_root, no_cache)
     if not skip_data_check:
         _check_data(manifest, loaded, data_root or _services_data_root(bootstrap))
+    warn_scale_data(loaded, str(manifest))
     bus = _bus(bootstrap, registry, prefix)
 
     async def go() -> str:
@@ -196,12 +197,16 @@ def tail(
     ] = False,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600.0,
 ) -> None:
-    """Follow RUN_ID: progress bars per stage, then the outcome report."""
+    """Follow RUN_ID: progress bars per stage, then the outcome report. An embedded run
+    (impact run) is read from the local run history."""
     import asyncio
 
-    bus = _bus(bootstrap, registry, prefix)
     manifest: dict[str, Any] = {}
-    completed = asyncio.run(_follow(bus, run_id, timeout, show=not as_json, manifest=manifest))
+    completed = history.recorded_report(run_id, manifest)
+    if completed is None:
+        bus = _bus(bootstrap, registry, prefix)
+        follow = _follow(bus, run_id, timeout, show=not as_json, manifest=manifest)
+        completed = asyncio.run(follow)
     if completed is None:
         errors.print(f"[red]timed out[/] after {timeout:.0f} s waiting for run {run_id}")
         raise typer.Exit(3)
@@ -255,74 +260,6 @@ async def _follow(
 
 
 @app.command()
-def status(
-    run_id: str,
-    bootstrap: Bootstrap = None,
-    registry: Registry = None,
-    prefix: Prefix = "impact.",
-    show_lineage: Annotated[
-        bool, typer.Option("--lineage", help="Per initiative, every hop and its latency.")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Where RUN_ID stands now (latest progress per stage, or its final status)."""
-    import asyncio
-
-    bus = _bus(bootstrap, registry, prefix)
-
-    async def go() -> list[tuple[str, dict[str, Any]]]:
-        try:
-            return list(await bus.read_run(run_id))
-        finally:
-            await bus.close()
-
-    try:
-        events = asyncio.run(go())
-    except TimeoutError as exc:
-        errors.print(f"[red]timed out[/] reading run {run_id}: {exc}", highlight=False)
-        raise typer.Exit(3) from None
-    if not events:
-        errors.print(f"[red]unknown run[/] {run_id}: no events found")
-        raise typer.Exit(1)
-    latest: dict[str, dict[str, Any]] = {}
-    final = None
-    for name, value in events:
-        if name == "run_status":
-            latest[value["stage"]] = value
-        elif name == "run_completed":
-            final = value
-    stages = {
-        k: stage_text(v["completed"], v["total"], v["state"], final is not None)
-        for k, v in latest.items()
-    }
-    cached = render.cached_measurements(events)
-    summary: dict[str, Any] = {
-        **history.identity(run_id, events),
-        "status": final["status"] if final else "running",
-        "stages": stages,
-        "cached": cached,
-        "n_cached": sum(len(phases) for phases in cached.values()),
-    }
-    if as_json:
-        chains = lineage(events) if show_lineage else {}
-        summary["lineage"] = {
-            k: [{"event": h.event, "phase": h.phase, "since_cause_ms": h.since_cause_ms} for h in v]
-            for k, v in chains.items()
-        }
-        print(dump(summary))
-        return
-    console.print(f"run [bold]{history.label(summary)}[/]: {summary['status']}")
-    for stage_name, text in stages.items():
-        console.print(f"  {stage_name:<9} [{text}]")
-    if cached:
-        console.print(f"  cached    {summary['n_cached']} measurement(s) from the result cache:")
-        for initiative, phases in cached.items():
-            console.print(f"    {initiative}: {', '.join(phases)}", highlight=False)
-    if show_lineage:
-        console.print(render.lineage_table(lineage(events)))
-
-
-@app.command()
 def run(
     manifest: Path,
     data_root: DataRoot = None,
@@ -373,6 +310,7 @@ def ui(
 
 
 app.command("report")(report_command.report)
+app.command("status")(status_command.status)
 app.command("measure")(measure.measure)
 history.register(app)
 lifecycle.register(app)

@@ -6,6 +6,8 @@ the allocation selected it, and returns one :class:`Reason` per initiative. Caus
 match wins:
 
 1. ``selected``;
+1a. ``dropped``: dropped from the portfolio at its approval (``impact approve --drop``),
+   with who dropped it and their note (:func:`dropped_at_approval` reads the decision);
 2. ``failed``: dropped out before it was evaluated;
 3. ``pending``: no evaluation or no allocation yet;
 4. ``below_threshold``: design strength under ``min_confidence_threshold``;
@@ -18,7 +20,8 @@ match wins:
    better value per cost (the knapsack filled the budget better without it);
 9. ``uncertain``: it fits in the budget left, but its 95 % interval includes 0 (or,
    without an interval, P(effect > 0) < 0.975): adding it raises the portfolio's risk;
-10. ``not_chosen``: none of the above (the rule preferred the portfolio without it).
+10. ``not_chosen``: none of the above (the allocation's rule, ``AllocateResult.rule``,
+    preferred the portfolio without it).
 
 When the cost is not known (a ``run_completed`` read without its manifest), the budget
 causes (5, 7, 8) are skipped.
@@ -27,12 +30,14 @@ causes (5, 7, 8) are skipped.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 ReasonKind = Literal[
     "selected",
+    "dropped",
     "failed",
     "pending",
     "below_threshold",
@@ -48,6 +53,9 @@ RULE_NAMES = {"minimax_regret": "minimax-regret", "bayesian": "Bayesian"}
 SURE_POSITIVE = 0.975
 #: Better-value initiatives named in a ``displaced`` reason, at most.
 NAMED = 3
+#: the orchestrator's record of an amendment (``run_status`` of stage ``approval``, and
+#: the run's reason): ``amended by WHO[: NOTE]; dropped A, B``
+_AMENDED = re.compile(r"amended by (?P<who>.+?); dropped (?P<ids>[^;]+)")
 
 
 @dataclass(frozen=True)
@@ -103,17 +111,33 @@ def reasons(
     threshold: float = 0.0,
     rule: str | None = None,
     allocated: bool = True,
+    dropped: Mapping[str, str] | None = None,
 ) -> dict[str, Reason]:
     """One :class:`Reason` per candidate id. ``allocated`` is False while the allocation
-    has not been seen yet (every unselected evaluated initiative is then ``pending``)."""
+    has not been seen yet (every unselected evaluated initiative is then ``pending``);
+    ``dropped``: initiatives dropped at the approval → who dropped them (``WHO: NOTE``)."""
+    dropped = dropped or {}
     chosen = [c for c in candidates if c.selected]
     spent = math.fsum(c.cost or 0.0 for c in chosen)
     left = None if budget is None else budget - spent
     rule_name = RULE_NAMES.get(str(rule), str(rule or "allocation"))
     return {
-        c.initiative_id: _reason(c, chosen, budget, left, threshold, rule_name, allocated)
+        c.initiative_id: Reason("dropped", f"dropped at approval (by {dropped[c.initiative_id]})")
+        if not c.selected and c.initiative_id in dropped
+        else _reason(c, chosen, budget, left, threshold, rule_name, allocated)
         for c in candidates
     }
+
+
+def dropped_at_approval(texts: Iterable[str | None]) -> dict[str, str]:
+    """Initiative id → ``WHO: NOTE`` (or ``WHO``) of every amendment recorded in
+    ``texts`` (the ``approval`` statuses' messages, or a run's reason)."""
+    found: dict[str, str] = {}
+    for text in texts:
+        for match in _AMENDED.finditer(text or ""):
+            for initiative_id in match["ids"].split(", "):
+                found.setdefault(initiative_id.strip(), match["who"])
+    return found
 
 
 def _reason(
@@ -239,6 +263,14 @@ def candidates_from_completed(
 
 def _first_set(*values: float | None) -> float | None:
     return next((v for v in values if v is not None), None)
+
+
+def rule_used(rule: str, estimates: str | None) -> str:
+    """The rule an allocation with ``rule`` used: ``auto`` is the Bayes rule on posterior
+    returns and minimax regret on raw ones (docs/allocate.md); others are themselves."""
+    if rule != "auto":
+        return rule
+    return "minimax_regret" if estimates == "raw" else "bayesian"
 
 
 def allocation_settings(manifest: dict[str, Any] | None) -> tuple[float, str]:

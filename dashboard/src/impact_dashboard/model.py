@@ -17,7 +17,7 @@ from impact_cli.executive import ExecutiveSummary
 from impact_cli.lineage import Hop, lineage
 from impact_cli.stages import stage_label
 
-from impact_dashboard.portfolio import PortfolioRow, portfolio_rows, summary_of
+from impact_dashboard.portfolio import PortfolioRow, last_allocation, portfolio_rows, summary_of
 
 #: Stages in the order the orchestrator reports them (``run_status.stage``).
 STAGES = ("measure", "evaluate", "allocate", "scale", "report")
@@ -124,7 +124,7 @@ def run_view(
         _apply_manifest(view, manifest)
     view.stages = stage_progress(by_name.get("run_status", []))
     completed = _first(by_name, "run_completed")
-    allocation = _first(by_name, "allocate_completed")
+    allocation = last_allocation(by_name)
     view.failures = _failures(by_name.get("stage_failed", []), completed)
     view.portfolio = portfolio_rows(
         by_name,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from impact_cli.executive import ExecutiveSummary, executive_summary
-from impact_cli.reasons import Candidate, Reason, reasons
+from impact_cli.reasons import Candidate, Reason, dropped_at_approval, reasons
 
 Events = dict[str, list[dict[str, Any]]]
 
@@ -57,6 +57,21 @@ def _first(by_name: Events, name: str) -> dict[str, Any] | None:
     return values[0] if values else None
 
 
+def last_allocation(by_name: Events) -> dict[str, Any] | None:
+    """The allocation the run went on with: an amendment's replaces the first."""
+    values = by_name.get("allocate_completed")
+    return values[-1] if values else None
+
+
+def dropped(by_name: Events) -> dict[str, str]:
+    """Initiatives dropped at the approval → ``WHO: NOTE``, from the decision's
+    ``run_status`` (stage ``approval``) or the finished run's reason."""
+    texts = [s.get("message") for s in by_name.get("run_status", []) if s["stage"] == "approval"]
+    completed = _first(by_name, "run_completed")
+    texts.append(((completed or {}).get("summary") or {}).get("reason"))
+    return dropped_at_approval(texts)
+
+
 def evaluations(by_name: Events) -> dict[str, dict[str, Any]]:
     """Per initiative, the evaluation allocate decided on: from ``allocate_requested``;
     without it (a run history written before it was kept), each ``evaluate_completed``
@@ -98,7 +113,7 @@ def portfolio_rows(
         if m["phase"] == "pilot"
     }
     evaluated = evaluations(by_name)
-    allocation = _first(by_name, "allocate_completed")
+    allocation = last_allocation(by_name)
     result = allocation["result"] if allocation else None
     chosen = set(result["selected_initiatives"]) if result else set()
     budget = result.get("budget", budget) if result else budget
@@ -112,6 +127,7 @@ def portfolio_rows(
         threshold=threshold,
         rule=(result or {}).get("rule", rule),
         allocated=result is not None,
+        dropped=dropped(by_name),
     )
     rows = []
     for c in candidates:

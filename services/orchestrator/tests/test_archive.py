@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from impact_contracts import ConfigError
+from impact_contracts import ConfigError, ManifestSubmitted
 from impact_orchestrator import RunState, run_embedded
 from impact_orchestrator.archive import archive_completed, archive_files, write_archive
 from impact_orchestrator.commands import Command
@@ -111,11 +111,11 @@ def test_a_manifest_that_skipped_validation_cannot_write_outside(
 ) -> None:
     state = completed_state(write_manifest(write_yaml), registries)
     outside = tmp_path / "outside"
-    escaped = state.model_copy(update={"manifest": {**state.manifest, "storage_url": str(outside)}})
+    escaped = state.model_copy(update={"manifest": _stored_at(state, str(outside))})
     with pytest.raises(ConfigError, match=r"^storage_url: must be a relative path"):
         write_archive(escaped)
     assert archive_completed(escaped) is None  # logged, the run still completes
-    sneaky = state.model_copy(update={"manifest": {**state.manifest, "storage_url": "runs"}})
+    sneaky = state.model_copy(update={"manifest": _stored_at(state, "runs")})
     with pytest.raises(ConfigError, match=r"^run_id: '\.\./\.\./x' cannot name a directory"):
         write_archive(sneaky.model_copy(update={"run_id": "../../x"}))
     assert not outside.exists() and not (tmp_path / "x").exists()
@@ -148,3 +148,8 @@ async def test_the_orchestrator_service_writes_the_archive_when_the_run_complete
     }
     assert_archive(directory, report, "r9")
     assert report == run_embedded(manifest, registries=registries, run_id="r9")
+
+
+def _stored_at(state: RunState, storage_url: str) -> ManifestSubmitted:
+    """The run's manifest with another ``storage_url``, not checked again."""
+    return state.plan.model_copy(update={"storage_url": storage_url})

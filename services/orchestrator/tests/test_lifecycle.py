@@ -112,9 +112,9 @@ def test_a_run_waits_for_approval_and_an_amendment_reallocates_without_the_dropp
         ("c", "scale"),
     ]
     decision = run.restored().decisions[0]
-    assert decision["actor"] == "alice" and decision["drop"] == ["b"]
-    assert decision["note"] == "b is too risky" and decision["selected"] == ["a", "b"]
-    assert decision["sent_at"] == "2026-12-07T12:00:00+00:00" and decision["refused"] is None
+    assert decision.actor == "alice" and decision.drop == ["b"]
+    assert decision.note == "b is too risky" and decision.selected == ["a", "b"]
+    assert decision.sent_at == "2026-12-07T12:00:00+00:00" and decision.refused is None
     run.send("measure_completed", measured("a", 1.5, "scale"))
     run.send("measure_completed", measured("c", 2.5, "scale"))
     result = run.state.result
@@ -133,7 +133,7 @@ def test_a_rejected_run_ends_with_nothing_committed() -> None:
     assert state.done and state.lifecycle == "rejected" and state.allocation is None
     assert state.result is not None and state.result["reports"] == []
     assert state.result["summary"]["reason"] == "rejected by alice: not this quarter"
-    assert state.decisions[0]["selected"] == ["a", "c"]
+    assert state.decisions[0].selected == ["a", "c"]
     assert [p for p in run.sent("measure_requested") if p["phase"] == "scale"] == []
     assert run.restored() == state
 
@@ -150,7 +150,7 @@ def test_a_command_the_run_cannot_take_is_refused_and_recorded() -> None:
     run.command("approve", drop=["zz"])
     assert messages(run.sent("run_status"))[-1] == "approve refused: drop: not in the portfolio: zz"
     assert run.state.stage == "approval"
-    assert [d["refused"] is not None for d in run.restored().decisions] == [True, True]
+    assert [d.refused is not None for d in run.restored().decisions] == [True, True]
 
 
 def test_a_duplicate_command_is_applied_once() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from impact_contracts.models import MeasureResult
 from impact_evaluate.cohort import pool_run
 from impact_orchestrator import Command, RunState, apply
 
@@ -238,7 +239,7 @@ def test_duplicates_are_dropped() -> None:
     again, second = apply(state, "measure_completed", measured("a", 9.0), now=0.0)
     assert len(first) == 2
     assert second == []
-    assert again.pilots == {"a": measure_result("a", 2.0)}
+    assert again.pilots == {"a": MeasureResult.model_validate(measure_result("a", 2.0))}
     assert again.seen.ignored == {"duplicate": 1}
     assert again.measured.progress() == (1, 3)
 

@@ -47,8 +47,8 @@ def archive_files(state: RunState) -> dict[str, str]:
         "failures": result.get("failures", []),
     }
     return {
-        "pilot.jsonl": _lines(state.pilots[k] for k in sorted(state.pilots)),
-        "scale.jsonl": _lines(state.scales[k] for k in sorted(state.scales)),
+        "pilot.jsonl": _lines(state.pilots[k].model_dump() for k in sorted(state.pilots)),
+        "scale.jsonl": _lines(state.scales[k].model_dump() for k in sorted(state.scales)),
         "report.jsonl": _lines(result.get("reports", [])),
         "run.json": json.dumps(run, sort_keys=True, indent=2) + "\n",
     }
@@ -65,7 +65,7 @@ def write_archive(state: RunState, root: Path | None = None) -> Path | str | Non
         OSError: the files cannot be written.
         DependencyUnavailable: S3 stayed unreachable.
     """
-    storage_url = state.manifest.get("storage_url")
+    storage_url = state.manifest.storage_url if state.manifest else None
     if storage_url is None or not state.done:
         return None
     if not state.run_id or any(c in state.run_id for c in "/\\") or state.run_id in (".", ".."):

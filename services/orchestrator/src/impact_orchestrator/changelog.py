@@ -166,14 +166,16 @@ def _content(state: RunState, part: Part) -> dict[str, Any] | None:
         return {"format": FORMAT, **header, "ignored": state.seen.ignored}
     if part == MANIFEST:
         expected = {"measured": state.measured.expected, "evaluated": state.evaluated.expected}
-        return {"manifest": state.manifest, **expected}
+        manifest = state.manifest.model_dump(exclude_unset=True) if state.manifest else {}
+        return {"manifest": manifest, **expected}
     if part == ALLOCATION:
         allocation = state.allocation.model_dump() if state.allocation else None
         return {"allocation": allocation, "scaled": state.scaled.expected}
     if part == RESULT:
         return {"result": state.result}
     if part == LIFECYCLE:
-        return {"decisions": state.decisions, "scale_configs": state.scale_configs}
+        decisions = [d.model_dump(exclude_unset=True) for d in state.decisions]
+        return {"decisions": decisions, "scale_configs": state.scale_configs}
     phase, initiative_id = part
     containers, barriers = _PHASES[phase]
     failures = [
@@ -186,9 +188,10 @@ def _content(state: RunState, part: Part) -> dict[str, Any] | None:
         for k in state.missing_positions(initiative_id)
         if _missing_phase(state, initiative_id) == phase
     ]
-    content = {
+    content = {  # results: the keys their producer sent, so a record is no larger for
+        # the defaults of the contract (a restore validates it again, in pydantic-core)
         "results": {
-            n: getattr(state, n)[initiative_id]
+            n: getattr(state, n)[initiative_id].model_dump(exclude_unset=True)
             for n in containers
             if initiative_id in getattr(state, n)
         },

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from impact_contracts import InitiativeSpec, ManifestSubmitted
+
 RunStatusState = Literal["running", "completed", "failed"]
 
 
@@ -24,52 +26,49 @@ def initiative_key(run_id: str, initiative_id: str) -> str:
 
 
 def measure_requested(
-    run_id: str, manifest: dict[str, Any], spec: dict[str, Any], phase: str
+    run_id: str, manifest: ManifestSubmitted, spec: InitiativeSpec, phase: str
 ) -> Command:
-    stage = manifest["measure"]
     return Command(
         "measure_requested",
-        initiative_key(run_id, spec["initiative_id"]),
+        initiative_key(run_id, spec.initiative_id),
         {
-            "initiative_id": spec["initiative_id"],
+            "initiative_id": spec.initiative_id,
             "phase": phase,
-            "component": stage["component"],
-            "component_kwargs": stage["kwargs"],
-            "measure_config": spec["measure_config"],
-            "sample_size": manifest["scale_sample_size"] if phase == "scale" else None,
-            "seed": manifest["seed"],
+            "component": manifest.measure.component,
+            "component_kwargs": manifest.measure.kwargs,
+            "measure_config": spec.measure_config,
+            "sample_size": manifest.scale_sample_size if phase == "scale" else None,
+            "seed": manifest.seed,
         },
     )
 
 
 def evaluate_requested(
-    run_id: str, manifest: dict[str, Any], spec: dict[str, Any], measure: dict[str, Any]
+    run_id: str, manifest: ManifestSubmitted, spec: InitiativeSpec, measure: dict[str, Any]
 ) -> Command:
-    stage = manifest["evaluate"]
     return Command(
         "evaluate_requested",
-        initiative_key(run_id, spec["initiative_id"]),
+        initiative_key(run_id, spec.initiative_id),
         {
-            "initiative_id": spec["initiative_id"],
-            "cost_to_scale": spec["cost_to_scale"],
-            "component": stage["component"],
-            "component_kwargs": stage["kwargs"],
+            "initiative_id": spec.initiative_id,
+            "cost_to_scale": spec.cost_to_scale,
+            "component": manifest.evaluate.component,
+            "component_kwargs": manifest.evaluate.kwargs,
             "measure": measure,
         },
     )
 
 
 def allocate_requested(
-    run_id: str, manifest: dict[str, Any], evaluations: list[dict[str, Any]]
+    run_id: str, manifest: ManifestSubmitted, evaluations: list[dict[str, Any]]
 ) -> Command:
-    stage = manifest["allocate"]
     return Command(
         "allocate_requested",
         run_id,
         {
-            "budget": manifest["budget"],
-            "component": stage["component"],
-            "component_kwargs": stage["kwargs"],
+            "budget": manifest.budget,
+            "component": manifest.allocate.component,
+            "component_kwargs": manifest.allocate.kwargs,
             "initiatives": evaluations,
         },
     )

@@ -18,25 +18,25 @@ def pooled(state: RunState, predict_ids: Collection[str]) -> list[dict[str, Any]
     """The cohort step over every evaluation (in the manifest unit, posterior by default);
     a pure function of the run, so the report recomputes what allocate was sent, with the
     prediction intervals of ``predict_ids`` for the scale sample each was measured on."""
-    evaluations = [state.evaluations[i] for i in sorted(state.evaluations)]
-    sizes = {i: int(scale["sample_size"]) for i, scale in state.scales.items()}
-    return pool_run(state.manifest, evaluations, predict_ids, sizes or None)
+    evaluations = [state.evaluations[i].model_dump() for i in sorted(state.evaluations)]
+    sizes = {i: scale.sample_size for i, scale in state.scales.items()}
+    return pool_run(state.cohort_settings(), evaluations, predict_ids, sizes or None)
 
 
 def complete(state: RunState, status: RunStatus, reason: str | None) -> list[Command]:
     state.stage, state.status, state.reason = "done", status, reason
-    selected = state.selected
+    selected, manifest = state.selected, state.manifest
     state.result = build_run_completed(
         status=status,
-        budget=state.manifest.get("budget", 0.0),
-        n_initiatives=len(state.manifest.get("initiatives", [])),
+        budget=manifest.budget if manifest else 0.0,
+        n_initiatives=len(manifest.initiatives) if manifest else 0,
         pilots=state.pilots,
         evaluations={e["initiative_id"]: e for e in pooled(state, selected)},
-        allocation=state.allocation.model_dump() if state.allocation else None,
-        value_factors=value_factors(state.manifest),
-        unit=state.manifest.get("unit"),
+        allocation=state.allocation,
+        value_factors=value_factors(state.cohort_settings()),
+        unit=manifest.unit if manifest else None,
         scales=state.scales,
-        failures=[f.model_dump() for f in state.failures],
+        failures=state.failures,
         missing=state.missing,
         reason=reason,
         cached=state.cached,

@@ -102,7 +102,10 @@ class Orchestrator(ChangelogRestore):
         state = self.store.states.get(run_id)
         if event == "manifest_submitted" or state is None:
             return False
-        if len(state.manifest.get("initiatives", ())) <= INLINE_INTAKE_MAX_INITIATIVES:
+        if (
+            len(state.manifest.initiatives if state.manifest else ())
+            <= INLINE_INTAKE_MAX_INITIATIVES
+        ):
             return True
         if event == "measure_completed":
             if value.get("phase") == "pilot":

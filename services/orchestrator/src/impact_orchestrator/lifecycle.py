@@ -19,7 +19,7 @@ from impact_orchestrator import commands as cmd
 from impact_orchestrator.barrier import Barrier
 from impact_orchestrator.commands import Command
 from impact_orchestrator.completion import complete, pooled
-from impact_orchestrator.run_state import RunState
+from impact_orchestrator.run_state import Decision, RunState
 
 DAY_S = 86_400.0
 NO_SCALE_DATA = (
@@ -37,19 +37,19 @@ def scale_ready(config: dict[str, Any]) -> bool:
     from impact_measure.pipeline import SOURCES  # the measure stage's libraries: on use
 
     try:
-        return bool(SOURCES.get(_source_type(config)).draws_scale_sample)
+        return bool(SOURCES.get(source_type(config)).draws_scale_sample)
     except ImpactError:  # a source this replica does not know: the measure stage decides
         return True
 
 
-def _source_type(config: dict[str, Any]) -> str:
+def source_type(config: dict[str, Any]) -> str:
     data = config.get("DATA")
     source = data.get("SOURCE") if isinstance(data, dict) else None
     return str(source.get("type")) if isinstance(source, dict) else ""
 
 
 def approval_required(state: RunState) -> bool:
-    return state.manifest.get("approval", "none") == "required"
+    return state.plan.approval == "required"
 
 
 def unscalable(state: RunState, initiative_ids: list[str]) -> list[str]:
@@ -58,7 +58,7 @@ def unscalable(state: RunState, initiative_ids: list[str]) -> list[str]:
     return [
         i
         for i in initiative_ids
-        if i not in state.scale_configs and not scale_ready(state.spec(i)["measure_config"])
+        if i not in state.scale_configs and not scale_ready(state.spec(i).measure_config)
     ]
 
 
@@ -66,11 +66,11 @@ def flag_unscalable(state: RunState) -> set[str]:
     """Before the money is committed: in a straight-through run (no approval, scaled at
     once) an initiative whose scale measurement cannot run never gets budget. Each is
     recorded as a failure with the reason; returns their ids."""
-    if approval_required(state) or state.manifest.get("pilot_only", False):
+    if approval_required(state) or state.plan.pilot_only:
         return set()
     flagged = unscalable(state, sorted(state.evaluations))
     for initiative_id in flagged:
-        source = _source_type(state.spec(initiative_id)["measure_config"])
+        source = source_type(state.spec(initiative_id).measure_config)
         state.record_failure(initiative_id, "scale", NO_SCALE_DATA.format(source=source))
     return set(flagged)
 
@@ -81,7 +81,7 @@ def after_allocation(state: RunState, now: float) -> list[Command]:
     if state.verdict is None and approval_required(state):
         state.stage = "approval"
         state.deadline.at = None  # people, not stragglers: the approval deadline applies
-        state.due = _due(state, "approval_days", now)
+        state.due = _due(state.plan.approval_days, now)
         selected = state.selected
         waiting = unscalable(state, selected)
         needs = f"; scale data needed for: {', '.join(waiting)}" if waiting else ""
@@ -90,7 +90,7 @@ def after_allocation(state: RunState, now: float) -> list[Command]:
             f"impact approve {state.run_id} [--drop ID] or impact reject {state.run_id}"
         )
         return [cmd.run_status(state.run_id, "approval", (0, 1), message=message)]
-    if state.manifest.get("pilot_only", False):
+    if state.plan.pilot_only:
         return complete(state, "completed", _join(state.reason, "pilot-only run: not scaled"))
     return start_scale(state, now)
 
@@ -105,7 +105,7 @@ def start_scale(state: RunState, now: float) -> list[Command]:
     commands = [_scale_request(state, i) for i in selected if i not in waiting]
     if waiting:
         state.deadline.at = None  # people, not stragglers: the scale deadline applies
-        state.due = _due(state, "scale_days", now)
+        state.due = _due(state.plan.scale_days, now)
         message = f"awaiting scale data for: {', '.join(waiting)}"
         commands.append(
             cmd.run_status(state.run_id, "scale", state.scaled.progress(), message=message)
@@ -123,16 +123,16 @@ def on_command(state: RunState, payload: dict[str, Any], now: float) -> list[Com
     the reason and reported on ``run_status``, the run unchanged otherwise."""
     action = str(payload["action"])
     refused = _refusal(state, action, payload)
-    record = {
-        "action": action,
-        "actor": payload["actor"],
-        "at": now,
-        "sent_at": payload.get("sent_at"),
-        "note": payload.get("note"),
-        "drop": list(payload.get("drop") or []),
-        "initiative_id": payload.get("initiative_id"),
-        "refused": refused,
-    }
+    record = Decision(
+        action=action,
+        actor=payload["actor"],
+        at=now,
+        sent_at=payload.get("sent_at"),
+        note=payload.get("note"),
+        drop=list(payload.get("drop") or []),
+        initiative_id=payload.get("initiative_id"),
+        refused=refused,
+    )
     state.decisions.append(record)
     if refused is not None:
         state.seen.count("refused_command")
@@ -141,8 +141,8 @@ def on_command(state: RunState, payload: dict[str, Any], now: float) -> list[Com
     if action == "scale":
         return _on_scale_data(state, payload)
     selected = state.selected
-    record["selected"] = selected
-    who = f"by {payload['actor']}" + (f": {payload['note']}" if payload.get("note") else "")
+    record.selected = selected
+    who = f"by {record.actor}" + (f": {record.note}" if record.note else "")
     if action == "reject":
         state.verdict = "rejected"
         state.allocation = None  # nothing is committed; the proposal stays in the record
@@ -150,16 +150,16 @@ def on_command(state: RunState, payload: dict[str, Any], now: float) -> list[Com
             _decided(state, f"rejected {who}"),
             *complete(state, "completed", _join(state.reason, f"rejected {who}")),
         ]
-    if record["drop"]:
+    if record.drop:
         state.verdict = "amended"
-        decided = f"amended {who}; dropped {', '.join(record['drop'])}"
+        decided = f"amended {who}; dropped {', '.join(record.drop)}"
         state.reason = _join(state.reason, decided)
-        return [_decided(state, decided), *_reallocate(state, set(record["drop"]), now)]
+        return [_decided(state, decided), *_reallocate(state, set(record.drop), now)]
     state.verdict = "approved"
     state.reason = _join(state.reason, f"approved {who}")
     state.due = None
     decision = _decided(state, f"approved {who}")
-    if state.manifest.get("pilot_only", False):
+    if state.plan.pilot_only:
         reason = _join(state.reason, "pilot-only run: not scaled")
         return [decision, *complete(state, "completed", reason)]
     return [decision, *start_scale(state, now)]
@@ -188,7 +188,7 @@ def _refusal(state: RunState, action: str, payload: dict[str, Any]) -> str | Non
     if state.stage == "scale" and not state.scaled.waits_for(initiative_id):
         return f"{initiative_id!r} is no longer awaiting scale data"
     if initiative_id in state.scale_configs or scale_ready(
-        state.spec(initiative_id)["measure_config"]
+        state.spec(initiative_id).measure_config
     ):
         return f"{initiative_id!r} already has scale data"
     return None
@@ -208,10 +208,10 @@ def _scale_request(state: RunState, initiative_id: str) -> Command:
     spec = state.spec(initiative_id)
     given = state.scale_configs.get(initiative_id)
     if given is not None:
-        pilot = {k: v for k, v in spec["measure_config"].items() if k != "SCALE"}
+        pilot = {k: v for k, v in spec.measure_config.items() if k != "SCALE"}
         scale = {k: v for k, v in given.items() if k != "SCALE"}
-        spec = {**spec, "measure_config": {**pilot, "SCALE": scale}}
-    return cmd.measure_requested(state.run_id, state.manifest, spec, "scale")
+        spec = spec.model_copy(update={"measure_config": {**pilot, "SCALE": scale}})
+    return cmd.measure_requested(state.run_id, state.plan, spec, "scale")
 
 
 def stale_allocation(state: RunState, event: str, payload: dict[str, Any]) -> bool:
@@ -219,7 +219,7 @@ def stale_allocation(state: RunState, event: str, payload: dict[str, Any]) -> bo
     is awaited (it selects a dropped initiative; the amendment's never does)."""
     if event != "allocate_completed" or state.verdict != "amended":
         return False
-    dropped = {i for d in state.decisions if d["refused"] is None for i in d["drop"]}
+    dropped = {i for d in state.decisions if d.refused is None for i in d.drop}
     result = payload.get("result")
     selected = result.get("selected_initiatives") if isinstance(result, dict) else None
     return bool(dropped.intersection(selected or ()))
@@ -234,7 +234,7 @@ def _reallocate(state: RunState, dropped: set[str], now: float) -> list[Command]
     excluded = {f.initiative_id for f in state.failures if f.stage == "scale"}
     evaluations = [e for e in evaluations if e["initiative_id"] not in excluded]
     return [
-        cmd.allocate_requested(state.run_id, state.manifest, evaluations),
+        cmd.allocate_requested(state.run_id, state.plan, evaluations),
         cmd.run_status(state.run_id, "allocate", (0, 1), message="allocating the amendment"),
     ]
 
@@ -244,13 +244,13 @@ def on_due(state: RunState, now: float) -> list[Command] | None:
     policy (``proceed``: with what it has; ``fail``: failed). ``None``: not due."""
     if state.done or state.due is None or now < state.due:
         return None
-    fail = state.manifest.get("deadline_policy", "proceed") == "fail"
+    fail = state.plan.deadline_policy == "fail"
     if state.stage == "approval":
-        days = state.manifest.get("approval_days")
+        days = state.plan.approval_days or 0.0
         message = f"approval deadline ({days:g} days) passed without a decision; nothing scaled"
         state.due = None
         return complete(state, "failed" if fail else "completed", _join(state.reason, message))
-    days = state.manifest.get("scale_days")
+    days = state.plan.scale_days or 0.0
     waiting = state.scaled.missing()
     for initiative_id in waiting:
         state.record_failure(initiative_id, "scale", f"scale deadline ({days:g} days) passed")
@@ -264,9 +264,8 @@ def on_due(state: RunState, now: float) -> list[Command] | None:
     ]
 
 
-def _due(state: RunState, key: str, now: float) -> float | None:
-    days = state.manifest.get(key)
-    return None if days is None else now + float(days) * DAY_S
+def _due(days: float | None, now: float) -> float | None:
+    return None if days is None else now + days * DAY_S
 
 
 def stage_name(state: RunState) -> str:

@@ -10,22 +10,23 @@ import math
 from typing import Any
 
 from impact_contracts import InitiativeFailure, OutcomeReport, PilotEstimate, RunSummary
+from impact_contracts.models import AllocateResult, MeasureResult
 from impact_evaluate.cohort import portfolio_interval
 
 
 def outcome_report(
     initiative_id: str,
     *,
-    pilot: dict[str, Any],
+    pilot: MeasureResult,
     evaluation: dict[str, Any],
-    scale: dict[str, Any],
+    scale: MeasureResult,
     budget_allocated: float,
     value_factor: float = 1.0,
 ) -> OutcomeReport:
     """Compare the pilot's predicted return with the effect measured at scale (both in the
     manifest unit), and say whether the actual fell inside the 95 % prediction interval."""
     predicted = float(evaluation["return_median"])
-    actual = float(scale["effect_estimate"]) * value_factor
+    actual = scale.effect_estimate * value_factor
     lower, upper = evaluation.get("prediction_lower"), evaluation.get("prediction_upper")
     inside = None if lower is None or upper is None else bool(lower <= actual <= upper)
     return OutcomeReport(
@@ -33,33 +34,33 @@ def outcome_report(
         predicted_return=predicted,
         actual_return=actual,
         prediction_error=actual - predicted,
-        sample_size_pilot=pilot["sample_size"],
-        sample_size_scale=scale["sample_size"],
+        sample_size_pilot=pilot.sample_size,
+        sample_size_scale=scale.sample_size,
         budget_allocated=budget_allocated,
         confidence_score=evaluation["confidence"],
-        model_type=pilot["model_type"],
+        model_type=pilot.model_type,
         prediction_lower=lower,
         prediction_upper=upper,
         inside_interval=inside,
         probability_positive=evaluation.get("probability_positive"),
-        actual_ci_lower=float(scale["ci_lower"]) * value_factor,
-        actual_ci_upper=float(scale["ci_upper"]) * value_factor,
+        actual_ci_lower=scale.ci_lower * value_factor,
+        actual_ci_upper=scale.ci_upper * value_factor,
         value_per_cost=predicted / budget_allocated if budget_allocated > 0 else None,
     )
 
 
 def pilot_estimate(
-    pilot: dict[str, Any], evaluation: dict[str, Any] | None, selected: bool
+    pilot: MeasureResult, evaluation: dict[str, Any] | None, selected: bool
 ) -> PilotEstimate:
     """What the report shows of one pilot measurement, selected or not."""
     return PilotEstimate(
-        initiative_id=pilot["initiative_id"],
-        model_type=pilot["model_type"],
-        effect_estimate=pilot["effect_estimate"],
-        ci_lower=pilot["ci_lower"],
-        ci_upper=pilot["ci_upper"],
-        p_value=pilot.get("p_value"),
-        sample_size=pilot["sample_size"],
+        initiative_id=pilot.initiative_id,
+        model_type=pilot.model_type,
+        effect_estimate=pilot.effect_estimate,
+        ci_lower=pilot.ci_lower,
+        ci_upper=pilot.ci_upper,
+        p_value=pilot.p_value,
+        sample_size=pilot.sample_size,
         confidence_score=None if evaluation is None else evaluation["confidence"],
         selected=selected,
         predicted_return=None if evaluation is None else evaluation["return_median"],
@@ -81,11 +82,11 @@ def build_run_completed(
     status: str,
     budget: float,
     n_initiatives: int,
-    pilots: dict[str, dict[str, Any]],
+    pilots: dict[str, MeasureResult],
     evaluations: dict[str, dict[str, Any]],
-    allocation: dict[str, Any] | None,
-    scales: dict[str, dict[str, Any]],
-    failures: list[dict[str, Any]],
+    allocation: AllocateResult | None,
+    scales: dict[str, MeasureResult],
+    failures: list[InitiativeFailure],
     missing: list[str],
     reason: str | None,
     cached: list[str] | None = None,
@@ -98,7 +99,8 @@ def build_run_completed(
     pilot estimate, also of initiatives that were not selected or failed at scale;
     ``cached`` which measurements the measure cache answered."""
     factors = value_factors or {}
-    allocated: dict[str, float] = (allocation or {}).get("budget_allocated", {})
+    allocated = allocation.budget_allocated if allocation else {}
+    selected = set(allocation.selected_initiatives) if allocation else set()
     reports = [
         outcome_report(
             initiative_id,
@@ -110,26 +112,25 @@ def build_run_completed(
         )
         for initiative_id in sorted(scales)
     ]
-    selected_ids = (allocation or {}).get("selected_initiatives", [])
-    chosen = [evaluations[i] for i in sorted(selected_ids) if i in evaluations]
+    chosen = [evaluations[i] for i in sorted(selected) if i in evaluations]
     with_interval = [r for r in reports if r.inside_interval is not None]
     posterior = any(e.get("estimates") == "posterior" for e in evaluations.values())
     _, total_lower, total_upper = portfolio_interval(chosen)
     failure_models = sorted(
-        (InitiativeFailure.model_validate(f) for f in failures),
+        failures,
         key=lambda f: (f.initiative_id, f.stage),
     )
     summary = RunSummary(
         budget=budget,
         n_initiatives=n_initiatives,
         n_evaluated=len(evaluations),
-        n_selected=len((allocation or {}).get("selected_initiatives", [])),
+        n_selected=len(selected),
         n_failed=len({f.initiative_id for f in failure_models}),
         total_budget_allocated=math.fsum(allocated[k] for k in sorted(allocated)),
         total_predicted_return=math.fsum(r.predicted_return for r in reports),
         total_actual_return=math.fsum(r.actual_return for r in reports),
         total_prediction_error=math.fsum(r.prediction_error for r in reports),
-        solver_status=(allocation or {}).get("solver_status"),
+        solver_status=allocation.solver_status if allocation else None,
         missing=sorted(missing),
         reason=reason,
         predicted_total_lower=total_lower if posterior and chosen else None,
@@ -139,7 +140,6 @@ def build_run_completed(
         unit=unit,
         estimates="posterior" if posterior else "raw",
     )
-    selected = set((allocation or {}).get("selected_initiatives", []))
     estimates = [
         pilot_estimate(pilots[i], evaluations.get(i), i in selected) for i in sorted(pilots)
     ]

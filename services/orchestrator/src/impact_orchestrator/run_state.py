@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from impact_contracts.models import AllocateResult, InitiativeFailure
-from pydantic import BaseModel, PrivateAttr
+from impact_contracts import InitiativeSpec, ManifestSubmitted
+from impact_contracts.models import AllocateResult, EvaluateResult, InitiativeFailure, MeasureResult
+from pydantic import BaseModel, PrivateAttr, field_validator
 
 from impact_orchestrator.barrier import Barrier
 from impact_orchestrator.commands import Command, measure_requested, run_status
@@ -31,6 +32,21 @@ _GROWING = (
     "decisions",
     "scale_configs",
 )
+
+
+class Decision(BaseModel):
+    """One ``run_command`` as the run took it: applied (``refused`` is ``None``) or
+    refused with the reason; ``selected``: the portfolio an approve or reject decided on."""
+
+    action: str
+    actor: str
+    at: float
+    sent_at: str | None = None
+    note: str | None = None
+    drop: list[str] = []
+    initiative_id: str | None = None
+    refused: str | None = None
+    selected: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +103,9 @@ class RunState(BaseModel):
     """Everything the orchestrator knows about a run; JSON for the compacted changelog."""
 
     run_id: str
-    manifest: dict[str, Any]
+    #: the validated manifest; ``None`` for a run whose manifest broke its contract (it
+    #: ends at once; an older changelog holds ``{}`` for it)
+    manifest: ManifestSubmitted | None
     started_at: float
     stage: RunStage = "pilot"
     status: RunStatus = "running"
@@ -96,11 +114,13 @@ class RunState(BaseModel):
     measured: Barrier = Barrier()
     evaluated: Barrier = Barrier()
     scaled: Barrier = Barrier()
-    pilots: dict[str, dict[str, Any]] = {}
-    evaluations: dict[str, dict[str, Any]] = {}
+    #: the validated results, by initiative (dicts only at the cohort step, the report and
+    #: changelog boundaries)
+    pilots: dict[str, MeasureResult] = {}
+    evaluations: dict[str, EvaluateResult] = {}
     #: the portfolio (the validated contract; a dict at the report and changelog boundary)
     allocation: AllocateResult | None = None
-    scales: dict[str, dict[str, Any]] = {}
+    scales: dict[str, MeasureResult] = {}
     failures: list[InitiativeFailure] = []
     missing: list[str] = []
     #: ``initiative_id:phase`` of every accepted result that came from the measure cache
@@ -110,43 +130,82 @@ class RunState(BaseModel):
     #: the portfolio's approval: approved, amended (approved without some initiatives) or
     #: rejected; every decision and command refused, in order (who, when, what changed)
     verdict: Verdict | None = None
-    decisions: list[dict[str, Any]] = []
+    decisions: list[Decision] = []
     #: measure configs of scale data given after the run started, by initiative
     scale_configs: dict[str, dict[str, Any]] = {}
     #: when the phase waiting for people (approval, scale data) ends (epoch seconds)
     due: float | None = None
-    _specs: dict[str, dict[str, Any]] = PrivateAttr(default_factory=dict)
+    _specs: dict[str, InitiativeSpec] = PrivateAttr(default_factory=dict)
+    _cohort: dict[str, Any] | None = PrivateAttr(default=None)
     _failures_at: Positions = PrivateAttr(default_factory=Positions)
     _missing_at: Positions = PrivateAttr(default_factory=Positions)
 
+    @field_validator("manifest", mode="before")
+    @classmethod
+    def _none_when_empty(cls, manifest: Any) -> Any:
+        return None if manifest == {} else manifest
+
     def model_post_init(self, context: Any, /) -> None:
-        self._specs = {s["initiative_id"]: s for s in self.manifest.get("initiatives", [])}
+        specs = self.manifest.initiatives if self.manifest else []
+        self._specs = {spec.initiative_id: spec for spec in specs}
         for failure in self.failures:
             self._failures_at.add(failure.initiative_id)
         for initiative_id in self.missing:
             self._missing_at.add(initiative_id)
 
+    def __eq__(self, other: object) -> bool:
+        """Equal fields: the private attributes are indexes and caches derived from them."""
+        if not isinstance(other, RunState):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as every non-frozen model
+
     @classmethod
     def start(
-        cls, manifest: dict[str, Any], run_id: str, now: float
+        cls, payload: dict[str, Any], run_id: str, now: float
     ) -> tuple[RunState, list[Command]]:
-        """A new run from a ``manifest_submitted`` payload: one pilot measure per initiative."""
-        ids = [spec["initiative_id"] for spec in manifest["initiatives"]]
+        """A new run from a ``manifest_submitted`` payload (checked against its contract):
+        one pilot measure per initiative."""
+        manifest = ManifestSubmitted.model_validate(payload)
+        ids = [spec.initiative_id for spec in manifest.initiatives]
         state = cls(
             run_id=run_id,
             manifest=manifest,
             started_at=now,
-            deadline=Deadline.start(
-                manifest.get("deadline_s"), manifest.get("deadline_policy", "proceed"), now
-            ),
+            deadline=Deadline.start(manifest.deadline_s, manifest.deadline_policy, now),
             measured=Barrier(expected=ids),
             evaluated=Barrier(expected=ids),
         )
         commands = [
-            measure_requested(run_id, manifest, spec, "pilot") for spec in manifest["initiatives"]
+            measure_requested(run_id, manifest, spec, "pilot") for spec in manifest.initiatives
         ]
         commands.append(run_status(run_id, "measure", state.measured.progress()))
         return state, commands
+
+    @property
+    def plan(self) -> ManifestSubmitted:
+        """The manifest of a run that has one (every run past its start)."""
+        if self.manifest is None:
+            raise ValueError(f"run {self.run_id!r} has no valid manifest")
+        return self.manifest
+
+    def cohort_settings(self) -> dict[str, Any]:
+        """What the cohort step reads of the manifest (``impact_evaluate.cohort.pool_run``
+        and ``value_factors`` take the event's dict), built once per run."""
+        if self._cohort is None:
+            if self.manifest is None:
+                self._cohort = {"initiatives": []}
+            else:
+                self._cohort = self.manifest.model_dump(
+                    include={"evaluate", "scale_sample_size"}
+                ) | {
+                    "initiatives": [
+                        spec.model_dump(exclude={"measure_config"})
+                        for spec in self.manifest.initiatives
+                    ]
+                }
+        return self._cohort
 
     @property
     def selected(self) -> list[str]:
@@ -198,7 +257,7 @@ class RunState(BaseModel):
         self._failures_at.truncate(len(self.failures))
         self._missing_at.truncate(len(self.missing))
 
-    def spec(self, initiative_id: str) -> dict[str, Any]:
+    def spec(self, initiative_id: str) -> InitiativeSpec:
         """The manifest entry of ``initiative_id``."""
         return self._specs[initiative_id]
 

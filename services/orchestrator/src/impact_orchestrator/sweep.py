@@ -157,11 +157,14 @@ def _allocate(
         return SweepPoint(budget, [], 0.0, 0.0, None, None, failure=str(payload.get("reason")))
     result = payload["result"]
     selected = sorted(result["selected_initiatives"])
-    evaluations = [state.evaluations[i] for i in sorted(state.evaluations)]
+    evaluations = [state.evaluations[i].model_dump() for i in sorted(state.evaluations)]
     # as the report pools them, but with no scale sampling noise (nothing is measured at
     # scale): the interval is that of the predicted value itself
     exact = dict.fromkeys(state.evaluations, NO_SAMPLING_NOISE)
-    pooled = {e["initiative_id"]: e for e in pool_run(state.manifest, evaluations, selected, exact)}
+    pooled = {
+        e["initiative_id"]: e
+        for e in pool_run(state.cohort_settings(), evaluations, selected, exact)
+    }
     chosen = [pooled[i] for i in selected]
     total, lower, upper = portfolio_interval(chosen)
     posterior = any(e.get("estimates") == "posterior" for e in pooled.values())

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from impact_contracts import ContractViolation
-from impact_contracts.models import AllocateResult
+from impact_contracts.models import AllocateResult, EvaluateResult, MeasureResult
 
 from impact_orchestrator import commands as cmd
 from impact_orchestrator.barrier import Barrier
@@ -85,7 +85,7 @@ def on_tick(state: RunState, now: float) -> tuple[RunState, list[Command]]:
 def reject_manifest(run_id: str, reason: str, now: float) -> tuple[RunState, list[Command]]:
     """A run whose manifest broke its contract: it ends at once, ``failed``, with the reason
     (nothing is requested)."""
-    state = RunState(run_id=run_id, manifest={}, started_at=now)
+    state = RunState(run_id=run_id, manifest=None, started_at=now)
     return state, _complete(state, "failed", reason)
 
 
@@ -113,18 +113,18 @@ def _on_measure(state: RunState, payload: dict[str, Any], now: float) -> list[Co
     if payload["phase"] == "scale":
         if not _accepts(state, "scale", state.scaled, initiative_id):
             return []
-        state.scales[initiative_id] = result
+        state.scales[initiative_id] = MeasureResult.model_validate(result)
         state.scaled.settle(initiative_id)
         _note_cached(state, payload)
         return [_progress(state, "scale", state.scaled), *_maybe_complete(state)]
     if not _accepts(state, "pilot", state.measured, initiative_id):
         return []
-    state.pilots[initiative_id] = result
+    state.pilots[initiative_id] = MeasureResult.model_validate(result)
     state.measured.settle(initiative_id)
     _note_cached(state, payload)
     spec = state.spec(initiative_id)
     return [
-        cmd.evaluate_requested(state.run_id, state.manifest, spec, result),
+        cmd.evaluate_requested(state.run_id, state.plan, spec, result),
         _progress(state, "measure", state.measured),
     ]
 
@@ -140,7 +140,7 @@ def _on_evaluate(state: RunState, payload: dict[str, Any], now: float) -> list[C
         state, "pilot", state.evaluated, initiative_id
     ):
         return []
-    state.evaluations[initiative_id] = payload["result"]
+    state.evaluations[initiative_id] = EvaluateResult.model_validate(payload["result"])
     state.evaluated.settle(initiative_id)
     return [_progress(state, "evaluate", state.evaluated), *_maybe_allocate(state)]
 
@@ -216,7 +216,7 @@ def _maybe_allocate(state: RunState) -> list[Command]:
         return _complete(state, "completed", reason)
     state.stage = "allocate"
     return [
-        cmd.allocate_requested(state.run_id, state.manifest, evaluations),
+        cmd.allocate_requested(state.run_id, state.plan, evaluations),
         cmd.run_status(state.run_id, "allocate", (0, 1)),
     ]
 
