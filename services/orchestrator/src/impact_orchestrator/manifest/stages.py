@@ -48,7 +48,7 @@ def default_registries() -> Registries:
     return Registries(MEASURE_COMPONENTS, EVALUATE_COMPONENTS, ALLOCATE_COMPONENTS)
 
 
-def default_component(section: str, kwargs: dict[str, Any]) -> str:
+def default_component(section: str) -> str:
     """Defaults: the component named like the section (``Measure``, ``Evaluate``,
     ``Allocate``: its ``rule`` kwarg, as in the original ``ALLOCATE: {rule: minimax_regret}``,
     defaults to ``auto``, the Bayes rule on posterior returns)."""
@@ -82,7 +82,7 @@ def load_stage(
     if content is None:
         return None
     kwargs = {k: v for k, v in content.items() if k != "component"}
-    name = content.get("component", default_component(section, kwargs))
+    name = content.get("component", default_component(section))
     where = root.display(file)
     if not check_component(name, kwargs, registry=registry, where=where, prefix=prefix, root=root):
         return None
