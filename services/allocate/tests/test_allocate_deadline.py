@@ -102,3 +102,17 @@ def test_ten_thousand_initiatives_reach_the_proven_optimum() -> None:
     # CBC on the reduced-cost core proved 1541.233108813 in 601 s (docs/allocate.md)
     assert portfolio.objective == pytest.approx(1541.2331088133687, rel=1e-9)
     assert float(candidates.cost[list(portfolio.selected)].sum()) <= budget
+
+
+def test_small_plain_solves_never_stall() -> None:
+    """CBC started with ``-threads 1`` deadlocked in about one run in ten (asleep in a
+    futex until the deadline); a single-threaded CBC takes ~0.02 s every time."""
+    candidates = random_candidates(20, 1)
+    budget = float(candidates.cost.sum() * 0.3)
+    walls = []
+    for _ in range(60):
+        started = time.perf_counter()
+        portfolio = solve_minimax(candidates, budget, None, "plain", time_limit_s=10.0)
+        walls.append(time.perf_counter() - started)
+        assert portfolio.status == "Optimal"
+    assert max(walls) < 1.5, f"slowest of 60 plain solves took {max(walls):.2f} s"

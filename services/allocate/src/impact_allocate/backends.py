@@ -96,7 +96,9 @@ def run_cbc(model: pulp.LpProblem, deadline: Deadline, warm: bool, threads: int)
         variables, names, constraints, _ = model.writeMPS(mps, rename=1)
         seconds = max(0.05, deadline.left() - MARGIN_S)
         args = [solver.path, mps, "-sec", f"{seconds:.3f}", "-timeMode", "elapsed"]
-        args += ["-ratio", "0", "-allow", "0", "-threads", str(threads)]
+        args += ["-ratio", "0", "-allow", "0"]
+        if threads > 1:  # CBC's threaded mode, even with one thread, can deadlock at start
+            args += ["-threads", str(threads)]
         if warm:
             solver.writesol(mst, model, variables, names, constraints)
             args += ["-mips", mst]
