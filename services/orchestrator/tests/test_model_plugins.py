@@ -158,7 +158,7 @@ def test_a_plugin_model_result_carries_its_design_and_name(tmp_path: Path) -> No
 
 
 def test_without_the_plugin_the_manifest_names_every_known_model(tmp_path: Path) -> None:
-    from impact_orchestrator.manifest.measure_config import model_names
+    from impact_measure.api import model_names
 
     names = model_names()
     assert names[:2] == ["experiment", "interrupted_time_series"]

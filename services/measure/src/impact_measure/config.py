@@ -11,7 +11,14 @@ from typing import Any, Literal, TypeVar
 
 from impact_contracts import ConfigError
 from impact_contracts.events import MAX_SAMPLE_SIZE, MAX_SEED
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -27,9 +34,26 @@ class Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+#: validation context key: also check names against the registries (``check_layout``)
+REGISTERED = "registered"
+
+
+def _checks_names(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get(REGISTERED))
+
+
 class SourceSpec(Section):
     type: str
     CONFIG: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("type")
+    @classmethod
+    def _registered(cls, value: str, info: ValidationInfo) -> str:
+        names = source_names() if _checks_names(info) else [value]
+        if value not in names:
+            known = ", ".join(map(repr, names))
+            raise ValueError(f"unknown source type {value!r}; must be one of {known}")
+        return value
 
 
 class TransformSpec(Section):
@@ -74,13 +98,50 @@ class MeasurementSpec(Section):
     MODEL: str
     PARAMS: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("MODEL")
+    @classmethod
+    def _registered(cls, value: str, info: ValidationInfo) -> str:
+        names = model_names() if _checks_names(info) else [value]
+        if value not in names:
+            quoted = [repr(name) for name in names]
+            raise ValueError(f"must be one of {', '.join(quoted[:-1])} or {quoted[-1]}")
+        return value
+
 
 class MeasureConfig(Section):
-    """A measure config after the ``SCALE`` overlay has been applied."""
+    """The documented layout of a measure config (ARCHITECTURE.md, "Manifest"); the stage
+    reads it after the ``SCALE`` overlay has been applied (``parse_config``)."""
 
     DATA: DataSpec
     MEASUREMENT: MeasurementSpec
     SCALE: dict[str, Any] | None = None
+
+
+def check_layout(raw: Any) -> MeasureConfig:
+    """``raw`` as a ``MeasureConfig`` whose source type and model are registered (the
+    manifest's check, before any data is read).
+
+    Raises:
+        ValidationError: the layout is wrong or a name is unknown.
+    """
+    return MeasureConfig.model_validate(raw, context={REGISTERED: True})
+
+
+def source_names() -> list[str]:
+    """Every source the measure stage knows: built-ins and plugins."""
+    from impact_measure.pipeline import SOURCES  # pandas: the built-ins register on import
+
+    return SOURCES.names()
+
+
+def model_names() -> list[str]:
+    """Every model the measure stage knows: the six built-ins (in their documented order)
+    and plugin models (entry points ``impact_engine.models``)."""
+    from impact_contracts import MODEL_TYPES
+
+    from impact_measure.pipeline import MODELS  # pandas: plugins register on import
+
+    return [*MODEL_TYPES, *(name for name in MODELS.names() if name not in MODEL_TYPES)]
 
 
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:

@@ -299,7 +299,7 @@ def _start_worker(blob: bytes, environ: dict[str, str], path: list[str]) -> None
 
 
 def _calls_in_worker(commands: list[Command]) -> list[CallResult]:
-    from impact_measure.cache import COUNTS
+    from impact_measure.api import COUNTS
 
     assert _WORKER is not None, "worker not initialised"
     results = []
@@ -315,7 +315,7 @@ def _mirror_counts(command: Command, counts: tuple[int, int]) -> None:
     (what a thread would have added), so the counts read the same with either executor."""
     if counts == (0, 0):
         return
-    from impact_measure.cache import COUNTS
+    from impact_measure.api import COUNTS
 
     model = str(command.payload["measure_config"]["MEASUREMENT"]["MODEL"])
     for kind, count in zip(("fit", "hit"), counts, strict=True):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from impact_contracts.events import MAX_DEADLINE_DAYS, MAX_NAME_LENGTH, check_run_name
-from impact_measure.storage import storage_problem, storage_root
+from impact_measure.api import storage_problem, storage_root
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from impact_orchestrator.manifest.errors import ErrorCollector, ManifestError
@@ -19,7 +19,7 @@ from impact_orchestrator.manifest.limits import (
     MAX_WORKERS,
     Limits,
 )
-from impact_orchestrator.manifest.measure_config import MeasureConfig, load_measure_config
+from impact_orchestrator.manifest.measure_config import InlinedConfig, load_measure_config
 from impact_orchestrator.manifest.model import VALUE_KEYS, InitiativeSpec, Manifest, no_cyclic_gc
 from impact_orchestrator.manifest.stages import (
     STAGE_SECTIONS,
@@ -34,7 +34,7 @@ DEFAULT_MAX_WORKERS = 4
 PROGRESS_EVERY = 1000
 
 #: (index in INITIATIVES, entry, its checked config)
-Loaded = tuple[int, dict[str, Any], MeasureConfig]
+Loaded = tuple[int, dict[str, Any], InlinedConfig]
 #: ``on_progress(initiatives_checked, total)``
 Progress = Callable[[int, int], None]
 
