@@ -114,7 +114,7 @@ def touched(state: RunState, mark: Mark | None) -> set[Part]:
     for name, (before, size) in zip(_BARRIERS, mark.barriers, strict=True):
         barrier = getattr(state, name)
         since = size if barrier is before else 0  # a new barrier: all its settles are new
-        parts.update((_BARRIERS[name], i) for i in barrier.settled_since(since))
+        parts.update((_BARRIERS[name], i) for i in barrier.added_since(since))
     for failure in state.failures[mark.size("failures") :]:
         parts.add((_failure_phase(failure), failure.initiative_id))
     for initiative_id in state.missing[mark.size("missing") :]:
