@@ -7,18 +7,12 @@ e.g. ``MEASUREMENT.PARAMS.outcome_column: ...``.
 from __future__ import annotations
 
 import copy
-from typing import Any, Literal, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from impact_contracts import ConfigError
 from impact_contracts.events import MAX_SAMPLE_SIZE, MAX_SEED
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,22 +32,34 @@ class Section(BaseModel):
 REGISTERED = "registered"
 
 
-def _checks_names(info: ValidationInfo) -> bool:
-    return bool(info.context and info.context.get(REGISTERED))
+def registered(
+    names: Callable[[], list[str]], unknown: Callable[[str, list[str]], str]
+) -> AfterValidator:
+    """A name checked against ``names()`` when validated with the ``REGISTERED`` context;
+    ``unknown(value, names)`` is the error message."""
+
+    def check(value: str, info: ValidationInfo) -> str:
+        if info.context and info.context.get(REGISTERED):
+            known = names()
+            if value not in known:
+                raise ValueError(unknown(value, known))
+        return value
+
+    return AfterValidator(check)
+
+
+def _unknown_source(value: str, names: list[str]) -> str:
+    return f"unknown source type {value!r}; must be one of {', '.join(map(repr, names))}"
+
+
+def _unknown_model(value: str, names: list[str]) -> str:
+    quoted = [repr(name) for name in names]
+    return f"must be one of {', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 class SourceSpec(Section):
-    type: str
+    type: Annotated[str, registered(lambda: source_names(), _unknown_source)]
     CONFIG: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("type")
-    @classmethod
-    def _registered(cls, value: str, info: ValidationInfo) -> str:
-        names = source_names() if _checks_names(info) else [value]
-        if value not in names:
-            known = ", ".join(map(repr, names))
-            raise ValueError(f"unknown source type {value!r}; must be one of {known}")
-        return value
 
 
 class TransformSpec(Section):
@@ -95,17 +101,8 @@ class InputParams(Section):
 
 
 class MeasurementSpec(Section):
-    MODEL: str
+    MODEL: Annotated[str, registered(lambda: model_names(), _unknown_model)]
     PARAMS: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("MODEL")
-    @classmethod
-    def _registered(cls, value: str, info: ValidationInfo) -> str:
-        names = model_names() if _checks_names(info) else [value]
-        if value not in names:
-            quoted = [repr(name) for name in names]
-            raise ValueError(f"must be one of {', '.join(quoted[:-1])} or {quoted[-1]}")
-        return value
 
 
 class MeasureConfig(Section):

@@ -35,15 +35,17 @@ from impact_measure.models.base import (
     PARAMS_PATH,
     Estimate,
     ModelParams,
+    finite_or_fail,
+    register_model,
+    two_sided_p_value,
+)
+from impact_measure.models.columns import (
     binary_column,
     covariate_matrix,
-    finite_or_fail,
     handle_missing,
     numeric_column,
-    register_model,
     require_groups,
     require_sample_size,
-    two_sided_p_value,
 )
 from impact_measure.models.propensity import (
     OUTSIDE_SUPPORT_WARNING,
