@@ -21,8 +21,9 @@ from impact_runtime import JsonCodec, Service
 
 from runtime.tests.kafka_io import CommittedReader, produce, read_all
 from services.orchestrator.tests.conftest import WriteYaml
+from services.orchestrator.tests.kafka_settings import settings_for
 from services.orchestrator.tests.test_embedded_fakes import write_manifest
-from services.orchestrator.tests.test_service_kafka import envelope, settings_for
+from services.orchestrator.tests.test_service_kafka import envelope
 from tests.support.kafka import wait_for
 
 pytestmark = pytest.mark.integration
