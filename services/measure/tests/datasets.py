@@ -66,13 +66,17 @@ def panel_treatment_time(n_periods: int = 120, n_post: int = 20) -> str:
     return str((pd.Timestamp("2024-01-01") + pd.Timedelta(days=n_periods - n_post)).date())
 
 
+#: the columns of ``factor_panel`` and its treated unit, as synthetic control PARAMS
+FACTOR_PANEL_COLUMNS: dict[str, Any] = {
+    "outcome_column": "y",
+    "unit_column": "unit",
+    "time_column": "date",
+    "treated_unit": "u00",
+}
+
+
 def factor_panel_params(**extra: Any) -> SyntheticControlParams:
-    """Synthetic control PARAMS for ``factor_panel`` (unit ``u00`` treated)."""
+    """Synthetic control PARAMS for ``factor_panel``."""
     return SyntheticControlParams(
-        outcome_column="y",
-        unit_column="unit",
-        time_column="date",
-        treated_unit="u00",
-        treatment_time=panel_treatment_time(),
-        **extra,
+        **FACTOR_PANEL_COLUMNS, treatment_time=panel_treatment_time(), **extra
     )
