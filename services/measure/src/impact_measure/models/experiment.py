@@ -16,7 +16,7 @@ from impact_measure.models.base import (
     register_model,
     two_sided_p_value,
 )
-from impact_measure.models.columns import cross_section
+from impact_measure.models.covariates import cross_section
 
 
 class ExperimentParams(ModelParams):

@@ -41,12 +41,12 @@ from impact_measure.models.base import (
 )
 from impact_measure.models.columns import (
     binary_column,
-    covariate_matrix,
     handle_missing,
     numeric_column,
     require_groups,
     require_sample_size,
 )
+from impact_measure.models.covariates import covariate_matrix
 from impact_measure.models.propensity import (
     OUTSIDE_SUPPORT_WARNING,
     PropensityFit,

@@ -40,11 +40,8 @@ from impact_measure.models.base import (
     two_sided_p_value,
 )
 from impact_measure.models.blocks import block_edges, score_t_statistic, trimmed
-from impact_measure.models.columns import (
-    cross_section,
-    require_groups,
-    require_sample_size,
-)
+from impact_measure.models.columns import require_groups, require_sample_size
+from impact_measure.models.covariates import cross_section
 from impact_measure.models.propensity import (
     OUTSIDE_SUPPORT_WARNING,
     PropensityFit,
