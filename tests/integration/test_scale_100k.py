@@ -25,7 +25,7 @@ import pytest
 from impact_cli.bus import Bus
 from impact_cli.main import app
 from impact_cli.processes import SERVICES, ServiceProcesses
-from impact_orchestrator.changelog import restore_runs
+from impact_orchestrator.changelog_restore import restore_runs
 from impact_schemas.kafka import KafkaClientSettings, read_to_end
 from typer.testing import CliRunner
 
