@@ -13,17 +13,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from impact_contracts import ConfigError, PermanentError
-from impact_schemas.catalog import event_for_topic, topic_for
-from impact_schemas.codec import AvroCodec
-from impact_schemas.events import new_envelope
-from impact_schemas.kafka import (
+from impact_runtime.kafka import read_to_end
+from impact_runtime.kafka_config import (
     MIB,
     KafkaClientSettings,
     batch_limit,
     consumer_options,
     producer_options,
-    read_to_end,
 )
+from impact_schemas.catalog import event_for_topic, topic_for
+from impact_schemas.codec import AvroCodec
+from impact_schemas.events import new_envelope
 from impact_schemas.registry.client import RegistryClient
 
 CLIENT_ID = "impact-cli"
@@ -59,7 +59,7 @@ class Bus:
     """Connection details plus a codec; one per CLI command.
 
     Security (SASL/SSL) and size settings come from the same ``IMPACT_*`` variables as the
-    services (``impact_schemas.kafka.KafkaClientSettings``), unless ``kafka`` is given.
+    services (``impact_runtime.kafka_config.KafkaClientSettings``), unless ``kafka`` is given.
     """
 
     def __init__(

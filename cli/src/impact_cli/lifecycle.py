@@ -41,9 +41,9 @@ def actor(by: str | None) -> str:
 async def publish_command(bus: Any, run_id: str, command: dict[str, Any]) -> str:
     """Publish one ``run_command`` for ``run_id``; its event id."""
     from aiokafka import AIOKafkaProducer
+    from impact_runtime.kafka_config import producer_options
     from impact_schemas.catalog import topic_for
     from impact_schemas.events import new_envelope
-    from impact_schemas.kafka import producer_options
 
     value = {**new_envelope(run_id), "note": None, "drop": [], "initiative_id": None}
     value |= {"measure_config": {}, **command}

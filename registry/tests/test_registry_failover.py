@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from impact_registry.server import create_app
+from impact_registry.storage import MemorySchemaLog
 from impact_schemas.registry import RegistryClient, RegistryError, RegistryUnavailable
-from impact_schemas.registry.server import create_app
-from impact_schemas.registry.storage import MemorySchemaLog
 
 from tests.support.kafka import unused_port
 

@@ -25,19 +25,19 @@ from aiokafka.errors import (
     ProducerFenced,
     TopicAlreadyExistsError,
 )
-
-from impact_schemas.kafka import (
+from impact_runtime.kafka_config import (
     KafkaClientConfig,
     client_options,
     producer_options,
     topic_configs,
 )
-from impact_schemas.registry.election import Member, WriterElection
-from impact_schemas.registry.state import Record
-from impact_schemas.registry.tail import Apply, LogTailer
-from impact_schemas.replication import topic_replication
+from impact_runtime.replication import topic_replication
 
-log = logging.getLogger("impact_schemas.registry")
+from impact_registry.election import Member, WriterElection
+from impact_registry.state import Record
+from impact_registry.tail import Apply, LogTailer
+
+log = logging.getLogger("impact_registry")
 #: The registry's own replication settings (``__main__``), named in errors (decision 0061).
 SETTING_NAMES = ("IMPACT_REGISTRY_REPLICATION_FACTOR", "IMPACT_REGISTRY_MIN_INSYNC_REPLICAS")
 #: Failover after a writer dies takes about this plus a second (the broker's

@@ -16,12 +16,12 @@ import time
 from collections.abc import Awaitable, Callable
 
 import httpx
+from impact_schemas.registry.errors import CONTENT_TYPE, ForwardingFailed, UnknownLeader
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from impact_schemas.registry.errors import CONTENT_TYPE, ForwardingFailed, UnknownLeader
-from impact_schemas.registry.storage import NotWriter, SchemaLog
+from impact_registry.storage import NotWriter, SchemaLog
 
 #: Set on a forwarded request: the receiver does not forward it again.
 FORWARDED = "x-impact-registry-forwarded"

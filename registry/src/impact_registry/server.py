@@ -19,16 +19,7 @@ from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-
 from impact_schemas.policy import POLICY_LEVEL
-from impact_schemas.registry.auth import BasicAuth
-from impact_schemas.registry.core import Registry
 from impact_schemas.registry.errors import (
     CONTENT_TYPE,
     InvalidCompatibilityLevel,
@@ -39,10 +30,19 @@ from impact_schemas.registry.errors import (
     SubjectNotFound,
     VersionNotFound,
 )
-from impact_schemas.registry.forward import Forwarding, writer_route
 from impact_schemas.registry.references import references_from_json
-from impact_schemas.registry.state import References
-from impact_schemas.registry.storage import SchemaLog
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from impact_registry.auth import BasicAuth
+from impact_registry.core import Registry
+from impact_registry.forward import Forwarding, writer_route
+from impact_registry.state import References
+from impact_registry.storage import SchemaLog
 
 #: Request content types Confluent accepts (a missing one is read as JSON too).
 ACCEPTED_TYPES = (

@@ -12,9 +12,9 @@ import json
 import avro.errors
 import avro.name
 import avro.schema
-
 from impact_schemas.registry.errors import InvalidSchema
-from impact_schemas.registry.state import References, RegistryState
+
+from impact_registry.state import References, RegistryState
 
 
 class ParsedSchemas:

@@ -1,4 +1,4 @@
-"""``impact_schemas.kafka``: client options from settings, and reading topics to their end."""
+"""Kafka client options from settings, and reading topics to their end."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from impact_schemas.kafka import (
+from impact_runtime.kafka import read_to_end
+from impact_runtime.kafka_config import (
     DEFAULT_MAX_MESSAGE_BYTES,
     MIB,
     KafkaClientSettings,
     client_options,
     consumer_options,
     producer_options,
-    read_to_end,
     topic_configs,
 )
 from pydantic import SecretStr, ValidationError

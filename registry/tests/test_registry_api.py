@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from impact_registry.server import create_app
+from impact_registry.storage import MemorySchemaLog
 from impact_schemas.registry import RegistryClient, RegistryError
 from impact_schemas.registry.client import CONTENT_TYPE
-from impact_schemas.registry.server import create_app
-from impact_schemas.registry.storage import MemorySchemaLog
 
 
 def schema(*fields: dict[str, Any], name: str) -> dict[str, Any]:

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from impact_schemas.kafka import KafkaClientSettings, read_to_end
-from impact_schemas.registry.election import Member, choose_writer
-from impact_schemas.registry.state import RegistryState, id_record
-from impact_schemas.registry.storage import KafkaSchemaLog, NotWriter
+from impact_registry.election import Member, choose_writer
+from impact_registry.state import RegistryState, id_record
+from impact_registry.storage import KafkaSchemaLog, NotWriter
+from impact_runtime.kafka import read_to_end
+from impact_runtime.kafka_config import KafkaClientSettings
 
 
 def test_the_newest_writer_keeps_the_role() -> None:

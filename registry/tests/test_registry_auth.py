@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from impact_registry.auth import USERS_ENV, parse_users
+from impact_registry.server import create_app
+from impact_registry.storage import MemorySchemaLog
 from impact_schemas.registry import RegistryClient, RegistryError
-from impact_schemas.registry.auth import USERS_ENV, parse_users
 from impact_schemas.registry.client import AUTH_ENV
-from impact_schemas.registry.server import create_app
-from impact_schemas.registry.storage import MemorySchemaLog
 
 SCHEMA = {"type": "record", "name": "Auth", "fields": [{"name": "id", "type": "string"}]}
 
@@ -64,7 +64,7 @@ def server_with_auth(
     if external_registry:
         pytest.skip("starts our own server with auth on")
     bootstrap = str(request.getfixturevalue("kafka_bootstrap"))
-    command = [sys.executable, "-m", "impact_schemas.registry", "--bootstrap", bootstrap]
+    command = [sys.executable, "-m", "impact_registry", "--bootstrap", bootstrap]
     command += ["--port", "0", "--topic", f"_schemas-{uuid.uuid4().hex}"]
     env = {**os.environ, USERS_ENV: "alice:s3cret"}
     with (tmp_path / "registry.log").open("w") as log:

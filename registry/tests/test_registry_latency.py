@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
+from impact_registry.__main__ import listening_socket
 from impact_schemas.registry import RegistryClient
-from impact_schemas.registry.__main__ import listening_socket
 
 #: Below the 40 ms delayed-ACK timer with room for a loaded machine.
 STALL_MS = 35.0

@@ -1,4 +1,4 @@
-"""Kafka client plumbing shared by the runtime, the registry server and the CLI.
+"""Kafka connection settings and client options (the runtime, the registry server, the CLI).
 
 * :class:`KafkaClientSettings`: connection (bootstrap, SASL, SSL) and event-size settings
   from ``IMPACT_*`` env vars, for clients that are not services (registry, CLI). Services
@@ -6,25 +6,17 @@
   :class:`KafkaConnectionSettings`.
 * ``client_options`` / ``producer_options`` / ``consumer_options`` / ``topic_configs``:
   the one place that turns those settings into aiokafka arguments and topic configs.
-* :func:`read_to_end`: every record of some topics or partitions up to the end offsets
-  taken when the read starts, with a deadline.
 
-It lives here, not in ``impact_runtime``, because the runtime imports ``impact_schemas``:
-the registry server (in this package) can then use it without an import cycle.
+``impact_runtime.kafka`` builds the clients from these options; the registry server and
+the CLI use these options too. Importing this module does not import aiokafka.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncGenerator, Iterable
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-if TYPE_CHECKING:  # aiokafka is imported where a client is made: settings stay broker-free
-    from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 CompressionType = Literal["none", "gzip", "snappy", "lz4", "zstd"]
@@ -184,99 +176,3 @@ def consumer_options(config: KafkaClientConfig) -> dict[str, Any]:
 def topic_configs(config: KafkaClientConfig) -> dict[str, str]:
     """Configs of every topic the project creates, so its largest events fit."""
     return {"max.message.bytes": str(batch_limit(config.max_message_bytes))}
-
-
-async def read_to_end(
-    config: KafkaClientConfig,
-    source: Iterable[str | TopicPartition],
-    *,
-    timeout_s: float,
-    isolation_level: IsolationLevel = "read_committed",
-) -> AsyncGenerator[ConsumerRecord[bytes, bytes], None]:
-    """Yield every record of ``source`` (topic names: all their partitions; topics that do
-    not exist are skipped) from the beginning up to the end offsets taken when the read
-    starts: two reads of unchanged topics yield the same records, whatever the load.
-
-    Steps: 1. resolve partitions; 2. assign and seek to the beginning; 3. take the end
-    offsets (the last stable offset under ``read_committed``); 4. fetch until every
-    partition's position reaches its end, yielding only records below it.
-
-    Raises:
-        TimeoutError: when the end is not reached within ``timeout_s``.
-    """
-    from aiokafka import AIOKafkaConsumer
-
-    deadline = time.monotonic() + timeout_s
-    consumer = AIOKafkaConsumer(
-        **consumer_options(config),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        isolation_level=isolation_level,
-    )
-    await consumer.start()
-    try:
-        partitions = await _partitions(config, source)
-        if not partitions:
-            return
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        end = await _end_offsets(consumer, partitions, deadline)
-        pending = [tp for tp in partitions if await consumer.position(tp) < end[tp]]
-        while pending:
-            remaining_ms = int((deadline - time.monotonic()) * 1000)
-            if remaining_ms <= 0:
-                behind = {str(tp): end[tp] - await consumer.position(tp) for tp in pending}
-                raise TimeoutError(
-                    f"reading to the end timed out after {timeout_s:.0f} s; "
-                    f"records left per partition: {behind}"
-                )
-            batch = await consumer.getmany(*pending, timeout_ms=min(remaining_ms, 500))
-            for tp, records in batch.items():
-                for record in records:
-                    if record.offset < end[tp]:
-                        yield record
-            pending = [tp for tp in pending if await consumer.position(tp) < end[tp]]
-    finally:
-        await consumer.stop()
-
-
-async def _partitions(
-    config: KafkaClientConfig, source: Iterable[str | TopicPartition]
-) -> list[TopicPartition]:
-    """Explicit partitions as given; topic names expanded from the cluster's metadata."""
-    from aiokafka import TopicPartition
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    items = list(source)
-    partitions = {item for item in items if isinstance(item, TopicPartition)}
-    names = {item for item in items if isinstance(item, str)}
-    if names:
-        admin = AIOKafkaAdminClient(**client_options(config))
-        await admin.start()
-        try:
-            described = await admin.describe_topics()  # all topics: never auto-creates one
-        finally:
-            await admin.close()
-        for topic in described:
-            if topic["topic"] in names and topic["error_code"] == 0:
-                partitions |= {
-                    TopicPartition(topic["topic"], p["partition"]) for p in topic["partitions"]
-                }
-    return sorted(partitions)
-
-
-async def _end_offsets(
-    consumer: AIOKafkaConsumer, partitions: list[TopicPartition], deadline: float
-) -> dict[TopicPartition, int]:
-    """End offsets, retried while a new topic has no leader yet."""
-    from aiokafka.errors import KafkaError
-
-    while True:
-        try:
-            offsets = await consumer.end_offsets(partitions)
-            return {tp: int(offsets[tp]) for tp in partitions}
-        except KafkaError as exc:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no end offsets for {partitions}: {exc!r}") from exc
-            await asyncio.sleep(0.2)

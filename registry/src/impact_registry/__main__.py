@@ -1,6 +1,6 @@
 """Run the schema-registry server.
 
-    python -m impact_schemas.registry --bootstrap 127.0.0.1:9092 --port 0 --topic _schemas
+    python -m impact_registry --bootstrap 127.0.0.1:9092 --port 0 --topic _schemas
 
 Prints ``http://HOST:PORT`` on stdout once it serves requests. Every option also reads an
 environment variable: ``IMPACT_REGISTRY_BOOTSTRAP`` (else ``KAFKA_BOOTSTRAP_SERVERS``),
@@ -10,7 +10,7 @@ environment variable: ``IMPACT_REGISTRY_BOOTSTRAP`` (else ``KAFKA_BOOTSTRAP_SERV
 ``IMPACT_REGISTRY_BASIC_AUTH`` (``user:password[,...]``) turns HTTP basic auth on. Kafka security
 and sizes read the same variables as the services (``IMPACT_SECURITY_PROTOCOL``,
 ``IMPACT_SASL_*``, ``IMPACT_SSL_CAFILE``, ``IMPACT_MAX_MESSAGE_BYTES``, ...: see
-``impact_schemas.kafka.KafkaClientSettings``).
+``impact_runtime.kafka_config.KafkaClientSettings``).
 
 Run as many instances per topic as you like (decision 0065): they elect one writer in the
 group ``IMPACT_REGISTRY_GROUP`` (default ``<topic>-writers``); the others forward writes to
@@ -30,13 +30,13 @@ import socket
 import sys
 
 import uvicorn
-
-from impact_schemas.kafka import KafkaClientSettings
+from impact_runtime.kafka_config import KafkaClientSettings
+from impact_runtime.replication import parse_replication
 from impact_schemas.policy import LEVELS, POLICY_LEVEL
-from impact_schemas.registry.auth import USERS_ENV, parse_users
-from impact_schemas.registry.server import create_app
-from impact_schemas.registry.storage import DEFAULT_SESSION_TIMEOUT_MS, KafkaSchemaLog
-from impact_schemas.replication import parse_replication
+
+from impact_registry.auth import USERS_ENV, parse_users
+from impact_registry.server import create_app
+from impact_registry.storage import DEFAULT_SESSION_TIMEOUT_MS, KafkaSchemaLog
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -44,7 +44,7 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m impact_schemas.registry")
+    parser = argparse.ArgumentParser(prog="python -m impact_registry")
     parser.add_argument(
         "--bootstrap",
         default=_env("BOOTSTRAP", os.environ.get("KAFKA_BOOTSTRAP_SERVERS")),
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     if not users and not ipaddress.ip_address(socket.gethostbyname(args.host)).is_loopback:
         print(f"warning: serving {args.host} without auth; set {USERS_ENV}", file=sys.stderr)
     logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("impact_schemas.registry").setLevel(logging.INFO)
+    logging.getLogger("impact_registry").setLevel(logging.INFO)
     sock = listening_socket(args.host, args.port)
     app = create_app(
         schema_log(args, advertised_url(args, sock)),

@@ -26,10 +26,9 @@ from aiokafka.coordinator.protocol import (
     ConsumerProtocolMemberAssignment,
     ConsumerProtocolMemberMetadata,
 )
+from impact_runtime.kafka_config import KafkaClientConfig, consumer_options
 
-from impact_schemas.kafka import KafkaClientConfig, consumer_options
-
-log = logging.getLogger("impact_schemas.registry")
+log = logging.getLogger("impact_registry")
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from impact_schemas.kafka import KafkaClientSettings, read_to_end
+from impact_registry.storage import DEFAULT_SESSION_TIMEOUT_MS
+from impact_runtime.kafka import read_to_end
+from impact_runtime.kafka_config import KafkaClientSettings
 from impact_schemas.registry import RegistryClient
-from impact_schemas.registry.storage import DEFAULT_SESSION_TIMEOUT_MS
 
 from tests.support.registry import RegistryServer, writer_of
 

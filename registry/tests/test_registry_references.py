@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from impact_registry.server import create_app
+from impact_registry.storage import MemorySchemaLog
 from impact_schemas.registry import RegistryClient, RegistryError, SchemaReference
-from impact_schemas.registry.server import create_app
-from impact_schemas.registry.storage import MemorySchemaLog
 
 NAMESPACE = "test.refs"
 

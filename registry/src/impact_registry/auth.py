@@ -13,9 +13,8 @@ import binascii
 import hmac
 import json
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 from impact_schemas.registry.errors import CONTENT_TYPE
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 USERS_ENV = "IMPACT_REGISTRY_BASIC_AUTH"
 

@@ -13,7 +13,6 @@ import asyncio
 from typing import Any
 
 from aiokafka.errors import KafkaError
-
 from impact_schemas.policy import LEVELS, POLICY_LEVEL, check_compatible
 from impact_schemas.registry.errors import (
     IncompatibleSchema,
@@ -34,10 +33,11 @@ from impact_schemas.registry.errors import (
     VersionNotSoftDeleted,
     VersionSoftDeleted,
 )
-from impact_schemas.registry.parsed import ParsedSchemas
 from impact_schemas.registry.references import references_json
-from impact_schemas.registry.state import Record, References, RegistryState, version_value
-from impact_schemas.registry.storage import SchemaLog
+
+from impact_registry.parsed import ParsedSchemas
+from impact_registry.state import Record, References, RegistryState, version_value
+from impact_registry.storage import SchemaLog
 
 BACKEND_ERROR_CODE = 50001
 MODES = ("READWRITE", "READONLY", "READONLY_OVERRIDE")

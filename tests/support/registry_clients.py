@@ -1,0 +1,55 @@
+"""Registry-client fixtures shared by the schemas and the registry tests: a client on the
+in-memory server app, one on the session's real registry, and ``client`` running each test
+on both; ``subject`` and ``topic_prefix`` give fresh names (registries outlive tests).
+
+A conftest imports them with ``from tests.support.registry_clients import *``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import pytest_asyncio
+from impact_registry.server import create_app
+from impact_registry.storage import MemorySchemaLog
+from impact_schemas.registry import RegistryClient
+
+__all__ = ["client", "memory_client", "server_client", "subject", "topic_prefix"]
+
+
+@pytest_asyncio.fixture
+async def memory_client() -> AsyncIterator[RegistryClient]:
+    """A client on our server app over an in-memory log (no broker, no socket)."""
+    app = create_app(MemorySchemaLog())
+    await app.state.registry.start()
+    async with RegistryClient("http://registry.test", transport=httpx.ASGITransport(app)) as c:
+        yield c
+
+
+@pytest_asyncio.fixture
+async def server_client(schema_registry_url: str) -> AsyncIterator[RegistryClient]:
+    """A client on the session's real registry (our server process, or SCHEMA_REGISTRY_URL)."""
+    async with RegistryClient(schema_registry_url) as client:
+        yield client
+
+
+@pytest.fixture(params=["memory", pytest.param("server", marks=pytest.mark.integration)])
+def client(request: pytest.FixtureRequest) -> RegistryClient:
+    """Each test using it runs on the in-memory app and on the real registry over HTTP."""
+    name = "memory_client" if request.param == "memory" else "server_client"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture
+def subject() -> str:
+    """A fresh subject per test (registries outlive tests)."""
+    return f"test-{uuid.uuid4().hex}-value"
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """A fresh topic prefix per test: ``t<uuid>.`` + ``<event>.v1``."""
+    return f"t{uuid.uuid4().hex[:12]}."
