@@ -22,6 +22,7 @@ COPY services/measure/pyproject.toml services/measure/
 COPY services/evaluate/pyproject.toml services/evaluate/
 COPY services/allocate/pyproject.toml services/allocate/
 COPY services/orchestrator/pyproject.toml services/orchestrator/
+COPY observe/pyproject.toml observe/
 COPY cli/pyproject.toml cli/
 COPY dashboard/pyproject.toml dashboard/
 RUN /opt/uv/bin/uv sync --frozen --no-dev --all-packages --no-install-workspace \
@@ -31,6 +32,7 @@ COPY schemas/ schemas/
 COPY registry/ registry/
 COPY runtime/ runtime/
 COPY services/ services/
+COPY observe/ observe/
 COPY cli/ cli/
 COPY dashboard/ dashboard/
 RUN /opt/uv/bin/uv sync --frozen --no-dev --all-packages --no-editable

@@ -8,7 +8,7 @@ import ssl
 from typing import Any
 
 import pytest
-from impact_cli.bus import Bus
+from impact_observe.bus import Bus
 from impact_registry.__main__ import parse_args, schema_log
 from impact_runtime import ServiceSettings
 from impact_runtime import kafka as runtime_kafka

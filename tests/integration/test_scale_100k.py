@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from impact_cli.bus import Bus
 from impact_cli.main import app
 from impact_cli.processes import SERVICES, ServiceProcesses
+from impact_observe.bus import Bus
 from impact_orchestrator.changelog import restore_runs
 from impact_runtime.kafka import read_to_end
 from impact_runtime.kafka_config import KafkaClientSettings

@@ -14,8 +14,8 @@ from contextlib import aclosing
 from typing import Any
 
 from aiokafka import ConsumerRecord
-from impact_cli.bus import RUN_EVENTS, Bus
 from impact_contracts import PermanentError
+from impact_observe.bus import RUN_EVENTS, Bus
 from impact_orchestrator.history import RunHistory
 from impact_runtime.dlq import dlq_topic
 from impact_runtime.kafka import read_to_end

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from impact_cli.lineage import lineage
+from impact_observe.lineage import lineage
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -10,20 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-#: The hop names in pipeline order, as (event name, phase or None).
-HOPS: tuple[tuple[str, str | None], ...] = (
-    ("manifest_submitted", None),
-    ("measure_requested", "pilot"),
-    ("measure_completed", "pilot"),
-    ("evaluate_requested", None),
-    ("evaluate_completed", None),
-    ("allocate_requested", None),
-    ("allocate_completed", None),
-    ("measure_requested", "scale"),
-    ("measure_completed", "scale"),
-    ("run_completed", None),
-)
-
+from impact_observe.stages import HOPS
 
 #: how far after its cause a pipeline hop ranks when its cause ranks after its own place
 AFTER_CAUSE = 0.01

@@ -1,4 +1,5 @@
-"""The CLI's Kafka side: publish a manifest, follow a run, read a run's events."""
+"""The Kafka side of the CLI and the dashboard: publish a manifest, follow a run, read a
+run's events."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ RUN_EVENTS = (
     "run_command",
 )
 
-log = logging.getLogger("impact_cli")
+log = logging.getLogger("impact_observe")
 
 
 class EventTooLarge(ConfigError):

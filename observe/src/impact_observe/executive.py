@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from impact_cli.reasons import Candidate, Reason, ReasonKind
+from impact_observe.reasons import Candidate, Reason, ReasonKind
 
 #: Ids named per sentence, at most.
 NAMED = 6
