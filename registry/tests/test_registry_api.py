@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from impact_registry.schema_log import MemorySchemaLog
 from impact_registry.server import create_app
-from impact_registry.storage import MemorySchemaLog
 from impact_schemas.registry import RegistryClient, RegistryError
 from impact_schemas.registry.client import CONTENT_TYPE
 

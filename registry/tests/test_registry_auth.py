@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 from impact_registry.auth import USERS_ENV, parse_users
+from impact_registry.schema_log import MemorySchemaLog
 from impact_registry.server import create_app
-from impact_registry.storage import MemorySchemaLog
 from impact_schemas.registry import RegistryClient, RegistryError
 from impact_schemas.registry.client import AUTH_ENV
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from impact_registry.schema_log import MemorySchemaLog
 from impact_registry.server import create_app
-from impact_registry.storage import MemorySchemaLog
 from impact_schemas.registry import RegistryClient, RegistryError, RegistryUnavailable
 
 from tests.support.kafka import unused_port

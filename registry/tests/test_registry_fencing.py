@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 from impact_registry.election import Member, choose_writer
+from impact_registry.schema_log import NotWriter
 from impact_registry.state import RegistryState, id_record
-from impact_registry.storage import KafkaSchemaLog, NotWriter
+from impact_registry.storage import KafkaSchemaLog
 from impact_runtime.kafka import read_to_end
 from impact_runtime.kafka_config import KafkaClientSettings
 

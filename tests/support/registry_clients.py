@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
+from impact_registry.schema_log import MemorySchemaLog
 from impact_registry.server import create_app
-from impact_registry.storage import MemorySchemaLog
 from impact_schemas.registry import RegistryClient
 
 __all__ = ["client", "memory_client", "server_client", "subject", "topic_prefix"]

@@ -13,19 +13,14 @@ import asyncio
 from typing import Any
 
 from aiokafka.errors import KafkaError
-from impact_schemas.policy import LEVELS, POLICY_LEVEL, check_compatible
+from impact_schemas.policy import POLICY_LEVEL, check_compatible
 from impact_schemas.registry.errors import (
     IncompatibleSchema,
-    InvalidCompatibilityLevel,
-    InvalidMode,
     InvalidSchema,
-    InvalidVersion,
     OperationNotPermitted,
     ReferenceExists,
     RegistryError,
     SchemaNotFound,
-    SubjectLevelNotConfigured,
-    SubjectModeNotConfigured,
     SubjectNotFound,
     SubjectNotSoftDeleted,
     SubjectSoftDeleted,
@@ -36,11 +31,18 @@ from impact_schemas.registry.errors import (
 from impact_schemas.registry.references import references_json
 
 from impact_registry.parsed import ParsedSchemas
-from impact_registry.state import Record, References, RegistryState, version_value
-from impact_registry.storage import SchemaLog
+from impact_registry.schema_log import SchemaLog
+from impact_registry.settings import Setting
+from impact_registry.state import (
+    Record,
+    References,
+    RegistryState,
+    parse_version_param,
+    version_key,
+    version_value,
+)
 
 BACKEND_ERROR_CODE = 50001
-MODES = ("READWRITE", "READONLY", "READONLY_OVERRIDE")
 
 
 class Registry:
@@ -161,11 +163,15 @@ class Registry:
         _, schema_id = self.version(subject, version)
         return check_compatible(new, [self.parsed.of_id(schema_id)], level)
 
-    def subject_level(self, subject: str, *, default_to_global: bool = False) -> str:
-        if subject in self.state.levels or default_to_global:
-            return self.state.level(subject)
-        raise SubjectLevelNotConfigured(
-            f"Subject '{subject}' does not have subject-level compatibility configured"
+    def subject_setting(
+        self, setting: Setting, subject: str, *, default_to_global: bool = False
+    ) -> str:
+        """The subject's own level or mode (40408/40409 if it has none), else with
+        ``default_to_global`` the one in force."""
+        if subject in setting.table(self.state) or default_to_global:
+            return setting.current(self.state, subject)
+        raise setting.not_configured(
+            f"Subject '{subject}' does not have subject-level {setting.body_field} configured"
         )
 
     # writes
@@ -220,7 +226,7 @@ class Registry:
             for number in every if permanent else live:
                 self._not_referenced(subject, number, permanent=permanent)
             if permanent:
-                records = [_version_key(subject, v) for v in every]
+                records = [version_key(subject, v) for v in every]
                 if subject in self.state.levels:
                     records.append(({"keytype": "CONFIG", "subject": subject}, None))
             else:
@@ -247,7 +253,7 @@ class Registry:
                 )
             self._not_referenced(subject, number, permanent=permanent)
             if permanent:
-                await self._write([_version_key(subject, number)])
+                await self._write([version_key(subject, number)])
             else:
                 await self._write([self._soft_deleted(subject, number, schema_id)])
             return number
@@ -257,74 +263,37 @@ class Registry:
         soft-deleted or not: an id keeps resolving forever, so must what it references)."""
         referrers = self.state.referenced_by(subject, number, deleted=permanent)
         if referrers:
+            why = " (decision 0051: a referenced version is never permanently deleted)"
             raise ReferenceExists(
                 f"One or more references exist to the schema {{subject={subject}, "
-                f"version={number}}}: schema ids {referrers}"
-                + (
-                    " (decision 0051: a referenced version is never permanently deleted)"
-                    if permanent
-                    else ""
-                )
+                f"version={number}}}: schema ids {referrers}" + (why if permanent else "")
             )
 
     def _soft_deleted(self, subject: str, number: int, schema_id: int) -> Record:
         text = self.state.schemas[schema_id]
-        key, _ = _version_key(subject, number)
+        key, _ = version_key(subject, number)
         references = self.state.references[schema_id]
         return key, version_value(subject, number, schema_id, text, references, deleted=True)
 
-    async def set_level(self, level: Any, subject: str | None) -> str:
-        if level not in LEVELS:
-            raise InvalidCompatibilityLevel(
-                f"Invalid compatibility level {level!r}; valid: {', '.join(LEVELS)}"
+    async def set_setting(self, setting: Setting, value: Any, subject: str | None) -> str:
+        """Set the level or mode of ``subject`` (``None``: the global one)."""
+        if value not in setting.valid:
+            raise setting.invalid(
+                f"Invalid {setting.noun} {value!r}; valid: {', '.join(setting.valid)}"
             )
         async with self._lock:
-            key = {"keytype": "CONFIG", "subject": subject}
-            await self._write([(key, {"compatibilityLevel": level})])
-        return str(level)
+            key = {"keytype": setting.keytype, "subject": subject}
+            await self._write([(key, {setting.field: value})])
+        return str(value)
 
-    async def delete_level(self, subject: str) -> str:
-        """Remove the subject's level (back to the global one); returns the removed level."""
+    async def delete_setting(self, setting: Setting, subject: str) -> str:
+        """Remove the subject's level or mode (back to the global one); the removed one."""
         async with self._lock:
-            if subject not in self.state.levels and not self.state.versions(subject, deleted=True):
+            known = subject in setting.table(self.state) or self.state.versions(
+                subject, deleted=True
+            )
+            if setting.subject_must_exist and not known:
                 raise SubjectNotFound(f"Subject '{subject}' not found.")
-            removed = self.subject_level(subject)
-            await self._write([({"keytype": "CONFIG", "subject": subject}, None)])
+            removed = self.subject_setting(setting, subject)
+            await self._write([({"keytype": setting.keytype, "subject": subject}, None)])
             return removed
-
-    def subject_mode(self, subject: str, *, default_to_global: bool = False) -> str:
-        if subject in self.state.modes or default_to_global:
-            return self.state.mode(subject)
-        raise SubjectModeNotConfigured(
-            f"Subject '{subject}' does not have subject-level mode configured"
-        )
-
-    async def set_mode(self, mode: Any, subject: str | None) -> str:
-        if mode not in MODES:
-            raise InvalidMode(f"Invalid mode {mode!r}; valid: {', '.join(MODES)}")
-        async with self._lock:
-            await self._write([({"keytype": "MODE", "subject": subject}, {"mode": mode})])
-        return str(mode)
-
-    async def delete_mode(self, subject: str) -> str:
-        """Remove the subject's mode (back to the global one); returns the removed mode."""
-        async with self._lock:
-            removed = self.subject_mode(subject)
-            await self._write([({"keytype": "MODE", "subject": subject}, None)])
-            return removed
-
-
-def _version_key(subject: str, number: int) -> Record:
-    return {"keytype": "SCHEMA", "subject": subject, "version": number}, None
-
-
-def parse_version_param(version: str) -> int:
-    """``latest`` → -1; a positive integer → itself; anything else → 42202."""
-    if version in ("latest", "-1"):
-        return -1
-    if version.isdigit() and int(version) > 0 and int(version) < 2**31:
-        return int(version)
-    raise InvalidVersion(
-        f"The specified version '{version}' is not a valid version id. "
-        'Allowed values are between [1, 2^31-1] and the string "latest"'
-    )

@@ -14,7 +14,6 @@ This consumer never reads the partition (it is paused): ``tail.LogTailer`` does.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -27,6 +26,8 @@ from aiokafka.coordinator.protocol import (
     ConsumerProtocolMemberMetadata,
 )
 from impact_runtime.kafka_config import KafkaClientConfig, consumer_options
+
+from impact_registry.tail import stop_task
 
 log = logging.getLogger("impact_registry")
 
@@ -168,11 +169,8 @@ class WriterElection(ConsumerRebalanceListener):
 
     async def stop(self) -> None:
         """Leave the group (the others rebalance at once, without a session timeout)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None

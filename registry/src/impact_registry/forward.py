@@ -10,7 +10,6 @@ the follower right after its write sees the write (read-your-writes).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
@@ -20,8 +19,9 @@ from impact_schemas.registry.errors import CONTENT_TYPE, ForwardingFailed, Unkno
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_delay
 
-from impact_registry.storage import NotWriter, SchemaLog
+from impact_registry.schema_log import NotWriter, SchemaLog
 
 #: Set on a forwarded request: the receiver does not forward it again.
 FORWARDED = "x-impact-registry-forwarded"
@@ -33,6 +33,19 @@ PASSED = ("content-type", "accept", "authorization")
 #: election to make it one before answering 50003 (the follower then asks again).
 FORWARDED_WAIT_S = 2.0
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class WriterBusy(ForwardingFailed):
+    """The writer answered 50003/50004 itself (it is being replaced): ask again."""
+
+
+def _backoff(state: RetryCallState) -> float:
+    """No wait after a fencing (the new writer is known at once), else 0.1 s doubling up
+    to 0.5 s."""
+    outcome = state.outcome
+    if outcome is not None and isinstance(outcome.exception(), NotWriter):
+        return 0.0
+    return min(0.05 * 2**state.attempt_number, 0.5)
 
 
 class Forwarding:
@@ -50,32 +63,43 @@ class Forwarding:
         return write
 
     async def handle(self, request: Request, endpoint: Endpoint) -> Response:
+        """Run ``endpoint`` here if this instance writes, else forward it to the writer;
+        retried (backing off up to 0.5 s) until the wait is over."""
         forwarded = FORWARDED in request.headers
-        deadline = time.monotonic() + (FORWARDED_WAIT_S if forwarded else self.writer_wait_s)
-        failure, forward_failed = "", False
-        attempt = 0
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                writer = await self.log.writer_url(remaining)
-            except TimeoutError:
-                break
+        wait_s = FORWARDED_WAIT_S if forwarded else self.writer_wait_s
+        deadline = time.monotonic() + wait_s
+        failures: list[tuple[str, bool]] = []  # (what failed, whether it was a forward)
+
+        async def once() -> Response:
+            writer = await self.log.writer_url(max(0.0, deadline - time.monotonic()))
             if writer is None:
                 try:
                     response = await endpoint(request)
                 except NotWriter as exc:  # fenced: another instance writes now
-                    failure = str(exc)
-                    continue
+                    failures.append((str(exc), False))
+                    raise
                 response.headers[POSITION] = str(self.log.position)
                 return response
             if forwarded:
                 raise ForwardingFailed(f"this instance is not the writer ({writer} is)")
             try:
-                return await self._forward(request, writer, remaining)
-            except (httpx.TransportError, ForwardingFailed) as exc:
-                failure, forward_failed = f"writer {writer}: {exc!r}", True
-            attempt += 1
-            await asyncio.sleep(min(0.05 * 2**attempt, 0.5, max(0.0, remaining)))
-        if forward_failed:
+                return await self._forward(request, writer, deadline - time.monotonic())
+            except (httpx.TransportError, WriterBusy) as exc:
+                failures.append((f"writer {writer}: {exc!r}", True))
+                raise
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type((NotWriter, httpx.TransportError, WriterBusy)),
+            wait=_backoff,
+            stop=stop_after_delay(wait_s),
+            reraise=True,
+        )
+        with contextlib.suppress(TimeoutError, NotWriter, httpx.TransportError, WriterBusy):
+            async for attempt in retrying:
+                with attempt:
+                    return await once()
+        failure = failures[-1][0] if failures else ""
+        if any(forward for _, forward in failures):
             raise ForwardingFailed(f"Error while forwarding the request to the writer: {failure}")
         raise UnknownLeader(
             f"No schema-registry writer was elected within {self.writer_wait_s:.0f} s"
@@ -96,7 +120,7 @@ class Forwarding:
             timeout=timeout_s,
         )
         if answer.status_code >= 500 and _code(answer) in (50003, 50004):
-            raise ForwardingFailed(answer.text)
+            raise WriterBusy(answer.text)
         if POSITION in answer.headers:  # late is better than never: the answer is right
             with contextlib.suppress(TimeoutError):
                 await self.log.wait_position(int(answer.headers[POSITION]), timeout_s)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from impact_schemas.policy import POLICY_LEVEL
+from impact_schemas.registry.errors import InvalidVersion
 from impact_schemas.registry.references import (
     SchemaReference,
     references_from_json,
@@ -223,3 +224,20 @@ def version_value(
 def canonical(schema: str) -> str:
     """Key-order- and whitespace-independent JSON text of a schema."""
     return json.dumps(json.loads(schema), sort_keys=True, separators=(",", ":"))
+
+
+def version_key(subject: str, number: int) -> Record:
+    """The removal of one version's record (a permanent delete)."""
+    return {"keytype": "SCHEMA", "subject": subject, "version": number}, None
+
+
+def parse_version_param(version: str) -> int:
+    """``latest`` → -1; a positive integer → itself; anything else → 42202."""
+    if version in ("latest", "-1"):
+        return -1
+    if version.isdigit() and int(version) > 0 and int(version) < 2**31:
+        return int(version)
+    raise InvalidVersion(
+        f"The specified version '{version}' is not a valid version id. "
+        'Allowed values are between [1, 2^31-1] and the string "latest"'
+    )

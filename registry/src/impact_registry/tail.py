@@ -126,12 +126,17 @@ class LogTailer:
         await self.wait_for(await self.end(acknowledged=acknowledged), timeout_s)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         for consumer in (self._consumer, self._offsets, self._acked):
             if consumer is not None:
                 await consumer.stop()
         self._consumer = self._offsets = self._acked = None
+
+
+async def stop_task(task: asyncio.Task[Any] | None) -> None:
+    """Cancel ``task`` and wait for it, whatever it raises (a background loop stopping)."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
