@@ -186,7 +186,7 @@ async def test_references_survive_a_restart_from_the_log() -> None:
 async def test_invalid_references_in_the_body_are_invalid_schemas(
     memory_client: RegistryClient,
 ) -> None:
-    http = memory_client._http
+    http = memory_client._transport.http
     body = {"schema": json.dumps(address()), "references": [{"name": "x", "subject": "s"}]}
     answer = await http.post("/subjects/s/versions", content=json.dumps(body))
     assert answer.status_code == 422
