@@ -27,6 +27,8 @@ from impact_runtime.kafka import read_to_end
 from impact_runtime.kafka_config import KafkaClientSettings
 from impact_schemas.registry import RegistryClient, RegistryError
 
+from tests.support.registry_clients import served
+
 
 def schema(name: str) -> dict[str, Any]:
     return {"type": "record", "name": name, "fields": [{"name": "id", "type": "string"}]}
@@ -122,24 +124,15 @@ async def _copy_compacted(bootstrap: str, source: str, target: str) -> int:
 
 @pytest.mark.integration
 async def test_ids_survive_compaction_and_restart_of_the_server(
-    external_registry: bool,
-    registry_server_factory: Callable[[str], Any],
-    kafka_bootstrap: str,
+    own_registry: Callable[[str], Any], kafka_bootstrap: str
 ) -> None:
-    if external_registry:
-        pytest.skip("compacts and restarts our own server's topic")
     topic = f"_schemas-{uuid.uuid4().hex}"
-    first = registry_server_factory(topic)
-    async with RegistryClient(first.url) as client:
+    async with served(own_registry(topic)) as client:
         id_a, id_b = await reuse_sequence(client, "k1", "k2")
         b_text = await client.get_by_id(id_b)
-    first.stop()
     assert await _copy_compacted(kafka_bootstrap, topic, topic + "-compacted") >= 4
-
-    second = registry_server_factory(topic + "-compacted")
-    async with RegistryClient(second.url) as client:
+    async with served(own_registry(topic + "-compacted")) as client:
         await assert_ids_kept(client, id_a, id_b, b_text)
-    second.stop()
 
 
 #: A ``_schemas`` topic the broker's log cleaner compacts within seconds: every segment
@@ -165,13 +158,9 @@ async def _records_of(bootstrap: str, topic: str, key: dict[str, Any]) -> int:
 
 @pytest.mark.integration
 async def test_ids_survive_the_brokers_own_compaction_and_a_restart(
-    external_registry: bool,
-    registry_server_factory: Callable[[str], Any],
-    kafka_bootstrap: str,
+    own_registry: Callable[[str], Any], kafka_bootstrap: str
 ) -> None:
     """The same sequence on a topic the broker really compacts (not a compacted copy)."""
-    if external_registry:
-        pytest.skip("compacts and restarts our own server's topic")
     topic = f"_schemas-{uuid.uuid4().hex}"
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     await admin.start()
@@ -179,8 +168,7 @@ async def test_ids_survive_the_brokers_own_compaction_and_a_restart(
         await admin.create_topics([NewTopic(topic, 1, 1, topic_configs=EAGER_COMPACTION)])
     finally:
         await admin.close()
-    first = registry_server_factory(topic)
-    async with RegistryClient(first.url) as client:
+    async with served(own_registry(topic)) as client:
         id_a, id_b = await reuse_sequence(client, "k1", "k2")
         b_text = await client.get_by_id(id_b)
         assert await _records_of(kafka_bootstrap, topic, SUPERSEDED) == 2
@@ -190,12 +178,8 @@ async def test_ids_survive_the_brokers_own_compaction_and_a_restart(
             assert asyncio.get_running_loop().time() < deadline, "the broker never compacted"
             await client.set_config("BACKWARD", subject="k9")
             await asyncio.sleep(1.0)
-    first.stop()
-
-    second = registry_server_factory(topic)
-    async with RegistryClient(second.url) as client:
+    async with served(own_registry(topic)) as client:
         await assert_ids_kept(client, id_a, id_b, b_text)
-    second.stop()
 
 
 async def test_a_log_written_before_id_records_is_back_filled_at_start() -> None:

@@ -16,6 +16,8 @@ from impact_registry.schema_log import MemorySchemaLog
 from impact_registry.server import create_app
 from impact_schemas.registry import RegistryClient, RegistryError, SchemaReference
 
+from tests.support.registry_clients import served
+
 NAMESPACE = "test.refs"
 
 
@@ -53,6 +55,16 @@ async def address_v1(client: RegistryClient, subject: str) -> tuple[str, SchemaR
     return addresses, SchemaReference(f"{NAMESPACE}.Address", addresses, 1)
 
 
+async def address_v1_v2(
+    client: RegistryClient, subject: str, zip_field: dict[str, Any], level: str
+) -> tuple[SchemaReference, SchemaReference]:
+    """References to address v1 and to v2 (v1 with ``zip_field``); ``subject`` at ``level``."""
+    addresses, v1 = await address_v1(client, subject)
+    await client.register(addresses, address(zip_field))
+    await client.set_config(level, subject)
+    return v1, SchemaReference(v1.name, addresses, 2)
+
+
 async def test_a_schema_with_references_registers_and_returns_them(
     client: RegistryClient, subject: str
 ) -> None:
@@ -85,10 +97,7 @@ async def test_a_missing_reference_is_an_invalid_schema(
 async def test_the_same_text_with_other_references_is_another_schema(
     client: RegistryClient, subject: str
 ) -> None:
-    addresses, v1 = await address_v1(client, subject)
-    await client.register(addresses, address(OPTIONAL_ZIP))
-    v2 = SchemaReference(v1.name, addresses, 2)
-    await client.set_config("NONE", subject)
+    v1, v2 = await address_v1_v2(client, subject, OPTIONAL_ZIP, "NONE")
     with_v1 = await client.register(subject, person(), (v1,))
     with_v2 = await client.register(subject, person(), (v2,))
     assert with_v1 != with_v2
@@ -102,10 +111,7 @@ async def test_the_same_text_with_other_references_is_another_schema(
 async def test_compatibility_is_checked_with_the_referenced_types(
     client: RegistryClient, subject: str
 ) -> None:
-    addresses, v1 = await address_v1(client, subject)
-    await client.register(addresses, address(REQUIRED_ZIP))
-    v2 = SchemaReference(v1.name, addresses, 2)
-    await client.set_config("FULL_TRANSITIVE", subject)
+    v1, v2 = await address_v1_v2(client, subject, REQUIRED_ZIP, "FULL_TRANSITIVE")
     await client.register(subject, person(), (v1,))
     assert await client.check_compatibility(subject, person(OPTIONAL_AGE), references=(v1,)) == (
         True,
@@ -196,20 +202,14 @@ async def test_invalid_references_in_the_body_are_invalid_schemas(
 
 @pytest.mark.integration
 async def test_references_survive_a_restart_of_the_server(
-    external_registry: bool, registry_server_factory: Callable[[str], Any]
+    own_registry: Callable[[str], Any],
 ) -> None:
-    if external_registry:
-        pytest.skip("restarts our own server process; SCHEMA_REGISTRY_URL points elsewhere")
     topic = f"_schemas-{uuid.uuid4().hex}"
-    first = registry_server_factory(topic)
-    async with RegistryClient(first.url) as client:
+    async with served(own_registry(topic)) as client:
         _, reference = await address_v1(client, "people")
         schema_id = await client.register("people", person(), (reference,))
-    first.stop()
-    second = registry_server_factory(topic)
-    async with RegistryClient(second.url) as client:
+    async with served(own_registry(topic)) as client:
         assert (await client.get_schema(schema_id))[1] == (reference,)
         assert (await client.get_version("people", 1)).references == (reference,)
         assert await client.get_referenced_by("people-address", 1) == [schema_id]
         assert await error_code(client.delete_version("people-address", 1)) == 42206
-    second.stop()

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from impact_schemas.registry import RegistryClient
+
+from tests.support.registry_clients import served
 
 pytestmark = pytest.mark.integration
 
@@ -21,23 +22,18 @@ def schema(*names: str) -> dict[str, Any]:
     }
 
 
-async def test_restart_keeps_ids_versions_and_config(
-    external_registry: bool, registry_server_factory: Callable[[str], Any]
-) -> None:
-    if external_registry:
-        pytest.skip("restarts our own server process; SCHEMA_REGISTRY_URL points elsewhere")
+async def test_restart_keeps_ids_versions_and_config(own_registry: Callable[[str], Any]) -> None:
     topic = f"_schemas-{uuid.uuid4().hex}"
-    first = registry_server_factory(topic)
-    async with RegistryClient(first.url) as client:
+    first = own_registry(topic)
+    async with served(first) as client:
         ids_a = [await client.register("a-value", schema(*"xyz"[:n])) for n in range(3)]
         id_b = await client.register("b-value", schema("x"))
         await client.set_config("NONE", "b-value")
         await client.set_config("BACKWARD")
-    first.stop()
 
-    second = registry_server_factory(topic)
+    second = own_registry(topic)
     assert second.url != "" and second.process.pid != first.process.pid
-    async with RegistryClient(second.url) as client:
+    async with served(second) as client:
         assert await client.get_subjects() == ["a-value", "b-value"]
         assert await client.get_versions("a-value") == [1, 2, 3]
         assert [(await client.get_version("a-value", v)).id for v in (1, 2, 3)] == ids_a
@@ -47,4 +43,3 @@ async def test_restart_keeps_ids_versions_and_config(
         assert await client.register("a-value", schema("x", "y")) == ids_a[2]
         new_id = await client.register("b-value", schema("q"))
         assert new_id == max(ids_a) + 1
-    second.stop()

@@ -11,7 +11,8 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -32,17 +33,29 @@ def schema(name: str) -> dict[str, Any]:
     return {"type": "record", "name": name, "fields": [{"name": "id", "type": "string"}]}
 
 
-@pytest.fixture
-def start_pair(
-    external_registry: bool, registry_server_factory: Callable[..., RegistryServer]
-) -> Callable[[], tuple[str, list[RegistryServer]]]:
-    """Two instances of one registry on a fresh topic."""
-    if external_registry:
-        pytest.skip("starts, kills and pauses our own server processes")
+@dataclass
+class Pair:
+    """Two instances of one registry on ``topic``: the elected ``writer`` and the other."""
 
-    def start() -> tuple[str, list[RegistryServer]]:
+    topic: str
+    writer: RegistryServer
+    follower: RegistryServer
+
+    @property
+    def servers(self) -> list[RegistryServer]:
+        return [self.writer, self.follower]
+
+
+@pytest.fixture
+def start_pair(own_registry: Callable[[str], RegistryServer]) -> Callable[[], Awaitable[Pair]]:
+    """Start two instances of one registry on a fresh topic, once one of them writes."""
+
+    async def start() -> Pair:
         topic = f"_schemas-{uuid.uuid4().hex}"
-        return topic, [registry_server_factory(topic) for _ in range(2)]
+        servers = [own_registry(topic) for _ in range(2)]
+        writer = await asyncio.to_thread(writer_of, servers)
+        [follower] = [s for s in servers if s is not writer]
+        return Pair(topic, writer, follower)
 
     return start
 
@@ -60,11 +73,10 @@ async def id_records(bootstrap: str, topic: str) -> list[tuple[int, str]]:
 
 
 async def test_one_writer_and_writes_through_the_follower(
-    start_pair: Callable[[], tuple[str, list[RegistryServer]]], kafka_bootstrap: str
+    start_pair: Callable[[], Awaitable[Pair]], kafka_bootstrap: str
 ) -> None:
-    topic, servers = start_pair()
-    writer = await asyncio.to_thread(writer_of, servers)
-    [follower] = [s for s in servers if s is not writer]
+    pair = await start_pair()
+    topic, servers, writer, follower = pair.topic, pair.servers, pair.writer, pair.follower
     assert writer.writer() == {"url": writer.url, "is_writer": True, "writer_url": writer.url}
     assert follower.writer() == {
         "url": follower.url,
@@ -91,11 +103,10 @@ async def test_one_writer_and_writes_through_the_follower(
 
 
 async def test_sigkill_the_writer_clients_with_both_urls_see_no_failure(
-    start_pair: Callable[[], tuple[str, list[RegistryServer]]], kafka_bootstrap: str
+    start_pair: Callable[[], Awaitable[Pair]], kafka_bootstrap: str
 ) -> None:
-    topic, servers = start_pair()
-    writer = await asyncio.to_thread(writer_of, servers)
-    [follower] = [s for s in servers if s is not writer]
+    pair = await start_pair()
+    topic, servers, writer, follower = pair.topic, pair.servers, pair.writer, pair.follower
     registered: list[tuple[str, int]] = []
     async with RegistryClient(f"{writer.url},{follower.url}") as client:
 
@@ -129,11 +140,10 @@ async def test_sigkill_the_writer_clients_with_both_urls_see_no_failure(
 
 
 async def test_a_paused_writer_that_resumes_cannot_write(
-    start_pair: Callable[[], tuple[str, list[RegistryServer]]], kafka_bootstrap: str
+    start_pair: Callable[[], Awaitable[Pair]], kafka_bootstrap: str
 ) -> None:
-    topic, servers = start_pair()
-    old = await asyncio.to_thread(writer_of, servers)
-    [new] = [s for s in servers if s is not old]
+    pair = await start_pair()
+    topic, servers, old, new = pair.topic, pair.servers, pair.writer, pair.follower
     async with RegistryClient(old.url) as to_old, RegistryClient(new.url) as to_new:
         assert await to_old.register("a-value", schema("A")) == 1
         old.pause()

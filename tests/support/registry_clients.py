@@ -2,13 +2,17 @@
 in-memory server app, one on the session's real registry, and ``client`` running each test
 on both; ``subject`` and ``topic_prefix`` give fresh names (registries outlive tests).
 
-A conftest imports them with ``from tests.support.registry_clients import *``.
+``own_registry`` starts our own server processes (skipping the test against an external
+registry) and ``served`` gives a client on one that stops with it. A conftest imports them
+with ``from tests.support.registry_clients import *``.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +21,15 @@ from impact_registry.schema_log import MemorySchemaLog
 from impact_registry.server import create_app
 from impact_schemas.registry import RegistryClient
 
-__all__ = ["client", "memory_client", "server_client", "subject", "topic_prefix"]
+__all__ = [
+    "client",
+    "memory_client",
+    "own_registry",
+    "served",
+    "server_client",
+    "subject",
+    "topic_prefix",
+]
 
 
 @pytest_asyncio.fixture
@@ -53,3 +65,24 @@ def subject() -> str:
 def topic_prefix() -> str:
     """A fresh topic prefix per test: ``t<uuid>.`` + ``<event>.v1``."""
     return f"t{uuid.uuid4().hex[:12]}."
+
+
+@pytest.fixture
+def own_registry(
+    external_registry: bool, registry_server_factory: Callable[[str], Any]
+) -> Callable[[str], Any]:
+    """``start(topic)`` → our own registry server process on ``topic``; a test that restarts,
+    compacts or kills servers is skipped when ``SCHEMA_REGISTRY_URL`` points elsewhere."""
+    if external_registry:
+        pytest.skip("runs our own server processes; SCHEMA_REGISTRY_URL points elsewhere")
+    return registry_server_factory
+
+
+@asynccontextmanager
+async def served(server: Any) -> AsyncIterator[RegistryClient]:
+    """A client on ``server``; the server stops when the block ends."""
+    try:
+        async with RegistryClient(server.url) as client:
+            yield client
+    finally:
+        server.stop()
