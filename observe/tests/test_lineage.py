@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from impact_observe.lineage import lineage
+from impact_observe.stages import HOPS
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -43,18 +44,8 @@ def run_events() -> list[tuple[str, dict[str, Any]]]:
 def test_each_initiative_gets_its_chain_in_pipeline_order() -> None:
     chains = lineage(run_events())
     assert list(chains) == ["a", "b"]
-    assert [(h.event, h.phase) for h in chains["a"]] == [
-        ("manifest_submitted", None),
-        ("measure_requested", "pilot"),
-        ("measure_completed", "pilot"),
-        ("evaluate_requested", None),
-        ("evaluate_completed", None),
-        ("allocate_requested", None),
-        ("allocate_completed", None),
-        ("measure_requested", "scale"),
-        ("measure_completed", "scale"),
-        ("run_completed", None),
-    ]
+    assert [(h.event, h.phase) for h in chains["a"]] == list(HOPS)
+    assert HOPS[0] == ("manifest_submitted", None) and HOPS[-1] == ("run_completed", None)
     # b was not selected: its chain has no scale hops.
     assert [h.event for h in chains["b"]][-3:] == [
         "allocate_requested",
