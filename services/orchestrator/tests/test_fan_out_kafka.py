@@ -12,7 +12,7 @@ import pytest
 from impact_orchestrator.manifest import load_manifest
 from impact_orchestrator.service import FAN_OUT_TRANSACTION_TIMEOUT_MS, build_service
 from impact_runtime import JsonCodec
-from impact_schemas.kafka import MIB
+from impact_runtime.kafka_config import MIB
 
 from bench.manifests import manifest_document
 from runtime.tests.kafka_io import CommittedReader, committed_offsets, produce

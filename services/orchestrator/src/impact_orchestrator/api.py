@@ -154,8 +154,8 @@ async def _run_on_kafka(
     prefix: str,
     timeout_s: float,
 ) -> dict[str, Any]:
-    from impact_cli.bus import Bus  # the CLI's Kafka client (the `impact` package)
     from impact_contracts import ConfigError
+    from impact_observe.bus import Bus  # the Kafka client of the CLI and the dashboard
 
     if bootstrap is None or registry is None:
         raise ConfigError(
