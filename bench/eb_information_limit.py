@@ -65,7 +65,9 @@ def oracle_shape_gap(prior: Prior, cohort: Cohort) -> tuple[float, float]:
         bounds=(-8.0, 8.0),
         method="bounded",
     )
-    located = posterior(shifted(prior, float(fitted.x)), cohort.estimate, cohort.error, cohort.error)
+    located = posterior(
+        shifted(prior, float(fitted.x)), cohort.estimate, cohort.error, cohort.error
+    )
     limit = true_value(cohort, knapsack_on(cohort, exact))
     shape = true_value(cohort, knapsack_on(cohort, located.mean))
     return 100.0 * limit / oracle, 100.0 * shape / oracle
