@@ -34,8 +34,10 @@ def completed(incoming: Incoming) -> list[Outgoing | Record]:
     return [Outgoing("measure_completed", incoming.value["run_id"], value)]
 
 
-def make_bus(settings: ServiceSettings, handle, **kwargs) -> FakeBus:
-    return FakeBus(Service(settings, ["measure_requested"], handle, **kwargs))
+def make_bus(settings: ServiceSettings, handle, *, tick=None, state=None, **kwargs) -> FakeBus:
+    service = Service(settings, ["measure_requested"], handle, **kwargs)
+    service.tick, service.state = tick, state
+    return FakeBus(service)
 
 
 async def test_output_gets_envelope_from_its_cause(settings: ServiceSettings) -> None:
