@@ -14,7 +14,7 @@ from impact_runtime import (
     Incoming,
     JsonCodec,
     Outgoing,
-    Record,
+    Output,
     Service,
     ServiceCrashed,
     ServiceSettings,
@@ -35,7 +35,7 @@ from tests.support.kafka import wait_for
 pytestmark = pytest.mark.integration
 
 
-def double(incoming: Incoming) -> list[Outgoing | Record]:
+def double(incoming: Incoming) -> list[Output]:
     value = {"initiative_id": incoming.value["initiative_id"], "doubled": 2 * incoming.value["x"]}
     return [Outgoing("measure_completed", incoming.value["run_id"], value)]
 

@@ -9,8 +9,9 @@ from typing import Any
 
 from impact_runtime.codec import Codec, JsonCodec
 from impact_runtime.dlq import DLQ_SUFFIX
+from impact_runtime.encoding import event_name
 from impact_runtime.envelope import envelope_headers, fill_envelope
-from impact_runtime.pipeline import MessagePipeline, event_name
+from impact_runtime.pipeline import MessagePipeline
 from impact_runtime.service import Service
 from impact_runtime.structs import Outgoing, ProducerRecord, RawMessage, coalesce_raw
 
@@ -63,7 +64,7 @@ class FakeBus:
         """Encode ``event`` as a producer would and handle it; return what was produced."""
         outgoing = Outgoing(event, key or str(value.get("run_id", "")), value)
         filled = fill_envelope(outgoing, None, None)
-        topic = self.pipeline.topic_for(event)
+        topic = self.pipeline.wire.topic_for(event)
         data = await self.codec.encode(event, filled, topic)
         return await self.publish_raw(topic, data, outgoing.key, dict(envelope_headers(filled)))
 

@@ -21,7 +21,6 @@ from impact_runtime.clients import KafkaClients
 from impact_runtime.codec import Codec, avro_codec, close_codec
 from impact_runtime.consume import ConsumeLoop, Rebalance
 from impact_runtime.dlq import dlq_topic
-from impact_runtime.failures import STAGE_FAILED
 from impact_runtime.health import HealthServer
 from impact_runtime.logs import configure_logging
 from impact_runtime.metrics import ServiceMetrics
@@ -30,6 +29,7 @@ from impact_runtime.pipeline import MessagePipeline
 from impact_runtime.plugins import load_plugins
 from impact_runtime.retry import RetryPolicy
 from impact_runtime.settings import ServiceSettings
+from impact_runtime.stage import STAGE_FAILED, stage_failed_event
 from impact_runtime.structs import Handler, StateHooks, Tick
 
 
@@ -130,7 +130,9 @@ class Service:
                 self.settings.retry_backoff_max_s,
             ),
             metrics=self.metrics,
-            failure_stage=self.failure_stage,
+            failure_event=(
+                None if self.failure_stage is None else stage_failed_event(self.failure_stage)
+            ),
             sleep=sleep,
             state=self.state,
             max_record_bytes=self.settings.max_message_bytes,
