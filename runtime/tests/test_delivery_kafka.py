@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import structlog
 from aiokafka import ConsumerRebalanceListener, TopicPartition
-from impact_runtime.clients import KafkaClients
-from impact_runtime.membership import LostOwnership
+from impact_runtime.delivery import KafkaClients
+from impact_runtime.delivery.membership import LostOwnership
 from impact_runtime.structs import ProducerRecord
 
 from runtime.tests.kafka_io import committed_offsets, isolated_settings, produce, read_all

@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 import structlog
-from impact_runtime.clients import STOP_GRACE_S, KafkaClients
-from impact_runtime.delivery import Offsets, Progress
+from impact_runtime.delivery import KafkaClients, Offsets, Progress
+from impact_runtime.delivery.watch import STOP_GRACE_S
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.outage import Outages, Stopping
 from impact_runtime.retry import RetryPolicy
@@ -67,7 +67,7 @@ def _clients(delivery: TimedDelivery) -> tuple[KafkaClients, Outages, list[int]]
 async def _deliver(moving: bool) -> tuple[bool, int]:
     clients, outages, noted = _clients(TimedDelivery(moving))
     await clients.deliver([], {}, generation=1, outages=outages, stopping=asyncio.Event())
-    return clients.stalled, len(noted)
+    return clients.fencing.stalled, len(noted)
 
 
 async def _stop_during(delivery: TimedDelivery, stop_after_s: float) -> tuple[bool, float]:

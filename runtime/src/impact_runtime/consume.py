@@ -10,36 +10,23 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
-from impact_runtime.delivery import Offsets
-from impact_runtime.keepalive import KeepPolling, poll_every_s
-from impact_runtime.membership import NO_GENERATION, LostOwnership
+from impact_runtime.delivery import NO_GENERATION, LostOwnership, Offsets
+from impact_runtime.keepalive import poll_every_s
 from impact_runtime.outage import KAFKA, Stopping, broker_trouble
 from impact_runtime.pipeline import MessagePipeline
-from impact_runtime.structs import ProducerRecord, RawMessage, coalesce_raw
+from impact_runtime.structs import ProducerRecord, coalesce_raw
+from impact_runtime.transport import Batch, Transport
 
 if TYPE_CHECKING:
-    from impact_runtime.clients import KafkaClients
     from impact_runtime.service import Service
 
 
-class Rebalance(ConsumerRebalanceListener):
-    """aiokafka's rebalance callbacks, forwarded to the loop."""
-
-    def __init__(self, loop: ConsumeLoop) -> None:
-        self.loop = loop
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self.loop.on_revoked(set(revoked))
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        await self.loop.on_assigned(set(assigned))
-
-
 class ConsumeLoop:
-    """Processes batches for ``service`` until it stops (``run``).
+    """Processes batches for ``service`` until it stops (``run``); told of rebalances
+    (``Assignments``).
 
     Per fetched batch (``_process_batch``): decode, handle (retrying a component's
     RetryableError), route failures to ``stage_failed`` and/or the DLQ, then produce the
@@ -62,7 +49,7 @@ class ConsumeLoop:
         self._revoking = False
 
     @property
-    def kafka(self) -> KafkaClients:
+    def kafka(self) -> Transport:
         kafka = self.service._kafka
         assert kafka is not None, "the service is not connected"
         return kafka
@@ -82,7 +69,7 @@ class ConsumeLoop:
                 self.log.warning("ownership_lost", reason=str(exc))
                 continue
             except Exception as exc:
-                if not broker_trouble(exc, after_outage=attempt > 0 or self.kafka.stalled):
+                if not broker_trouble(exc):
                     self.log.exception("loop_crashed", error=repr(exc))
                     raise
                 attempt += 1
@@ -117,21 +104,17 @@ class ConsumeLoop:
         kafka = self.kafka
         # Step 1 (a rebalance during the fetch changes the generation: the batch aborts;
         # the first join happens during a fetch, with nothing fetched before it)
-        generation = kafka.membership.generation
-        batch = await kafka.consumer.getmany(
-            timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_poll_records
-        )
+        generation = kafka.generation
+        batch = await kafka.fetch(self.settings.poll_timeout_ms, self.settings.max_poll_records)
         if generation == NO_GENERATION:
-            generation = kafka.membership.generation
+            generation = kafka.generation
         every_s = poll_every_s(self.settings.max_poll_interval_ms)
-        async with self._in_flight, KeepPolling(kafka.consumer, every_s):
+        async with self._in_flight, kafka.keep_polling(every_s):
             await self._process_fetched(batch, generation)
             # Step 7
             await self._tick_if_due()
 
-    async def _process_fetched(
-        self, batch: dict[TopicPartition, list[ConsumerRecord]], generation: int
-    ) -> None:
+    async def _process_fetched(self, batch: Batch, generation: int) -> None:
         """Steps 2 to 6 for one batch fetched in group ``generation`` (under the in-flight
         lock)."""
         records: list[ProducerRecord] = []
@@ -145,15 +128,7 @@ class ConsumeLoop:
                         break
                     starts.setdefault(tp, message.offset)
                     # Step 2
-                    raw = RawMessage(
-                        message.topic,
-                        message.partition,
-                        message.offset,
-                        message.key,
-                        message.value,
-                        tuple(message.headers or ()),
-                    )
-                    records.extend(await self.pipeline.process(raw))
+                    records.extend(await self.pipeline.process(message))
                     # Step 3
                     offsets[tp] = message.offset + 1
         except Stopping:
@@ -184,7 +159,7 @@ class ConsumeLoop:
         if tick is None or time.monotonic() - self._last_tick < self.service.tick_interval_s:
             return
         self._last_tick = time.monotonic()
-        generation = self.kafka.membership.generation
+        generation = self.kafka.generation
 
         async def deliver(records: list[ProducerRecord]) -> None:
             try:
@@ -240,16 +215,13 @@ class ConsumeLoop:
         self.log.info("partitions_revoked", partitions=sorted(map(str, revoked)))
         if kafka is not None:
             try:
-                await kafka.delivery.commit_pending()
+                await kafka.commit_pending()
             except KafkaError as exc:
                 self.log.warning("commit_on_revoke_failed", error=repr(exc))
 
     async def on_assigned(self, assigned: set[TopicPartition]) -> None:
-        """Run the service's ``assigned`` hook, then become ready."""
-        service = self.service
-        service.assignment = assigned
-        await service.assigned(assigned)
-        service.ready.set()
-        self.log.info("partitions_assigned", partitions=sorted(map(str, assigned)))
-        if service._kafka is not None:
-            service._kafka.check_departures()
+        """The service takes the partitions (its ``assigned`` hook, then ready); exactly-once
+        then looks for members that left."""
+        await self.service.take_assignment(assigned)
+        if self.service._kafka is not None:
+            self.service._kafka.check_departures()

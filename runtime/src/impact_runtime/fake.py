@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from aiokafka import TopicPartition
+
 from impact_runtime.codec import Codec, JsonCodec
 from impact_runtime.dlq import DLQ_SUFFIX
 from impact_runtime.encoding import event_name
@@ -30,6 +32,9 @@ class Produced:
 class FakeBus:
     """Publish events to a Service's handler without Kafka (like FastStream's TestKafkaBroker).
 
+    ``async with FakeBus(service)`` assigns the service its partitions first, as joining
+    the group does on Kafka (its ``assigned`` hook runs; see ``assign``).
+
     The same pipeline as on Kafka runs: envelope filling, retry with backoff and outage
     waits (sleeps are recorded in ``sleeps``, not slept), DLQ and ``stage_failed`` routing,
     ticks, and the handler state's commit/rollback. The codec is the service's own when
@@ -45,6 +50,8 @@ class FakeBus:
         self._offsets = itertools.count()
 
     async def __aenter__(self) -> FakeBus:
+        """Assign the service its partitions (``assign``), as joining the group does."""
+        await self.assign()
         return self
 
     async def __aexit__(
@@ -54,6 +61,13 @@ class FakeBus:
         tb: TracebackType | None,
     ) -> None:
         return None
+
+    async def assign(self, partitions: set[TopicPartition] | None = None) -> None:
+        """Assign ``partitions`` (default: partition 0 of every input) as the group
+        coordinator does on Kafka: the service's ``assigned`` hook runs, then it is ready."""
+        if partitions is None:
+            partitions = {TopicPartition(topic, 0) for topic in self.service.input_topics()}
+        await self.service.take_assignment(partitions)
 
     async def _sleep(self, delay: float) -> None:
         self.sleeps.append(delay)

@@ -17,9 +17,9 @@ from aiokafka import TopicPartition
 from impact_contracts import ImpactError
 from impact_schemas.catalog import topic_for
 
-from impact_runtime.clients import KafkaClients
 from impact_runtime.codec import Codec, avro_codec, close_codec
-from impact_runtime.consume import ConsumeLoop, Rebalance
+from impact_runtime.consume import ConsumeLoop
+from impact_runtime.delivery import KafkaClients
 from impact_runtime.dlq import dlq_topic
 from impact_runtime.health import HealthServer
 from impact_runtime.logs import configure_logging
@@ -41,27 +41,15 @@ class Service:
     """A consumer service: ``handle`` each input event and produce what it returns.
 
     The consume loop (``consume.py``) decodes, handles (retrying a component's
-    RetryableError), routes failures to ``stage_failed`` and/or the DLQ, then produces the
-    outputs and commits the offsets (one transaction in ``exactly_once`` mode).
-    A synchronous ``handle`` runs in a worker thread, as it may block; one that returns
-    within a fraction of a millisecond passes ``handler_in_thread=False`` to run on the
-    event loop and save the thread hop (two thread wake-ups per message).
-    A dependency that is down (registry, broker, coordinators) is waited out with capped
-    exponential backoff while readyz answers 503; nothing is dead-lettered for it.
+    RetryableError), routes failures to the ``failure_stage``'s ``stage_failed`` and/or the
+    DLQ, then produces the outputs and commits the offsets (one transaction in
+    ``exactly_once``). A sync ``handle`` runs in a worker thread unless
+    ``handler_in_thread=False`` (one that returns at once saves the thread hop). A
+    dependency that is down is waited out (readyz 503); nothing is dead-lettered for it.
 
-    Extension point, for a service that keeps state across messages: a subclass may set
-    ``tick`` (run every ``tick_interval_s``), ``state`` (committed/rolled back with each
-    delivery), ``output_events`` (topics created at start), and override ``prepare``,
-    ``assigned`` and ``is_ready``.
-
-    Example::
-
-        def handle(incoming: Incoming) -> list[Outgoing]:
-            result = component.execute(incoming.value)
-            return [Outgoing("measure_completed", incoming.value["run_id"], result)]
-
-        run_service(Service(ServiceSettings(service_name="measure"), ["measure_requested"],
-                            handle, failure_stage="measure"))
+    Extension point (a subclass, e.g. the orchestrator's): set ``tick``,
+    ``tick_interval_s``, ``state`` and ``output_events``; override ``prepare``,
+    ``assigned`` and ``is_ready``. See docs/runtime.md.
     """
 
     #: Called every ``tick_interval_s`` with the time; its outputs are delivered on their own.
@@ -104,8 +92,6 @@ class Service:
         self._health: HealthServer | None = None
         self._owned_codec: Codec | None = None
 
-    # -- extension hooks ------------------------------------------------------------------
-
     async def prepare(self) -> None:
         """Work before connecting (e.g. checking topics); runs again on each connection
         attempt, and a broker that is down is waited out."""
@@ -113,7 +99,12 @@ class Service:
     async def assigned(self, partitions: set[TopicPartition]) -> None:
         """Called with the partitions the group assigned, before the service is ready."""
 
-    # -- wiring ---------------------------------------------------------------------------
+    async def take_assignment(self, partitions: set[TopicPartition]) -> None:
+        """The group assigned ``partitions``: run ``assigned``, then be ready."""
+        self.assignment = partitions
+        await self.assigned(partitions)
+        self.ready.set()
+        self.log.info("partitions_assigned", partitions=sorted(map(str, partitions)))
 
     def build_pipeline(
         self, codec: Codec, sleep: Callable[[float], Awaitable[None]]
@@ -130,9 +121,7 @@ class Service:
                 self.settings.retry_backoff_max_s,
             ),
             metrics=self.metrics,
-            failure_event=(
-                None if self.failure_stage is None else stage_failed_event(self.failure_stage)
-            ),
+            failure_event=stage_failed_event(self.failure_stage) if self.failure_stage else None,
             sleep=sleep,
             state=self.state,
             max_record_bytes=self.settings.max_message_bytes,
@@ -169,8 +158,6 @@ class Service:
         if self.failure_stage is not None:
             outputs.append(topic_for(STAGE_FAILED, prefix))
         return {*inputs, *(dlq_topic(t) for t in inputs), *outputs}
-
-    # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Create topics, connect, join the group and start the loop in the background.
@@ -220,7 +207,7 @@ class Service:
         kafka = KafkaClients(self.settings, self.transactional_id, self.log)
         try:
             await kafka.ensure(topics)
-            await kafka.start(inputs, Rebalance(self.loop))
+            await kafka.start(inputs, self.loop)
         except BaseException:
             await kafka.stop(commit=False)
             raise
