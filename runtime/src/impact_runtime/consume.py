@@ -175,10 +175,7 @@ class ConsumeLoop:
     async def _deliver(
         self, records: list[ProducerRecord], offsets: Offsets, generation: int
     ) -> None:
-        outages, stopping = self.pipeline.outages, self.service.stopping
-        await self.kafka.deliver(
-            records, offsets, generation=generation, outages=outages, stopping=stopping
-        )
+        await self.kafka.deliver(records, offsets, generation=generation)
         self.service.metrics.batches_delivered.inc()
 
     async def _recover(self) -> None:

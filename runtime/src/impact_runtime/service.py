@@ -200,11 +200,11 @@ class Service:
 
     async def _connect(self, topics: set[str], inputs: list[str]) -> KafkaClients:
         """Run ``prepare``, then new clients that created ``topics`` and subscribed to
-        ``inputs``; a failed attempt closes what it opened (a broker that is down is waited
-        out by the caller)."""
-        assert self.loop is not None
+        ``inputs``; a failed attempt closes what it opened (the caller waits out outages)."""
+        assert self.loop is not None and self.pipeline is not None
         await self.prepare()
-        kafka = KafkaClients(self.settings, self.transactional_id, self.log)
+        outages, stopping = self.pipeline.outages, self.stopping
+        kafka = KafkaClients(self.settings, self.transactional_id, self.log, outages, stopping)
         try:
             await kafka.ensure(topics)
             await kafka.start(inputs, self.loop)

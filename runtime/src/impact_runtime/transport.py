@@ -5,14 +5,12 @@ partitions the service owns: the consume loop, from aiokafka's rebalance callbac
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from aiokafka import TopicPartition
 
 from impact_runtime.metrics import ServiceMetrics
-from impact_runtime.outage import Outages
 from impact_runtime.structs import ProducerRecord, RawMessage
 
 Offsets = dict[TopicPartition, int]
@@ -53,14 +51,9 @@ class Transport(Protocol):
         ...
 
     async def deliver(
-        self,
-        records: list[ProducerRecord],
-        offsets: Offsets,
-        *,
-        generation: int,
-        outages: Outages,
-        stopping: asyncio.Event,
-    ) -> None: ...
+        self, records: list[ProducerRecord], offsets: Offsets, *, generation: int
+    ) -> None:
+        """Produce ``records`` and commit ``offsets`` while still in ``generation``."""
 
     async def resume(self, starts: Offsets, ends: Offsets) -> bool:
         """After a failed delivery: True when the batch did commit after all."""

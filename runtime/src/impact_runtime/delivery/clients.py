@@ -48,11 +48,22 @@ class KafkaClients:
     """Connects, delivers batches by the processing guarantee, and recovers after a
     failed delivery (a renewed transactional producer, the committed offsets)."""
 
-    def __init__(self, settings: ServiceSettings, transactional_id: str, log: Any) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        transactional_id: str,
+        log: Any,
+        outages: Outages,
+        stopping: asyncio.Event,
+    ) -> None:
+        """Clients of ``settings``; deliveries note Kafka stalls in ``outages`` and end
+        early once ``stopping`` is set."""
         self.settings = settings
         self.exactly_once = settings.processing_guarantee == "exactly_once"
         self.transactional_id = transactional_id if self.exactly_once else None
         self.log = log
+        self.outages = outages
+        self.stopping = stopping
         # a member's client id names its transactional id, for the others to fence it
         self.consumer = make_consumer(settings, client_id=self.transactional_id)
         self.membership = GroupMembership(self.consumer)
@@ -144,13 +155,7 @@ class KafkaClients:
             self._known_topics |= missing
 
     async def deliver(
-        self,
-        records: list[ProducerRecord],
-        offsets: Offsets,
-        *,
-        generation: int,
-        outages: Outages,
-        stopping: asyncio.Event,
+        self, records: list[ProducerRecord], offsets: Offsets, *, generation: int
     ) -> None:
         """Create new output topics, produce ``records`` and commit ``offsets``, while the
         consumer is still in group ``generation`` (the one the batch was fetched in).
@@ -166,14 +171,14 @@ class KafkaClients:
         next delivery. A large fan-out that keeps sending is not a stall.
 
         Raises:
-            Stopping: ``stopping`` was set while the delivery had run for
+            Stopping: ``self.stopping`` was set while the delivery had run for
                 ``delivery_stall_s`` or more (a shorter one finishes first).
             KafkaError: the delivery failed.
             LostOwnership: the group moved on; the transaction was aborted.
             AbortedInOutage: a fenced delivery while Kafka was down (``fencing``).
         """
         stall_s = self.settings.delivery_stall_s
-        watch = DeliveryWatch(self.delivery.progress, stall_s, outages, stopping)
+        watch = DeliveryWatch(self.delivery.progress, stall_s, self.outages, self.stopping)
         try:
             await self._deliver(records, offsets, generation)
         except asyncio.CancelledError:
@@ -186,13 +191,13 @@ class KafkaClients:
             self.fencing.stalled = watch.steps > 0
             self._explain_timeout(len(records), watch.elapsed_s())
             if is_fenced(exc):
-                await self.fencing.judge(exc, generation, outages)
+                await self.fencing.judge(exc, generation, self.outages)
             raise
         finally:
             watch.close()
         self.fencing.stalled = watch.steps > 0
         if watch.steps:
-            outages.recovered(KAFKA)
+            self.outages.recovered(KAFKA)
 
     def _explain_timeout(self, records: int, elapsed_s: float) -> None:
         """A failed transaction that outlived its timeout was aborted by the broker (aiokafka
