@@ -21,6 +21,7 @@ from impact_runtime import (
     Service,
     ServiceSettings,
 )
+from impact_runtime.calls import on_event_loop
 from impact_runtime.encoding import ENCODE_YIELD_EVERY
 from impact_schemas.catalog import event_spec
 
@@ -457,8 +458,7 @@ async def test_a_sync_handler_runs_in_a_worker_thread_unless_told_it_is_cheap(
         threads.append(threading.get_ident())
         return completed(incoming)
 
-    options = {} if in_thread else {"handler_in_thread": False}
-    bus = make_bus(settings, handle, **options)
+    bus = make_bus(settings, handle if in_thread else on_event_loop(handle))
     produced = await bus.publish("measure_requested", dict(REQUEST), key="run-1:init-7")
     assert [out.value["doubled"] for out in produced] == [6]
     assert len(threads) == 1
