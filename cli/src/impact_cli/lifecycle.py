@@ -63,7 +63,7 @@ async def publish_command(bus: Any, run_id: str, command: dict[str, Any]) -> str
 def _send(
     bootstrap: str | None, registry: str | None, prefix: str, run_id: str, **command: Any
 ) -> None:
-    from impact_cli.main import _bus
+    from impact_cli.options import bus as _bus
 
     bus = _bus(bootstrap, registry, prefix)
 
