@@ -7,7 +7,7 @@ raises ``pydantic.ValidationError`` whose message names the offending field.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -34,7 +34,23 @@ class Contract(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
-class MeasureResult(Contract):
+class OrderedContract(Contract):
+    """A contract with three fields that must stand in order: ``ORDER`` names them low,
+    middle, high; ``ORDER_MESSAGE`` (formatted with their values) is the error otherwise."""
+
+    ORDER: ClassVar[tuple[str, str, str]]
+    ORDER_MESSAGE: ClassVar[str]
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Self:
+        values = {name: getattr(self, name) for name in self.ORDER}
+        low, middle, high = (values[name] for name in self.ORDER)
+        if not low <= middle <= high:
+            raise ValueError(self.ORDER_MESSAGE.format(**values))
+        return self
+
+
+class MeasureResult(OrderedContract):
     """A causal effect estimate with an honest 95% confidence interval.
 
     ``sample_size`` always means *the number of unit-level observations the estimate
@@ -59,20 +75,17 @@ class MeasureResult(Contract):
     n_post: int | None = Field(default=None, ge=0)
     diagnostics: dict[str, Any] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _effect_inside_ci(self) -> MeasureResult:
-        if not self.ci_lower <= self.effect_estimate <= self.ci_upper:
-            raise ValueError(
-                f"effect_estimate: {self.effect_estimate} must lie within "
-                f"[ci_lower={self.ci_lower}, ci_upper={self.ci_upper}]"
-            )
-        return self
+    ORDER = ("ci_lower", "effect_estimate", "ci_upper")
+    ORDER_MESSAGE = (
+        "effect_estimate: {effect_estimate} must lie within "
+        "[ci_lower={ci_lower}, ci_upper={ci_upper}]"
+    )
 
 
 Estimates = Literal["raw", "posterior"]
 
 
-class EvaluateResult(Contract):
+class EvaluateResult(OrderedContract):
     """Scored initiative with best/median/worst scenario returns.
 
     ``confidence`` is a design-strength score (how much the design and its evidence are
@@ -97,14 +110,11 @@ class EvaluateResult(Contract):
     prediction_upper: float | None = None
     prediction_sd: float | None = Field(default=None, ge=0.0)
 
-    @model_validator(mode="after")
-    def _ordered_returns(self) -> EvaluateResult:
-        if not self.return_worst <= self.return_median <= self.return_best:
-            raise ValueError(
-                f"return_median: requires return_worst ({self.return_worst}) <= return_median "
-                f"({self.return_median}) <= return_best ({self.return_best})"
-            )
-        return self
+    ORDER = ("return_worst", "return_median", "return_best")
+    ORDER_MESSAGE = (
+        "return_median: requires return_worst ({return_worst}) <= return_median "
+        "({return_median}) <= return_best ({return_best})"
+    )
 
 
 class AllocateResult(Contract):
