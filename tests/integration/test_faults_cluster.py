@@ -35,15 +35,9 @@ from impact_schemas.registry.client import RegistryClient
 from tests.support.cluster import LocalCluster
 from tests.support.fault_components import ALLOCATE_DELAY_ENV, MEASURE_DELAY_ENV, SOLVING
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
-from tests.support.fault_runs import (
-    RunEvents,
-    RunWatch,
-    dlq_records,
-    read_committed,
-    wait_consumed,
-)
+from tests.support.fault_runs import RunEvents, dlq_records, read_committed
+from tests.support.fault_watch import RunWatch
 from tests.support.faults import (
-    SERVICE_INPUTS,
     FaultRow,
     FaultStack,
     RegistryProcess,
@@ -223,8 +217,7 @@ async def test_cluster_survives_a_broker_an_orchestrator_and_the_registry_writer
                 task.cancel()
     expected = await expected_task
     survivors = [n for n in stack.names() if n not in stack.dead()]
-    await wait_consumed(bootstrap, stack.prefix, list(SERVICE_INPUTS))
-    events = await RunEvents.read(bootstrap, client.codec, stack.prefix, run_id)
+    events = await RunEvents.settled(bootstrap, client.codec, stack.prefix, run_id)
     dlq = await dlq_records(bootstrap, stack.prefix)
     lost, duplicated = events.delivery()
     ends = [at for _, at in faults[1:]] + [watch.points[-1]]

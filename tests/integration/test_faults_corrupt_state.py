@@ -28,9 +28,10 @@ from impact_schemas.catalog import topic_for
 
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
-from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
+from tests.support.fault_runs import RunEvents
 from tests.support.fault_stack import fault_stack
-from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, record_fault, wait_until
+from tests.support.fault_watch import RunWatch
+from tests.support.faults import FaultRow, FaultStack, record_fault, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -134,8 +135,7 @@ async def test_a_corrupt_changelog_record_fails_readiness_and_the_run_completes(
             await asyncio.to_thread(stack.kill, owner)
             stack.restart(owner)
             run = await watch.finished(RUN_TIMEOUT_S, alive=stack)
-        await wait_consumed(kafka_bootstrap, stack.prefix, list(SERVICE_INPUTS))
-        events = await RunEvents.read(kafka_bootstrap, bus.codec, stack.prefix, run_id)
+        events = await RunEvents.settled(kafka_bootstrap, bus.codec, stack.prefix, run_id)
     finally:
         await bus.close()
     lost, duplicated = events.delivery()

@@ -22,9 +22,10 @@ from impact_schemas.catalog import topic_for
 
 from tests.support.fault_components import ALLOCATE_DELAY_ENV, MEASURE_DELAY_ENV, SOLVING
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
-from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
+from tests.support.fault_runs import RunEvents
 from tests.support.fault_stack import fault_stack
-from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, fault_seed, record_fault
+from tests.support.fault_watch import RunWatch
+from tests.support.faults import FaultRow, FaultStack, fault_seed, record_fault
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -123,8 +124,7 @@ async def test_sigkill_schedule_loses_and_duplicates_nothing(
                 for task in faults:
                     task.cancel()
         stack.heal()
-        await wait_consumed(kafka_bootstrap, stack.prefix, list(SERVICE_INPUTS))
-        events = await RunEvents.read(kafka_bootstrap, bus.codec, stack.prefix, run_id)
+        events = await RunEvents.settled(kafka_bootstrap, bus.codec, stack.prefix, run_id)
     finally:
         await bus.close()
 

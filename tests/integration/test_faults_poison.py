@@ -18,8 +18,9 @@ from impact_schemas.catalog import topic_for
 from impact_schemas.registry.client import RegistryClient
 
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
-from tests.support.fault_runs import RunEvents, RunWatch, dlq_records, wait_consumed
+from tests.support.fault_runs import RunEvents, dlq_records, wait_consumed
 from tests.support.fault_stack import fault_stack
+from tests.support.fault_watch import RunWatch
 from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, fault_seed, record_fault
 from tests.support.poison import (
     KIND_HEADER,
