@@ -46,7 +46,7 @@ from tests.support.faults import (
     registry_urls,
 )
 from tests.support.faults import start_stack as start
-from tests.support.kafka import topic_config
+from tests.support.kafka_clients import topic_config
 from tests.support.registry import writer_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]

@@ -15,7 +15,7 @@ from impact_schemas.kafka import KafkaClientSettings
 from impact_schemas.registry.storage import KafkaSchemaLog
 
 from tests.support.cluster import LocalCluster
-from tests.support.kafka import describe_topic, topic_config
+from tests.support.kafka_clients import describe_topic, topic_config
 
 pytestmark = pytest.mark.integration
 
