@@ -31,7 +31,7 @@ from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_runs import RunEvents
 from tests.support.fault_stack import fault_stack
 from tests.support.fault_watch import RunWatch
-from tests.support.faults import FaultRow, FaultStack, record_fault, wait_until
+from tests.support.faults import FaultStack, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -138,18 +138,13 @@ async def test_a_corrupt_changelog_record_fails_readiness_and_the_run_completes(
         events = await RunEvents.settled(kafka_bootstrap, bus.codec, stack.prefix, run_id)
     finally:
         await bus.close()
-    lost, duplicated = events.delivery()
-    record_fault(
-        FaultRow(
-            "corrupt changelog record",
-            "two corrupt runs written to the changelog partition of the run in flight "
-            "(failure positions not 0..n-1; bytes that are not JSON), then its orchestrator "
-            "SIGKILLed and restarted",
-            1,
-            lost,
-            duplicated,
-            watch.longest_stall(killed_at, killed_at + 30),
-        )
+    lost, duplicated = events.record(
+        "corrupt changelog record",
+        "two corrupt runs written to the changelog partition of the run in flight "
+        "(failure positions not 0..n-1; bytes that are not JSON), then its orchestrator "
+        "SIGKILLed and restarted",
+        1,
+        watch.longest_stall(killed_at, killed_at + 30),
     )
     assert outcome(run) == expected
     assert (lost, duplicated) == (0, 0)

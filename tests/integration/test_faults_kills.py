@@ -25,7 +25,7 @@ from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_runs import RunEvents
 from tests.support.fault_stack import fault_stack
 from tests.support.fault_watch import RunWatch
-from tests.support.faults import FaultRow, FaultStack, fault_seed, record_fault
+from tests.support.faults import FaultStack, fault_seed
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -132,19 +132,16 @@ async def test_sigkill_schedule_loses_and_duplicates_nothing(
     ends = [k.at for k in kills[1:]] + [watch.points[-1]]
     for kind in KINDS:
         mine = [(k, end) for k, end in zip(kills, ends, strict=True) if k.victim.startswith(kind)]
-        record_fault(
-            FaultRow(
-                f"SIGKILL {kind}",
-                f"{kind} replica SIGKILLed and restarted during a {N}-initiative run"
-                + ("; once while the barrier was half full" if kind == "orchestrator" else "")
-                + ("; once mid-solve" if kind == "allocate" else ""),
-                len(mine),
-                lost,
-                duplicated,
-                max((watch.longest_stall(k.at, end) for k, end in mine), default=0.0),
-                seed,
-                extra={"kills": len(kills), **observed},
-            )
+        events.record(
+            f"SIGKILL {kind}",
+            f"{kind} replica SIGKILLed and restarted during a {N}-initiative run"
+            + ("; once while the barrier was half full" if kind == "orchestrator" else "")
+            + ("; once mid-solve" if kind == "allocate" else ""),
+            len(mine),
+            max((watch.longest_stall(k.at, end) for k, end in mine), default=0.0),
+            seed,
+            kills=len(kills),
+            **observed,
         )
     print(
         f"kills (seed {seed}): {[(round(k.at - watch.started, 1), k.victim, k.why) for k in kills]}"

@@ -26,10 +26,9 @@ from impact_runtime.settings import ServiceSettings
 
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
-from tests.support.fault_runs import RunEvents
 from tests.support.fault_stack import fault_stack
-from tests.support.fault_watch import RunWatch, run_to_end
-from tests.support.faults import FaultRow, FaultStack, record_fault
+from tests.support.fault_watch import run_to_end
+from tests.support.faults import FaultStack
 from tests.support.faults import start_stack as start
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -50,16 +49,7 @@ SHORT_INTERVAL = {
 NO_CACHE = {"component": "PacedMeasure", "cache": False}
 
 
-Delivery = tuple[int, int]
-
 stack = fault_stack("long", {}, env=SHORT_INTERVAL)
-
-
-def _record(fault: str, what: str, events: RunEvents, watch: RunWatch, **extra: Any) -> Delivery:
-    """Record the run's fault row (one fault, ``extra`` columns); its (lost, duplicated)."""
-    lost, duplicated = events.delivery()
-    record_fault(FaultRow(fault, what, 1, lost, duplicated, watch.longest_stall(), extra=extra))
-    return lost, duplicated
 
 
 def _ownership_lost(stack: FaultStack) -> int:
@@ -86,7 +76,8 @@ async def _delivered_once(
     run, events, watch = await run_to_end(
         stack, bootstrap, registry, manifest, run_id, RUN_TIMEOUT_S
     )
-    lost, duplicated = _record(*row, events, watch, seconds=round(time.monotonic() - started, 1))
+    seconds = round(time.monotonic() - started, 1)
+    lost, duplicated = events.record(*row, 1, watch.longest_stall(), seconds=seconds)
     assert outcome(run) == expected
     assert (lost, duplicated) == (0, 0)
     assert len(events.named("run_completed")) == 1
@@ -117,12 +108,12 @@ async def test_a_handler_over_its_time_limit_fails_its_initiative(
         stack, kafka_bootstrap, schema_registry_url, manifest, run_id, RUN_TIMEOUT_S
     )
     [failed] = events.named("stage_failed")
-    lost, duplicated = _record(
+    lost, duplicated = events.record(
         "handler over its time limit",
         f"one measurement of {3 * HANDLER_TIMEOUT_S:.0f} s, "
         f"IMPACT_HANDLER_TIMEOUT_S={HANDLER_TIMEOUT_S:.0f}",
-        events,
-        watch,
+        1,
+        watch.longest_stall(),
     )
     assert (failed["initiative_id"], failed["error_type"]) == ("i001", "HandlerTimedOut")
     assert f"{HANDLER_TIMEOUT_S:g} s" in failed["reason"]
@@ -244,12 +235,12 @@ async def test_one_measurement_longer_than_the_poll_interval_at_true_defaults(
         ),
     )
     seconds = round(time.monotonic() - started, 1)
-    lost, duplicated = _record(
+    lost, duplicated = events.record(
         "one measurement longer than the poll interval, true defaults",
         f"one measurement of {TRUE_DEFAULT_LONG_S:.0f} s, every setting at its default "
         f"(poll interval {DEFAULT_INTERVAL_MS / 1000:.0f} s)",
-        events,
-        watch,
+        1,
+        watch.longest_stall(),
         seconds=seconds,
     )
     assert outcome(run) == expected

@@ -31,10 +31,8 @@ from tests.support.faults import (
     PLUGINS,
     ROOT,
     SERVICE_INPUTS,
-    FaultRow,
     LocalBroker,
     RegistryProcess,
-    record_fault,
     start_stack,
 )
 
@@ -75,15 +73,16 @@ async def _run_through(
     finally:
         await bus.close()
         embedded.cancel()
-    delivery = await _check_delivery(bootstrap, registry_url, prefix, run_id)
-    lost, duplicated = _record(*row, delivery, watch.longest_stall(after=fault_at))
+    events = await _check_delivery(bootstrap, registry_url, prefix, run_id)
+    lost, duplicated = events.record(*row, 1, watch.longest_stall(after=fault_at))
     assert (lost, duplicated) == (0, 0)
 
 
 async def _check_delivery(
     bootstrap: str, registry_url: str, prefix: str, run_id: str, groups: str | None = None
-) -> tuple[int, int]:
-    """No DLQ record at all; every group caught up; (lost, duplicated) of the run."""
+) -> RunEvents:
+    """No DLQ record at all; every group caught up; the run's events, with exactly one
+    ``run_completed``."""
     dead_letters = await dlq_records(bootstrap, prefix)
     reasons = [r.headers.get("dlq.reason", b"").decode()[:200] for r in dead_letters]
     assert reasons == [], f"valid events dead-lettered: {reasons}"
@@ -94,13 +93,7 @@ async def _check_delivery(
     finally:
         await bus.close()
     assert len(events.named("run_completed")) == 1
-    return events.delivery()
-
-
-def _record(fault: str, what: str, delivery: tuple[int, int], stall: float) -> tuple[int, int]:
-    """Record one fault's row with the run's (lost, duplicated) ``delivery``; return it."""
-    record_fault(FaultRow(fault, what, 1, *delivery, stall, None))
-    return delivery
+    return events
 
 
 async def test_broker_stopped_mid_run_restarts_on_its_data(
@@ -224,7 +217,7 @@ async def test_impact_down_then_up_mid_run_completes_identical(tmp_path: Path) -
                 resumed_after = time.monotonic() - down_at
                 run = await watch.finished(RUN_TIMEOUT_S)
             assert outcome(run) == await embedded
-            lost, duplicated = await _check_delivery(
+            events = await _check_delivery(
                 bus.bootstrap, after["registry_url"], "impact.", run_id, groups="impact-"
             )
         finally:
@@ -232,10 +225,10 @@ async def test_impact_down_then_up_mid_run_completes_identical(tmp_path: Path) -
     finally:
         await asyncio.to_thread(_impact, env, "down")
         embedded.cancel()
-    _record(
+    lost, duplicated = events.record(
         "impact down + up",
         "`impact down` then `impact up` while a run is in flight",
-        (lost, duplicated),
+        1,
         round(max(resumed_after, watch.longest_stall()), 1),
     )
     assert (lost, duplicated) == (0, 0)

@@ -23,7 +23,7 @@ from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_runs import RunEvents
 from tests.support.fault_stack import fault_stack
 from tests.support.fault_watch import RunWatch
-from tests.support.faults import FaultRow, FaultStack, record_fault
+from tests.support.faults import FaultStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -78,18 +78,13 @@ async def test_a_replica_paused_past_its_session_commits_nothing_twice(
     finally:
         await bus.close()
 
-    lost, duplicated = events.delivery()
-    record_fault(
-        FaultRow(
-            "SIGSTOP measure (zombie)",
-            f"measure replica frozen {PAUSE_S:.0f} s (past its session timeout) holding an "
-            "uncommitted command, then resumed",
-            len(paused_at),
-            lost,
-            duplicated,
-            round(max(watch.longest_stall(at, at + PAUSE_S + 30) for at in paused_at), 1),
-            None,
-        )
+    stall = max(watch.longest_stall(at, at + PAUSE_S + 30) for at in paused_at)
+    lost, duplicated = events.record(
+        "SIGSTOP measure (zombie)",
+        f"measure replica frozen {PAUSE_S:.0f} s (past its session timeout) holding an "
+        "uncommitted command, then resumed",
+        len(paused_at),
+        round(stall, 1),
     )
     assert outcome(run) == expected
     assert (lost, duplicated) == (0, 0)

@@ -19,7 +19,7 @@ from impact_schemas.catalog import event_for_topic, topic_for
 from impact_schemas.codec import AvroCodec
 from impact_schemas.registry.errors import RegistryUnavailable
 
-from tests.support.faults import ORCHESTRATOR_INPUTS, SERVICE_INPUTS
+from tests.support.faults import ORCHESTRATOR_INPUTS, SERVICE_INPUTS, FaultRow, record_fault
 
 WorkKey = tuple[str, str | None, str | None]
 RUN_EVENTS = [
@@ -158,6 +158,22 @@ class RunEvents:
 
     def named(self, name: str) -> list[dict[str, Any]]:
         return [value for event, value, _ in self.events if event == name]
+
+    def record(
+        self,
+        fault: str,
+        what: str,
+        times: int,
+        stall: float | None,
+        seed: int | None = None,
+        **extra: Any,
+    ) -> tuple[int, int]:
+        """Record the fault row of this run (``record_fault``: ``fault`` injected ``times``
+        times as ``what`` says, the longest ``stall``, ``extra`` columns) with its delivery;
+        the (lost, duplicated) it recorded."""
+        lost, duplicated = self.delivery()
+        record_fault(FaultRow(fault, what, times, lost, duplicated, stall, seed, extra=extra))
+        return lost, duplicated
 
     def delivery(self) -> tuple[int, int]:
         """(lost, duplicated): commands that never got a result (initiatives a deadline

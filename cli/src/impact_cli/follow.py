@@ -12,16 +12,17 @@ from impact_cli.common import console, dump, errors
 from impact_cli.options import Bootstrap, Prefix, Registry
 from impact_cli.options import bus as _bus
 
+ReportAsJson = Annotated[bool, typer.Option("--json", help="Print the final report as JSON.")]
+Timeout = Annotated[float, typer.Option(help="Give up after this many seconds.")]
+
 
 def tail(
     run_id: str,
     bootstrap: Bootstrap = None,
     registry: Registry = None,
     prefix: Prefix = "impact.",
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the final report as JSON.")
-    ] = False,
-    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600.0,
+    as_json: ReportAsJson = False,
+    timeout: Timeout = 600.0,
 ) -> None:
     """Follow RUN_ID: progress bars per stage, then the outcome report. An embedded run
     (impact run) is read from the local run history."""

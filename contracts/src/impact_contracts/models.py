@@ -50,7 +50,20 @@ class OrderedContract(Contract):
         return self
 
 
-class MeasureResult(OrderedContract):
+class Estimate(Contract):
+    """An effect estimate of one initiative with its 95 % CI: the fields a measurement and
+    a report's pilot row share."""
+
+    initiative_id: str = Field(min_length=1)
+    model_type: ModelType
+    effect_estimate: float
+    ci_lower: float
+    ci_upper: float
+    p_value: float | None = Field(default=None, ge=0.0, le=1.0)
+    sample_size: int = Field(ge=30)
+
+
+class MeasureResult(Estimate, OrderedContract):
     """A causal effect estimate with an honest 95% confidence interval.
 
     ``sample_size`` always means *the number of unit-level observations the estimate
@@ -62,13 +75,6 @@ class MeasureResult(OrderedContract):
     ``p_value`` is ``None`` where the method defines none; it is never faked.
     """
 
-    initiative_id: str = Field(min_length=1)
-    model_type: ModelType
-    effect_estimate: float
-    ci_lower: float
-    ci_upper: float
-    p_value: float | None = Field(default=None, ge=0.0, le=1.0)
-    sample_size: int = Field(ge=30)
     n_treated: int | None = Field(default=None, ge=0)
     n_control: int | None = Field(default=None, ge=0)
     n_pre: int | None = Field(default=None, ge=0)
@@ -196,18 +202,11 @@ class OutcomeReport(Contract):
         return self
 
 
-class PilotEstimate(Contract):
+class PilotEstimate(Estimate):
     """The pilot measurement of one initiative as the report shows it, whether or not it
     was selected or measured at scale (``confidence_score`` is ``None`` when EVALUATE
     failed for it)."""
 
-    initiative_id: str = Field(min_length=1)
-    model_type: ModelType
-    effect_estimate: float
-    ci_lower: float
-    ci_upper: float
-    p_value: float | None = Field(default=None, ge=0.0, le=1.0)
-    sample_size: int = Field(ge=30)
     confidence_score: float | None = Field(default=None, ge=0.0, le=1.0)
     selected: bool = False
     predicted_return: float | None = None
