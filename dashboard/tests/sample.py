@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from impact_contracts import AllocateResult
+from impact_contracts import AllocateResult, MeasureResult
 
 RUN = "run-1"
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -79,17 +79,19 @@ class Clock:
 
 
 def measure_result(
-    initiative: str, effect: float, low: float, high: float, model: str, n: int
+    initiative: str, effect: float, low: float, high: float, model: Any, n: int
 ) -> dict[str, Any]:
-    return {
-        "initiative_id": initiative,
-        "model_type": model,
-        "effect_estimate": effect,
-        "ci_lower": low,
-        "ci_upper": high,
-        "p_value": 0.01,
-        "sample_size": n,
-    }
+    """A measure result (p 0.01), checked by its contract; only the fields given."""
+    result = MeasureResult(
+        initiative_id=initiative,
+        model_type=model,
+        effect_estimate=effect,
+        ci_lower=low,
+        ci_upper=high,
+        p_value=0.01,
+        sample_size=n,
+    )
+    return result.model_dump(exclude_unset=True)
 
 
 def events(finished: bool = True) -> list[tuple[str, dict[str, Any]]]:
