@@ -79,19 +79,20 @@ class Clock:
 
 
 def measure_result(
-    initiative: str, effect: float, low: float, high: float, model: Any, n: int
+    initiative: str, effect: float, low: float, high: float, model: str, n: int
 ) -> dict[str, Any]:
-    """A measure result (p 0.01), checked by its contract; only the fields given."""
-    result = MeasureResult(
-        initiative_id=initiative,
-        model_type=model,
-        effect_estimate=effect,
-        ci_lower=low,
-        ci_upper=high,
-        p_value=0.01,
-        sample_size=n,
-    )
-    return result.model_dump(exclude_unset=True)
+    """A measure result (p 0.01), checked by its contract."""
+    result = {
+        "initiative_id": initiative,
+        "model_type": model,
+        "effect_estimate": effect,
+        "ci_lower": low,
+        "ci_upper": high,
+        "p_value": 0.01,
+        "sample_size": n,
+    }
+    MeasureResult.model_validate(result)
+    return result
 
 
 def events(finished: bool = True) -> list[tuple[str, dict[str, Any]]]:
