@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from impact_cli.lineage import HOPS
 from impact_dashboard.model import run_view
 from impact_dashboard.runs import run_rows
+from impact_observe.lineage import HOPS
 
 from dashboard.tests import sample
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
-from impact_cli.bus import Bus
+from impact_observe.bus import Bus
 from impact_orchestrator.manifest import Manifest
 from impact_schemas.catalog import event_for_topic, topic_for
 from impact_schemas.codec import AvroCodec

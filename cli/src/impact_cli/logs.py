@@ -10,7 +10,7 @@ from pathlib import Path
 from impact_cli import stack
 
 #: Loggers of the libraries whose retries and metadata warnings are noise on a terminal.
-NOISY_LIBRARIES = ("aiokafka", "kafka", "httpx", "httpcore", "impact_cli")
+NOISY_LIBRARIES = ("aiokafka", "kafka", "httpx", "httpcore", "impact_cli", "impact_observe")
 
 
 def cli_log_path() -> Path:

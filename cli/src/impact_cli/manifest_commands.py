@@ -100,7 +100,7 @@ def publish(
     it; prints the run id. Nothing is published when a check fails."""
     import asyncio
 
-    from impact_cli.bus import EventTooLarge
+    from impact_observe.bus import EventTooLarge
 
     loaded = load(manifest, data_root, no_cache)
     if not skip_data_check:

@@ -167,7 +167,7 @@ def up(
     registry_log_start = registry_log.stat().st_size if registry_log.is_file() else 0
     registry = _spawn(
         "registry",
-        [sys.executable, "-m", "impact_schemas.registry", "--bootstrap", bootstrap, "--port", "0"],
+        [sys.executable, "-m", "impact_registry", "--bootstrap", bootstrap, "--port", "0"],
         registry_log,
         env,
     )

@@ -22,7 +22,7 @@ from impact_contracts import ConfigError
 from impact_runtime import ServiceSettings
 from impact_runtime.kafka import client_options, ensure_topics, read_to_end
 
-from impact_orchestrator.changelog import restore_records
+from impact_orchestrator.changelog_restore import restore_records
 from impact_orchestrator.ownership import changelog_changed, misplaced
 from impact_orchestrator.settings import Settings
 from impact_orchestrator.store import RunStore
