@@ -5,6 +5,7 @@ one (designs, pilot sizes, estimates, costs, budget, scale results; see
 
 from __future__ import annotations
 
+import argparse
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -136,3 +137,15 @@ def draw_cohort(
         ids, truth, estimate, error, pilot_n, model_type, cost, 0.3 * float(cost.sum()),
         scale_actual,
     )  # fmt: skip
+
+
+def cohort_options(description: str, cohorts: int) -> argparse.Namespace:
+    """The command line of a cohort benchmark: --cohorts (default ``cohorts``), --size,
+    --seed, --priors and --noise (pilot standard-error multipliers)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--cohorts", type=int, default=cohorts)
+    parser.add_argument("--size", type=int, default=36)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--priors", nargs="+", default=list(PRIORS), choices=list(PRIORS))
+    parser.add_argument("--noise", type=float, nargs="+", default=[1.0, 2.0])
+    return parser.parse_args()

@@ -21,7 +21,6 @@ Writes ``bench/results/decision_quality.json`` and prints a Markdown table.
 
 from __future__ import annotations
 
-import argparse
 import math
 from typing import Any
 
@@ -33,7 +32,14 @@ from impact_evaluate.cohort import pool_evaluations
 from impact_evaluate.posterior import posterior
 from scipy import stats
 
-from bench.cohorts import PRIORS, SCALE_SAMPLE_SIZE, Cohort, TruePrior, draw_cohort
+from bench.cohorts import (
+    PRIORS,
+    SCALE_SAMPLE_SIZE,
+    Cohort,
+    TruePrior,
+    cohort_options,
+    draw_cohort,
+)
 from bench.machine import machine
 from bench.results import markdown_table, write_result
 
@@ -243,13 +249,7 @@ def table_row(summary: dict[str, Any]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cohorts", type=int, default=60)
-    parser.add_argument("--size", type=int, default=36)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--priors", nargs="+", default=list(PRIORS), choices=list(PRIORS))
-    parser.add_argument("--noise", type=float, nargs="+", default=[1.0, 2.0])
-    args = parser.parse_args()
+    args = cohort_options(__doc__.split("\n")[0], cohorts=60)
     started = machine()
     summaries = []
     for noise in args.noise:
