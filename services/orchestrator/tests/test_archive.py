@@ -13,13 +13,11 @@ import yaml
 from impact_contracts import ConfigError, ManifestSubmitted
 from impact_orchestrator import RunState, run_embedded
 from impact_orchestrator.archive import archive_completed, archive_files, write_archive
-from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
 from impact_orchestrator.manifest import Registries, load_manifest
-from impact_orchestrator.service import Orchestrator, Settings, build_service
-from impact_runtime import FakeBus, JsonCodec
 
 from services.orchestrator.tests.conftest import WriteYaml
+from services.orchestrator.tests.fakebus_run import drive, orchestrator_bus
 from services.orchestrator.tests.test_embedded_fakes import write_manifest
 
 FILES = ["pilot.jsonl", "report.jsonl", "run.json", "scale.jsonl"]
@@ -126,22 +124,13 @@ async def test_the_orchestrator_service_writes_the_archive_when_the_run_complete
 ) -> None:
     path = with_storage(write_manifest(write_yaml), "service-runs")
     manifest = load_manifest(path, registries=registries)
-    settings = Settings(bootstrap_servers="127.0.0.1:9", processing_guarantee="at_least_once")
-    orchestrator = Orchestrator(settings)
-    orchestrator.restored.set()
-    service = build_service(settings, orchestrator)
-    service.codec = JsonCodec()
-    bus = FakeBus(service)
-    execute = ComponentExecutor(registries)
-    queue = await bus.publish("manifest_submitted", {"run_id": "r9", **manifest.to_event_payload()})
     directory = root / "service-runs" / "r9"
-    while queue:
-        produced, queue = queue[0], queue[1:]
-        if produced.event and produced.event.endswith("_requested"):
-            assert not directory.exists()  # only once the run completes
-            payload = {k: v for k, v in produced.value.items() if k != "run_id"}
-            event, result = execute(Command(produced.event, produced.key or "", payload))
-            queue += await bus.publish(event, {"run_id": "r9", **result})
+    bus, _ = orchestrator_bus()
+
+    def not_yet_archived() -> None:
+        assert not directory.exists()  # only once the run completes
+
+    await drive(bus, manifest, registries, before_each=not_yet_archived)
     (completed,) = bus.events("run_completed")
     report = {
         k: completed[k] for k in ("status", "reports", "pilots", "cached", "failures", "summary")

@@ -7,13 +7,11 @@ from typing import Any
 
 from impact_orchestrator import run_embedded
 from impact_orchestrator.changelog_restore import restore_runs
-from impact_orchestrator.commands import Command
-from impact_orchestrator.executor import ComponentExecutor
 from impact_orchestrator.manifest import Registries, load_manifest
-from impact_orchestrator.service import Orchestrator, Settings, build_service
-from impact_runtime import FakeBus, JsonCodec
+from impact_orchestrator.service import Orchestrator, Settings
 
 from services.orchestrator.tests.conftest import WriteYaml
+from services.orchestrator.tests.fakebus_run import drive, orchestrator_bus
 from services.orchestrator.tests.test_embedded_fakes import write_manifest
 
 CHANGELOG = "impact.orchestrator.changelog"
@@ -23,20 +21,8 @@ async def test_service_report_equals_the_embedded_report(
     write_yaml: WriteYaml, registries: Registries
 ) -> None:
     manifest = load_manifest(write_manifest(write_yaml), registries=registries)
-    settings = Settings(bootstrap_servers="127.0.0.1:9", processing_guarantee="at_least_once")
-    orchestrator = Orchestrator(settings)
-    orchestrator.restored.set()
-    service = build_service(settings, orchestrator)
-    service.codec = JsonCodec()
-    bus = FakeBus(service)
-    execute = ComponentExecutor(registries)
-    queue = await bus.publish("manifest_submitted", {"run_id": "r9", **manifest.to_event_payload()})
-    while queue:
-        produced, queue = queue[0], queue[1:]
-        if produced.event and produced.event.endswith("_requested"):
-            payload = {k: v for k, v in produced.value.items() if k != "run_id"}
-            event, result = execute(Command(produced.event, produced.key or "", payload))
-            queue += await bus.publish(event, {"run_id": "r9", **result})
+    bus, orchestrator = orchestrator_bus()
+    await drive(bus, manifest, registries)
     completed = bus.events("run_completed")
     assert len(completed) == 1
     report = {
