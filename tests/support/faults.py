@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from impact_cli import supervisor
 from impact_cli.processes import SERVICES, ServiceProcesses
 from impact_schemas.catalog import topic_for
 
@@ -167,27 +168,18 @@ class RegistryProcess:
         log = self.log_dir / f"{self.name}-{self.starts}.log"
         command = [sys.executable, "-m", "impact_schemas.registry", "--bootstrap", self.bootstrap]
         command += ["--port", str(self.port), "--topic", self.topic, *self.args]
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"registry exited: {log.read_text(errors='replace')[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/subjects", timeout=2.0).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"registry at {self.url} did not answer in {timeout:.0f} s; see {log}")
+        self.process = supervisor.spawn(command, log)
+        ready = supervisor.http_ok(f"{self.url}/subjects")
+        supervisor.wait_ready(self.process, ready, timeout, log)
+        return self
 
     def stop(self, sig: signal.Signals = signal.SIGKILL) -> None:
         """Stop the process (SIGKILL by default: the registry simply disappears)."""
-        if self.process is not None and self.process.poll() is None:
-            if sig != signal.SIGKILL:
-                self.process.send_signal(signal.SIGCONT)  # a paused one cannot act on it
-            self.process.send_signal(sig)
-            self.process.wait(timeout=20)
+        if self.process is not None:
+            if sig == signal.SIGKILL:
+                supervisor.kill(self.process)
+            else:  # SIGTERM, SIGKILL after 20 s
+                supervisor.stop([self.process], timeout=20)
         self.process = None
 
     def pause(self) -> None:
@@ -252,9 +244,7 @@ class FaultStack(ServiceProcesses):
 
     def kill(self, name: str) -> None:
         """SIGKILL one replica and reap it."""
-        process = self.processes[name]
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=20)
+        supervisor.kill(self.processes[name])
         self.kills.append((time.monotonic(), name))
 
     def start_replica(self, service: str, index: int) -> None:
