@@ -35,6 +35,7 @@ from impact_schemas.registry.client import RegistryClient
 from tests.support.cluster import LocalCluster
 from tests.support.fault_components import ALLOCATE_DELAY_ENV, MEASURE_DELAY_ENV, SOLVING
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
+from tests.support.fault_processes import RegistryProcess, registry_urls
 from tests.support.fault_runs import (
     RunEvents,
     RunWatch,
@@ -46,10 +47,8 @@ from tests.support.faults import (
     SERVICE_INPUTS,
     FaultRow,
     FaultStack,
-    RegistryProcess,
     fault_seed,
     record_fault,
-    registry_urls,
 )
 from tests.support.faults import start_stack as start
 from tests.support.kafka import topic_config
