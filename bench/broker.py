@@ -54,7 +54,7 @@ def running_platform(work_dir: Path | None = None, nodes: int = 1) -> Iterator[P
 
 
 def _start_registry(bootstrap: str, work_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "impact_schemas.registry"]
+    command = [sys.executable, "-m", "impact_registry"]
     command += ["--bootstrap", bootstrap, "--port", "0", "--topic", "_schemas-bench"]
     with (work_dir / "registry.log").open("w") as log:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)

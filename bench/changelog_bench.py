@@ -17,7 +17,8 @@ import time
 import zlib
 from typing import Any
 
-from impact_orchestrator.changelog import encode_part, every_part, record_key, restore_runs
+from impact_orchestrator.changelog import encode_part, every_part, record_key
+from impact_orchestrator.changelog_restore import restore_runs
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.store import RunStore
 

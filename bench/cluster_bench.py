@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from impact_cli.bus import Bus
+from impact_observe.bus import Bus
 
 from bench.broker import Platform, running_platform
 from bench.e2e_bench import run_on_kafka

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from impact_cli.bus import RUN_EVENTS, Bus
+from impact_observe.bus import RUN_EVENTS, Bus
 from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import Manifest
 from impact_orchestrator.workers import EmbeddedStats, ExecutorKind

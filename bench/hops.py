@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from impact_cli.lineage import HOPS
+from impact_observe.lineage import HOPS
 
 from bench.results import percentile
 

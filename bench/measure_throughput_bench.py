@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from impact_cli.bus import Bus
 from impact_contracts import ManifestSubmitted
+from impact_observe.bus import Bus
 from impact_orchestrator.commands import measure_requested
 from impact_schemas.catalog import topic_for
 from impact_schemas.events import new_envelope

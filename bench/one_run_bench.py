@@ -22,7 +22,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from impact_cli.bus import Bus
+from impact_observe.bus import Bus
 
 from bench.broker import running_platform
 from bench.e2e_bench import PIPELINE_EVENTS, run_on_kafka, run_seconds

@@ -16,19 +16,23 @@ WORKDIR /src
 COPY pyproject.toml uv.lock ./
 COPY contracts/pyproject.toml contracts/
 COPY schemas/pyproject.toml schemas/
+COPY registry/pyproject.toml registry/
 COPY runtime/pyproject.toml runtime/
 COPY services/measure/pyproject.toml services/measure/
 COPY services/evaluate/pyproject.toml services/evaluate/
 COPY services/allocate/pyproject.toml services/allocate/
 COPY services/orchestrator/pyproject.toml services/orchestrator/
+COPY observe/pyproject.toml observe/
 COPY cli/pyproject.toml cli/
 COPY dashboard/pyproject.toml dashboard/
 RUN /opt/uv/bin/uv sync --frozen --no-dev --all-packages --no-install-workspace \
     && find /opt/impact/lib -type d -name tests -prune -exec rm -rf {} +
 COPY contracts/ contracts/
 COPY schemas/ schemas/
+COPY registry/ registry/
 COPY runtime/ runtime/
 COPY services/ services/
+COPY observe/ observe/
 COPY cli/ cli/
 COPY dashboard/ dashboard/
 RUN /opt/uv/bin/uv sync --frozen --no-dev --all-packages --no-editable

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from impact_schemas import kafka as kafka_settings
+from impact_runtime import kafka_config as kafka_settings
 
 from scripts import kafka_config, local_kafka
 from tests.support import kafka as kafka_support

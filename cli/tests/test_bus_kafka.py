@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from impact_cli.bus import Bus, EventTooLarge
 from impact_cli.main import app
+from impact_observe.bus import Bus, EventTooLarge
+from impact_runtime.kafka_config import KafkaClientSettings
 from impact_schemas.catalog import topic_for
 from impact_schemas.events import new_envelope
 from impact_schemas.examples import example
-from impact_schemas.kafka import KafkaClientSettings
 from typer.testing import CliRunner
 
 pytestmark = pytest.mark.integration

@@ -8,17 +8,17 @@ import ssl
 from typing import Any
 
 import pytest
-from impact_cli.bus import Bus
+from impact_observe.bus import Bus
+from impact_registry.__main__ import parse_args, schema_log
 from impact_runtime import ServiceSettings
 from impact_runtime import kafka as runtime_kafka
-from impact_schemas.kafka import (
+from impact_runtime.kafka import read_to_end
+from impact_runtime.kafka_config import (
     KafkaClientSettings,
     client_options,
     consumer_options,
     producer_options,
-    read_to_end,
 )
-from impact_schemas.registry.__main__ import parse_args, schema_log
 
 SECURE_ENV = {
     "KAFKA_BOOTSTRAP_SERVERS": "broker-1:9094,broker-2:9094",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from impact_cli.executive import executive_summary
-from impact_cli.reasons import (
+from impact_observe.executive import executive_summary
+from impact_observe.reasons import (
     Candidate,
     candidates_from_completed,
     dropped_at_approval,

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from impact_cli import main
 from impact_cli.decision import run_problem
-from impact_cli.stages import stage_text
+from impact_observe.stages import stage_text
 from typer.testing import CliRunner
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from impact_cli import stack
-from impact_cli.bus import Bus
+from impact_observe.bus import Bus
 
 from bench.manifests import generate_manifest
 from tests.integration.stack import outcome

@@ -19,7 +19,7 @@ from tests.support.kafka import admin_lists_topics, unused_port, wait_for
 
 
 class Registry:
-    """``python -m impact_schemas.registry`` on one port and topic, stoppable and restartable."""
+    """``python -m impact_registry`` on one port and topic, stoppable and restartable."""
 
     def __init__(self, bootstrap: str, topic: str, log_dir: Path) -> None:
         self.bootstrap, self.topic, self.log_dir = bootstrap, topic, log_dir
@@ -28,7 +28,7 @@ class Registry:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "impact_schemas.registry", "--bootstrap", self.bootstrap]
+        command = [sys.executable, "-m", "impact_registry", "--bootstrap", self.bootstrap]
         command += ["--port", str(self.port), "--topic", self.topic]
         log = (self.log_dir / f"registry-{time.monotonic_ns()}.log").open("wb")
         self.process = subprocess.Popen(command, stdout=log, stderr=log)

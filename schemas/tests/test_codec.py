@@ -177,3 +177,21 @@ async def test_schemas_are_resolved_once_not_per_event(
             data = await codec.encode(event, value, topics[event])
             assert await codec.decode(data, topics[event]) == value
     assert calls == []
+
+
+async def test_prepared_topics_encode_without_the_registry(
+    client: RegistryClient, topic_prefix: str
+) -> None:
+    """``prepare`` registers ahead; ``encode_ready`` then writes the same bytes as
+    ``encode`` with no registry at hand, and refuses a topic it was not prepared for."""
+    topic = catalog.topic_for("run_status", prefix=topic_prefix)
+    value = example("run_status")
+    codec = AvroCodec(client)
+    await codec.prepare([topic])
+    header = await codec.header(topic)
+    await client.aclose()  # any registry request from here on would fail
+    data = codec.encode_ready("run_status", value, topic)
+    assert data.startswith(header) and len(header) == wire.HEADER_SIZE
+    assert data == await codec.encode("run_status", value, topic)
+    with pytest.raises(KeyError):
+        codec.encode_ready("run_completed", example("run_completed"), topic + "-other")

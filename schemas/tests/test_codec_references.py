@@ -22,13 +22,15 @@ from impact_schemas.registry import RegistryClient, SchemaReference
 EVENT = "measure_completed"
 
 
-def split_result() -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(writer, result)``: the event schema with its ``result`` record moved out."""
+def split_result(topic_prefix: str) -> tuple[str, dict[str, Any], dict[str, Any], str]:
+    """``(topic, writer, result, results subject)``: the event's topic, its schema with the
+    ``result`` record moved out, that record, and the subject to register it under."""
     writer = copy.deepcopy(catalog.load_schema(EVENT))
     field = next(f for f in writer["fields"] if f["name"] == "result")
     result = {**field["type"], "namespace": writer["namespace"]}
     field["type"] = f"{writer['namespace']}.{result['name']}"
-    return writer, result
+    topic = catalog.topic_for(EVENT, prefix=topic_prefix)
+    return topic, writer, result, f"{topic_prefix}impact.events.MeasureResult"
 
 
 def encode(writer: dict[str, Any], result: dict[str, Any], schema_id: int) -> bytes:
@@ -45,9 +47,7 @@ def encode(writer: dict[str, Any], result: dict[str, Any], schema_id: int) -> by
 async def test_a_writer_schema_with_references_is_decoded(
     client: RegistryClient, topic_prefix: str
 ) -> None:
-    topic = catalog.topic_for(EVENT, prefix=topic_prefix)
-    writer, result = split_result()
-    results = f"{topic_prefix}impact.events.MeasureResult"
+    topic, writer, result, results = split_result(topic_prefix)
     await client.register(results, result)
     reference = SchemaReference("impact.events.MeasureResult", results, 1)
     schema_id = await client.register(f"{topic}-value", writer, (reference,))
@@ -65,9 +65,7 @@ async def test_confluent_kafka_registers_references_that_we_decode(
     from confluent_kafka.schema_registry.avro import AvroSerializer
     from confluent_kafka.serialization import MessageField, SerializationContext
 
-    topic = catalog.topic_for(EVENT, prefix=topic_prefix)
-    writer, result = split_result()
-    results = f"{topic_prefix}impact.events.MeasureResult"
+    topic, writer, result, results = split_result(topic_prefix)
     confluent = SchemaRegistryClient({"url": schema_registry_url})
     confluent.register_schema(results, Schema(json.dumps(result), "AVRO"))
     name = "impact.events.MeasureResult"

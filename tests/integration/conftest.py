@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from impact_cli.bus import Bus
 from impact_cli.processes import ServiceProcesses
+from impact_observe.bus import Bus
 
 from tests.integration.stack import settled
 from tests.support.kafka import wait_for

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from impact_cli.bus import Bus
 from impact_cli.processes import SERVICES, ServiceProcesses
+from impact_observe.bus import Bus
 from impact_orchestrator.manifest import Manifest
 
 ROOT = Path(__file__).resolve().parents[2]

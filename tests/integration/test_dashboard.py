@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
-from impact_cli.bus import Bus
-from impact_cli.lineage import HOPS
 from impact_cli.main import app
+from impact_observe.bus import Bus
+from impact_observe.lineage import HOPS
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka.partitioner import murmur2
-from impact_cli.bus import Bus
+from impact_observe.bus import Bus
 from impact_schemas.catalog import topic_for
 from impact_schemas.registry.client import RegistryClient
 

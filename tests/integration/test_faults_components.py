@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from aiokafka.partitioner import murmur2
-from impact_cli.bus import Bus
+from impact_observe.bus import Bus
 from impact_orchestrator.manifest import Manifest
 from impact_schemas.catalog import topic_for
 

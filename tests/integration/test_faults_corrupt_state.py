@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from impact_cli.bus import Bus
+from impact_observe.bus import Bus
 from impact_orchestrator.changelog import encode_part, every_part, record_key
 from impact_orchestrator.manifest import Manifest
 from impact_orchestrator.ownership import owner_partition

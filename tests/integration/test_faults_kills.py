@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka.partitioner import murmur2
-from impact_cli.bus import Bus
+from impact_observe.bus import Bus
 from impact_schemas.catalog import topic_for
 
 from tests.support.fault_components import ALLOCATE_DELAY_ENV, MEASURE_DELAY_ENV, SOLVING

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from impact_cli.bus import Bus
+from impact_observe.bus import Bus
 from impact_orchestrator.manifest import Manifest
 from impact_runtime.settings import ServiceSettings
 

@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from impact_cli.bus import Bus
+from impact_observe.bus import Bus
 from impact_orchestrator.manifest import Manifest
 
 from tests.support.fault_components import MEASURE_DELAY_ENV

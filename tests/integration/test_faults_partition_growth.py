@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
-from impact_cli.bus import Bus
+from impact_observe.bus import Bus
 from impact_orchestrator.manifest import Manifest
 
 from tests.support.fault_components import MEASURE_DELAY_ENV

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from impact_cli.bus import Bus
+from impact_observe.bus import Bus
 
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome

@@ -21,8 +21,8 @@ import confluent_kafka
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
-from impact_cli.bus import Bus
 from impact_cli.processes import ServiceProcesses
+from impact_observe.bus import Bus
 from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import Manifest, load_manifest
 from impact_orchestrator.service import INPUTS as ORCHESTRATOR_INPUTS

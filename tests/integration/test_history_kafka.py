@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from impact_cli.bus import Bus
 from impact_cli.main import app
 from impact_dashboard.source import RunSource
+from impact_observe.bus import Bus
 from impact_orchestrator.history import RunHistory
 from impact_orchestrator.manifest import load_manifest
 from typer.testing import CliRunner

@@ -27,9 +27,9 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from impact_cli.bus import Bus
 from impact_cli.main import app
 from impact_cli.measure import load_config
+from impact_observe.bus import Bus
 from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import Manifest, load_manifest
 from typer.testing import CliRunner

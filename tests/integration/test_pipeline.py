@@ -15,10 +15,10 @@ import pytest
 import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from impact_cli.bus import Bus
-from impact_cli.lineage import HOPS
 from impact_cli.main import app
 from impact_cli.processes import ServiceProcesses
+from impact_observe.bus import Bus
+from impact_observe.lineage import HOPS
 from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import Manifest, load_manifest
 from impact_schemas.catalog import topic_for

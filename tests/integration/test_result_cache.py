@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from impact_cli.bus import Bus
 from impact_cli.main import app
 from impact_cli.processes import ServiceProcesses
 from impact_measure.cache import CACHE_DIR
+from impact_observe.bus import Bus
 from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import load_manifest
 from typer.testing import CliRunner

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from impact_cli.bus import Bus
 from impact_cli.main import app
 from impact_cli.processes import SERVICES, ServiceProcesses
-from impact_orchestrator.changelog import restore_runs
-from impact_schemas.kafka import KafkaClientSettings, read_to_end
+from impact_observe.bus import Bus
+from impact_orchestrator.changelog_restore import restore_runs
+from impact_runtime.kafka import read_to_end
+from impact_runtime.kafka_config import KafkaClientSettings
 from typer.testing import CliRunner
 
 from bench.manifests import manifest_document

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from impact_cli.bus import Bus
 from impact_cli.processes import SERVICES, ServiceProcesses
+from impact_observe.bus import Bus
 from impact_orchestrator import api, load_manifest, run_embedded
 
 from scripts.local_datastores import Postgres, S3Proxy

@@ -71,7 +71,7 @@ class LocalBroker:
 
 
 class RegistryProcess:
-    """``python -m impact_schemas.registry`` on a fixed port, restartable at the same URL.
+    """``python -m impact_registry`` on a fixed port, restartable at the same URL.
 
     Several on one ``topic`` are instances of one registry (decision 0065): give each its
     own ``name`` (its log files) and find the elected writer with
@@ -93,7 +93,7 @@ class RegistryProcess:
         """Start and wait until ``GET /subjects`` answers 200."""
         self.starts += 1
         log = self.log_dir / f"{self.name}-{self.starts}.log"
-        command = [sys.executable, "-m", "impact_schemas.registry", "--bootstrap", self.bootstrap]
+        command = [sys.executable, "-m", "impact_registry", "--bootstrap", self.bootstrap]
         command += ["--port", str(self.port), "--topic", self.topic, *self.args]
         self.process = supervisor.spawn(command, log)
         ready = supervisor.http_ok(f"{self.url}/subjects")

@@ -35,7 +35,7 @@ START_TIMEOUT_S = 60.0
 
 @dataclass
 class RegistryServer:
-    """One ``python -m impact_schemas.registry`` process."""
+    """One ``python -m impact_registry`` process."""
 
     topic: str
     process: subprocess.Popen[str]
@@ -109,7 +109,7 @@ def start_registry(bootstrap: str, topic: str, log_dir: Path, *args: str) -> Reg
     """Start our registry server on ``topic`` (``args``: more options); returns once
     ``GET /subjects`` answers."""
     log_path = log_dir / f"registry-{topic}-{uuid.uuid4().hex[:6]}.log"
-    command = [sys.executable, "-m", "impact_schemas.registry"]
+    command = [sys.executable, "-m", "impact_registry"]
     command += ["--bootstrap", bootstrap, "--port", "0", "--topic", topic, *args]
     with log_path.open("w") as log:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)

@@ -6,12 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rich.console import Group
-from rich.panel import Panel
-from rich.text import Text
-
-from impact_cli.executive import ExecutiveSummary, executive_summary
-from impact_cli.reasons import (
+from impact_observe.executive import ExecutiveSummary, executive_summary
+from impact_observe.reasons import (
     Reason,
     allocation_settings,
     candidates_from_completed,
@@ -19,6 +15,9 @@ from impact_cli.reasons import (
     reasons,
     rule_used,
 )
+from rich.console import Group
+from rich.panel import Panel
+from rich.text import Text
 
 
 def manifest_brief(manifest: Any) -> dict[str, Any]:

@@ -10,13 +10,12 @@ checks a pilot's: its paths resolve inside the data root and its data is read on
 from __future__ import annotations
 
 import asyncio
-import getpass
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from impact_contracts import ConfigError
+from impact_observe.commands import actor, publish_command
 
 from impact_cli.common import DataRoot, console, fail
 from impact_cli.options import Bootstrap, Prefix, Registry
@@ -26,38 +25,6 @@ By = Annotated[
     str | None,
     typer.Option("--by", envvar="IMPACT_ACTOR", help="Who decides (default: the user name)."),
 ]
-
-
-def actor(by: str | None) -> str:
-    """Who a command is recorded as: ``--by``/``IMPACT_ACTOR``, else the login name."""
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (a container): the environment's
-        return os.environ.get("USER") or "unknown"
-
-
-async def publish_command(bus: Any, run_id: str, command: dict[str, Any]) -> str:
-    """Publish one ``run_command`` for ``run_id``; its event id."""
-    from aiokafka import AIOKafkaProducer
-    from impact_schemas.catalog import topic_for
-    from impact_schemas.events import new_envelope
-    from impact_schemas.kafka import producer_options
-
-    value = {**new_envelope(run_id), "note": None, "drop": [], "initiative_id": None}
-    value |= {"measure_config": {}, **command}
-    topic = topic_for("run_command", bus.prefix)
-    data = await bus.codec.encode("run_command", value, topic)
-    key = run_id.encode()
-    headers = [("run_id", key), ("event_id", value["event_id"].encode())]
-    producer = AIOKafkaProducer(**producer_options(bus.kafka), enable_idempotence=True, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic, data, key=key, headers=headers)
-    finally:
-        await producer.stop()
-    return str(value["event_id"])
 
 
 def _send(

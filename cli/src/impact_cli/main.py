@@ -29,7 +29,7 @@ from impact_cli.scale_check import warn_scale_data
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_show_locals=False)
 
 #: Loggers of the libraries whose retries and metadata warnings are noise on a terminal.
-NOISY_LIBRARIES = ("aiokafka", "kafka", "httpx", "httpcore", "impact_cli")
+NOISY_LIBRARIES = ("aiokafka", "kafka", "httpx", "httpcore", "impact_cli", "impact_observe")
 
 
 def cli_log_path() -> Path:
@@ -165,7 +165,7 @@ def publish(
     it; prints the run id. Nothing is published when a check fails."""
     import asyncio
 
-    from impact_cli.bus import EventTooLarge
+    from impact_observe.bus import EventTooLarge
 
     loaded = _load(manifest, data_root, no_cache)
     if not skip_data_check:

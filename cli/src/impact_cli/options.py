@@ -25,7 +25,7 @@ Prefix = Annotated[
 
 def bus(bootstrap: str | None, registry: str | None, prefix: str) -> Any:
     """The ``Bus`` for these options; exit 2 with one line when no broker is known."""
-    from impact_cli.bus import Bus
+    from impact_observe.bus import Bus
 
     if bootstrap is None or registry is None:
         state = stack.StackState.load(stack.project_root())

@@ -5,16 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from impact_observe.lineage import Hop
+from impact_observe.reasons import Reason
 from rich.console import Console, Group, OverflowMethod
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from impact_cli.decision import executive_panel, explain
-from impact_cli.lineage import Hop
-from impact_cli.reasons import Reason
-
-STAGES = ("measure", "evaluate", "allocate", "scale")
 
 
 def progress_bars(console: Console) -> Progress:

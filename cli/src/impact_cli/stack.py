@@ -124,7 +124,7 @@ def up(
     env.setdefault("IMPACT_DATA_ROOT", str(root))
     env.setdefault("OPENBLAS_NUM_THREADS", "1")  # replicas share cores (BENCHMARKS.md §3)
     registry_log = logs / "registry.log"
-    registry_command = ["impact_schemas.registry", "--bootstrap", bootstrap, "--port", "0"]
+    registry_command = ["impact_registry", "--bootstrap", bootstrap, "--port", "0"]
     url_line = supervisor.log_line(registry_log, URL_LINE, after=supervisor.log_size(registry_log))
     registry = _spawn("registry", registry_command, registry_log, env)
     registry_url = supervisor.wait_ready(registry, url_line, timeout=60, log=registry_log)

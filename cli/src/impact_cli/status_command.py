@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from impact_observe.lineage import lineage
+from impact_observe.stages import stage_text
 
 from impact_cli import history, render
 from impact_cli.common import console, dump, errors
-from impact_cli.lineage import lineage
 from impact_cli.options import Bootstrap, Prefix, Registry
-from impact_cli.stages import stage_text
 
 Events = list[tuple[str, dict[str, Any]]]
 #: ``run_status`` messages of stage ``approval`` after which the run has been decided

@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from impact_cli.lineage import Hop
+from impact_observe.lineage import Hop
 from markupsafe import Markup, escape
 
 from impact_dashboard.model import OutcomeRow, PortfolioRow

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
-from impact_cli.bus import Bus
+from impact_observe.bus import Bus
 from impact_orchestrator.history import RunHistory
 
 from impact_dashboard import export, pages

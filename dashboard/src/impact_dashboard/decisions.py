@@ -2,7 +2,7 @@
 
 The page shows a form while the run's latest ``approval`` status is the request (or a
 refused command); ``POST /runs/{run_id}/approve`` and ``/reject`` publish the same
-``run_command`` as ``impact approve``/``impact reject`` (``impact_cli.lifecycle``) and send
+``run_command`` as ``impact approve``/``impact reject`` (``impact_observe.commands``) and send
 the browser back to the run page, where the orchestrator's answer appears.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, quote
 
-from impact_cli.lifecycle import actor, publish_command
+from impact_observe.commands import actor, publish_command
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 

@@ -1,7 +1,7 @@
 """A run as the dashboard shows it, built from the run's decoded events (pure, no Kafka).
 
 ``run_view(events, dead_letters)`` takes the ``(event name, value)`` pairs of one run, as
-``impact_cli.bus.Bus.read_run`` / ``follow`` yield them, in any order, and returns plain
+``impact_observe.bus.Bus.read_run`` / ``follow`` yield them, in any order, and returns plain
 rows: stage progress, the executive summary, the portfolio with why each initiative was or
 was not selected (``impact_dashboard.portfolio``),
 predicted vs actual with both intervals, lineage and failures.
@@ -13,14 +13,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from impact_cli.executive import ExecutiveSummary
-from impact_cli.lineage import Hop, lineage
-from impact_cli.stages import stage_label
+from impact_observe.executive import ExecutiveSummary
+from impact_observe.lineage import Hop, lineage
+from impact_observe.stages import STAGES, stage_label
 
 from impact_dashboard.portfolio import PortfolioRow, last_allocation, portfolio_rows, summary_of
-
-#: Stages in the order the orchestrator reports them (``run_status.stage``).
-STAGES = ("measure", "evaluate", "allocate", "scale", "report")
 
 
 @dataclass(frozen=True)

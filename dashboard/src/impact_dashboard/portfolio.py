@@ -4,7 +4,7 @@
 Values come from what allocate decided on: the evaluations in ``allocate_requested``
 (after the cohort step: the posterior mean, its 2.5 %/97.5 % quantiles and P(effect > 0),
 in the manifest's unit), else the single evaluations in ``evaluate_completed`` while the
-run has not reached allocation. The reasons are :func:`impact_cli.reasons.reasons`.
+run has not reached allocation. The reasons are :func:`impact_observe.reasons.reasons`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from impact_cli.executive import ExecutiveSummary, executive_summary
-from impact_cli.reasons import Candidate, Reason, dropped_at_approval, reasons
+from impact_observe.executive import ExecutiveSummary, executive_summary
+from impact_observe.reasons import Candidate, Reason, dropped_at_approval, reasons
 
 Events = dict[str, list[dict[str, Any]]]
 

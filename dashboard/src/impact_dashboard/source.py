@@ -14,12 +14,12 @@ from contextlib import aclosing
 from typing import Any
 
 from aiokafka import ConsumerRecord
-from impact_cli.bus import RUN_EVENTS, Bus
 from impact_contracts import PermanentError
+from impact_observe.bus import RUN_EVENTS, Bus
 from impact_orchestrator.history import RunHistory
 from impact_runtime.dlq import dlq_topic
+from impact_runtime.kafka import read_to_end
 from impact_schemas.catalog import event_for_topic, topic_for
-from impact_schemas.kafka import read_to_end
 
 from impact_dashboard.model import DeadLetter, RunView, run_view
 from impact_dashboard.runs import LIST_EVENTS, RunRow, run_rows, sort_rows

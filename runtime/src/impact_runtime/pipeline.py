@@ -16,7 +16,6 @@ import structlog
 from impact_contracts import ContractViolation, SchemaMismatch
 from impact_schemas.catalog import event_for_topic, topic_for
 from impact_schemas.events import schema_version
-from impact_schemas.kafka import DEFAULT_MAX_MESSAGE_BYTES
 
 from impact_runtime.codec import Codec, VersionedCodec
 from impact_runtime.dlq import dead_letter
@@ -28,6 +27,7 @@ from impact_runtime.failures import (
     failure_reason,
     stage_failure,
 )
+from impact_runtime.kafka_config import DEFAULT_MAX_MESSAGE_BYTES
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.outage import Outages, codec_down, dependency_down
 from impact_runtime.retry import RetryPolicy, Sleep, call_with_retry, is_retriable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -59,6 +59,9 @@ class AvroCodec:
     schema id, different major, garbage payload) and ``RegistryUnavailable`` (retriable)
     only when the registry cannot be reached. Schemas, their conversions and ids are
     resolved once per topic and schema id, so an event costs its Avro and JSON work only.
+    Registry I/O happens only in two awaited, cached lookups: a topic's writer header
+    (``header``; ``prepare`` does it ahead, after which ``encode_ready`` encodes without
+    awaiting) and an unknown schema id's writer schema on decode.
     """
 
     def __init__(
@@ -103,8 +106,26 @@ class AvroCodec:
             self._routes[topic] = route
         return route
 
+    async def prepare(self, topics: Iterable[str]) -> None:
+        """Register the writer schemas of ``topics`` ahead, so that ``encode`` for them does
+        no registry I/O (``encode_ready`` works for them)."""
+        for topic in topics:
+            await self.header(topic)
+
     async def encode(self, event: str, value: dict[str, Any], topic: str) -> bytes:
         """Encode a logical event value for ``topic`` (registers the schema once)."""
+        header = self._headers.get(topic) or await self.header(topic)
+        return self._encode(header, event, value, topic)
+
+    def encode_ready(self, event: str, value: dict[str, Any], topic: str) -> bytes:
+        """``encode`` without registry I/O, for a topic ``prepare`` resolved.
+
+        Raises:
+            KeyError: ``topic`` was not prepared.
+        """
+        return self._encode(self._headers[topic], event, value, topic)
+
+    def _encode(self, header: bytes, event: str, value: dict[str, Any], topic: str) -> bytes:
         route = self._routes.get(topic) or self._route(topic)
         if route.spec.name != event:
             raise SchemaMismatch(f"topic {topic!r} carries {route.spec.name}, not {event}")
@@ -112,17 +133,19 @@ class AvroCodec:
         if record is value:  # nothing converted: never write into the caller's dict
             record = dict(value)
         record["schema_version"] = route.version
-        header = self._headers.get(topic) or await self._header(topic, route)
         buffer = io.BytesIO()
         buffer.write(header)
         fastavro.schemaless_writer(buffer, route.parsed, record)
         return buffer.getvalue()
 
-    async def _header(self, topic: str, route: _Route) -> bytes:
-        """The wire header of ``topic``'s writer schema (registered on first use)."""
-        schema_id = await self.registry.register(self.subject_for(topic), route.schema)
-        self._headers[topic] = wire.header(schema_id)
-        return self._headers[topic]
+    async def header(self, topic: str) -> bytes:
+        """The wire header of ``topic``'s writer schema (registered once: registry I/O)."""
+        header = self._headers.get(topic)
+        if header is None:
+            route = self._routes.get(topic) or self._route(topic)
+            schema_id = await self.registry.register(self.subject_for(topic), route.schema)
+            header = self._headers[topic] = wire.header(schema_id)
+        return header
 
     async def decode(self, data: bytes, topic: str) -> dict[str, Any]:
         """Decode wire bytes read from ``topic`` into a logical event value.
@@ -133,10 +156,14 @@ class AvroCodec:
                 ``check_contracts``) a nested record breaks its contract.
             RegistryUnavailable: the registry is unreachable (retry).
         """
-        route = self._routes.get(topic) or self._route(topic)
-        spec = route.spec
         schema_id = wire.schema_id(data)
         writer = self._writers.get(schema_id) or await self._writer(schema_id)
+        return self._decode(writer, schema_id, data, topic)
+
+    def _decode(self, writer: _Writer, schema_id: int, data: bytes, topic: str) -> dict[str, Any]:
+        """Decode ``data`` written with ``writer`` (no I/O)."""
+        route = self._routes.get(topic) or self._route(topic)
+        spec = route.spec
         if writer.major is not None and writer.major != spec.major:
             raise SchemaMismatch(
                 f"major mismatch: writer {writer.version} vs reader {spec.major}.x "

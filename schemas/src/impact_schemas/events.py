@@ -10,13 +10,11 @@ conversion is compiled once (``converter``), not walked per event.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from impact_contracts import (
     AllocateResult,
     ContractViolation,
@@ -27,9 +25,11 @@ from impact_contracts import (
     PilotEstimate,
     RunSummary,
 )
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from impact_schemas.catalog import load_schema
+from impact_schemas.json_text import dumps, json_loads
+from impact_schemas.steps import Invalid, Step, array_step, map_step, validate_contract
 
 #: Avro record name → the pydantic contract that validates it on decode.
 CONTRACTS: dict[str, type[BaseModel]] = {
@@ -94,44 +94,8 @@ def from_avro(
 
 Convert = Callable[[Any, str], Any]
 """``convert(value, path)``: one value along its schema; ``path`` names it in errors."""
-_Step = Callable[[Any], Any]
-"""One value along its schema inside a compiled converter; a bad value raises
-``_Invalid``, whose path is collected while it unwinds (none is built on the way down)."""
-
-
-class _Invalid(Exception):
-    """A value that breaks its schema: ``message(path)`` once the path is known."""
-
-    def __init__(self, message: Callable[[str], str]) -> None:
-        super().__init__()
-        self.message = message
-        self.parts: list[str] = []  # innermost first: "measure_config", "[1]", "initiatives"
-
-    def at(self, part: str) -> _Invalid:
-        self.parts.append(part)
-        return self
-
-    def path(self, base: str) -> str:
-        """The dotted path of the bad value below ``base`` (field ``.name``, item ``[i]``)."""
-        path = base
-        for part in reversed(self.parts):
-            path = f"{path}{part}" if part.startswith("[") or not path else f"{path}.{part}"
-        return path
-
-
 _MAX_CONVERTERS = 512
 _converters: dict[tuple[str, int, bool, bool, bool], tuple[dict[str, Any], Convert]] = {}
-_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
-#: orjson writes what ``_JSON`` accepts, or raises on what it cannot write as ``_JSON``
-#: would (non-str keys, ints beyond 64 bits, dates, dataclasses, subclasses: ``_JSON``
-#: then decides); it writes NaN as null, so output with a null is left to ``_JSON`` too.
-_ORJSON_OPTIONS = (
-    orjson.OPT_SORT_KEYS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-)
-_DECODER = json.JSONDecoder()
 
 
 def converter(
@@ -174,7 +138,7 @@ def _entry(compiler: _Compiler) -> Convert:
             raise ContractViolation(f"{event}.{path}: expected a mapping, got {value!r}")
         try:
             return top(value)
-        except _Invalid as exc:
+        except Invalid as exc:
             raise ContractViolation(exc.message(exc.path(path))) from exc.__cause__
 
     return convert
@@ -211,9 +175,9 @@ class _Compiler:
         self.decode = decode
         self.check = check
         self.in_place = in_place
-        self.records: dict[int, _Step] = {}
+        self.records: dict[int, Step] = {}
 
-    def of(self, schema: Any) -> _Step | None:
+    def of(self, schema: Any) -> Step | None:
         """The converter of a field or item type; ``None`` when its values pass as they are.
         A None value passes every converter (fastavro checks it against the type)."""
         if isinstance(schema, str):
@@ -227,35 +191,35 @@ class _Compiler:
             return self.record(schema)
         if kind == "array":
             item = self.of(schema["items"])
-            return None if item is None else _array(item)
+            return None if item is None else array_step(item)
         if kind == "map":
             values = self.of(schema["values"])
-            return None if values is None else _map(values)
+            return None if values is None else map_step(values)
         return None
 
-    def record(self, schema: dict[str, Any]) -> _Step:
+    def record(self, schema: dict[str, Any]) -> Step:
         """A record's converter: checks it is a mapping, converts the fields that need it,
         then (decoding with contracts) validates it with its contract."""
         if id(schema) in self.records:  # a recursive type: the converter being built
             return self.records[id(schema)]
-        fields: list[tuple[str, _Step]] = []
+        fields: list[tuple[str, Step]] = []
         contract = CONTRACTS.get(schema["name"]) if self.check else None
         event = self.event
         in_place = self.in_place
 
         def convert(value: Any) -> Any:
             if not isinstance(value, dict):
-                raise _Invalid(lambda path: f"{event}.{path}: expected a mapping, got {value!r}")
+                raise Invalid(lambda path: f"{event}.{path}: expected a mapping, got {value!r}")
             out = value if in_place or not fields else dict(value)
             for name, field_convert in fields:
                 field = value.get(name)
                 if field is not None:
                     try:
                         out[name] = field_convert(field)
-                    except _Invalid as exc:
+                    except Invalid as exc:
                         raise exc.at(name) from exc.__cause__
             if contract is not None:
-                _validate(event, contract, out)
+                validate_contract(event, contract, out)
             return out
 
         self.records[id(schema)] = convert
@@ -265,7 +229,7 @@ class _Compiler:
                 fields.append((field["name"], field_convert))
         return convert
 
-    def _json(self) -> _Step:
+    def _json(self) -> Step:
         event = self.event
         if self.decode:
 
@@ -274,113 +238,24 @@ class _Compiler:
                     loaded = json_loads(value)
                 except (TypeError, ValueError) as exc:
                     error = exc
-                    raise _Invalid(lambda path: f"{event}.{path}: invalid JSON: {error}") from exc
+                    raise Invalid(lambda path: f"{event}.{path}: invalid JSON: {error}") from exc
                 if not isinstance(loaded, dict):
-                    raise _Invalid(lambda path: f"{event}.{path}: expected a JSON object")
+                    raise Invalid(lambda path: f"{event}.{path}: expected a JSON object")
                 return loaded
 
             return load
 
         def dump(value: Any) -> Any:
             if not isinstance(value, dict):
-                raise _Invalid(lambda path: f"{event}.{path}: expected a mapping, got {value!r}")
+                raise Invalid(lambda path: f"{event}.{path}: expected a mapping, got {value!r}")
             if not value:
                 return "{}"  # most kwargs: what json.dumps writes, without its setup
             try:
-                return _dumps(value)
+                return dumps(value)
             except (TypeError, ValueError) as exc:
                 error = exc
-                raise _Invalid(
+                raise Invalid(
                     lambda path: f"{event}.{path}: not JSON-serialisable: {error}"
                 ) from exc
 
         return dump
-
-
-def _dumps(value: dict[str, Any]) -> str:
-    """Compact JSON with sorted keys: what ``_JSON`` accepts and writes, by orjson.
-
-    The text can differ from ``_JSON``'s in form only (non-ASCII characters as UTF-8, not
-    ``\\u`` escapes; ``0.00001`` for ``1e-05``): the same value when read back (decision
-    0073).
-    """
-    try:
-        text = orjson.dumps(value, option=_ORJSON_OPTIONS)
-    except TypeError:
-        return _JSON.encode(value)
-    if b"null" in text:  # None, or a NaN/infinity that _JSON refuses
-        return _JSON.encode(value)
-    return text.decode()
-
-
-#: bytes.translate table: ASCII digits to ``0``, every other byte to a space
-_DIGITS_ONLY = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
-#: 19 digits in a row: maybe an integer beyond 64 bits, which orjson reads as a float
-_LONG_DIGITS = b"0" * 19
-
-
-def json_loads(text: Any) -> Any:
-    """``json.loads(text)`` (text or UTF-8 bytes), by orjson where it reads the same value
-    (decision 0073).
-
-    orjson reads an integer beyond 64 bits as a float, and refuses what ``json`` accepts
-    (``NaN``, lone surrogates): text with a run of 19 digits, or that orjson refuses, is
-    read by ``json``, so every text reads as ``json.loads`` reads it.
-    """
-    if text == "{}":
-        return {}
-    if isinstance(text, str | bytes):
-        try:
-            raw = text.encode() if isinstance(text, str) else text
-            if _LONG_DIGITS not in raw.translate(_DIGITS_ONLY):
-                return orjson.loads(raw)
-        except (UnicodeEncodeError, orjson.JSONDecodeError):
-            pass
-    return json.loads(text)  # as json.loads reads it, errors included
-
-
-def _array(item: _Step) -> _Step:
-    def array(value: Any) -> Any:
-        out: list[Any] = []
-        try:
-            for v in value:
-                out.append(None if v is None else item(v))
-        except _Invalid as exc:  # the failing item is the next one: len(out)
-            raise exc.at(f"[{len(out)}]") from exc.__cause__
-        return out
-
-    return array
-
-
-def _map(values: _Step) -> _Step:
-    def mapping(value: Any) -> Any:
-        out: dict[Any, Any] = {}
-        key = None
-        try:
-            for key, v in value.items():
-                out[key] = None if v is None else values(v)
-        except _Invalid as exc:
-            raise exc.at(f"[{key}]") from exc.__cause__
-        return out
-
-    return mapping
-
-
-def _validate(event: str, contract: type[BaseModel], value: dict[str, Any]) -> None:
-    try:
-        contract.model_validate(value)
-    except ValidationError as exc:
-        errors = exc.errors()
-
-        def message(path: str) -> str:
-            problems = "; ".join(
-                f"{_dotted(path, err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
-                for err in errors
-            )
-            return f"{event}: {contract.__name__}: {problems}"
-
-        raise _Invalid(message) from exc
-
-
-def _dotted(path: str, loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in (path, *loc) if part != "")

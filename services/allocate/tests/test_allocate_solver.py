@@ -12,8 +12,16 @@ from hypothesis import strategies as st
 from impact_allocate import ALLOCATE_COMPONENTS
 from impact_allocate.instances import random_candidates
 from impact_allocate.problem import build_candidates
-from impact_allocate.solve import solve_minimax, solve_weighted
+from impact_allocate.solve import Portfolio, solve_minimax, solve_weighted
 from impact_contracts import EvaluateResult
+
+
+def assert_same_optimum(fast: Portfolio, plain: Portfolio) -> None:
+    """The fast path proves the plain MILP's optimum: same status, optima and selection."""
+    assert (fast.status, plain.status) == ("Optimal", "Optimal")
+    assert fast.scenario_optima == pytest.approx(plain.scenario_optima, rel=1e-9)
+    assert fast.objective == pytest.approx(plain.objective, rel=1e-7, abs=1e-7)
+    assert fast.selected == plain.selected
 
 
 @pytest.mark.parametrize(("n", "seed"), [(50, 1), (50, 2), (50, 3), (200, 4), (200, 5)])
@@ -22,10 +30,7 @@ def test_fast_path_matches_plain_milp(n: int, seed: int) -> None:
     budget = float(candidates.cost.sum() * 0.3)
     fast = solve_minimax(candidates, budget, None, "fast")
     plain = solve_minimax(candidates, budget, None, "plain")
-    assert (fast.status, plain.status) == ("Optimal", "Optimal")
-    assert fast.scenario_optima == pytest.approx(plain.scenario_optima, rel=1e-9)
-    assert fast.objective == pytest.approx(plain.objective, rel=1e-7, abs=1e-7)
-    assert fast.selected == plain.selected
+    assert_same_optimum(fast, plain)
 
 
 @pytest.mark.parametrize(("n", "seed"), [(50, 6), (200, 7)])
@@ -60,10 +65,7 @@ def test_fast_matches_plain_on_more_instances(
     budget = float(everything.cost.sum() * budget_share)
     fast = solve_minimax(candidates, budget, min_worst, "fast")
     plain = solve_minimax(candidates, budget, min_worst, "plain")
-    assert (fast.status, plain.status) == ("Optimal", "Optimal")
-    assert fast.scenario_optima == pytest.approx(plain.scenario_optima, rel=1e-9)
-    assert fast.objective == pytest.approx(plain.objective, rel=1e-7, abs=1e-7)
-    assert fast.selected == plain.selected
+    assert_same_optimum(fast, plain)
     if min_worst is not None:
         assert float(candidates.worst[list(fast.selected)].sum()) >= min_worst - 1e-9
 

@@ -16,6 +16,16 @@ CROSS_SECTION: dict[str, Any] = {"outcome_column": "revenue", "treatment_column"
 CONFOUNDERS = ["baseline_revenue", "log_baseline_revenue", "price"]
 
 
+#: the models that measure simulated data (metrics_approximation reads metric deltas)
+SIMULATED = [
+    "experiment",
+    "interrupted_time_series",
+    "synthetic_control",
+    "nearest_neighbour_matching",
+    "subclassification",
+]
+
+
 def simulator(**config: Any) -> Config:
     return {"type": "simulator", "CONFIG": config}
 

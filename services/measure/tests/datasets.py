@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+from impact_measure.models.synth_data import SyntheticControlParams
 
 EFFECT = 3.0
 LEVEL_SHIFT = {"a": 0.0, "b": 10.0, "c": -5.0, "d": 20.0}
@@ -61,3 +64,19 @@ def factor_panel(
 
 def panel_treatment_time(n_periods: int = 120, n_post: int = 20) -> str:
     return str((pd.Timestamp("2024-01-01") + pd.Timedelta(days=n_periods - n_post)).date())
+
+
+#: the columns of ``factor_panel`` and its treated unit, as synthetic control PARAMS
+FACTOR_PANEL_COLUMNS: dict[str, Any] = {
+    "outcome_column": "y",
+    "unit_column": "unit",
+    "time_column": "date",
+    "treated_unit": "u00",
+}
+
+
+def factor_panel_params(**extra: Any) -> SyntheticControlParams:
+    """Synthetic control PARAMS for ``factor_panel``."""
+    return SyntheticControlParams(
+        **FACTOR_PANEL_COLUMNS, treatment_time=panel_treatment_time(), **extra
+    )

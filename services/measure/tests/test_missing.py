@@ -12,9 +12,13 @@ from impact_measure import Measure
 from impact_measure.config import validate_section
 from impact_measure.models.experiment import Experiment, ExperimentParams
 from impact_measure.models.its import InterruptedTimeSeries, ITSParams
-from impact_measure.models.synthetic_control import SyntheticControl, SyntheticControlParams
+from impact_measure.models.synthetic_control import SyntheticControl
 
-from services.measure.tests.datasets import factor_panel, panel_treatment_time, retail
+from services.measure.tests.datasets import (
+    factor_panel,
+    factor_panel_params,
+    retail,
+)
 
 
 def with_gaps():
@@ -77,21 +81,10 @@ def test_its_drop_rows():
     assert result.diagnostics["missing"]["rows_dropped"] == 1
 
 
-def sc_params(**extra):
-    return SyntheticControlParams(
-        outcome_column="y",
-        unit_column="unit",
-        time_column="date",
-        treated_unit="u00",
-        treatment_time=panel_treatment_time(),
-        **extra,
-    )
-
-
 def test_one_nan_in_one_donor_drops_that_donor_by_default():
     frame = factor_panel(seed=3, effect=5.0)
     frame.loc[frame.index[frame["unit"] == "u07"][10], "y"] = np.nan
-    result = SyntheticControl().estimate(frame, sc_params(), seed=0)
+    result = SyntheticControl().estimate(frame, factor_panel_params(), seed=0)
     assert result.n_control == 28
     assert result.sample_size == 29 * 120
     assert result.diagnostics["missing"] == {
@@ -106,14 +99,14 @@ def test_sc_error_policy_and_a_missing_treated_value():
     frame = factor_panel(seed=3)
     frame.loc[frame.index[frame["unit"] == "u07"][10], "y"] = np.nan
     with pytest.raises(ConfigError) as info:
-        SyntheticControl().estimate(frame, sc_params(missing="error"), seed=0)
+        SyntheticControl().estimate(frame, factor_panel_params(missing="error"), seed=0)
     assert str(info.value) == (
         "MEASUREMENT.PARAMS.missing: 1 of 3600 rows have missing or infinite values (y: 1); "
         "fix the data or set MEASUREMENT.PARAMS.missing: drop_rows or drop_units"
     )
     frame.loc[frame.index[frame["unit"] == "u00"][:2], "y"] = np.nan
     with pytest.raises(ConfigError) as info:
-        SyntheticControl().estimate(frame, sc_params(), seed=0)
+        SyntheticControl().estimate(frame, factor_panel_params(), seed=0)
     assert str(info.value) == (
         "MEASUREMENT.PARAMS.missing: treated unit 'u00' has missing values in 2 rows; "
         "drop_units drops donor units only: fix the data or set missing: drop_rows"

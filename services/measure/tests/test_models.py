@@ -8,13 +8,8 @@ from typing import Any
 import pytest
 from impact_contracts import MeasureResult
 
-SIMULATED = [
-    "experiment",
-    "interrupted_time_series",
-    "synthetic_control",
-    "nearest_neighbour_matching",
-    "subclassification",
-]
+from services.measure.tests.conftest import SIMULATED
+
 # Tolerance: an absolute bound per model (about 3 sampling SDs at these sizes, measured).
 TOLERANCE = {
     "experiment": 3.0,

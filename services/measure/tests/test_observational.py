@@ -6,12 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from impact_contracts import ComponentError
+from impact_measure.models.blocks import optimal_trimming_bound
 from impact_measure.models.matching import MatchingParams, NearestNeighbourMatching
-from impact_measure.models.subclassification import (
-    Subclassification,
-    SubclassificationParams,
-    optimal_trimming_bound,
-)
+from impact_measure.models.subclassification import Subclassification, SubclassificationParams
 
 from services.measure.tests.datasets import EFFECT, retail
 

@@ -24,8 +24,11 @@ Each check: the published figure inside the 95 % CI and the estimate within 20 %
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pytest
+from impact_measure.models.base import Estimate
 from impact_measure.models.experiment import Experiment, ExperimentParams
 from impact_measure.models.matching import MatchingParams, NearestNeighbourMatching
 from impact_measure.models.subclassification import Subclassification, SubclassificationParams
@@ -76,6 +79,19 @@ def assert_reproduces(estimate, published: float) -> None:
     assert abs(estimate.effect - published) < 0.2 * abs(published)
 
 
+def reproduced_on_cps(frame: pd.DataFrame, model: Any, params_class: Any) -> Estimate:
+    """``model``'s estimate on NSW treated vs CPS-1 controls with the Dehejia-Wahba
+    covariates, checked to reproduce the experimental benchmark."""
+    params = params_class(
+        outcome_column="re78", treatment_column="treat", covariate_columns=DEHEJIA_WAHBA_CPS
+    )
+    result: Estimate = model.estimate(frame, params, seed=0)
+    print(f"NSW vs CPS-1, {type(model).__name__}: {result.effect:.0f} "
+          f"[{result.ci_lower:.0f}, {result.ci_upper:.0f}]")  # fmt: skip
+    assert_reproduces(result, NSW_EXPERIMENTAL_EFFECT)
+    return result
+
+
 def test_nsw_experiment_gives_the_published_benchmark():
     nsw = causaldata.nsw_mixtape.load_pandas().data
     params = ExperimentParams(outcome_column="re78", treatment_column="treat")
@@ -88,13 +104,7 @@ def test_nsw_experiment_gives_the_published_benchmark():
 @pytest.mark.slow
 def test_subclassification_recovers_the_experiment_from_cps_controls():
     frame = nsw_treated_vs_cps()
-    params = SubclassificationParams(
-        outcome_column="re78", treatment_column="treat", covariate_columns=DEHEJIA_WAHBA_CPS
-    )
-    result = Subclassification().estimate(frame, params, seed=0)
-    print(f"NSW vs CPS-1, subclassification: {result.effect:.0f} "
-          f"[{result.ci_lower:.0f}, {result.ci_upper:.0f}]")  # fmt: skip
-    assert_reproduces(result, NSW_EXPERIMENTAL_EFFECT)
+    result = reproduced_on_cps(frame, Subclassification(), SubclassificationParams)
     diagnostics = result.diagnostics
     assert diagnostics["estimand"] == "ATT"
     trimming = diagnostics["trimming"]
@@ -111,14 +121,7 @@ def test_subclassification_recovers_the_experiment_from_cps_controls():
 
 @pytest.mark.slow
 def test_matching_recovers_the_experiment_from_cps_controls():
-    frame = nsw_treated_vs_cps()
-    params = MatchingParams(
-        outcome_column="re78", treatment_column="treat", covariate_columns=DEHEJIA_WAHBA_CPS
-    )
-    result = NearestNeighbourMatching().estimate(frame, params, seed=0)
-    print(f"NSW vs CPS-1, matching: {result.effect:.0f} "
-          f"[{result.ci_lower:.0f}, {result.ci_upper:.0f}]")  # fmt: skip
-    assert_reproduces(result, NSW_EXPERIMENTAL_EFFECT)
+    result = reproduced_on_cps(nsw_treated_vs_cps(), NearestNeighbourMatching(), MatchingParams)
     overlap = result.diagnostics["overlap"]
     assert overlap["treated_outside_control_support"] == 0.0
     assert overlap["controls_outside_treated_support"] > 0.5

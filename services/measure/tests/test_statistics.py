@@ -14,15 +14,10 @@ from impact_measure.models.metrics_approximation import (
     MetricsApproximationParams,
 )
 
+from services.measure.tests.conftest import SIMULATED
+
 REPS = 50
 MIN_COVERED = 44
-SIMULATED = [
-    "experiment",
-    "interrupted_time_series",
-    "synthetic_control",
-    "nearest_neighbour_matching",
-    "subclassification",
-]
 
 
 def repeat(run, build, model, effect):

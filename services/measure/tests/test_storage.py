@@ -15,6 +15,7 @@ from impact_measure import Measure
 from impact_measure.service import Settings, build_handler
 from impact_measure.storage import RESULTS_FILE, confine, storage_root
 from impact_runtime import FakeBus, JsonCodec, Service
+from impact_runtime.stage import stage_handler
 
 from services.measure.tests.conftest import config_for
 
@@ -104,9 +105,8 @@ def test_confine_resolves_inside_the_given_root(tmp_path: Path) -> None:
 
 async def test_the_service_fails_the_stage_and_writes_nothing(root: Path, tmp_path: Path) -> None:
     settings = Settings(bootstrap_servers="127.0.0.1:9", processing_guarantee="at_least_once")
-    service = Service(
-        settings, ["measure_requested"], build_handler(settings), failure_stage="measure"
-    )
+    handle = stage_handler(build_handler(settings))
+    service = Service(settings, ["measure_requested"], handle, failure_stage="measure")
     service.codec = JsonCodec()
     bus = FakeBus(service)
     command = {

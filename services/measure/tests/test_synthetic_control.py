@@ -18,21 +18,10 @@ from scipy import stats
 from statsmodels.regression.linear_model import OLS
 from statsmodels.tools.tools import add_constant
 
-from services.measure.tests.datasets import factor_panel, panel_treatment_time
+from services.measure.tests.datasets import factor_panel, factor_panel_params, panel_treatment_time
 
 REPS, BAND = 200, (184, 196)  # 95% of 200 +- 2 binomial SDs
 EFFECT = 5.0
-
-
-def params(**extra: object) -> SyntheticControlParams:
-    return SyntheticControlParams(
-        outcome_column="y",
-        unit_column="unit",
-        time_column="date",
-        treated_unit="u00",
-        treatment_time=panel_treatment_time(),
-        **extra,
-    )
 
 
 def hcw_interval(frame: pd.DataFrame, alpha: float = 0.05) -> tuple[float, float, float]:
@@ -50,7 +39,9 @@ def hcw_interval(frame: pd.DataFrame, alpha: float = 0.05) -> tuple[float, float
 
 
 def test_interval_is_proper_and_contains_the_estimate():
-    result = SyntheticControl().estimate(factor_panel(1, effect=EFFECT), params(), seed=0)
+    result = SyntheticControl().estimate(
+        factor_panel(1, effect=EFFECT), factor_panel_params(), seed=0
+    )
     assert result.ci_lower < result.effect < result.ci_upper
     assert result.ci_lower < EFFECT < result.ci_upper
     assert result.p_value == pytest.approx(1 / 30)  # the treated unit ranks first of 30
@@ -71,22 +62,22 @@ def test_interval_is_proper_and_contains_the_estimate():
 def test_the_interval_is_the_inverted_placebo_test():
     """Effects at the CI edges have placebo p just above alpha; outside, at most alpha."""
     frame = factor_panel(3, effect=EFFECT)
-    result = SyntheticControl().estimate(frame, params(), seed=0)
+    result = SyntheticControl().estimate(frame, factor_panel_params(), seed=0)
     post = frame["date"] >= panel_treatment_time()
     treated = frame["unit"] == "u00"
     for edge, inside in [(result.ci_lower, 1e-6), (result.ci_upper, -1e-6)]:
         for shift, accepted in [(inside, True), (-inside * 1e3, False)]:
             shifted = frame.assign(y=frame["y"] - (edge + shift) * (post & treated))
-            p_value = SyntheticControl().estimate(shifted, params(), seed=0).p_value
+            p_value = SyntheticControl().estimate(shifted, factor_panel_params(), seed=0).p_value
             assert p_value is not None and (p_value > 0.05) is accepted
 
 
 def test_results_do_not_depend_on_the_callers_seed():
     frame = factor_panel(2, effect=EFFECT)
-    first = SyntheticControl().estimate(frame, params(), seed=0)
-    second = SyntheticControl().estimate(frame, params(), seed=987_654)
+    first = SyntheticControl().estimate(frame, factor_panel_params(), seed=0)
+    second = SyntheticControl().estimate(frame, factor_panel_params(), seed=987_654)
     assert first == second
-    other = SyntheticControl().estimate(frame, params(permutation_seed=5), seed=0)
+    other = SyntheticControl().estimate(frame, factor_panel_params(permutation_seed=5), seed=0)
     assert other.effect == first.effect and other.ci_lower == first.ci_lower
     assert other.diagnostics["conformal"]["interval"] != first.diagnostics["conformal"]["interval"]
 
@@ -96,7 +87,7 @@ def test_near_perfect_fit_still_covers_the_truth():
     covered = 0
     for seed in range(20):
         frame = factor_panel(seed, effect=EFFECT, noise=0.01)
-        result = SyntheticControl().estimate(frame, params(), seed=seed)
+        result = SyntheticControl().estimate(frame, factor_panel_params(), seed=seed)
         assert result.ci_upper - result.ci_lower > 0
         covered += result.ci_lower <= EFFECT <= result.ci_upper
     assert covered >= 18
@@ -104,7 +95,7 @@ def test_near_perfect_fit_still_covers_the_truth():
 
 def test_few_donors_fall_back_to_the_conformal_interval_with_a_warning():
     frame = factor_panel(4, effect=EFFECT, n_units=12)
-    result = SyntheticControl().estimate(frame, params(), seed=0)
+    result = SyntheticControl().estimate(frame, factor_panel_params(), seed=0)
     assert result.diagnostics["warnings"] == [
         "the placebo test cannot reject at alpha=0.05: 11 placebos give a smallest p-value of "
         "1/12 = 0.0833; the CI is the conformal interval instead"
@@ -122,11 +113,11 @@ def test_few_donors_fall_back_to_the_conformal_interval_with_a_warning():
 def test_a_level_outside_the_donors_range_is_demeaned_by_default():
     frame = factor_panel(5, effect=EFFECT)
     frame.loc[frame["unit"] == "u00", "y"] += 100.0
-    levels = SyntheticControl().estimate(frame, params(intercept=False), seed=0)
+    levels = SyntheticControl().estimate(frame, factor_panel_params(intercept=False), seed=0)
     assert levels.diagnostics["warnings"][0].startswith("the treated unit's pre-period mean 1")
     assert levels.diagnostics["warnings"][0].endswith("consider intercept: true")
     assert levels.effect - EFFECT > 10
-    auto = SyntheticControl().estimate(frame, params(), seed=0)
+    auto = SyntheticControl().estimate(frame, factor_panel_params(), seed=0)
     assert auto.diagnostics["intercept"] is True
     assert auto.diagnostics["intercept_choice"] == (
         "auto: the treated unit's pre-period mean is outside the donors' range, so every "
@@ -135,7 +126,9 @@ def test_a_level_outside_the_donors_range_is_demeaned_by_default():
     assert auto.diagnostics["warnings"] == []
     assert auto.ci_lower < EFFECT < auto.ci_upper
     assert abs(auto.effect - EFFECT) < 1
-    inside = SyntheticControl().estimate(factor_panel(5, effect=EFFECT), params(), seed=0)
+    inside = SyntheticControl().estimate(
+        factor_panel(5, effect=EFFECT), factor_panel_params(), seed=0
+    )
     assert inside.diagnostics["intercept"] is False
 
 
@@ -148,7 +141,7 @@ def test_predictors_match_the_treated_unit_and_report_their_balance():
         {"column": "y", "periods": ["2024-03-15", "2024-04-01"]},  # pre period: to 2024-04-09
         {"column": "x"},
     ]
-    result = SyntheticControl().estimate(frame, params(predictors=predictors), seed=0)
+    result = SyntheticControl().estimate(frame, factor_panel_params(predictors=predictors), seed=0)
     balance = result.diagnostics["predictors"]
     assert [p["column"] for p in balance] == ["y", "y", "x"]
     assert sum(p["v_weight"] for p in balance) == pytest.approx(1.0)
@@ -160,13 +153,15 @@ def test_predictors_match_the_treated_unit_and_report_their_balance():
 def test_predictor_periods_missing_from_the_data_are_refused():
     predictors = [{"column": "y", "periods": ["1999-01-01"]}]
     with pytest.raises(ConfigError) as info:
-        SyntheticControl().estimate(factor_panel(6), params(predictors=predictors), seed=0)
+        SyntheticControl().estimate(
+            factor_panel(6), factor_panel_params(predictors=predictors), seed=0
+        )
     assert str(info.value) == (
         "MEASUREMENT.PARAMS.predictors[0]: no period of 'y' matches ['1999-01-01']"
     )
     late = [{"column": "y", "start": "2024-04-01", "end": "2024-04-15"}]
     with pytest.raises(ConfigError) as info:
-        SyntheticControl().estimate(factor_panel(6), params(predictors=late), seed=0)
+        SyntheticControl().estimate(factor_panel(6), factor_panel_params(predictors=late), seed=0)
     assert str(info.value) == (
         "MEASUREMENT.PARAMS.predictors[0]: periods ['2024-04-01', '2024-04-15'] reach into the "
         "post period; predictors must be measured before treatment_time"
@@ -199,7 +194,9 @@ def monte_carlo(effect: float, seed: int, intercept: bool | str) -> dict[str, fl
     rows = []
     for rep in range(REPS):
         frame = factor_panel(seed + rep, effect=effect)
-        result = SyntheticControl().estimate(frame, params(intercept=intercept), seed=rep)
+        result = SyntheticControl().estimate(
+            frame, factor_panel_params(intercept=intercept), seed=rep
+        )
         low, high = result.diagnostics["conformal"]["interval"]
         _, hcw_low, hcw_high = hcw_interval(frame)
         rows.append(

@@ -18,7 +18,7 @@ from impact_orchestrator.manifest import Registries, load_manifest
 
 from runtime.tests.harness import topic_of
 from services.orchestrator.tests.conftest import WriteYaml
-from services.orchestrator.tests.fakes import RELEASE_HANGING, measure_config
+from services.orchestrator.tests.fakes import RELEASE_HANGING, four_initiatives, measure_config
 
 RUN_ID = "run-deadline"
 ENVELOPE = ("schema_version", "run_id", "event_id", "causation_id", "produced_at")
@@ -26,15 +26,7 @@ ENVELOPE = ("schema_version", "run_id", "event_id", "causation_id", "produced_at
 
 def straggler_manifest(write_yaml: WriteYaml, policy: str, deadline_s: float) -> Path:
     """a to d answer at once; e's pilot measurement never arrives before the deadline."""
-    effects = {"a": (2.0, 2.5), "b": (1.0, 1.0), "c": (3.0, 2.0), "d": (0.5, 0.4)}
-    entries = [
-        {
-            "initiative_id": i,
-            "cost_to_scale": cost,
-            "measure_config": measure_config(effect=pilot, scale_effect=scale),
-        }
-        for (i, (pilot, scale)), cost in zip(effects.items(), [10.0, 20.0, 25.0, 5.0], strict=True)
-    ]
+    entries = four_initiatives()
     entries.append(
         {"initiative_id": "e", "cost_to_scale": 1.0, "measure_config": measure_config(hang="pilot")}
     )

@@ -118,3 +118,16 @@ def measure_config(model: str = "experiment", **params: Any) -> dict[str, Any]:
         "DATA": {"SOURCE": {"type": "simulator", "CONFIG": {"seed": 1}}},
         "MEASUREMENT": {"MODEL": model, "PARAMS": params},
     }
+
+
+def four_initiatives() -> list[dict[str, Any]]:
+    """Initiatives a to d of the fake manifests: each measures its (pilot, scale) effect."""
+    effects = {"a": (2.0, 2.5), "b": (1.0, 1.0), "c": (3.0, 2.0), "d": (0.5, 0.4)}
+    return [
+        {
+            "initiative_id": i,
+            "cost_to_scale": cost,
+            "measure_config": measure_config(effect=pilot, scale_effect=scale),
+        }
+        for (i, (pilot, scale)), cost in zip(effects.items(), [10.0, 20.0, 25.0, 5.0], strict=True)
+    ]

@@ -17,8 +17,8 @@ from impact_orchestrator.changelog import (
     encode_part,
     key_home,
     record_key,
-    restore_runs,
 )
+from impact_orchestrator.changelog_restore import restore_runs
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.store import RunStore
 

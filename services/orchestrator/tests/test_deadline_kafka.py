@@ -3,16 +3,16 @@ the service's own ticks fire the deadline, exactly as in embedded mode."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from impact_orchestrator.service import Settings, build_service
+from impact_orchestrator.service import build_service
 from impact_runtime import JsonCodec
 
 from runtime.tests.harness import KafkaHarness
 from services.orchestrator.tests.deadline_cases import DeadlineCases
+from services.orchestrator.tests.kafka_settings import settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -26,17 +26,7 @@ class TestDeadlineOnKafka(DeadlineCases):
 
     @asynccontextmanager
     async def orchestrator(self) -> AsyncIterator[KafkaHarness]:
-        tag = uuid.uuid4().hex[:10]
-        settings = Settings(
-            bootstrap_servers=self.bootstrap,
-            topic_prefix=f"dl{tag}.",
-            group_id=f"dl-{tag}",
-            changelog_topic=f"dl{tag}.orchestrator.changelog",
-            topic_partitions=1,
-            log_format="console",
-            log_level="WARNING",
-            tick_interval_s=0.2,
-        )
+        settings = settings_for(self.bootstrap, "dl")
         service = build_service(settings)
         service.codec = JsonCodec()
         async with service:

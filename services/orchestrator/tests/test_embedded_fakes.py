@@ -11,19 +11,11 @@ from impact_orchestrator import run_embedded
 from impact_orchestrator.manifest import Registries, load_manifest
 
 from services.orchestrator.tests.conftest import WriteYaml
-from services.orchestrator.tests.fakes import measure_config
+from services.orchestrator.tests.fakes import four_initiatives, measure_config
 
 
 def write_manifest(write_yaml: WriteYaml, estimates: str = "raw") -> Path:
-    effects = {"a": (2.0, 2.5), "b": (1.0, 1.0), "c": (3.0, 2.0), "d": (0.5, 0.4)}
-    entries = [
-        {
-            "initiative_id": i,
-            "cost_to_scale": cost,
-            "measure_config": measure_config(effect=pilot, scale_effect=scale),
-        }
-        for (i, (pilot, scale)), cost in zip(effects.items(), [10.0, 20.0, 25.0, 5.0], strict=True)
-    ]
+    entries = four_initiatives()
     entries.append(
         {"initiative_id": "e", "cost_to_scale": 1.0, "measure_config": measure_config(fail="pilot")}
     )

@@ -14,7 +14,8 @@ import yaml
 from impact_measure.cache import COUNTS
 from impact_orchestrator import run_embedded
 from impact_orchestrator.manifest import Registries, default_registries, load_manifest
-from impact_orchestrator.workers import PRELOAD, PROCESS_MIN_CALLS, EmbeddedStats, _pickled
+from impact_orchestrator.worker_processes import PRELOAD, pickled_registries
+from impact_orchestrator.workers import PROCESS_MIN_CALLS, EmbeddedStats
 
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.deadline_cases import straggler_manifest
@@ -108,7 +109,7 @@ def test_a_worker_process_loads_the_measure_components_only() -> None:
     """Workers run measurements only: their registries and the fork server's imports leave
     the evaluate and allocate components (PuLP among them, ~1 CPU-s) out."""
     registries = default_registries()
-    blob = _pickled(registries)
+    blob = pickled_registries(registries)
     assert blob is not None
     for_workers = pickle.loads(blob)
     assert for_workers.measure.names() == registries.measure.names()

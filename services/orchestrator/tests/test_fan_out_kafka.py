@@ -12,12 +12,13 @@ import pytest
 from impact_orchestrator.manifest import load_manifest
 from impact_orchestrator.service import FAN_OUT_TRANSACTION_TIMEOUT_MS, build_service
 from impact_runtime import JsonCodec
-from impact_schemas.kafka import MIB
+from impact_runtime.kafka_config import MIB
 
 from bench.manifests import manifest_document
 from runtime.tests.kafka_io import CommittedReader, committed_offsets, produce
 from runtime.tests.test_fanout_kafka import count_replays
-from services.orchestrator.tests.test_service_kafka import envelope, settings_for
+from services.orchestrator.tests.kafka_settings import settings_for
+from services.orchestrator.tests.test_service_kafka import envelope
 
 pytestmark = pytest.mark.integration
 

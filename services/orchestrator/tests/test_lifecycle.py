@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from impact_orchestrator.changelog import restore_runs
+from impact_orchestrator.changelog_restore import restore_runs
 from impact_orchestrator.lifecycle import DAY_S
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.store import RunStore

@@ -21,8 +21,9 @@ from impact_runtime import JsonCodec, Service
 
 from runtime.tests.kafka_io import CommittedReader, produce, read_all
 from services.orchestrator.tests.conftest import WriteYaml
+from services.orchestrator.tests.kafka_settings import settings_for
 from services.orchestrator.tests.test_embedded_fakes import write_manifest
-from services.orchestrator.tests.test_service_kafka import envelope, settings_for
+from services.orchestrator.tests.test_service_kafka import envelope
 from tests.support.kafka import wait_for
 
 pytestmark = pytest.mark.integration
@@ -107,11 +108,16 @@ def lifecycle_manifest(
     return loaded.model_copy(update=keys).to_event_payload()
 
 
+@pytest.fixture
+def run(kafka_bootstrap: str, registries: Registries) -> Run:
+    """A run on the broker whose orchestrators read the clock the test sets."""
+    return Run(kafka_bootstrap, registries, Clock())
+
+
 async def test_the_approval_deadline_in_days_ends_a_run_restored_while_it_waited(
-    kafka_bootstrap: str, write_yaml: WriteYaml, registries: Registries
+    run: Run, write_yaml: WriteYaml, registries: Registries
 ) -> None:
-    clock = Clock()
-    run = Run(kafka_bootstrap, registries, clock)
+    clock = run.clock
     manifest = lifecycle_manifest(write_yaml, registries, approval="required", approval_days=3.0)
     async with run.orchestrator():
         await run.send("manifest_submitted", manifest)
@@ -138,10 +144,9 @@ async def test_the_approval_deadline_in_days_ends_a_run_restored_while_it_waited
 
 
 async def test_an_amended_run_waits_days_for_scale_data_and_ends_with_what_came(
-    kafka_bootstrap: str, write_yaml: WriteYaml, registries: Registries
+    run: Run, write_yaml: WriteYaml, registries: Registries
 ) -> None:
-    clock = Clock()
-    run = Run(kafka_bootstrap, registries, clock)
+    clock = run.clock
     manifest = lifecycle_manifest(write_yaml, registries, approval="required", scale_days=10.0)
     for spec in manifest["initiatives"]:  # their data has no scale sample: it comes later
         spec["measure_config"] = {**spec["measure_config"], "DATA": {"SOURCE": FILE}}

@@ -31,6 +31,11 @@ def errors_of(path: Path, registries: Registries, data_root: Path | None = None)
     return caught.value.errors
 
 
+def errors_for(write_yaml: WriteYaml, registries: Registries, **override: Any) -> list[str]:
+    """The errors of ``manifest.yaml`` holding ``manifest(**override)``."""
+    return errors_of(write_yaml("manifest.yaml", manifest(**override)), registries)
+
+
 def initiative(initiative_id: str, config: Any, cost: Any = 10.0) -> dict[str, Any]:
     return {"initiative_id": initiative_id, "cost_to_scale": cost, "measure_config": config}
 
@@ -49,14 +54,6 @@ RUN_LEVEL_CASES = [
     ({"budjet": 5}, "manifest.yaml: budjet: unknown key"),
     ({"INITIATIVES": []}, "manifest.yaml: INITIATIVES: must have at least 1 item(s)"),
 ]
-
-
-@pytest.mark.parametrize(("override", "expected"), RUN_LEVEL_CASES)
-def test_run_level_errors(
-    override: dict[str, Any], expected: str, write_yaml: WriteYaml, registries: Registries
-) -> None:
-    path = write_yaml("manifest.yaml", manifest(**override))
-    assert errors_of(path, registries) == [expected]
 
 
 def test_missing_budget_is_named(write_yaml: WriteYaml, registries: Registries) -> None:
@@ -154,12 +151,11 @@ STAGE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("override", "expected"), STAGE_CASES)
-def test_stage_errors(
+@pytest.mark.parametrize(("override", "expected"), [*RUN_LEVEL_CASES, *STAGE_CASES])
+def test_run_level_and_stage_errors(
     override: dict[str, Any], expected: str, write_yaml: WriteYaml, registries: Registries
 ) -> None:
-    path = write_yaml("manifest.yaml", manifest(**override))
-    assert errors_of(path, registries) == [expected]
+    assert errors_for(write_yaml, registries, **override) == [expected]
 
 
 def test_stage_file_errors_name_the_stage_file(

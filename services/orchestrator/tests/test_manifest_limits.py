@@ -18,7 +18,12 @@ from impact_orchestrator.manifest.limits import (
 
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.fakes import measure_config
-from services.orchestrator.tests.test_manifest_errors import errors_of, initiative, manifest
+from services.orchestrator.tests.test_manifest_errors import (
+    errors_for,
+    errors_of,
+    initiative,
+    manifest,
+)
 
 
 def test_the_documented_values() -> None:
@@ -51,8 +56,7 @@ RUN_LEVEL_LIMITS = [
 def test_run_level_limits(
     override: dict[str, Any], expected: str, write_yaml: WriteYaml, registries: Registries
 ) -> None:
-    path = write_yaml("manifest.yaml", manifest(**override))
-    assert errors_of(path, registries) == [expected]
+    assert errors_for(write_yaml, registries, **override) == [expected]
 
 
 def test_the_largest_allowed_values_are_accepted(

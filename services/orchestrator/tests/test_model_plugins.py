@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from services.orchestrator.tests.plugin_site import install_plugin_module
+
 PLUGIN = '''
 from typing import ClassVar
 
@@ -67,15 +69,11 @@ def copy_data(folder: Path) -> None:
 
 
 def install_plugin(site: Path) -> None:
-    """A minimal installed distribution: the module plus its dist-info with entry points."""
-    (site / "impact_means_plugin.py").write_text(PLUGIN)
-    info = site / "impact_means_plugin-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: impact-means-plugin\nVersion: 0.1\n"
-    )
-    (info / "entry_points.txt").write_text(
-        "[impact_engine.models]\ndifference_of_means = impact_means_plugin:DifferenceOfMeans\n"
+    install_plugin_module(
+        site,
+        "impact_means_plugin",
+        PLUGIN,
+        "[impact_engine.models]\ndifference_of_means = impact_means_plugin:DifferenceOfMeans\n",
     )
 
 
@@ -158,7 +156,7 @@ def test_a_plugin_model_result_carries_its_design_and_name(tmp_path: Path) -> No
 
 
 def test_without_the_plugin_the_manifest_names_every_known_model(tmp_path: Path) -> None:
-    from impact_orchestrator.manifest.measure_config import model_names
+    from impact_measure.api import model_names
 
     names = model_names()
     assert names[:2] == ["experiment", "interrupted_time_series"]

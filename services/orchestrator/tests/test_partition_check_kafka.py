@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -28,21 +27,13 @@ from impact_runtime.outage import kafka_outage
 from impact_schemas.catalog import topic_for
 
 from services.orchestrator.tests.fakes import FAKE_REGISTRIES
+from services.orchestrator.tests.kafka_settings import settings_for
 
 pytestmark = pytest.mark.integration
 
 
-def settings_for(bootstrap: str) -> Settings:
-    tag = uuid.uuid4().hex[:10]
-    return Settings(
-        bootstrap_servers=bootstrap,
-        topic_prefix=f"pc{tag}.",
-        group_id=f"pc-{tag}",
-        changelog_topic=f"pc{tag}.orchestrator.changelog",
-        topic_partitions=2,
-        log_format="console",
-        log_level="WARNING",
-    )
+def two_partitions(bootstrap: str) -> Settings:
+    return settings_for(bootstrap, "pc", topic_partitions=2, tick_interval_s=1.0)
 
 
 async def create(bootstrap: str, counts: dict[str, int]) -> None:
@@ -55,7 +46,7 @@ async def create(bootstrap: str, counts: dict[str, int]) -> None:
 
 
 async def test_inputs_with_different_partition_counts_are_refused(kafka_bootstrap: str) -> None:
-    settings = settings_for(kafka_bootstrap)
+    settings = two_partitions(kafka_bootstrap)
     failed = topic_for("stage_failed", settings.topic_prefix)
     await create(kafka_bootstrap, {failed: 3})
     service = build_service(settings)
@@ -68,7 +59,7 @@ async def test_inputs_with_different_partition_counts_are_refused(kafka_bootstra
 
 
 async def test_the_changelog_follows_the_inputs_partition_count(kafka_bootstrap: str) -> None:
-    settings = settings_for(kafka_bootstrap)
+    settings = two_partitions(kafka_bootstrap)
     await create(kafka_bootstrap, {topic_for(e, settings.topic_prefix): 4 for e in INPUTS})
     orchestrator = Orchestrator(settings, registries=FAKE_REGISTRIES)
     service = build_service(settings, orchestrator)
@@ -99,7 +90,7 @@ def test_a_topic_without_metadata_yet_is_retriable_not_zero_partitions() -> None
 
 
 async def test_inputs_grown_past_the_changelog_keep_its_count(kafka_bootstrap: str) -> None:
-    settings = settings_for(kafka_bootstrap)
+    settings = two_partitions(kafka_bootstrap)
     inputs = {topic_for(e, settings.topic_prefix): 4 for e in INPUTS}
     await create(kafka_bootstrap, {**inputs, settings.changelog_topic: 2})
     orchestrator = Orchestrator(settings, registries=FAKE_REGISTRIES)
@@ -112,7 +103,7 @@ async def test_inputs_grown_past_the_changelog_keep_its_count(kafka_bootstrap: s
 async def test_inputs_with_fewer_partitions_than_the_changelog_are_refused(
     kafka_bootstrap: str,
 ) -> None:
-    settings = settings_for(kafka_bootstrap)
+    settings = two_partitions(kafka_bootstrap)
     await create(kafka_bootstrap, {settings.changelog_topic: 3})  # the inputs get 2
     service = build_service(settings)
     with pytest.raises(ConfigError, match="have fewer partitions than the changelog") as info:
@@ -139,7 +130,7 @@ async def test_a_grown_changelog_is_refused_and_nothing_is_lost(kafka_bootstrap:
     sit on their runs' owner partitions. The orchestrator refuses to run with one line
     naming the topic, the counts and the procedure; it is never ready, counts and logs it,
     writes nothing and commits no input offset (decision 0079)."""
-    settings = settings_for(kafka_bootstrap)
+    settings = two_partitions(kafka_bootstrap)
     inputs = [topic_for(e, settings.topic_prefix) for e in INPUTS]
     changelog = settings.changelog_topic
     await create(kafka_bootstrap, {**dict.fromkeys(inputs, 2), changelog: 2})

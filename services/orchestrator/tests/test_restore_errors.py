@@ -12,8 +12,8 @@ from impact_orchestrator.changelog import (
     encode_part,
     every_part,
     record_key,
-    restore_records,
 )
+from impact_orchestrator.changelog_restore import restore_records
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.service import ChangelogChanged, Orchestrator, Settings
 from impact_runtime import Incoming, Reject

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from impact_orchestrator import run_embedded
-from impact_orchestrator.changelog import restore_runs
+from impact_orchestrator.changelog_restore import restore_runs
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
 from impact_orchestrator.manifest import Registries, load_manifest

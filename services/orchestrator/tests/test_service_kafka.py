@@ -14,30 +14,17 @@ from impact_orchestrator import run_embedded
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
 from impact_orchestrator.manifest import Registries, load_manifest
-from impact_orchestrator.service import Orchestrator, Settings, build_service
+from impact_orchestrator.service import Orchestrator, build_service
 from impact_runtime import JsonCodec
 
 from runtime.tests.kafka_io import CommittedReader, as_json, produce
 from runtime.tests.outages import Broker
 from services.orchestrator.tests.conftest import WriteYaml
+from services.orchestrator.tests.kafka_settings import settings_for
 from services.orchestrator.tests.test_embedded_fakes import write_manifest
 from tests.support.kafka import wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def settings_for(bootstrap: str) -> Settings:
-    tag = uuid.uuid4().hex[:10]
-    return Settings(
-        bootstrap_servers=bootstrap,
-        topic_prefix=f"orc{tag}.",
-        group_id=f"orc-{tag}",
-        changelog_topic=f"orc{tag}.orchestrator.changelog",
-        topic_partitions=1,
-        log_format="console",
-        log_level="WARNING",
-        tick_interval_s=0.2,
-    )
 
 
 def envelope(run_id: str, payload: dict[str, Any]) -> bytes:

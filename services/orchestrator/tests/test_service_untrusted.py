@@ -8,7 +8,7 @@ import itertools
 import json
 from typing import Any
 
-from impact_orchestrator.changelog import restore_runs
+from impact_orchestrator.changelog_restore import restore_runs
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
 from impact_orchestrator.manifest import load_manifest

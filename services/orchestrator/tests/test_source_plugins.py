@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from services.orchestrator.tests.plugin_site import install_plugin_module
+
 PLUGIN = '''
 from typing import ClassVar
 
@@ -41,15 +43,11 @@ class RowsSource:
 
 
 def install_plugin(site: Path) -> None:
-    """A minimal installed distribution: the module plus its dist-info with entry points."""
-    (site / "impact_rows_plugin.py").write_text(PLUGIN)
-    info = site / "impact_rows_plugin-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: impact-rows-plugin\nVersion: 0.1\n"
-    )
-    (info / "entry_points.txt").write_text(
-        "[impact_engine.sources]\nrows = impact_rows_plugin:RowsSource\n"
+    install_plugin_module(
+        site,
+        "impact_rows_plugin",
+        PLUGIN,
+        "[impact_engine.sources]\nrows = impact_rows_plugin:RowsSource\n",
     )
 
 

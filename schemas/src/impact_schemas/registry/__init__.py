@@ -2,7 +2,7 @@
 
 Importing this package never imports Kafka or Starlette, and imports the client (httpx) only
 when ``RegistryClient`` is first used, so the server starts without it;
-``python -m impact_schemas.registry`` starts the server.
+``python -m impact_registry`` starts the server.
 """
 
 from typing import TYPE_CHECKING, Any

@@ -8,34 +8,28 @@ a 5xx, goes to the next, with backoff, until ``failover_timeout_s`` has passed.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import time
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
-from impact_contracts import ConfigError
 
-from impact_schemas.registry.errors import (
-    CONTENT_TYPE,
-    UNKNOWN_CODE,
-    RegistryError,
-    RegistryUnavailable,
-)
+from impact_schemas.registry.errors import CONTENT_TYPE
 from impact_schemas.registry.references import (
     SchemaReference,
     references_from_json,
     references_json,
 )
+from impact_schemas.registry.settings import RegistrySettings
+from impact_schemas.registry.transport import AUTH_ENV, URL_ENV, FailoverTransport, flags
 
 __all__ = [
     "AUTH_ENV",
-    "CONTENT_TYPE",
     "URL_ENV",
+    "CONTENT_TYPE",
     "RegisteredSchema",
     "RegistryClient",
     "SchemaReference",
@@ -43,9 +37,6 @@ __all__ = [
     "canonical",
     "schema_text",
 ]
-URL_ENV = "SCHEMA_REGISTRY_URL"
-#: ``user:password`` for HTTP basic auth (Confluent's ``basic.auth.user.info``).
-AUTH_ENV = "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO"
 
 SchemaText = str | dict[str, Any]
 References = tuple[SchemaReference, ...]
@@ -74,7 +65,7 @@ def canonical(schema: SchemaText) -> str:
     return json.dumps(loaded, sort_keys=True, separators=(",", ":"))
 
 
-class RegistryClient:
+class RegistryClient(RegistrySettings):
     """Async client for the Confluent schema-registry REST API, with id/schema caches.
 
     Arguments:
@@ -102,26 +93,15 @@ class RegistryClient:
         transport: httpx.AsyncBaseTransport | None = None,
         basic_auth: tuple[str, str] | None = None,
     ) -> None:
-        url = url or os.environ.get(URL_ENV)
-        self.urls = tuple(u.strip().rstrip("/") for u in (url or "").split(",") if u.strip())
-        if not self.urls:
-            raise ConfigError(f"schema registry URL missing: pass url= or set {URL_ENV}")
-        self.url = self.urls[0]
-        self.failover_timeout_s = failover_timeout_s
-        self._current = 0
-        user_info = os.environ.get(AUTH_ENV)
-        if basic_auth is None and user_info:
-            user, sep, password = user_info.partition(":")
-            if not sep:
-                raise ConfigError(f"{AUTH_ENV}: expected user:password")
-            basic_auth = (user, password)
-        self._http = httpx.AsyncClient(
-            base_url=self.url,  # requests name their instance's full URL
-            timeout=timeout_s,
+        self._transport = FailoverTransport(
+            url or os.environ.get(URL_ENV),
+            timeout_s=timeout_s,
+            failover_timeout_s=failover_timeout_s,
             transport=transport,
-            auth=None if basic_auth is None else httpx.BasicAuth(*basic_auth),
-            headers={"Accept": CONTENT_TYPE, "Content-Type": CONTENT_TYPE},
+            basic_auth=basic_auth,
         )
+        self.urls = self._transport.urls
+        self.url = self.urls[0]
         self._schemas_by_id: dict[int, tuple[str, References]] = {}
         self._ids: dict[tuple[str, str, References], int] = {}
         self._versions: dict[tuple[str, int], RegisteredSchema] = {}
@@ -138,7 +118,7 @@ class RegistryClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._transport.aclose()
 
     def clear_cache(self) -> None:
         """Forget cached ids and schemas (e.g. after the registry was reset)."""
@@ -147,33 +127,7 @@ class RegistryClient:
         self._versions.clear()
 
     async def _request(self, method: str, path: str, body: Any = None) -> Any:
-        """One request; with several URLs, failed over (from the last one that answered)
-        on connection errors and 5xx until ``failover_timeout_s``."""
-        content = None if body is None else json.dumps(body)
-        deadline = time.monotonic() + self.failover_timeout_s
-        attempt = 0
-        while True:
-            url = self.urls[self._current]
-            try:
-                response = await self._http.request(method, url + path, content=content)
-            except httpx.TransportError as exc:
-                error: RegistryError | RegistryUnavailable = RegistryUnavailable(
-                    f"schema registry {url} unreachable: {exc}"
-                )
-                error.__cause__ = exc
-            else:
-                if response.is_success:
-                    return response.json()
-                error = _error(response)
-                if not error.retriable:
-                    raise error
-            attempt += 1
-            if len(self.urls) == 1 or time.monotonic() >= deadline:
-                raise error
-            self._current = (self._current + 1) % len(self.urls)
-            if attempt % len(self.urls) == 0:  # every instance failed once: back off
-                rounds = attempt // len(self.urls)
-                await asyncio.sleep(min(0.1 * 2 ** (rounds - 1), 1.0))
+        return await self._transport.request(method, path, body)
 
     async def register(self, subject: str, schema: SchemaText, references: References = ()) -> int:
         """Register ``schema`` under ``subject`` (idempotent) and return its global id.
@@ -205,7 +159,7 @@ class RegistryClient:
 
         ``deleted``: soft-deleted versions count too.
         """
-        path = f"/subjects/{quote(subject, safe='')}{_flag(deleted=deleted)}"
+        path = f"/subjects/{quote(subject, safe='')}{flags(deleted=deleted)}"
         found = self._registered(
             await self._request("POST", path, _schema_body(schema, references))
         )
@@ -255,16 +209,16 @@ class RegistryClient:
 
     async def get_subjects(self, *, deleted: bool = False) -> list[str]:
         """Subjects with a live version (``deleted``: soft-deleted ones too)."""
-        return [str(s) for s in await self._request("GET", f"/subjects{_flag(deleted=deleted)}")]
+        return [str(s) for s in await self._request("GET", f"/subjects{flags(deleted=deleted)}")]
 
     async def get_versions(self, subject: str, *, deleted: bool = False) -> list[int]:
         """Version numbers of ``subject`` (``deleted``: soft-deleted ones too)."""
-        path = f"/subjects/{quote(subject, safe='')}/versions{_flag(deleted=deleted)}"
+        path = f"/subjects/{quote(subject, safe='')}/versions{flags(deleted=deleted)}"
         return [int(v) for v in await self._request("GET", path)]
 
     async def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
         """Soft-delete ``subject`` (``permanent``: after a soft delete, remove it for good)."""
-        path = f"/subjects/{quote(subject, safe='')}{_flag(permanent=permanent)}"
+        path = f"/subjects/{quote(subject, safe='')}{flags(permanent=permanent)}"
         return [int(v) for v in await self._request("DELETE", path)]
 
     async def delete_version(
@@ -272,13 +226,13 @@ class RegistryClient:
     ) -> int:
         """Soft-delete one version (``permanent``: after a soft delete, remove it for good)."""
         path = f"/subjects/{quote(subject, safe='')}/versions/{version}"
-        return int(await self._request("DELETE", path + _flag(permanent=permanent)))
+        return int(await self._request("DELETE", path + flags(permanent=permanent)))
 
     async def get_version(
         self, subject: str, version: int | str = "latest", *, deleted: bool = False
     ) -> RegisteredSchema:
         """One version of ``subject`` (``deleted``: a soft-deleted one too)."""
-        path = f"/subjects/{quote(subject, safe='')}/versions/{version}{_flag(deleted=deleted)}"
+        path = f"/subjects/{quote(subject, safe='')}/versions/{version}{flags(deleted=deleted)}"
         return self._registered(await self._request("GET", path))
 
     async def check_compatibility(
@@ -306,48 +260,12 @@ class RegistryClient:
         self, schema_id: int, *, deleted: bool = False
     ) -> list[tuple[str, int]]:
         """Every ``(subject, version)`` registering id ``schema_id``."""
-        path = f"/schemas/ids/{schema_id}/versions{_flag(deleted=deleted)}"
+        path = f"/schemas/ids/{schema_id}/versions{flags(deleted=deleted)}"
         return [(str(e["subject"]), int(e["version"])) for e in await self._request("GET", path)]
 
     async def get_id_subjects(self, schema_id: int, *, deleted: bool = False) -> list[str]:
-        path = f"/schemas/ids/{schema_id}/subjects{_flag(deleted=deleted)}"
+        path = f"/schemas/ids/{schema_id}/subjects{flags(deleted=deleted)}"
         return [str(s) for s in await self._request("GET", path)]
-
-    async def get_config(
-        self, subject: str | None = None, *, default_to_global: bool = True
-    ) -> str:
-        """The compatibility level of ``subject`` (or the global one).
-
-        ``default_to_global`` False: only a level set on the subject (else 40408).
-        """
-        if subject is None:
-            return str((await self._request("GET", "/config"))["compatibilityLevel"])
-        path = f"/config/{quote(subject, safe='')}{_flag(defaultToGlobal=default_to_global)}"
-        return str((await self._request("GET", path))["compatibilityLevel"])
-
-    async def set_config(self, level: str, subject: str | None = None) -> str:
-        """Set the compatibility level of ``subject`` (or the global one)."""
-        path = "/config" if subject is None else f"/config/{quote(subject, safe='')}"
-        return str((await self._request("PUT", path, {"compatibility": level}))["compatibility"])
-
-    async def delete_config(self, subject: str) -> str:
-        """Remove the subject's level (it follows the global one again); returns it."""
-        path = f"/config/{quote(subject, safe='')}"
-        return str((await self._request("DELETE", path))["compatibilityLevel"])
-
-    async def get_mode(self, subject: str | None = None, *, default_to_global: bool = False) -> str:
-        """``READWRITE`` or ``READONLY`` (``READONLY_OVERRIDE``), globally or of ``subject``."""
-        path = "/mode" if subject is None else f"/mode/{quote(subject, safe='')}"
-        return str(
-            (await self._request("GET", path + _flag(defaultToGlobal=default_to_global)))["mode"]
-        )
-
-    async def set_mode(self, mode: str, subject: str | None = None) -> str:
-        path = "/mode" if subject is None else f"/mode/{quote(subject, safe='')}"
-        return str((await self._request("PUT", path, {"mode": mode}))["mode"])
-
-    async def delete_mode(self, subject: str) -> str:
-        return str((await self._request("DELETE", f"/mode/{quote(subject, safe='')}"))["mode"])
 
     @staticmethod
     def _registered(answer: dict[str, Any]) -> RegisteredSchema:
@@ -360,24 +278,8 @@ class RegistryClient:
         )
 
 
-def _error(response: httpx.Response) -> RegistryError:
-    """The typed error of a non-2xx answer (code -1 if the body is not Confluent's)."""
-    try:
-        payload = response.json()
-        code, message = int(payload["error_code"]), str(payload["message"])
-    except (ValueError, KeyError, TypeError):
-        code, message = UNKNOWN_CODE, response.text or response.reason_phrase
-    return RegistryError.for_code(code, message, response.status_code)
-
-
 def _schema_body(schema: SchemaText, references: References) -> dict[str, Any]:
     body: dict[str, Any] = {"schema": schema_text(schema), "schemaType": "AVRO"}
     if references:
         body["references"] = references_json(tuple(references))
     return body
-
-
-def _flag(**flags: bool) -> str:
-    """``?name=true`` for the flags that are set (``""`` if none)."""
-    names = [name for name, value in flags.items() if value]
-    return "?" + "&".join(f"{name}=true" for name in names) if names else ""

@@ -24,11 +24,11 @@ import numpy as np
 from impact_allocate.deadline import Deadline, TimeUp, check
 from impact_allocate.join import matching_pairs
 from impact_allocate.lagrange import Lagrangian
+from impact_allocate.meet_bounds import largest_value, portfolio_values, row_caps, row_lows
 from impact_allocate.program import BinaryProgram, FloatArray
 from impact_allocate.ranking import Near, Tied, TooManyTies, shortlist
 from impact_allocate.subsets import (
     IntArray,
-    SubsetTable,
     TooManySubsets,
     count_light_subsets,
     light_subsets,
@@ -108,7 +108,7 @@ def near_optimal(
             complete = gap >= total_weight  # every subset is enumerated
             target = bound.lmin + gap
             if complete:
-                target = max(target, _largest_value(program))
+                target = max(target, largest_value(program))
             tied = _pass(space, order, gap, target, deadline, tolerance)
             if tied is None:
                 if best is not None and (complete or conclusive):
@@ -216,8 +216,8 @@ def _pass(
         for h, (_, high) in zip(halves, counts, strict=True)
     )
     dims = space.dims
-    caps = np.append(gap, _caps(program, space.base[1:dims], target, space.slack))
-    low = np.append(-space.slack, _lows(left, right, caps[1:], bound.multipliers, dims))
+    caps = np.append(gap, row_caps(program, space.base[1:dims], target, space.slack))
+    low = np.append(-space.slack, row_lows(left, right, caps[1:], bound.multipliers, dims))
     kept: list[tuple[IntArray, IntArray, FloatArray]] = []
     stored, limit = 0, target
     pairs = matching_pairs(
@@ -226,7 +226,7 @@ def _pass(
     for a, b in pairs:
         check(deadline)
         activity = space.base[1:dims, None] + left.deviation[1:dims, a] + right.deviation[1:dims, b]
-        values = _values(program, activity, space.slack)
+        values = portfolio_values(program, activity, space.slack)
         good = values <= limit
         if good.any():
             kept.append((a[good], b[good], values[good]))
@@ -251,58 +251,3 @@ def _prune(
     pruned = [(a[v <= limit], b[v <= limit], v[v <= limit]) for a, b, v in kept]
     pruned = [part for part in pruned if part[2].size]
     return pruned, sum(part[2].size for part in pruned)
-
-
-def _largest_value(program: BinaryProgram) -> float:
-    """An upper bound on the value of any portfolio."""
-    n = program.n_binary
-    largest = float(np.abs(program.objective[:n]).sum())
-    if program.has_t:
-        weight = -program.rows[:, -1]
-        regret = weight > 0
-        reach = np.abs(program.rows[regret, :n]).sum(axis=1) + np.abs(program.rhs[regret])
-        largest += float(program.objective[-1]) * float(np.max(reach / weight[regret], initial=0))
-    return largest + 1.0
-
-
-def _caps(program: BinaryProgram, base: FloatArray, target: float, slack: float) -> FloatArray:
-    """Largest deviation of each extended row for a portfolio of value ``<= target``."""
-    limit = np.append(target, program.rhs)
-    if program.has_t:  # value = objective_t * t, so t <= target / objective_t
-        t_max = target / float(program.objective[-1])
-        limit[1:] += -program.rows[:, -1] * t_max
-    return limit - base + slack
-
-
-def _lows(
-    left: SubsetTable, right: SubsetTable, caps: FloatArray, multipliers: FloatArray, dims: int
-) -> FloatArray:
-    """Lower bounds on each extended row's deviation: ``ũ·deviation >= 0`` and
-    ``deviation <= caps`` give ``ũ_k deviation_k >= -Σ_{j≠k} ũ_j caps_j`` (rows that never
-    move contribute 0)."""
-    moving = np.any(left.deviation[1:dims] != 0, axis=1) | np.any(
-        right.deviation[1:dims] != 0, axis=1
-    )
-    rows = dims - 1
-    bounded = np.where(moving, caps, 0.0)
-    reach = float(multipliers @ bounded)
-    margin = 1e-9 * (1.0 + float(multipliers @ np.abs(bounded)))
-    low = np.full(rows, -np.inf)
-    usable = (multipliers > 1e-12) & moving
-    low[usable] = -(reach - multipliers[usable] * bounded[usable] + margin) / multipliers[usable]
-    low[~moving] = -np.inf
-    return low
-
-
-def _values(program: BinaryProgram, activity: FloatArray, slack: float) -> FloatArray:
-    """Exact values of portfolios given their extended-row activities (inf if infeasible)."""
-    rows = activity[1:] - program.rhs[:, None]
-    value = activity[0].copy()
-    if program.has_t:
-        weight = -program.rows[:, -1]
-        regret = weight > 0
-        t = np.maximum(0.0, np.max(rows[regret] / weight[regret, None], axis=0, initial=0.0))
-        rows = rows[~regret]
-        value = value + float(program.objective[-1]) * t
-    feasible = np.all(rows <= slack, axis=0)
-    return np.where(feasible, value, np.inf)

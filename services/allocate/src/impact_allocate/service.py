@@ -7,22 +7,18 @@ cannot be completed. Start with ``python -m impact_allocate.service``.
 
 from __future__ import annotations
 
-from impact_runtime import Service, ServiceSettings, run_service
-from impact_runtime.stage import stage_handler
+from impact_runtime import ServiceSettings
+from impact_runtime.stage_handler import run_stage
 
-from impact_allocate.handler import STAGE, AllocateHandler
+from impact_allocate.handler import AllocateHandler
 
 
 class Settings(ServiceSettings):
     service_name: str = "allocate"
 
 
-#: Command in, ``allocate_completed`` out (``impact_allocate.handler``).
-handle = stage_handler(AllocateHandler())
-
-
 def main() -> None:
-    run_service(Service(Settings(), ["allocate_requested"], handle, failure_stage=STAGE))
+    run_stage(Settings(), AllocateHandler())
 
 
 if __name__ == "__main__":

@@ -7,11 +7,12 @@ e.g. ``MEASUREMENT.PARAMS.outcome_column: ...``.
 from __future__ import annotations
 
 import copy
-from typing import Any, Literal, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from impact_contracts import ConfigError
 from impact_contracts.events import MAX_SAMPLE_SIZE, MAX_SEED
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -27,8 +28,37 @@ class Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+#: validation context key: also check names against the registries (``check_layout``)
+REGISTERED = "registered"
+
+
+def registered(
+    names: Callable[[], list[str]], unknown: Callable[[str, list[str]], str]
+) -> AfterValidator:
+    """A name checked against ``names()`` when validated with the ``REGISTERED`` context;
+    ``unknown(value, names)`` is the error message."""
+
+    def check(value: str, info: ValidationInfo) -> str:
+        if info.context and info.context.get(REGISTERED):
+            known = names()
+            if value not in known:
+                raise ValueError(unknown(value, known))
+        return value
+
+    return AfterValidator(check)
+
+
+def _unknown_source(value: str, names: list[str]) -> str:
+    return f"unknown source type {value!r}; must be one of {', '.join(map(repr, names))}"
+
+
+def _unknown_model(value: str, names: list[str]) -> str:
+    quoted = [repr(name) for name in names]
+    return f"must be one of {', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
 class SourceSpec(Section):
-    type: str
+    type: Annotated[str, registered(lambda: source_names(), _unknown_source)]
     CONFIG: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -71,16 +101,44 @@ class InputParams(Section):
 
 
 class MeasurementSpec(Section):
-    MODEL: str
+    MODEL: Annotated[str, registered(lambda: model_names(), _unknown_model)]
     PARAMS: dict[str, Any] = Field(default_factory=dict)
 
 
 class MeasureConfig(Section):
-    """A measure config after the ``SCALE`` overlay has been applied."""
+    """The documented layout of a measure config (ARCHITECTURE.md, "Manifest"); the stage
+    reads it after the ``SCALE`` overlay has been applied (``parse_config``)."""
 
     DATA: DataSpec
     MEASUREMENT: MeasurementSpec
     SCALE: dict[str, Any] | None = None
+
+
+def check_layout(raw: Any) -> MeasureConfig:
+    """``raw`` as a ``MeasureConfig`` whose source type and model are registered (the
+    manifest's check, before any data is read).
+
+    Raises:
+        ValidationError: the layout is wrong or a name is unknown.
+    """
+    return MeasureConfig.model_validate(raw, context={REGISTERED: True})
+
+
+def source_names() -> list[str]:
+    """Every source the measure stage knows: built-ins and plugins."""
+    from impact_measure.pipeline import SOURCES  # pandas: the built-ins register on import
+
+    return SOURCES.names()
+
+
+def model_names() -> list[str]:
+    """Every model the measure stage knows: the six built-ins (in their documented order)
+    and plugin models (entry points ``impact_engine.models``)."""
+    from impact_contracts import MODEL_TYPES
+
+    from impact_measure.pipeline import MODELS  # pandas: plugins register on import
+
+    return [*MODEL_TYPES, *(name for name in MODELS.names() if name not in MODEL_TYPES)]
 
 
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:

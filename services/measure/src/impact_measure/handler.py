@@ -3,58 +3,44 @@
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from impact_contracts import Component, ComponentRegistry
+from impact_contracts import ComponentRegistry
+from impact_contracts.stage_handler import StageHandler
 
 from impact_measure.registry import MEASURE_COMPONENTS
 
 STAGE = "measure"
-Result = tuple[str, dict[str, Any]]
 
 
-class MeasureHandler:
-    """``handler(command) -> ("measure_completed", payload)``; components are built once
-    per (name, kwargs). ``payload["cached"]`` says whether the result came from the
-    component's result cache (``impact_measure.cache``). Errors propagate: the caller
-    routes them (``impact_runtime.failures``).
+class MeasureHandler(StageHandler):
+    """``handler(command) -> ("measure_completed", payload)``. ``payload["cached"]`` says
+    whether the result came from the component's result cache (``impact_measure.cache``).
 
     Arguments:
         registry: where component names are looked up (tests pass fakes).
         data_root: when set, every component reads files only under it.
     """
 
+    stage = STAGE
+    reads = ("initiative_id", "phase", "measure_config", "sample_size", "seed")
+    echoes = ("initiative_id", "phase")
+    builtins = "impact_measure.component"
+
     def __init__(
         self, registry: ComponentRegistry = MEASURE_COMPONENTS, data_root: str | None = None
     ) -> None:
-        self.registry = registry
+        super().__init__(registry, **({} if data_root is None else {"data_root": data_root}))
         self.data_root = data_root
-        self._component = lru_cache(maxsize=64)(self._create)
 
-    def __call__(self, command: dict[str, Any]) -> Result:
+    @contextmanager
+    def observe(self) -> Iterator[dict[str, Any]]:
+        """Adds ``cached``: whether ``execute`` answered from the result cache."""
         from impact_measure.cache import observe
 
-        kwargs = json.dumps(command["component_kwargs"], sort_keys=True)
-        measure = self._component(command["component"], kwargs)
+        observed: dict[str, Any] = {}
         with observe() as observation:
-            result = measure.execute(
-                {
-                    "initiative_id": command["initiative_id"],
-                    "phase": command["phase"],
-                    "measure_config": command["measure_config"],
-                    "sample_size": command["sample_size"],
-                    "seed": command["seed"],
-                }
-            )
-        payload = {"initiative_id": command["initiative_id"], "phase": command["phase"]}
-        return "measure_completed", {**payload, "result": result, "cached": observation.cached}
-
-    def _create(self, name: str, kwargs_json: str) -> Component:
-        import impact_measure.component  # noqa: F401  (registers the built-ins on first use)
-
-        kwargs = json.loads(kwargs_json)
-        if self.data_root is not None:
-            kwargs["data_root"] = self.data_root
-        return self.registry.create(name, **kwargs)
+            yield observed
+        observed["cached"] = observation.cached

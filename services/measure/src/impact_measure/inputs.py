@@ -10,7 +10,8 @@ import pandas as pd
 from impact_contracts import ConfigError
 
 from impact_measure.config import InputParams
-from impact_measure.models.base import PARAMS_PATH, require_column
+from impact_measure.models.base import PARAMS_PATH
+from impact_measure.models.columns import require_column
 from impact_measure.values import examples, find_value, matches, short_reason
 
 P = TypeVar("P", bound=InputParams)

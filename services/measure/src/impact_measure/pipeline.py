@@ -22,7 +22,7 @@ from impact_contracts import ComponentError, ConfigError
 from impact_measure.config import MeasureConfig, parse_config, validate_section
 from impact_measure.inputs import prepare
 from impact_measure.models import MODELS, Estimate, load_model_plugins
-from impact_measure.models.base import (
+from impact_measure.models.columns import (
     binary_column,
     handle_missing,
     numeric_column,

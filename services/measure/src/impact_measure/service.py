@@ -7,12 +7,12 @@ cannot be completed. Start with ``python -m impact_measure.service``.
 
 from __future__ import annotations
 
-from impact_runtime import Handler, Service, ServiceSettings, run_service
-from impact_runtime.stage import stage_handler
+from impact_runtime import ServiceSettings
+from impact_runtime.stage_handler import run_stage
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from impact_measure.handler import STAGE, MeasureHandler
+from impact_measure.handler import MeasureHandler
 
 
 class Settings(ServiceSettings):
@@ -24,16 +24,14 @@ class Settings(ServiceSettings):
     data_root: str | None = Field(None, description="IMPACT_DATA_ROOT: files must lie inside.")
 
 
-def build_handler(settings: Settings) -> Handler:
-    """The handler: command in, ``measure_completed`` out (``impact_measure.handler``)."""
-    return stage_handler(MeasureHandler(data_root=settings.data_root))
+def build_handler(settings: Settings) -> MeasureHandler:
+    """The stage handler: command in, ``measure_completed`` out (``impact_measure.handler``)."""
+    return MeasureHandler(data_root=settings.data_root)
 
 
 def main() -> None:
     settings = Settings()
-    run_service(
-        Service(settings, ["measure_requested"], build_handler(settings), failure_stage=STAGE)
-    )
+    run_stage(settings, build_handler(settings))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from impact_orchestrator.history import RunHistory
 
 def frame_source(frame: pd.DataFrame) -> dict[str, Any]:
     """A ``DATA.SOURCE`` reading ``frame`` (the ``dataframe`` source, this process only)."""
-    from impact_measure.sources.frames import put_frame
+    from impact_measure.api import put_frame
 
     return {"type": "dataframe", "CONFIG": {"name": put_frame(frame)}}
 
@@ -61,7 +61,7 @@ def measure(frame: pd.DataFrame, model: str = "experiment", **params: Any) -> pd
         ConfigError: a bad parameter or column, with its key path.
         ComponentError: the data cannot support an estimate.
     """
-    from impact_measure import Measure
+    from impact_measure.api import Measure
 
     event = {"initiative_id": "frame", "measure_config": measure_config(frame, model, **params)}
     return pd.Series(Measure(cache=False).execute(event))
@@ -154,8 +154,8 @@ async def _run_on_kafka(
     prefix: str,
     timeout_s: float,
 ) -> dict[str, Any]:
-    from impact_cli.bus import Bus  # the CLI's Kafka client (the `impact` package)
     from impact_contracts import ConfigError
+    from impact_observe.bus import Bus  # the Kafka client of the CLI and the dashboard
 
     if bootstrap is None or registry is None:
         raise ConfigError(
@@ -240,14 +240,14 @@ def _staged_source(name: str, target: str) -> dict[str, Any]:
     import io
 
     from impact_contracts import ConfigError
-    from impact_measure.sources.frames import get_frame
+    from impact_measure.api import get_frame
 
     frame = get_frame(name)
     if frame is None:
         raise ConfigError(f"DATA.SOURCE.CONFIG.name: no DataFrame {name!r} in this process")
     file_name = f"{name}.parquet"
     if target.startswith("s3://"):
-        from impact_measure.sources.s3 import S3Location, s3_client
+        from impact_measure.api import S3Location, s3_client
 
         url = f"{target.rstrip('/')}/{file_name}"
         where = S3Location.parse(url)

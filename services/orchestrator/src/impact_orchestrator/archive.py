@@ -24,7 +24,7 @@ from typing import Any
 
 import structlog
 from impact_contracts import ConfigError, DependencyUnavailable
-from impact_measure.storage import (
+from impact_measure.api import (
     confine,
     relative_path_problem,
     storage_root,
@@ -84,8 +84,7 @@ def write_archive(state: RunState, root: Path | None = None) -> Path | str | Non
 def write_s3_archive(archive_url: str, storage_url: str, state: RunState) -> str:
     """Put each archive file under ``<archive_url>/<storage_url>/<run_id>/``; that URL."""
     from botocore.exceptions import BotoCoreError, ClientError
-    from impact_measure.sources.access import waiting_out
-    from impact_measure.sources.s3 import S3Location, s3_client, s3_outage, s3_reason
+    from impact_measure.api import S3Location, s3_client, s3_outage, s3_reason, waiting_out
 
     if not archive_url.startswith("s3://"):
         raise ConfigError(f"{ARCHIVE_URL_ENV}: must be an s3://bucket/prefix URL")

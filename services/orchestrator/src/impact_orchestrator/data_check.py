@@ -13,10 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from impact_contracts import ImpactError
-from impact_measure.config import parse_config
-from impact_measure.pipeline import SOURCES, check, require_scale_data
-from impact_measure.sources import LoadRequest
-from impact_measure.sources.access import waiting_at_most
+from impact_measure.api import (
+    SOURCES,
+    LoadRequest,
+    check,
+    parse_config,
+    require_scale_data,
+    waiting_at_most,
+)
 
 from impact_orchestrator.manifest import Manifest
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, PrivateAttr, field_serializer
+from impact_orchestrator.journal import Journaled, SortedSet
 
-IgnoredReason = str  # "duplicate" | "late" | "unexpected"
+#: why an incoming event was not applied: its key was applied before, its run or stage
+#: had moved on, nothing waited for it, or a command was refused
+IgnoredReason = Literal["duplicate", "late", "unexpected", "refused_command"]
 
 
 def result_key(event: str, payload: dict[str, Any]) -> str:
@@ -34,45 +36,25 @@ def failure_stage(payload: dict[str, Any]) -> str:
     return stage
 
 
-class Seen(BaseModel):
+class Seen(Journaled):
     """Keys already applied, plus counts of what was ignored and why.
 
-    ``keys`` only grows: :meth:`size` and :meth:`truncate` undo additions in O(1) each.
+    ``keys`` only grows: ``size`` and ``truncate`` undo additions (``journal``).
     """
 
-    keys: set[str] = set()
+    keys: SortedSet = set()
     ignored: dict[IgnoredReason, int] = {}
-    _added: list[str] = PrivateAttr(default_factory=list)  # keys, oldest first
 
-    def __eq__(self, other: object) -> bool:
-        """Equal fields: the undo journal is no part of the value."""
-        return type(other) is type(self) and self.__dict__ == other.__dict__
-
-    @field_serializer("keys")
-    def _sorted(self, keys: set[str]) -> list[str]:
-        return sorted(keys)
+    def _grown(self) -> set[str]:
+        return self.keys
 
     def first_time(self, key: str) -> bool:
         """Record ``key``; ``False`` when it was applied before (a duplicate)."""
         if key in self.keys:
             self.count("duplicate")
             return False
-        self.keys.add(key)
-        self._added.append(key)
+        self._add(key)
         return True
-
-    def size(self) -> int:
-        """A mark for :meth:`truncate`."""
-        return len(self._added)
-
-    def added_since(self, size: int) -> list[str]:
-        """The keys added since :meth:`size` returned ``size``."""
-        return self._added[size:]
-
-    def truncate(self, size: int) -> None:
-        """Forget the keys added since :meth:`size` returned ``size``."""
-        while len(self._added) > size:
-            self.keys.discard(self._added.pop())
 
     def count(self, reason: IgnoredReason) -> None:
         self.ignored[reason] = self.ignored.get(reason, 0) + 1

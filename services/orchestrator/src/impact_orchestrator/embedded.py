@@ -99,23 +99,13 @@ def run_embedded(
                         for callback in callbacks:
                             callback(command.payload)
 
+            def when_idle(state: RunState) -> tuple[RunState, list[Command]]:
+                if not pending:
+                    raise RuntimeError(_stalled(state))
+                return decide(state, pending.pop(0), registries, clock())
+
             dispatch(commands)
-            while not state.done:
-                if not pool.busy:
-                    if not pending:
-                        raise RuntimeError(_stalled(state))
-                    state, batch = decide(state, pending.pop(0), registries, clock())
-                    dispatch(batch)
-                    continue
-                at = state.deadline.at
-                timeout = None if at is None else max(0.0, at - clock())
-                for _, (event, result) in pool.results(timeout):
-                    if record is not None:
-                        record(event, result)
-                    state, commands = apply(state, event, result, clock())
-                    dispatch(commands)
-                state, commands = on_tick(state, clock())
-                dispatch(commands)
+            state = drive(state, pool, dispatch, clock, when_idle=when_idle, on_result=record)
         finally:
             pool.close()
     assert state.result is not None
@@ -124,6 +114,35 @@ def run_embedded(
         history.write(state.run_id, record.events)
     stats.orchestrator_cpu_s += time.thread_time() - started
     return state.result
+
+
+def drive(
+    state: RunState,
+    pool: ComponentPool,
+    dispatch: Callable[[list[Command]], None],
+    clock: Callable[[], float],
+    *,
+    when_idle: Callable[[RunState], tuple[RunState, list[Command]]],
+    until: Callable[[RunState], bool] = lambda state: state.done,
+    on_result: Callable[[str, dict[str, Any]], None] | None = None,
+) -> RunState:
+    """Apply the pool's results and the deadline's ticks to ``state`` until ``until(state)``
+    (default: the run is done); every step's commands go to ``dispatch``. When nothing
+    runs, ``when_idle(state)`` gives the next step (people's decisions) or raises."""
+    while not until(state):
+        if not pool.busy:
+            state, batch = when_idle(state)
+            dispatch(batch)
+            continue
+        at = state.deadline.at
+        for _, (event, result) in pool.results(None if at is None else max(0.0, at - clock())):
+            if on_result is not None:
+                on_result(event, result)
+            state, commands = apply(state, event, result, clock())
+            dispatch(commands)
+        state, commands = on_tick(state, clock())
+        dispatch(commands)
+    return state
 
 
 def decide(

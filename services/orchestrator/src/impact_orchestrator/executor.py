@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from impact_allocate import handler as allocate
 from impact_evaluate import handler as evaluate
-from impact_measure import handler as measure
+from impact_measure import api as measure
 from impact_runtime.retry import DEFAULT_RETRY_POLICY, RetryPolicy
 from impact_runtime.stage import Event, StageHandle, run_inline
 

@@ -34,7 +34,7 @@ def scale_ready(config: dict[str, Any]) -> bool:
     its data, or its source draws a scale sample itself (the simulator)."""
     if config.get("SCALE") is not None:
         return True
-    from impact_measure.pipeline import SOURCES  # the measure stage's libraries: on use
+    from impact_measure.api import SOURCES  # the measure stage's libraries: on use
 
     try:
         return bool(SOURCES.get(source_type(config)).draws_scale_sample)

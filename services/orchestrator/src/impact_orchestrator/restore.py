@@ -28,7 +28,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from impact_orchestrator.changelog import restore_records
+from impact_orchestrator.changelog_restore import restore_records
 from impact_orchestrator.ownership import changelog_changed, misplaced
 from impact_orchestrator.settings import Settings
 from impact_orchestrator.store import RunStore

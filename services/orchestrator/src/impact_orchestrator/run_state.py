@@ -12,7 +12,7 @@ from pydantic import BaseModel, PrivateAttr, field_validator
 from impact_orchestrator.barrier import Barrier
 from impact_orchestrator.commands import Command, measure_requested, run_status
 from impact_orchestrator.deadline import Deadline
-from impact_orchestrator.dedup import Seen
+from impact_orchestrator.dedup import IgnoredReason, Seen
 
 RunStage = Literal["pilot", "allocate", "approval", "scale", "done"]
 RunStatus = Literal["running", "completed", "failed"]
@@ -55,7 +55,7 @@ class Mark:
 
     fields: dict[str, Any]
     deadline: Deadline
-    ignored: dict[str, int]
+    ignored: dict[IgnoredReason, int]
     barriers: tuple[tuple[Barrier, int], ...]
     sizes: tuple[int, ...]
     seen: int

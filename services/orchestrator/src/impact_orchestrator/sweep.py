@@ -22,11 +22,11 @@ from typing import Any
 from impact_evaluate.cohort import pool_run, portfolio_interval
 
 from impact_orchestrator.commands import Command
+from impact_orchestrator.embedded import drive
 from impact_orchestrator.executor import ComponentExecutor
 from impact_orchestrator.manifest import Manifest, Registries, default_registries, load_manifest
 from impact_orchestrator.progress import stage_progress, wanted
 from impact_orchestrator.run_state import RunState
-from impact_orchestrator.transitions import apply, on_tick
 from impact_orchestrator.workers import ComponentPool, EmbeddedStats, ExecutorKind
 
 #: A scale sample size so large that its sampling error vanishes next to the posterior's.
@@ -125,19 +125,19 @@ def _evaluated(
                 if bar is not None and command.event == "run_status" and not found:
                     bar(command.payload)
 
+        def stalled(state: RunState) -> tuple[RunState, list[Command]]:
+            raise RuntimeError(f"the sweep stalled in stage {state.stage}")
+
         try:
             dispatch(commands)
-            while not found and not state.done:
-                if not pool.busy:
-                    raise RuntimeError(f"the sweep stalled in stage {state.stage}")
-                at = state.deadline.at
-                for _, (event, result) in pool.results(
-                    None if at is None else max(0.0, at - clock())
-                ):
-                    state, commands = apply(state, event, result, clock())
-                    dispatch(commands)
-                state, commands = on_tick(state, clock())
-                dispatch(commands)
+            state = drive(
+                state,
+                pool,
+                dispatch,
+                clock,
+                when_idle=stalled,
+                until=lambda s: bool(found) or s.done,
+            )
         finally:
             pool.close()
     if not found:

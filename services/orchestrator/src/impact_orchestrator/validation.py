@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from impact_contracts import PAYLOAD_CONTRACTS, ContractViolation
+from impact_measure.api import check_layout
 from pydantic import ValidationError
 
 from impact_orchestrator.manifest.errors import ErrorCollector
 from impact_orchestrator.manifest.files import DataRoot
-from impact_orchestrator.manifest.measure_config import MeasureConfigShape
 from impact_orchestrator.manifest.stages import Registries, check_component
 
 MANIFEST = "manifest_submitted"
@@ -118,6 +118,6 @@ def _check_measure_config(
     config: dict[str, Any], event: str, at: tuple[str | int, ...], errors: ErrorCollector
 ) -> None:
     try:
-        MeasureConfigShape.model_validate(config)
+        check_layout(config)
     except ValidationError as exc:
         errors.add_validation(event, at, exc)

@@ -12,16 +12,11 @@ from statsmodels.regression.linear_model import OLS
 from impact_measure.models.base import (
     Estimate,
     ModelParams,
-    binary_column,
-    covariate_matrix,
     finite_or_fail,
-    handle_missing,
-    numeric_column,
     register_model,
-    require_groups,
-    require_sample_size,
     two_sided_p_value,
 )
+from impact_measure.models.covariates import cross_section
 
 
 class ExperimentParams(ModelParams):
@@ -41,13 +36,9 @@ class Experiment:
     Params: ClassVar[type[ModelParams]] = ExperimentParams
 
     def estimate(self, frame: pd.DataFrame, params: ExperimentParams, seed: int) -> Estimate:
-        frame, missing = handle_missing(frame, params)
-        y = numeric_column(frame, params.outcome_column, "outcome_column")
-        treated = binary_column(frame, params.treatment_column, "treatment_column")
-        covariates, coding = covariate_matrix(frame, params.covariate_columns)
-        n_treated = int(treated.sum())
-        require_sample_size(len(y), "rows")
-        require_groups(n_treated, len(y) - n_treated)
+        data = cross_section(frame, params)
+        y, treated, covariates = data.y, data.treated, data.covariates
+        missing, coding, n_treated = data.missing, data.coding, data.n_treated
 
         centred = covariates - covariates.mean(axis=0)
         design = np.column_stack([np.ones_like(y), treated, centred, centred * treated[:, None]])

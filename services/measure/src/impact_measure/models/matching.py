@@ -35,16 +35,18 @@ from impact_measure.models.base import (
     PARAMS_PATH,
     Estimate,
     ModelParams,
-    binary_column,
-    covariate_matrix,
     finite_or_fail,
-    handle_missing,
-    numeric_column,
     register_model,
-    require_groups,
-    require_sample_size,
     two_sided_p_value,
 )
+from impact_measure.models.columns import (
+    binary_column,
+    handle_missing,
+    numeric_column,
+    require_groups,
+    require_sample_size,
+)
+from impact_measure.models.covariates import covariate_matrix
 from impact_measure.models.propensity import (
     OUTSIDE_SUPPORT_WARNING,
     PropensityFit,

@@ -25,14 +25,11 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from impact_measure.models.base import (
-    Estimate,
-    ModelParams,
+from impact_measure.models.base import Estimate, ModelParams, finite_or_fail, register_model
+from impact_measure.models.columns import (
     binary_column,
-    finite_or_fail,
     handle_missing,
     numeric_column,
-    register_model,
     require_groups,
     require_sample_size,
 )

@@ -35,16 +35,13 @@ from statsmodels.regression.linear_model import OLS
 from impact_measure.models.base import (
     Estimate,
     ModelParams,
-    binary_column,
-    covariate_matrix,
     finite_or_fail,
-    handle_missing,
-    numeric_column,
     register_model,
-    require_groups,
-    require_sample_size,
     two_sided_p_value,
 )
+from impact_measure.models.blocks import block_edges, score_t_statistic, trimmed
+from impact_measure.models.columns import require_groups, require_sample_size
+from impact_measure.models.covariates import cross_section
 from impact_measure.models.propensity import (
     OUTSIDE_SUPPORT_WARNING,
     PropensityFit,
@@ -82,20 +79,16 @@ class Subclassification:
     Params: ClassVar[type[ModelParams]] = SubclassificationParams
 
     def estimate(self, frame: pd.DataFrame, params: SubclassificationParams, seed: int) -> Estimate:
-        frame, missing = handle_missing(frame, params)
-        y = numeric_column(frame, params.outcome_column, "outcome_column")
-        treated = binary_column(frame, params.treatment_column, "treatment_column")
-        covariates, coding = covariate_matrix(frame, params.covariate_columns)
-        n_treated = int(treated.sum())
-        require_sample_size(len(y), "rows")
-        require_groups(n_treated, len(y) - n_treated)
+        data = cross_section(frame, params)
+        y, treated, covariates = data.y, data.treated, data.covariates
+        missing, coding = data.missing, data.coding
 
         naive_difference = float(y[treated == 1].mean() - y[treated == 0].mean())
         first = fit_propensity(treated, covariates, MODEL)
         names = covariate_names(coding)
         require_overlap(first.log_odds, treated, covariates, names, MODEL)
         overlap = overlap_summary(first.score, treated)
-        keep, trimming = trimmed(first, treated, params)
+        keep, trimming = trimmed(first, treated, trim=params.trim, estimand=params.estimand)
         y, treated, covariates = y[keep], treated[keep], covariates[keep]
         require_groups(int(treated.sum()), int((1 - treated).sum()), params.min_units_per_group)
         fit = fit_propensity(treated, covariates, MODEL) if not keep.all() else first
@@ -105,7 +98,15 @@ class Subclassification:
         min_size = (0 if adjusters is None else adjusters.shape[1]) + 3
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            edges = block_edges(fit.log_odds, treated, params, min_size)
+            edges = block_edges(
+                fit.log_odds,
+                treated,
+                min_size,
+                estimand=params.estimand,
+                n_strata=params.n_strata,
+                t_max=params.t_max,
+                per_group=params.min_units_per_group,
+            )
             block = np.searchsorted(edges, fit.log_odds, side="right")
             rows = [
                 block_estimate(y, treated, covariates, adjusters, fit.log_odds, block == b, names)
@@ -165,109 +166,6 @@ class Subclassification:
                 **p_note,
             },
         )
-
-
-def optimal_trimming_bound(score: np.ndarray) -> float:
-    """Crump, Hotz, Imbens & Mitnik (2009) alpha: keep alpha ≤ e(x) ≤ 1 - alpha (0 when no trimming
-    lowers the variance bound of the ATE)."""
-    g = np.sort(1.0 / (score * (1.0 - score)))
-    if g[-1] <= 2.0 * g.mean():
-        return 0.0
-    running_mean = np.cumsum(g) / np.arange(1, len(g) + 1)
-    crossing = int(np.argmax(g >= 2.0 * running_mean))
-    gamma = float(g[crossing])
-    return float(0.5 - np.sqrt(max(0.25 - 1.0 / gamma, 0.0)))
-
-
-def trimmed(
-    fit: PropensityFit, treated: np.ndarray, params: SubclassificationParams
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Rows kept after common-support trimming, and the trimming record."""
-    keep = np.ones(len(treated), dtype=bool)
-    if not params.trim:
-        return keep, {"rule": "none", "treated_trimmed": 0, "controls_trimmed": 0}
-    if params.estimand == "ATT":
-        low, high = fit.log_odds[treated == 1].min(), fit.log_odds[treated == 1].max()
-        keep = (treated == 1) | ((fit.log_odds >= low) & (fit.log_odds <= high))
-        rule = "controls outside the treated units' propensity range dropped"
-        bounds = [float(fit.score[treated == 1].min()), float(fit.score[treated == 1].max())]
-    else:
-        alpha = optimal_trimming_bound(fit.score)
-        keep = (fit.score >= alpha) & (fit.score <= 1.0 - alpha)
-        rule = "Crump-Hotz-Imbens-Mitnik (2009) optimal rule: alpha <= e(x) <= 1 - alpha"
-        bounds = [alpha, 1.0 - alpha]
-    return keep, {
-        "rule": rule,
-        "propensity_bounds": bounds,
-        "treated_trimmed": int(((treated == 1) & ~keep).sum()),
-        "controls_trimmed": int(((treated == 0) & ~keep).sum()),
-    }
-
-
-def block_edges(
-    log_odds: np.ndarray, treated: np.ndarray, params: SubclassificationParams, min_size: int
-) -> np.ndarray:
-    """Sorted cut points on the linearised score (fixed quantiles or data-driven splits)."""
-    basis = log_odds[treated == 1] if params.estimand == "ATT" else log_odds
-    if params.n_strata is not None:
-        edges = np.unique(np.quantile(basis, np.linspace(0, 1, params.n_strata + 1)[1:-1]))
-        return merge_thin_blocks(edges, log_odds, treated, params.min_units_per_group)
-    cuts: list[float] = []
-    pending = [(-np.inf, np.inf)]
-    while pending:
-        low, high = pending.pop()
-        inside = (log_odds >= low) & (log_odds < high)
-        if not score_differs(log_odds, treated, inside, params.t_max):
-            continue
-        within = inside & ((treated == 1) if params.estimand == "ATT" else True)
-        median = float(np.median(log_odds[within]))
-        halves = [inside & (log_odds < median), inside & (log_odds >= median)]
-        if all(enough(treated, half, params.min_units_per_group, min_size) for half in halves):
-            cuts.append(median)
-            pending += [(low, median), (median, high)]
-    return np.array(sorted(cuts))
-
-
-def score_differs(
-    log_odds: np.ndarray, treated: np.ndarray, inside: np.ndarray, t_max: float
-) -> bool:
-    """The score t-statistic of the units ``inside`` exceeds ``t_max``."""
-    t = log_odds[inside & (treated == 1)]
-    c = log_odds[inside & (treated == 0)]
-    return bool(abs(score_t_statistic(t, c)) > t_max)
-
-
-def score_t_statistic(t: np.ndarray, c: np.ndarray) -> float:
-    """Welch t-statistic of the linearised score, treated vs controls; 0 when the scores are
-    all equal (e.g. one binary covariate) or a group has fewer than two units."""
-    if len(t) < 2 or len(c) < 2 or np.ptp(np.concatenate([t, c])) < 1e-8:
-        return 0.0
-    statistic = float(
-        stats.ttest_ind_from_stats(
-            t.mean(), t.std(ddof=1), len(t), c.mean(), c.std(ddof=1), len(c), equal_var=False
-        ).statistic
-    )
-    return statistic if np.isfinite(statistic) else 0.0
-
-
-def enough(treated: np.ndarray, rows: np.ndarray, per_group: int, min_size: int) -> bool:
-    n_treated = int((rows & (treated == 1)).sum())
-    n_control = int((rows & (treated == 0)).sum())
-    return min(n_treated, n_control) >= per_group and n_treated + n_control >= min_size
-
-
-def merge_thin_blocks(
-    edges: np.ndarray, log_odds: np.ndarray, treated: np.ndarray, per_group: int
-) -> np.ndarray:
-    """Drop cut points until every block has ``per_group`` treated and controls."""
-    cuts = list(edges)
-    while cuts:
-        block = np.searchsorted(np.array(cuts), log_odds, side="right")
-        thin = [b for b in range(len(cuts) + 1) if not enough(treated, block == b, per_group, 0)]
-        if not thin:
-            break
-        cuts.pop(min(thin[0], len(cuts) - 1))
-    return np.array(cuts)
 
 
 def block_estimate(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from impact_contracts.events import MAX_INITIATIVES, MAX_SAMPLE_SIZE, MAX_SEED, MAX_WORKERS
-from impact_measure.config import MAX_SIMULATED_CELLS
+from impact_measure.api import MAX_SIMULATED_CELLS
 
 MiB = 2**20
 

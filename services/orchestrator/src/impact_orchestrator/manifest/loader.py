@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from impact_contracts.events import MAX_DEADLINE_DAYS, MAX_NAME_LENGTH, check_run_name
-from impact_measure.storage import storage_problem, storage_root
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from impact_measure.api import storage_problem, storage_root
+from pydantic import ValidationError
 
 from impact_orchestrator.manifest.errors import ErrorCollector, ManifestError
 from impact_orchestrator.manifest.files import DataRoot
 from impact_orchestrator.manifest.limits import (
-    MAX_SAMPLE_SIZE,
-    MAX_SEED,
     MAX_SIMULATED_CELLS,
-    MAX_WORKERS,
     Limits,
 )
-from impact_orchestrator.manifest.measure_config import MeasureConfig, load_measure_config
+from impact_orchestrator.manifest.measure_config import InlinedConfig, load_measure_config
 from impact_orchestrator.manifest.model import VALUE_KEYS, InitiativeSpec, Manifest, no_cyclic_gc
+from impact_orchestrator.manifest.schema import ManifestFile
 from impact_orchestrator.manifest.stages import (
     STAGE_SECTIONS,
     Registries,
@@ -29,60 +26,12 @@ from impact_orchestrator.manifest.stages import (
     load_stage,
 )
 
-DEFAULT_SCALE_SAMPLE_SIZE = 5000
-DEFAULT_MAX_WORKERS = 4
 PROGRESS_EVERY = 1000
 
 #: (index in INITIATIVES, entry, its checked config)
-Loaded = tuple[int, dict[str, Any], MeasureConfig]
+Loaded = tuple[int, dict[str, Any], InlinedConfig]
 #: ``on_progress(initiatives_checked, total)``
 Progress = Callable[[int, int], None]
-
-
-class _InitiativeEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-    initiative_id: str = Field(min_length=1)
-    cost_to_scale: float = Field(gt=0)
-    measure_config: Any
-    outcome_unit: str | None = Field(default=None, min_length=1)
-    value_per_unit: float | None = Field(default=None, gt=0)
-    units_at_scale: float | None = Field(default=None, gt=0)
-    horizon: float | None = Field(default=None, gt=0)
-
-
-class _Deadlines(BaseModel):
-    """Days each phase that waits for people may take (``deadlines:``)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-    approval_days: float | None = Field(default=None, gt=0, le=MAX_DEADLINE_DAYS)
-    scale_days: float | None = Field(default=None, gt=0, le=MAX_DEADLINE_DAYS)
-
-
-class _ManifestFile(BaseModel):
-    """The keys a user writes, with the original names."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-    budget: float = Field(gt=0)
-    scale_sample_size: int = Field(default=DEFAULT_SCALE_SAMPLE_SIZE, ge=30, le=MAX_SAMPLE_SIZE)
-    max_workers: int = Field(default=DEFAULT_MAX_WORKERS, ge=1, le=MAX_WORKERS)
-    storage_url: str | None = None
-    deadline: float | None = Field(default=None, gt=0)
-    deadline_policy: Literal["fail", "proceed"] = "proceed"
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    unit: str | None = Field(default=None, min_length=1)
-    approval: Literal["required", "none"] = "none"
-    pilot_only: bool = False
-    deadlines: _Deadlines = _Deadlines()
-    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH)
-    MEASURE: Any = None
-    EVALUATE: Any = None
-    ALLOCATE: Any = None
-    INITIATIVES: list[_InitiativeEntry] = Field(min_length=1)
-
-    @field_validator("name")
-    @classmethod
-    def _a_visible_name(cls, name: str | None) -> str | None:
-        return check_run_name(name)
 
 
 #: How errors name a manifest given as a mapping (paths in it are taken from the cwd).
@@ -198,7 +147,7 @@ def _load(
         raise
 
 
-def _check_units(run: _ManifestFile, name: str, errors: ErrorCollector) -> None:
+def _check_units(run: ManifestFile, name: str, errors: ErrorCollector) -> None:
     """Every initiative's value must be in one unit: the manifest's ``unit`` (through
     ``value_per_unit``, or an ``outcome_unit`` equal to it), or, without a manifest unit,
     one shared ``outcome_unit``. Effects in different units are never added."""
@@ -274,7 +223,7 @@ def _check_scale_cells(
 
 def _validate_run_level(raw: dict[str, Any], name: str, errors: ErrorCollector) -> Any:
     try:
-        return _ManifestFile.model_validate(raw)
+        return ManifestFile.model_validate(raw)
     except ValidationError as exc:
         errors.add_validation(name, (), exc)
         return None

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from impact_contracts import MODEL_TYPES
-from impact_measure.config import InputParams, deep_merge
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from impact_measure.api import InputParams, check_layout, deep_merge
+from pydantic import BaseModel, ValidationError
 
 from impact_orchestrator.manifest.errors import key_path
 from impact_orchestrator.manifest.files import DataRoot
@@ -17,76 +16,10 @@ KeyParts = tuple[str | int, ...]
 SOURCE_CONFIG = ("DATA", "SOURCE", "CONFIG")
 
 
-class _Source(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: str
-    CONFIG: dict[str, Any] = {}
-
-    @field_validator("type")
-    @classmethod
-    def _registered(cls, value: str) -> str:
-        names = source_names()
-        if value not in names:
-            known = ", ".join(map(repr, names))
-            raise ValueError(f"unknown source type {value!r}; must be one of {known}")
-        return value
-
-
-def source_names() -> list[str]:
-    """Every source the measure stage knows: built-ins and plugins."""
-    from impact_measure.pipeline import SOURCES  # pandas: the built-ins register on import
-
-    return SOURCES.names()
-
-
-class _Transform(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    FUNCTION: str
-    PARAMS: dict[str, Any] = {}
-
-
-class _Data(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    SOURCE: _Source
-    TRANSFORM: _Transform | list[_Transform] | None = None
-
-
-def model_names() -> list[str]:
-    """Every model the measure stage knows: the six built-ins (in their documented order)
-    and plugin models (entry points ``impact_engine.models``)."""
-    from impact_measure.pipeline import MODELS  # pandas: plugins register on import
-
-    return [*MODEL_TYPES, *(name for name in MODELS.names() if name not in MODEL_TYPES)]
-
-
-class _Measurement(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    MODEL: str
-    PARAMS: dict[str, Any] = {}
-
-    @field_validator("MODEL")
-    @classmethod
-    def _registered(cls, value: str) -> str:
-        names = model_names()
-        if value not in names:
-            quoted = [repr(name) for name in names]
-            raise ValueError(f"must be one of {', '.join(quoted[:-1])} or {quoted[-1]}")
-        return value
-
-
-class MeasureConfigShape(BaseModel):
-    """The documented layout of a measure config (ARCHITECTURE.md, "Manifest")."""
-
-    model_config = ConfigDict(extra="forbid")
-    DATA: _Data
-    MEASUREMENT: _Measurement
-    SCALE: dict[str, Any] | None = None
-
-
 @dataclass(frozen=True)
-class MeasureConfig:
-    """An inlined config (absolute data paths) and, for a simulator source at scale, the
-    days it simulates: ``scale_sample_size`` products are drawn for each."""
+class InlinedConfig:
+    """A checked measure config with absolute data paths and, for a simulator source at
+    scale, the days it simulates: ``scale_sample_size`` products are drawn for each."""
 
     config: dict[str, Any]
     scale_days: int | None
@@ -94,7 +27,7 @@ class MeasureConfig:
 
 def load_measure_config(
     value: Any, *, named_by: Path, key: KeyParts, root: DataRoot
-) -> MeasureConfig | None:
+) -> InlinedConfig | None:
     """The checked, inlined config, or ``None`` after recording errors. ``value`` is a
     path (relative to ``named_by``; each file is checked once) or a mapping."""
     if isinstance(value, dict):
@@ -109,15 +42,15 @@ def load_measure_config(
     if cache_key not in root.cache:
         content = root.load_mapping(path, named_by=named_by, key=key_path(*key))
         root.cache[cache_key] = None if content is None else _check(content, path, (), root)
-    cached: MeasureConfig | None = root.cache[cache_key]
+    cached: InlinedConfig | None = root.cache[cache_key]
     return cached
 
 
 def _check(
     content: dict[str, Any], source: Path, prefix: KeyParts, root: DataRoot
-) -> MeasureConfig | None:
+) -> InlinedConfig | None:
     try:
-        shape = MeasureConfigShape.model_validate(content)
+        shape = check_layout(content)
     except ValidationError as exc:
         root.errors.add_validation(root.display(source), prefix, exc)
         return None
@@ -133,16 +66,14 @@ def _check(
         scale_days = _simulated_days(merged, source, scale_prefix, root)
         scale_type = merged.get("type", shape.DATA.SOURCE.type)
         config = _inline_path(config, ("SCALE", *SOURCE_CONFIG), scale_type, source, prefix, root)
-    return MeasureConfig(config, scale_days) if root.errors.count == before else None
+    return InlinedConfig(config, scale_days) if root.errors.count == before else None
 
 
 def _check_inputs(content: dict[str, Any], file: Path, prefix: KeyParts, root: DataRoot) -> None:
     """Check with the measure stage's own models what it reads about the data: a source's
     CONFIG (its ``Config`` model; no credentials), built-in transforms' PARAMS and the
     input PARAMS (``treatment_values``, ``time_type``), in the config and its SCALE."""
-    from impact_measure.pipeline import SOURCES
-    from impact_measure.sources.access import CREDENTIALS_REASON, credentials_in
-    from impact_measure.transforms import PARAMS_MODELS
+    from impact_measure.api import CREDENTIALS_REASON, PARAMS_MODELS, SOURCES, credentials_in
 
     display = root.display(file)
     for section, where in ((content, prefix), (_mapping(content, "SCALE"), (*prefix, "SCALE"))):
@@ -192,7 +123,7 @@ def _simulated_days(
     the number of days it simulates (``None`` for other sources or after an error)."""
     if source.get("type") != "simulator":
         return None
-    from impact_measure.sources.simulator import SimulatorConfig  # pandas: only if simulated
+    from impact_measure.api import SimulatorConfig  # pandas: only if simulated
 
     try:
         config = SimulatorConfig.model_validate(source.get("CONFIG") or {})

@@ -9,7 +9,7 @@ from typing import Any
 
 from impact_contracts import ComponentRegistry, ImpactError
 from impact_contracts import StageChoice as StageConfig
-from impact_measure.storage import storage_problem
+from impact_measure.api import storage_problem
 
 from impact_orchestrator.manifest.errors import key_path
 from impact_orchestrator.manifest.files import DataRoot
@@ -43,7 +43,7 @@ def default_registries() -> Registries:
     """The registries of the installed stage packages."""
     from impact_allocate import ALLOCATE_COMPONENTS
     from impact_evaluate import EVALUATE_COMPONENTS
-    from impact_measure import MEASURE_COMPONENTS
+    from impact_measure.api import MEASURE_COMPONENTS
 
     return Registries(MEASURE_COMPONENTS, EVALUATE_COMPONENTS, ALLOCATE_COMPONENTS)
 
