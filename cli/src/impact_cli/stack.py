@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from impact_cli import supervisor
@@ -178,9 +179,10 @@ def down(
 
 def _spawn(name: str, module: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """``python -m module...`` in its own session, its output appended to ``log`` after a
-    ``--- impact up (name)`` line."""
+    ``--- impact up <time> (name)`` line."""
     args = [sys.executable, "-m", *module]
-    return supervisor.spawn(args, log, env, banner=f"impact up ({name})", new_session=True)
+    banner = f"impact up {datetime.now(UTC).isoformat()} ({name})"
+    return supervisor.spawn(args, log, env, banner=banner, new_session=True)
 
 
 def _purge(root: Path, say: Callable[[str], None]) -> None:

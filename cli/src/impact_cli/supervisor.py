@@ -17,7 +17,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -34,12 +33,12 @@ def spawn(
     new_session: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start ``args`` with stdout and stderr appended to ``log`` (after a ``--- banner``
-    line with the time, when given). ``new_session`` detaches it from the terminal's
+    line, when given). ``new_session`` detaches it from the terminal's
     signals (a stack that outlives the command)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         if banner is not None:
-            out.write(f"--- {banner} {datetime.now(UTC).isoformat()}\n".encode())
+            out.write(f"--- {banner}\n".encode())
             out.flush()
         return subprocess.Popen(
             list(args),
