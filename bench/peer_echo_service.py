@@ -40,9 +40,9 @@ def main() -> None:
         ["measure_requested"],
         echo,
         codec=codec,
-        outputs=["measure_completed"],
         **options,
     )
+    service.output_events = ("measure_completed",)
     run_service(service)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import fastavro
 import pytest
-from impact_runtime import Incoming, Outgoing, Record, Service
+from impact_runtime import Incoming, Outgoing, Output, Service
 from impact_schemas import wire
 from impact_schemas.catalog import load_schema
 from impact_schemas.codec import AvroCodec
@@ -21,7 +21,7 @@ from runtime.tests.kafka_io import CommittedReader, isolated_settings, produce
 pytestmark = pytest.mark.integration
 
 
-def measured(incoming: Incoming) -> list[Outgoing | Record]:
+def measured(incoming: Incoming) -> list[Output]:
     result = example("measure_completed")["result"]
     value = {"initiative_id": incoming.value["initiative_id"], "phase": "pilot", "result": result}
     return [Outgoing("measure_completed", incoming.value["run_id"], value)]

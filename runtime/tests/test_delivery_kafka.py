@@ -3,11 +3,16 @@ offsets to the transaction, still decides whether the batch commits (decision 00
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import structlog
-from aiokafka import ConsumerRebalanceListener, TopicPartition
-from impact_runtime.clients import KafkaClients
-from impact_runtime.membership import LostOwnership
+from aiokafka import TopicPartition
+from impact_runtime.delivery import KafkaClients
+from impact_runtime.delivery.membership import LostOwnership
+from impact_runtime.metrics import ServiceMetrics
+from impact_runtime.outage import Outages
+from impact_runtime.retry import RetryPolicy
 from impact_runtime.structs import ProducerRecord
 
 from runtime.tests.kafka_io import committed_offsets, isolated_settings, produce, read_all
@@ -16,11 +21,13 @@ from tests.support.kafka import wait_for
 pytestmark = pytest.mark.integration
 
 
-class NoListener(ConsumerRebalanceListener):
-    async def on_partitions_revoked(self, revoked: object) -> None:
+class NoListener:
+    """``Assignments`` that ignore every rebalance."""
+
+    async def on_revoked(self, revoked: object) -> None:
         pass
 
-    async def on_partitions_assigned(self, assigned: object) -> None:
+    async def on_assigned(self, assigned: object) -> None:
         pass
 
 
@@ -30,7 +37,9 @@ async def test_a_batch_commits_only_in_the_generation_it_was_fetched_in(
 ) -> None:
     settings = isolated_settings(kafka_bootstrap, topic_partitions=1)
     source, sink = f"{settings.topic_prefix}in", f"{settings.topic_prefix}out"
-    kafka = KafkaClients(settings, f"{settings.consumer_group}-t", structlog.get_logger())
+    log = structlog.get_logger()
+    outages = Outages(RetryPolicy(0, 0.1, 0.1), ServiceMetrics("t"), asyncio.sleep, log)
+    kafka = KafkaClients(settings, f"{settings.consumer_group}-t", log, outages, asyncio.Event())
     await kafka.ensure({source, sink})
     await produce(kafka_bootstrap, source, [("k", b"x")])
     await kafka.start([source], NoListener())

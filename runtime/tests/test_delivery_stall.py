@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 import structlog
-from impact_runtime.clients import STOP_GRACE_S, KafkaClients
-from impact_runtime.delivery import Offsets, Progress
+from impact_runtime.delivery import KafkaClients, Offsets, Progress
+from impact_runtime.delivery.watch import STOP_GRACE_S
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.outage import Outages, Stopping
 from impact_runtime.retry import RetryPolicy
@@ -50,34 +50,36 @@ class TimedDelivery:
         """Nothing pending."""
 
 
-def _clients(delivery: TimedDelivery) -> tuple[KafkaClients, Outages, list[int]]:
+def _clients(
+    delivery: TimedDelivery, stopping: asyncio.Event | None = None
+) -> tuple[KafkaClients, Outages, list[int]]:
     settings = ServiceSettings(
         service_name="stall", bootstrap_servers="127.0.0.1:9", delivery_stall_s=STALL_S
     )
     log: Any = structlog.get_logger("test")
-    clients = KafkaClients(settings, "stall-test", log)
-    clients.delivery = delivery
     metrics = ServiceMetrics("stall")
     noted: list[int] = []
     outages = Outages(RetryPolicy(0, STALL_S, STALL_S), metrics, asyncio.sleep, log)
     outages.note = lambda dependency, error, attempt, delay: noted.append(attempt)  # type: ignore[method-assign]
+    clients = KafkaClients(settings, "stall-test", log, outages, stopping or asyncio.Event())
+    clients.delivery = delivery
     return clients, outages, noted
 
 
 async def _deliver(moving: bool) -> tuple[bool, int]:
-    clients, outages, noted = _clients(TimedDelivery(moving))
-    await clients.deliver([], {}, generation=1, outages=outages, stopping=asyncio.Event())
-    return clients.stalled, len(noted)
+    clients, _, noted = _clients(TimedDelivery(moving))
+    await clients.deliver([], {}, generation=1)
+    return clients.fencing.stalled, len(noted)
 
 
 async def _stop_during(delivery: TimedDelivery, stop_after_s: float) -> tuple[bool, float]:
     """Deliver, asking to stop after ``stop_after_s``: (raised Stopping, seconds taken)."""
-    clients, outages, _ = _clients(delivery)
     stopping = asyncio.Event()
+    clients, _, _ = _clients(delivery, stopping)
     asyncio.get_running_loop().call_later(stop_after_s, stopping.set)
     started = time.monotonic()
     try:
-        await clients.deliver([], {}, generation=1, outages=outages, stopping=stopping)
+        await clients.deliver([], {}, generation=1)
     except Stopping:
         return True, time.monotonic() - started
     return False, time.monotonic() - started
@@ -95,8 +97,8 @@ async def test_a_delivery_that_stops_moving_is_a_stall() -> None:
 async def test_a_delivery_runs_in_the_calling_task() -> None:
     """No hop through the loop before the first record is handed to the producer."""
     delivery = TimedDelivery(moving=True, steps=1)
-    clients, outages, _ = _clients(delivery)
-    await clients.deliver([], {}, generation=1, outages=outages, stopping=asyncio.Event())
+    clients, _, _ = _clients(delivery)
+    await clients.deliver([], {}, generation=1)
     assert delivery.task is asyncio.current_task()
 
 

@@ -16,12 +16,12 @@ from impact_runtime import (
     FakeBus,
     Incoming,
     Outgoing,
-    Record,
+    Output,
     RetryableError,
     Service,
     ServiceSettings,
 )
-from impact_runtime.pipeline import ENCODE_YIELD_EVERY
+from impact_runtime.encoding import ENCODE_YIELD_EVERY
 from impact_schemas.catalog import event_spec
 
 from runtime.tests.cases import FlakyCodec
@@ -29,13 +29,15 @@ from runtime.tests.cases import FlakyCodec
 REQUEST = {"run_id": "run-1", "initiative_id": "init-7", "phase": "pilot", "x": 3}
 
 
-def completed(incoming: Incoming) -> list[Outgoing | Record]:
+def completed(incoming: Incoming) -> list[Output]:
     value = {"initiative_id": incoming.value["initiative_id"], "doubled": incoming.value["x"] * 2}
     return [Outgoing("measure_completed", incoming.value["run_id"], value)]
 
 
-def make_bus(settings: ServiceSettings, handle, **kwargs) -> FakeBus:
-    return FakeBus(Service(settings, ["measure_requested"], handle, **kwargs))
+def make_bus(settings: ServiceSettings, handle, *, tick=None, state=None, **kwargs) -> FakeBus:
+    service = Service(settings, ["measure_requested"], handle, **kwargs)
+    service.tick, service.state = tick, state
+    return FakeBus(service)
 
 
 async def test_output_gets_envelope_from_its_cause(settings: ServiceSettings) -> None:
@@ -66,7 +68,7 @@ async def test_output_gets_envelope_from_its_cause(settings: ServiceSettings) ->
 async def test_causation_id_is_the_incoming_event_id(settings: ServiceSettings) -> None:
     seen: list[str] = []
 
-    def handle(incoming: Incoming) -> list[Outgoing | Record]:
+    def handle(incoming: Incoming) -> list[Output]:
         seen.append(incoming.value["event_id"])
         assert incoming.headers["event_id"] == incoming.value["event_id"]
         return completed(incoming)
@@ -77,7 +79,7 @@ async def test_causation_id_is_the_incoming_event_id(settings: ServiceSettings) 
 
 
 async def test_fields_set_by_the_handler_win(settings: ServiceSettings) -> None:
-    def handle(incoming: Incoming) -> list[Outgoing | Record]:
+    def handle(incoming: Incoming) -> list[Output]:
         value = {"run_id": "other-run", "event_id": "fixed-id", "causation_id": "c-9"}
         return [Outgoing("measure_completed", "other-run", value)]
 
@@ -93,11 +95,11 @@ async def test_fields_set_by_the_handler_win(settings: ServiceSettings) -> None:
 async def test_sync_handler_runs_in_a_worker_thread(settings: ServiceSettings) -> None:
     threads: list[str] = []
 
-    def handle(incoming: Incoming) -> list[Outgoing | Record]:
+    def handle(incoming: Incoming) -> list[Output]:
         threads.append(threading.current_thread().name)
         return []
 
-    async def handle_async(incoming: Incoming) -> list[Outgoing | Record]:
+    async def handle_async(incoming: Incoming) -> list[Output]:
         threads.append(threading.current_thread().name)
         return []
 
@@ -113,7 +115,7 @@ async def test_retryable_error_is_retried_with_exponential_backoff(
 ) -> None:
     calls = 0
 
-    def flaky(incoming: Incoming) -> list[Outgoing | Record]:
+    def flaky(incoming: Incoming) -> list[Output]:
         nonlocal calls
         calls += 1
         if calls <= 2:
@@ -135,7 +137,7 @@ async def test_retryable_error_is_retried_with_exponential_backoff(
 async def test_exhausted_retries_go_to_the_dlq(settings: ServiceSettings) -> None:
     calls = 0
 
-    def down(incoming: Incoming) -> list[Outgoing | Record]:
+    def down(incoming: Incoming) -> list[Output]:
         nonlocal calls
         calls += 1
         raise RetryableError("still down")
@@ -161,7 +163,7 @@ async def test_backoff_is_capped() -> None:
         retry_backoff_max_s=0.5,
     )
 
-    def down(incoming: Incoming) -> list[Outgoing | Record]:
+    def down(incoming: Incoming) -> list[Output]:
         raise RetryableError("down")
 
     bus = make_bus(settings, down)
@@ -173,7 +175,7 @@ async def test_backoff_is_capped() -> None:
 async def test_permanent_error_becomes_stage_failed(
     settings: ServiceSettings, error: Exception
 ) -> None:
-    def fail(incoming: Incoming) -> list[Outgoing | Record]:
+    def fail(incoming: Incoming) -> list[Output]:
         raise error
 
     bus = make_bus(settings, fail, failure_stage="measure")
@@ -197,7 +199,7 @@ async def test_permanent_error_becomes_stage_failed(
 async def test_permanent_error_without_failure_stage_goes_to_the_dlq(
     settings: ServiceSettings,
 ) -> None:
-    def fail(incoming: Incoming) -> list[Outgoing | Record]:
+    def fail(incoming: Incoming) -> list[Output]:
         raise ComponentError("model failed")
 
     bus = make_bus(settings, fail)
@@ -217,7 +219,7 @@ async def test_permanent_error_without_failure_stage_goes_to_the_dlq(
 async def test_contract_violation_from_the_handler_is_dead_lettered_and_reported(
     settings: ServiceSettings,
 ) -> None:
-    def fail(incoming: Incoming) -> list[Outgoing | Record]:
+    def fail(incoming: Incoming) -> list[Output]:
         raise ContractViolation("ci_lower > ci_upper")
 
     bus = make_bus(settings, fail, failure_stage="measure")
@@ -234,7 +236,7 @@ async def test_contract_violation_from_the_handler_is_dead_lettered_and_reported
 async def test_unexpected_exception_without_failure_stage_goes_to_the_dlq_with_frames(
     settings: ServiceSettings,
 ) -> None:
-    def buggy_handler(incoming: Incoming) -> list[Outgoing | Record]:
+    def buggy_handler(incoming: Incoming) -> list[Output]:
         raise KeyError("missing")
 
     bus = make_bus(settings, buggy_handler)
@@ -248,7 +250,7 @@ async def test_unexpected_exception_without_failure_stage_goes_to_the_dlq_with_f
 async def test_a_command_without_run_id_cannot_be_reported_and_is_dead_lettered(
     settings: ServiceSettings,
 ) -> None:
-    def fail(incoming: Incoming) -> list[Outgoing | Record]:
+    def fail(incoming: Incoming) -> list[Output]:
         raise ComponentError("no data")
 
     bus = make_bus(settings, fail, failure_stage="measure")
@@ -291,27 +293,12 @@ async def test_wrong_return_type_goes_to_the_dlq(settings: ServiceSettings) -> N
     bus = make_bus(settings, handle)
     [dead] = await bus.publish("measure_requested", dict(REQUEST))
     assert dead.headers["dlq.reason"].startswith(
-        "unexpected TypeError: handler returned dict, not Outgoing/Record"
+        "unexpected TypeError: handler returned dict, not an Outgoing or a Directive"
     )
 
 
-async def test_raw_records_and_tombstones_pass_through(settings: ServiceSettings) -> None:
-    def handle(incoming: Incoming) -> list[Outgoing | Record]:
-        return [
-            Record("impact.orchestrator.changelog", "run-1", b'{"k": 1}'),
-            Record("impact.orchestrator.changelog", "run-0", None),
-        ]
-
-    bus = make_bus(settings, handle)
-    produced = await bus.publish("measure_requested", dict(REQUEST))
-    assert [(p.topic, p.key, p.value) for p in produced] == [
-        ("impact.orchestrator.changelog", "run-1", b'{"k": 1}'),
-        ("impact.orchestrator.changelog", "run-0", None),
-    ]
-
-
 async def test_tick_outputs_are_encoded_like_handler_outputs(settings: ServiceSettings) -> None:
-    def tick(now: float) -> list[Outgoing | Record]:
+    def tick(now: float) -> list[Output]:
         value = {"run_id": "run-9", "stage": "deadline", "now": now}
         return [Outgoing("run_status", "run-9", value)]
 
@@ -355,7 +342,7 @@ async def test_a_failing_tick_rolls_the_state_back_and_fires_again(
     state = Recorder()
     ticks: list[float] = []
 
-    def tick(now: float) -> list[Outgoing | Record]:
+    def tick(now: float) -> list[Output]:
         ticks.append(now)
         if len(ticks) == 1 and broken == "raises":
             raise RuntimeError("bug in the deadline check")
@@ -408,11 +395,11 @@ async def test_a_sync_handlers_cpu_seconds_are_its_own_threads(settings: Service
     """The handler CPU counter takes the handler thread's CPU clock: a handler that sleeps
     0.2 s counts ~0 s, one that spins 0.2 s on the CPU counts ~0.2 s."""
 
-    def sleeping(msg: Incoming) -> list[Outgoing | Record]:
+    def sleeping(msg: Incoming) -> list[Output]:
         time.sleep(0.2)
         return completed(msg)
 
-    def spinning(msg: Incoming) -> list[Outgoing | Record]:
+    def spinning(msg: Incoming) -> list[Output]:
         started = time.thread_time()
         while time.thread_time() - started < 0.2:
             pass
@@ -466,7 +453,7 @@ async def test_a_sync_handler_runs_in_a_worker_thread_unless_told_it_is_cheap(
 ) -> None:
     threads: list[int] = []
 
-    def handle(incoming: Incoming) -> list[Outgoing | Record]:
+    def handle(incoming: Incoming) -> list[Output]:
         threads.append(threading.get_ident())
         return completed(incoming)
 

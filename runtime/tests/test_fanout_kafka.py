@@ -14,6 +14,7 @@ import time
 
 import pytest
 from impact_runtime import Incoming, JsonCodec, Outgoing, Service
+from impact_runtime.consume import ConsumeLoop
 
 from runtime.tests.kafka_io import (
     CommittedReader,
@@ -31,15 +32,15 @@ PADDING = "x" * 1000  # a realistic command size (measure config, ids, envelope)
 
 
 def count_replays(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Record every ``Service._recover`` (the path after a failed delivery)."""
+    """Record every ``ConsumeLoop._recover`` (the path after a failed delivery)."""
     calls: list[bool] = []
-    recover = Service._recover
+    recover = ConsumeLoop._recover
 
-    async def counted(self: Service) -> None:
+    async def counted(self: ConsumeLoop) -> None:
         calls.append(True)
         await recover(self)
 
-    monkeypatch.setattr(Service, "_recover", counted)
+    monkeypatch.setattr(ConsumeLoop, "_recover", counted)
     return calls
 
 
@@ -58,9 +59,8 @@ async def test_a_large_fan_out_commits_exactly_once_in_one_transaction(
     settings = isolated_settings(kafka_bootstrap, log_level="ERROR")
     prefix = settings.topic_prefix
     source, sink = f"{prefix}measure.requested.v1", f"{prefix}measure.completed.v1"
-    service = Service(
-        settings, ["measure_requested"], fan_out, codec=JsonCodec(), outputs=["measure_completed"]
-    )
+    service = Service(settings, ["measure_requested"], fan_out, codec=JsonCodec())
+    service.output_events = ("measure_completed",)
     async with service:
         started = time.monotonic()
         await produce(kafka_bootstrap, source, [("run-f", as_json(request("run-f", 1)))])

@@ -57,9 +57,8 @@ async def test_a_member_killed_inside_a_transaction_is_fenced_by_the_survivors(
     source = f"{settings.topic_prefix}measure.requested.v1"
     sink = f"{settings.topic_prefix}measure.completed.v1"
     member_id = f"{settings.consumer_group}-member-{uuid.uuid4().hex[:6]}"
-    service = Service(
-        settings, ["measure_requested"], doubled, codec=JsonCodec(), outputs=["measure_completed"]
-    )
+    service = Service(settings, ["measure_requested"], doubled, codec=JsonCodec())
+    service.output_events = ("measure_completed",)
     await service.start()
     member = await asyncio.create_subprocess_exec(
         sys.executable,

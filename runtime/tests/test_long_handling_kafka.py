@@ -34,8 +34,8 @@ async def test_one_message_longer_than_the_poll_interval_is_delivered_once(
         ["measure_requested"],
         slow_double,
         codec=JsonCodec(),
-        outputs=["measure_completed"],
     )
+    service.output_events = ("measure_completed",)
     async with service:
         await produce(kafka_bootstrap, source, [("run-a:init-1", as_json(request("run-a", 1)))])
         async with CommittedReader(kafka_bootstrap, sink) as reader:
@@ -71,9 +71,9 @@ async def test_a_revocation_ends_a_long_batch_after_the_message_being_handled(
         return [Outgoing("measure_completed", incoming.value["run_id"], value)]
 
     def service() -> Service:
-        return Service(
-            settings, ["measure_requested"], slow, codec=JsonCodec(), outputs=["measure_completed"]
-        )
+        service = Service(settings, ["measure_requested"], slow, codec=JsonCodec())
+        service.output_events = ("measure_completed",)
+        return service
 
     async with service():
         items: list[tuple[str | None, bytes | None]] = [

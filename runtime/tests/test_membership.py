@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from impact_runtime.membership import NO_GENERATION, GroupMembership, LostOwnership
+from impact_runtime.delivery.membership import NO_GENERATION, GroupMembership, LostOwnership
 
 
 @dataclass

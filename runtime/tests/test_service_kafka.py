@@ -8,13 +8,13 @@ import re
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import ProducerFenced
 from impact_runtime import (
     Incoming,
     JsonCodec,
     Outgoing,
-    Record,
+    Output,
     Service,
     ServiceCrashed,
     ServiceSettings,
@@ -35,7 +35,7 @@ from tests.support.kafka import wait_for
 pytestmark = pytest.mark.integration
 
 
-def double(incoming: Incoming) -> list[Outgoing | Record]:
+def double(incoming: Incoming) -> list[Output]:
     value = {"initiative_id": incoming.value["initiative_id"], "doubled": 2 * incoming.value["x"]}
     return [Outgoing("measure_completed", incoming.value["run_id"], value)]
 
@@ -50,9 +50,9 @@ async def test_consumes_handles_and_produces(kafka_bootstrap: str, guarantee: st
     settings = isolated_settings(kafka_bootstrap, processing_guarantee=guarantee)
     source, sink = topics(settings)
     inputs = [request("run-a", x) for x in (1, 2, 3)]
-    async with Service(
-        settings, ["measure_requested"], double, codec=JsonCodec(), outputs=["measure_completed"]
-    ) as service:
+    service = Service(settings, ["measure_requested"], double, codec=JsonCodec())
+    service.output_events = ("measure_completed",)
+    async with service:
         await produce(
             kafka_bootstrap, source, [(f"run-a:init-{v['x']}", as_json(v)) for v in inputs]
         )
@@ -143,13 +143,12 @@ async def test_health_readiness_and_metrics(kafka_bootstrap: str) -> None:
     release = asyncio.Event()
     assigned: list[set[str]] = []
 
-    async def on_assign(partitions: set) -> None:
-        assigned.append({f"{tp.topic}:{tp.partition}" for tp in partitions})
-        await release.wait()
+    class Assigned(Service):
+        async def assigned(self, partitions: set[TopicPartition]) -> None:
+            assigned.append({f"{tp.topic}:{tp.partition}" for tp in partitions})
+            await release.wait()
 
-    service = Service(
-        settings, ["measure_requested"], double, codec=JsonCodec(), on_assign=on_assign
-    )
+    service = Assigned(settings, ["measure_requested"], double, codec=JsonCodec())
     await service.start()
     try:
         port = service.http_port

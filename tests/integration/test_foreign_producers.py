@@ -25,8 +25,8 @@ from impact_cli.processes import ServiceProcesses
 from impact_observe.bus import Bus
 from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import Manifest, load_manifest
+from impact_orchestrator.outputs import FORWARDED_FROM
 from impact_orchestrator.service import INPUTS as ORCHESTRATOR_INPUTS
-from impact_runtime.pipeline import FORWARDED_FROM
 from impact_schemas.catalog import topic_for
 from impact_schemas.events import new_envelope
 

@@ -27,13 +27,14 @@ from impact_contracts.lazy import load_lazily
 from impact_runtime.codec import Codec, JsonCodec
 from impact_runtime.settings import ServiceSettings
 from impact_runtime.structs import (
-    Forward,
+    Directive,
     Handler,
     Incoming,
     Outgoing,
     Output,
-    Record,
-    Reject,
+    ProducerRecord,
+    RawMessage,
+    Source,
     StateHooks,
 )
 
@@ -62,13 +63,14 @@ __all__ = [
     "ServiceSettings",
     "run_service",
     # data
-    "Forward",
+    "Directive",
     "Handler",
     "Incoming",
     "Outgoing",
     "Output",
-    "Record",
-    "Reject",
+    "ProducerRecord",
+    "RawMessage",
+    "Source",
     "StateHooks",
     # codecs
     "Codec",

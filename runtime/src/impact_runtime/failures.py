@@ -2,8 +2,8 @@
 
 One routing rule for the Kafka runtime and for embedded mode, so the two cannot drift:
 
-- every failure of a valid command ends its initiative (or run) with a ``stage_failed``
-  payload naming the stage, the reason and the error type, so no run waits for a deadline;
+- every failure of a valid command ends it with the service's failure event (a stage's
+  ``stage_failed``, built in ``stage.py``), so nothing waits for a deadline;
 - a command that breaks its contract (``SchemaMismatch``/``ContractViolation``) can never
   succeed as sent, so the runtime also keeps it on the DLQ (``dead_letters``).
 
@@ -15,11 +15,9 @@ from __future__ import annotations
 import os
 import sysconfig
 import traceback
-from typing import Any
 
 from impact_contracts import ContractViolation, ImpactError, PermanentError, SchemaMismatch
 
-STAGE_FAILED = "stage_failed"
 MAX_REASON_CHARS = 4000
 
 
@@ -65,18 +63,3 @@ _STDLIB = sysconfig.get_paths()["stdlib"] + os.sep
 def dead_letters(exc: BaseException) -> bool:
     """Whether the input itself is bad (kept on the DLQ besides the ``stage_failed``)."""
     return isinstance(exc, SchemaMismatch | ContractViolation)
-
-
-def stage_failure(stage: str, command: dict[str, Any], exc: BaseException) -> dict[str, Any]:
-    """The ``stage_failed`` payload for ``command`` of ``stage`` that raised ``exc``.
-
-    Impact errors carry their own message as the reason; anything unexpected (a component
-    bug such as ``IndexError``) gets ``unexpected <Type>: <msg> at <frames>``.
-    """
-    return {
-        "stage": stage,
-        "initiative_id": command.get("initiative_id"),
-        "phase": command.get("phase"),
-        "reason": str(exc) if isinstance(exc, ImpactError) else failure_reason(exc),
-        "error_type": type(exc).__name__,
-    }

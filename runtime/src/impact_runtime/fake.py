@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from aiokafka import TopicPartition
+
 from impact_runtime.codec import Codec, JsonCodec
 from impact_runtime.dlq import DLQ_SUFFIX
+from impact_runtime.encoding import event_name
 from impact_runtime.envelope import envelope_headers, fill_envelope
-from impact_runtime.pipeline import MessagePipeline, event_name
+from impact_runtime.pipeline import MessagePipeline
 from impact_runtime.service import Service
 from impact_runtime.structs import Outgoing, ProducerRecord, RawMessage, coalesce_raw
 
@@ -29,6 +32,9 @@ class Produced:
 class FakeBus:
     """Publish events to a Service's handler without Kafka (like FastStream's TestKafkaBroker).
 
+    ``async with FakeBus(service)`` assigns the service its partitions first, as joining
+    the group does on Kafka (its ``assigned`` hook runs; see ``assign``).
+
     The same pipeline as on Kafka runs: envelope filling, retry with backoff and outage
     waits (sleeps are recorded in ``sleeps``, not slept), DLQ and ``stage_failed`` routing,
     ticks, and the handler state's commit/rollback. The codec is the service's own when
@@ -44,6 +50,8 @@ class FakeBus:
         self._offsets = itertools.count()
 
     async def __aenter__(self) -> FakeBus:
+        """Assign the service its partitions (``assign``), as joining the group does."""
+        await self.assign()
         return self
 
     async def __aexit__(
@@ -54,6 +62,13 @@ class FakeBus:
     ) -> None:
         return None
 
+    async def assign(self, partitions: set[TopicPartition] | None = None) -> None:
+        """Assign ``partitions`` (default: partition 0 of every input) as the group
+        coordinator does on Kafka: the service's ``assigned`` hook runs, then it is ready."""
+        if partitions is None:
+            partitions = {TopicPartition(topic, 0) for topic in self.service.input_topics()}
+        await self.service.take_assignment(partitions)
+
     async def _sleep(self, delay: float) -> None:
         self.sleeps.append(delay)
 
@@ -63,7 +78,7 @@ class FakeBus:
         """Encode ``event`` as a producer would and handle it; return what was produced."""
         outgoing = Outgoing(event, key or str(value.get("run_id", "")), value)
         filled = fill_envelope(outgoing, None, None)
-        topic = self.pipeline.topic_for(event)
+        topic = self.pipeline.wire.topic_for(event)
         data = await self.codec.encode(event, filled, topic)
         return await self.publish_raw(topic, data, outgoing.key, dict(envelope_headers(filled)))
 

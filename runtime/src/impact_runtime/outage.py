@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from aiokafka import errors as kafka_errors
 from impact_contracts import DependencyUnavailable, ImpactError
 from impact_schemas.registry.errors import RegistryError, RegistryUnavailable
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.retry import RetryPolicy, Sleep
@@ -56,18 +57,15 @@ def kafka_outage(exc: BaseException) -> bool:
     return isinstance(exc, kafka_errors.KafkaError) and not isinstance(exc, FATAL_KAFKA_ERRORS)
 
 
-def broker_trouble(exc: BaseException, after_outage: bool) -> bool:
-    """A failure that waiting fixes: a broker error, a topic whose leader is not elected in
-    time, or a fenced producer right after an outage (the broker aborted our transaction
-    because it outlived its timeout; aiokafka reports that as ProducerFenced too)."""
-    if isinstance(exc, kafka_errors.ProducerFenced | kafka_errors.InvalidProducerEpoch):
-        return after_outage
+def broker_trouble(exc: BaseException) -> bool:
+    """A failure that waiting fixes: a broker error, or a topic whose leader is not elected
+    in time (a fenced producer is judged by ``delivery.fencing`` before it gets here)."""
     return kafka_outage(exc) or isinstance(exc, TimeoutError)
 
 
 def broker_down(exc: BaseException) -> str | None:
     """``KAFKA`` when connecting failed because the broker is not (yet) reachable."""
-    return KAFKA if broker_trouble(exc, after_outage=False) else None
+    return KAFKA if broker_trouble(exc) else None
 
 
 def dependency_down(exc: BaseException) -> str | None:
@@ -99,6 +97,10 @@ class Outages:
     @property
     def waiting(self) -> bool:
         return bool(self._since)
+
+    def down(self, dependency: str) -> bool:
+        """Whether ``dependency`` is being waited for now."""
+        return dependency in self._since
 
     async def backoff(self, dependency: str, exc: BaseException, attempt: int) -> None:
         """Step ``attempt`` (1-based) of waiting for ``dependency``: log, count, sleep."""
@@ -133,19 +135,49 @@ class Outages:
     async def wait_out(
         self, action: Callable[[], Awaitable[T]], is_down: Callable[[BaseException], str | None]
     ) -> T:
-        """Run ``action`` until it stops failing with an outage; other errors propagate."""
-        attempt, waited_for = 0, set()
-        while True:
-            try:
-                result = await action()
-            except Exception as exc:
-                dependency = is_down(exc)
-                if dependency is None:
-                    raise
-                attempt += 1
-                waited_for.add(dependency)
-                await self.backoff(dependency, exc, attempt)
-                continue
-            for dependency in waited_for:
-                self.recovered(dependency)
-            return result
+        """Run ``action`` until it stops failing with an outage; other errors propagate.
+
+        The first call runs bare (it is on every message's path); only after it failed
+        with an outage does tenacity take over, the failure counting as its attempt 1.
+        """
+        try:
+            return await action()
+        except Exception as exc:
+            if is_down(exc) is None:
+                raise
+            first: BaseException = exc
+        return await self._wait_out(action, is_down, first)
+
+    async def _wait_out(
+        self,
+        action: Callable[[], Awaitable[T]],
+        is_down: Callable[[BaseException], str | None],
+        first: BaseException,
+    ) -> T:
+        waited_for: set[str] = set()
+        pending = [first]
+
+        async def attempt() -> T:
+            if pending:
+                raise pending.pop()
+            return await action()
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            dependency = is_down(exc) if exc is not None else None
+            assert exc is not None and dependency is not None
+            waited_for.add(dependency)
+            delay = state.next_action.sleep if state.next_action is not None else 0.0
+            self.note(dependency, f"{type(exc).__name__}: {exc}", state.attempt_number, delay)
+
+        retrying = AsyncRetrying(
+            sleep=self.sleep,
+            wait=lambda state: self.policy.delay(state.attempt_number - 1),
+            retry=retry_if_exception(lambda e: isinstance(e, Exception) and is_down(e) is not None),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        result: T = await retrying(attempt)
+        for dependency in waited_for:
+            self.recovered(dependency)
+        return result

@@ -6,101 +6,42 @@ Shared by ``Service`` (Kafka) and ``FakeBus`` (memory), so both behave the same.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 from collections.abc import Awaitable, Callable
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 import structlog
-from impact_contracts import ContractViolation, SchemaMismatch
-from impact_schemas.catalog import event_for_topic, topic_for
-from impact_schemas.events import schema_version
+from impact_contracts import ContractViolation
 
-from impact_runtime.codec import Codec, VersionedCodec
+from impact_runtime.calls import call_handler
+from impact_runtime.codec import Codec
 from impact_runtime.dlq import dead_letter
-from impact_runtime.envelope import envelope_headers, fill_envelope
-from impact_runtime.failures import (
-    STAGE_FAILED,
-    HandlerTimedOut,
-    dead_letters,
-    failure_reason,
-    stage_failure,
-)
+from impact_runtime.encoding import MessageSource, Wire, as_incoming, directive_records
+from impact_runtime.failures import HandlerTimedOut, dead_letters, failure_reason
 from impact_runtime.kafka_config import DEFAULT_MAX_MESSAGE_BYTES
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.outage import Outages, codec_down, dependency_down
 from impact_runtime.retry import RetryPolicy, Sleep, call_with_retry, is_retriable
 from impact_runtime.structs import (
-    Forward,
     Handler,
     HandlerResult,
     Incoming,
     Outgoing,
     ProducerRecord,
     RawMessage,
-    Record,
-    Reject,
     StateHooks,
     Tick,
     coalesce_raw,
 )
 
-FORWARDED_FROM = "forwarded_from"  # header a Forward adds: "<partition>:<offset>" it came from
-#: Encoding yields to the event loop after this many outputs, so a large fan-out (100,000
-#: commands for one manifest) never starves the consumer's heartbeat or the health server.
-ENCODE_YIELD_EVERY = 256
-
-__all__ = [
-    "ENCODE_YIELD_EVERY",
-    "FORWARDED_FROM",
-    "STAGE_FAILED",
-    "MessagePipeline",
-    "call_handler",
-    "event_name",
-]
+__all__ = ["FailureEvent", "MessagePipeline"]
 
 Deliver = Callable[[list[ProducerRecord]], Awaitable[object]]
 IsDown = Callable[[BaseException], str | None]
-
-
-@lru_cache(maxsize=1024)
-def event_name(topic: str) -> str:
-    """The catalog event name a topic carries (ConfigError for unknown topics)."""
-    spec = event_for_topic(topic)
-    return spec if isinstance(spec, str) else str(spec.name)
-
-
-async def call_handler(
-    handle: Callable[..., Any],
-    *args: Any,
-    in_thread: bool = True,
-    on_cpu: Callable[[float], None] | None = None,
-) -> Any:
-    """Await an async handler; run a sync one in a worker thread (``in_thread``, the
-    default: it may block) or, for a handler that returns at once, on the event loop.
-
-    ``on_cpu`` is given a sync handler's CPU seconds: the CPU clock of the thread it ran
-    on, so the work of other threads and processes on the machine is not counted.
-    """
-    if inspect.iscoroutinefunction(handle):
-        return await handle(*args)
-    if in_thread:
-        result, cpu_s = await asyncio.to_thread(_on_thread_clock, handle, args)
-    else:
-        result, cpu_s = _on_thread_clock(handle, args)
-    if on_cpu is not None:
-        on_cpu(cpu_s)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
-
-
-def _on_thread_clock(handle: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, float]:
-    """``handle(*args)`` and the CPU seconds it took on this thread."""
-    started = time.thread_time()
-    result = handle(*args)
-    return result, time.thread_time() - started
+#: The event that ends a decoded command its handler could not complete (its value, the
+#: error); e.g. ``stage.stage_failed_event``.
+FailureEvent = Callable[[dict[str, Any], BaseException], Outgoing]
 
 
 class MessagePipeline:
@@ -109,10 +50,10 @@ class MessagePipeline:
     Steps:
     1. decode the bytes (undecodable: DLQ);
     2. run the handler; a component's RetryableError is retried ``max_retries`` times;
-    3. encode the outputs, filling envelope fields and headers; a ``Forward`` re-produces
-       the message to another partition, a ``Reject`` dead-letters it;
-    4. on a handler failure, with a ``failure_stage``: a ``stage_failed`` event (see
-       ``failures.py``), plus the DLQ for a contract violation; without one: the DLQ.
+    3. encode the outputs, filling envelope fields and headers (``encoding.py``); a
+       ``Directive`` output makes its own records (e.g. a raw record, or a dead letter);
+    4. on a handler failure, with a ``failure_event``: that event (e.g. ``stage_failed``),
+       plus the DLQ for a contract violation (``failures.py``); without one: the DLQ.
 
     A dependency that is down (registry, broker) is not a failure: every step waits it out
     (``outage.py``), so a valid event never reaches the DLQ because of an outage.
@@ -127,7 +68,7 @@ class MessagePipeline:
         topic_prefix: str,
         retry_policy: RetryPolicy,
         metrics: ServiceMetrics,
-        failure_stage: str | None = None,
+        failure_event: FailureEvent | None = None,
         sleep: Sleep = asyncio.sleep,
         state: StateHooks | None = None,
         max_record_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
@@ -136,16 +77,12 @@ class MessagePipeline:
     ) -> None:
         self.service_name = service_name
         self.handler_timeout_s = handler_timeout_s
-        self.codec = codec
-        # A runtime_checkable Protocol check costs ~20 µs: once, not per produced event
-        self._versioned: VersionedCodec | None = (
-            codec if isinstance(codec, VersionedCodec) else None
-        )
+        self.wire = Wire(codec, topic_prefix)
         self.handle = handle
         self.topic_prefix = topic_prefix
         self.retry_policy = retry_policy
         self.metrics = metrics
-        self.failure_stage = failure_stage
+        self.failure_event = failure_event
         self.sleep = sleep
         self.state = state
         self.max_record_bytes = max_record_bytes
@@ -154,20 +91,16 @@ class MessagePipeline:
         self.log = structlog.get_logger("impact_runtime").bind(service=service_name)
         self.outages = Outages(retry_policy, metrics, sleep, self.log)
 
-    def topic_for(self, event: str) -> str:
-        """The topic an event is produced to."""
-        return topic_for(event, self.topic_prefix)
-
     async def process(self, message: RawMessage) -> list[ProducerRecord]:
         """The records to produce for ``message`` (outputs, DLQ and/or stage_failed)."""
         topic = message.topic
         try:
-            incoming = await self._attempt(topic, partial(self.decode, message), codec_down)
+            incoming = await self._attempt(topic, partial(self.wire.decode, message), codec_down)
         except ContractViolation as exc:
             if not exc.envelope.get("run_id"):
                 return [self._dead_letter(message, exc, self._message_log(message))]
             # Decoded far enough to know whose command it is: end it, not only dead-letter.
-            incoming = self._as_incoming(message, exc.envelope)
+            incoming = as_incoming(message, exc.envelope)
             return await self._failed(message, incoming, exc, self._message_log(message, incoming))
         except Exception as exc:
             return [self._dead_letter(message, exc, self._message_log(message))]
@@ -177,17 +110,12 @@ class MessagePipeline:
             handle = partial(self._handle, incoming, handler_cpu.inc)
             outputs = await self._attempt(topic, handle, dependency_down)
             handler_seconds.observe(time.perf_counter() - started)
-            events = [o for o in outputs if not isinstance(o, Forward | Reject)]
-            encode = partial(self.encode, events, incoming)
+            encode = partial(self.wire.encode, outputs, incoming)
             records = await self._attempt(topic, encode, codec_down)
+            source = MessageSource(message, partial(self._rejected, incoming))
+            records.extend(directive_records(outputs, source))
         except Exception as exc:
             return await self._failed(message, incoming, exc, self._message_log(message, incoming))
-        for output in outputs:
-            if isinstance(output, Forward):
-                records.append(forwarded(message, output.partition))
-            elif isinstance(output, Reject):
-                log = self._message_log(message, incoming)
-                records.append(self._dead_letter(message, ContractViolation(output.reason), log))
         processed.inc()
         self.log.debug(  # a no-op call below DEBUG: the line names who did the work
             "processed",
@@ -232,8 +160,11 @@ class MessagePipeline:
         """
         try:
             outputs = await call_handler(tick, now)
-            encode = partial(self.encode, outputs or [], None)
-            records = coalesce_raw(await self._attempt("tick", encode, codec_down))
+            outputs = outputs or []
+            encode = partial(self.wire.encode, outputs, None)
+            records = await self._attempt("tick", encode, codec_down)
+            records.extend(directive_records(outputs, MessageSource(None)))
+            records = coalesce_raw(records)
         except Exception as exc:
             self.metrics.failed("tick", type(exc).__name__).inc()
             self.log.error("tick_failed", error_type=type(exc).__name__, error=failure_reason(exc))
@@ -260,60 +191,6 @@ class MessagePipeline:
         """What was handled since the last delivery is lost: restore the handler state."""
         if self.state is not None:
             self.state.rollback()
-
-    async def decode(self, message: RawMessage) -> Incoming:
-        """Decode a raw message into an Incoming (errors propagate)."""
-        if message.value is None:
-            raise SchemaMismatch("tombstone (null value) on an event topic")
-        value = await self.codec.decode(message.value, message.topic)
-        return self._as_incoming(message, value)
-
-    def _as_incoming(self, message: RawMessage, value: dict[str, Any]) -> Incoming:
-        return Incoming(
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            key=message.key.decode("utf-8", "replace") if message.key is not None else None,
-            event=event_name(message.topic),
-            value=value,
-            headers={k: v.decode("utf-8", "replace") for k, v in message.headers},
-        )
-
-    async def encode(self, outputs: HandlerResult, cause: Incoming | None) -> list[ProducerRecord]:
-        """Encode handler or tick outputs into producer records (yielding to the loop
-        every ``ENCODE_YIELD_EVERY`` outputs)."""
-        records = []
-        for n, output in enumerate(outputs, 1):
-            if n % ENCODE_YIELD_EVERY == 0:
-                await asyncio.sleep(0)
-            if isinstance(output, Record):
-                value = output.value
-                records.append(
-                    ProducerRecord(
-                        output.topic,
-                        output.key.encode(),
-                        value,
-                        managed=False,
-                        partition=output.partition,
-                    )
-                )
-            elif isinstance(output, Outgoing):
-                records.append(await self._encode_event(output, cause))
-            else:
-                raise TypeError(f"handler returned {type(output).__name__}, not Outgoing/Record")
-        return records
-
-    async def _encode_event(self, output: Outgoing, cause: Incoming | None) -> ProducerRecord:
-        versioned = self._versioned
-        version = (
-            versioned.schema_version(output.event)
-            if versioned is not None
-            else schema_version(output.event)
-        )
-        value = fill_envelope(output, cause, version)
-        topic = self.topic_for(output.event)
-        data = await self.codec.encode(output.event, value, topic)
-        return ProducerRecord(topic, output.key.encode(), data, envelope_headers(value))
 
     async def _handle(self, incoming: Incoming, on_cpu: Callable[[float], None]) -> HandlerResult:
         limit = asyncio.timeout(self.handler_timeout_s)  # a timer, no task of its own
@@ -351,6 +228,11 @@ class MessagePipeline:
             is_down,
         )
 
+    def _rejected(
+        self, incoming: Incoming, message: RawMessage, exc: BaseException
+    ) -> ProducerRecord:
+        return self._dead_letter(message, exc, self._message_log(message, incoming))
+
     def _dead_letter(self, message: RawMessage, exc: BaseException, log: Any) -> ProducerRecord:
         self.metrics.failed(message.topic, type(exc).__name__).inc()
         self.metrics.dead_lettered(message.topic).inc()
@@ -362,13 +244,13 @@ class MessagePipeline:
     ) -> list[ProducerRecord]:
         """A decoded command that could not be completed: end its initiative or run."""
         value = incoming.value
-        if self.failure_stage is None or not value.get("run_id"):
+        if self.failure_event is None or not value.get("run_id"):
             return [self._dead_letter(message, exc, log)]
-        payload = stage_failure(self.failure_stage, value, exc)
-        log.warning("stage_failed", error_type=payload["error_type"], reason=payload["reason"])
-        event = Outgoing(STAGE_FAILED, str(value["run_id"]), payload)
+        event = self.failure_event(value, exc)
+        reason = event.value.get("reason", failure_reason(exc))
+        log.warning(event.event, error_type=type(exc).__name__, reason=reason)
         try:
-            encode = partial(self.encode, [event], incoming)
+            encode = partial(self.wire.encode, [event], incoming)
             records = await self._attempt(message.topic, encode, codec_down)
         except Exception as encode_exc:
             return [self._dead_letter(message, encode_exc, log)]
@@ -376,11 +258,3 @@ class MessagePipeline:
             return [self._dead_letter(message, exc, log), *records]
         self.metrics.failed(message.topic, type(exc).__name__).inc()
         return records
-
-
-def forwarded(message: RawMessage, partition: int) -> ProducerRecord:
-    """``message`` unchanged, to ``partition`` of its topic, marked with where it came from."""
-    origin = (FORWARDED_FROM, f"{message.partition}:{message.offset}".encode())
-    return ProducerRecord(
-        message.topic, message.key, message.value, (*message.headers, origin), partition=partition
-    )

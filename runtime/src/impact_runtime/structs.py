@@ -30,38 +30,6 @@ class Outgoing:
 
 
 @dataclass(frozen=True)
-class Record:
-    """A raw record (e.g. a JSON changelog entry, or a tombstone when value is None).
-
-    ``value`` may be a zero-argument callable: raw records of one batch are coalesced by
-    (topic, key), last wins, and only the survivors' callables are called, so a changelog
-    whose state is costly to serialise is written once per key and batch, not per message.
-    """
-
-    topic: str
-    key: str
-    value: bytes | Callable[[], bytes | None] | None
-    partition: int | None = None  # None: the producer's partitioner picks it from the key
-
-
-@dataclass(frozen=True)
-class Forward:
-    """Produce the incoming record again, unchanged (key, value, headers), to ``partition``
-    of its own topic: e.g. to the partition that owns it. The record's offset is committed
-    with the forward, so it moves exactly once in exactly_once mode."""
-
-    partition: int
-
-
-@dataclass(frozen=True)
-class Reject:
-    """Dead-letter the incoming record with ``reason`` (it broke its contract); the other
-    outputs the handler returned with it are still produced."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
 class RawMessage:
     """A record as read from Kafka, before decoding."""
 
@@ -85,7 +53,31 @@ class ProducerRecord:
     partition: int | None = None
 
 
-Output = Outgoing | Record | Forward | Reject
+class Source(Protocol):
+    """What a ``Directive`` may use: the incoming record (None for a tick's outputs)."""
+
+    @property
+    def message(self) -> RawMessage | None: ...
+
+    def dead_letter(self, reason: str) -> ProducerRecord:
+        """The DLQ record for the incoming record, which broke its contract for ``reason``
+        (counted and logged as a dead letter)."""
+        ...
+
+
+class Directive(Protocol):
+    """An output that makes its own records instead of being encoded as an event: e.g. a
+    raw changelog record, the incoming record re-produced elsewhere, or dead-lettered.
+
+    The runtime calls ``records`` once the handler's events are encoded, and produces what
+    it returns with them (a record with ``managed=False`` is coalesced: see
+    ``coalesce_raw``).
+    """
+
+    def records(self, source: Source) -> list[ProducerRecord]: ...
+
+
+Output = Outgoing | Directive
 HandlerResult = Sequence[Output]  # a list; Sequence so list[Outgoing] is one too
 Handler = Callable[[Incoming], HandlerResult | Awaitable[HandlerResult]]
 Tick = Callable[[float], HandlerResult | Awaitable[HandlerResult]]

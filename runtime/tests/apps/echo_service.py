@@ -15,14 +15,14 @@ from impact_runtime import (
     Incoming,
     JsonCodec,
     Outgoing,
-    Record,
+    Output,
     Service,
     ServiceSettings,
     run_service,
 )
 
 
-def handle(incoming: Incoming) -> list[Outgoing | Record]:
+def handle(incoming: Incoming) -> list[Output]:
     """Double ``x``; hang on the configured value."""
     x = incoming.value["x"]
     if str(x) == os.environ.get("ECHO_HANG_ON_X"):

@@ -14,9 +14,10 @@ from impact_orchestrator.changelog import (
     record_key,
 )
 from impact_orchestrator.changelog_restore import restore_records
+from impact_orchestrator.outputs import Reject
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.service import ChangelogChanged, Orchestrator, Settings
-from impact_runtime import Incoming, Reject
+from impact_runtime import Incoming
 from impact_runtime.outage import Stopping
 
 from services.orchestrator.tests.events import manifest_payload

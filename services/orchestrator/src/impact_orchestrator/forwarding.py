@@ -5,9 +5,9 @@ another partitioner, key or explicit partition) is forwarded there unchanged."""
 from __future__ import annotations
 
 import structlog
-from impact_runtime import Forward, Incoming, Reject
-from impact_runtime.pipeline import FORWARDED_FROM
+from impact_runtime import Incoming
 
+from impact_orchestrator.outputs import FORWARDED_FROM, Forward, Reject
 from impact_orchestrator.ownership import place
 
 log = structlog.get_logger("impact_orchestrator")

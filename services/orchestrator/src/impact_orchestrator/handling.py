@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from impact_runtime import Incoming, Outgoing, Record, Reject
+from impact_runtime import Incoming, Outgoing
 from impact_runtime.kafka import ensure_topics
 from impact_runtime.outage import Stopping
 from impact_runtime.structs import Output
@@ -21,6 +21,7 @@ from impact_orchestrator.changelog import Part, encode_part, record_key
 from impact_orchestrator.forwarding import elsewhere
 from impact_orchestrator.intake import intake
 from impact_orchestrator.manifest import Registries, default_registries
+from impact_orchestrator.outputs import Record, Reject
 from impact_orchestrator.ownership import owner_partition, ownership_count
 from impact_orchestrator.restore import (
     ChangelogChanged,

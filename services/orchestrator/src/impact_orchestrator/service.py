@@ -15,6 +15,7 @@ Start with ``python -m impact_orchestrator.service``.
 
 from __future__ import annotations
 
+from aiokafka import TopicPartition
 from impact_runtime import Service, run_service
 
 from impact_orchestrator.handling import INLINE_INTAKE_MAX_INITIATIVES, Orchestrator
@@ -62,19 +63,13 @@ class OrchestratorService(Service):
     """The runtime Service running an :class:`Orchestrator`, checked before it consumes."""
 
     def __init__(self, settings: Settings, orchestrator: Orchestrator) -> None:
-        super().__init__(
-            settings,
-            INPUTS,
-            orchestrator.handle,
-            on_assign=orchestrator.on_assign,
-            prepare=self._prepare,
-            tick=orchestrator.tick,
-            tick_interval_s=settings.tick_interval_s,
-            outputs=OUTPUTS,
-            state=orchestrator,
-        )
+        super().__init__(settings, INPUTS, orchestrator.handle)
         self.orchestrator = orchestrator
-        orchestrator.on_refused = self._stopping.set
+        self.tick = orchestrator.tick
+        self.tick_interval_s = settings.tick_interval_s
+        self.state = orchestrator
+        self.output_events = tuple(OUTPUTS)
+        orchestrator.on_refused = self.stopping.set
         register_run_metrics(self.metrics.registry, lambda: orchestrator.store.states)
         register_restore_metrics(
             self.metrics.registry,
@@ -87,8 +82,13 @@ class OrchestratorService(Service):
         """The runtime's readiness, and every assigned run restored (none corrupt)."""
         return super().is_ready() and self.orchestrator.healthy
 
-    async def _prepare(self) -> None:
+    async def prepare(self) -> None:
+        """Check the input topics and the changelog before connecting."""
         await self.orchestrator.prepare(self.input_topics())
+
+    async def assigned(self, partitions: set[TopicPartition]) -> None:
+        """Start loading the runs of the assigned partitions."""
+        await self.orchestrator.on_assign(partitions)
 
     async def start(self) -> None:
         """Prepare (as part of connecting: a broker not up yet is waited for), start

@@ -4,110 +4,66 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import IllegalStateError, InvalidProducerEpoch, KafkaError, ProducerFenced
+from aiokafka.errors import IllegalStateError, KafkaError
 
-from impact_runtime.delivery import (
+from impact_runtime.delivery.departures import DepartedMembers
+from impact_runtime.delivery.fencing import Fencing, is_fenced
+from impact_runtime.delivery.guarantees import (
     AtLeastOnceDelivery,
     Delivery,
     ExactlyOnceDelivery,
     Offsets,
-    Progress,
 )
-from impact_runtime.fencing import DepartedMembers
+from impact_runtime.delivery.membership import GroupMembership
+from impact_runtime.delivery.watch import DeliveryWatch
 from impact_runtime.kafka import ensure_topics, make_consumer, make_producer
-from impact_runtime.membership import GroupMembership, LostOwnership
+from impact_runtime.keepalive import KeepPolling
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.outage import KAFKA, Outages, Stopping
 from impact_runtime.settings import ServiceSettings
-from impact_runtime.structs import ProducerRecord
+from impact_runtime.structs import ProducerRecord, RawMessage
+from impact_runtime.transport import Assignments, Batch
 
 #: Longest wait for one recovery call (new producer, committed offsets) before backing off.
 RECOVERY_TIMEOUT_S = 10.0
-#: A replica fenced twice within this while owning its batches shares its transactional id
-#: with another process: the second time is fatal.
-REFENCE_WINDOW_S = 60.0
-#: A delivery cancelled for a stop that has not ended after this is cancelled again.
-STOP_GRACE_S = 0.5
 
 
-class DeliveryWatch:
-    """Watches a delivery that runs in the current task, by timer (nothing on the loop
-    while it is short).
+class _Rebalance(ConsumerRebalanceListener):
+    """aiokafka's rebalance callbacks, forwarded to ``Assignments``."""
 
-    Every ``stall_s`` without progress (no record sent or acknowledged) is a stall step:
-    Kafka is noted down, and the next check waits the outage policy's delay. Once the
-    delivery has run ``stall_s``, a stop request cancels it; cancelled again every
-    ``STOP_GRACE_S`` (an aborting transaction waits for the broker), until it ends.
-    """
+    def __init__(self, assignments: Assignments) -> None:
+        self.assignments = assignments
 
-    def __init__(
-        self, progress: Progress, stall_s: float, outages: Outages, stopping: asyncio.Event
-    ) -> None:
-        """Watch the current task's delivery from now on."""
-        self.progress = progress
-        self.timeout = stall_s
-        self.outages = outages
-        self.steps = 0
-        self.stopped = False
-        self._stopping = stopping
-        self._cancels = 0
-        self._started = time.monotonic()
-        self._moved = progress.count
-        self._task: asyncio.Task[Any] | None = asyncio.current_task()
-        self._stop_waiter: asyncio.Task[None] | None = None
-        self._timer = asyncio.get_running_loop().call_later(self.timeout, self._check)
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self.assignments.on_revoked(set(revoked))
 
-    def elapsed_s(self) -> float:
-        return time.monotonic() - self._started
-
-    def _check(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._stop_waiter is None:
-            self._stop_waiter = loop.create_task(self._cancel_on_stop())
-        if self.progress.count != self._moved:  # still sending: slow, not stalled
-            self._moved = self.progress.count
-        else:
-            self.steps += 1
-            self.timeout = self.outages.policy.delay(self.steps - 1)
-            pending = f"delivery pending for {self.elapsed_s():.1f} s"
-            self.outages.note(KAFKA, pending, self.steps, self.timeout)
-        self._timer = loop.call_later(self.timeout, self._check)
-
-    async def _cancel_on_stop(self) -> None:
-        await self._stopping.wait()
-        self.stopped = True
-        while self._task is not None:
-            self._task.cancel()
-            self._cancels += 1
-            await asyncio.sleep(STOP_GRACE_S)
-
-    def uncancel(self) -> None:
-        """Take back this watch's cancellations of the task (it raises ``Stopping``)."""
-        if self._task is not None:
-            for _ in range(self._cancels):
-                self._task.uncancel()
-
-    def close(self) -> None:
-        """The delivery ended: stop watching."""
-        self._timer.cancel()
-        if self._stop_waiter is not None:
-            self._stop_waiter.cancel()
-        self._task = None
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self.assignments.on_assigned(set(assigned))
 
 
 class KafkaClients:
     """Connects, delivers batches by the processing guarantee, and recovers after a
     failed delivery (a renewed transactional producer, the committed offsets)."""
 
-    def __init__(self, settings: ServiceSettings, transactional_id: str, log: Any) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        transactional_id: str,
+        log: Any,
+        outages: Outages,
+        stopping: asyncio.Event,
+    ) -> None:
+        """Clients of ``settings``; deliveries note Kafka stalls in ``outages`` and end
+        early once ``stopping`` is set."""
         self.settings = settings
         self.exactly_once = settings.processing_guarantee == "exactly_once"
         self.transactional_id = transactional_id if self.exactly_once else None
         self.log = log
+        self.outages = outages
+        self.stopping = stopping
         # a member's client id names its transactional id, for the others to fence it
         self.consumer = make_consumer(settings, client_id=self.transactional_id)
         self.membership = GroupMembership(self.consumer)
@@ -115,18 +71,42 @@ class KafkaClients:
             DepartedMembers(settings, transactional_id, log) if self.exactly_once else None
         )
         self._departure_check: asyncio.Task[None] | None = None
-        self._fenced_as_owner_at: float | None = None
         self._check_again = False
+        self.fencing = Fencing(self.membership, self.renew_producer)
         self.producer = make_producer(settings, self.transactional_id)
         self.delivery: Delivery = self._delivery()
         self._known_topics: set[str] = set()
-        self.stalled = False  # the last delivery waited for an unreachable broker
 
-    async def start(self, inputs: list[str], listener: ConsumerRebalanceListener) -> None:
-        """Connect both clients and subscribe to ``inputs``."""
+    async def start(self, inputs: list[str], assignments: Assignments) -> None:
+        """Connect both clients and subscribe to ``inputs``; ``assignments`` hears of each
+        rebalance."""
         await self.producer.start()
         await self.consumer.start()
-        self.consumer.subscribe(inputs, listener=listener)
+        self.consumer.subscribe(inputs, listener=_Rebalance(assignments))
+
+    @property
+    def generation(self) -> int:
+        """The group generation the consumer is in now (``NO_GENERATION`` when in none)."""
+        return self.membership.generation
+
+    async def fetch(self, timeout_ms: int, max_records: int) -> Batch:
+        """The next batch of records, per partition."""
+        fetched = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        return {
+            tp: [
+                RawMessage(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ()))
+                for m in messages
+            ]
+            for tp, messages in fetched.items()
+        }
+
+    def keep_polling(self, every_s: float) -> KeepPolling:
+        """Keeps the consumer in its group while a long batch is handled."""
+        return KeepPolling(self.consumer, every_s)
+
+    async def commit_pending(self) -> None:
+        """Commit offsets whose outputs are acknowledged and not committed yet."""
+        await self.delivery.commit_pending()
 
     async def stop(self, *, commit: bool) -> None:
         """Commit pending offsets (when ``commit``), leave the group, close the clients.
@@ -175,13 +155,7 @@ class KafkaClients:
             self._known_topics |= missing
 
     async def deliver(
-        self,
-        records: list[ProducerRecord],
-        offsets: Offsets,
-        *,
-        generation: int,
-        outages: Outages,
-        stopping: asyncio.Event,
+        self, records: list[ProducerRecord], offsets: Offsets, *, generation: int
     ) -> None:
         """Create new output topics, produce ``records`` and commit ``offsets``, while the
         consumer is still in group ``generation`` (the one the batch was fetched in).
@@ -193,17 +167,18 @@ class KafkaClients:
         aiokafka keeps retrying sends to an unreachable broker instead of failing, so a
         delivery that made no progress (no record sent or acknowledged) for
         ``delivery_stall_s`` marks Kafka as down (readyz 503, one log line per backoff
-        step) until it completes or fails; ``stalled`` then says so until the next
-        delivery. A large fan-out that keeps sending is not a stall.
+        step) until it completes or fails; ``fencing.stalled`` then says so until the
+        next delivery. A large fan-out that keeps sending is not a stall.
 
         Raises:
-            Stopping: ``stopping`` was set while the delivery had run for
+            Stopping: ``self.stopping`` was set while the delivery had run for
                 ``delivery_stall_s`` or more (a shorter one finishes first).
             KafkaError: the delivery failed.
             LostOwnership: the group moved on; the transaction was aborted.
+            AbortedInOutage: a fenced delivery while Kafka was down (``fencing``).
         """
         stall_s = self.settings.delivery_stall_s
-        watch = DeliveryWatch(self.delivery.progress, stall_s, outages, stopping)
+        watch = DeliveryWatch(self.delivery.progress, stall_s, self.outages, self.stopping)
         try:
             await self._deliver(records, offsets, generation)
         except asyncio.CancelledError:
@@ -213,42 +188,16 @@ class KafkaClients:
             raise Stopping from None
         except Exception as exc:
             watch.close()  # nothing may cancel the recovery below
-            self.stalled = watch.steps > 0
+            self.fencing.stalled = watch.steps > 0
             self._explain_timeout(len(records), watch.elapsed_s())
-            if isinstance(exc, ProducerFenced | InvalidProducerEpoch):
-                await self._after_fenced(generation, exc)
+            if is_fenced(exc):
+                await self.fencing.judge(exc, generation, self.outages)
             raise
         finally:
             watch.close()
-        self.stalled = watch.steps > 0
+        self.fencing.stalled = watch.steps > 0
         if watch.steps:
-            outages.recovered(KAFKA)
-
-    async def _after_fenced(self, generation: int, exc: BaseException | None) -> None:
-        """Our producer was fenced, so the transaction was aborted.
-
-        - The group moved on since the batch was fetched: a survivor fenced this replica as
-          departed (``fencing``). Renew the producer and raise ``LostOwnership``: the batch
-          is rolled back and replayed by its new owner.
-        - Still the owner, the first time in ``REFENCE_WINDOW_S``: a survivor fenced a
-          replica restarted with the same id just as it rejoined. Renew and raise
-          ``LostOwnership``: the batch is rolled back and replayed here.
-        - Otherwise return and the caller raises the error: after an outage the broker
-          aborted the transaction (the outage path resolves it), and fenced again so soon
-          means another process uses our id (fatal).
-        """
-        try:
-            await self.membership.confirm(generation)
-        except LostOwnership as lost:
-            await self.renew_producer()
-            raise LostOwnership(f"{lost}; fenced by the group ({exc!r})") from exc
-        now = time.monotonic()
-        last = self._fenced_as_owner_at
-        if self.stalled or (last is not None and now - last < REFENCE_WINDOW_S):
-            return
-        self._fenced_as_owner_at = now
-        await self.renew_producer()
-        raise LostOwnership(f"fenced while owning the batch ({exc!r}); it is replayed")
+            self.outages.recovered(KAFKA)
 
     def _explain_timeout(self, records: int, elapsed_s: float) -> None:
         """A failed transaction that outlived its timeout was aborted by the broker (aiokafka

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from impact_runtime.membership import GroupMembership, LostOwnership
+from impact_runtime.delivery.membership import GroupMembership, LostOwnership
 from impact_runtime.structs import ProducerRecord
 
 Offsets = dict[TopicPartition, int]

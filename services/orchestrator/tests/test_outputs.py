@@ -1,17 +1,16 @@
-"""What a handler may ask for its incoming record besides outputs: ``Forward`` it unchanged
-to another partition, or ``Reject`` it to the DLQ while its other outputs still go out;
-raw ``Record``s may name their partition."""
+"""What the orchestrator's handler may return besides events, through the runtime's
+pipeline: ``Forward`` the incoming record unchanged to another partition, or ``Reject`` it
+to the DLQ while its other outputs still go out; raw ``Record``s may name their partition."""
 
 from __future__ import annotations
 
+import pytest
+from impact_orchestrator.outputs import Forward, Record, Reject
 from impact_runtime import (
     FakeBus,
-    Forward,
     Incoming,
     JsonCodec,
     Outgoing,
-    Record,
-    Reject,
     Service,
     ServiceSettings,
 )
@@ -20,6 +19,11 @@ from impact_runtime.structs import RawMessage
 VALUE = b'{"run_id": "run-1", "event_id": "e-1", "initiative_id": "a", "phase": "pilot"}'
 TOPIC = "impact.measure.requested.v1"
 HEADERS = (("run_id", b"run-1"),)
+
+
+@pytest.fixture
+def settings() -> ServiceSettings:
+    return ServiceSettings(service_name="unit", bootstrap_servers="127.0.0.1:1")
 
 
 def raw(partition: int = 2, offset: int = 41) -> RawMessage:

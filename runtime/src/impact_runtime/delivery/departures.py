@@ -12,17 +12,17 @@ and after every rebalance the survivors look at the group: each id seen before a
 now belongs to a member that left, and initialising a producer with it aborts what it
 left open. A member that left cleanly committed first, so this aborts nothing of it. A
 paused replica the group gave up on (a zombie) finds its producer fenced when it resumes,
-and replays from what the group committed (``KafkaClients.deliver``).
+and is judged by ``fencing`` and replays from what the group committed.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from tenacity import AsyncRetrying, retry_if_result, stop_after_delay, wait_fixed
 
 from impact_runtime.kafka import client_options, producer_options
 from impact_runtime.settings import ServiceSettings
@@ -30,6 +30,15 @@ from impact_runtime.settings import ServiceSettings
 #: How long to wait for the group to settle (state Stable) before judging who left.
 STABLE_TIMEOUT_S = 30.0
 STABLE_POLL_S = 0.5
+
+
+async def _members_if_stable(admin: AIOKafkaAdminClient, group: str) -> set[str] | None:
+    """Client ids of ``group``'s members if its state is Stable, else None."""
+    [response] = await admin.describe_consumer_groups([group])
+    [described] = response.to_object()["groups"]
+    if described["state"] != "Stable":
+        return None
+    return {m["client_id"] for m in described["members"]}
 
 
 def departed(seen: set[str], members: set[str], own: str) -> set[str]:
@@ -74,15 +83,14 @@ class DepartedMembers:
         admin = AIOKafkaAdminClient(**client_options(self.settings))
         await admin.start()
         try:
-            deadline = asyncio.get_running_loop().time() + STABLE_TIMEOUT_S
-            while True:
-                [response] = await admin.describe_consumer_groups([group])
-                [described] = response.to_object()["groups"]
-                if described["state"] == "Stable":
-                    return {m["client_id"] for m in described["members"]}
-                if asyncio.get_running_loop().time() > deadline:
-                    return None
-                await asyncio.sleep(STABLE_POLL_S)
+            polling = AsyncRetrying(
+                retry=retry_if_result(lambda members: members is None),
+                stop=stop_after_delay(STABLE_TIMEOUT_S),
+                wait=wait_fixed(STABLE_POLL_S),
+                retry_error_callback=lambda state: None,
+            )
+            members: set[str] | None = await polling(_members_if_stable, admin, group)
+            return members
         finally:
             await admin.close()
 
