@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -88,3 +90,18 @@ def stop_process(process: subprocess.Popen[str], timeout: float = 10.0) -> None:
         process.wait()
     if process.stdout is not None:
         process.stdout.close()
+
+
+def platform_main(
+    description: str,
+    benchmark: Callable[..., Any],
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
+    """The CLI of a benchmark on a running platform: parse ``options`` (flag: argparse
+    keywords), then call ``benchmark(platform, *values)`` with their values in that order."""
+    parser = argparse.ArgumentParser(description=description)
+    for flag, keywords in (options or {}).items():
+        parser.add_argument(flag, **keywords)
+    values = vars(parser.parse_args()).values()
+    with running_platform() as platform:
+        benchmark(platform, *values)

@@ -12,7 +12,6 @@ logical value. Writes ``bench/results/codec.json``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import io
 import json
@@ -29,7 +28,7 @@ from impact_schemas.events import new_envelope, to_avro
 from impact_schemas.examples import EXAMPLES, example
 from impact_schemas.registry.client import RegistryClient
 
-from bench.broker import Platform, running_platform
+from bench.broker import Platform, platform_main
 from bench.machine import machine
 from bench.manifests import generate_manifest
 from bench.results import markdown_table, write_result
@@ -51,6 +50,13 @@ METHOD = (
 )
 
 Call = Callable[[], Awaitable[Any]]
+
+
+#: The command line: flag -> argparse keywords.
+OPTIONS: dict[str, dict[str, Any]] = {
+    "--repeats": {"type": int, "default": REPEATS},
+    "--name": {"default": "codec", "help": "bench/results/<name>.json"},
+}
 
 
 def sample_events() -> dict[str, tuple[str, dict[str, Any]]]:
@@ -191,12 +197,7 @@ def benchmark(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=REPEATS)
-    parser.add_argument("--name", default="codec", help="bench/results/<name>.json")
-    args = parser.parse_args()
-    with running_platform() as platform:
-        benchmark(platform, args.repeats, args.name)
+    platform_main(__doc__.splitlines()[0], benchmark, OPTIONS)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ broker. Prints the per-hop latencies (p50/p99 of produced_at differences), write
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import tempfile
 import time
@@ -24,7 +23,7 @@ from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import Manifest
 from impact_orchestrator.workers import EmbeddedStats, ExecutorKind
 
-from bench.broker import Platform, running_platform
+from bench.broker import Platform, platform_main
 from bench.floor import broker_pid, cores, floor_row, process_cpu_s
 from bench.hops import Event, hop_summary, span_ms
 from bench.machine import machine
@@ -59,6 +58,13 @@ METHOD = (
     "transaction each). "
     "Hops: each event's produced_at minus its causation event's produced_at (ms stamps)."
 )
+
+
+#: The command line: flag -> argparse keywords.
+OPTIONS: dict[str, dict[str, Any]] = {
+    "--sizes": {"type": int, "nargs": "+", "default": [1, 100, 1000]},
+    "--timeout": {"type": float, "default": 900.0, "help": "per Kafka run, seconds"},
+}
 
 
 def outcome(run: dict[str, Any]) -> dict[str, Any]:
@@ -274,12 +280,7 @@ def print_tables(results: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 100, 1000])
-    parser.add_argument("--timeout", type=float, default=900.0, help="per Kafka run, seconds")
-    args = parser.parse_args()
-    with running_platform() as platform:
-        benchmark(platform, args.sizes, args.timeout)
+    platform_main(__doc__, benchmark, OPTIONS)
 
 
 if __name__ == "__main__":

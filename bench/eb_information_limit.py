@@ -14,14 +14,14 @@ Run: ``uv run python -m bench.eb_information_limit [--cohorts 200] [--size 36]
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 import numpy as np
 from impact_evaluate.posterior import Prior, posterior
 from scipy import optimize, stats
 
-from bench.decision_quality import PRIORS, Cohort, draw_cohort, knapsack_on, true_value
+from bench.cohorts import PRIORS, Cohort, cohort_options, draw_cohort
+from bench.decision_quality import knapsack_on, true_value
 from bench.machine import machine
 from bench.results import markdown_table, write_result
 
@@ -108,13 +108,7 @@ def table_row(row: dict[str, Any]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cohorts", type=int, default=200)
-    parser.add_argument("--size", type=int, default=36)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--priors", nargs="+", default=list(PRIORS), choices=list(PRIORS))
-    parser.add_argument("--noise", type=float, nargs="+", default=[1.0, 2.0])
-    args = parser.parse_args()
+    args = cohort_options(__doc__.split("\n")[0], cohorts=200)
     started = machine()
     rows = []
     for noise in args.noise:

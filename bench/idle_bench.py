@@ -17,7 +17,6 @@ Writes ``bench/results/idle.json``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import statistics
@@ -33,7 +32,7 @@ from impact_observe.bus import Bus
 from impact_orchestrator.manifest import Manifest
 from impact_runtime import ServiceSettings
 
-from bench.broker import Platform, running_platform, stop_process
+from bench.broker import Platform, platform_main, stop_process
 from bench.e2e_bench import PIPELINE_EVENTS, run_on_kafka, run_seconds
 from bench.hops import Event, hop_summary
 from bench.machine import machine
@@ -56,6 +55,13 @@ METHOD = (
     "per stack, the stacks alternating, each run followed to run_completed before the "
     "next; per hop, p50 over all runs of produced_at minus the causing event's produced_at."
 )
+
+
+#: The command line: flag -> argparse keywords.
+OPTIONS: dict[str, dict[str, Any]] = {
+    "--idle-s": {"type": float, "default": 60.0},
+    "--runs": {"type": int, "default": 20},
+}
 
 
 def cpu_s(pid: int) -> float:
@@ -175,12 +181,7 @@ def print_tables(results: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--idle-s", type=float, default=60.0)
-    parser.add_argument("--runs", type=int, default=20)
-    args = parser.parse_args()
-    with running_platform() as platform:
-        benchmark(platform, args.idle_s, args.runs)
+    platform_main(__doc__.splitlines()[0], benchmark, OPTIONS)
 
 
 if __name__ == "__main__":

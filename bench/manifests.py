@@ -15,17 +15,20 @@ SCALE_PRODUCTS = 240
 BUDGET_SHARE = 0.3
 
 
-def initiative(index: int) -> dict[str, Any]:
-    """Initiative ``index``: an OLS experiment with its own seed, effect and cost."""
+def initiative(
+    index: int, *, name: str | None = None, seed: int | None = None, outcome: str = "revenue"
+) -> dict[str, Any]:
+    """Initiative ``index``: an OLS experiment of ``outcome`` with its own seed, effect and
+    cost; ``name`` and ``seed`` default to ``bench-NNNNN`` and 1000 + ``index``."""
     return {
-        "initiative_id": f"bench-{index:05d}",
+        "initiative_id": name or f"bench-{index:05d}",
         "cost_to_scale": float(1_000 + (index * 7_919) % 9_000),
         "measure_config": {
             "DATA": {
                 "SOURCE": {
                     "type": "simulator",
                     "CONFIG": {
-                        "seed": 1_000 + index,
+                        "seed": 1_000 + index if seed is None else seed,
                         "n_products": PILOT_PRODUCTS,
                         "true_effect": float(1 + index % 9),
                         "design": "cross_section",
@@ -34,7 +37,7 @@ def initiative(index: int) -> dict[str, Any]:
             },
             "MEASUREMENT": {
                 "MODEL": "experiment",
-                "PARAMS": {"outcome_column": "revenue", "treatment_column": "treated"},
+                "PARAMS": {"outcome_column": outcome, "treatment_column": "treated"},
             },
         },
     }

@@ -8,7 +8,6 @@ Writes ``bench/results/measure_throughput.json``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import tempfile
 import time
@@ -22,7 +21,7 @@ from impact_orchestrator.commands import measure_requested
 from impact_schemas.catalog import topic_for
 from impact_schemas.events import new_envelope
 
-from bench.broker import Platform, running_platform
+from bench.broker import Platform, platform_main
 from bench.hops import stamp_ms
 from bench.machine import machine
 from bench.manifests import generate_manifest
@@ -87,6 +86,13 @@ async def throughput(platform: Platform, replicas: int, count: int, timeout: flo
             await bus.close()
 
 
+#: The command line: flag -> argparse keywords.
+OPTIONS: dict[str, dict[str, Any]] = {
+    "--commands": {"type": int, "default": 400},
+    "--timeout": {"type": float, "default": 600.0},
+}
+
+
 def benchmark(platform: Platform, count: int, timeout_s: float) -> list[dict[str, Any]]:
     started = machine()
     rows = []
@@ -110,12 +116,7 @@ def benchmark(platform: Platform, count: int, timeout_s: float) -> list[dict[str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--commands", type=int, default=400)
-    parser.add_argument("--timeout", type=float, default=600.0)
-    args = parser.parse_args()
-    with running_platform() as platform:
-        benchmark(platform, args.commands, args.timeout)
+    platform_main(__doc__, benchmark, OPTIONS)
 
 
 if __name__ == "__main__":

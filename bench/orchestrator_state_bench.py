@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from impact_contracts.events import InitiativeSpec, ManifestSubmitted, StageChoice
 from impact_orchestrator.store import RunStore
 
 from bench.results import sizes_main
@@ -26,25 +27,22 @@ METHOD = (
 
 
 def _manifest(n: int) -> dict[str, Any]:
-    stage = {"component": "X", "kwargs": {}}
-    return {
-        "run_id": "bench",
-        "budget": float(n),
-        "scale_sample_size": 500,
-        "max_workers": 2,
-        "seed": 7,
-        "storage_url": None,
-        "deadline_s": None,
-        "deadline_policy": "proceed",
-        "measure": stage,
-        "evaluate": stage,
-        "allocate": stage,
-        "initiatives": [
-            {"initiative_id": f"i{k:06d}", "cost_to_scale": 1.0, "measure_config": {}}
+    """A ``manifest_submitted`` payload of ``n`` initiatives, built by its contract."""
+    stage = StageChoice(component="X", kwargs={})
+    contract = ManifestSubmitted(
+        budget=float(n),
+        scale_sample_size=500,
+        max_workers=2,
+        seed=7,
+        measure=stage,
+        evaluate=stage,
+        allocate=stage,
+        initiatives=[
+            InitiativeSpec(initiative_id=f"i{k:06d}", cost_to_scale=1.0, measure_config={})
             for k in range(n)
         ],
-        "source": None,
-    }
+    )
+    return {"run_id": "bench", **contract.model_dump()}
 
 
 def _measured(initiative_id: str, phase: str) -> dict[str, Any]:

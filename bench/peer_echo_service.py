@@ -5,18 +5,24 @@ env vars (``IMPACT_PROCESSING_GUARANTEE`` picks at_least_once or exactly_once). 
 each ``measure_requested`` with a ``measure_completed`` for the same initiative (the result
 of ``impact_schemas.examples``), through the JSON codec or the production Avro codec and
 registry. The handler is synchronous and returns at once, so it runs on the event loop
-(``handler_in_thread=False``, as the evaluate service's does); ``thread`` runs it in a
+(marked ``on_event_loop``, as the evaluate service's handler is); ``thread`` runs it in a
 worker thread, the default for a synchronous handler (measure, allocate). A runtime
 without that option (a baseline) always uses the worker thread.
 """
 
 from __future__ import annotations
 
-import inspect
 import sys
-from typing import Any
 
-from impact_runtime import Incoming, JsonCodec, Outgoing, Service, ServiceSettings, run_service
+from impact_runtime import (
+    Incoming,
+    JsonCodec,
+    Outgoing,
+    Service,
+    ServiceSettings,
+    on_event_loop,
+    run_service,
+)
 from impact_schemas.examples import example
 
 ENVELOPE = ("schema_version", "run_id", "event_id", "causation_id", "produced_at")
@@ -32,16 +38,8 @@ def echo(incoming: Incoming) -> list[Outgoing]:
 
 def main() -> None:
     codec = JsonCodec() if sys.argv[1] == "json" else None  # None: Avro + registry
-    options: dict[str, Any] = {}
-    if "handler_in_thread" in inspect.signature(Service).parameters:
-        options["handler_in_thread"] = sys.argv[2:] == ["thread"]
-    service = Service(
-        ServiceSettings(),
-        ["measure_requested"],
-        echo,
-        codec=codec,
-        **options,
-    )
+    handle = echo if sys.argv[2:] == ["thread"] else on_event_loop(echo)
+    service = Service(ServiceSettings(), ["measure_requested"], handle, codec=codec)
     service.output_events = ("measure_completed",)
     run_service(service)
 

@@ -56,7 +56,7 @@ METHOD = (
     "acks=all producer and the runtime's default fetch wait, poll timeout and batch size; "
     "FastStream runs with its defaults. This project's variants are impact_runtime.Service "
     "with a synchronous echo handler (bench/peer_echo_service.py) run on the event loop "
-    "(handler_in_thread=False; the 'handler in a thread' rows: the worker-thread default), "
+    "(marked on_event_loop; the 'handler in a thread' rows: the worker-thread default), "
     "default settings but 1 partition. Baseline rows: the runtime of --baseline DIR."
 )
 

@@ -9,7 +9,6 @@ Writes ``bench/results/registry.json``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import socket
@@ -21,7 +20,7 @@ from typing import Any
 import httpx
 from impact_schemas.registry.client import CONTENT_TYPE
 
-from bench.broker import Platform, _start_registry, running_platform, stop_process
+from bench.broker import Platform, _start_registry, platform_main, stop_process
 from bench.machine import machine
 from bench.results import markdown_table, percentile, write_result
 
@@ -144,9 +143,7 @@ def benchmark(platform: Platform) -> dict[str, Any]:
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__).parse_args()
-    with running_platform() as platform:
-        benchmark(platform)
+    platform_main(__doc__, benchmark)
 
 
 if __name__ == "__main__":

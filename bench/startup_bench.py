@@ -10,7 +10,6 @@ compiled from source). Writes ``bench/results/startup.json``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
 import statistics
@@ -24,7 +23,7 @@ from typing import Any
 import httpx
 from impact_cli.processes import SERVICES, ServiceProcesses
 
-from bench.broker import Platform, running_platform
+from bench.broker import Platform, platform_main
 from bench.machine import ROOT, machine
 from bench.results import markdown_table, write_result
 
@@ -42,6 +41,11 @@ def bye(name: str) -> None:
 app()
 """
 IMPACT = str(Path(sys.executable).with_name("impact"))
+#: The command line: flag -> argparse keywords.
+OPTIONS: dict[str, dict[str, Any]] = {
+    "--repeats": {"type": int, "default": 5},
+    "--name": {"default": "startup", "help": "bench/results/<name>.json"},
+}
 COMMANDS = {
     "python -c pass": [sys.executable, "-c", "pass"],
     "bare typer app --help": [sys.executable, "-c", BARE_TYPER, "--help"],
@@ -187,12 +191,7 @@ def print_tables(results: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--name", default="startup", help="bench/results/<name>.json")
-    args = parser.parse_args()
-    with running_platform() as platform:
-        benchmark(platform, args.repeats, args.name)
+    platform_main(__doc__.splitlines()[0], benchmark, OPTIONS)
 
 
 if __name__ == "__main__":

@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import socket
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from impact_runtime import kafka_config as kafka_settings
 
-from scripts import kafka_config, local_kafka
 from tests.support import kafka as kafka_support
 from tests.support.kafka import TopicFactory, wait_for
+from tests.support.kafka_clients import committed_consumer, consume_exactly
 
 MESSAGES = 100
-
-
-async def consume_exactly(
-    consumer: AIOKafkaConsumer, count: int, timeout: float = 30.0
-) -> list[bytes]:
-    """Read until ``count`` values arrived (raises TimeoutError otherwise)."""
-    values: list[bytes] = []
-
-    async def fetched_enough() -> bool:
-        batches = await consumer.getmany(timeout_ms=100)
-        for records in batches.values():
-            values.extend(record.value for record in records if record.value is not None)
-        return len(values) >= count
-
-    await wait_for(fetched_enough, timeout, interval=0, message=f"only {len(values)}/{count}")
-    return values
 
 
 async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
@@ -84,13 +63,8 @@ async def test_consume_transform_produce_in_transactions(
     numbers = [str(number).encode() for number in range(MESSAGES)]
     await produce(kafka_bootstrap, source, [(number, number) for number in numbers])
 
-    consumer = AIOKafkaConsumer(
-        source,
-        bootstrap_servers=kafka_bootstrap,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        isolation_level="read_committed",
+    consumer = committed_consumer(
+        kafka_bootstrap, source, group_id=group_id, enable_auto_commit=False
     )
     transformer = AIOKafkaProducer(
         bootstrap_servers=kafka_bootstrap, transactional_id=f"transform-{uuid.uuid4().hex}"
@@ -134,13 +108,7 @@ async def test_consume_transform_produce_in_transactions(
     assert committed == MESSAGES
     assert len(partitions) == 6
 
-    reader = AIOKafkaConsumer(
-        sink,
-        bootstrap_servers=kafka_bootstrap,
-        group_id=f"reader-{uuid.uuid4().hex}",
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-    )
+    reader = committed_consumer(kafka_bootstrap, sink, group_id=f"reader-{uuid.uuid4().hex}")
     await reader.start()
     try:
         values = await consume_exactly(reader, MESSAGES)
@@ -168,12 +136,7 @@ async def test_aborted_transaction_is_invisible_to_read_committed(
     finally:
         await producer.stop()
 
-    committed_reader = AIOKafkaConsumer(
-        bootstrap_servers=kafka_bootstrap,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-    )
+    committed_reader = committed_consumer(kafka_bootstrap, group_id=group_id)
     committed_reader.assign([TopicPartition(new_topic, 0)])
     await committed_reader.start()
     try:
@@ -209,123 +172,6 @@ async def test_wait_for_returns_value_and_times_out() -> None:
     assert await wait_for(third_call_succeeds, timeout=5, interval=0) == 3
     with pytest.raises(TimeoutError, match="never true"):
         await wait_for(never, timeout=0.1, interval=0.01, message="never true")
-
-
-def test_server_properties_single_node_kraft_on_loopback(tmp_path: Path) -> None:
-    text = local_kafka.server_properties(9092, 9093, tmp_path)
-    settings = dict(line.split("=", 1) for line in text.splitlines())
-    assert settings["process.roles"] == "broker,controller"
-    assert settings["listeners"] == "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
-    assert settings["advertised.listeners"] == "PLAINTEXT://127.0.0.1:9092"
-    assert settings["controller.quorum.bootstrap.servers"] == "127.0.0.1:9093"
-    assert settings["log.dirs"] == str(tmp_path / "logs")
-    assert settings["num.partitions"] == "6"
-    assert settings["group.initial.rebalance.delay.ms"] == "0"
-    replication = {key: value for key, value in settings.items() if "replication.factor" in key}
-    assert replication == {
-        "offsets.topic.replication.factor": "1",
-        "transaction.state.log.replication.factor": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-    }
-
-
-def test_free_ports_are_distinct() -> None:
-    ports = local_kafka.free_ports(4)
-    assert len(set(ports)) == 4
-
-
-def test_status_of_a_dead_broker_is_stopped(tmp_path: Path) -> None:
-    finished = subprocess.Popen(["true"])
-    finished.wait()
-    state_file = tmp_path / "state.json"
-    state_file.write_text(json.dumps({"pid": finished.pid, "bootstrap": "127.0.0.1:1"}))
-    completed = subprocess.run(
-        [
-            sys.executable,
-            str(kafka_support.LOCAL_KAFKA_SCRIPT),
-            "--state-file",
-            str(state_file),
-            "status",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert (completed.returncode, completed.stdout) == (1, "stopped\n")
-
-
-def _local_kafka(state_file: Path, *args: str) -> str:
-    """Run the script; its last stdout line (the bootstrap address for ``start``)."""
-    command = [sys.executable, str(kafka_support.LOCAL_KAFKA_SCRIPT), "--state-file"]
-    completed = subprocess.run(
-        [*command, str(state_file), *args], capture_output=True, text=True, check=False
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
-
-
-@pytest.mark.integration
-async def test_a_broker_restarts_on_its_own_data(tmp_path: Path) -> None:
-    """start -> produce -> stop --keep -> start on the same dir: same address, same records."""
-    state, data = tmp_path / "state.json", tmp_path / "data"
-    start = ["start", "--data-dir", str(data), "--wait", "--owner-pid", str(os.getpid())]
-    bootstrap = await asyncio.to_thread(_local_kafka, state, *start)
-    topic = f"restart-{uuid.uuid4().hex}"
-    try:
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-        await producer.start()
-        try:
-            for index in range(10):
-                await producer.send_and_wait(topic, f"kept-{index}".encode(), partition=0)
-        finally:
-            await producer.stop()
-        await asyncio.to_thread(_local_kafka, state, "stop", "--keep")
-        assert (data / "logs" / "meta.properties").is_file()
-
-        assert await asyncio.to_thread(_local_kafka, state, *start) == bootstrap
-        consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-        )
-        await consumer.start()
-        try:
-            values = await consume_exactly(consumer, 10, timeout=60)
-        finally:
-            await consumer.stop()
-        assert values == [f"kept-{index}".encode() for index in range(10)]
-    finally:
-        await asyncio.to_thread(_local_kafka, state, "stop")
-    assert not data.exists()
-
-
-def test_broker_size_limits_follow_the_clients_setting(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("IMPACT_MAX_MESSAGE_BYTES", raising=False)
-    assert kafka_config.DEFAULT_MAX_MESSAGE_BYTES == kafka_settings.DEFAULT_MAX_MESSAGE_BYTES
-    assert kafka_config.BATCH_HEADROOM_BYTES == kafka_settings.BATCH_HEADROOM_BYTES
-    text = local_kafka.server_properties(9092, 9093, tmp_path)
-    settings = dict(line.split("=", 1) for line in text.splitlines())
-    batch = str(kafka_settings.batch_limit(kafka_settings.DEFAULT_MAX_MESSAGE_BYTES))
-    assert settings["message.max.bytes"] == settings["replica.fetch.max.bytes"] == batch
-    assert settings["socket.request.max.bytes"] == str(100 * 1024 * 1024)
-
-    monkeypatch.setenv("IMPACT_MAX_MESSAGE_BYTES", str(200 * 1024 * 1024))
-    text = local_kafka.server_properties(9092, 9093, tmp_path)
-    settings = dict(line.split("=", 1) for line in text.splitlines())
-    assert settings["message.max.bytes"] == str(201 * 1024 * 1024)
-    assert settings["socket.request.max.bytes"] == str(202 * 1024 * 1024)
-
-
-def test_formatted_storage_is_recognised_with_its_ports(tmp_path: Path) -> None:
-    assert local_kafka.formatted_cluster_id(tmp_path) is None
-    assert local_kafka.recorded_ports(tmp_path) is None
-    local_kafka.write_config(41001, 41002, tmp_path)
-    (tmp_path / "logs").mkdir()
-    (tmp_path / "logs" / "meta.properties").write_text(
-        "#\nnode.id=1\ncluster.id=Aqy1P6mxShmk_vHMbIhejQ\nversion=1\n"
-    )
-    assert local_kafka.formatted_cluster_id(tmp_path) == "Aqy1P6mxShmk_vHMbIhejQ"
-    assert local_kafka.recorded_ports(tmp_path) == (41001, 41002)
 
 
 @pytest.mark.integration

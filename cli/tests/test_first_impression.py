@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from impact_cli import main
+from impact_cli import follow, logs, main, render
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -67,15 +67,15 @@ def test_bars_are_finished_before_the_report(monkeypatch: pytest.MonkeyPatch) ->
         ]
     )
     bars: list[Any] = []
-    real = main.render.progress_bars
+    real = render.progress_bars
 
     def recording(console: Console) -> Any:
         bars.append(real(console))
         return bars[-1]
 
-    monkeypatch.setattr(main.render, "progress_bars", recording)
+    monkeypatch.setattr(render, "progress_bars", recording)
     manifest: dict[str, Any] = {}
-    result = asyncio.run(main._follow(bus, "r", timeout=10, show=False, manifest=manifest))
+    result = asyncio.run(follow.follow_run(bus, "r", timeout=10, show=False, manifest=manifest))
     assert result == completed
     assert manifest == {"budget": 10.0}  # kept for the report's why-not reasons
     shown = {task.description: (task.completed, task.total) for task in bars[0].tasks}
@@ -88,7 +88,7 @@ def test_library_warnings_go_to_the_log_file(
 ) -> None:
     log_file = tmp_path / "cli.log"
     monkeypatch.setenv("IMPACT_CLI_LOG", str(log_file))
-    main.quiet_libraries()
+    logs.quiet_libraries()
     try:
         logging.getLogger("aiokafka.cluster").warning("Topic x not found in cluster metadata")
     finally:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from impact_contracts import AllocateResult, MeasureResult
+
 RUN = "run-1"
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PILOTS = {  # effect, ci_lower, ci_upper, model
@@ -43,11 +45,44 @@ class Clock:
             "schema_version": "1.0",
         }
 
+    def status(
+        self,
+        cause: dict[str, Any],
+        stage: str,
+        completed: int,
+        total: int,
+        state: str = "running",
+        message: str | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """A ``run_status`` event caused by ``cause``."""
+        progress = {"stage": stage, "completed": completed, "total": total}
+        return "run_status", {
+            **self.envelope(cause),
+            **progress,
+            "state": state,
+            "message": message,
+        }
+
+    def measured(
+        self, request: dict[str, Any], effect: float, low: float, high: float, model: str, n: int
+    ) -> dict[str, Any]:
+        """The ``measure_completed`` answering ``request`` (not from the cache)."""
+        initiative = request["initiative_id"]
+        result = measure_result(initiative, effect, low, high, model, n)
+        return {
+            **self.envelope(request),
+            "initiative_id": initiative,
+            "phase": request["phase"],
+            "result": result,
+            "cached": False,
+        }
+
 
 def measure_result(
     initiative: str, effect: float, low: float, high: float, model: str, n: int
 ) -> dict[str, Any]:
-    return {
+    """A measure result (p 0.01), checked by its contract."""
+    result = {
         "initiative_id": initiative,
         "model_type": model,
         "effect_estimate": effect,
@@ -56,6 +91,8 @@ def measure_result(
         "p_value": 0.01,
         "sample_size": n,
     }
+    MeasureResult.model_validate(result)
+    return result
 
 
 def events(finished: bool = True) -> list[tuple[str, dict[str, Any]]]:
@@ -72,19 +109,7 @@ def events(finished: bool = True) -> list[tuple[str, dict[str, Any]]]:
         "initiatives": [{"initiative_id": i, "cost_to_scale": 1.0} for i in "abcdef"],
     }
     out.append(("manifest_submitted", manifest))
-    out.append(
-        (
-            "run_status",
-            {
-                **clock.envelope(manifest),
-                "stage": "measure",
-                "completed": 0,
-                "total": 6,
-                "state": "running",
-                "message": None,
-            },
-        )
-    )
+    out.append(clock.status(manifest, "measure", 0, 6))
     evaluations = []
     for initiative in "abcdef":
         request = {**clock.envelope(manifest), "initiative_id": initiative, "phase": "pilot"}
@@ -101,13 +126,7 @@ def events(finished: bool = True) -> list[tuple[str, dict[str, Any]]]:
             out.append(("stage_failed", failed))
             continue
         effect, low, high, model = PILOTS[initiative]
-        done = {
-            **clock.envelope(request),
-            "initiative_id": initiative,
-            "phase": "pilot",
-            "result": measure_result(initiative, effect, low, high, model, 300),
-            "cached": False,
-        }
+        done = clock.measured(request, effect, low, high, model, 300)
         out.append(("measure_completed", done))
         ask = {**clock.envelope(done), "initiative_id": initiative}
         out.append(("evaluate_requested", ask))
@@ -129,49 +148,24 @@ def events(finished: bool = True) -> list[tuple[str, dict[str, Any]]]:
                 {**clock.envelope(ask), "initiative_id": initiative, "result": result},
             )
         )
-    out.append(
-        (
-            "run_status",
-            {
-                **clock.envelope(manifest),
-                "stage": "measure",
-                "completed": 6,
-                "total": 6,
-                "state": "running",
-                "message": None,
-            },
-        )
-    )
+    out.append(clock.status(manifest, "measure", 6, 6))
     allocate_ask = {**clock.envelope(manifest), "budget": 100.0, "initiatives": evaluations}
     out.append(("allocate_requested", allocate_ask))
     allocation = {
         **clock.envelope(allocate_ask),
-        "result": {
-            "selected_initiatives": ["a", "b"],
-            "budget_allocated": {"a": 30.0, "b": 50.0},
-            "predicted_returns": {"a": 5.0, "b": 4.0},
-            "budget": 100.0,
-            "rule": "minimax_regret",
-            "solver_status": "Optimal",
-            "objective": 0.5,
-            "mip_gap": 0.0,
-            "reason": None,
-        },
+        "result": AllocateResult(
+            selected_initiatives=["a", "b"],
+            budget_allocated={"a": 30.0, "b": 50.0},
+            predicted_returns={"a": 5.0, "b": 4.0},
+            budget=100.0,
+            rule="minimax_regret",
+            solver_status="Optimal",
+            objective=0.5,
+            mip_gap=0.0,
+        ).model_dump(),
     }
     out.append(("allocate_completed", allocation))
-    out.append(
-        (
-            "run_status",
-            {
-                **clock.envelope(allocation),
-                "stage": "scale",
-                "completed": 0,
-                "total": 2,
-                "state": "running",
-                "message": None,
-            },
-        )
-    )
+    out.append(clock.status(allocation, "scale", 0, 2))
     if not finished:
         return out
     reports = []
@@ -179,13 +173,7 @@ def events(finished: bool = True) -> list[tuple[str, dict[str, Any]]]:
         request = {**clock.envelope(allocation), "initiative_id": initiative, "phase": "scale"}
         out.append(("measure_requested", request))
         model = PILOTS[initiative][3]
-        done = {
-            **clock.envelope(request),
-            "initiative_id": initiative,
-            "phase": "scale",
-            "result": measure_result(initiative, effect, low, high, model, 1000),
-            "cached": False,
-        }
+        done = clock.measured(request, effect, low, high, model, 1000)
         out.append(("measure_completed", done))
         predicted = PILOTS[initiative][0]
         reports.append(
@@ -203,13 +191,7 @@ def events(finished: bool = True) -> list[tuple[str, dict[str, Any]]]:
         )
     pilots = [
         {
-            "initiative_id": i,
-            "model_type": m,
-            "effect_estimate": e,
-            "ci_lower": lo,
-            "ci_upper": hi,
-            "p_value": 0.01,
-            "sample_size": 300,
+            **measure_result(i, e, lo, hi, m, 300),
             "confidence_score": EVALUATIONS[i][0],
             "selected": i in SCALES,
         }
@@ -240,17 +222,5 @@ def events(finished: bool = True) -> list[tuple[str, dict[str, Any]]]:
         "cached": {},
     }
     out.append(("run_completed", completed))
-    out.append(
-        (
-            "run_status",
-            {
-                **clock.envelope(completed),
-                "stage": "report",
-                "completed": 2,
-                "total": 2,
-                "state": "completed",
-                "message": "completed",
-            },
-        )
-    )
+    out.append(clock.status(completed, "report", 2, 2, "completed", "completed"))
     return out

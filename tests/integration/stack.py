@@ -29,6 +29,15 @@ def service_stack(
     )
 
 
+def running(services: ServiceProcesses) -> Iterator[ServiceProcesses]:
+    """``services`` started, for a fixture to ``yield from``; stopped after."""
+    services.start()
+    try:
+        yield services
+    finally:
+        services.stop()
+
+
 #: Input topics per service (the orchestrator consumes six) and partitions per topic.
 INPUT_TOPICS = {"orchestrator": 6, "measure": 1, "evaluate": 1, "allocate": 1}
 PARTITIONS = 6
@@ -59,10 +68,9 @@ def module_stack(
         kafka_bootstrap: str, schema_registry_url: str, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[ServiceProcesses]:
         logs = tmp_path_factory.mktemp(log_name)
-        services = service_stack(kafka_bootstrap, schema_registry_url, logs, replicas or {})
-        services.start()
-        yield services
-        services.stop()
+        yield from running(
+            service_stack(kafka_bootstrap, schema_registry_url, logs, replicas or {})
+        )
 
     return stack_fixture
 

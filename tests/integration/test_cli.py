@@ -14,10 +14,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from impact_cli.main import app
 from impact_schemas.catalog import topic_for
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from tests.integration.stack import ROOT
-from tests.support.kafka import describe_topic
+from tests.support.kafka_clients import describe_topic
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +46,15 @@ async def _message_count(bootstrap: str, topic: str) -> int:
         await consumer.stop()
 
 
+async def _publish(
+    manifest: Path, bootstrap: str, registry: str, prefix: str, *options: str
+) -> Result:
+    """``impact publish MANIFEST`` to this broker, registry and prefix, with ``options``."""
+    connection = ["--bootstrap", bootstrap, "--registry", registry, "--prefix", prefix]
+    command = ["publish", str(manifest), *connection, *options]
+    return await asyncio.to_thread(CliRunner().invoke, app, command)
+
+
 async def test_malformed_manifest_is_rejected_and_never_reaches_kafka(
     kafka_bootstrap: str, schema_registry_url: str, tmp_path: Path
 ) -> None:
@@ -55,20 +64,7 @@ async def test_malformed_manifest_is_rejected_and_never_reaches_kafka(
     manifest.write_text(BAD_MANIFEST)
     before = await _message_count(kafka_bootstrap, topic)
 
-    result = await asyncio.to_thread(
-        CliRunner().invoke,
-        app,
-        [
-            "publish",
-            str(manifest),
-            "--bootstrap",
-            kafka_bootstrap,
-            "--registry",
-            schema_registry_url,
-            "--prefix",
-            prefix,
-        ],
-    )
+    result = await _publish(manifest, kafka_bootstrap, schema_registry_url, prefix)
 
     assert result.exit_code == 2, result.output
     assert "manifest.yaml: budget:" in result.output
@@ -80,21 +76,9 @@ async def test_publish_prints_the_run_id_and_the_event_lands(
     kafka_bootstrap: str, schema_registry_url: str
 ) -> None:
     prefix = f"cli{uuid.uuid4().hex[:8]}."
-    result = await asyncio.to_thread(
-        CliRunner().invoke,
-        app,
-        [
-            "publish",
-            str(ROOT / "examples" / "manifest.yaml"),
-            "--bootstrap",
-            kafka_bootstrap,
-            "--registry",
-            schema_registry_url,
-            "--prefix",
-            prefix,
-            "--run-id",
-            "cli-run-1",
-        ],
+    example = ROOT / "examples" / "manifest.yaml"
+    result = await _publish(
+        example, kafka_bootstrap, schema_registry_url, prefix, "--run-id", "cli-run-1"
     )
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "cli-run-1"

@@ -28,7 +28,8 @@ from scripts.local_kafka import free_ports
 from tests.integration.stack import ROOT
 from tests.support import kafka_container
 from tests.support.docker import require_docker, unavailable
-from tests.support.kafka import topic_config, wait_for
+from tests.support.kafka import wait_for
+from tests.support.kafka_clients import topic_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 

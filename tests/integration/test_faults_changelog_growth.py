@@ -20,13 +20,12 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
-from impact_observe.bus import Bus
 from impact_orchestrator.manifest import Manifest
 from impact_orchestrator.ownership import SCALING, owner_partition
 
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
-from tests.support.fault_runs import RunEvents, RunWatch
 from tests.support.fault_stack import fault_stack
+from tests.support.fault_watch import run_to_end
 from tests.support.faults import FaultRow, FaultStack, record_fault, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -62,14 +61,9 @@ async def grow_every_topic(bootstrap: str, prefix: str) -> None:
 async def run_once(
     stack: FaultStack, bootstrap: str, registry: str, manifest: Manifest, run_id: str
 ) -> tuple[dict[str, Any], tuple[int, int]]:
-    bus = Bus(bootstrap, registry, stack.prefix)
-    try:
-        async with RunWatch(bootstrap, bus.codec, stack.prefix, run_id) as watch:
-            await bus.publish_manifest(manifest.to_event_payload(), run_id)
-            run = await watch.finished(RUN_TIMEOUT_S, alive=stack)
-        events = await RunEvents.read(bootstrap, bus.codec, stack.prefix, run_id)
-    finally:
-        await bus.close()
+    run, events, _ = await run_to_end(
+        stack, bootstrap, registry, manifest, run_id, RUN_TIMEOUT_S, settle=False
+    )
     return run, events.delivery()
 
 

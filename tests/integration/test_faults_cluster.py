@@ -36,22 +36,11 @@ from tests.support.cluster import LocalCluster
 from tests.support.fault_components import ALLOCATE_DELAY_ENV, MEASURE_DELAY_ENV, SOLVING
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_processes import RegistryProcess, registry_urls
-from tests.support.fault_runs import (
-    RunEvents,
-    RunWatch,
-    dlq_records,
-    read_committed,
-    wait_consumed,
-)
-from tests.support.faults import (
-    SERVICE_INPUTS,
-    FaultRow,
-    FaultStack,
-    fault_seed,
-    record_fault,
-)
+from tests.support.fault_runs import RunEvents, dlq_records, read_committed
+from tests.support.fault_watch import RunWatch
+from tests.support.faults import FaultStack, fault_seed
 from tests.support.faults import start_stack as start
-from tests.support.kafka import topic_config
+from tests.support.kafka_clients import topic_config
 from tests.support.registry import writer_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -222,24 +211,18 @@ async def test_cluster_survives_a_broker_an_orchestrator_and_the_registry_writer
                 task.cancel()
     expected = await expected_task
     survivors = [n for n in stack.names() if n not in stack.dead()]
-    await wait_consumed(bootstrap, stack.prefix, list(SERVICE_INPUTS))
-    events = await RunEvents.read(bootstrap, client.codec, stack.prefix, run_id)
+    events = await RunEvents.settled(bootstrap, client.codec, stack.prefix, run_id)
     dlq = await dlq_records(bootstrap, stack.prefix)
-    lost, duplicated = events.delivery()
     ends = [at for _, at in faults[1:]] + [watch.points[-1]]
     for (fault, at), end in zip(faults, ends, strict=True):
-        record_fault(
-            FaultRow(
-                f"cluster: SIGKILL {fault}",
-                f"3-node cluster, {N}-initiative run, 2 replicas per stage, 3 orchestrators,"
-                f" 2 registries: the {fault} SIGKILLed mid-run",
-                1,
-                lost,
-                duplicated,
-                watch.longest_stall(at, end),
-                seed,
-                extra={k: v for k, v in observed.items() if k.split()[0] in fault},
-            )
+        lost, duplicated = events.record(
+            f"cluster: SIGKILL {fault}",
+            f"3-node cluster, {N}-initiative run, 2 replicas per stage, 3 orchestrators,"
+            f" 2 registries: the {fault} SIGKILLed mid-run",
+            1,
+            watch.longest_stall(at, end),
+            seed,
+            **{k: v for k, v in observed.items() if k.split()[0] in fault},
         )
     print(f"cluster faults (seed {seed}): {observed}; survivors {survivors}")
     assert [name for name, _ in faults] == ["broker", "orchestrator", "registry writer"]

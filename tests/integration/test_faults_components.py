@@ -25,8 +25,9 @@ from impact_schemas.catalog import topic_for
 
 from tests.support.fault_components import INJECTED, release_stalls
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
-from tests.support.fault_runs import RunEvents, RunWatch, dlq_records
+from tests.support.fault_runs import RunEvents, dlq_records
 from tests.support.fault_stack import fault_stack
+from tests.support.fault_watch import RunWatch
 from tests.support.faults import FaultRow, FaultStack, record_fault
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]

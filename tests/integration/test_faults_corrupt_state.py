@@ -28,9 +28,10 @@ from impact_schemas.catalog import topic_for
 
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
-from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
+from tests.support.fault_runs import RunEvents
 from tests.support.fault_stack import fault_stack
-from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, record_fault, wait_until
+from tests.support.fault_watch import RunWatch
+from tests.support.faults import FaultStack, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -134,22 +135,16 @@ async def test_a_corrupt_changelog_record_fails_readiness_and_the_run_completes(
             await asyncio.to_thread(stack.kill, owner)
             stack.restart(owner)
             run = await watch.finished(RUN_TIMEOUT_S, alive=stack)
-        await wait_consumed(kafka_bootstrap, stack.prefix, list(SERVICE_INPUTS))
-        events = await RunEvents.read(kafka_bootstrap, bus.codec, stack.prefix, run_id)
+        events = await RunEvents.settled(kafka_bootstrap, bus.codec, stack.prefix, run_id)
     finally:
         await bus.close()
-    lost, duplicated = events.delivery()
-    record_fault(
-        FaultRow(
-            "corrupt changelog record",
-            "two corrupt runs written to the changelog partition of the run in flight "
-            "(failure positions not 0..n-1; bytes that are not JSON), then its orchestrator "
-            "SIGKILLed and restarted",
-            1,
-            lost,
-            duplicated,
-            watch.longest_stall(killed_at, killed_at + 30),
-        )
+    lost, duplicated = events.record(
+        "corrupt changelog record",
+        "two corrupt runs written to the changelog partition of the run in flight "
+        "(failure positions not 0..n-1; bytes that are not JSON), then its orchestrator "
+        "SIGKILLed and restarted",
+        1,
+        watch.longest_stall(killed_at, killed_at + 30),
     )
     assert outcome(run) == expected
     assert (lost, duplicated) == (0, 0)

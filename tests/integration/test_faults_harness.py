@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.fault_runs import Committed, RunEvents, RunWatch
+from tests.support.fault_runs import Committed, RunEvents
+from tests.support.fault_watch import RunWatch
 from tests.support.poison import alias_on_partition, partition_of
 
 pytestmark = pytest.mark.faults

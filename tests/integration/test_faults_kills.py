@@ -22,9 +22,10 @@ from impact_schemas.catalog import topic_for
 
 from tests.support.fault_components import ALLOCATE_DELAY_ENV, MEASURE_DELAY_ENV, SOLVING
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
-from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
+from tests.support.fault_runs import RunEvents
 from tests.support.fault_stack import fault_stack
-from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, fault_seed, record_fault
+from tests.support.fault_watch import RunWatch
+from tests.support.faults import FaultStack, fault_seed
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -123,8 +124,7 @@ async def test_sigkill_schedule_loses_and_duplicates_nothing(
                 for task in faults:
                     task.cancel()
         stack.heal()
-        await wait_consumed(kafka_bootstrap, stack.prefix, list(SERVICE_INPUTS))
-        events = await RunEvents.read(kafka_bootstrap, bus.codec, stack.prefix, run_id)
+        events = await RunEvents.settled(kafka_bootstrap, bus.codec, stack.prefix, run_id)
     finally:
         await bus.close()
 
@@ -132,19 +132,16 @@ async def test_sigkill_schedule_loses_and_duplicates_nothing(
     ends = [k.at for k in kills[1:]] + [watch.points[-1]]
     for kind in KINDS:
         mine = [(k, end) for k, end in zip(kills, ends, strict=True) if k.victim.startswith(kind)]
-        record_fault(
-            FaultRow(
-                f"SIGKILL {kind}",
-                f"{kind} replica SIGKILLed and restarted during a {N}-initiative run"
-                + ("; once while the barrier was half full" if kind == "orchestrator" else "")
-                + ("; once mid-solve" if kind == "allocate" else ""),
-                len(mine),
-                lost,
-                duplicated,
-                max((watch.longest_stall(k.at, end) for k, end in mine), default=0.0),
-                seed,
-                extra={"kills": len(kills), **observed},
-            )
+        events.record(
+            f"SIGKILL {kind}",
+            f"{kind} replica SIGKILLed and restarted during a {N}-initiative run"
+            + ("; once while the barrier was half full" if kind == "orchestrator" else "")
+            + ("; once mid-solve" if kind == "allocate" else ""),
+            len(mine),
+            max((watch.longest_stall(k.at, end) for k, end in mine), default=0.0),
+            seed,
+            kills=len(kills),
+            **observed,
         )
     print(
         f"kills (seed {seed}): {[(round(k.at - watch.started, 1), k.victim, k.why) for k in kills]}"

@@ -21,15 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from impact_observe.bus import Bus
 from impact_orchestrator.manifest import Manifest
 from impact_runtime.settings import ServiceSettings
 
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
-from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
 from tests.support.fault_stack import fault_stack
-from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, record_fault
+from tests.support.fault_watch import run_to_end
+from tests.support.faults import FaultStack
 from tests.support.faults import start_stack as start
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -53,26 +52,6 @@ NO_CACHE = {"component": "PacedMeasure", "cache": False}
 stack = fault_stack("long", {}, env=SHORT_INTERVAL)
 
 
-async def _run(
-    stack: FaultStack,
-    bootstrap: str,
-    registry: str,
-    manifest: Manifest,
-    run_id: str,
-    timeout: float = RUN_TIMEOUT_S,
-) -> tuple[dict[str, Any], RunEvents, RunWatch]:
-    bus = Bus(bootstrap, registry, stack.prefix)
-    try:
-        async with RunWatch(bootstrap, bus.codec, stack.prefix, run_id) as watch:
-            await bus.publish_manifest(manifest.to_event_payload(), run_id)
-            run = await watch.finished(timeout, alive=stack)
-        await wait_consumed(bootstrap, stack.prefix, list(SERVICE_INPUTS))
-        events = await RunEvents.read(bootstrap, bus.codec, stack.prefix, run_id)
-    finally:
-        await bus.close()
-    return run, events, watch
-
-
 def _ownership_lost(stack: FaultStack) -> int:
     return sum(
         line.get("event") == "ownership_lost"
@@ -81,31 +60,42 @@ def _ownership_lost(stack: FaultStack) -> int:
     )
 
 
-async def test_a_batch_longer_than_the_poll_interval_is_delivered_once(
-    stack: FaultStack, kafka_bootstrap: str, schema_registry_url: str, tmp_path: Path
-) -> None:
-    manifest = cohort(tmp_path, N, measure=NO_CACHE)
-    run_id = "long-batch"
+async def _delivered_once(
+    stack: FaultStack,
+    bootstrap: str,
+    registry: str,
+    manifest: Manifest,
+    run_id: str,
+    row: tuple[str, str],
+) -> dict[str, Any]:
+    """Run ``manifest`` on ``stack`` and record ``row`` (fault, what was done) with its wall
+    time; the outcome must equal embedded mode's, once, with nothing lost or duplicated and
+    no replica's commit refused. The run."""
     expected = await embedded_outcome(manifest, run_id)
     started = time.monotonic()
-    run, events, watch = await _run(stack, kafka_bootstrap, schema_registry_url, manifest, run_id)
-    lost, duplicated = events.delivery()
-    record_fault(
-        FaultRow(
-            "long batch",
-            f"{N} measurements of {MEASURE_S:.0f} s in one batch (result cache off, one "
-            f"measure replica), max poll interval {POLL_INTERVAL_MS / 1000:.0f} s",
-            1,
-            lost,
-            duplicated,
-            watch.longest_stall(),
-            extra={"seconds": round(time.monotonic() - started, 1)},
-        )
+    run, events, watch = await run_to_end(
+        stack, bootstrap, registry, manifest, run_id, RUN_TIMEOUT_S
     )
+    seconds = round(time.monotonic() - started, 1)
+    lost, duplicated = events.record(*row, 1, watch.longest_stall(), seconds=seconds)
     assert outcome(run) == expected
     assert (lost, duplicated) == (0, 0)
     assert len(events.named("run_completed")) == 1
     assert _ownership_lost(stack) == 0
+    return run
+
+
+async def test_a_batch_longer_than_the_poll_interval_is_delivered_once(
+    stack: FaultStack, kafka_bootstrap: str, schema_registry_url: str, tmp_path: Path
+) -> None:
+    what = (
+        f"{N} measurements of {MEASURE_S:.0f} s in one batch (result cache off, one "
+        f"measure replica), max poll interval {POLL_INTERVAL_MS / 1000:.0f} s"
+    )
+    manifest = cohort(tmp_path, N, measure=NO_CACHE)
+    await _delivered_once(
+        stack, kafka_bootstrap, schema_registry_url, manifest, "long-batch", ("long batch", what)
+    )
 
 
 async def test_a_handler_over_its_time_limit_fails_its_initiative(
@@ -114,19 +104,16 @@ async def test_a_handler_over_its_time_limit_fails_its_initiative(
     slow = {"component": "SlowMeasure", "slow_for": ["i001"], "slow_s": 3 * HANDLER_TIMEOUT_S}
     manifest = cohort(tmp_path, 4, measure=slow)
     run_id = "long-handler-limit"
-    run, events, watch = await _run(stack, kafka_bootstrap, schema_registry_url, manifest, run_id)
-    lost, duplicated = events.delivery()
+    run, events, watch = await run_to_end(
+        stack, kafka_bootstrap, schema_registry_url, manifest, run_id, RUN_TIMEOUT_S
+    )
     [failed] = events.named("stage_failed")
-    record_fault(
-        FaultRow(
-            "handler over its time limit",
-            f"one measurement of {3 * HANDLER_TIMEOUT_S:.0f} s, "
-            f"IMPACT_HANDLER_TIMEOUT_S={HANDLER_TIMEOUT_S:.0f}",
-            1,
-            lost,
-            duplicated,
-            watch.longest_stall(),
-        )
+    lost, duplicated = events.record(
+        "handler over its time limit",
+        f"one measurement of {3 * HANDLER_TIMEOUT_S:.0f} s, "
+        f"IMPACT_HANDLER_TIMEOUT_S={HANDLER_TIMEOUT_S:.0f}",
+        1,
+        watch.longest_stall(),
     )
     assert (failed["initiative_id"], failed["error_type"]) == ("i001", "HandlerTimedOut")
     assert f"{HANDLER_TIMEOUT_S:g} s" in failed["reason"]
@@ -159,31 +146,19 @@ async def test_one_measurement_longer_than_the_poll_interval_at_default_settings
     default_stack: FaultStack, kafka_bootstrap: str, schema_registry_url: str, tmp_path: Path
 ) -> None:
     slow = {"component": "SlowMeasure", "slow_for": ["i002"], "slow_s": ONE_LONG_S}
-    manifest = cohort(tmp_path, 6, measure=slow)
-    run_id = "long-one-default"
-    expected = await embedded_outcome(manifest, run_id)
-    started = time.monotonic()
-    run, events, watch = await _run(
-        default_stack, kafka_bootstrap, schema_registry_url, manifest, run_id
+    what = (
+        f"one measurement of {ONE_LONG_S:.0f} s, every setting at its default but the poll "
+        f"interval ({DEFAULT_SHAPED_INTERVAL_MS / 1000:.0f} s)"
     )
-    lost, duplicated = events.delivery()
-    record_fault(
-        FaultRow(
-            "one measurement longer than the poll interval",
-            f"one measurement of {ONE_LONG_S:.0f} s, every setting at its default but the poll "
-            f"interval ({DEFAULT_SHAPED_INTERVAL_MS / 1000:.0f} s)",
-            1,
-            lost,
-            duplicated,
-            watch.longest_stall(),
-            extra={"seconds": round(time.monotonic() - started, 1)},
-        )
+    run = await _delivered_once(
+        default_stack,
+        kafka_bootstrap,
+        schema_registry_url,
+        cohort(tmp_path, 6, measure=slow),
+        "long-one-default",
+        ("one measurement longer than the poll interval", what),
     )
-    assert outcome(run) == expected
     assert run["failures"] == []
-    assert (lost, duplicated) == (0, 0)
-    assert len(events.named("run_completed")) == 1
-    assert _ownership_lost(default_stack) == 0
 
 
 #: The true defaults: no consumer, handler or transaction setting overridden, so the poll
@@ -250,28 +225,23 @@ async def test_one_measurement_longer_than_the_poll_interval_at_true_defaults(
     started = time.monotonic()
     expected, (run, events, watch) = await asyncio.gather(
         embedded_outcome(manifest, run_id),
-        _run(
+        run_to_end(
             stack,
             kafka_bootstrap,
             schema_registry_url,
             manifest,
             run_id,
-            timeout=TRUE_DEFAULT_LONG_S + RUN_TIMEOUT_S,
+            TRUE_DEFAULT_LONG_S + RUN_TIMEOUT_S,
         ),
     )
     seconds = round(time.monotonic() - started, 1)
-    lost, duplicated = events.delivery()
-    record_fault(
-        FaultRow(
-            "one measurement longer than the poll interval, true defaults",
-            f"one measurement of {TRUE_DEFAULT_LONG_S:.0f} s, every setting at its default "
-            f"(poll interval {DEFAULT_INTERVAL_MS / 1000:.0f} s)",
-            1,
-            lost,
-            duplicated,
-            watch.longest_stall(),
-            extra={"seconds": seconds},
-        )
+    lost, duplicated = events.record(
+        "one measurement longer than the poll interval, true defaults",
+        f"one measurement of {TRUE_DEFAULT_LONG_S:.0f} s, every setting at its default "
+        f"(poll interval {DEFAULT_INTERVAL_MS / 1000:.0f} s)",
+        1,
+        watch.longest_stall(),
+        seconds=seconds,
     )
     assert outcome(run) == expected
     assert run["failures"] == []

@@ -26,13 +26,12 @@ from impact_orchestrator.manifest import Manifest
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
 from tests.support.fault_processes import LocalBroker, RegistryProcess
-from tests.support.fault_runs import RunEvents, RunWatch, dlq_records, wait_consumed
+from tests.support.fault_runs import RunEvents, dlq_records, wait_consumed
+from tests.support.fault_watch import RunWatch
 from tests.support.faults import (
     PLUGINS,
     ROOT,
     SERVICE_INPUTS,
-    FaultRow,
-    record_fault,
     start_stack,
 )
 
@@ -46,6 +45,7 @@ REPLICAS = {"measure": 2, "evaluate": 2}
 
 
 async def _run_through(
+    row: tuple[str, str],
     bootstrap: str,
     registry_url: str,
     prefix: str,
@@ -53,8 +53,10 @@ async def _run_through(
     run_id: str,
     fault: Callable[[], Awaitable[None]],
     alive: Callable[[], list[str]],
-) -> tuple[dict[str, object], RunWatch, float]:
-    """Publish, inject ``fault`` once the run has measured something, follow it to its end."""
+) -> None:
+    """Publish, inject ``fault`` once the run has measured something, follow it to its end;
+    then check its delivery (``_check_delivery``), record ``row`` (fault, what was done)
+    with the longest stall after the fault, and require nothing lost or duplicated."""
     embedded = asyncio.create_task(embedded_outcome(manifest, run_id))
     bus = Bus(bootstrap, registry_url, prefix)
     try:
@@ -70,13 +72,16 @@ async def _run_through(
     finally:
         await bus.close()
         embedded.cancel()
-    return run, watch, fault_at
+    events = await _check_delivery(bootstrap, registry_url, prefix, run_id)
+    lost, duplicated = events.record(*row, 1, watch.longest_stall(after=fault_at))
+    assert (lost, duplicated) == (0, 0)
 
 
 async def _check_delivery(
     bootstrap: str, registry_url: str, prefix: str, run_id: str, groups: str | None = None
-) -> tuple[int, int]:
-    """No DLQ record at all; every group caught up; (lost, duplicated) of the run."""
+) -> RunEvents:
+    """No DLQ record at all; every group caught up; the run's events, with exactly one
+    ``run_completed``."""
     dead_letters = await dlq_records(bootstrap, prefix)
     reasons = [r.headers.get("dlq.reason", b"").decode()[:200] for r in dead_letters]
     assert reasons == [], f"valid events dead-lettered: {reasons}"
@@ -87,7 +92,7 @@ async def _check_delivery(
     finally:
         await bus.close()
     assert len(events.named("run_completed")) == 1
-    return events.delivery()
+    return events
 
 
 async def test_broker_stopped_mid_run_restarts_on_its_data(
@@ -110,26 +115,20 @@ async def test_broker_stopped_mid_run_restarts_on_its_data(
         def exited() -> list[str]:
             return stack.dead() + ([] if registry.alive else ["registry"])
 
-        run_id = "broker-outage"
-        manifest = cohort(tmp_path, 50)
-        _, watch, fault_at = await _run_through(
-            broker.bootstrap, registry.url, stack.prefix, manifest, run_id, outage, exited
+        row = (
+            "broker outage",
+            f"broker stopped {BROKER_DOWN_S:.0f} s mid-run, restarted on its data",
         )
-        lost, duplicated = await _check_delivery(
-            broker.bootstrap, registry.url, stack.prefix, run_id
+        await _run_through(
+            row,
+            broker.bootstrap,
+            registry.url,
+            stack.prefix,
+            cohort(tmp_path, 50),
+            "broker-outage",
+            outage,
+            exited,
         )
-        record_fault(
-            FaultRow(
-                "broker outage",
-                f"broker stopped {BROKER_DOWN_S:.0f} s mid-run, restarted on its data",
-                1,
-                lost,
-                duplicated,
-                watch.longest_stall(after=fault_at),
-                None,
-            )
-        )
-        assert (lost, duplicated) == (0, 0)
 
 
 async def test_registry_down_mid_run_is_waited_out(
@@ -148,26 +147,17 @@ async def test_registry_down_mid_run_is_waited_out(
             await asyncio.sleep(REGISTRY_DOWN_S)  # the fault itself: the registry stays down
             await asyncio.to_thread(registry.start)
 
-        run_id = "registry-outage"
-        manifest = cohort(tmp_path, 50)
-        _, watch, fault_at = await _run_through(
-            kafka_bootstrap, registry.url, stack.prefix, manifest, run_id, outage, stack.dead
+        what = f"schema registry SIGKILLed, down {REGISTRY_DOWN_S:.0f} s mid-run, restarted"
+        await _run_through(
+            ("registry outage", what),
+            kafka_bootstrap,
+            registry.url,
+            stack.prefix,
+            cohort(tmp_path, 50),
+            "registry-outage",
+            outage,
+            stack.dead,
         )
-        lost, duplicated = await _check_delivery(
-            kafka_bootstrap, registry.url, stack.prefix, run_id
-        )
-        record_fault(
-            FaultRow(
-                "registry outage",
-                f"schema registry SIGKILLed, down {REGISTRY_DOWN_S:.0f} s mid-run, restarted",
-                1,
-                lost,
-                duplicated,
-                watch.longest_stall(after=fault_at),
-                None,
-            )
-        )
-        assert (lost, duplicated) == (0, 0)
 
 
 def _impact(env: dict[str, str], *args: str) -> str:
@@ -226,7 +216,7 @@ async def test_impact_down_then_up_mid_run_completes_identical(tmp_path: Path) -
                 resumed_after = time.monotonic() - down_at
                 run = await watch.finished(RUN_TIMEOUT_S)
             assert outcome(run) == await embedded
-            lost, duplicated = await _check_delivery(
+            events = await _check_delivery(
                 bus.bootstrap, after["registry_url"], "impact.", run_id, groups="impact-"
             )
         finally:
@@ -234,15 +224,10 @@ async def test_impact_down_then_up_mid_run_completes_identical(tmp_path: Path) -
     finally:
         await asyncio.to_thread(_impact, env, "down")
         embedded.cancel()
-    record_fault(
-        FaultRow(
-            "impact down + up",
-            "`impact down` then `impact up` while a run is in flight",
-            1,
-            lost,
-            duplicated,
-            round(max(resumed_after, watch.longest_stall()), 1),
-            None,
-        )
+    lost, duplicated = events.record(
+        "impact down + up",
+        "`impact down` then `impact up` while a run is in flight",
+        1,
+        round(max(resumed_after, watch.longest_stall()), 1),
     )
     assert (lost, duplicated) == (0, 0)

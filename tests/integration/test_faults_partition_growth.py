@@ -25,8 +25,9 @@ from impact_orchestrator.manifest import Manifest
 
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
-from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
+from tests.support.fault_runs import RunEvents, wait_consumed
 from tests.support.fault_stack import fault_stack
+from tests.support.fault_watch import RunWatch
 from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, record_fault, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]

@@ -20,9 +20,10 @@ from impact_observe.bus import Bus
 
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
-from tests.support.fault_runs import RunEvents, RunWatch, wait_consumed
+from tests.support.fault_runs import RunEvents
 from tests.support.fault_stack import fault_stack
-from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, record_fault
+from tests.support.fault_watch import RunWatch
+from tests.support.faults import FaultStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -73,23 +74,17 @@ async def test_a_replica_paused_past_its_session_commits_nothing_twice(
                 await freeze(stack.names("measure")[round_ % 2])
             run = await watch.finished(RUN_TIMEOUT_S)
         assert not stack.dead(), f"replicas exited after SIGCONT: {stack.dead()}"
-        await wait_consumed(kafka_bootstrap, stack.prefix, list(SERVICE_INPUTS))
-        events = await RunEvents.read(kafka_bootstrap, bus.codec, stack.prefix, run_id)
+        events = await RunEvents.settled(kafka_bootstrap, bus.codec, stack.prefix, run_id)
     finally:
         await bus.close()
 
-    lost, duplicated = events.delivery()
-    record_fault(
-        FaultRow(
-            "SIGSTOP measure (zombie)",
-            f"measure replica frozen {PAUSE_S:.0f} s (past its session timeout) holding an "
-            "uncommitted command, then resumed",
-            len(paused_at),
-            lost,
-            duplicated,
-            round(max(watch.longest_stall(at, at + PAUSE_S + 30) for at in paused_at), 1),
-            None,
-        )
+    stall = max(watch.longest_stall(at, at + PAUSE_S + 30) for at in paused_at)
+    lost, duplicated = events.record(
+        "SIGSTOP measure (zombie)",
+        f"measure replica frozen {PAUSE_S:.0f} s (past its session timeout) holding an "
+        "uncommitted command, then resumed",
+        len(paused_at),
+        round(stall, 1),
     )
     assert outcome(run) == expected
     assert (lost, duplicated) == (0, 0)

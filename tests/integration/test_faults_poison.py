@@ -18,9 +18,10 @@ from impact_schemas.catalog import topic_for
 from impact_schemas.registry.client import RegistryClient
 
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
-from tests.support.fault_runs import RunEvents, RunWatch, dlq_records, wait_consumed
+from tests.support.fault_runs import RunEvents, dlq_records, wait_consumed
 from tests.support.fault_stack import fault_stack
-from tests.support.faults import SERVICE_INPUTS, FaultRow, FaultStack, fault_seed, record_fault
+from tests.support.fault_watch import RunWatch
+from tests.support.faults import SERVICE_INPUTS, FaultStack, fault_seed
 from tests.support.poison import (
     KIND_HEADER,
     KINDS,
@@ -152,18 +153,13 @@ async def _poison_then_run(
         elif following[0][1] not in causes:
             problems.append(f"the valid {event} after the poison was not processed")
 
-    lost, duplicated = events.delivery()
-    record_fault(
-        FaultRow(
-            f"poison: {', '.join(kinds)}",
-            f"{len(kinds)} kind(s) on each of the {len(INPUT_EVENTS)} input topics, then a run",
-            len(sent),
-            lost,
-            duplicated,
-            watch.longest_stall(),
-            seed,
-            extra={"problems": len(problems)},
-        )
+    lost, duplicated = events.record(
+        f"poison: {', '.join(kinds)}",
+        f"{len(kinds)} kind(s) on each of the {len(INPUT_EVENTS)} input topics, then a run",
+        len(sent),
+        watch.longest_stall(),
+        seed,
+        problems=len(problems),
     )
     if (lost, duplicated) != (0, 0):
         problems.append(f"lost {lost}, duplicated {duplicated}")

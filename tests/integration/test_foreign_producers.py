@@ -19,7 +19,7 @@ from typing import Any
 
 import confluent_kafka
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 from impact_cli.processes import ServiceProcesses
 from impact_observe.bus import Bus
@@ -30,7 +30,8 @@ from impact_orchestrator.service import INPUTS as ORCHESTRATOR_INPUTS
 from impact_schemas.catalog import topic_for
 from impact_schemas.events import new_envelope
 
-from tests.integration.stack import PARTITIONS, ROOT, completed, outcome, service_stack
+from runtime.tests.kafka_io import read_all
+from tests.integration.stack import PARTITIONS, ROOT, completed, outcome, running, service_stack
 
 pytestmark = pytest.mark.integration
 
@@ -77,14 +78,9 @@ def stack(
     schema_registry_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServiceProcesses]:
-    services = service_stack(
-        kafka_bootstrap,
-        schema_registry_url,
-        tmp_path_factory.mktemp("foreign-logs"),
-        replicas={"orchestrator": request.param},
-    ).start()
-    yield services
-    services.stop()
+    logs = tmp_path_factory.mktemp("foreign-logs")
+    replicas = {"orchestrator": request.param}
+    yield from running(service_stack(kafka_bootstrap, schema_registry_url, logs, replicas))
 
 
 def small_manifest() -> Manifest:
@@ -141,24 +137,6 @@ def orchestrator_log_events(stack: ServiceProcesses, event: str) -> list[dict[st
     ]
 
 
-async def records_to_end(bootstrap: str, topic: str) -> list[Any]:
-    """Every committed record of ``topic`` up to its end offsets taken now."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed")
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found: list[Any] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                found.extend(records)
-        return found
-    finally:
-        await consumer.stop()
-
-
 async def test_every_client_reaches_the_owner_and_the_report_equals_embedded(
     bus: Bus, stack: ServiceProcesses, kafka_bootstrap: str
 ) -> None:
@@ -178,6 +156,10 @@ async def test_every_client_reaches_the_owner_and_the_report_equals_embedded(
     aiokafka_run = f"{tag}-murmur2"
     payload = manifest.to_event_payload()
 
+    async def by_aiokafka(run_id: str, partition: int | None) -> int:
+        value = await encoded_manifest(bus, payload, run_id)
+        return await produce_aiokafka(kafka_bootstrap, topic, run_id, value, partition)
+
     landed = {
         confluent_run: await produce_confluent(
             kafka_bootstrap,
@@ -185,20 +167,8 @@ async def test_every_client_reaches_the_owner_and_the_report_equals_embedded(
             confluent_run,
             await encoded_manifest(bus, payload, confluent_run),
         ),
-        explicit_run: await produce_aiokafka(
-            kafka_bootstrap,
-            topic,
-            explicit_run,
-            await encoded_manifest(bus, payload, explicit_run),
-            partition=wrong,
-        ),
-        aiokafka_run: await produce_aiokafka(
-            kafka_bootstrap,
-            topic,
-            aiokafka_run,
-            await encoded_manifest(bus, payload, aiokafka_run),
-            partition=None,
-        ),
+        explicit_run: await by_aiokafka(explicit_run, wrong),
+        aiokafka_run: await by_aiokafka(aiokafka_run, None),  # aiokafka's own partitioner
     }
     assert landed[confluent_run] == librdkafka_partition(confluent_run)
     assert landed[confluent_run] != java_partition(confluent_run)
@@ -219,7 +189,7 @@ async def test_every_client_reaches_the_owner_and_the_report_equals_embedded(
     forwarded = [
         (r.topic, r.key.decode(), r.partition)
         for event in ORCHESTRATOR_INPUTS
-        for r in await records_to_end(kafka_bootstrap, topic_for(event, stack.prefix))
+        for r in await read_all(kafka_bootstrap, topic_for(event, stack.prefix))
         if any(name == FORWARDED_FROM for name, _ in r.headers)
         and r.key is not None
         and r.key.decode().split(":")[0] in landed
@@ -252,13 +222,11 @@ async def test_an_invalid_manifest_from_a_raw_producer_fails_its_run(
     assert "budget: must be > 0" in reason
     assert run["reports"] == [] and run["failures"] == []
 
-    dead = [
-        r for r in await records_to_end(kafka_bootstrap, f"{topic}.dlq") if r.key == run_id.encode()
-    ]
+    dead = [r for r in await read_all(kafka_bootstrap, f"{topic}.dlq") if r.key == run_id.encode()]
     assert len(dead) == 1
     headers = {k: v.decode() for k, v in dead[0].headers}
     assert dead[0].value == value
     assert headers["dlq.reason"] == f"ContractViolation: {reason}"
     assert headers["dlq.partition"] == str(owner)
-    requested = await records_to_end(kafka_bootstrap, topic_for("measure_requested", stack.prefix))
+    requested = await read_all(kafka_bootstrap, topic_for("measure_requested", stack.prefix))
     assert [r for r in requested if r.key.startswith(f"{run_id}:".encode())] == []

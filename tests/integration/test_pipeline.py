@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 import yaml
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from impact_cli.main import app
 from impact_cli.processes import ServiceProcesses
 from impact_observe.bus import Bus
@@ -25,7 +23,7 @@ from impact_schemas.catalog import topic_for
 from typer.testing import CliRunner
 
 from tests.integration.stack import ROOT, completed, module_stack, outcome, run_on_kafka
-from tests.support.kafka import wait_for
+from tests.support.resend import echo_records, replay_all, wait_until_consumed
 
 pytestmark = pytest.mark.integration
 
@@ -166,7 +164,7 @@ async def test_duplicate_and_late_results_change_nothing(
     manifest = load_manifest(EXAMPLE)
     run_id = "dup-run"
     results = [topic_for(e, stack.prefix) for e in ("measure_completed", "evaluate_completed")]
-    duplicator = asyncio.create_task(_echo_records(kafka_bootstrap, results, run_id))
+    duplicator = asyncio.create_task(echo_records(kafka_bootstrap, results, run_id))
     try:
         run = await run_on_kafka(bus, manifest, run_id)
     finally:
@@ -175,9 +173,9 @@ async def test_duplicate_and_late_results_change_nothing(
     assert outcome(run) == embedded(manifest, run_id)
 
     # Late: every result of the finished run once more, after run_completed.
-    late = await _replay_all(kafka_bootstrap, results, run_id)
+    late = await replay_all(kafka_bootstrap, results, run_id)
     assert late >= 2 * len(manifest.initiatives)
-    await _wait_until_consumed(kafka_bootstrap, f"{stack.prefix}orchestrator", results)
+    await wait_until_consumed(kafka_bootstrap, f"{stack.prefix}orchestrator", results)
     completions = [
         value
         for name, value in await bus.read_run(run_id, ["run_completed"])
@@ -185,91 +183,6 @@ async def test_duplicate_and_late_results_change_nothing(
     ]
     assert len(completions) == 1, f"{len(completions)} run_completed events (echoed {echoed})"
     assert outcome(completions[0]) == outcome(run)
-
-
-async def _echo_records(bootstrap: str, topics: list[str], run_id: str) -> int:
-    """Re-publish every record of ``run_id`` on ``topics`` once, as soon as it appears."""
-    consumer = AIOKafkaConsumer(
-        *topics,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="latest",
-        isolation_level="read_committed",
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    await producer.start()
-    echoed = 0
-    seen: set[bytes | None] = set()
-    try:
-        while True:
-            for tp, records in (await consumer.getmany(timeout_ms=100)).items():
-                for record in records:
-                    if record.key == run_id.encode() and record.value not in seen:
-                        seen.add(record.value)
-                        await producer.send_and_wait(
-                            tp.topic, record.value, key=record.key, headers=list(record.headers)
-                        )
-                        echoed += 1
-    except asyncio.CancelledError:
-        return echoed
-    finally:
-        await consumer.stop()
-        await producer.stop()
-
-
-async def _replay_all(bootstrap: str, topics: list[str], run_id: str) -> int:
-    consumer = AIOKafkaConsumer(
-        *topics,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    await producer.start()
-    seen = set()
-    replayed = 0
-    try:
-        while batch := await consumer.getmany(timeout_ms=1500):
-            for tp, records in batch.items():
-                for record in records:
-                    if record.key == run_id.encode() and record.value not in seen:
-                        seen.add(record.value)
-                        await producer.send_and_wait(tp.topic, record.value, key=record.key)
-                        replayed += 1
-    finally:
-        await consumer.stop()
-        await producer.stop()
-    return replayed
-
-
-async def _wait_until_consumed(bootstrap: str, group: str, topics: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await admin.start()
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
-        ]
-        if not partitions:
-            await consumer.topics()
-            partitions = [
-                TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
-            ]
-        ends = await consumer.end_offsets(partitions)
-
-        async def caught_up() -> bool:
-            committed = await admin.list_consumer_group_offsets(group)
-            return all(
-                committed.get(tp) is not None and committed[tp].offset >= ends[tp]
-                for tp in partitions
-            )
-
-        await wait_for(caught_up, timeout=60, message=f"{group} did not consume {topics}")
-    finally:
-        await consumer.stop()
-        await admin.close()
 
 
 def _inline(initiative: dict[str, Any]) -> dict[str, Any]:

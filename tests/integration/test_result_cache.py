@@ -20,7 +20,7 @@ from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import load_manifest
 from typer.testing import CliRunner
 
-from tests.integration.stack import run_on_kafka, service_stack
+from tests.integration.stack import run_on_kafka, running, service_stack
 from tests.integration.test_pipeline import EXAMPLE
 
 pytestmark = pytest.mark.integration
@@ -46,16 +46,10 @@ def stack(
     services_root: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServiceProcesses]:
-    services = service_stack(
-        kafka_bootstrap,
-        schema_registry_url,
-        tmp_path_factory.mktemp("cache-stack-logs"),
-        replicas={"measure": 2},
-    )
+    logs = tmp_path_factory.mktemp("cache-stack-logs")
+    services = service_stack(kafka_bootstrap, schema_registry_url, logs, {"measure": 2})
     services.env["IMPACT_STORAGE_ROOT"] = str(services_root)
-    services.start()
-    yield services
-    services.stop()
+    yield from running(services)
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:

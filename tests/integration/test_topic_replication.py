@@ -15,7 +15,7 @@ from impact_runtime.kafka import ensure_topics
 from impact_runtime.kafka_config import KafkaClientSettings
 
 from tests.support.cluster import LocalCluster
-from tests.support.kafka import describe_topic, topic_config
+from tests.support.kafka_clients import describe_topic, topic_config
 
 pytestmark = pytest.mark.integration
 

@@ -29,12 +29,8 @@ import pytest_asyncio
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
-from tests.support.kafka import (
-    _group_and_transactions_work,
-    _run_local_kafka,
-    topic_config,
-    wait_for,
-)
+from tests.support.kafka import run_local_kafka, wait_for
+from tests.support.kafka_clients import group_and_transactions_work, topic_config
 
 NODES = 3
 START_TIMEOUT_S = 180.0
@@ -61,7 +57,7 @@ class LocalCluster:
         return self.workdir / "data"
 
     def _script(self, *args: str) -> str:
-        return _run_local_kafka(self.state_file, *args)
+        return run_local_kafka(self.state_file, *args)
 
     def start(self, timeout: float = START_TIMEOUT_S) -> str:
         """Start every node and wait until each logs that it started; the bootstrap list."""
@@ -218,7 +214,7 @@ def _local_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCl
 async def _ready_cluster(_local_cluster: LocalCluster) -> LocalCluster:
     """The cluster once a transaction commits and a consumer group joins on it."""
     started = time.monotonic()
-    await _group_and_transactions_work(_local_cluster.bootstrap, started + START_TIMEOUT_S)
+    await group_and_transactions_work(_local_cluster.bootstrap, started + START_TIMEOUT_S)
     return _local_cluster
 
 

@@ -11,6 +11,7 @@ from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import Manifest, load_manifest
 
 import tests.support.fault_components  # noqa: F401  (registers the test-only components)
+from bench.manifests import initiative as simulated
 
 
 def outcome(run: dict[str, Any]) -> dict[str, Any]:
@@ -25,28 +26,8 @@ async def embedded_outcome(manifest: Manifest, run_id: str) -> dict[str, Any]:
 
 def initiative(index: int, broken: bool = False) -> dict[str, Any]:
     """A cheap seeded OLS experiment on the simulator (``broken``: a missing column)."""
-    params = {
-        "outcome_column": "no_such_column" if broken else "revenue",
-        "treatment_column": "treated",
-    }
-    return {
-        "initiative_id": f"i{index:03d}",
-        "cost_to_scale": float(1_000 + (index * 7_919) % 9_000),
-        "measure_config": {
-            "DATA": {
-                "SOURCE": {
-                    "type": "simulator",
-                    "CONFIG": {
-                        "seed": 500 + index,
-                        "n_products": 120,
-                        "true_effect": float(1 + index % 9),
-                        "design": "cross_section",
-                    },
-                }
-            },
-            "MEASUREMENT": {"MODEL": "experiment", "PARAMS": params},
-        },
-    }
+    outcome = "no_such_column" if broken else "revenue"
+    return simulated(index, name=f"i{index:03d}", seed=500 + index, outcome=outcome)
 
 
 def cohort(

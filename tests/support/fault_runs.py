@@ -7,23 +7,19 @@ starts, so two reads of a finished run return the same records.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from itertools import pairwise
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 from impact_contracts import ContractViolation, SchemaMismatch
 from impact_schemas.catalog import event_for_topic, topic_for
 from impact_schemas.codec import AvroCodec
 from impact_schemas.registry.errors import RegistryUnavailable
 
-from tests.support.faults import ORCHESTRATOR_INPUTS, SERVICE_INPUTS, FaultStack
+from tests.support.faults import ORCHESTRATOR_INPUTS, SERVICE_INPUTS, FaultRow, record_fault
 
 WorkKey = tuple[str, str | None, str | None]
 RUN_EVENTS = [
@@ -129,7 +125,8 @@ async def decode(codec: AvroCodec, record: Committed) -> dict[str, Any] | None:
             await asyncio.sleep(0.5)
 
 
-def _run_of(key: bytes | None) -> str:
+def run_of(key: bytes | None) -> str:
+    """The run id of a record key: its part before the first ``:``."""
     return (key or b"").decode(errors="replace").split(":", 1)[0]
 
 
@@ -145,15 +142,38 @@ class RunEvents:
         topics = [topic_for(name, prefix) for name in RUN_EVENTS]
         events = []
         for record in await read_committed(bootstrap, topics):
-            if _run_of(record.key) != run_id:
+            if run_of(record.key) != run_id:
                 continue
             value = await decode(codec, record)
             if value is not None and value.get("run_id") == run_id:
                 events.append((event_for_topic(record.topic).name, value, record))
         return cls(run_id, events)
 
+    @classmethod
+    async def settled(cls, bootstrap: str, codec: AvroCodec, prefix: str, run_id: str) -> RunEvents:
+        """The run's events once every service has consumed its inputs (``wait_consumed``):
+        every output of what was read is then committed too."""
+        await wait_consumed(bootstrap, prefix, list(SERVICE_INPUTS))
+        return await cls.read(bootstrap, codec, prefix, run_id)
+
     def named(self, name: str) -> list[dict[str, Any]]:
         return [value for event, value, _ in self.events if event == name]
+
+    def record(
+        self,
+        fault: str,
+        what: str,
+        times: int,
+        stall: float | None,
+        seed: int | None = None,
+        **extra: Any,
+    ) -> tuple[int, int]:
+        """Record the fault row of this run (``record_fault``: ``fault`` injected ``times``
+        times as ``what`` says, the longest ``stall``, ``extra`` columns) with its delivery;
+        the (lost, duplicated) it recorded."""
+        lost, duplicated = self.delivery()
+        record_fault(FaultRow(fault, what, times, lost, duplicated, stall, seed, extra=extra))
+        return lost, duplicated
 
     def delivery(self) -> tuple[int, int]:
         """(lost, duplicated): commands that never got a result (initiatives a deadline
@@ -228,111 +248,3 @@ async def wait_consumed(
                 await asyncio.sleep(0.2)
     finally:
         await admin.close()
-
-
-@dataclass
-class RunWatch:
-    """Follows one run's ``run_status`` and ``run_completed`` live (read_committed) and
-    times its progress. Survives broker and registry outages (it waits)."""
-
-    bootstrap: str
-    codec: AvroCodec
-    prefix: str
-    run_id: str
-    started: float = field(default_factory=time.monotonic)
-    points: list[float] = field(default_factory=list)
-    progress: dict[str, int] = field(default_factory=dict)
-    statuses: list[dict[str, Any]] = field(default_factory=list)
-    completed: list[dict[str, Any]] = field(default_factory=list)
-    _task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> RunWatch:
-        self._task = asyncio.create_task(self._follow())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _follow(self) -> None:
-        topics = [topic_for(e, self.prefix) for e in ("run_status", "run_completed")]
-        consumer = AIOKafkaConsumer(
-            *topics,
-            bootstrap_servers=self.bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            fetch_max_wait_ms=50,
-            metadata_max_age_ms=1000,
-        )
-        await consumer.start()
-        try:
-            while True:
-                try:
-                    batch = await consumer.getmany(timeout_ms=200)
-                except KafkaError:
-                    await asyncio.sleep(0.5)
-                    continue
-                for tp, records in batch.items():
-                    for r in records:
-                        if _run_of(r.key) == self.run_id:
-                            record = Committed(tp.topic, tp.partition, r.offset, r.key, r.value, {})
-                            self._seen(
-                                event_for_topic(tp.topic).name, await decode(self.codec, record)
-                            )
-        finally:
-            await consumer.stop()
-
-    def _seen(self, event: str, value: dict[str, Any] | None) -> None:
-        if value is None:
-            return
-        if event == "run_completed":
-            self.completed.append(value)
-            self.points.append(time.monotonic())
-            return
-        self.statuses.append(value)
-        stage, done = str(value["stage"]), int(value["completed"])
-        if done > self.progress.get(stage, -1) or value["state"] != "running":
-            self.progress[stage] = max(done, self.progress.get(stage, 0))
-            self.points.append(time.monotonic())
-
-    def units(self) -> int:
-        """Results the run has counted so far, over all stages."""
-        return sum(self.progress.get(s, 0) for s in ("measure", "evaluate", "allocate", "scale"))
-
-    async def until(self, condition: Callable[[RunWatch], bool], timeout: float, what: str) -> None:
-        """Wait until ``condition(self)`` holds; TimeoutError naming ``what`` otherwise."""
-        deadline = time.monotonic() + timeout
-        while not condition(self):
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"run {self.run_id}: {what} not seen within {timeout:.0f} s "
-                    f"(progress {self.progress}, {len(self.completed)} run_completed)"
-                )
-            await asyncio.sleep(0.1)
-
-    async def finished(self, timeout: float, alive: FaultStack | None = None) -> dict[str, Any]:
-        """The first ``run_completed`` of the run; with ``alive``, fail as soon as one of
-        that stack's replicas has exited (a crash is not waited out)."""
-
-        def done(watch: RunWatch) -> bool:
-            if alive is not None and (dead := alive.dead()):
-                raise AssertionError(f"replicas exited: {dead}; logs in {alive.log_dir}")
-            return bool(watch.completed)
-
-        await self.until(done, timeout, "run_completed")
-        return self.completed[0]
-
-    def longest_stall(self, after: float | None = None, before: float | None = None) -> float:
-        """Longest time without progress among the gaps that overlap ``[after, before]``."""
-        times = [self.started, *self.points]
-        if not self.completed:
-            times.append(time.monotonic())
-        lo, hi = (
-            after if after is not None else -1.0,
-            before if before is not None else float("inf"),
-        )
-        gaps = [b - a for a, b in pairwise(times) if b >= lo and a <= hi]
-        return round(max(gaps, default=0.0), 1)

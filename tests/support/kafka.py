@@ -13,8 +13,6 @@ Before ``kafka_bootstrap`` hands out the address it checks real readiness with a
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import os
 import socket
 import subprocess
@@ -29,9 +27,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from tests.support.kafka_clients import group_and_transactions_work
+from tests.support.waiting import wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_KAFKA_SCRIPT = REPO_ROOT / "scripts" / "local_kafka.py"
@@ -51,28 +50,6 @@ def unused_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-async def wait_for(
-    condition: Callable[[], Any],
-    timeout: float,
-    interval: float = 0.05,
-    message: str = "",
-) -> Any:
-    """Poll a sync or async predicate until it returns a truthy value, and return that value.
-
-    Raises TimeoutError (with ``message``) when ``timeout`` seconds pass first.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise TimeoutError(message or f"condition not met within {timeout} s")
-        await asyncio.sleep(interval)
 
 
 @dataclass(frozen=True)
@@ -114,7 +91,9 @@ def _container_broker(container: Any) -> Iterator[KafkaBroker]:
         container.stop()
 
 
-def _run_local_kafka(state_file: Path, *args: str) -> str:
+def run_local_kafka(state_file: Path, *args: str) -> str:
+    """Run ``scripts/local_kafka.py`` on ``state_file``; its last stdout line (the bootstrap
+    address for ``start``). Raises RuntimeError with its output when it fails."""
     command = [sys.executable, str(LOCAL_KAFKA_SCRIPT), "--state-file", str(state_file), *args]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
@@ -144,7 +123,7 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
     state_file = workdir / "state.json"
     data_dir = workdir / "data"
     started = time.monotonic()
-    bootstrap = _run_local_kafka(
+    bootstrap = run_local_kafka(
         state_file, "start", "--data-dir", str(data_dir), "--wait", "--owner-pid", str(os.getpid())
     )
     _SESSION_REPORT["broker start (local jars)"] = f"{time.monotonic() - started:.1f} s"
@@ -153,33 +132,7 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
             bootstrap=bootstrap, origin="local jars", log_file=data_dir / "server.log"
         )
     finally:
-        _run_local_kafka(state_file, "stop")
-
-
-async def describe_topic(bootstrap: str, topic: str) -> dict[str, Any] | None:
-    """The topic's metadata (``partitions`` with ``leader``, ``replicas``, ``isr``), or
-    None when it does not exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    if not described or described[0]["error_code"] != 0:
-        return None
-    return dict(described[0])
-
-
-async def topic_config(bootstrap: str, topic: str) -> dict[str, str]:
-    """A topic's effective configs, e.g. ``min.insync.replicas`` (any broker or cluster)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
-    finally:
-        await admin.close()
-    entries = responses[0].resources[0][4]
-    return {str(entry[0]): str(entry[1]) for entry in entries if entry[1] is not None}
+        run_local_kafka(state_file, "stop")
 
 
 async def admin_lists_topics(bootstrap: str, request_timeout_ms: int = 5000) -> bool:
@@ -191,42 +144,6 @@ async def admin_lists_topics(bootstrap: str, request_timeout_ms: int = 5000) -> 
         return True
     except Exception:
         return False
-    finally:
-        await admin.close()
-
-
-async def _group_and_transactions_work(bootstrap: str, deadline: float) -> None:
-    """Create a throw-away topic, run one transaction into it and join a consumer group."""
-    topic = f"readiness-{uuid.uuid4().hex}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-        producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, transactional_id=f"readiness-{uuid.uuid4().hex}"
-        )
-        await producer.start()
-        try:
-            async with producer.transaction():
-                await producer.send_and_wait(topic, b"ready")
-        finally:
-            await producer.stop()
-        consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            group_id=f"readiness-{uuid.uuid4().hex}",
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-        )
-        await consumer.start()
-        try:
-            remaining = max(deadline - time.monotonic(), 1.0)
-            message = await asyncio.wait_for(consumer.getone(), timeout=remaining)
-            assert message.value == b"ready"
-        finally:
-            await consumer.stop()
-        with suppress(Exception):
-            await admin.delete_topics([topic])
     finally:
         await admin.close()
 
@@ -243,7 +160,7 @@ async def kafka_bootstrap(kafka_broker: KafkaBroker) -> str:
             interval=0.5,
             message="admin client could not list topics",
         )
-        await _group_and_transactions_work(kafka_broker.bootstrap, deadline)
+        await group_and_transactions_work(kafka_broker.bootstrap, deadline)
     except Exception as error:
         raise RuntimeError(
             f"Kafka at {kafka_broker.bootstrap} ({kafka_broker.origin}) not ready after "

@@ -19,7 +19,7 @@ from impact_schemas.events import to_avro
 from impact_schemas.examples import example
 from impact_schemas.registry.client import RegistryClient
 
-from tests.support.kafka import topic_config
+from tests.support.kafka_clients import topic_config
 
 KINDS = (
     "random_bytes",

@@ -62,7 +62,7 @@ def read_events(
 
     if recorded := RunHistory().read(run_id):
         return recorded
-    from impact_cli.main import _bus  # the connection rules of every Kafka command
+    from impact_cli.options import bus as _bus  # the connection rules of every Kafka command
 
     bus = _bus(bootstrap, registry, prefix)
 
@@ -218,7 +218,7 @@ def sweep(
     chart of the predicted value with its 95 % interval. No scale phase runs."""
     from impact_orchestrator.sweep import sweep_budgets
 
-    from impact_cli.main import _load
+    from impact_cli.manifest_commands import load as _load
 
     try:
         amounts = parse_budgets(budgets)

@@ -30,7 +30,7 @@ By = Annotated[
 def _send(
     bootstrap: str | None, registry: str | None, prefix: str, run_id: str, **command: Any
 ) -> None:
-    from impact_cli.main import _bus
+    from impact_cli.options import bus as _bus
 
     bus = _bus(bootstrap, registry, prefix)
 

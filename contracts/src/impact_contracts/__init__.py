@@ -8,7 +8,7 @@ for building every model.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from impact_contracts.components import Component, ComponentRegistry
 from impact_contracts.errors import (
@@ -21,7 +21,7 @@ from impact_contracts.errors import (
     RetryableError,
     SchemaMismatch,
 )
-from impact_contracts.lazy import load_lazily
+from impact_contracts.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from impact_contracts.events import (
@@ -76,11 +76,8 @@ _MODELS = [
 _LAZY = {name: "impact_contracts.events" for name in _EVENTS}
 _LAZY |= {name: "impact_contracts.models" for name in _MODELS}
 
-
-def __getattr__(name: str) -> Any:
-    """Load the pydantic contracts on first use (PEP 562)."""
-    return load_lazily(__name__, _LAZY, name)
-
+#: Loads the pydantic contracts on first use (PEP 562).
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 __all__ = [
     # contracts

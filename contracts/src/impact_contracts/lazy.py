@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
@@ -22,3 +22,14 @@ def load_lazily(
     if first is not None:
         importlib.import_module(first)
     return getattr(importlib.import_module(home), name)
+
+
+def lazy_getattr(
+    package: str, homes: Mapping[str, str], *, first: str | None = None
+) -> Callable[[str], Any]:
+    """A package's module ``__getattr__`` that loads each of ``homes`` on first use."""
+
+    def __getattr__(name: str) -> Any:
+        return load_lazily(package, homes, name, first=first)
+
+    return __getattr__

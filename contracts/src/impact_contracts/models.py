@@ -7,7 +7,7 @@ raises ``pydantic.ValidationError`` whose message names the offending field.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -34,7 +34,36 @@ class Contract(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
-class MeasureResult(Contract):
+class OrderedContract(Contract):
+    """A contract with three fields that must stand in order: ``ORDER`` names them low,
+    middle, high; ``ORDER_MESSAGE`` (formatted with their values) is the error otherwise."""
+
+    ORDER: ClassVar[tuple[str, str, str]]
+    ORDER_MESSAGE: ClassVar[str]
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Self:
+        values = {name: getattr(self, name) for name in self.ORDER}
+        low, middle, high = (values[name] for name in self.ORDER)
+        if not low <= middle <= high:
+            raise ValueError(self.ORDER_MESSAGE.format(**values))
+        return self
+
+
+class Estimate(Contract):
+    """An effect estimate of one initiative with its 95 % CI: the fields a measurement and
+    a report's pilot row share."""
+
+    initiative_id: str = Field(min_length=1)
+    model_type: ModelType
+    effect_estimate: float
+    ci_lower: float
+    ci_upper: float
+    p_value: float | None = Field(default=None, ge=0.0, le=1.0)
+    sample_size: int = Field(ge=30)
+
+
+class MeasureResult(Estimate, OrderedContract):
     """A causal effect estimate with an honest 95% confidence interval.
 
     ``sample_size`` always means *the number of unit-level observations the estimate
@@ -46,33 +75,23 @@ class MeasureResult(Contract):
     ``p_value`` is ``None`` where the method defines none; it is never faked.
     """
 
-    initiative_id: str = Field(min_length=1)
-    model_type: ModelType
-    effect_estimate: float
-    ci_lower: float
-    ci_upper: float
-    p_value: float | None = Field(default=None, ge=0.0, le=1.0)
-    sample_size: int = Field(ge=30)
     n_treated: int | None = Field(default=None, ge=0)
     n_control: int | None = Field(default=None, ge=0)
     n_pre: int | None = Field(default=None, ge=0)
     n_post: int | None = Field(default=None, ge=0)
     diagnostics: dict[str, Any] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _effect_inside_ci(self) -> MeasureResult:
-        if not self.ci_lower <= self.effect_estimate <= self.ci_upper:
-            raise ValueError(
-                f"effect_estimate: {self.effect_estimate} must lie within "
-                f"[ci_lower={self.ci_lower}, ci_upper={self.ci_upper}]"
-            )
-        return self
+    ORDER = ("ci_lower", "effect_estimate", "ci_upper")
+    ORDER_MESSAGE = (
+        "effect_estimate: {effect_estimate} must lie within "
+        "[ci_lower={ci_lower}, ci_upper={ci_upper}]"
+    )
 
 
 Estimates = Literal["raw", "posterior"]
 
 
-class EvaluateResult(Contract):
+class EvaluateResult(OrderedContract):
     """Scored initiative with best/median/worst scenario returns.
 
     ``confidence`` is a design-strength score (how much the design and its evidence are
@@ -97,14 +116,11 @@ class EvaluateResult(Contract):
     prediction_upper: float | None = None
     prediction_sd: float | None = Field(default=None, ge=0.0)
 
-    @model_validator(mode="after")
-    def _ordered_returns(self) -> EvaluateResult:
-        if not self.return_worst <= self.return_median <= self.return_best:
-            raise ValueError(
-                f"return_median: requires return_worst ({self.return_worst}) <= return_median "
-                f"({self.return_median}) <= return_best ({self.return_best})"
-            )
-        return self
+    ORDER = ("return_worst", "return_median", "return_best")
+    ORDER_MESSAGE = (
+        "return_median: requires return_worst ({return_worst}) <= return_median "
+        "({return_median}) <= return_best ({return_best})"
+    )
 
 
 class AllocateResult(Contract):
@@ -186,18 +202,11 @@ class OutcomeReport(Contract):
         return self
 
 
-class PilotEstimate(Contract):
+class PilotEstimate(Estimate):
     """The pilot measurement of one initiative as the report shows it, whether or not it
     was selected or measured at scale (``confidence_score`` is ``None`` when EVALUATE
     failed for it)."""
 
-    initiative_id: str = Field(min_length=1)
-    model_type: ModelType
-    effect_estimate: float
-    ci_lower: float
-    ci_upper: float
-    p_value: float | None = Field(default=None, ge=0.0, le=1.0)
-    sample_size: int = Field(ge=30)
     confidence_score: float | None = Field(default=None, ge=0.0, le=1.0)
     selected: bool = False
     predicted_return: float | None = None

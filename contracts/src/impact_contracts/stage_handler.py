@@ -44,6 +44,8 @@ class StageHandler:
     reads: ClassVar[tuple[str, ...]]
     #: command fields copied into the completed event next to ``result``
     echoes: ClassVar[tuple[str, ...]] = ()
+    #: the handler returns at once: the service calls it on its event loop, not a thread
+    on_event_loop: ClassVar[bool] = False
     #: module whose import registers the built-in components (imported on first build)
     builtins: ClassVar[str | None] = None
     #: how many (name, kwargs) components are kept

@@ -24,6 +24,7 @@ from impact_contracts import (
 )
 from impact_contracts.lazy import load_lazily
 
+from impact_runtime.calls import on_event_loop
 from impact_runtime.codec import Codec, JsonCodec
 from impact_runtime.settings import ServiceSettings
 from impact_runtime.structs import (
@@ -62,6 +63,7 @@ __all__ = [
     "ServiceCrashed",
     "ServiceSettings",
     "run_service",
+    "on_event_loop",
     # data
     "Directive",
     "Handler",

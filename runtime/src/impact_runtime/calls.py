@@ -6,7 +6,21 @@ import asyncio
 import inspect
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def on_event_loop(handle: F) -> F:
+    """Mark a sync handler that returns at once: the service calls it on the event loop
+    instead of a worker thread (saving the thread hop)."""
+    handle.on_event_loop = True  # type: ignore[attr-defined]
+    return handle
+
+
+def runs_on_event_loop(handle: Callable[..., Any]) -> bool:
+    """Whether ``handle`` was marked with ``on_event_loop``."""
+    return bool(getattr(handle, "on_event_loop", False))
 
 
 async def call_handler(

@@ -17,6 +17,7 @@ from aiokafka import TopicPartition
 from impact_contracts import ImpactError
 from impact_schemas.catalog import topic_for
 
+from impact_runtime.calls import runs_on_event_loop
 from impact_runtime.codec import Codec, avro_codec, close_codec
 from impact_runtime.consume import ConsumeLoop
 from impact_runtime.delivery import KafkaClients
@@ -43,8 +44,8 @@ class Service:
     The consume loop (``consume.py``) decodes, handles (retrying a component's
     RetryableError), routes failures to the ``failure_stage``'s ``stage_failed`` and/or the
     DLQ, then produces the outputs and commits the offsets (one transaction in
-    ``exactly_once``). A sync ``handle`` runs in a worker thread unless
-    ``handler_in_thread=False`` (one that returns at once saves the thread hop). A
+    ``exactly_once``). A sync ``handle`` runs in a worker thread unless it is marked
+    ``on_event_loop`` (one that returns at once saves the thread hop). A
     dependency that is down is waited out (readyz 503); nothing is dead-lettered for it.
 
     Extension point (a subclass, e.g. the orchestrator's): set ``tick``,
@@ -68,14 +69,13 @@ class Service:
         *,
         codec: Codec | None = None,
         failure_stage: str | None = None,
-        handler_in_thread: bool = True,
     ) -> None:
         self.settings = settings
         self.inputs = list(inputs)
         self.handle = handle
         self.codec = codec
         self.failure_stage = failure_stage
-        self.handler_in_thread = handler_in_thread
+        self.handler_in_thread = not runs_on_event_loop(handle)
         self.transactional_id = (
             settings.transactional_id or f"{settings.consumer_group}-{uuid.uuid4().hex[:12]}"
         )

@@ -9,9 +9,7 @@ from impact_runtime.settings import ServiceSettings
 from impact_runtime.stage import stage_handler
 
 
-def run_stage(
-    settings: ServiceSettings, handler: StageHandler, *, handler_in_thread: bool = True
-) -> None:
+def run_stage(settings: ServiceSettings, handler: StageHandler) -> None:
     """Run ``handler`` as the stage's Kafka service until SIGTERM: it consumes
     ``<stage>_requested`` and produces ``<stage>_completed`` (or ``stage_failed``)."""
     from impact_runtime.service import Service, run_service  # Kafka: only when served
@@ -21,6 +19,5 @@ def run_stage(
         [f"{handler.stage}_requested"],
         stage_handler(handler),
         failure_stage=handler.stage,
-        handler_in_thread=handler_in_thread,
     )
     run_service(service)

@@ -60,3 +60,19 @@ def test_contract_violation_is_permanent() -> None:
     with pytest.raises(ContractViolation) as info:
         Evaluate().execute(broken("measure.sample_size", 1))
     assert info.value.retriable is False
+
+
+def test_the_evaluate_service_scores_on_its_event_loop() -> None:
+    """Evaluate's handler says it returns at once; the service runs it without a thread hop,
+    and a handler that does not say so (measure's) keeps the worker thread."""
+    from impact_evaluate.handler import EvaluateHandler
+    from impact_measure.handler import MeasureHandler
+    from impact_runtime import Service, ServiceSettings
+    from impact_runtime.stage import stage_handler
+
+    def service(handler: object) -> Service:
+        settings = ServiceSettings(service_name="unit", bootstrap_servers="127.0.0.1:1")
+        return Service(settings, ["x_requested"], stage_handler(handler))  # type: ignore[arg-type]
+
+    assert service(EvaluateHandler()).handler_in_thread is False
+    assert service(MeasureHandler()).handler_in_thread is True

@@ -17,6 +17,8 @@ class EvaluateHandler(StageHandler):
     stage = STAGE
     reads = ("initiative_id", "cost_to_scale", "measure")
     echoes = ("initiative_id",)
+    #: scoring one command takes well under a millisecond: no worker-thread hop
+    on_event_loop = True
 
     def __init__(self, registry: ComponentRegistry = EVALUATE_COMPONENTS) -> None:
         super().__init__(registry)

@@ -18,8 +18,7 @@ class Settings(ServiceSettings):
 
 
 def main() -> None:
-    # scoring one command takes well under a millisecond: no worker thread hop
-    run_stage(Settings(), EvaluateHandler(), handler_in_thread=False)
+    run_stage(Settings(), EvaluateHandler())
 
 
 if __name__ == "__main__":
