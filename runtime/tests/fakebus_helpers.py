@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from impact_runtime import (
-    FakeBus,
-    Incoming,
-    Outgoing,
-    Output,
-    Service,
-    ServiceSettings,
-)
+from impact_runtime import FakeBus, Incoming, Outgoing, Output, Service, ServiceSettings
 
 REQUEST = {"run_id": "run-1", "initiative_id": "init-7", "phase": "pilot", "x": 3}
 

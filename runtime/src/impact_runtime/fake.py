@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -54,12 +53,7 @@ class FakeBus:
         await self.assign()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         return None
 
     async def assign(self, partitions: set[TopicPartition] | None = None) -> None:

@@ -10,7 +10,6 @@ import contextlib
 import signal
 import uuid
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 
 import structlog
 from aiokafka import TopicPartition
@@ -276,12 +275,7 @@ class Service:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
     async def _sleep(self, delay: float) -> None:
