@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
 from impact_runtime import ComponentError, RetryableError
 from impact_runtime.dlq import dead_letter, dlq_topic, failure_reason, record_bytes
 from impact_runtime.envelope import envelope_headers
-from impact_runtime.health import HealthServer
+from impact_runtime.health import HealthServer, health_app
 from impact_runtime.retry import RetriesExhausted, RetryPolicy, call_with_retry
 from impact_runtime.structs import RawMessage
+from starlette.testclient import TestClient
 
 
 def test_retry_delays_double_and_cap() -> None:
@@ -73,9 +75,39 @@ def test_envelope_headers_skip_missing_ids() -> None:
     ],
 )
 def test_health_responses(path: str, ready: bool, status: int, body: bytes) -> None:
-    server = HealthServer("127.0.0.1", 0, lambda: ready, lambda: b"m 1\n")
-    got_status, _, got_body = server.respond(path)
-    assert (got_status, got_body) == (status, body)
+    with TestClient(health_app(lambda: ready, lambda: b"m 1\n")) as client:
+        response = client.get(path)
+    assert (response.status_code, response.content) == (status, body)
+    assert response.headers["connection"] == "close"
+
+
+async def test_health_server_answers_on_its_port_and_closes_the_connection() -> None:
+    server = HealthServer("127.0.0.1", 0, lambda: True, lambda: b"m 1\n")
+    await server.start()
+    port = server.port
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        response = await asyncio.wait_for(reader.read(), timeout=5)  # EOF: closed
+        writer.close()
+    finally:
+        await server.stop()
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.split()[1] == b"200"
+    assert b"content-type: text/plain; version=" in head.lower()
+    assert body == b"m 1\n"
+    with pytest.raises(OSError):
+        await asyncio.open_connection("127.0.0.1", port)  # stopped: refused
+
+
+async def test_health_server_reports_a_taken_port() -> None:
+    first = HealthServer("127.0.0.1", 0, lambda: True, lambda: b"")
+    await first.start()
+    try:
+        with pytest.raises(OSError):
+            await HealthServer("127.0.0.1", first.port, lambda: True, lambda: b"").start()
+    finally:
+        await first.stop()
 
 
 def test_raw_records_are_coalesced_per_key_and_lazy_values_resolved_once() -> None:

@@ -35,9 +35,10 @@ from impact_schemas.registry.client import RegistryClient
 from tests.support.cluster import LocalCluster
 from tests.support.fault_components import ALLOCATE_DELAY_ENV, MEASURE_DELAY_ENV, SOLVING
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
+from tests.support.fault_processes import RegistryProcess, registry_urls
 from tests.support.fault_runs import RunEvents, dlq_records, read_committed
 from tests.support.fault_watch import RunWatch
-from tests.support.faults import FaultStack, RegistryProcess, fault_seed, registry_urls
+from tests.support.faults import FaultStack, fault_seed
 from tests.support.faults import start_stack as start
 from tests.support.kafka_clients import topic_config
 from tests.support.registry import writer_of

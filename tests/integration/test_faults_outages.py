@@ -25,14 +25,13 @@ from impact_orchestrator.manifest import Manifest
 
 from tests.support.fault_components import MEASURE_DELAY_ENV
 from tests.support.fault_manifests import cohort, embedded_outcome, outcome
+from tests.support.fault_processes import LocalBroker, RegistryProcess
 from tests.support.fault_runs import RunEvents, dlq_records, wait_consumed
 from tests.support.fault_watch import RunWatch
 from tests.support.faults import (
     PLUGINS,
     ROOT,
     SERVICE_INPUTS,
-    LocalBroker,
-    RegistryProcess,
     start_stack,
 )
 

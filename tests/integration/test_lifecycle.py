@@ -36,11 +36,10 @@ from typer.testing import CliRunner
 
 from tests.integration.test_faults_outages import _impact
 from tests.support.fault_manifests import cohort, initiative, outcome
+from tests.support.fault_processes import LocalBroker, RegistryProcess
 from tests.support.faults import (
     PLUGINS,
     ROOT,
-    LocalBroker,
-    RegistryProcess,
     start_stack,
     wait_until,
 )

@@ -1,10 +1,6 @@
 """Fault-injection harness: the parts of a deployment as real processes, and the faults.
 
-- ``LocalBroker``: a KRaft broker from ``scripts/local_kafka.py`` on its own data dir and
-  fixed ports, so ``stop()`` + ``start()`` restarts it on its data at the same address;
-- ``RegistryProcess``: our schema registry on a fixed port and ``_schemas`` topic, so it
-  can be stopped and started again at the same URL; several on one topic elect a writer
-  (``tests.support.registry.writer_of`` finds it, ``registry_urls`` gives clients all);
+- the broker and the registry as restartable processes: ``tests.support.fault_processes``;
 - ``FaultStack``: service replicas (``impact_cli.processes``) with the fault suite's
   test-only components loaded (``IMPACT_PLUGINS``); SIGKILL, restart, partition owners;
 - ``fault_seed()``: the seed of every random schedule, printed; ``IMPACT_FAULT_SEED``
@@ -18,22 +14,17 @@ import json
 import os
 import random
 import re
-import signal
-import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+from impact_cli import supervisor
 from impact_cli.processes import SERVICES, ServiceProcesses
+from impact_orchestrator.service import INPUTS as ORCHESTRATOR_INPUTS
 from impact_schemas.catalog import topic_for
 
-from tests.support.kafka import unused_port
-
 ROOT = Path(__file__).resolve().parents[2]
-LOCAL_KAFKA = ROOT / "scripts" / "local_kafka.py"
 PLUGINS = "tests.support.fault_components"
 #: Each service imports only its own stage's test components (imports cost CPU at every
 #: restart); the orchestrator checks manifests against every registry.
@@ -45,14 +36,6 @@ SERVICE_PLUGINS = {
 }
 SEED_ENV = "IMPACT_FAULT_SEED"
 REPORT_ENV = "IMPACT_FAULT_REPORT"
-ORCHESTRATOR_INPUTS = [
-    "manifest_submitted",
-    "measure_completed",
-    "evaluate_completed",
-    "allocate_completed",
-    "stage_failed",
-    "run_command",
-]
 SERVICE_INPUTS = {
     "orchestrator": ORCHESTRATOR_INPUTS,
     "measure": ["measure_requested"],
@@ -96,150 +79,11 @@ def record_fault(row: FaultRow) -> None:
             out.write(line + "\n")
 
 
-class LocalBroker:
-    """One broker on ``data_dir`` at a fixed address (``scripts/local_kafka.py``)."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.state_file = data_dir.parent / f"{data_dir.name}-state.json"
-        self.port, self.controller_port = unused_port(), unused_port()
-        self.bootstrap = f"127.0.0.1:{self.port}"
-
-    def _run(self, *args: str, timeout: float = 180.0) -> str:
-        command = [sys.executable, str(LOCAL_KAFKA), "--state-file", str(self.state_file)]
-        done = subprocess.run(
-            [*command, *args], capture_output=True, text=True, timeout=timeout, check=False
-        )
-        if done.returncode != 0:
-            raise RuntimeError(
-                f"local_kafka.py {' '.join(args)} failed ({done.returncode}):\n"
-                f"{done.stdout[-2000:]}{done.stderr[-4000:]}"
-            )
-        return done.stdout.strip()
-
-    def start(self) -> LocalBroker:
-        """Start (or restart on its data) and wait until it accepts clients."""
-        self._run(
-            "start",
-            "--data-dir",
-            str(self.data_dir),
-            "--port",
-            str(self.port),
-            "--controller-port",
-            str(self.controller_port),
-            "--wait",
-            "--owner-pid",
-            str(os.getpid()),
-        )
-        return self
-
-    def stop(self, *, keep_data: bool = True) -> None:
-        """SIGTERM the broker (SIGKILL after 20 s); keep its data dir unless told."""
-        self._run("stop", *(["--keep"] if keep_data else []))
-
-    def log_tail(self, chars: int = 3000) -> str:
-        log = self.data_dir / "server.log"
-        return log.read_text(errors="replace")[-chars:] if log.exists() else "(no log)"
-
-
-class RegistryProcess:
-    """``python -m impact_registry`` on a fixed port, restartable at the same URL.
-
-    Several on one ``topic`` are instances of one registry (decision 0065): give each its
-    own ``name`` (its log files) and find the elected writer with
-    ``tests.support.registry.writer_of``; clients take all their URLs comma-separated
-    (``registry_urls``).
-    """
-
-    def __init__(
-        self, bootstrap: str, topic: str, log_dir: Path, name: str = "registry", *args: str
-    ) -> None:
-        self.bootstrap, self.topic, self.log_dir = bootstrap, topic, log_dir
-        self.name, self.args = name, args
-        self.port = unused_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self, timeout: float = 60.0) -> RegistryProcess:
-        """Start and wait until ``GET /subjects`` answers 200."""
-        self.starts += 1
-        log = self.log_dir / f"{self.name}-{self.starts}.log"
-        command = [sys.executable, "-m", "impact_registry", "--bootstrap", self.bootstrap]
-        command += ["--port", str(self.port), "--topic", self.topic, *self.args]
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"registry exited: {log.read_text(errors='replace')[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/subjects", timeout=2.0).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"registry at {self.url} did not answer in {timeout:.0f} s; see {log}")
-
-    def stop(self, sig: signal.Signals = signal.SIGKILL) -> None:
-        """Stop the process (SIGKILL by default: the registry simply disappears)."""
-        if self.process is not None and self.process.poll() is None:
-            if sig != signal.SIGKILL:
-                self.process.send_signal(signal.SIGCONT)  # a paused one cannot act on it
-            self.process.send_signal(sig)
-            self.process.wait(timeout=20)
-        self.process = None
-
-    def pause(self) -> None:
-        """SIGSTOP: a zombie that neither heartbeats nor answers until ``resume``."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
-
-    def writer(self) -> dict[str, Any]:
-        """``GET /v1/metadata/writer``: ``{"url", "is_writer", "writer_url"}``."""
-        return dict(httpx.get(f"{self.url}/v1/metadata/writer", timeout=5.0).json())
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-
-def registry_urls(registries: list[RegistryProcess]) -> str:
-    """``SCHEMA_REGISTRY_URL`` for clients of these instances (comma-separated)."""
-    return ",".join(r.url for r in registries)
-
-
 class FaultStack(ServiceProcesses):
     """Service replicas with the fault suite's components; kill, restart, find owners."""
 
-    def __init__(
-        self,
-        bootstrap: str,
-        registry_url: str,
-        log_dir: Path,
-        replicas: dict[str, int],
-        env: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(
-            bootstrap,
-            registry_url,
-            log_dir,
-            {name: replicas.get(name, 1) for name in SERVICES},
-            prefix_stem="flt",
-            data_root=ROOT,
-            env={
-                "PYTHONPATH": os.pathsep.join(
-                    filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
-                ),
-                "IMPACT_TICK_INTERVAL_S": "0.2",
-                "OPENBLAS_NUM_THREADS": "1",
-                **(env or {}),
-            },
-        )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.kills: list[tuple[float, str]] = []
         #: JSON log lines each replica's log held before its current process started
         self._lines_before: dict[str, int] = {}
@@ -252,9 +96,7 @@ class FaultStack(ServiceProcesses):
 
     def kill(self, name: str) -> None:
         """SIGKILL one replica and reap it."""
-        process = self.processes[name]
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=20)
+        supervisor.kill(self.processes[name])
         self.kills.append((time.monotonic(), name))
 
     def start_replica(self, service: str, index: int) -> None:
@@ -350,8 +192,21 @@ def start_stack(
     timeout: float = 240.0,
 ) -> FaultStack:
     """Start the replicas and wait until every input partition has one live owner."""
-    env = {"IMPACT_TOPIC_PARTITIONS": str(partitions), **(env or {})}
-    stack = FaultStack(bootstrap, registry_url, log_dir, replicas, env)
+    stack = FaultStack(
+        bootstrap,
+        registry_url,
+        log_dir,
+        {name: replicas.get(name, 1) for name in SERVICES},
+        prefix_stem="flt",
+        data_root=ROOT,
+        env={
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            "IMPACT_TICK_INTERVAL_S": "0.2",
+            "OPENBLAS_NUM_THREADS": "1",
+            "IMPACT_TOPIC_PARTITIONS": str(partitions),
+            **(env or {}),
+        },
+    )
     stack.start()
     try:
         wait_until(

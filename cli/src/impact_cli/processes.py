@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from impact_cli import supervisor
 
 SERVICES = ("orchestrator", "measure", "evaluate", "allocate")
 
@@ -65,25 +66,12 @@ class ServiceProcesses:
             # open transaction instead of leaving it to time out
             "IMPACT_TRANSACTIONAL_ID": f"{self.prefix}{name}",
         }
-        with (self.log_dir / f"{name}.log").open("ab") as log:
-            self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", f"impact_{service}.service"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
+        args = [sys.executable, "-m", f"impact_{service}.service"]
+        self.processes[name] = supervisor.spawn(args, self.log_dir / f"{name}.log", env)
 
     def stop(self, timeout_s: float = 20.0) -> None:
         """SIGTERM every replica, wait, kill what is still alive."""
-        for proc in self.processes.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.processes.values():
-            try:
-                proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        supervisor.stop(self.processes.values(), timeout_s)
 
     def dead(self) -> list[str]:
         return [name for name, proc in self.processes.items() if proc.poll() is not None]

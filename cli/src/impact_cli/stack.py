@@ -11,12 +11,10 @@ survives ``down``; the next ``up`` restarts on it, so runs in flight resume. ``d
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from impact_cli import supervisor
 
 SERVICES = ("orchestrator", "measure", "evaluate", "allocate")
 URL_LINE = re.compile(r"(http://127\.0\.0\.1:\d+)")
@@ -91,46 +91,6 @@ def _local_kafka(root: Path, var: Path) -> list[str]:
     return [sys.executable, str(script), "--state-file", str(var / "kafka-state.json")]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _wait_for_line(
-    log: Path,
-    pattern: re.Pattern[str],
-    proc: subprocess.Popen[bytes],
-    timeout: float,
-    after: int = 0,
-) -> str:
-    """The first match of ``pattern`` in ``log`` past byte ``after`` (this start's lines)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if log.is_file():
-            with log.open("rb") as text:
-                text.seek(after)
-                if match := pattern.search(text.read().decode(errors="replace")):
-                    return match.group(1)
-        if proc.poll() is not None:
-            raise RuntimeError(f"{log.stem} exited with {proc.returncode}; see {log}")
-        time.sleep(0.1)
-    raise TimeoutError(f"{log.stem} did not report ready within {timeout:.0f} s; see {log}")
-
-
-def _spawn(name: str, args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start ``args`` with output appended to ``log`` after a ``--- impact up`` line."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        out.write(f"--- impact up {datetime.now(UTC).isoformat()} ({name})\n".encode())
-        out.flush()
-        return subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-
-
 def up(
     root: Path,
     replicas: dict[str, int],
@@ -139,7 +99,8 @@ def up(
 ) -> StackState:
     """Start broker, registry and services; return the recorded state. File sources must
     lie inside ``data_root`` (default: ``IMPACT_DATA_ROOT``, else the checkout)."""
-    if (existing := StackState.load(root)) and all(_alive(p.pid) for p in existing.processes):
+    existing = StackState.load(root)
+    if existing and all(supervisor.alive(p.pid) for p in existing.processes):
         say(f"stack already up (broker {existing.bootstrap}, registry {existing.registry_url})")
         return existing
     down(root, say=lambda _msg: None)
@@ -164,16 +125,10 @@ def up(
     env.setdefault("IMPACT_DATA_ROOT", str(root))
     env.setdefault("OPENBLAS_NUM_THREADS", "1")  # replicas share cores (BENCHMARKS.md §3)
     registry_log = logs / "registry.log"
-    registry_log_start = registry_log.stat().st_size if registry_log.is_file() else 0
-    registry = _spawn(
-        "registry",
-        [sys.executable, "-m", "impact_registry", "--bootstrap", bootstrap, "--port", "0"],
-        registry_log,
-        env,
-    )
-    registry_url = _wait_for_line(
-        registry_log, URL_LINE, registry, timeout=60, after=registry_log_start
-    )
+    registry_command = ["impact_registry", "--bootstrap", bootstrap, "--port", "0"]
+    url_line = supervisor.log_line(registry_log, URL_LINE, after=supervisor.log_size(registry_log))
+    registry = _spawn("registry", registry_command, registry_log, env)
+    registry_url = supervisor.wait_ready(registry, url_line, timeout=60, log=registry_log)
     say(f"  schema registry {registry_url}")
     state = StackState(
         bootstrap,
@@ -187,8 +142,7 @@ def up(
         for index in range(replicas.get(service, 1)):
             log = logs / f"{service}-{index}.log"
             replica_env = {**env, "IMPACT_TRANSACTIONAL_ID": f"impact-{service}-{index}"}
-            args = [sys.executable, "-m", f"impact_{service}.service"]
-            proc = _spawn(service, args, log, replica_env)
+            proc = _spawn(service, [f"impact_{service}.service"], log, replica_env)
             state.processes.append(Proc(f"{service}-{index}", proc.pid, str(log)))
         say(f"  {service} x {replicas.get(service, 1)}")
     state.save(root)
@@ -209,17 +163,7 @@ def down(
         else:
             say("stack is not up")
         return
-    for proc in reversed(state.processes):
-        if _alive(proc.pid):
-            os.kill(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for proc in state.processes:
-        while _alive(proc.pid) and time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(proc.pid, os.WNOHANG)
-            time.sleep(0.05)
-        if _alive(proc.pid):
-            os.kill(proc.pid, signal.SIGKILL)
+    supervisor.stop([supervisor.Pid(p.pid) for p in reversed(state.processes)], timeout)
     subprocess.run(
         [*_local_kafka(root, stack_dir(root)), "stop", "--keep"],
         check=False,
@@ -231,6 +175,14 @@ def down(
         _purge(root, say)
     else:
         say(f"  broker data kept in {stack_dir(root) / 'kafka'} (`impact down --purge` deletes it)")
+
+
+def _spawn(name: str, module: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``python -m module...`` in its own session, its output appended to ``log`` after a
+    ``--- impact up <time> (name)`` line."""
+    args = [sys.executable, "-m", *module]
+    banner = f"impact up {datetime.now(UTC).isoformat()} ({name})"
+    return supervisor.spawn(args, log, env, banner=banner, new_session=True)
 
 
 def _purge(root: Path, say: Callable[[str], None]) -> None:

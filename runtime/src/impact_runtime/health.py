@@ -1,18 +1,71 @@
-"""A tiny HTTP server: /healthz, /readyz and /metrics on the service's own port."""
+"""/healthz, /readyz and /metrics on the service's own port: a Starlette app served by
+uvicorn inside the service's event loop."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import socket
+from collections.abc import Callable, Iterator
 
+import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
-Response = tuple[int, str, bytes]
-REASONS = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}
+#: Every response closes its connection (probes and scrapers open one per request).
+CLOSE = {"Connection": "close"}
+
+
+def health_app(is_ready: Callable[[], bool], render_metrics: Callable[[], bytes]) -> Starlette:
+    """The three routes; anything else is 404 ``not found``."""
+
+    async def healthz(_: Request) -> Response:
+        return PlainTextResponse("ok\n", headers=CLOSE)
+
+    async def readyz(_: Request) -> Response:
+        if is_ready():
+            return PlainTextResponse("ready\n", headers=CLOSE)
+        return PlainTextResponse("not ready\n", status_code=503, headers=CLOSE)
+
+    async def metrics(_: Request) -> Response:
+        return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST, headers=CLOSE)
+
+    async def not_found(_: Request, __: Exception) -> Response:
+        return PlainTextResponse("not found\n", status_code=404, headers=CLOSE)
+
+    routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
+    return Starlette(routes=routes, exception_handlers={404: not_found})
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves the process's signal handlers to the service, tells
+    when its startup is over (``up``) and waits for ``exit`` without uvicorn's 0.1 s tick
+    (an idle service wakes for nothing; no ``Date`` header, as before)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.up = asyncio.Event()
+        self.exit = asyncio.Event()
+
+    async def main_loop(self) -> None:
+        await self.exit.wait()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            self.up.set()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class HealthServer:
-    """Answers GET requests from ``is_ready`` and ``render_metrics``; one request per connection."""
+    """Serves ``health_app`` in the background of the running event loop."""
 
     def __init__(
         self,
@@ -23,60 +76,39 @@ class HealthServer:
     ) -> None:
         self.host = host
         self.requested_port = port
-        self.is_ready = is_ready
-        self.render_metrics = render_metrics
-        self._server: asyncio.Server | None = None
+        self.app = health_app(is_ready, render_metrics)
+        self._socket: socket.socket | None = None
+        self._server: _EmbeddedServer | None = None
+        self._serving: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
         """The bound port (useful when 0 was requested)."""
-        if self._server is None:
+        if self._socket is None:
             raise RuntimeError("health server is not started")
-        return int(self._server.sockets[0].getsockname()[1])
+        return int(self._socket.getsockname()[1])
 
     async def start(self) -> None:
-        """Bind and serve in the background."""
-        self._server = await asyncio.start_server(self._serve, self.host, self.requested_port)
+        """Bind (an OSError if the port is taken) and serve in the background."""
+        family = socket.getaddrinfo(self.host, None, type=socket.SOCK_STREAM)[0][0]
+        self._socket = socket.create_server((self.host, self.requested_port), family=family)
+        config = uvicorn.Config(
+            self.app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=1
+        )
+        self._server = _EmbeddedServer(config)
+        self._serving = asyncio.create_task(self._server.serve(sockets=[self._socket]))
+        await self._server.up.wait()
+        if not self._server.started:
+            await self.stop()
+            raise RuntimeError("health server did not start")
 
     async def stop(self) -> None:
-        """Stop accepting and close the socket."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    def respond(self, path: str) -> Response:
-        """Status, content type and body for ``path``."""
-        path = path.split("?", 1)[0]
-        if path == "/healthz":
-            return 200, "text/plain", b"ok\n"
-        if path == "/readyz":
-            ready = self.is_ready()
-            return (200, "text/plain", b"ready\n") if ready else (503, "text/plain", b"not ready\n")
-        if path == "/metrics":
-            return 200, CONTENT_TYPE_LATEST, self.render_metrics()
-        return 404, "text/plain", b"not found\n"
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request_line = await asyncio.wait_for(reader.readline(), timeout=5)
-            while (await asyncio.wait_for(reader.readline(), timeout=5)) not in (
-                b"\r\n",
-                b"\n",
-                b"",
-            ):
-                pass
-            parts = request_line.decode("latin-1").split()
-            status, ctype, body = (
-                self.respond(parts[1]) if len(parts) >= 2 else (404, "text/plain", b"")
-            )
-            head = (
-                f"HTTP/1.1 {status} {REASONS.get(status, '')}\r\nContent-Type: {ctype}\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(head.encode("latin-1") + body)
-            await writer.drain()
-        except (TimeoutError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+        """Stop accepting, finish open requests and close the socket."""
+        if self._server is not None and self._serving is not None:
+            self._server.should_exit = True
+            self._server.exit.set()
+            with contextlib.suppress(Exception):
+                await self._serving
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._serving = self._socket = None

@@ -1,12 +1,13 @@
-"""Exponential backoff for RetryableError."""
+"""Exponential backoff for RetryableError: one policy (tenacity) for async and blocking calls."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from impact_contracts import ImpactError
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -25,6 +26,27 @@ class RetryPolicy:
         """Delay before retry ``retry_number`` (0-based)."""
         return float(min(self.base_delay_s * 2**retry_number, self.max_delay_s))
 
+    def tenacity(
+        self,
+        retry_if: Callable[[BaseException], bool],
+        on_retry: OnRetry | None = None,
+    ) -> dict[str, Any]:
+        """The keyword arguments of ``tenacity.Retrying``/``AsyncRetrying`` (without
+        ``sleep``) for this policy: stop, wait, which errors retry, the retry callback,
+        and ``RetriesExhausted`` once the retries are used up."""
+
+        def before_sleep(state: RetryCallState) -> None:
+            if on_retry is not None and state.outcome is not None and state.next_action:
+                on_retry(state.attempt_number, state.next_action.sleep, _error(state))
+
+        return {
+            "stop": stop_after_attempt(self.max_retries + 1),
+            "wait": lambda state: self.delay(state.attempt_number - 1),
+            "retry": retry_if_exception(retry_if),
+            "before_sleep": before_sleep,
+            "retry_error_callback": _exhausted,
+        }
+
 
 class RetriesExhausted(ImpactError):
     """A retryable failure persisted beyond ``max_retries``."""
@@ -40,6 +62,18 @@ def is_retriable(exc: BaseException) -> bool:
     return isinstance(exc, ImpactError) and exc.retriable
 
 
+def _error(state: RetryCallState) -> BaseException:
+    assert state.outcome is not None
+    error = state.outcome.exception()
+    assert error is not None
+    return error
+
+
+def _exhausted(state: RetryCallState) -> NoReturn:
+    last = _error(state)
+    raise RetriesExhausted(state.attempt_number, last) from last
+
+
 async def call_with_retry(
     action: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
@@ -51,19 +85,13 @@ async def call_with_retry(
 
     Raises RetriesExhausted once the retries are used up; other errors propagate at once.
     """
-    for retry_number in range(policy.max_retries + 1):
-        try:
-            return await action()
-        except Exception as exc:
-            if not retry_if(exc):
-                raise
-            if retry_number == policy.max_retries:
-                raise RetriesExhausted(retry_number + 1, exc) from exc
-            delay = policy.delay(retry_number)
-            if on_retry is not None:
-                on_retry(retry_number + 1, delay, exc)
-            await sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    async def attempt() -> T:  # a runtime frame: ``failure_reason`` stops walking here
+        return await action()
+
+    retrying = AsyncRetrying(sleep=sleep, **policy.tenacity(retry_if, on_retry))
+    result: T = await retrying(attempt)
+    return result
 
 
 #: The policy of ``ServiceSettings``' defaults, for callers without settings (embedded mode).
@@ -74,13 +102,8 @@ def call_with_retry_sync(
     action: Callable[[], T], policy: RetryPolicy, sleep: Callable[[float], None]
 ) -> T:
     """``call_with_retry`` for a blocking ``action`` in a worker thread (embedded mode)."""
-    for retry_number in range(policy.max_retries + 1):
-        try:
-            return action()
-        except Exception as exc:
-            if not is_retriable(exc):
-                raise
-            if retry_number == policy.max_retries:
-                raise RetriesExhausted(retry_number + 1, exc) from exc
-            sleep(policy.delay(retry_number))
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    def attempt() -> T:  # a runtime frame: ``failure_reason`` stops walking here
+        return action()
+
+    return Retrying(sleep=sleep, **policy.tenacity(is_retriable))(attempt)

@@ -21,6 +21,12 @@ from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
 from impact_contracts import ConfigError
 from impact_runtime import ServiceSettings
 from impact_runtime.kafka import client_options, ensure_topics, read_to_end
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    wait_exponential,
+)
 
 from impact_orchestrator.changelog_restore import restore_records
 from impact_orchestrator.ownership import changelog_changed, misplaced
@@ -31,6 +37,21 @@ log = structlog.get_logger("impact_orchestrator")
 #: A restore failing with these is waiting for the broker: retried, backing off. Anything
 #: else is permanent (decision 0079): logged, counted, the replica not ready.
 RESTORE_OUTAGES = (KafkaError, OSError, TimeoutError)
+
+
+def _log_outage(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    delay = state.next_action.sleep if state.next_action else None
+    log.warning("restore_failed", error=repr(error), retry_in_s=delay)
+
+
+#: The handler keeps waiting while the broker is away: 0.2 s doubling to 5 s, no limit.
+RESTORE_BACKOFF: dict[str, Any] = {
+    "wait": wait_exponential(multiplier=0.2, max=5.0),
+    "retry": retry_if_exception_type(RESTORE_OUTAGES),
+    "before_sleep": _log_outage,
+    "reraise": True,
+}
 
 
 class ChangelogChanged(ConfigError):
@@ -97,39 +118,35 @@ class ChangelogRestore:
         """Load ``partitions``' runs. The broker away is waited out (retried, backing off);
         any other failure is permanent: logged once, the replica not ready, no retry. A
         corrupt run is left out (``quarantined``) and the other runs are restored."""
-        delay = 0.2
         self.restore_error = None
-        while True:
-            try:
-                started = time.monotonic()
-                await self._ensure_changelog()
-                self.store.keep_only(partitions)
-                # runs of partitions no longer assigned are the new owner's business
-                held = self.quarantined.items()
-                self.quarantined = {r: q for r, q in held if q[0] in partitions}
-                await self._rebuild(partitions)
-            except ChangelogChanged as exc:
-                self._refuse(exc)
-                return
-            except RESTORE_OUTAGES as exc:  # the handler keeps waiting
-                log.warning("restore_failed", error=repr(exc), retry_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(2 * delay, 5.0)
-                continue
-            except Exception as exc:
-                self.restore_error = f"restore failed: {exc!r}"
-                self.corrupt_found += 1
-                log.exception("restore_failed_permanently", partitions=sorted(partitions))
-                self.restored.set()  # what it holds is dead-lettered, not applied
-                return
-            log.info(
-                "runs_restored",
-                partitions=sorted(partitions),
-                runs=len(self.store.states),
-                seconds=round(time.monotonic() - started, 2),
-            )
-            self.restored.set()
+        started = time.monotonic()
+        try:
+            await AsyncRetrying(**RESTORE_BACKOFF)(self._load, partitions)
+        except ChangelogChanged as exc:
+            self._refuse(exc)
             return
+        except Exception as exc:
+            self.restore_error = f"restore failed: {exc!r}"
+            self.corrupt_found += 1
+            log.exception("restore_failed_permanently", partitions=sorted(partitions))
+            self.restored.set()  # what it holds is dead-lettered, not applied
+            return
+        log.info(
+            "runs_restored",
+            partitions=sorted(partitions),
+            runs=len(self.store.states),
+            seconds=round(time.monotonic() - started, 2),
+        )
+        self.restored.set()
+
+    async def _load(self, partitions: set[int]) -> None:
+        """One attempt of ``_restore``."""
+        await self._ensure_changelog()
+        self.store.keep_only(partitions)
+        # runs of partitions no longer assigned are the new owner's business
+        held = self.quarantined.items()
+        self.quarantined = {r: q for r, q in held if q[0] in partitions}
+        await self._rebuild(partitions)
 
     def _refuse(self, exc: ChangelogChanged) -> None:
         """The changelog's partitioning changed: not ready, logged, counted, and the
