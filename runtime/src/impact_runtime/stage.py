@@ -15,7 +15,7 @@ from typing import Any
 
 from impact_contracts import ImpactError
 
-from impact_runtime.calls import on_event_loop
+from impact_runtime.calls import on_event_loop, runs_on_event_loop
 from impact_runtime.failures import failure_reason
 from impact_runtime.retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retry_sync
 from impact_runtime.structs import Handler, Incoming, Outgoing, Output
@@ -56,7 +56,7 @@ def stage_handler(handle: StageHandle) -> Handler:
         event, payload = handle(incoming.value)
         return [Outgoing(event, str(incoming.value["run_id"]), payload)]
 
-    if getattr(handle, "on_event_loop", False):
+    if runs_on_event_loop(handle):
         on_event_loop(on_command)
     return on_command
 
