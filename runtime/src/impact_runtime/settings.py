@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+from impact_kafka.config import MIB, KafkaConnectionSettings
+from impact_kafka.replication import MinInsyncReplicas, ReplicationFactor
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
-
-from impact_runtime.kafka_config import MIB, KafkaConnectionSettings
-from impact_runtime.replication import MinInsyncReplicas, ReplicationFactor
 
 ProcessingGuarantee = Literal["exactly_once", "at_least_once"]
 LogFormat = Literal["json", "console"]

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from impact_kafka.topics import ensure_topics
 from impact_runtime import Incoming, Outgoing
-from impact_runtime.kafka import ensure_topics
 from impact_runtime.outage import Stopping
 from impact_runtime.structs import Output
 

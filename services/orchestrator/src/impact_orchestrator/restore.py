@@ -19,8 +19,10 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
 from impact_contracts import ConfigError
+from impact_kafka.config import client_options
+from impact_kafka.read import read_to_end
+from impact_kafka.topics import ensure_topics
 from impact_runtime import ServiceSettings
-from impact_runtime.kafka import client_options, ensure_topics, read_to_end
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
