@@ -1,4 +1,4 @@
-"""The component interface and the name → class registry stages pick components from."""
+"""The component interface and the name → class catalog stages pick components from."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class Component(Protocol):
 C = TypeVar("C", bound=type)
 
 
-class ComponentRegistry:
+class ComponentCatalog:
     """Maps configuration names (e.g. ``MinimaxRegretAllocate``) to component classes."""
 
     def __init__(self, stage: str) -> None:
@@ -26,7 +26,7 @@ class ComponentRegistry:
         self._classes: dict[str, type] = {}
 
     def register(self, name: str | None = None) -> Callable[[C], C]:
-        """Class decorator: ``@registry.register()`` registers under the class name."""
+        """Class decorator: ``@catalog.register()`` registers under the class name."""
 
         def decorate(cls: C) -> C:
             key = name or cls.__name__

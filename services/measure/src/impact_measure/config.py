@@ -28,7 +28,7 @@ class Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-#: validation context key: also check names against the registries (``check_layout``)
+#: validation context key: also check names against the catalogs (``check_layout``)
 REGISTERED = "registered"
 
 

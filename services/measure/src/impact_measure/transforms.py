@@ -12,12 +12,12 @@ import pandas as pd
 from impact_contracts import ConfigError
 from pydantic import Field
 
+from impact_measure.catalog import AdapterCatalog
 from impact_measure.config import Section, TransformSpec, validate_section
-from impact_measure.registry import AdapterRegistry
 from impact_measure.values import matches
 
 Transform = Callable[[pd.DataFrame, dict[str, Any]], pd.DataFrame]
-TRANSFORMS: AdapterRegistry[Transform] = AdapterRegistry("transform", "DATA.TRANSFORM.FUNCTION")
+TRANSFORMS: AdapterCatalog[Transform] = AdapterCatalog("transform", "DATA.TRANSFORM.FUNCTION")
 register_transform = TRANSFORMS.register
 PARAMS_PATH = "DATA.TRANSFORM.PARAMS"
 

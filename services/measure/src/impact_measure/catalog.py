@@ -1,11 +1,11 @@
-"""Small name → adapter registries that adapters join with a decorator."""
+"""Small name → adapter catalogs that adapters join with a decorator."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from impact_contracts import ComponentRegistry, ConfigError
+from impact_contracts import ComponentCatalog, ConfigError
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -13,10 +13,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 #: Measure components (``Measure``, ``MockMeasure``) by manifest name.
-MEASURE_COMPONENTS = ComponentRegistry("measure")
+MEASURE_COMPONENTS = ComponentCatalog("measure")
 
 
-class AdapterRegistry(Generic[T]):
+class AdapterCatalog(Generic[T]):
     """Maps a configuration name to an adapter (class or function)."""
 
     def __init__(self, kind: str, key_path: str) -> None:
@@ -25,7 +25,7 @@ class AdapterRegistry(Generic[T]):
         self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
-        """Decorator: ``@registry.register("name")``."""
+        """Decorator: ``@catalog.register("name")``."""
 
         def decorate(item: T) -> T:
             if name in self._items and self._items[name] is not item:
