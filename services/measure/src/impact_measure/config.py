@@ -106,7 +106,7 @@ class MeasurementSpec(Section):
 
 
 class MeasureConfig(Section):
-    """The documented layout of a measure config (ARCHITECTURE.md, "Manifest"); the stage
+    """The documented layout of a measure config (docs/manifest.md); the stage
     reads it after the ``SCALE`` overlay has been applied (``parse_config``)."""
 
     DATA: DataSpec
