@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from impact_contracts.components import Component, ComponentCatalog
+from impact_contracts.components import Catalog, Component, ComponentCatalog
 from impact_contracts.errors import (
     ComponentError,
     ConfigError,
@@ -103,6 +103,7 @@ __all__ = [
     "StageChoice",
     "StageFailed",
     # components
+    "Catalog",
     "Component",
     "ComponentCatalog",
     # errors
