@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
-from impact_orchestrator.manifest import Manifest, Registries
+from impact_orchestrator.manifest import Catalogs, Manifest
 from impact_orchestrator.service import Orchestrator, Settings, build_service
 from impact_runtime import FakeBus, JsonCodec
 
@@ -25,13 +25,13 @@ def orchestrator_bus() -> tuple[FakeBus, Orchestrator]:
 async def drive(
     bus: FakeBus,
     manifest: Manifest,
-    registries: Registries,
+    catalogs: Catalogs,
     run_id: str = "r9",
     before_each: Callable[[], None] = lambda: None,
 ) -> None:
     """Publish the manifest and answer every ``*_requested`` command until none is left;
     ``before_each`` runs before each command is executed."""
-    execute = ComponentExecutor(registries)
+    execute = ComponentExecutor(catalogs)
     payload = {"run_id": run_id, **manifest.to_event_payload()}
     queue = await bus.publish("manifest_submitted", payload)
     while queue:

@@ -92,12 +92,12 @@ class OrchestratorService(Service):
 
     async def start(self) -> None:
         """Prepare (as part of connecting: a broker not up yet is waited for), start
-        consuming, then wait for the registries (their import started in ``prepare``):
+        consuming, then wait for the catalogs (their import started in ``prepare``):
         readyz answers 200 once partitions are assigned, even while they load, and a
         broken stage package still fails the start."""
         await super().start()
         try:
-            await self.orchestrator.loaded_registries()
+            await self.orchestrator.loaded_catalogs()
         except BaseException:
             await self.stop()
             raise
