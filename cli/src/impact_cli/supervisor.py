@@ -113,6 +113,24 @@ def wait_ready(
         time.sleep(interval)
 
 
+def start(
+    args: Sequence[str],
+    log: Path,
+    ready: re.Pattern[str],
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``spawn`` ``args`` and wait until its log gains a line matching ``ready``: the
+    process and the pattern's first group. A child that does not get ready is stopped."""
+    probe = log_line(log, ready, after=log_size(log))
+    process = spawn(args, log, env)
+    try:
+        return process, wait_ready(process, probe, timeout, log)
+    except BaseException:
+        stop([process], timeout=5.0)
+        raise
+
+
 class Child(Protocol):
     """What ``stop`` needs of a process: ``Popen`` or a recorded ``Pid``."""
 
