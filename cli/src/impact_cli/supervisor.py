@@ -161,11 +161,13 @@ class Pid:
 
 
 def alive(pid: int) -> bool:
-    """A process ``pid`` exists (it may be a zombie not yet reaped)."""
+    """A process ``pid`` exists (it may be a zombie not yet reaped, or another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
+    except PermissionError:
+        return True
     return True
 
 
