@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -82,6 +83,19 @@ def http_ok(url: str, timeout: float = 2.0) -> Callable[[], bool]:
             with urllib.request.urlopen(url, timeout=timeout) as answer:
                 return int(answer.status) == 200
         except (urllib.error.URLError, OSError):
+            return False
+
+    return probe
+
+
+def tcp_open(port: int, host: str = "127.0.0.1") -> Callable[[], bool]:
+    """A probe: ``host:port`` accepts a TCP connection."""
+
+    def probe() -> bool:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
             return False
 
     return probe
