@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from impact_cli import supervisor
 
 READY = re.compile(r"listening on (\d+)")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def python(code: str) -> list[str]:
@@ -88,3 +91,14 @@ def test_a_child_that_never_gets_ready_times_out_and_is_stopped(tmp_path: Path) 
 
 def test_http_ok_is_false_while_nothing_listens() -> None:
     assert supervisor.http_ok("http://127.0.0.1:9/healthz", timeout=0.5)() is False
+
+
+@pytest.mark.parametrize("script", ["local_kafka.py", "docker_engine.py"])
+def test_the_scripts_import_it_without_the_virtualenv(script: str) -> None:
+    system_python = shutil.which("python3", path="/usr/bin:/bin")
+    if system_python is None:
+        pytest.skip("no system python3")
+    command = [system_python, "-I", str(ROOT / "scripts" / script), "--help"]
+    done = subprocess.run(command, capture_output=True, text=True, env={}, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"usage: {script}")

@@ -3,7 +3,8 @@
 Starts a child with its output appended to a log file, waits until it reports ready (a
 log line, an HTTP answer, any probe), and stops children: SIGTERM, then SIGKILL after a
 deadline, whether they are this process's children (``Popen``) or pids recorded by an
-earlier command (``impact down`` after ``impact up``). Standard library only.
+earlier command (``impact down`` after ``impact up``). Standard library only: the
+scripts under ``scripts/`` import it from the checkout before the virtualenv exists.
 """
 
 from __future__ import annotations
