@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import tempfile
@@ -12,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+from impact_cli import supervisor
 
 from bench.machine import ROOT
-from bench.waiting import wait_until
 
 LOCAL_KAFKA = ROOT / "scripts" / "local_kafka.py"
 REGISTRY_TIMEOUT_S = 60.0
+URL_LINE = re.compile(r"^(http://\S+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def running_platform(work_dir: Path | None = None, nodes: int = 1) -> Iterator[P
         text=True,
     )
     bootstrap = started.stdout.strip().splitlines()[-1]
-    registry: subprocess.Popen[str] | None = None
+    registry: subprocess.Popen[bytes] | None = None
     try:
         registry, url = _start_registry(bootstrap, work_dir)
         yield Platform(bootstrap, url, work_dir)
@@ -55,41 +56,22 @@ def running_platform(work_dir: Path | None = None, nodes: int = 1) -> Iterator[P
         subprocess.run([*kafka, "stop"], check=False, capture_output=True)
 
 
-def _start_registry(bootstrap: str, work_dir: Path) -> tuple[subprocess.Popen[str], str]:
+def _start_registry(bootstrap: str, work_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     command = [sys.executable, "-m", "impact_registry"]
     command += ["--bootstrap", bootstrap, "--port", "0", "--topic", "_schemas-bench"]
-    with (work_dir / "registry.log").open("w") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
-    assert process.stdout is not None
-    url = ""
-    for line in process.stdout:
-        if line.startswith("http://"):
-            url = line.strip()
-            break
-    if not url:
+    log = work_dir / "registry.log"
+    process, url = supervisor.start(command, log, URL_LINE, REGISTRY_TIMEOUT_S)
+    try:
+        supervisor.wait_ready(process, supervisor.http_ok(f"{url}/subjects"), 30.0, log)
+    except BaseException:
         stop_process(process)
-        raise RuntimeError(f"registry printed no URL; see {work_dir / 'registry.log'}")
-
-    def answers() -> bool:
-        try:
-            return httpx.get(f"{url}/subjects", timeout=2.0).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    wait_until(answers, REGISTRY_TIMEOUT_S, "registry did not answer GET /subjects")
+        raise
     return process, url
 
 
-def stop_process(process: subprocess.Popen[str], timeout: float = 10.0) -> None:
-    """SIGTERM, SIGKILL after ``timeout`` seconds, then close its stdout pipe."""
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    if process.stdout is not None:
-        process.stdout.close()
+def stop_process(process: supervisor.Child, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after ``timeout`` seconds."""
+    supervisor.stop([process], timeout)
 
 
 def platform_main(

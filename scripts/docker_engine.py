@@ -22,7 +22,6 @@ import fcntl
 import http.client
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -30,8 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
+# Run as a script: make ``docker_paths`` and the process supervisor importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "cli" / "src"))
 from docker_paths import cache_dir, log
+from impact_cli import supervisor
 
 COMPOSE_MODULE = "github.com/docker/compose/v2"
 COMPOSE_VERSION = os.environ.get("IMPACT_COMPOSE_VERSION", "v2.29.7")
@@ -113,18 +115,12 @@ def start(timeout: float) -> None:
         f"--host=unix://{socket_path()}",
         f"--pidfile={pid_file()}",
     ]
-    with log_file.open("ab") as out:
-        process = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-    deadline = time.monotonic() + timeout
-    while not ping():
-        if process.poll() is not None or time.monotonic() > deadline:
-            tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-20:])
-            process.kill()
-            raise SystemExit(f"dockerd did not answer within {timeout:.0f} s:\n{tail}")
-        time.sleep(0.2)
+    process = supervisor.spawn(command, log_file, new_session=True)
+    try:
+        supervisor.wait_ready(process, ping, timeout, log_file, interval=0.2)
+    except (RuntimeError, TimeoutError) as exc:
+        supervisor.kill(process)
+        raise SystemExit(str(exc)) from None
     log("docker", f"engine up (pid {process.pid}), socket {socket_path()}, data {data_root}")
 
 
@@ -134,12 +130,7 @@ def stop(timeout: float) -> None:
     if pid is None:
         log("docker", "engine not running")
         return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while running_pid() is not None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if running_pid() is not None:
-        os.kill(pid, signal.SIGKILL)
+    supervisor.stop([supervisor.Pid(pid)], timeout)
     log("docker", f"engine stopped (pid {pid})")
 
 

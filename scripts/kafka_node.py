@@ -1,7 +1,9 @@
 """The local broker's processes: jars, ports, the JVM command line, pids and logs.
 
 Shared by ``local_kafka.py`` (one node, and the command line) and ``local_kafka_cluster.py``
-(three nodes). Standard library only, so it works before the project's virtualenv exists.
+(three nodes). Standard library only, so it works before the project's virtualenv exists;
+processes start and stop through ``impact_cli.supervisor`` (standard library too), which
+``local_kafka.py`` puts on the path.
 """
 
 from __future__ import annotations
@@ -11,12 +13,11 @@ import json
 import os
 import random
 import shlex
-import signal
 import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from impact_cli import supervisor
 
 from scripts import maven_jars
 from scripts.kafka_config import SERVER_LOG_NAME
@@ -98,18 +99,8 @@ def java_command(*args: str, log_config: Path | None = None, heap: str = "512m")
 
 
 def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of ours still answers kill(0): reap it if it has exited.
-    with contextlib.suppress(ChildProcessError):
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
-    return True
+    """The process runs (a zombie child of ours is reaped and does not count)."""
+    return supervisor.Pid(pid).poll() is None
 
 
 def read_state(state_file: Path) -> dict[str, object] | None:
@@ -142,33 +133,14 @@ def startup_logs(data_dir: Path) -> str:
     )
 
 
-def terminate(pid: int, timeout: float) -> None:
-    """SIGTERM, then SIGKILL if the process still runs after ``timeout`` seconds."""
-    if not pid_alive(pid):
-        return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if pid_alive(pid):
-        log(f"pid {pid} ignored SIGTERM for {timeout:.0f} s: SIGKILL")
-        os.kill(pid, signal.SIGKILL)
+def spawn_broker(command: list[str], data_dir: Path) -> int:
+    """Start a broker JVM in its own session, its output appended to ``stdout.log``."""
+    return supervisor.spawn(command, data_dir / "stdout.log", new_session=True).pid
 
 
 def spawn_watchdog(owner_pid: int, broker_pid: int) -> None:
     """Stop the broker when its owner (e.g. a pytest run) dies without stopping it."""
-    subprocess.Popen(
-        [
-            sys.executable,
-            str(LOCAL_KAFKA_SCRIPT),
-            "watch",
-            "--owner-pid",
-            str(owner_pid),
-            "--pid",
-            str(broker_pid),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    watch = [str(LOCAL_KAFKA_SCRIPT), "watch", "--owner-pid", str(owner_pid)]
+    supervisor.spawn(
+        [sys.executable, *watch, "--pid", str(broker_pid)], Path(os.devnull), new_session=True
     )

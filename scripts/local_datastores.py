@@ -2,7 +2,8 @@
 """Real data stores for tests and local runs, without Docker: S3Proxy from Maven jars and a
 private PostgreSQL cluster from the Debian package (``initdb``/``pg_ctl``).
 
-Standard library only. Both bind 127.0.0.1 on the port they are given; each ``stop`` keeps
+Standard library only (S3Proxy runs under ``impact_cli.supervisor``; PostgreSQL under its
+own ``pg_ctl``). Both bind 127.0.0.1 on the port they are given; each ``stop`` keeps
 the data directory, so ``start`` on the same directory and port brings back the data.
 
     python3 scripts/local_datastores.py fetch-s3proxy   # jars into .cache/s3proxy/libs
@@ -13,16 +14,16 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))  # run as a script: make the ``scripts`` package importable
+# Run as a script: make the ``scripts`` package and the process supervisor importable.
+sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "cli" / "src")]
+
+from impact_cli import supervisor  # noqa: E402
 
 from scripts.maven_jars import fetch_jars  # noqa: E402
 
@@ -34,22 +35,6 @@ POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 
 def log(message: str) -> None:
     print(f"[local-datastores] {message}", file=sys.stderr, flush=True)
-
-
-def wait_for_port(
-    port: int, timeout: float, process: subprocess.Popen[bytes] | None = None
-) -> None:
-    """Return once 127.0.0.1:``port`` accepts connections; raise if ``process`` exits first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
 def fetch_s3proxy() -> Path:
@@ -90,18 +75,13 @@ class S3Proxy:
         )
         command = ["java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
         command += ["-cp", f"{libs}/*", "org.gaul.s3proxy.Main", "--properties", str(properties)]
-        with (self.directory / "s3proxy.log").open("ab") as output:
-            self.process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, timeout, self.process)
+        log_file = self.directory / "s3proxy.log"
+        self.process = supervisor.spawn(command, log_file)
+        supervisor.wait_ready(self.process, supervisor.tcp_open(self.port), timeout, log_file)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            supervisor.stop([self.process], 20.0)
         self.process = None
 
 

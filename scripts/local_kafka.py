@@ -29,7 +29,10 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))  # run as a script: make the ``scripts`` package importable
+# Run as a script: make the ``scripts`` package and the process supervisor importable.
+sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "cli" / "src")]
+
+from impact_cli import supervisor  # noqa: E402
 
 from scripts import local_kafka_cluster as cluster  # noqa: E402
 from scripts.kafka_config import (  # noqa: E402
@@ -49,9 +52,9 @@ from scripts.kafka_node import (  # noqa: E402
     pid_alive,
     port_accepts,
     read_state,
+    spawn_broker,
     spawn_watchdog,
     startup_logs,
-    terminate,
 )
 
 __all__ = [
@@ -61,7 +64,7 @@ __all__ = [
     "pid_alive",
     "recorded_ports",
     "server_properties",
-    "terminate",
+    "spawn_broker",
     "write_config",
 ]
 DEFAULT_STATE_FILE = REPO_ROOT / "var" / "kafka" / "state.json"
@@ -142,17 +145,12 @@ def start(args: argparse.Namespace) -> None:
         log(f"reusing the storage formatted in {data_dir} (cluster id {cluster_id})")
     else:
         format_storage(properties)
-    stdout_file = (data_dir / "stdout.log").open("ab")
-    process = subprocess.Popen(
-        java_command("kafka.Kafka", str(properties), log_config=log_config),
-        stdout=stdout_file,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+    pid = spawn_broker(
+        java_command("kafka.Kafka", str(properties), log_config=log_config), data_dir
     )
     bootstrap = f"127.0.0.1:{port}"
     state: dict[str, object] = {
-        "pid": process.pid,
+        "pid": pid,
         "bootstrap": bootstrap,
         "port": port,
         "controller_port": controller_port,
@@ -161,14 +159,14 @@ def start(args: argparse.Namespace) -> None:
     }
     state_file.parent.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps(state, indent=2) + "\n")
-    log(f"started pid {process.pid} on {bootstrap}, data in {data_dir}")
+    log(f"started pid {pid} on {bootstrap}, data in {data_dir}")
     if args.owner_pid:
-        spawn_watchdog(args.owner_pid, process.pid)
+        spawn_watchdog(args.owner_pid, pid)
     if args.wait:
         try:
             seconds = wait_ready(state, args.timeout)
         except SystemExit:
-            terminate(process.pid, 10.0)
+            supervisor.stop([supervisor.Pid(pid)], 10.0)
             state_file.unlink(missing_ok=True)
             raise
         log(f"ready in {seconds:.1f} s")
@@ -178,7 +176,7 @@ def start(args: argparse.Namespace) -> None:
 def watch(args: argparse.Namespace) -> None:
     while pid_alive(args.pid):
         if not pid_alive(args.owner_pid):
-            terminate(args.pid, 20.0)
+            supervisor.stop([supervisor.Pid(args.pid)], 20.0)
             return
         time.sleep(1.0)
 
@@ -190,7 +188,7 @@ def stop(args: argparse.Namespace) -> None:
         log("not running (no state file)")
         return
     pid = int(str(state["pid"]))
-    terminate(pid, args.timeout)
+    supervisor.stop([supervisor.Pid(pid)], args.timeout)
     log(f"stopped pid {pid}")
     if not args.keep:
         shutil.rmtree(str(state["data_dir"]), ignore_errors=True)

@@ -23,15 +23,15 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any, cast
+
+from impact_cli import supervisor
 
 from scripts import kafka_node as base
 from scripts.kafka_config import (
@@ -172,20 +172,14 @@ def launch(node: Node, owner_pid: int) -> None:
     log_file = path / SERVER_LOG_NAME
     node["log_offset"] = log_file.stat().st_size if log_file.exists() else 0
     node["started_at"] = time.time()
-    with (path / "stdout.log").open("ab") as stdout_file:
-        process = subprocess.Popen(
-            base.java_command(
-                "kafka.Kafka", str(path / "server.properties"), log_config=path / "log4j2.xml"
-            ),
-            stdout=stdout_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    node["pid"], node["stopped"] = process.pid, False
+    command = base.java_command(
+        "kafka.Kafka", str(path / "server.properties"), log_config=path / "log4j2.xml"
+    )
+    pid = base.spawn_broker(command, path)
+    node["pid"], node["stopped"] = pid, False
     if owner_pid:
-        base.spawn_watchdog(owner_pid, process.pid)
-    base.log(f"node {node['node_id']} started: pid {process.pid} on {node['bootstrap']}")
+        base.spawn_watchdog(owner_pid, pid)
+    base.log(f"node {node['node_id']} started: pid {pid} on {node['bootstrap']}")
 
 
 def node_ready(node: Node) -> bool:
@@ -278,8 +272,7 @@ def start_cluster(args: argparse.Namespace) -> None:
         try:
             seconds = wait_nodes(nodes, args.timeout)
         except SystemExit:
-            for node in nodes:
-                base.terminate(int(node["pid"]), 10.0)
+            supervisor.stop([supervisor.Pid(int(node["pid"])) for node in nodes], 10.0)
             args.state_file.unlink(missing_ok=True)
             raise
         base.log(f"{len(nodes)} nodes ready in {seconds:.1f} s")
@@ -289,12 +282,10 @@ def start_cluster(args: argparse.Namespace) -> None:
 def stop_node(args: argparse.Namespace) -> None:
     node = find_node(read_cluster(args.state_file), args.node)
     pid = int(node["pid"])
-    if args.kill and base.pid_alive(pid):
-        os.kill(pid, signal.SIGKILL)
-        while base.pid_alive(pid):
-            time.sleep(0.05)
+    if args.kill:
+        supervisor.kill(supervisor.Pid(pid))
     else:
-        base.terminate(pid, args.timeout)
+        supervisor.stop([supervisor.Pid(pid)], args.timeout)
     node["stopped"] = True
     put_node(args.state_file, node)
     base.log(f"node {args.node} {'killed' if args.kill else 'stopped'} (pid {pid})")
@@ -317,11 +308,7 @@ def stop_cluster(args: argparse.Namespace) -> None:
     """SIGTERM every node at once (one by one, the last would wait for a lost quorum),
     then SIGKILL what still runs after ``--timeout``."""
     state = read_cluster(args.state_file)
-    pids = [int(node["pid"]) for node in state["nodes"] if base.pid_alive(int(node["pid"]))]
-    for pid in pids:
-        os.kill(pid, signal.SIGTERM)
-    for pid in pids:
-        base.terminate(pid, args.timeout)
+    supervisor.stop([supervisor.Pid(int(node["pid"])) for node in state["nodes"]], args.timeout)
     base.log(f"stopped {len(state['nodes'])} nodes")
     if not args.keep:
         shutil.rmtree(state["data_dir"], ignore_errors=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from impact_cli import supervisor
 
 READY = re.compile(r"listening on (\d+)")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def python(code: str) -> list[str]:
@@ -67,16 +70,35 @@ def test_a_child_that_exits_before_ready_is_reported_with_its_log(tmp_path: Path
         supervisor.wait_ready(child, supervisor.log_line(log, READY), timeout=30, log=log)
 
 
-def test_a_child_that_never_gets_ready_times_out(tmp_path: Path) -> None:
-    log = tmp_path / "slow.log"
-    child = supervisor.spawn(python("import time; time.sleep(60)"), log)
+def test_start_returns_the_ready_line(tmp_path: Path) -> None:
+    code = "import time; print('listening on 4243', flush=True); time.sleep(60)"
+    child, port = supervisor.start(python(code), tmp_path / "child.log", READY, timeout=30)
     try:
-        with pytest.raises(TimeoutError, match="slow did not report ready within 0 s"):
-            supervisor.wait_ready(child, supervisor.log_line(log, READY), timeout=0.3, log=log)
+        assert port == "4243" and child.poll() is None
     finally:
-        supervisor.kill(child)
-    assert child.returncode == -signal.SIGKILL
+        supervisor.stop([child], timeout=10)
+    assert child.returncode == -signal.SIGTERM
+
+
+def test_a_child_that_never_gets_ready_times_out_and_is_stopped(tmp_path: Path) -> None:
+    log = tmp_path / "slow.log"
+    code = "import os, time; print('pid', os.getpid(), flush=True); time.sleep(60)"
+    with pytest.raises(TimeoutError, match="slow did not report ready within 3 s"):
+        supervisor.start(python(code), log, READY, timeout=3.0)
+    pid = int(log.read_text().split()[1])
+    assert not supervisor.alive(pid)
 
 
 def test_http_ok_is_false_while_nothing_listens() -> None:
     assert supervisor.http_ok("http://127.0.0.1:9/healthz", timeout=0.5)() is False
+
+
+@pytest.mark.parametrize("script", ["local_kafka.py", "docker_engine.py"])
+def test_the_scripts_import_it_without_the_virtualenv(script: str) -> None:
+    system_python = shutil.which("python3", path="/usr/bin:/bin")
+    if system_python is None:
+        pytest.skip("no system python3")
+    command = [system_python, "-I", str(ROOT / "scripts" / script), "--help"]
+    done = subprocess.run(command, capture_output=True, text=True, env={}, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"usage: {script}")

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+from impact_cli import supervisor
 
 from scripts import local_kafka
 from tests.support.kafka import admin_lists_topics, unused_port, wait_for
@@ -30,8 +30,9 @@ class Registry:
     def start(self) -> None:
         command = [sys.executable, "-m", "impact_registry", "--bootstrap", self.bootstrap]
         command += ["--port", str(self.port), "--topic", self.topic]
-        log = (self.log_dir / f"registry-{time.monotonic_ns()}.log").open("wb")
-        self.process = subprocess.Popen(command, stdout=log, stderr=log)
+        self.process = supervisor.spawn(
+            command, self.log_dir / f"registry-{time.monotonic_ns()}.log"
+        )
 
     async def wait_ready(self, timeout: float = 60) -> None:
         async def answers() -> bool:
@@ -44,9 +45,8 @@ class Registry:
         await wait_for(answers, timeout, interval=0.1, message=f"registry {self.url} not up")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
+        if self.process is not None:
+            supervisor.stop([self.process], 20.0)
         self.process = None
 
 
@@ -72,17 +72,14 @@ class Broker:
     def kill(self) -> None:
         """SIGKILL, as a crashed or unplugged broker."""
         assert self.pid is not None
-        os.kill(self.pid, signal.SIGKILL)
-        while local_kafka.pid_alive(self.pid):
-            time.sleep(0.05)
+        supervisor.kill(supervisor.Pid(self.pid))
 
     def restart(self) -> None:
         """Start the JVM again on the same config and data (no new storage format)."""
         properties = self.data_dir / "server.properties"
         log_config = self.data_dir / "log4j2.xml"
         java = local_kafka.java_command("kafka.Kafka", str(properties), log_config=log_config)
-        out = (self.data_dir / "stdout.log").open("ab")
-        self.pid = subprocess.Popen(java, stdout=out, stderr=out, start_new_session=True).pid
+        self.pid = local_kafka.spawn_broker(java, self.data_dir)
 
     async def wait_ready(self, timeout: float = 120) -> None:
         await wait_for(
@@ -94,7 +91,7 @@ class Broker:
 
     def stop(self) -> None:
         if self.pid is not None:
-            local_kafka.terminate(self.pid, 20.0)
+            supervisor.stop([supervisor.Pid(self.pid)], 20.0)
             self.pid = None
 
 

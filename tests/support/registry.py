@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import os
-import selectors
+import re
 import signal
 import subprocess
 import sys
@@ -27,10 +27,12 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 import pytest
+from impact_cli import supervisor
 
 URL_ENV = "SCHEMA_REGISTRY_URL"
 Instance = TypeVar("Instance", bound="RegistryInstance")
 START_TIMEOUT_S = 60.0
+URL_LINE = re.compile(r"^(http://\S+)$", re.MULTILINE)
 
 
 @dataclass
@@ -38,12 +40,12 @@ class RegistryServer:
     """One ``python -m impact_registry`` process."""
 
     topic: str
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[bytes]
     log_path: Path
     url: str = field(default="")
 
     def log_tail(self, chars: int = 4000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
+        return supervisor.log_tail(self.log_path, chars)
 
     @property
     def alive(self) -> bool:
@@ -55,8 +57,7 @@ class RegistryServer:
 
     def kill(self) -> None:
         """SIGKILL: the instance disappears without leaving the writers' group."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
+        supervisor.kill(self.process)
 
     def pause(self) -> None:
         """SIGSTOP: a zombie (no heartbeats, no answers) until ``resume``."""
@@ -66,43 +67,8 @@ class RegistryServer:
         self.process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
-        """Terminate (SIGTERM) and wait; kill if it does not exit in 10 s."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-
-
-def _read_url(server: RegistryServer, deadline: float) -> str:
-    stdout = server.process.stdout
-    assert stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if selector.select(timeout=max(0.0, deadline - time.monotonic())):
-                line = stdout.readline()
-                if line.startswith("http://"):
-                    return line.strip()
-                if not line and server.process.poll() is not None:
-                    break
-    raise RuntimeError(f"registry on {server.topic} printed no URL:\n{server.log_tail()}")
-
-
-def _wait_ready(server: RegistryServer, deadline: float) -> None:
-    """Poll ``GET /subjects`` until it answers 200."""
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{server.url}/subjects", timeout=2.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"registry at {server.url} not ready:\n{server.log_tail()}")
+        """SIGTERM (after SIGCONT, should it be paused) and wait; SIGKILL after 10 s."""
+        supervisor.stop([self.process], timeout=10.0)
 
 
 def start_registry(bootstrap: str, topic: str, log_dir: Path, *args: str) -> RegistryServer:
@@ -111,13 +77,10 @@ def start_registry(bootstrap: str, topic: str, log_dir: Path, *args: str) -> Reg
     log_path = log_dir / f"registry-{topic}-{uuid.uuid4().hex[:6]}.log"
     command = [sys.executable, "-m", "impact_registry"]
     command += ["--bootstrap", bootstrap, "--port", "0", "--topic", topic, *args]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
-    server = RegistryServer(topic, process, log_path)
-    deadline = time.monotonic() + START_TIMEOUT_S
+    process, url = supervisor.start(command, log_path, URL_LINE, START_TIMEOUT_S)
+    server = RegistryServer(topic, process, log_path, url)
     try:
-        server.url = _read_url(server, deadline)
-        _wait_ready(server, deadline)
+        supervisor.wait_ready(process, supervisor.http_ok(f"{url}/subjects"), 30.0, log_path)
     except BaseException:
         server.stop()
         raise
@@ -181,10 +144,7 @@ def registry_server_factory(
         return server
 
     yield start
-    for server in servers:
-        if server.process.poll() is None:
-            server.resume()  # a paused one would not see the SIGTERM
-        server.stop()
+    supervisor.stop([server.process for server in servers], timeout=10.0)
 
 
 @pytest.fixture(scope="session")

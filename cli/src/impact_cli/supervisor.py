@@ -3,7 +3,8 @@
 Starts a child with its output appended to a log file, waits until it reports ready (a
 log line, an HTTP answer, any probe), and stops children: SIGTERM, then SIGKILL after a
 deadline, whether they are this process's children (``Popen``) or pids recorded by an
-earlier command (``impact down`` after ``impact up``). Standard library only.
+earlier command (``impact down`` after ``impact up``). Standard library only: the
+scripts under ``scripts/`` import it from the checkout before the virtualenv exists.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -87,6 +89,19 @@ def http_ok(url: str, timeout: float = 2.0) -> Callable[[], bool]:
     return probe
 
 
+def tcp_open(port: int, host: str = "127.0.0.1") -> Callable[[], bool]:
+    """A probe: ``host:port`` accepts a TCP connection."""
+
+    def probe() -> bool:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    return probe
+
+
 def wait_ready(
     process: subprocess.Popen[bytes],
     ready: Callable[[], T | None],
@@ -111,6 +126,24 @@ def wait_ready(
         if time.monotonic() >= deadline:
             raise TimeoutError(f"{log.stem} did not report ready within {timeout:.0f} s; see {log}")
         time.sleep(interval)
+
+
+def start(
+    args: Sequence[str],
+    log: Path,
+    ready: re.Pattern[str],
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``spawn`` ``args`` and wait until its log gains a line matching ``ready``: the
+    process and the pattern's first group. A child that does not get ready is stopped."""
+    probe = log_line(log, ready, after=log_size(log))
+    process = spawn(args, log, env)
+    try:
+        return process, wait_ready(process, probe, timeout, log)
+    except BaseException:
+        stop([process], timeout=5.0)
+        raise
 
 
 class Child(Protocol):
@@ -143,11 +176,13 @@ class Pid:
 
 
 def alive(pid: int) -> bool:
-    """A process ``pid`` exists (it may be a zombie not yet reaped)."""
+    """A process ``pid`` exists (it may be a zombie not yet reaped, or another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
+    except PermissionError:
+        return True
     return True
 
 

@@ -15,7 +15,7 @@ from aiokafka.errors import KafkaError
 
 from impact_runtime.delivery import NO_GENERATION, LostOwnership, Offsets
 from impact_runtime.keepalive import poll_every_s
-from impact_runtime.outage import KAFKA, Stopping, broker_trouble
+from impact_runtime.outage import Stopping, broker_down
 from impact_runtime.pipeline import MessagePipeline
 from impact_runtime.structs import ProducerRecord, coalesce_raw
 from impact_runtime.transport import Batch, Transport
@@ -55,32 +55,25 @@ class ConsumeLoop:
         return kafka
 
     async def run(self) -> None:
-        """Process batches until stopped; wait out a broker outage (readyz false), then
-        resume from what Kafka committed, so nothing is lost or duplicated."""
-        attempt = 0
+        """Process batches until stopped; wait out a broker outage (readyz false, the
+        outage policy of ``Outages.wait_out``), then resume from what Kafka committed, so
+        nothing is lost or duplicated."""
         while not self.service.stopping.is_set():
             try:
-                if self._undelivered is not None:
-                    await self._recover()
-                await self._process_batch()
+                await self.pipeline.outages.wait_out(self._step, broker_down)
             except Stopping:
                 return
             except LostOwnership as exc:  # aborted and rolled back; the group rebalances
                 self.log.warning("ownership_lost", reason=str(exc))
-                continue
             except Exception as exc:
-                if not broker_trouble(exc):
-                    self.log.exception("loop_crashed", error=repr(exc))
-                    raise
-                attempt += 1
-                try:
-                    await self.pipeline.outages.backoff(KAFKA, exc, attempt)
-                except Stopping:
-                    return
-                continue
-            if attempt:
-                self.pipeline.outages.recovered(KAFKA)
-                attempt = 0
+                self.log.exception("loop_crashed", error=repr(exc))
+                raise
+
+    async def _step(self) -> None:
+        """Resolve an undelivered batch, then process the next one."""
+        if self._undelivered is not None:
+            await self._recover()
+        await self._process_batch()
 
     async def _process_batch(self) -> None:
         """Process one fetched batch.

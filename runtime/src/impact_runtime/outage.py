@@ -102,12 +102,6 @@ class Outages:
         """Whether ``dependency`` is being waited for now."""
         return dependency in self._since
 
-    async def backoff(self, dependency: str, exc: BaseException, attempt: int) -> None:
-        """Step ``attempt`` (1-based) of waiting for ``dependency``: log, count, sleep."""
-        delay = self.policy.delay(attempt - 1)
-        self.note(dependency, f"{type(exc).__name__}: {exc}", attempt, delay)
-        await self.sleep(delay)
-
     def note(self, dependency: str, error: str, attempt: int, delay: float) -> None:
         """``dependency`` is down (readyz 503): one log line and one counted step."""
         self._since.setdefault(dependency, time.monotonic())
@@ -177,7 +171,14 @@ class Outages:
             before_sleep=before_sleep,
             reraise=True,
         )
-        result: T = await retrying(attempt)
-        for dependency in waited_for:
-            self.recovered(dependency)
+        try:
+            result: T = await retrying(attempt)
+        except Exception:  # it answered, with an error that is not an outage
+            self._all_recovered(waited_for)
+            raise
+        self._all_recovered(waited_for)
         return result
+
+    def _all_recovered(self, dependencies: set[str]) -> None:
+        for dependency in dependencies:
+            self.recovered(dependency)
