@@ -110,9 +110,7 @@ def read_state(state_file: Path) -> dict[str, object] | None:
 
 
 def port_accepts(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+    return supervisor.tcp_open(port)()
 
 
 def log_says_started(log_file: Path) -> bool:
