@@ -11,10 +11,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+from aiokafka.errors import (
+    KafkaError,
+    TopicAlreadyExistsError,
+    UnknownTopicOrPartitionError,
+    for_code,
+)
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from impact_runtime.kafka_config import (
@@ -28,7 +34,16 @@ from impact_runtime.kafka_config import (
 from impact_runtime.replication import topic_replication
 from impact_runtime.settings import ServiceSettings
 
-__all__ = ["client_options", "ensure_topics", "make_consumer", "make_producer", "read_to_end"]
+__all__ = [
+    "client_options",
+    "ensure_topics",
+    "make_consumer",
+    "make_producer",
+    "partition_counts",
+    "partitions_if_exists",
+    "read_to_end",
+    "topic_partitions",
+]
 
 
 def make_consumer(settings: ServiceSettings, client_id: str | None = None) -> AIOKafkaConsumer:
@@ -242,3 +257,40 @@ async def _end_offsets(
     except KafkaError as exc:
         raise TimeoutError(f"no end offsets for {partitions}: {exc!r}") from exc
     return {tp: int(offsets[tp]) for tp in partitions}
+
+
+async def topic_partitions(config: KafkaClientConfig, topics: list[str]) -> dict[str, int]:
+    """Partitions per topic of ``topics`` (see :func:`partition_counts`)."""
+    admin = AIOKafkaAdminClient(**client_options(config))
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return partition_counts(described)
+
+
+async def partitions_if_exists(config: KafkaClientConfig, topic: str) -> int | None:
+    """Partitions of ``topic``; None when the cluster does not list it."""
+    admin = AIOKafkaAdminClient(**client_options(config))
+    await admin.start()
+    try:
+        if topic not in await admin.list_topics():
+            return None
+    finally:
+        await admin.close()
+    return (await topic_partitions(config, [topic]))[topic]
+
+
+def partition_counts(described: list[dict[str, Any]]) -> dict[str, int]:
+    """Partitions per topic of a DescribeTopics answer.
+
+    Raises:
+        UnknownTopicOrPartitionError: a topic has no metadata yet on the broker asked (on a
+            cluster, a topic just created may be known to one broker and not yet another);
+            retriable, so the start waits it out instead of seeing 0 partitions.
+    """
+    unknown = sorted(t["topic"] for t in described if t["error_code"] or not t["partitions"])
+    if unknown:
+        raise UnknownTopicOrPartitionError(f"no partition metadata yet for {unknown}")
+    return {t["topic"]: len(t["partitions"]) for t in described}
