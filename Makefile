@@ -11,12 +11,12 @@ UV_VERSION := 0.13.9
 UV_HOME := $(CURDIR)/.cache/uv-tool
 UV ?= $(or $(shell command -v uv 2>/dev/null),$(UV_HOME)/bin/uv)
 LOCAL_KAFKA := $(PYTHON) scripts/local_kafka.py
-LINT_PATHS := contracts schemas registry runtime services observe cli dashboard tests scripts bench docker
-TYPED_PATHS := contracts schemas registry runtime services observe cli dashboard tests scripts bench docker
+LINT_PATHS := contracts schemas kafka registry runtime services observe cli dashboard tests scripts bench docker
+TYPED_PATHS := contracts schemas kafka registry runtime services observe cli dashboard tests scripts bench docker
 # src layout: map each package's src/ to its import name (else mypy sees files twice).
 empty :=
 space := $(empty) $(empty)
-export MYPYPATH := $(subst $(space),:,$(wildcard contracts/src schemas/src registry/src runtime/src services/*/src observe/src cli/src dashboard/src))
+export MYPYPATH := $(subst $(space),:,$(wildcard contracts/src schemas/src kafka/src registry/src runtime/src services/*/src observe/src cli/src dashboard/src))
 PYTEST_ARGS ?=
 
 .PHONY: help setup sync kafka-fetch kafka-up kafka-down kafka-status lint format test demo clean

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from impact_runtime.kafka import ensure_topics
+from impact_kafka.topics import ensure_topics
 from impact_runtime.settings import ServiceSettings
 from impact_schemas.catalog import topic_for
 from impact_schemas.codec import AvroCodec

@@ -16,9 +16,9 @@ import time
 
 from aiokafka.errors import KafkaError
 from impact_contracts import ConfigError
+from impact_kafka.topics import ensure_topics
 from impact_runtime import ServiceSettings
 from impact_runtime.dlq import dlq_topic
-from impact_runtime.kafka import ensure_topics
 from impact_schemas.catalog import events
 
 

@@ -16,6 +16,7 @@ WORKDIR /src
 COPY pyproject.toml uv.lock ./
 COPY contracts/pyproject.toml contracts/
 COPY schemas/pyproject.toml schemas/
+COPY kafka/pyproject.toml kafka/
 COPY registry/pyproject.toml registry/
 COPY runtime/pyproject.toml runtime/
 COPY services/measure/pyproject.toml services/measure/
@@ -29,6 +30,7 @@ RUN /opt/uv/bin/uv sync --frozen --no-dev --all-packages --no-install-workspace 
     && find /opt/impact/lib -type d -name tests -prune -exec rm -rf {} +
 COPY contracts/ contracts/
 COPY schemas/ schemas/
+COPY kafka/ kafka/
 COPY registry/ registry/
 COPY runtime/ runtime/
 COPY services/ services/

@@ -11,7 +11,7 @@ from pathlib import Path
 SERVER_LOG_NAME = "server.log"
 META_PROPERTIES = Path("logs") / "meta.properties"
 MIB = 1024 * 1024
-#: Same default and variable as ``impact_runtime.kafka_config`` (this script runs without the
+#: Same default and variable as ``impact_kafka.config`` (this script runs without the
 #: project's virtualenv, so it cannot import it; a test keeps them equal).
 DEFAULT_MAX_MESSAGE_BYTES = 64 * MIB
 BATCH_HEADROOM_BYTES = 1 * MIB

@@ -1,5 +1,5 @@
 """The workspace packages import only downwards and never in a cycle (``lint-imports``
-with the contracts in the root ``pyproject.toml``; the layering is decision 0089)."""
+with the contracts in the root ``pyproject.toml``; the layering is decisions 0089, 0092)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from impact_runtime import kafka_config as kafka_settings
+from impact_kafka import config as kafka_settings
 
 from tests.support import kafka as kafka_support
 from tests.support.kafka import TopicFactory, wait_for

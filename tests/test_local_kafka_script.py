@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from impact_runtime import kafka_config as kafka_settings
+from impact_kafka import config as kafka_settings
 
 from scripts import kafka_config, local_kafka
 from tests.support.kafka import LOCAL_KAFKA_SCRIPT, run_local_kafka

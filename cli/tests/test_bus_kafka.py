@@ -13,8 +13,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from impact_cli.main import app
+from impact_kafka.config import KafkaClientSettings
 from impact_observe.bus import Bus, EventTooLarge
-from impact_runtime.kafka_config import KafkaClientSettings
 from impact_schemas.catalog import topic_for
 from impact_schemas.events import new_envelope
 from impact_schemas.examples import example

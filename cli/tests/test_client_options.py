@@ -8,17 +8,16 @@ import ssl
 from typing import Any
 
 import pytest
-from impact_observe.bus import Bus
-from impact_registry.__main__ import parse_args, schema_log
-from impact_runtime import ServiceSettings
-from impact_runtime import kafka as runtime_kafka
-from impact_runtime.kafka import read_to_end
-from impact_runtime.kafka_config import (
+from impact_kafka.config import (
     KafkaClientSettings,
     client_options,
     consumer_options,
     producer_options,
 )
+from impact_observe.bus import Bus
+from impact_registry.__main__ import parse_args, schema_log
+from impact_runtime import ServiceSettings
+from impact_runtime import kafka as runtime_kafka
 
 SECURE_ENV = {
     "KAFKA_BOOTSTRAP_SERVERS": "broker-1:9094,broker-2:9094",
@@ -73,8 +72,8 @@ def test_registry_connects_like_the_services() -> None:
 
 
 def test_the_runtime_uses_the_same_builders() -> None:
-    assert runtime_kafka.client_options is client_options
-    assert runtime_kafka.read_to_end is read_to_end
+    assert runtime_kafka.consumer_options is consumer_options
+    assert runtime_kafka.producer_options is producer_options
 
 
 def test_service_settings_share_every_kafka_client_field() -> None:

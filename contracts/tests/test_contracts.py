@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from impact_contracts import (
     AllocateResult,
-    ComponentRegistry,
+    ComponentCatalog,
     ConfigError,
     EvaluateResult,
     MeasureResult,
@@ -130,10 +130,10 @@ def test_prediction_error_is_actual_minus_predicted(predicted: float, actual: fl
     assert report.prediction_error == actual - predicted
 
 
-def test_registry_creates_registered_components_and_names_unknown_ones() -> None:
-    registry = ComponentRegistry("allocate")
+def test_catalog_creates_registered_components_and_names_unknown_ones() -> None:
+    catalog = ComponentCatalog("allocate")
 
-    @registry.register()
+    @catalog.register()
     class Greedy:
         def __init__(self, budget_share: float = 1.0) -> None:
             self.budget_share = budget_share
@@ -141,11 +141,11 @@ def test_registry_creates_registered_components_and_names_unknown_ones() -> None
         def execute(self, event: dict[str, Any]) -> dict[str, Any]:
             return event
 
-    assert registry.names() == ["Greedy"]
-    assert registry.create("Greedy", budget_share=0.5).budget_share == 0.5  # type: ignore[attr-defined]
+    assert catalog.names() == ["Greedy"]
+    assert catalog.create("Greedy", budget_share=0.5).budget_share == 0.5  # type: ignore[attr-defined]
     with pytest.raises(
         ConfigError, match=r"allocate.component: unknown component 'Nope'; known: Greedy"
     ):
-        registry.create("Nope")
+        catalog.create("Nope")
     with pytest.raises(ConfigError, match=r"allocate.component Greedy: .*unexpected keyword"):
-        registry.create("Greedy", colour="red")
+        catalog.create("Greedy", colour="red")

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from impact_kafka.config import KafkaClientSettings
+from impact_kafka.read import read_to_end
 from impact_registry.election import Member, choose_writer
 from impact_registry.schema_log import NotWriter
 from impact_registry.state import RegistryState, id_record
 from impact_registry.storage import KafkaSchemaLog
-from impact_runtime.kafka import read_to_end
-from impact_runtime.kafka_config import KafkaClientSettings
 
 
 def test_the_newest_writer_keeps_the_role() -> None:

@@ -20,11 +20,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
+from impact_kafka.config import KafkaClientSettings
+from impact_kafka.read import read_to_end
 from impact_registry.schema_log import MemorySchemaLog
 from impact_registry.server import create_app
 from impact_registry.state import Record
-from impact_runtime.kafka import read_to_end
-from impact_runtime.kafka_config import KafkaClientSettings
 from impact_schemas.registry import RegistryClient, RegistryError
 
 from tests.support.registry_clients import served

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from impact_kafka.config import KafkaClientSettings
+from impact_kafka.read import read_to_end
 from impact_registry.storage import DEFAULT_SESSION_TIMEOUT_MS
-from impact_runtime.kafka import read_to_end
-from impact_runtime.kafka_config import KafkaClientSettings
 from impact_schemas.registry import RegistryClient
 
 from tests.support.registry import RegistryServer, writer_of

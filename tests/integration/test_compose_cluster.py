@@ -19,10 +19,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from impact_kafka.topics import ensure_topics
 from impact_orchestrator.embedded import run_embedded
 from impact_orchestrator.manifest import load_manifest
 from impact_runtime import ServiceSettings
-from impact_runtime.kafka import ensure_topics
 
 from scripts.local_kafka import free_ports
 from tests.integration.stack import ROOT

@@ -33,7 +33,7 @@ from tests.support.faults import start_stack as start
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
-#: The issue's scaled-down reproduction: 12 measurements of ~2-4 s each with an 8 s poll
+#: A scaled-down long-handling fault: 12 measurements of ~2-4 s each with an 8 s poll
 #: interval. Each measurement sleeps instead of fitting 100,000 products: the same wall
 #: time without taking the 2 shared cores from the broker and the other services.
 N = 12

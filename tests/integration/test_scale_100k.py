@@ -24,10 +24,10 @@ from typing import Any
 import pytest
 from impact_cli.main import app
 from impact_cli.processes import SERVICES, ServiceProcesses
+from impact_kafka.config import KafkaClientSettings
+from impact_kafka.read import read_to_end
 from impact_observe.bus import Bus
 from impact_orchestrator.changelog_restore import restore_runs
-from impact_runtime.kafka import read_to_end
-from impact_runtime.kafka_config import KafkaClientSettings
 from typer.testing import CliRunner
 
 from bench.manifests import manifest_document

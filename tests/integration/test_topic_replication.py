@@ -9,10 +9,10 @@ import uuid
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from impact_contracts import ConfigError
+from impact_kafka.config import KafkaClientSettings
+from impact_kafka.topics import ensure_topics
 from impact_registry.storage import KafkaSchemaLog
 from impact_runtime import ServiceSettings
-from impact_runtime.kafka import ensure_topics
-from impact_runtime.kafka_config import KafkaClientSettings
 
 from tests.support.cluster import LocalCluster
 from tests.support.kafka_clients import describe_topic, topic_config

@@ -1,8 +1,8 @@
-"""Test-only components for the fault suite, registered by name in the stage registries.
+"""Test-only components for the fault suite, registered by name in the stage catalogs.
 
 The services import them through ``IMPACT_PLUGINS`` (``FaultStack`` gives each service
 only its stage's module: ``fault_measure``, ``fault_allocate``; the orchestrator, which
-checks manifests against every registry, gets both). The test process imports this
+checks manifests against every catalog, gets both). The test process imports this
 module, so manifests naming these components load and embedded mode runs the same
 classes. Every component returns exactly what its parent returns:
 

@@ -27,7 +27,7 @@ from impact_schemas.catalog import topic_for
 ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = "tests.support.fault_components"
 #: Each service imports only its own stage's test components (imports cost CPU at every
-#: restart); the orchestrator checks manifests against every registry.
+#: restart); the orchestrator checks manifests against every catalog.
 SERVICE_PLUGINS = {
     "orchestrator": PLUGINS,
     "measure": "tests.support.fault_measure",

@@ -76,9 +76,9 @@ def check(manifest: Path, data_root: DataRoot = None) -> None:
 
 
 def _accepts_cache(component: str) -> bool:
-    from impact_orchestrator.manifest import default_registries
+    from impact_orchestrator.manifest import default_catalogs
 
-    parameters = inspect.signature(default_registries().measure.get(component)).parameters
+    parameters = inspect.signature(default_catalogs().measure.get(component)).parameters
     return "cache" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 

@@ -123,7 +123,7 @@ def up(
     if data_root is not None:
         env["IMPACT_DATA_ROOT"] = str(data_root.resolve())
     env.setdefault("IMPACT_DATA_ROOT", str(root))
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")  # replicas share cores (BENCHMARKS.md §3)
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")  # replicas share the cores: one BLAS thread each
     registry_log = logs / "registry.log"
     registry_command = ["impact_registry", "--bootstrap", bootstrap, "--port", "0"]
     url_line = supervisor.log_line(registry_log, URL_LINE, after=supervisor.log_size(registry_log))

@@ -1,7 +1,7 @@
-"""Contracts shared by every stage: pydantic models, errors and the component registry.
+"""Contracts shared by every stage: pydantic models, errors and the component catalog.
 
 Pure Python (pydantic only): importing it never imports Kafka. The errors and the
-component registry load eagerly; the pydantic contracts (``events``, ``models``) load on
+component catalog load eagerly; the pydantic contracts (``events``, ``models``) load on
 first use, so a caller that needs only an error class (the CLI's ``--help``) does not pay
 for building every model.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from impact_contracts.components import Component, ComponentRegistry
+from impact_contracts.components import Catalog, Component, ComponentCatalog
 from impact_contracts.errors import (
     ComponentError,
     ConfigError,
@@ -103,8 +103,9 @@ __all__ = [
     "StageChoice",
     "StageFailed",
     # components
+    "Catalog",
     "Component",
-    "ComponentRegistry",
+    "ComponentCatalog",
     # errors
     "ComponentError",
     "ConfigError",

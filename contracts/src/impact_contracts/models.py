@@ -1,7 +1,7 @@
 """Stage contracts: the data each stage hands to the next, validated at construction.
 
-Every invariant from ARCHITECTURE.md ("Contracts") is checked here, and a violation
-raises ``pydantic.ValidationError`` whose message names the offending field.
+Every invariant of the design's "Contracts" (`../shared/ARCHITECTURE.md`) is checked here, and a
+violation raises ``pydantic.ValidationError`` whose message names the offending field.
 """
 
 from __future__ import annotations

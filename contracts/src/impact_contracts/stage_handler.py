@@ -1,6 +1,6 @@
 """One shape for the stage handlers of MEASURE, EVALUATE and ALLOCATE (pure, no Kafka).
 
-A stage is a registry of pure components and a ``<stage>_requested`` command naming one
+A stage is a catalog of pure components and a ``<stage>_requested`` command naming one
 (``component``, ``component_kwargs``). ``StageHandler`` turns the command into the
 component's input, runs it and returns ``("<stage>_completed", payload)``. The stage
 service (``impact_runtime.stage_handler.run_stage``) and embedded mode
@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from impact_contracts.components import Component, ComponentRegistry
+from impact_contracts.components import Component, ComponentCatalog
 
 #: ``(event name, payload)``
 Event = tuple[str, dict[str, Any]]
@@ -34,7 +34,7 @@ class StageHandler:
     per (name, kwargs). Errors propagate: the caller routes them (``impact_runtime.failures``).
 
     Arguments:
-        registry: where component names are looked up (tests pass fakes).
+        catalog: where component names are looked up (tests pass fakes).
         **kwargs: added to every component's kwargs (e.g. the service's ``data_root``).
     """
 
@@ -51,8 +51,8 @@ class StageHandler:
     #: how many (name, kwargs) components are kept
     cache_size: ClassVar[int] = 64
 
-    def __init__(self, registry: ComponentRegistry, **kwargs: Any) -> None:
-        self.registry = registry
+    def __init__(self, catalog: ComponentCatalog, **kwargs: Any) -> None:
+        self.catalog = catalog
         self.extra_kwargs = kwargs
         self._component = lru_cache(maxsize=self.cache_size)(self._create)
 
@@ -78,4 +78,4 @@ class StageHandler:
     def _create(self, name: str, kwargs_json: str) -> Component:
         if self.builtins is not None:
             importlib.import_module(self.builtins)
-        return self.registry.create(name, **{**json.loads(kwargs_json), **self.extra_kwargs})
+        return self.catalog.create(name, **{**json.loads(kwargs_json), **self.extra_kwargs})

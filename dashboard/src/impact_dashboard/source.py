@@ -15,10 +15,10 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 from impact_contracts import PermanentError
+from impact_kafka.read import read_to_end
 from impact_observe.bus import RUN_EVENTS, Bus
 from impact_orchestrator.history import RunHistory
 from impact_runtime.dlq import dlq_topic
-from impact_runtime.kafka import read_to_end
 from impact_schemas.catalog import event_for_topic, topic_for
 
 from impact_dashboard.model import DeadLetter, RunView, run_view

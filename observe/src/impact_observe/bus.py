@@ -14,14 +14,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from impact_contracts import ConfigError, PermanentError
-from impact_runtime.kafka import read_to_end
-from impact_runtime.kafka_config import (
+from impact_kafka.config import (
     MIB,
     KafkaClientSettings,
     batch_limit,
     consumer_options,
     producer_options,
 )
+from impact_kafka.read import read_to_end
 from impact_schemas.catalog import event_for_topic, topic_for
 from impact_schemas.codec import AvroCodec
 from impact_schemas.events import new_envelope
@@ -60,7 +60,7 @@ class Bus:
     """Connection details plus a codec; one per CLI command.
 
     Security (SASL/SSL) and size settings come from the same ``IMPACT_*`` variables as the
-    services (``impact_runtime.kafka_config.KafkaClientSettings``), unless ``kafka`` is given.
+    services (``impact_kafka.config.KafkaClientSettings``), unless ``kafka`` is given.
     """
 
     def __init__(

@@ -24,7 +24,7 @@ def actor(by: str | None) -> str:
 async def publish_command(bus: Bus, run_id: str, command: dict[str, Any]) -> str:
     """Publish one ``run_command`` for ``run_id``; its event id."""
     from aiokafka import AIOKafkaProducer
-    from impact_runtime.kafka_config import producer_options
+    from impact_kafka.config import producer_options
     from impact_schemas.catalog import topic_for
     from impact_schemas.events import new_envelope
 

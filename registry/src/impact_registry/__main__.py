@@ -10,7 +10,7 @@ environment variable: ``IMPACT_REGISTRY_BOOTSTRAP`` (else ``KAFKA_BOOTSTRAP_SERV
 ``IMPACT_REGISTRY_BASIC_AUTH`` (``user:password[,...]``) turns HTTP basic auth on. Kafka security
 and sizes read the same variables as the services (``IMPACT_SECURITY_PROTOCOL``,
 ``IMPACT_SASL_*``, ``IMPACT_SSL_CAFILE``, ``IMPACT_MAX_MESSAGE_BYTES``, ...: see
-``impact_runtime.kafka_config.KafkaClientSettings``).
+``impact_kafka.config.KafkaClientSettings``).
 
 Run as many instances per topic as you like (decision 0065): they elect one writer in the
 group ``IMPACT_REGISTRY_GROUP`` (default ``<topic>-writers``); the others forward writes to
@@ -30,8 +30,8 @@ import socket
 import sys
 
 import uvicorn
-from impact_runtime.kafka_config import KafkaClientSettings
-from impact_runtime.replication import parse_replication
+from impact_kafka.config import KafkaClientSettings
+from impact_kafka.replication import parse_replication
 from impact_schemas.policy import LEVELS, POLICY_LEVEL
 
 from impact_registry.auth import USERS_ENV, parse_users

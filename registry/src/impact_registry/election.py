@@ -25,7 +25,7 @@ from aiokafka.coordinator.protocol import (
     ConsumerProtocolMemberAssignment,
     ConsumerProtocolMemberMetadata,
 )
-from impact_runtime.kafka_config import KafkaClientConfig, consumer_options
+from impact_kafka.config import KafkaClientConfig, consumer_options
 
 from impact_registry.tail import stop_task
 

@@ -26,13 +26,13 @@ from aiokafka.errors import (
     ProducerFenced,
     TopicAlreadyExistsError,
 )
-from impact_runtime.kafka_config import (
+from impact_kafka.config import (
     KafkaClientConfig,
     client_options,
     producer_options,
     topic_configs,
 )
-from impact_runtime.replication import topic_replication
+from impact_kafka.replication import topic_replication
 
 from impact_registry.election import Member, WriterElection
 from impact_registry.schema_log import NotWriter

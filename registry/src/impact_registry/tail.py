@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from impact_runtime.kafka_config import KafkaClientConfig, consumer_options
+from impact_kafka.config import KafkaClientConfig, consumer_options
 
 Apply = Callable[[dict[str, Any], dict[str, Any] | None], None]
 #: How long an idle tail waits on the broker per fetch (a record ends the wait at once).

@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
+from impact_kafka.config import DEFAULT_MAX_MESSAGE_BYTES
 
 from impact_runtime.failures import failure_reason
-from impact_runtime.kafka_config import DEFAULT_MAX_MESSAGE_BYTES
 from impact_runtime.structs import ProducerRecord, RawMessage
 
 Headers = tuple[tuple[str, bytes], ...]

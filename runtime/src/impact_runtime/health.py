@@ -43,7 +43,7 @@ def health_app(is_ready: Callable[[], bool], render_metrics: Callable[[], bytes]
 class _EmbeddedServer(uvicorn.Server):
     """A uvicorn server that leaves the process's signal handlers to the service, tells
     when its startup is over (``up``) and waits for ``exit`` without uvicorn's 0.1 s tick
-    (an idle service wakes for nothing; no ``Date`` header, as before)."""
+    (an idle service wakes for nothing; no ``Date`` header)."""
 
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)

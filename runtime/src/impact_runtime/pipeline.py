@@ -13,13 +13,13 @@ from typing import Any
 
 import structlog
 from impact_contracts import ContractViolation
+from impact_kafka.config import DEFAULT_MAX_MESSAGE_BYTES
 
 from impact_runtime.calls import call_handler
 from impact_runtime.codec import Codec
 from impact_runtime.dlq import dead_letter
 from impact_runtime.encoding import MessageSource, Wire, as_incoming, directive_records
 from impact_runtime.failures import HandlerTimedOut, dead_letters, failure_reason
-from impact_runtime.kafka_config import DEFAULT_MAX_MESSAGE_BYTES
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.outage import Outages, codec_down, dependency_down
 from impact_runtime.retry import RetryPolicy, Sleep, call_with_retry, is_retriable

@@ -1,5 +1,5 @@
 """``IMPACT_PLUGINS``: modules a service imports before it starts (e.g. extra components
-that register themselves by name in a stage registry)."""
+that register themselves by name in a stage catalog)."""
 
 from __future__ import annotations
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+from impact_kafka.config import MIB, KafkaConnectionSettings
+from impact_kafka.replication import MinInsyncReplicas, ReplicationFactor
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
-
-from impact_runtime.kafka_config import MIB, KafkaConnectionSettings
-from impact_runtime.replication import MinInsyncReplicas, ReplicationFactor
 
 ProcessingGuarantee = Literal["exactly_once", "at_least_once"]
 LogFormat = Literal["json", "console"]
@@ -106,7 +105,7 @@ class ServiceSettings(KafkaConnectionSettings):
         description="IMPACT_PRODUCER_RETRY_BACKOFF_MS: the producer's wait before it retries "
         "a request. A transaction that starts while the broker still writes the previous "
         "one's markers is refused (CONCURRENT_TRANSACTIONS) and retried after this wait; "
-        "aiokafka's 100 ms put a 100 ms tail on exactly-once hops (BENCHMARKS.md §10c). "
+        "aiokafka's default of 100 ms puts a 100 ms tail on exactly-once hops. "
         "Java's producer retries that case after 20 ms too.",
     )
     session_timeout_ms: int = Field(

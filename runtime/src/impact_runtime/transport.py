@@ -11,8 +11,9 @@ from contextlib import AbstractAsyncContextManager, aclosing
 from typing import Any, Protocol
 
 from aiokafka import TopicPartition
+from impact_kafka.read import read_to_end
+from impact_kafka.topics import ensure_topics, partitions_if_exists, topic_partitions
 
-from impact_runtime.kafka import ensure_topics, partitions_if_exists, read_to_end, topic_partitions
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.settings import ServiceSettings
 from impact_runtime.structs import ProducerRecord, RawMessage
@@ -103,7 +104,7 @@ class Topics(Protocol):
 
 
 class KafkaTopics:
-    """``Topics`` on Kafka: admin requests and ``kafka.read_to_end`` with ``settings``."""
+    """``Topics`` on Kafka: ``impact_kafka.topics`` and ``impact_kafka.read`` with ``settings``."""
 
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings

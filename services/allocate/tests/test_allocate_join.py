@@ -56,8 +56,8 @@ def test_join_finds_every_pair_within_the_box(seed: int, chunk: int, monkeypatch
 
 
 def test_join_zero_width_window_on_a_huge_range() -> None:
-    # a window of width 0 over values spread by 1e7 with 20,000 right subsets: the old
-    # keys (cell * size + rank with cells floored at width 1e-12) overflowed int64
+    # a window of width 0 over values spread by 1e7 with 20,000 right subsets: keys built
+    # as cell * size + rank with cells floored at width 1e-12 would overflow int64
     rng = np.random.default_rng(0)
     values = np.round(rng.uniform(0, 1e7, 20_000), 2)
     left = np.vstack([-values[:60], np.zeros(60)])
@@ -69,8 +69,8 @@ def test_join_zero_width_window_on_a_huge_range() -> None:
 
 
 def test_tiny_chunks_give_the_same_portfolio(monkeypatch) -> None:
-    # issue 12: chunk offsets came from the global cumulative sum (IndexError, or a silent
-    # wrap to a wrong portfolio) as soon as a second chunk was needed
+    # chunk offsets are per chunk: offsets from the global cumulative sum would raise
+    # IndexError, or wrap silently to a wrong portfolio, once a second chunk is needed
     candidates = random_candidates(200, 4)
     budget = float(candidates.cost.sum() * 0.3)
     reference = solve_minimax(candidates, budget, None, "fast")

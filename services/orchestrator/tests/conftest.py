@@ -1,4 +1,4 @@
-"""Fixtures: fake component registries, a YAML writer under ``tmp_path``, and a storage
+"""Fixtures: fake component catalogs, a YAML writer under ``tmp_path``, and a storage
 root of the session's own (run archives never land in the working tree)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-from impact_orchestrator.manifest import Registries
+from impact_orchestrator.manifest import Catalogs
 
-from services.orchestrator.tests.fakes import FAKE_REGISTRIES
+from services.orchestrator.tests.fakes import FAKE_CATALOGS
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -24,8 +24,8 @@ def storage_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture
-def registries() -> Registries:
-    return FAKE_REGISTRIES
+def catalogs() -> Catalogs:
+    return FAKE_CATALOGS
 
 
 WriteYaml = Callable[[str, Any], Path]

@@ -14,7 +14,7 @@ import pytest
 from impact_orchestrator import run_embedded
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
-from impact_orchestrator.manifest import Registries, load_manifest
+from impact_orchestrator.manifest import Catalogs, load_manifest
 
 from runtime.tests.harness import topic_of
 from services.orchestrator.tests.conftest import WriteYaml
@@ -58,12 +58,12 @@ class DeadlineCases(abc.ABC):
 
     @pytest.mark.parametrize("policy", ["proceed", "fail"])
     async def test_a_straggler_meets_the_deadline_as_in_embedded_mode(
-        self, policy: str, write_yaml: WriteYaml, registries: Registries
+        self, policy: str, write_yaml: WriteYaml, catalogs: Catalogs
     ) -> None:
         manifest = load_manifest(
-            straggler_manifest(write_yaml, policy, self.deadline_s), registries=registries
+            straggler_manifest(write_yaml, policy, self.deadline_s), catalogs=catalogs
         )
-        execute = ComponentExecutor(registries)
+        execute = ComponentExecutor(catalogs)
         answered: set[str] = set()
 
         async def answer(h: Any, event: str, count: int) -> list[dict[str, Any]]:
@@ -95,7 +95,7 @@ class DeadlineCases(abc.ABC):
             k: completed.value[k]
             for k in ("status", "reports", "pilots", "cached", "failures", "summary")
         }
-        assert report == run_embedded(manifest, registries=registries, run_id=RUN_ID)
+        assert report == run_embedded(manifest, catalogs=catalogs, run_id=RUN_ID)
         assert report["failures"] == [
             {"initiative_id": "e", "stage": "measure", "reason": "deadline exceeded"}
         ]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
-from impact_orchestrator.manifest import Manifest, Registries
+from impact_orchestrator.manifest import Catalogs, Manifest
 from impact_orchestrator.service import Orchestrator, Settings, build_service
 from impact_runtime import FakeBus, JsonCodec, Produced
 from impact_runtime.fake import FakeTopics
@@ -29,7 +29,7 @@ async def orchestrator_bus(topics: FakeTopics | None = None) -> tuple[FakeBus, O
 async def drive(
     bus: FakeBus,
     manifest: Manifest,
-    registries: Registries,
+    catalogs: Catalogs,
     run_id: str = "r9",
     before_each: Callable[[], None] = lambda: None,
 ) -> None:
@@ -37,18 +37,18 @@ async def drive(
     ``before_each`` runs before each command is executed."""
     payload = {"run_id": run_id, **manifest.to_event_payload()}
     queue = await bus.publish("manifest_submitted", payload)
-    await answer(bus, queue, registries, run_id, before_each)
+    await answer(bus, queue, catalogs, run_id, before_each)
 
 
 async def answer(
     bus: FakeBus,
     queue: list[Produced],
-    registries: Registries,
+    catalogs: Catalogs,
     run_id: str,
     before_each: Callable[[], None] = lambda: None,
 ) -> None:
     """Answer the ``*_requested`` commands in ``queue`` and every one they lead to."""
-    execute = ComponentExecutor(registries)
+    execute = ComponentExecutor(catalogs)
     while queue:
         produced, queue = queue[0], queue[1:]
         if produced.event and produced.event.endswith("_requested"):

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from impact_contracts import ComponentError, ComponentRegistry
-from impact_orchestrator.manifest import Registries
+from impact_contracts import ComponentCatalog, ComponentError
+from impact_orchestrator.manifest import Catalogs
 
-MEASURE = ComponentRegistry("measure")
+MEASURE = ComponentCatalog("measure")
 #: Set to let measurements that ``hang`` return (a straggler never answers before it).
 RELEASE_HANGING = threading.Event()
-EVALUATE = ComponentRegistry("evaluate")
-ALLOCATE = ComponentRegistry("allocate")
+EVALUATE = ComponentCatalog("evaluate")
+ALLOCATE = ComponentCatalog("allocate")
 
 
 @MEASURE.register("Measure")
@@ -109,7 +109,7 @@ class FakeRuleAllocate(FakeAllocate):
         self.rule = rule
 
 
-FAKE_REGISTRIES = Registries(MEASURE, EVALUATE, ALLOCATE)
+FAKE_CATALOGS = Catalogs(MEASURE, EVALUATE, ALLOCATE)
 
 
 def measure_config(model: str = "experiment", **params: Any) -> dict[str, Any]:

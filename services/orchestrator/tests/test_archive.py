@@ -14,7 +14,7 @@ from impact_contracts import ConfigError, ManifestSubmitted
 from impact_orchestrator import RunState, run_embedded
 from impact_orchestrator.archive import archive_completed, archive_files, write_archive
 from impact_orchestrator.executor import ComponentExecutor
-from impact_orchestrator.manifest import Registries, load_manifest
+from impact_orchestrator.manifest import Catalogs, load_manifest
 
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.fakebus_run import drive, orchestrator_bus
@@ -57,10 +57,10 @@ def assert_archive(directory: Path, result: dict[str, Any], run_id: str) -> None
 
 
 def test_embedded_mode_writes_the_archive(
-    root: Path, write_yaml: WriteYaml, registries: Registries
+    root: Path, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     path = with_storage(write_manifest(write_yaml), "team-a/runs")
-    result = run_embedded(path, registries=registries, run_id="r1")
+    result = run_embedded(path, catalogs=catalogs, run_id="r1")
     assert_archive(root / "team-a" / "runs" / "r1", result, "r1")
     written = [p for p in root.rglob("*") if p.is_file()]
     assert sorted(p.relative_to(root).as_posix() for p in written) == [
@@ -69,18 +69,18 @@ def test_embedded_mode_writes_the_archive(
 
 
 def test_no_storage_url_writes_nothing(
-    root: Path, write_yaml: WriteYaml, registries: Registries
+    root: Path, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
-    run_embedded(write_manifest(write_yaml), registries=registries, run_id="r1")
+    run_embedded(write_manifest(write_yaml), catalogs=catalogs, run_id="r1")
     assert not root.exists()
 
 
-def completed_state(path: Path, registries: Registries, run_id: str = "r1") -> RunState:
+def completed_state(path: Path, catalogs: Catalogs, run_id: str = "r1") -> RunState:
     from impact_orchestrator.transitions import apply
 
-    manifest = load_manifest(path, registries=registries).to_event_payload()
+    manifest = load_manifest(path, catalogs=catalogs).to_event_payload()
     state, commands = RunState.start(manifest, run_id, 0.0)
-    execute = ComponentExecutor(registries)
+    execute = ComponentExecutor(catalogs)
     queue = [c for c in commands if c.event.endswith("_requested")]
     while queue:
         event, payload = execute(queue.pop(0))
@@ -91,9 +91,9 @@ def completed_state(path: Path, registries: Registries, run_id: str = "r1") -> R
 
 
 def test_a_replayed_completion_rewrites_the_same_bytes(
-    root: Path, write_yaml: WriteYaml, registries: Registries
+    root: Path, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
-    state = completed_state(with_storage(write_manifest(write_yaml), "runs"), registries)
+    state = completed_state(with_storage(write_manifest(write_yaml), "runs"), catalogs)
     directory = write_archive(state)
     assert directory == root / "runs" / "r1"
     first = {name: (directory / name).read_bytes() for name in FILES}
@@ -105,9 +105,9 @@ def test_a_replayed_completion_rewrites_the_same_bytes(
 
 
 def test_a_manifest_that_skipped_validation_cannot_write_outside(
-    root: Path, tmp_path: Path, write_yaml: WriteYaml, registries: Registries
+    root: Path, tmp_path: Path, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
-    state = completed_state(write_manifest(write_yaml), registries)
+    state = completed_state(write_manifest(write_yaml), catalogs)
     outside = tmp_path / "outside"
     escaped = state.model_copy(update={"manifest": _stored_at(state, str(outside))})
     with pytest.raises(ConfigError, match=r"^storage_url: must be a relative path"):
@@ -120,23 +120,23 @@ def test_a_manifest_that_skipped_validation_cannot_write_outside(
 
 
 async def test_the_orchestrator_service_writes_the_archive_when_the_run_completes(
-    root: Path, write_yaml: WriteYaml, registries: Registries
+    root: Path, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     path = with_storage(write_manifest(write_yaml), "service-runs")
-    manifest = load_manifest(path, registries=registries)
+    manifest = load_manifest(path, catalogs=catalogs)
     directory = root / "service-runs" / "r9"
     bus, _ = await orchestrator_bus()
 
     def not_yet_archived() -> None:
         assert not directory.exists()  # only once the run completes
 
-    await drive(bus, manifest, registries, before_each=not_yet_archived)
+    await drive(bus, manifest, catalogs, before_each=not_yet_archived)
     (completed,) = bus.events("run_completed")
     report = {
         k: completed[k] for k in ("status", "reports", "pilots", "cached", "failures", "summary")
     }
     assert_archive(directory, report, "r9")
-    assert report == run_embedded(manifest, registries=registries, run_id="r9")
+    assert report == run_embedded(manifest, catalogs=catalogs, run_id="r9")
 
 
 def _stored_at(state: RunState, storage_url: str) -> ManifestSubmitted:

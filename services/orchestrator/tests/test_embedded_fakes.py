@@ -8,7 +8,7 @@ from typing import Any
 
 from impact_evaluate.cohort import pool_run
 from impact_orchestrator import run_embedded
-from impact_orchestrator.manifest import Registries, load_manifest
+from impact_orchestrator.manifest import Catalogs, load_manifest
 
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.fakes import four_initiatives, measure_config
@@ -32,11 +32,11 @@ def write_manifest(write_yaml: WriteYaml, estimates: str = "raw") -> Path:
 
 
 def test_embedded_run_reports_predicted_vs_actual(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     statuses: list[dict[str, Any]] = []
     result = run_embedded(
-        write_manifest(write_yaml), registries=registries, run_id="x", on_status=statuses.append
+        write_manifest(write_yaml), catalogs=catalogs, run_id="x", on_status=statuses.append
     )
     assert result["status"] == "completed"
     assert result["summary"]["estimates"] == "raw"
@@ -72,22 +72,22 @@ def test_embedded_run_reports_predicted_vs_actual(
     } in statuses
 
 
-def test_embedded_run_is_deterministic(write_yaml: WriteYaml, registries: Registries) -> None:
+def test_embedded_run_is_deterministic(write_yaml: WriteYaml, catalogs: Catalogs) -> None:
     path = write_manifest(write_yaml)
-    first = run_embedded(path, registries=registries, max_workers=4)
-    second = run_embedded(path, registries=registries, max_workers=1)
+    first = run_embedded(path, catalogs=catalogs, max_workers=4)
+    second = run_embedded(path, catalogs=catalogs, max_workers=1)
     assert first == second
 
 
 def test_predicted_returns_are_the_posterior_means(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     """By default allocate gets, and the report shows, the cohort's posterior means: every
     pilot shrunk towards 0 (a four-initiative cohort: the default normal prior)."""
     path = write_manifest(write_yaml, estimates="posterior")
-    result = run_embedded(path, registries=registries, run_id="x")
+    result = run_embedded(path, catalogs=catalogs, run_id="x")
     evaluated = {"a": 2.0, "b": 1.0, "c": 3.0, "d": 0.5}
-    manifest = load_manifest(path, registries=registries).to_event_payload()
+    manifest = load_manifest(path, catalogs=catalogs).to_event_payload()
     pooled = pool_run(
         manifest,
         [

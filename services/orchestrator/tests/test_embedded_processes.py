@@ -13,8 +13,8 @@ import pytest
 import yaml
 from impact_measure.cache import COUNTS
 from impact_orchestrator import run_embedded
-from impact_orchestrator.manifest import Registries, default_registries, load_manifest
-from impact_orchestrator.worker_processes import PRELOAD, pickled_registries
+from impact_orchestrator.manifest import Catalogs, default_catalogs, load_manifest
+from impact_orchestrator.worker_processes import PRELOAD, pickled_catalogs
 from impact_orchestrator.workers import PROCESS_MIN_CALLS, EmbeddedStats
 
 from services.orchestrator.tests.conftest import WriteYaml
@@ -40,16 +40,14 @@ def with_a_bug(write_yaml: WriteYaml) -> Path:
 
 
 def test_processes_and_threads_give_the_same_report_and_failures(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     path = with_a_bug(write_yaml)
     on_processes, on_threads = EmbeddedStats(), EmbeddedStats()
     first = run_embedded(
-        path, registries=registries, run_id="x", executor="process", stats=on_processes
+        path, catalogs=catalogs, run_id="x", executor="process", stats=on_processes
     )
-    second = run_embedded(
-        path, registries=registries, run_id="x", executor="thread", stats=on_threads
-    )
+    second = run_embedded(path, catalogs=catalogs, run_id="x", executor="thread", stats=on_threads)
     assert first == second
     assert first["failures"][0] == {
         "initiative_id": "e",
@@ -67,10 +65,10 @@ def test_processes_and_threads_give_the_same_report_and_failures(
 
 
 def test_auto_keeps_small_runs_and_test_doubles_on_threads(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     stats = EmbeddedStats()
-    run_embedded(write_manifest(write_yaml), registries=registries, max_workers=4, stats=stats)
+    run_embedded(write_manifest(write_yaml), catalogs=catalogs, max_workers=4, stats=stats)
     assert stats.calls["process"] == 0
     assert PROCESS_MIN_CALLS > 8
 
@@ -89,30 +87,30 @@ def test_worker_fits_are_counted_in_this_process(
 
 
 def test_a_straggler_in_a_worker_process_does_not_outlive_the_run(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     path = straggler_manifest(write_yaml, "proceed", deadline_s=1.0)
     started = time.monotonic()
-    report = run_embedded(path, registries=registries, run_id="late", executor="process")
+    report = run_embedded(path, catalogs=catalogs, run_id="late", executor="process")
     assert time.monotonic() - started < 60.0  # the hang lasts 300 s unless terminated
     assert report["failures"] == [
         {"initiative_id": "e", "stage": "measure", "reason": "deadline exceeded"}
     ]
 
 
-def test_unknown_executor_is_a_clear_error(write_yaml: WriteYaml, registries: Registries) -> None:
+def test_unknown_executor_is_a_clear_error(write_yaml: WriteYaml, catalogs: Catalogs) -> None:
     with pytest.raises(ValueError, match="executor: must be one of auto, process, thread"):
-        run_embedded(write_manifest(write_yaml), registries=registries, executor="fork")  # type: ignore[arg-type]
+        run_embedded(write_manifest(write_yaml), catalogs=catalogs, executor="fork")  # type: ignore[arg-type]
 
 
 def test_a_worker_process_loads_the_measure_components_only() -> None:
-    """Workers run measurements only: their registries and the fork server's imports leave
+    """Workers run measurements only: their catalogs and the fork server's imports leave
     the evaluate and allocate components (PuLP among them, ~1 CPU-s) out."""
-    registries = default_registries()
-    blob = pickled_registries(registries)
+    catalogs = default_catalogs()
+    blob = pickled_catalogs(catalogs)
     assert blob is not None
     for_workers = pickle.loads(blob)
-    assert for_workers.measure.names() == registries.measure.names()
+    assert for_workers.measure.names() == catalogs.measure.names()
     assert for_workers.evaluate.names() == [] and for_workers.allocate.names() == []
     imports = "; ".join(f"import {module}" for module in PRELOAD)
     check = (

@@ -9,31 +9,31 @@ from typing import Any
 import pytest
 from impact_contracts import MODEL_TYPES
 from impact_orchestrator import run_embedded
-from impact_orchestrator.manifest import Registries, default_registries, load_manifest
+from impact_orchestrator.manifest import Catalogs, default_catalogs, load_manifest
 
 from services.orchestrator.tests.fakes import ALLOCATE
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "manifest.yaml"
 
 
-def registries() -> Registries:
-    """The installed components; a fake allocator until impact_allocate exports its registry."""
+def catalogs() -> Catalogs:
+    """The installed components; a fake allocator until impact_allocate exports its catalog."""
     try:
-        return default_registries()
+        return default_catalogs()
     except ImportError:
         from impact_evaluate import EVALUATE_COMPONENTS
         from impact_measure import MEASURE_COMPONENTS
 
-        return Registries(MEASURE_COMPONENTS, EVALUATE_COMPONENTS, ALLOCATE)
+        return Catalogs(MEASURE_COMPONENTS, EVALUATE_COMPONENTS, ALLOCATE)
 
 
 @pytest.fixture(scope="module")
 def runs() -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    components = registries()
+    components = catalogs()
     # both measure afresh: a cached second run would only repeat the first one's results
-    manifest = load_manifest(EXAMPLE, registries=components).without_cache()
-    first = run_embedded(manifest, registries=components, run_id="example")
-    second = run_embedded(manifest, registries=components, run_id="example", max_workers=2)
+    manifest = load_manifest(EXAMPLE, catalogs=components).without_cache()
+    first = run_embedded(manifest, catalogs=components, run_id="example")
+    second = run_embedded(manifest, catalogs=components, run_id="example", max_workers=2)
     return manifest, first, second
 
 

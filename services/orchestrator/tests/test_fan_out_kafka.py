@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+from impact_kafka.config import MIB
 from impact_orchestrator.manifest import load_manifest
 from impact_orchestrator.service import FAN_OUT_TRANSACTION_TIMEOUT_MS, build_service
 from impact_runtime import JsonCodec
-from impact_runtime.kafka_config import MIB
 
 from bench.manifests import manifest_document
 from runtime.tests.kafka_io import CommittedReader, committed_offsets, produce

@@ -15,7 +15,7 @@ import pytest
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
 from impact_orchestrator.lifecycle import DAY_S
-from impact_orchestrator.manifest import Registries, load_manifest
+from impact_orchestrator.manifest import Catalogs, load_manifest
 from impact_orchestrator.service import Orchestrator, Settings, build_service
 from impact_runtime import JsonCodec, Service
 
@@ -48,10 +48,10 @@ class Run:
     """One run on one orchestrator at a time (a restart is a fresh replica), results
     computed by the fake components and published as the stage services would."""
 
-    def __init__(self, bootstrap: str, registries: Registries, clock: Clock) -> None:
+    def __init__(self, bootstrap: str, catalogs: Catalogs, clock: Clock) -> None:
         self.bootstrap, self.clock = bootstrap, clock
         self.settings: Settings = settings_for(bootstrap)
-        self.execute = ComponentExecutor(registries)
+        self.execute = ComponentExecutor(catalogs)
         self.run_id = "run-" + uuid.uuid4().hex[:8]
         self.answered: dict[str, int] = {}
 
@@ -101,24 +101,22 @@ class Run:
         ]
 
 
-def lifecycle_manifest(
-    write_yaml: WriteYaml, registries: Registries, **keys: Any
-) -> dict[str, Any]:
-    loaded = load_manifest(write_manifest(write_yaml), registries=registries)
+def lifecycle_manifest(write_yaml: WriteYaml, catalogs: Catalogs, **keys: Any) -> dict[str, Any]:
+    loaded = load_manifest(write_manifest(write_yaml), catalogs=catalogs)
     return loaded.model_copy(update=keys).to_event_payload()
 
 
 @pytest.fixture
-def run(kafka_bootstrap: str, registries: Registries) -> Run:
+def run(kafka_bootstrap: str, catalogs: Catalogs) -> Run:
     """A run on the broker whose orchestrators read the clock the test sets."""
-    return Run(kafka_bootstrap, registries, Clock())
+    return Run(kafka_bootstrap, catalogs, Clock())
 
 
 async def test_the_approval_deadline_in_days_ends_a_run_restored_while_it_waited(
-    run: Run, write_yaml: WriteYaml, registries: Registries
+    run: Run, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     clock = run.clock
-    manifest = lifecycle_manifest(write_yaml, registries, approval="required", approval_days=3.0)
+    manifest = lifecycle_manifest(write_yaml, catalogs, approval="required", approval_days=3.0)
     async with run.orchestrator():
         await run.send("manifest_submitted", manifest)
         await run.answer("measure_requested", 5)
@@ -144,10 +142,10 @@ async def test_the_approval_deadline_in_days_ends_a_run_restored_while_it_waited
 
 
 async def test_an_amended_run_waits_days_for_scale_data_and_ends_with_what_came(
-    run: Run, write_yaml: WriteYaml, registries: Registries
+    run: Run, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     clock = run.clock
-    manifest = lifecycle_manifest(write_yaml, registries, approval="required", scale_days=10.0)
+    manifest = lifecycle_manifest(write_yaml, catalogs, approval="required", scale_days=10.0)
     for spec in manifest["initiatives"]:  # their data has no scale sample: it comes later
         spec["measure_config"] = {**spec["measure_config"], "DATA": {"SOURCE": FILE}}
     async with run.orchestrator():

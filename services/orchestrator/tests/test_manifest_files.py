@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from impact_orchestrator.manifest import Registries, load_manifest
+from impact_orchestrator.manifest import Catalogs, load_manifest
 from impact_orchestrator.manifest import files as manifest_files
 
 from services.orchestrator.tests.conftest import WriteYaml
@@ -18,23 +18,23 @@ from services.orchestrator.tests.test_manifest_errors import errors_of, initiati
 
 
 def test_a_non_utf8_manifest_names_the_byte_and_its_offset(
-    tmp_path: Path, registries: Registries
+    tmp_path: Path, catalogs: Catalogs
 ) -> None:
     path = tmp_path / "manifest.yaml"
     path.write_bytes(b"budget: 100\n# caf\xe9\nINITIATIVES: []\n")
-    assert errors_of(path, registries) == [
+    assert errors_of(path, catalogs) == [
         "manifest.yaml: not valid UTF-8: byte 0xe9 at offset 17 (line 2)"
     ]
 
 
-def test_a_byte_order_mark_is_accepted(tmp_path: Path, registries: Registries) -> None:
+def test_a_byte_order_mark_is_accepted(tmp_path: Path, catalogs: Catalogs) -> None:
     path = tmp_path / "manifest.yaml"
     path.write_bytes(b"\xef\xbb\xbf" + yaml.safe_dump(manifest()).encode())
-    assert load_manifest(path, registries=registries).budget == 100.0
+    assert load_manifest(path, catalogs=catalogs).budget == 100.0
 
 
 def test_non_utf8_stage_and_measure_config_files_are_named(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     stage = write_yaml("stages/evaluate.yaml", "")
     stage.write_bytes(b"confidence: 0.5 \xff\n")
@@ -45,7 +45,7 @@ def test_non_utf8_stage_and_measure_config_files_are_named(
     content = manifest(
         EVALUATE="stages/evaluate.yaml", INITIATIVES=[initiative("a", "configs/a.yaml")]
     )
-    assert errors_of(write_yaml("manifest.yaml", content), registries) == [
+    assert errors_of(write_yaml("manifest.yaml", content), catalogs) == [
         "manifest.yaml: EVALUATE: cannot read stages/evaluate.yaml: "
         "not valid UTF-8: byte 0xff at offset 16 (line 1)",
         "manifest.yaml: INITIATIVES[0].measure_config: cannot read configs/a.yaml: "
@@ -62,17 +62,15 @@ YAML_ERRORS = [
 
 @pytest.mark.parametrize(("text", "prefix"), YAML_ERRORS)
 def test_invalid_yaml_is_one_line_with_line_and_column(
-    text: str, prefix: str, write_yaml: WriteYaml, registries: Registries
+    text: str, prefix: str, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
-    (error,) = errors_of(write_yaml("manifest.yaml", text), registries)
+    (error,) = errors_of(write_yaml("manifest.yaml", text), catalogs)
     assert error.startswith(prefix)
     assert "\n" not in error
 
 
-def test_deep_nesting_is_an_error_not_a_crash(
-    write_yaml: WriteYaml, registries: Registries
-) -> None:
-    (error,) = errors_of(write_yaml("manifest.yaml", "budget: " + "[" * 20_000), registries)
+def test_deep_nesting_is_an_error_not_a_crash(write_yaml: WriteYaml, catalogs: Catalogs) -> None:
+    (error,) = errors_of(write_yaml("manifest.yaml", "budget: " + "[" * 20_000), catalogs)
     assert error.startswith("manifest.yaml: invalid YAML at line 1")
 
 
@@ -82,16 +80,16 @@ def test_libyaml_is_used_when_installed() -> None:
 
 
 def test_the_pure_python_fallback_gives_the_same_manifest(
-    monkeypatch: pytest.MonkeyPatch, write_yaml: WriteYaml, registries: Registries
+    monkeypatch: pytest.MonkeyPatch, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     path = write_yaml("manifest.yaml", manifest(seed=7, deadline=60))
-    fast = load_manifest(path, registries=registries)
+    fast = load_manifest(path, catalogs=catalogs)
     monkeypatch.setattr(manifest_files, "YAML_LOADER", yaml.SafeLoader)
-    assert load_manifest(path, registries=registries) == fast
+    assert load_manifest(path, catalogs=catalogs) == fast
 
 
 def test_a_measure_config_file_named_many_times_is_read_once(
-    monkeypatch: pytest.MonkeyPatch, write_yaml: WriteYaml, registries: Registries
+    monkeypatch: pytest.MonkeyPatch, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     write_yaml("configs/a.yaml", measure_config())
     entries = [initiative(f"i{n}", "configs/a.yaml") for n in range(50)]
@@ -104,32 +102,30 @@ def test_a_measure_config_file_named_many_times_is_read_once(
         return real(file, *args)
 
     monkeypatch.setattr(manifest_files, "read_yaml", counting)
-    loaded = load_manifest(path, registries=registries)
+    loaded = load_manifest(path, catalogs=catalogs)
     assert [p.name for p in reads] == ["manifest.yaml", "a.yaml"]
     assert [s.measure_config for s in loaded.initiatives] == [measure_config()] * 50
 
 
 def test_an_invalid_shared_config_is_reported_once(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     write_yaml("configs/a.yaml", {"DATA": {"SOURCE": {"type": "simulator"}}})
     entries = [initiative(f"i{n}", "configs/a.yaml") for n in range(3)]
     path = write_yaml("manifest.yaml", manifest(INITIATIVES=entries))
-    assert errors_of(path, registries) == ["configs/a.yaml: MEASUREMENT: required key is missing"]
+    assert errors_of(path, catalogs) == ["configs/a.yaml: MEASUREMENT: required key is missing"]
 
 
-def test_a_json_manifest_loads_like_its_yaml(write_yaml: WriteYaml, registries: Registries) -> None:
+def test_a_json_manifest_loads_like_its_yaml(write_yaml: WriteYaml, catalogs: Catalogs) -> None:
     content = manifest(seed=3)
-    from_yaml = load_manifest(write_yaml("manifest.yaml", content), registries=registries)
-    from_json = load_manifest(
-        write_yaml("manifest.json", json.dumps(content)), registries=registries
-    )
+    from_yaml = load_manifest(write_yaml("manifest.yaml", content), catalogs=catalogs)
+    from_json = load_manifest(write_yaml("manifest.json", json.dumps(content)), catalogs=catalogs)
     assert from_json.model_dump(exclude={"source"}) == from_yaml.model_dump(exclude={"source"})
 
 
 def test_a_flow_mapping_that_is_not_json_is_still_yaml(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     text = "{budget: 5, INITIATIVES: [{initiative_id: a, cost_to_scale: 1, measure_config: "
     text += json.dumps(measure_config()) + "}]}"
-    assert load_manifest(write_yaml("manifest.yaml", text), registries=registries).budget == 5.0
+    assert load_manifest(write_yaml("manifest.yaml", text), catalogs=catalogs).budget == 5.0

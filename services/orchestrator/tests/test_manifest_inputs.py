@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from impact_orchestrator.manifest import ManifestError, Registries, load_manifest
+from impact_orchestrator.manifest import Catalogs, ManifestError, load_manifest
 
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.fakes import measure_config
@@ -51,11 +51,11 @@ def manifest(config: Any) -> dict[str, Any]:
 
 
 def test_the_input_options_are_accepted_and_passed_on(
-    tmp_path: Path, write_yaml: WriteYaml, registries: Registries
+    tmp_path: Path, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     write_yaml("data/wide.csv", "year;s1\n1989;1,5\n")
     path = write_yaml("manifest.yaml", manifest(file_config()))
-    config = load_manifest(path, registries=registries).initiatives[0].measure_config
+    config = load_manifest(path, catalogs=catalogs).initiatives[0].measure_config
     assert config["DATA"]["SOURCE"]["CONFIG"]["csv"] == {
         "sep": ";",
         "decimal": ",",
@@ -117,17 +117,17 @@ CASES = [
 
 @pytest.mark.parametrize(("config", "expected"), CASES)
 def test_malformed_input_options_name_the_file_and_key(
-    config: dict[str, Any], expected: str, write_yaml: WriteYaml, registries: Registries
+    config: dict[str, Any], expected: str, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     write_yaml("data/wide.csv", "year;s1\n1989;1,5\n")
     path = write_yaml("manifest.yaml", manifest(config))
     with pytest.raises(ManifestError) as caught:
-        load_manifest(path, registries=registries)
+        load_manifest(path, catalogs=catalogs)
     assert caught.value.errors == [PREFIX + expected]
 
 
 def test_a_scale_section_is_checked_in_its_own_file(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     write_yaml("data/wide.csv", "year;s1\n1989;1,5\n")
     write_yaml("data/scale.csv", "year;s1\n1990;2,5\n")
@@ -136,7 +136,7 @@ def test_a_scale_section_is_checked_in_its_own_file(
     write_yaml("data/a.yaml", config)
     path = write_yaml("manifest.yaml", manifest("data/a.yaml"))
     with pytest.raises(ManifestError) as caught:
-        load_manifest(path, registries=registries)
+        load_manifest(path, catalogs=catalogs)
     assert caught.value.errors == [
         "data/a.yaml: SCALE.DATA.SOURCE.CONFIG.csv.sep: must be a string"
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from impact_orchestrator.manifest import Registries, StageConfig, load_manifest
+from impact_orchestrator.manifest import Catalogs, StageConfig, load_manifest
 
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.fakes import measure_config
@@ -20,7 +20,7 @@ def file_config(path: str, scale_path: str | None = None) -> dict[str, Any]:
 
 
 def test_paths_resolve_relative_to_the_naming_file(
-    tmp_path: Path, write_yaml: WriteYaml, registries: Registries
+    tmp_path: Path, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     write_yaml("data/pilot.csv", "x\n")
     write_yaml("data/scale.csv", "x\n")
@@ -39,7 +39,7 @@ def test_paths_resolve_relative_to_the_naming_file(
             ],
         },
     )
-    loaded = load_manifest(path, registries=registries)
+    loaded = load_manifest(path, catalogs=catalogs)
     a, b = loaded.initiatives
     assert a.measure_config["DATA"]["SOURCE"]["CONFIG"]["path"] == str(tmp_path / "data/pilot.csv")
     assert a.measure_config["SCALE"]["DATA"]["SOURCE"]["CONFIG"]["path"] == str(
@@ -49,7 +49,7 @@ def test_paths_resolve_relative_to_the_naming_file(
 
 
 def test_configurable_data_root_allows_sibling_directories(
-    tmp_path: Path, write_yaml: WriteYaml, registries: Registries
+    tmp_path: Path, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     write_yaml("shared/a.yaml", measure_config("synthetic_control"))
     path = write_yaml(
@@ -61,26 +61,26 @@ def test_configurable_data_root_allows_sibling_directories(
             ],
         },
     )
-    loaded = load_manifest(path, data_root=tmp_path, registries=registries)
+    loaded = load_manifest(path, data_root=tmp_path, catalogs=catalogs)
     assert loaded.initiatives[0].measure_config["MEASUREMENT"]["MODEL"] == "synthetic_control"
 
 
 def test_stage_defaults_and_the_original_rule_form(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     entry = {"initiative_id": "a", "cost_to_scale": 1.0, "measure_config": measure_config()}
     path = write_yaml(
         "manifest.yaml",
         {"budget": 10.0, "ALLOCATE": {"rule": "minimax_regret"}, "INITIATIVES": [entry]},
     )
-    loaded = load_manifest(path, registries=registries)
+    loaded = load_manifest(path, catalogs=catalogs)
     assert loaded.measure == StageConfig(component="Measure", kwargs={})
     assert loaded.evaluate == StageConfig(component="Evaluate", kwargs={})
     assert loaded.allocate == StageConfig(component="Allocate", kwargs={"rule": "minimax_regret"})
 
 
 def test_stage_file_and_event_payload(
-    tmp_path: Path, write_yaml: WriteYaml, registries: Registries
+    tmp_path: Path, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     write_yaml(
         "stages/allocate.yaml",
@@ -102,7 +102,7 @@ def test_stage_file_and_event_payload(
             "INITIATIVES": [{"initiative_id": "a", "cost_to_scale": 5, "measure_config": config}],
         },
     )
-    payload = load_manifest(path, registries=registries).to_event_payload()
+    payload = load_manifest(path, catalogs=catalogs).to_event_payload()
     assert payload == {
         "budget": 50.0,
         "scale_sample_size": 300,

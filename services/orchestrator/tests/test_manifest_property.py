@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from impact_contracts import MODEL_TYPES
 from impact_orchestrator.manifest import ManifestError, load_manifest
 
-from services.orchestrator.tests.fakes import FAKE_REGISTRIES, measure_config
+from services.orchestrator.tests.fakes import FAKE_CATALOGS, measure_config
 
 ids = st.text(string.ascii_letters + string.digits + "-_", min_size=1, max_size=12)
 positive = st.floats(min_value=0.01, max_value=1e9, allow_nan=False, allow_infinity=False)
@@ -51,7 +51,7 @@ def load(content: dict[str, Any]) -> Any:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "manifest.yaml"
         path.write_text(yaml.safe_dump(content), encoding="utf-8")
-        return load_manifest(path, registries=FAKE_REGISTRIES)
+        return load_manifest(path, catalogs=FAKE_CATALOGS)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

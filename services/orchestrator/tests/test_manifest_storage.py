@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from impact_contracts import ComponentRegistry
-from impact_orchestrator.manifest import Registries, load_manifest
+from impact_contracts import ComponentCatalog
+from impact_orchestrator.manifest import Catalogs, load_manifest
 
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.fakes import ALLOCATE, EVALUATE, FakeMeasure
 from services.orchestrator.tests.test_manifest_errors import manifest
 
-MEASURE = ComponentRegistry("measure")
+MEASURE = ComponentCatalog("measure")
 
 
 @MEASURE.register("Measure")
@@ -23,12 +23,12 @@ class StoringMeasure(FakeMeasure):
         super().__init__(data_root)
 
 
-REGISTRIES = Registries(MEASURE, EVALUATE, ALLOCATE)
+CATALOGS = Catalogs(MEASURE, EVALUATE, ALLOCATE)
 
 
 def errors(path: Path, storage: Path) -> list[str]:
     with pytest.raises(ValueError) as caught:
-        load_manifest(path, registries=REGISTRIES, storage=storage)
+        load_manifest(path, catalogs=CATALOGS, storage=storage)
     return caught.value.errors  # type: ignore[attr-defined]
 
 
@@ -86,7 +86,7 @@ def test_a_symlink_out_of_the_root_is_rejected(write_yaml: WriteYaml, tmp_path: 
 def test_relative_sub_paths_are_kept_as_written(write_yaml: WriteYaml, tmp_path: Path) -> None:
     content = manifest(storage_url="./runs", MEASURE={"storage_url": "measure"})
     loaded = load_manifest(
-        write_yaml("manifest.yaml", content), registries=REGISTRIES, storage=tmp_path
+        write_yaml("manifest.yaml", content), catalogs=CATALOGS, storage=tmp_path
     )
     assert (loaded.storage_url, loaded.measure.kwargs) == ("./runs", {"storage_url": "measure"})
 
@@ -100,4 +100,4 @@ def test_the_operator_root_comes_from_the_environment(
     monkeypatch.setenv("IMPACT_STORAGE_ROOT", str(storage))
     path = write_yaml("manifest.yaml", manifest(storage_url="runs/x"))
     with pytest.raises(ValueError, match="leaves the storage root through a symlink"):
-        load_manifest(path, registries=REGISTRIES)
+        load_manifest(path, catalogs=CATALOGS)

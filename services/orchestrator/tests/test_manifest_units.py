@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from impact_orchestrator import run_embedded
-from impact_orchestrator.manifest import ManifestError, Registries, load_manifest
+from impact_orchestrator.manifest import Catalogs, ManifestError, load_manifest
 
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.fakes import measure_config
@@ -22,17 +22,17 @@ def entry(initiative_id: str, effect: float = 2.0, **value: Any) -> dict[str, An
     }
 
 
-def errors(write_yaml: WriteYaml, registries: Registries, **manifest: Any) -> list[str]:
+def errors(write_yaml: WriteYaml, catalogs: Catalogs, **manifest: Any) -> list[str]:
     path = write_yaml("manifest.yaml", {"budget": 100.0, **manifest})
     with pytest.raises(ManifestError) as caught:
-        load_manifest(path, registries=registries)
+        load_manifest(path, catalogs=catalogs)
     return caught.value.errors
 
 
-def test_mixed_outcome_units_are_refused(write_yaml: WriteYaml, registries: Registries) -> None:
+def test_mixed_outcome_units_are_refused(write_yaml: WriteYaml, catalogs: Catalogs) -> None:
     found = errors(
         write_yaml,
-        registries,
+        catalogs,
         INITIATIVES=[
             entry("ab-test", outcome_unit="revenue per customer"),
             entry("daily-sales", outcome_unit="sales per day"),
@@ -47,11 +47,11 @@ def test_mixed_outcome_units_are_refused(write_yaml: WriteYaml, registries: Regi
 
 
 def test_an_outcome_unit_other_than_the_manifest_unit_needs_a_conversion(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     found = errors(
         write_yaml,
-        registries,
+        catalogs,
         unit="EUR",
         INITIATIVES=[entry("a", outcome_unit="EUR"), entry("b", outcome_unit="visits")],
     )
@@ -61,10 +61,8 @@ def test_an_outcome_unit_other_than_the_manifest_unit_needs_a_conversion(
     ]
 
 
-def test_a_conversion_needs_the_manifest_unit(
-    write_yaml: WriteYaml, registries: Registries
-) -> None:
-    found = errors(write_yaml, registries, INITIATIVES=[entry("a", value_per_unit=2.0)])
+def test_a_conversion_needs_the_manifest_unit(write_yaml: WriteYaml, catalogs: Catalogs) -> None:
+    found = errors(write_yaml, catalogs, INITIATIVES=[entry("a", value_per_unit=2.0)])
     assert found == [
         "manifest.yaml: INITIATIVES[0].value_per_unit: 'a' converts its effect to a common "
         "unit: set the manifest's unit"
@@ -72,7 +70,7 @@ def test_a_conversion_needs_the_manifest_unit(
 
 
 def test_values_are_reported_in_the_manifest_unit(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     """value = effect x value_per_unit x units_at_scale x horizon, the actual too."""
     path = write_yaml(
@@ -95,7 +93,7 @@ def test_values_are_reported_in_the_manifest_unit(
             ],
         },
     )
-    result = run_embedded(path, registries=registries, run_id="u")
+    result = run_embedded(path, catalogs=catalogs, run_id="u")
     reports = {r["initiative_id"]: r for r in result["reports"]}
     assert reports["a"]["predicted_return"] == 2.0 * 150.0
     assert reports["a"]["actual_return"] == 2.0 * 150.0

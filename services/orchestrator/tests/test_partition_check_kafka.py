@@ -26,7 +26,7 @@ from impact_runtime import JsonCodec
 from impact_runtime.outage import kafka_outage
 from impact_schemas.catalog import topic_for
 
-from services.orchestrator.tests.fakes import FAKE_REGISTRIES
+from services.orchestrator.tests.fakes import FAKE_CATALOGS
 from services.orchestrator.tests.kafka_settings import settings_for
 
 pytestmark = pytest.mark.integration
@@ -61,7 +61,7 @@ async def test_inputs_with_different_partition_counts_are_refused(kafka_bootstra
 async def test_the_changelog_follows_the_inputs_partition_count(kafka_bootstrap: str) -> None:
     settings = two_partitions(kafka_bootstrap)
     await create(kafka_bootstrap, {topic_for(e, settings.topic_prefix): 4 for e in INPUTS})
-    orchestrator = Orchestrator(settings, registries=FAKE_REGISTRIES)
+    orchestrator = Orchestrator(settings, catalogs=FAKE_CATALOGS)
     service = build_service(settings, orchestrator)
     service.codec = JsonCodec()
     async with service:
@@ -93,7 +93,7 @@ async def test_inputs_grown_past_the_changelog_keep_its_count(kafka_bootstrap: s
     settings = two_partitions(kafka_bootstrap)
     inputs = {topic_for(e, settings.topic_prefix): 4 for e in INPUTS}
     await create(kafka_bootstrap, {**inputs, settings.changelog_topic: 2})
-    orchestrator = Orchestrator(settings, registries=FAKE_REGISTRIES)
+    orchestrator = Orchestrator(settings, catalogs=FAKE_CATALOGS)
     service = build_service(settings, orchestrator)
     service.codec = JsonCodec()
     async with service:
@@ -158,7 +158,7 @@ async def test_a_grown_changelog_is_refused_and_nothing_is_lost(kafka_bootstrap:
     finally:
         await admin.close()
 
-    orchestrator = Orchestrator(settings, registries=FAKE_REGISTRIES)
+    orchestrator = Orchestrator(settings, catalogs=FAKE_CATALOGS)
     service = build_service(settings, orchestrator)
     service.codec = JsonCodec()
     with pytest.raises(ChangelogChanged) as info:

@@ -8,7 +8,7 @@ from impact_orchestrator import run_embedded
 from impact_orchestrator.changelog import MANIFEST, record_key
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
-from impact_orchestrator.manifest import Registries, load_manifest
+from impact_orchestrator.manifest import Catalogs, load_manifest
 from impact_runtime.structs import ProducerRecord
 
 from services.orchestrator.tests.conftest import WriteYaml
@@ -20,15 +20,15 @@ REPORT = ("status", "reports", "pilots", "cached", "failures", "summary")
 
 
 async def test_a_replica_on_the_same_changelog_restores_the_run_and_finishes_it(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
-    manifest = load_manifest(write_manifest(write_yaml), registries=registries)
+    manifest = load_manifest(write_manifest(write_yaml), catalogs=catalogs)
     first, before = await orchestrator_bus()
     queue = await first.publish(
         "manifest_submitted", {"run_id": "r9", **manifest.to_event_payload()}
     )
     requested = [p for p in queue if p.event == "measure_requested"]
-    await answer(first, requested[:2], registries, "r9")  # two pilots measured, three not
+    await answer(first, requested[:2], catalogs, "r9")  # two pilots measured, three not
 
     assert first.topics.compacted == {CHANGELOG} and first.topics.counts[CHANGELOG] == 1
     second, after = await orchestrator_bus(topics=first.topics)
@@ -38,16 +38,16 @@ async def test_a_replica_on_the_same_changelog_restores_the_run_and_finishes_it(
     assert sorted(state.pilots) == sorted(r.key.split(":")[1] for r in requested[:2])  # type: ignore[union-attr]
     assert after.healthy and after.quarantined == {}
 
-    await answer(second, requested[2:], registries, "r9")
+    await answer(second, requested[2:], catalogs, "r9")
     [completed] = second.events("run_completed")
     report = {k: completed[k] for k in REPORT}
-    assert report == run_embedded(manifest, registries=registries, run_id="r9")
+    assert report == run_embedded(manifest, catalogs=catalogs, run_id="r9")
 
 
 async def test_a_corrupt_changelog_record_quarantines_its_run(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
-    payload = load_manifest(write_manifest(write_yaml), registries=registries).to_event_payload()
+    payload = load_manifest(write_manifest(write_yaml), catalogs=catalogs).to_event_payload()
     first, before = await orchestrator_bus()
     requests = {}
     for run_id in ("good", "bad"):
@@ -67,9 +67,9 @@ async def test_a_corrupt_changelog_record_quarantines_its_run(
     # a result of the quarantined run is dead-lettered, one of the other run is applied
     bad = requests["bad"][0]
     command = {k: v for k, v in bad.value.items() if k != "run_id"}
-    event, result = ComponentExecutor(registries)(Command(bad.event or "", bad.key or "", command))
+    event, result = ComponentExecutor(catalogs)(Command(bad.event or "", bad.key or "", command))
     [dead] = await second.publish(event, {"run_id": "bad", **result})
     assert dead.topic.endswith(".dlq")
     assert dead.headers["dlq.reason"] == f"ContractViolation: run bad not restored: {reason}"
-    await answer(second, requests["good"][:1], registries, "good")
+    await answer(second, requests["good"][:1], catalogs, "good")
     assert len(after.store.states["good"].pilots) == 1

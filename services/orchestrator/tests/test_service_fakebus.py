@@ -7,7 +7,7 @@ from typing import Any
 
 from impact_orchestrator import run_embedded
 from impact_orchestrator.changelog_restore import restore_runs
-from impact_orchestrator.manifest import Registries, load_manifest
+from impact_orchestrator.manifest import Catalogs, load_manifest
 from impact_orchestrator.service import Orchestrator, Settings
 
 from services.orchestrator.tests.conftest import WriteYaml
@@ -18,17 +18,17 @@ CHANGELOG = "impact.orchestrator.changelog"
 
 
 async def test_service_report_equals_the_embedded_report(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
-    manifest = load_manifest(write_manifest(write_yaml), registries=registries)
+    manifest = load_manifest(write_manifest(write_yaml), catalogs=catalogs)
     bus, orchestrator = await orchestrator_bus()
-    await drive(bus, manifest, registries)
+    await drive(bus, manifest, catalogs)
     completed = bus.events("run_completed")
     assert len(completed) == 1
     report = {
         k: completed[0][k] for k in ("status", "reports", "pilots", "cached", "failures", "summary")
     }
-    assert report == run_embedded(manifest, registries=registries, run_id="r9")
+    assert report == run_embedded(manifest, catalogs=catalogs, run_id="r9")
     changelog = {p.key: p.value for p in bus.produced if p.topic == CHANGELOG}  # compacted
     restored = restore_runs(v for v in changelog.values() if v is not None).states
     assert restored == orchestrator.store.states and list(restored) == ["r9"]

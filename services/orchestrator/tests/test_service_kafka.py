@@ -13,7 +13,7 @@ import pytest
 from impact_orchestrator import run_embedded
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
-from impact_orchestrator.manifest import Registries, load_manifest
+from impact_orchestrator.manifest import Catalogs, load_manifest
 from impact_orchestrator.service import Orchestrator, build_service
 from impact_runtime import JsonCodec
 
@@ -33,12 +33,12 @@ def envelope(run_id: str, payload: dict[str, Any]) -> bytes:
 
 
 async def test_restart_rebuilds_from_the_changelog(
-    kafka_bootstrap: str, write_yaml: WriteYaml, registries: Registries
+    kafka_bootstrap: str, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
-    manifest = load_manifest(write_manifest(write_yaml), registries=registries)
+    manifest = load_manifest(write_manifest(write_yaml), catalogs=catalogs)
     settings = settings_for(kafka_bootstrap)
     prefix, run_id = settings.topic_prefix, "run-k"
-    execute = ComponentExecutor(registries)
+    execute = ComponentExecutor(catalogs)
 
     def topic(event: str) -> str:
         return f"{prefix}{event.replace('_', '.')}.v1"
@@ -77,7 +77,7 @@ async def test_restart_rebuilds_from_the_changelog(
             [completed] = await reader.wait_count(1)
     value = json.loads(completed.value)
     report = {k: value[k] for k in ("status", "reports", "pilots", "cached", "failures", "summary")}
-    assert report == run_embedded(manifest, registries=registries, run_id=run_id)
+    assert report == run_embedded(manifest, catalogs=catalogs, run_id=run_id)
     assert report["summary"]["n_selected"] == 3
 
 
@@ -117,7 +117,7 @@ async def test_a_restore_longer_than_the_session_timeout_keeps_the_partitions(
 
 
 async def test_an_orchestrator_started_while_the_broker_is_down_waits_for_it(
-    tmp_path: Path, write_yaml: WriteYaml, registries: Registries
+    tmp_path: Path, write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     """Its topic checks ran before the runtime's wait for the broker: it crashed on
     ``Unable to bootstrap`` where every other service waited."""
@@ -141,7 +141,7 @@ async def test_an_orchestrator_started_while_the_broker_is_down_waits_for_it(
         await asyncio.wait_for(starting, timeout=120)
         try:
             await wait_for(service.is_ready, timeout=60, message="not ready after the broker")
-            manifest = load_manifest(write_manifest(write_yaml), registries=registries)
+            manifest = load_manifest(write_manifest(write_yaml), catalogs=catalogs)
             prefix, run_id = settings.topic_prefix, "run-late"
             payload = envelope(run_id, manifest.to_event_payload())
             await produce(broker.bootstrap, f"{prefix}manifest.submitted.v1", [(run_id, payload)])

@@ -21,7 +21,7 @@ from impact_runtime.structs import ProducerRecord, RawMessage, coalesce_raw
 from impact_schemas.catalog import topic_for
 
 from services.orchestrator.tests.conftest import WriteYaml
-from services.orchestrator.tests.fakes import FAKE_REGISTRIES
+from services.orchestrator.tests.fakes import FAKE_CATALOGS
 from services.orchestrator.tests.test_embedded_fakes import write_manifest
 
 CHANGELOG = "impact.orchestrator.changelog"
@@ -35,7 +35,7 @@ class Harness:
 
     def __init__(self, partitions: int = 1) -> None:
         settings = Settings(bootstrap_servers="127.0.0.1:9", processing_guarantee="at_least_once")
-        self.orchestrator = Orchestrator(settings, registries=FAKE_REGISTRIES)
+        self.orchestrator = Orchestrator(settings, catalogs=FAKE_CATALOGS)
         service = build_service(settings, self.orchestrator)
         self.bus = FakeBus(service, JsonCodec(), partitions=partitions)
         self.pipeline: MessagePipeline = self.bus.pipeline
@@ -83,7 +83,7 @@ async def test_an_invalid_manifest_is_dead_lettered_and_its_run_fails_at_once(
     write_yaml: WriteYaml,
 ) -> None:
     harness = Harness()
-    payload = load_manifest(write_manifest(write_yaml), registries=FAKE_REGISTRIES)
+    payload = load_manifest(write_manifest(write_yaml), catalogs=FAKE_CATALOGS)
     value = payload.to_event_payload()
     value.update(budget=-5.0, initiatives=[value["initiatives"][0]] * 2)
     records = await harness.feed("manifest_submitted", {"run_id": "bad", **value})
@@ -115,7 +115,7 @@ async def test_an_invalid_manifest_for_a_live_run_only_goes_to_the_dlq(
     write_yaml: WriteYaml,
 ) -> None:
     harness = Harness()
-    value = load_manifest(write_manifest(write_yaml), registries=FAKE_REGISTRIES).to_event_payload()
+    value = load_manifest(write_manifest(write_yaml), catalogs=FAKE_CATALOGS).to_event_payload()
     started = await harness.feed("manifest_submitted", {"run_id": "r1", **value})
     assert len(events(started, "measure_requested")) == 5
     records = await harness.feed("manifest_submitted", {"run_id": "r1", **value, "budget": 0.0})
@@ -128,8 +128,8 @@ async def test_an_invalid_result_fails_its_initiative_and_the_run_completes(
 ) -> None:
     """Drive a whole run; initiative ``a`` answers with an effect outside its own CI."""
     harness = Harness()
-    manifest = load_manifest(write_manifest(write_yaml), registries=FAKE_REGISTRIES)
-    execute = ComponentExecutor(FAKE_REGISTRIES)
+    manifest = load_manifest(write_manifest(write_yaml), catalogs=FAKE_CATALOGS)
+    execute = ComponentExecutor(FAKE_CATALOGS)
     queue = await harness.feed(
         "manifest_submitted", {"run_id": "r2", **manifest.to_event_payload()}
     )
@@ -166,7 +166,7 @@ async def test_an_allocation_naming_unknown_initiatives_fails_the_run(
     write_yaml: WriteYaml,
 ) -> None:
     harness = Harness()
-    manifest = load_manifest(write_manifest(write_yaml), registries=FAKE_REGISTRIES)
+    manifest = load_manifest(write_manifest(write_yaml), catalogs=FAKE_CATALOGS)
     run = harness.orchestrator.store
     await harness.feed("manifest_submitted", {"run_id": "r3", **manifest.to_event_payload()})
     run.states["r3"] = run.states["r3"].model_copy(update={"stage": "allocate"})
@@ -202,7 +202,7 @@ async def test_an_event_on_another_partition_is_forwarded_to_the_owner_unchanged
     harness = Harness(partitions=6)
     run_id = next(r for r in (f"run-{i}" for i in range(100)) if owner_partition(r, 6) != 2)
     owner = owner_partition(run_id, 6)
-    value = load_manifest(write_manifest(write_yaml), registries=FAKE_REGISTRIES).to_event_payload()
+    value = load_manifest(write_manifest(write_yaml), catalogs=FAKE_CATALOGS).to_event_payload()
     data = json.dumps(
         {"schema_version": "1.0", "run_id": run_id, "event_id": "m", **value}
     ).encode()

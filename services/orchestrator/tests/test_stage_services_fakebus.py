@@ -11,7 +11,7 @@ from impact_allocate.handler import AllocateHandler
 from impact_evaluate.handler import EvaluateHandler
 from impact_measure.handler import MeasureHandler
 from impact_orchestrator import run_embedded
-from impact_orchestrator.manifest import Registries, load_manifest
+from impact_orchestrator.manifest import Catalogs, load_manifest
 from impact_orchestrator.service import Orchestrator, Settings, build_service
 from impact_runtime import FakeBus, JsonCodec, Produced, Service, ServiceSettings
 from impact_runtime.stage import StageHandle, stage_handler
@@ -22,12 +22,12 @@ from services.orchestrator.tests.fakes import measure_config
 RUN_ID = "run-stages"
 
 
-def stage_buses(registries: Registries) -> dict[str, FakeBus]:
+def stage_buses(catalogs: Catalogs) -> dict[str, FakeBus]:
     """Command event → a FakeBus running that stage's service."""
     handlers: dict[str, StageHandle] = {
-        "measure": MeasureHandler(registries.measure),
-        "evaluate": EvaluateHandler(registries.evaluate),
-        "allocate": AllocateHandler(registries.allocate),
+        "measure": MeasureHandler(catalogs.measure),
+        "evaluate": EvaluateHandler(catalogs.evaluate),
+        "allocate": AllocateHandler(catalogs.allocate),
     }
     buses = {}
     for stage, handler in handlers.items():
@@ -38,13 +38,13 @@ def stage_buses(registries: Registries) -> dict[str, FakeBus]:
     return buses
 
 
-async def run_on_fakebus(manifest: dict[str, Any], registries: Registries) -> dict[str, Any]:
+async def run_on_fakebus(manifest: dict[str, Any], catalogs: Catalogs) -> dict[str, Any]:
     settings = Settings(bootstrap_servers="127.0.0.1:9")
     orchestrator = Orchestrator(settings)
     bus = FakeBus(build_service(settings, orchestrator), JsonCodec())
     await bus.assign()
     await orchestrator.restored.wait()
-    stages = stage_buses(registries)
+    stages = stage_buses(catalogs)
     queue: list[Produced] = await bus.publish("manifest_submitted", {"run_id": RUN_ID, **manifest})
     while queue:
         produced, queue = queue[0], queue[1:]
@@ -60,7 +60,7 @@ async def run_on_fakebus(manifest: dict[str, Any], registries: Registries) -> di
 
 
 async def test_component_failures_end_initiatives_as_in_embedded_mode(
-    write_yaml: WriteYaml, registries: Registries
+    write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     configs = {
         "a": measure_config(effect=2.0, scale_effect=2.5),
@@ -80,9 +80,9 @@ async def test_component_failures_end_initiatives_as_in_embedded_mode(
             ],
         },
     )
-    manifest = load_manifest(path, registries=registries)
-    report = await run_on_fakebus(manifest.to_event_payload(), registries)
-    assert report == run_embedded(manifest, registries=registries, run_id=RUN_ID)
+    manifest = load_manifest(path, catalogs=catalogs)
+    report = await run_on_fakebus(manifest.to_event_payload(), catalogs)
+    assert report == run_embedded(manifest, catalogs=catalogs, run_id=RUN_ID)
     failures = {(f["initiative_id"], f["stage"]): f["reason"] for f in report["failures"]}
     assert set(failures) == {("b", "measure"), ("c", "measure"), ("d", "scale")}
     assert failures[("b", "measure")] == "cannot measure b"

@@ -18,7 +18,7 @@ from services.orchestrator.tests.events import (
     manifest_payload,
     measured,
 )
-from services.orchestrator.tests.fakes import FAKE_REGISTRIES, measure_config
+from services.orchestrator.tests.fakes import FAKE_CATALOGS, measure_config
 
 
 def manifest(**changes: Any) -> dict[str, Any]:
@@ -32,12 +32,12 @@ def manifest(**changes: Any) -> dict[str, Any]:
 
 def violation(event: str, payload: dict[str, Any]) -> str:
     with pytest.raises(ContractViolation) as info:
-        check_payload(event, payload, FAKE_REGISTRIES)
+        check_payload(event, payload, FAKE_CATALOGS)
     return str(info.value)
 
 
 def test_a_valid_manifest_passes() -> None:
-    check_payload("manifest_submitted", manifest(), FAKE_REGISTRIES)
+    check_payload("manifest_submitted", manifest(), FAKE_CATALOGS)
 
 
 def test_the_reported_manifest_hang_is_one_line_naming_both_problems() -> None:
@@ -96,7 +96,7 @@ def test_result_contracts() -> None:
     assert violation("stage_failed", failed("report", "a")) == (
         "invalid stage_failed: stage: must be one of 'measure', 'evaluate' or 'allocate'"
     )
-    check_payload("stage_failed", failed("allocate", None), FAKE_REGISTRIES)
+    check_payload("stage_failed", failed("allocate", None), FAKE_CATALOGS)
 
 
 def test_run_id_must_be_a_non_empty_string() -> None:

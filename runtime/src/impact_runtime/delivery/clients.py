@@ -8,6 +8,7 @@ from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
+from impact_kafka.topics import ensure_topics
 
 from impact_runtime.delivery.departures import DepartedMembers
 from impact_runtime.delivery.fencing import Fencing, is_fenced
@@ -19,7 +20,7 @@ from impact_runtime.delivery.guarantees import (
 )
 from impact_runtime.delivery.membership import GroupMembership
 from impact_runtime.delivery.watch import DeliveryWatch
-from impact_runtime.kafka import ensure_topics, make_consumer, make_producer
+from impact_runtime.kafka import make_consumer, make_producer
 from impact_runtime.keepalive import KeepPolling
 from impact_runtime.metrics import ServiceMetrics
 from impact_runtime.outage import KAFKA, Outages, Stopping

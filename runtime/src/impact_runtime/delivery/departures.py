@@ -22,9 +22,9 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from impact_kafka.config import client_options, producer_options
 from tenacity import AsyncRetrying, retry_if_result, stop_after_delay, wait_fixed
 
-from impact_runtime.kafka import client_options, producer_options
 from impact_runtime.settings import ServiceSettings
 
 #: How long to wait for the group to settle (state Stable) before judging who left.

@@ -16,9 +16,9 @@ from impact_contracts import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from impact_allocate.catalog import ALLOCATE_COMPONENTS
 from impact_allocate.deadline import Deadline
 from impact_allocate.problem import SCENARIOS, Candidates, build_candidates
-from impact_allocate.registry import ALLOCATE_COMPONENTS
 from impact_allocate.solve import Baseline, Method, Portfolio, solve_minimax, solve_weighted
 
 #: Seconds kept back from the time limit to build and validate the result, per candidate.

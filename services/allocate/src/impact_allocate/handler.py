@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from impact_contracts import ComponentRegistry
+from impact_contracts import ComponentCatalog
 from impact_contracts.stage_handler import StageHandler
 
-from impact_allocate.registry import ALLOCATE_COMPONENTS
+from impact_allocate.catalog import ALLOCATE_COMPONENTS
 
 STAGE = "allocate"
 
@@ -19,5 +19,5 @@ class AllocateHandler(StageHandler):
     builtins = "impact_allocate.component"
     cache_size = 16
 
-    def __init__(self, registry: ComponentRegistry = ALLOCATE_COMPONENTS) -> None:
-        super().__init__(registry)
+    def __init__(self, catalog: ComponentCatalog = ALLOCATE_COMPONENTS) -> None:
+        super().__init__(catalog)

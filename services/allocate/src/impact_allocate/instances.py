@@ -3,7 +3,7 @@
 ``random_candidates`` is the project's first generator (its stream is fixed: tests rely on
 it). ``FAMILIES`` adds the structure it lacks, each ``family(n, seed) -> Instance``:
 
-- ``cents``: the issue's independent family: costs and returns rounded to cents, budget
+- ``cents``: an independent family: costs and returns rounded to cents, budget
   36 % of the total cost, confidence U(0.3, 0.95), worst returns often negative;
 - ``ties``: 40 distinct initiatives with small integer data, each repeated ``n / 40``
   times: many identical initiatives and many exactly tied portfolios;

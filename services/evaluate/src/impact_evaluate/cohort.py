@@ -44,22 +44,37 @@ def in_value_unit(evaluation: Mapping[str, Any], factor: float) -> dict[str, Any
 def _priors(
     model_types: list[str], estimates: np.ndarray, errors: np.ndarray, min_family_size: int
 ) -> list[tuple[Prior, Prior]]:
-    """Per initiative, its design family's priors when the family is large enough, else
-    the cohort's: the fitted one (means) and the one with a broad part (intervals)."""
+    """Per initiative, the priors it is pooled with: the fitted one (means) and the one
+    with a broad part (intervals). A design family gets its own when it has at least
+    ``min_family_size`` initiatives and its own prior explains them better than the
+    cohort's by more than BIC's price of the extra fit; otherwise the cohort's."""
     import numpy as np
 
-    from impact_evaluate.posterior import BROAD_WEIGHT, fit_prior
+    from impact_evaluate.posterior import broad_weight, fit_prior
 
     def fit(x: np.ndarray, s: np.ndarray) -> tuple[Prior, Prior]:
-        return fit_prior(x, s), fit_prior(x, s, BROAD_WEIGHT)
+        return fit_prior(x, s), fit_prior(x, s, broad_weight(x.size))
 
     pooled = fit(estimates, errors)
     families: dict[str, tuple[Prior, Prior]] = {}
     for family in sorted(set(model_types)):
         members = np.array([m == family for m in model_types])
-        if members.sum() >= min_family_size and members.sum() < len(model_types):
-            families[family] = fit(estimates[members], errors[members])
+        if min_family_size <= members.sum() < len(model_types):
+            own = fit(estimates[members], errors[members])
+            if family_differs(own[0], pooled[0], estimates[members], errors[members]):
+                families[family] = own
     return [families.get(m, pooled) for m in model_types]
+
+
+def family_differs(own: Prior, pooled: Prior, estimates: np.ndarray, errors: np.ndarray) -> bool:
+    """The family's own prior beats the cohort's on its initiatives by more than BIC's
+    penalty for fitting one (``FIT_PARAMETERS / 2 · log n``)."""
+    import numpy as np
+
+    from impact_evaluate.posterior import FIT_PARAMETERS, log_likelihood
+
+    gain = log_likelihood(own, estimates, errors) - log_likelihood(pooled, estimates, errors)
+    return gain > FIT_PARAMETERS / 2.0 * float(np.log(estimates.size))
 
 
 def pool_evaluations(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from impact_contracts import (
-    ComponentRegistry,
+    ComponentCatalog,
     ConfigError,
     ContractViolation,
     EvaluateResult,
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from impact_evaluate.cohort import ESTIMATES, MIN_FAMILY_SIZE
 from impact_evaluate.scoring import EvidenceWeights, build_design_ranges, confidence_score
 
-EVALUATE_COMPONENTS = ComponentRegistry("evaluate")
+EVALUATE_COMPONENTS = ComponentCatalog("evaluate")
 
 
 class EvaluateRequest(BaseModel):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from impact_contracts import ComponentRegistry
+from impact_contracts import ComponentCatalog
 from impact_contracts.stage_handler import StageHandler
 
 from impact_evaluate.component import EVALUATE_COMPONENTS
@@ -20,5 +20,5 @@ class EvaluateHandler(StageHandler):
     #: scoring one command takes well under a millisecond: no worker-thread hop
     on_event_loop = True
 
-    def __init__(self, registry: ComponentRegistry = EVALUATE_COMPONENTS) -> None:
-        super().__init__(registry)
+    def __init__(self, catalog: ComponentCatalog = EVALUATE_COMPONENTS) -> None:
+        super().__init__(catalog)

@@ -31,6 +31,8 @@ Array = NDArray[np.float64]
 MIN_COHORT = 5
 GRID_POINTS = 300
 DEGREE = 5
+#: parameters of one fitted prior: the log-polynomial's coefficients and the spike
+FIT_PARAMETERS = DEGREE + 1
 #: ridge penalty on the log-polynomial coefficients above degree ``FREE_DEGREE`` (Efron's
 #: ``c0``): the fit is pulled towards a (truncated) normal prior, not towards a flat one
 #: over the estimates' range, which shrank the winners of noisy cohorts too little
@@ -44,6 +46,9 @@ SPREAD_PRIOR = 0.25
 #: freedom) mixed into the fitted prior for the intervals: the prior is estimated from few
 #: initiatives, and its tails decide the selected ones' intervals
 BROAD_WEIGHT = 0.2
+#: the cohort size up to which the broad part has its full weight; past it the weight
+#: falls as ``1 / sqrt(n)``, as the fitted prior's own uncertainty does
+BROAD_FULL_UNTIL = 36
 BROAD_DF = 3.0
 #: how far (in the broad part's scales) the interval prior reaches past the estimates
 BROAD_SPAN = 4.0
@@ -80,6 +85,11 @@ class Posterior:
     predictive_lower: Array
     predictive_upper: Array
     predictive_sd: Array
+
+
+def broad_weight(cohort_size: int) -> float:
+    """The broad part's weight in the interval prior of a cohort of ``cohort_size``."""
+    return BROAD_WEIGHT * min(1.0, float(np.sqrt(BROAD_FULL_UNTIL / max(cohort_size, 1))))
 
 
 def normal_prior(estimates: Array, errors: Array) -> Prior:
@@ -182,6 +192,22 @@ def fit_prior(estimates: Array, errors: Array, broad_weight: float = 0.0) -> Pri
     # at its own estimate
     tail = BROAD_SPAN * broad_sd if broad_weight > 0 else 0.0
     return Prior(low - tail, high + tail, spike * (1.0 - broad_weight), log_density)
+
+
+def log_likelihood(prior: Prior, estimates: Array, errors: Array) -> float:
+    """``Σ log f(x_i)``, the marginal log-likelihood of the estimates under ``prior``, on
+    the prior's grid with the fit's rounding correction."""
+    x = np.asarray(estimates, dtype=float)
+    s = np.asarray(errors, dtype=float)
+    theta = np.linspace(prior.low, prior.high, GRID_POINTS)
+    step = theta[1] - theta[0]
+    weights = prior.density(theta)
+    weights = weights / max(float(weights.sum()), 1e-300)
+    s_fit = np.sqrt(s**2 + step**2 / 4.0)
+    continuous = stats.norm.pdf(x[:, None], loc=theta[None, :], scale=s_fit[:, None]) @ weights
+    at_zero = stats.norm.pdf(x, scale=s_fit)
+    marginal = (1.0 - prior.spike) * continuous + prior.spike * at_zero
+    return float(np.sum(np.log(np.maximum(marginal, 1e-300))))
 
 
 def _atoms(prior: Prior, estimates: Array, errors: Array) -> tuple[Array, Array]:

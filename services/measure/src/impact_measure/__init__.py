@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from impact_contracts.lazy import load_lazily
 
 if TYPE_CHECKING:
+    from impact_measure.catalog import MEASURE_COMPONENTS
     from impact_measure.component import Measure, MockMeasure
     from impact_measure.models import MODELS, Estimate, register_model
-    from impact_measure.registry import MEASURE_COMPONENTS
     from impact_measure.sources import SOURCES, register_source
     from impact_measure.transforms import TRANSFORMS, register_transform
 
@@ -27,7 +27,7 @@ _HOMES = {
     "MODELS": "impact_measure.models",
     "Estimate": "impact_measure.models",
     "register_model": "impact_measure.models",
-    "MEASURE_COMPONENTS": "impact_measure.registry",
+    "MEASURE_COMPONENTS": "impact_measure.catalog",
     "SOURCES": "impact_measure.sources",
     "register_source": "impact_measure.sources",
     "TRANSFORMS": "impact_measure.transforms",

@@ -10,6 +10,7 @@ from impact_contracts import ComponentError, MeasureResult
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from impact_measure.cache import COUNTS, ResultCache, cache_key, mark_cached
+from impact_measure.catalog import MEASURE_COMPONENTS
 from impact_measure.config import (
     MAX_SAMPLE_SIZE,
     MAX_SEED,
@@ -19,7 +20,6 @@ from impact_measure.config import (
 )
 from impact_measure.models.base import DESIGNS, design_of, plain
 from impact_measure.pipeline import measure, require_scale_data
-from impact_measure.registry import MEASURE_COMPONENTS
 from impact_measure.sources import LoadRequest
 from impact_measure.storage import open_storage
 

@@ -28,7 +28,7 @@ class Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-#: validation context key: also check names against the registries (``check_layout``)
+#: validation context key: also check names against the catalogs (``check_layout``)
 REGISTERED = "registered"
 
 
@@ -106,7 +106,7 @@ class MeasurementSpec(Section):
 
 
 class MeasureConfig(Section):
-    """The documented layout of a measure config (ARCHITECTURE.md, "Manifest"); the stage
+    """The documented layout of a measure config (docs/manifest.md); the stage
     reads it after the ``SCALE`` overlay has been applied (``parse_config``)."""
 
     DATA: DataSpec

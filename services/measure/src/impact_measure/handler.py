@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from impact_contracts import ComponentRegistry
+from impact_contracts import ComponentCatalog
 from impact_contracts.stage_handler import StageHandler
 
-from impact_measure.registry import MEASURE_COMPONENTS
+from impact_measure.catalog import MEASURE_COMPONENTS
 
 STAGE = "measure"
 
@@ -20,7 +20,7 @@ class MeasureHandler(StageHandler):
     whether the result came from the component's result cache (``impact_measure.cache``).
 
     Arguments:
-        registry: where component names are looked up (tests pass fakes).
+        catalog: where component names are looked up (tests pass fakes).
         data_root: when set, every component reads files only under it.
     """
 
@@ -30,9 +30,9 @@ class MeasureHandler(StageHandler):
     builtins = "impact_measure.component"
 
     def __init__(
-        self, registry: ComponentRegistry = MEASURE_COMPONENTS, data_root: str | None = None
+        self, catalog: ComponentCatalog = MEASURE_COMPONENTS, data_root: str | None = None
     ) -> None:
-        super().__init__(registry, **({} if data_root is None else {"data_root": data_root}))
+        super().__init__(catalog, **({} if data_root is None else {"data_root": data_root}))
         self.data_root = data_root
 
     @contextmanager

@@ -9,15 +9,14 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import pandas as pd
-from impact_contracts import ConfigError
+from impact_contracts import Catalog, ConfigError
 from pydantic import Field
 
 from impact_measure.config import Section, TransformSpec, validate_section
-from impact_measure.registry import AdapterRegistry
 from impact_measure.values import matches
 
 Transform = Callable[[pd.DataFrame, dict[str, Any]], pd.DataFrame]
-TRANSFORMS: AdapterRegistry[Transform] = AdapterRegistry("transform", "DATA.TRANSFORM.FUNCTION")
+TRANSFORMS: Catalog[Transform] = Catalog("transform", "DATA.TRANSFORM.FUNCTION")
 register_transform = TRANSFORMS.register
 PARAMS_PATH = "DATA.TRANSFORM.PARAMS"
 

@@ -13,7 +13,7 @@ from impact_orchestrator.archive import archive_completed
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
 from impact_orchestrator.history import Recorder, RunHistory
-from impact_orchestrator.manifest import Manifest, Registries, default_registries, load_manifest
+from impact_orchestrator.manifest import Catalogs, Manifest, default_catalogs, load_manifest
 from impact_orchestrator.progress import stage_progress, wanted
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.transitions import apply, on_tick
@@ -28,7 +28,7 @@ def run_embedded(
     *,
     max_workers: int | None = None,
     run_id: str | None = None,
-    registries: Registries | None = None,
+    catalogs: Catalogs | None = None,
     on_status: StatusCallback | None = None,
     clock: Callable[[], float] = time.monotonic,
     executor: ExecutorKind = "auto",
@@ -45,12 +45,12 @@ def run_embedded(
         max_workers: threads or processes running components (default: the manifest's
             ``max_workers``).
         run_id: correlation id (default: a new uuid4).
-        registries: component registries (default: the installed stage packages).
+        catalogs: component catalogs (default: the installed stage packages).
         on_status: called with every ``run_status`` payload (progress ``[k/N]``).
         clock: seconds, for the manifest ``deadline``.
         executor: where components run (``impact_orchestrator.workers``): ``thread``,
             ``process`` (worker processes, all cores), or ``auto`` (default): processes
-            for a large run with more than one worker and the installed registries,
+            for a large run with more than one worker and the installed catalogs,
             threads otherwise.
         stats: filled with the run's CPU seconds (components by stage, orchestrator).
         progress: show a progress bar per stage (rich); default: on a terminal or in
@@ -64,16 +64,16 @@ def run_embedded(
 
     Raises:
         ManifestError: when ``manifest`` is an invalid manifest file or mapping.
-        ValueError: an unknown ``executor``, or ``process`` with registries that do not
+        ValueError: an unknown ``executor``, or ``process`` with catalogs that do not
             pickle.
     """
     started = time.thread_time()
     stats = stats if stats is not None else EmbeddedStats()
-    own_registries = registries is None
-    registries = registries or default_registries()
+    own_catalogs = catalogs is None
+    catalogs = catalogs or default_catalogs()
     if not isinstance(manifest, Manifest):
-        manifest = load_manifest(manifest, registries=registries)
-    if executor == "auto" and not own_registries:
+        manifest = load_manifest(manifest, catalogs=catalogs)
+    if executor == "auto" and not own_catalogs:
         executor = "thread"  # test doubles and notebook classes stay in this process
     payload = manifest.to_event_payload()
     state, commands = RunState.start(payload, run_id or str(uuid.uuid4()), clock())
@@ -84,7 +84,7 @@ def run_embedded(
         executor = "thread"  # the frames live in this process
     pending = list(decisions)
     workers = max_workers or manifest.max_workers
-    pool = ComponentPool(ComponentExecutor(registries), registries, workers, executor, stats)
+    pool = ComponentPool(ComponentExecutor(catalogs), catalogs, workers, executor, stats)
     show = progress if progress is not None else on_status is None and wanted()
     with stage_progress(show) as bar:
         callbacks = [callback for callback in (on_status, bar) if callback is not None]
@@ -102,7 +102,7 @@ def run_embedded(
             def when_idle(state: RunState) -> tuple[RunState, list[Command]]:
                 if not pending:
                     raise RuntimeError(_stalled(state))
-                return decide(state, pending.pop(0), registries, clock())
+                return decide(state, pending.pop(0), catalogs, clock())
 
             dispatch(commands)
             state = drive(state, pool, dispatch, clock, when_idle=when_idle, on_result=record)
@@ -146,7 +146,7 @@ def drive(
 
 
 def decide(
-    state: RunState, command: Mapping[str, Any], registries: Registries, now: float
+    state: RunState, command: Mapping[str, Any], catalogs: Catalogs, now: float
 ) -> tuple[RunState, list[Command]]:
     """Apply one ``run_command`` payload, checked against its contract as on Kafka.
 
@@ -156,7 +156,7 @@ def decide(
     payload: dict[str, Any] = {"note": None, "drop": [], "initiative_id": None}
     payload["measure_config"] = {}
     payload |= dict(command)
-    check_payload("run_command", payload, registries)
+    check_payload("run_command", payload, catalogs)
     return apply(state, "run_command", {**payload, "command_id": str(uuid.uuid4())}, now)
 
 

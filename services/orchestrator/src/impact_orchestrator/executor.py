@@ -17,7 +17,7 @@ from impact_runtime.retry import DEFAULT_RETRY_POLICY, RetryPolicy
 from impact_runtime.stage import Event, StageHandle, run_inline
 
 from impact_orchestrator.commands import Command
-from impact_orchestrator.manifest import Registries
+from impact_orchestrator.manifest import Catalogs
 
 
 class ComponentExecutor:
@@ -25,15 +25,15 @@ class ComponentExecutor:
 
     def __init__(
         self,
-        registries: Registries,
+        catalogs: Catalogs,
         *,
         retry: RetryPolicy = DEFAULT_RETRY_POLICY,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._stages: dict[str, tuple[str, StageHandle]] = {
-            "measure_requested": (measure.STAGE, measure.MeasureHandler(registries.measure)),
-            "evaluate_requested": (evaluate.STAGE, evaluate.EvaluateHandler(registries.evaluate)),
-            "allocate_requested": (allocate.STAGE, allocate.AllocateHandler(registries.allocate)),
+            "measure_requested": (measure.STAGE, measure.MeasureHandler(catalogs.measure)),
+            "evaluate_requested": (evaluate.STAGE, evaluate.EvaluateHandler(catalogs.evaluate)),
+            "allocate_requested": (allocate.STAGE, allocate.AllocateHandler(catalogs.allocate)),
         }
         self._retry = retry
         self._sleep = sleep

@@ -19,7 +19,7 @@ from impact_orchestrator.archive import archive_completed
 from impact_orchestrator.changelog import Part, encode_part, record_key
 from impact_orchestrator.forwarding import elsewhere
 from impact_orchestrator.intake import intake
-from impact_orchestrator.manifest import Registries, default_registries
+from impact_orchestrator.manifest import Catalogs, default_catalogs
 from impact_orchestrator.outputs import Record, Reject
 from impact_orchestrator.ownership import owner_partition, ownership_count
 from impact_orchestrator.restore import ChangelogChanged, ChangelogRestore
@@ -44,7 +44,7 @@ class Orchestrator(ChangelogRestore):
     def __init__(
         self,
         settings: Settings,
-        registries: Registries | None = None,
+        catalogs: Catalogs | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
@@ -54,8 +54,8 @@ class Orchestrator(ChangelogRestore):
         self.store = RunStore()
         #: of every input topic, read from the broker by ``prepare`` (FakeBus: partition 0)
         self.partition_count = 1
-        self._registries = registries
-        self._loading: asyncio.Future[Registries] | None = None
+        self._catalogs = catalogs
+        self._loading: asyncio.Future[Catalogs] | None = None
         self._next_offset: dict[tuple[str, int], int] = {}
         self._init_restore()
 
@@ -78,8 +78,8 @@ class Orchestrator(ChangelogRestore):
         if run_id in self.quarantined:
             return [Reject(f"run {run_id} not restored: {self.quarantined[run_id][1]}")]
         now = time.time() if self.clock is None else self.clock()
-        registries = await self.loaded_registries()
-        args = (self.store, msg.event, msg.value, msg.partition, now, registries)
+        catalogs = await self.loaded_catalogs()
+        args = (self.store, msg.event, msg.value, msg.partition, now, catalogs)
         if self._small_result(msg.event, run_id, msg.value):
             change, rejected = intake(*args)
         else:  # a manifest, or a large run's fan-out, takes seconds: off the event loop
@@ -114,23 +114,23 @@ class Orchestrator(ChangelogRestore):
         return expected - settled > 1
 
     @property
-    def registries(self) -> Registries:
-        """The component registries manifests are checked against (default: installed)."""
-        if self._registries is None:
-            self._registries = default_registries()
-        return self._registries
+    def catalogs(self) -> Catalogs:
+        """The component catalogs manifests are checked against (default: installed)."""
+        if self._catalogs is None:
+            self._catalogs = default_catalogs()
+        return self._catalogs
 
-    async def loaded_registries(self) -> Registries:
-        """``registries``, imported in a thread: importing every stage package takes
+    async def loaded_catalogs(self) -> Catalogs:
+        """``catalogs``, imported in a thread: importing every stage package takes
         seconds, which must not block the event loop (heartbeats, readyz)."""
         if self._loading is None:
-            self._loading = asyncio.ensure_future(asyncio.to_thread(lambda: self.registries))
+            self._loading = asyncio.ensure_future(asyncio.to_thread(lambda: self.catalogs))
         return await self._loading
 
     async def prepare(self, inputs: list[str]) -> None:
         """Before consuming: every input topic and the changelog exist; run ownership is
         computed with the changelog's partition count, which the inputs may exceed (they
-        grew) but not fall short of; the registries start loading in a thread
+        grew) but not fall short of; the catalogs start loading in a thread
         (``OrchestratorService.start`` waits for them after the loop started).
 
         Raises:
@@ -150,7 +150,7 @@ class Orchestrator(ChangelogRestore):
         self.partition_count = owners
         self._changelog_ready = True
         if self._loading is None:  # a retried prepare (broker not up yet) loads them once
-            self._loading = asyncio.ensure_future(asyncio.to_thread(lambda: self.registries))
+            self._loading = asyncio.ensure_future(asyncio.to_thread(lambda: self.catalogs))
 
     def tick(self, now: float) -> list[Output]:
         if not self.restored.is_set():  # deadlines of runs still loading wait for them

@@ -10,7 +10,7 @@ from typing import Any
 
 from impact_contracts import ContractViolation
 
-from impact_orchestrator.manifest import Registries
+from impact_orchestrator.manifest import Catalogs
 from impact_orchestrator.store import Change, RunStore, without_envelope
 from impact_orchestrator.validation import check_payload
 
@@ -21,12 +21,12 @@ def intake(
     value: dict[str, Any],
     partition: int,
     now: float,
-    registries: Registries,
+    catalogs: Catalogs,
 ) -> tuple[Change | None, str | None]:
     """Apply ``value`` (its ``run_id`` already checked); return the change, and the reason
     to dead-letter the event when it broke its contract."""
     try:
-        check_payload(event, without_envelope(value), registries)
+        check_payload(event, without_envelope(value), catalogs)
         return store.handle(event, value, partition, now), None
     except ContractViolation as exc:  # from the contract, or from the run's own checks
         reason = str(exc)

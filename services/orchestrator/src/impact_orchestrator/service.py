@@ -16,8 +16,8 @@ Start with ``python -m impact_orchestrator.service``.
 from __future__ import annotations
 
 from aiokafka import TopicPartition
+from impact_kafka.topics import partition_counts
 from impact_runtime import Service, run_service
-from impact_runtime.kafka import partition_counts
 
 from impact_orchestrator.handling import INLINE_INTAKE_MAX_INITIATIVES, Orchestrator
 from impact_orchestrator.metrics import register_restore_metrics, register_run_metrics
@@ -91,12 +91,12 @@ class OrchestratorService(Service):
 
     async def start(self) -> None:
         """Prepare (as part of connecting: a broker not up yet is waited for), start
-        consuming, then wait for the registries (their import started in ``prepare``):
+        consuming, then wait for the catalogs (their import started in ``prepare``):
         readyz answers 200 once partitions are assigned, even while they load, and a
         broken stage package still fails the start."""
         await super().start()
         try:
-            await self.orchestrator.loaded_registries()
+            await self.orchestrator.loaded_catalogs()
         except BaseException:
             await self.stop()
             raise

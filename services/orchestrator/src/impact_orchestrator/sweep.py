@@ -24,7 +24,7 @@ from impact_evaluate.cohort import pool_run, portfolio_interval
 from impact_orchestrator.commands import Command
 from impact_orchestrator.embedded import drive
 from impact_orchestrator.executor import ComponentExecutor
-from impact_orchestrator.manifest import Manifest, Registries, default_registries, load_manifest
+from impact_orchestrator.manifest import Catalogs, Manifest, default_catalogs, load_manifest
 from impact_orchestrator.progress import stage_progress, wanted
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.workers import ComponentPool, EmbeddedStats, ExecutorKind
@@ -64,7 +64,7 @@ def sweep_budgets(
     budgets: Iterable[float],
     *,
     max_workers: int | None = None,
-    registries: Registries | None = None,
+    catalogs: Catalogs | None = None,
     executor: ExecutorKind = "auto",
     clock: Callable[[], float] = time.monotonic,
     progress: bool | None = None,
@@ -76,19 +76,19 @@ def sweep_budgets(
         RuntimeError: the run fails before allocation (every initiative failed, the
             deadline with policy ``fail``): the reason, as the run's report would give it.
     """
-    own = registries is None
-    registries = registries or default_registries()
+    own = catalogs is None
+    catalogs = catalogs or default_catalogs()
     if not isinstance(manifest, Manifest):
-        manifest = load_manifest(manifest, registries=registries)
+        manifest = load_manifest(manifest, catalogs=catalogs)
     state, request = _evaluated(
         manifest,
-        registries,
+        catalogs,
         max_workers or manifest.max_workers,
         executor if own else "thread",
         clock,
         progress if progress is not None else wanted(),
     )
-    execute = ComponentExecutor(registries)
+    execute = ComponentExecutor(catalogs)
     points = [_allocate(state, request, float(budget), execute) for budget in budgets]
     return Sweep(
         points=points,
@@ -102,7 +102,7 @@ def sweep_budgets(
 
 def _evaluated(
     manifest: Manifest,
-    registries: Registries,
+    catalogs: Catalogs,
     workers: int,
     executor: ExecutorKind,
     clock: Callable[[], float],
@@ -110,9 +110,7 @@ def _evaluated(
 ) -> tuple[RunState, Command]:
     """Drive a run to its allocation request: the state and the request."""
     state, commands = RunState.start(manifest.to_event_payload(), f"sweep-{uuid.uuid4()}", clock())
-    pool = ComponentPool(
-        ComponentExecutor(registries), registries, workers, executor, EmbeddedStats()
-    )
+    pool = ComponentPool(ComponentExecutor(catalogs), catalogs, workers, executor, EmbeddedStats())
     found: list[Command] = []
     with stage_progress(show) as bar:
 

@@ -18,14 +18,14 @@ from pydantic import ValidationError
 
 from impact_orchestrator.manifest.errors import ErrorCollector
 from impact_orchestrator.manifest.files import DataRoot
-from impact_orchestrator.manifest.stages import Registries, check_component
+from impact_orchestrator.manifest.stages import Catalogs, check_component
 
 MANIFEST = "manifest_submitted"
 MAX_PROBLEMS_SHOWN = 5
 _STAGES = (("MEASURE", "measure"), ("EVALUATE", "evaluate"), ("ALLOCATE", "allocate"))
 
 
-def check_payload(event: str, payload: dict[str, Any], registries: Registries) -> None:
+def check_payload(event: str, payload: dict[str, Any], catalogs: Catalogs) -> None:
     """Raise ``ContractViolation`` (one line naming each bad key) if ``payload`` (an event
     value without its envelope) breaks ``event``'s contract."""
     errors = ErrorCollector()
@@ -34,7 +34,7 @@ def check_payload(event: str, payload: dict[str, Any], registries: Registries) -
     except ValidationError as exc:
         errors.add_validation(event, (), exc)
     if event == MANIFEST:
-        _check_stages(payload, registries, errors)
+        _check_stages(payload, catalogs, errors)
         _check_measure_configs(payload.get("initiatives"), errors)
     config = payload.get("measure_config") if event == "run_command" else None
     if isinstance(config, dict) and config:
@@ -85,7 +85,7 @@ def as_failure(event: str, payload: dict[str, Any], reason: str) -> dict[str, An
     }
 
 
-def _check_stages(payload: dict[str, Any], registries: Registries, errors: ErrorCollector) -> None:
+def _check_stages(payload: dict[str, Any], catalogs: Catalogs, errors: ErrorCollector) -> None:
     """Each stage names a registered component whose constructor accepts its kwargs."""
     root = DataRoot(Path("/"), errors)  # only collects errors: no file is read
     for section, key in _STAGES:
@@ -96,7 +96,7 @@ def _check_stages(payload: dict[str, Any], registries: Registries, errors: Error
         check_component(
             stage.get("component"),
             kwargs,
-            registry=registries.for_section(section),
+            catalog=catalogs.for_section(section),
             where=MANIFEST,
             prefix=(key,),
             root=root,

@@ -1,6 +1,6 @@
 """Embedded mode's worker processes: started in the background from a ``forkserver``
 whose heavy imports happen once (``PRELOAD``); each worker takes the caller's
-environment, import path and registries (pickled by reference) and runs commands with
+environment, import path and catalogs (pickled by reference) and runs commands with
 the same ``ComponentExecutor`` as a thread would."""
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 
-from impact_contracts.components import ComponentRegistry
+from impact_contracts.components import ComponentCatalog
 
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor, Event
-from impact_orchestrator.manifest import Registries
+from impact_orchestrator.manifest import Catalogs
 
 #: What the fork server imports once, so that every worker starts with them loaded: only
 #: what a measurement needs (the evaluate and allocate components, PuLP among them, cost
@@ -97,16 +97,16 @@ def timed_calls(execute: ComponentExecutor, commands: list[Command]) -> list[Cal
     return results
 
 
-def pickled_registries(registries: Registries) -> bytes | None:
-    """What a worker needs of the registries, by reference: the measure registry only
+def pickled_catalogs(catalogs: Catalogs) -> bytes | None:
+    """What a worker needs of the catalogs, by reference: the measure catalog only
     (workers run ``PROCESS_EVENTS``); None when a class cannot be imported by name."""
-    measure = registries.measure
+    measure = catalogs.measure
     if any(measure.get(name).__module__ == "__main__" for name in measure.names()):
         return None
-    for_workers = Registries(
+    for_workers = Catalogs(
         measure,
-        ComponentRegistry(registries.evaluate.stage),
-        ComponentRegistry(registries.allocate.stage),
+        ComponentCatalog(catalogs.evaluate.stage),
+        ComponentCatalog(catalogs.allocate.stage),
     )
     try:
         return pickle.dumps(for_workers)
@@ -118,7 +118,7 @@ def pickled_registries(registries: Registries) -> bytes | None:
 def _main_left_out() -> Iterator[None]:
     """Start workers without re-running the caller's ``__main__`` (multiprocessing would
     import a script's top level again in each worker, where an unguarded
-    ``run_embedded(...)`` call recurses). Workers need only the registries' modules."""
+    ``run_embedded(...)`` call recurses). Workers need only the catalogs' modules."""
     with _MAIN_SWAP:  # two runs starting workers at once must not restore each other's
         main = sys.modules["__main__"]
         sys.modules["__main__"] = types.ModuleType("__main__")
@@ -138,7 +138,7 @@ _WORKER: ComponentExecutor | None = None
 
 def _start_worker(blob: bytes, environ: dict[str, str], path: list[str]) -> None:
     """Initializer: the caller's environment and import path (a fork server keeps those
-    of its own start), then the caller's registries (importing their modules)."""
+    of its own start), then the caller's catalogs (importing their modules)."""
     global _WORKER
     os.environ.clear()
     os.environ.update(environ)

@@ -5,7 +5,7 @@ numpy) use about one core whatever ``max_workers`` says; worker processes use ev
 :class:`ComponentPool` runs calls on threads from the start and, when processes are
 chosen, starts them in the background (``forkserver``: the heavy imports happen once in
 the server, each worker forks from it warm); once a worker answers, queued calls go to
-the processes. Commands and events are plain dicts; the registries are pickled by
+the processes. Commands and events are plain dicts; the catalogs are pickled by
 reference (each class by module and name), so a worker resolves the same component names,
 plugins included, and runs the same handlers (``ComponentExecutor``).
 """
@@ -20,11 +20,11 @@ from typing import Any, Literal
 
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor, Event
-from impact_orchestrator.manifest import Registries
+from impact_orchestrator.manifest import Catalogs
 from impact_orchestrator.worker_processes import (
     CallResult,
     WorkerProcesses,
-    pickled_registries,
+    pickled_catalogs,
     timed_calls,
 )
 
@@ -66,22 +66,22 @@ class ComponentPool:
 
     Arguments:
         execute: runs one command in this process (the thread path).
-        registries: sent to the worker processes.
+        catalogs: sent to the worker processes.
         workers: threads, and worker processes when they are used.
         kind: ``thread``; ``process``: every measurement in a worker process; ``auto``:
-            threads, and processes once they answer when ``workers > 1``, the registries
+            threads, and processes once they answer when ``workers > 1``, the catalogs
             pickle and ``PROCESS_MIN_CALLS`` measurements wait at once.
         stats: receives each call's CPU seconds and where it ran.
 
     Raises:
-        ValueError: an unknown ``kind``; ``kind="process"`` with registries that do not
+        ValueError: an unknown ``kind``; ``kind="process"`` with catalogs that do not
             pickle (a component class defined in ``__main__`` or inside a function).
     """
 
     def __init__(
         self,
         execute: ComponentExecutor,
-        registries: Registries,
+        catalogs: Catalogs,
         workers: int,
         kind: ExecutorKind,
         stats: EmbeddedStats,
@@ -97,9 +97,9 @@ class ComponentPool:
         self._local: deque[Command] = deque()  # always on threads
         self._heavy: deque[Command] = deque()  # on processes once they answer
         self._running: dict[Future[list[CallResult]], tuple[list[Command], str]] = {}
-        self._blob = pickled_registries(registries)
+        self._blob = pickled_catalogs(catalogs)
         if kind == "process" and self._blob is None:
-            raise ValueError("executor=process: the component registries cannot be pickled")
+            raise ValueError("executor=process: the component catalogs cannot be pickled")
         self._min_calls = {"thread": None, "process": 0, "auto": PROCESS_MIN_CALLS}[kind]
         if workers < 2 and kind == "auto":
             self._min_calls = None

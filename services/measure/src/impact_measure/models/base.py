@@ -1,4 +1,4 @@
-"""What every model shares: PARAMS, the result record, the registry and result values.
+"""What every model shares: PARAMS, the result record, the catalog and result values.
 
 The checks of the columns a model reads are in ``impact_measure.models.columns``."""
 
@@ -11,11 +11,11 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import pandas as pd
-from impact_contracts import MODEL_TYPES, ComponentError, ConfigError
+from impact_contracts import MODEL_TYPES, Catalog, ComponentError, ConfigError
 from pydantic import Field
 
+from impact_measure.catalog import plugin_entry_points
 from impact_measure.config import InputParams
-from impact_measure.registry import AdapterRegistry, plugin_entry_points
 
 PARAMS_PATH = "MEASUREMENT.PARAMS"
 
@@ -56,7 +56,7 @@ class Model(Protocol):
     def estimate(self, frame: pd.DataFrame, params: Any, seed: int) -> Estimate: ...
 
 
-MODELS: AdapterRegistry[type[Model]] = AdapterRegistry("model", "MEASUREMENT.MODEL")
+MODELS: Catalog[type[Model]] = Catalog("model", "MEASUREMENT.MODEL")
 #: Model name → its design family (one of ``impact_contracts.MODEL_TYPES``): what a
 #: measure result's ``model_type`` says, so evaluate scores and pools it with that family.
 DESIGNS: dict[str, str] = {}

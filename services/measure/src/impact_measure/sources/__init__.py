@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import ClassVar, Literal, Protocol
 
 import pandas as pd
+from impact_contracts import Catalog
 
-from impact_measure.registry import AdapterRegistry, plugin_entry_points
+from impact_measure.catalog import plugin_entry_points
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Source(Protocol):
     def load(self, config: dict[str, object], request: LoadRequest) -> pd.DataFrame: ...
 
 
-SOURCES: AdapterRegistry[type[Source]] = AdapterRegistry("source type", "DATA.SOURCE.type")
+SOURCES: Catalog[type[Source]] = Catalog("source type", "DATA.SOURCE.type")
 register_source = SOURCES.register
 #: Entry-point group of plugin packages' sources: ``name = "module:SourceClass"``.
 ENTRY_POINT_GROUP = "impact_engine.sources"

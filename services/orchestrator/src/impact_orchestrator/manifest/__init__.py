@@ -4,15 +4,15 @@ from impact_orchestrator.manifest.errors import ManifestError
 from impact_orchestrator.manifest.limits import Limits
 from impact_orchestrator.manifest.loader import load_manifest
 from impact_orchestrator.manifest.model import InitiativeSpec, Manifest
-from impact_orchestrator.manifest.stages import Registries, StageConfig, default_registries
+from impact_orchestrator.manifest.stages import Catalogs, StageConfig, default_catalogs
 
 __all__ = [
     "InitiativeSpec",
     "Limits",
     "Manifest",
     "ManifestError",
-    "Registries",
+    "Catalogs",
     "StageConfig",
-    "default_registries",
+    "default_catalogs",
     "load_manifest",
 ]

@@ -20,9 +20,9 @@ from impact_orchestrator.manifest.model import VALUE_KEYS, InitiativeSpec, Manif
 from impact_orchestrator.manifest.schema import ManifestFile
 from impact_orchestrator.manifest.stages import (
     STAGE_SECTIONS,
-    Registries,
+    Catalogs,
     StageConfig,
-    default_registries,
+    default_catalogs,
     load_stage,
 )
 
@@ -42,7 +42,7 @@ def load_manifest(
     path: str | Path | Mapping[str, Any],
     data_root: str | Path | None = None,
     *,
-    registries: Registries | None = None,
+    catalogs: Catalogs | None = None,
     limits: Limits | None = None,
     storage: str | Path | None = None,
     on_progress: Progress | None = None,
@@ -54,7 +54,7 @@ def load_manifest(
             are taken from the working directory; errors name it ``<manifest>``).
         data_root: every path the manifest (or a file it names) uses must stay inside it;
             default: the manifest's directory (the working directory for a mapping).
-        registries: component registries to check stage sections against; default: the
+        catalogs: component catalogs to check stage sections against; default: the
             installed measure/evaluate/allocate packages.
         limits: size and count limits (default: :class:`Limits`).
         storage: the storage root every ``storage_url`` must stay inside; default: the
@@ -66,13 +66,13 @@ def load_manifest(
             ``<file>: <key path>: <reason>``.
     """
     with no_cyclic_gc():
-        return _load(path, data_root, registries, limits or Limits(), storage, on_progress)
+        return _load(path, data_root, catalogs, limits or Limits(), storage, on_progress)
 
 
 def _load(
     path: str | Path | Mapping[str, Any],
     data_root: str | Path | None,
-    registries: Registries | None,
+    catalogs: Catalogs | None,
     limits: Limits,
     storage: str | Path | None,
     on_progress: Progress | None,
@@ -93,14 +93,14 @@ def _load(
     run = _validate_run_level(raw, name, errors)
     storage_dir = Path(storage).resolve() if storage is not None else storage_root()
     _check_storage(raw.get("storage_url"), "storage_url", name, storage_dir, errors)
-    registries = registries or default_registries()
+    catalogs = catalogs or default_catalogs()
     stages = {
         section: load_stage(
             section,
             raw.get(section),
             named_by=manifest_path,
             root=files,
-            registry=registries.for_section(section),
+            catalog=catalogs.for_section(section),
             storage=storage_dir,
         )
         for section in STAGE_SECTIONS

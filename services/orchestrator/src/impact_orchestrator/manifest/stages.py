@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from impact_contracts import ComponentRegistry, ImpactError
+from impact_contracts import ComponentCatalog, ImpactError
 from impact_contracts import StageChoice as StageConfig
 from impact_measure.api import storage_problem
 
@@ -17,35 +17,35 @@ from impact_orchestrator.manifest.files import DataRoot
 STAGE_SECTIONS = ("MEASURE", "EVALUATE", "ALLOCATE")
 __all__ = [
     "STAGE_SECTIONS",
-    "Registries",
+    "Catalogs",
     "StageConfig",
     "check_component",
-    "default_registries",
+    "default_catalogs",
     "load_stage",
 ]
 
 
 @dataclass(frozen=True)
-class Registries:
-    """The three component registries a manifest is checked against."""
+class Catalogs:
+    """The three component catalogs a manifest is checked against."""
 
-    measure: ComponentRegistry
-    evaluate: ComponentRegistry
-    allocate: ComponentRegistry
+    measure: ComponentCatalog
+    evaluate: ComponentCatalog
+    allocate: ComponentCatalog
 
-    def for_section(self, section: str) -> ComponentRegistry:
+    def for_section(self, section: str) -> ComponentCatalog:
         return {"MEASURE": self.measure, "EVALUATE": self.evaluate, "ALLOCATE": self.allocate}[
             section
         ]
 
 
-def default_registries() -> Registries:
-    """The registries of the installed stage packages."""
+def default_catalogs() -> Catalogs:
+    """The catalogs of the installed stage packages."""
     from impact_allocate import ALLOCATE_COMPONENTS
     from impact_evaluate import EVALUATE_COMPONENTS
     from impact_measure.api import MEASURE_COMPONENTS
 
-    return Registries(MEASURE_COMPONENTS, EVALUATE_COMPONENTS, ALLOCATE_COMPONENTS)
+    return Catalogs(MEASURE_COMPONENTS, EVALUATE_COMPONENTS, ALLOCATE_COMPONENTS)
 
 
 def default_component(section: str) -> str:
@@ -61,7 +61,7 @@ def load_stage(
     *,
     named_by: Path,
     root: DataRoot,
-    registry: ComponentRegistry,
+    catalog: ComponentCatalog,
     storage: Path,
 ) -> StageConfig | None:
     """Resolve one stage section (inline mapping, path to a stage file, or absent); a
@@ -84,7 +84,7 @@ def load_stage(
     kwargs = {k: v for k, v in content.items() if k != "component"}
     name = content.get("component", default_component(section))
     where = root.display(file)
-    if not check_component(name, kwargs, registry=registry, where=where, prefix=prefix, root=root):
+    if not check_component(name, kwargs, catalog=catalog, where=where, prefix=prefix, root=root):
         return None
     url = kwargs.get("storage_url")
     problem = None if url is None else storage_problem(url, storage)
@@ -92,7 +92,7 @@ def load_stage(
         root.errors.add(where, key_path(*prefix, "storage_url"), problem)
         return None
     try:
-        registry.create(name, **kwargs)
+        catalog.create(name, **kwargs)
     except (ImpactError, ValueError, TypeError) as exc:
         root.errors.add(where, key_path(*prefix), f"{name}: {exc}")
         return None
@@ -103,7 +103,7 @@ def check_component(
     name: Any,
     kwargs: dict[str, Any],
     *,
-    registry: ComponentRegistry,
+    catalog: ComponentCatalog,
     where: str,
     prefix: tuple[str, ...],
     root: DataRoot,
@@ -113,12 +113,12 @@ def check_component(
     if not isinstance(name, str):
         root.errors.add(where, key_path(*prefix, "component"), "must be a string")
         return False
-    if name not in registry.names():
-        known = ", ".join(registry.names())
+    if name not in catalog.names():
+        known = ", ".join(catalog.names())
         reason = f"unknown component {name!r} (known: {known})"
         root.errors.add(where, key_path(*prefix, "component"), reason)
         return False
-    return _kwargs_accepted(name, registry.get(name), kwargs, where, prefix, root)
+    return _kwargs_accepted(name, catalog.get(name), kwargs, where, prefix, root)
 
 
 def _kwargs_accepted(

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from impact_runtime.kafka import read_to_end
-from impact_runtime.kafka_config import (
+from impact_kafka.config import (
     DEFAULT_MAX_MESSAGE_BYTES,
     MIB,
     KafkaClientSettings,
@@ -21,6 +20,7 @@ from impact_runtime.kafka_config import (
     producer_options,
     topic_configs,
 )
+from impact_kafka.read import read_to_end
 from pydantic import SecretStr, ValidationError
 
 from tests.support.kafka import TopicFactory

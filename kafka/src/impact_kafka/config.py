@@ -7,8 +7,8 @@
 * ``client_options`` / ``producer_options`` / ``consumer_options`` / ``topic_configs``:
   the one place that turns those settings into aiokafka arguments and topic configs.
 
-``impact_runtime.kafka`` builds the clients from these options; the registry server and
-the CLI use these options too. Importing this module does not import aiokafka.
+``impact_runtime.kafka`` builds the service's clients from these options; the registry
+server and the CLI use these options too. Importing this module does not import aiokafka.
 """
 
 from __future__ import annotations

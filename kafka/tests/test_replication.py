@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 from impact_contracts import ConfigError
-from impact_runtime.replication import parse_replication, resolve_replication
+from impact_kafka.replication import parse_replication, resolve_replication
 
 
 @pytest.mark.parametrize(
