@@ -1,18 +1,25 @@
-"""Creating the topics a client needs and waiting until every partition has a leader."""
+"""Creating the topics a client needs and waiting until every partition has a leader;
+the partition counts of existing topics."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError, for_code
 
 from impact_kafka.config import KafkaClientConfig, client_options, topic_configs
 from impact_kafka.replication import topic_replication
 
-__all__ = ["TopicSettings", "ensure_topics"]
+__all__ = [
+    "TopicSettings",
+    "ensure_topics",
+    "partition_counts",
+    "partitions_if_exists",
+    "topic_partitions",
+]
 
 
 class TopicSettings(KafkaClientConfig, Protocol):
@@ -108,3 +115,40 @@ async def _wait_for_leaders(
             waiting = sorted(set(topics) - set(ready))
             raise TimeoutError(f"no partition leaders after {timeout_s:.0f} s for {waiting}")
         await asyncio.sleep(0.1)
+
+
+async def topic_partitions(config: KafkaClientConfig, topics: list[str]) -> dict[str, int]:
+    """Partitions per topic of ``topics`` (see :func:`partition_counts`)."""
+    admin = AIOKafkaAdminClient(**client_options(config))
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return partition_counts(described)
+
+
+async def partitions_if_exists(config: KafkaClientConfig, topic: str) -> int | None:
+    """Partitions of ``topic``; None when the cluster does not list it."""
+    admin = AIOKafkaAdminClient(**client_options(config))
+    await admin.start()
+    try:
+        if topic not in await admin.list_topics():
+            return None
+    finally:
+        await admin.close()
+    return (await topic_partitions(config, [topic]))[topic]
+
+
+def partition_counts(described: list[dict[str, Any]]) -> dict[str, int]:
+    """Partitions per topic of a DescribeTopics answer.
+
+    Raises:
+        UnknownTopicOrPartitionError: a topic has no metadata yet on the broker asked (on a
+            cluster, a topic just created may be known to one broker and not yet another);
+            retriable, so the start waits it out instead of seeing 0 partitions.
+    """
+    unknown = sorted(t["topic"] for t in described if t["error_code"] or not t["partitions"])
+    if unknown:
+        raise UnknownTopicOrPartitionError(f"no partition metadata yet for {unknown}")
+    return {t["topic"]: len(t["partitions"]) for t in described}

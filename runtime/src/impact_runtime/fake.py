@@ -1,12 +1,15 @@
-"""FakeBus: an in-memory stand-in for Kafka that drives a Service's real pipeline."""
+"""FakeBus: an in-memory stand-in for Kafka that drives a Service's real pipeline, and
+FakeTopics: its topics, holding what it produced (``transport.Topics``)."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 
 from impact_runtime.codec import Codec, JsonCodec
 from impact_runtime.dlq import DLQ_SUFFIX
@@ -28,6 +31,57 @@ class Produced:
     event: str | None = None
 
 
+class FakeTopics:
+    """``transport.Topics`` in memory: every record a FakeBus produced, per partition in
+    produced order (``value`` None: a tombstone; nothing is compacted). A topic has
+    ``partitions`` partitions unless ``ensure`` created it with another count; a record
+    without a partition goes where Kafka's default partitioner puts its key."""
+
+    def __init__(self, partitions: int = 1) -> None:
+        self.default_partitions = partitions
+        #: partitions per topic, and the topics created compacted
+        self.counts: dict[str, int] = {}
+        self.compacted: set[str] = set()
+        self.records: dict[TopicPartition, list[RawMessage]] = {}
+        self._partitioner = DefaultPartitioner()
+
+    async def ensure(
+        self, topics: set[str], *, partitions: int | None = None, compacted: bool = False
+    ) -> None:
+        for topic in sorted(topics - self.counts.keys()):
+            self.counts[topic] = partitions or self.default_partitions
+            if compacted:
+                self.compacted.add(topic)
+
+    async def partitions(self, topics: list[str]) -> dict[str, int]:
+        if missing := sorted(set(topics) - self.counts.keys()):
+            raise LookupError(f"FakeBus has no topic {missing}: nothing created or produced it")
+        return {topic: self.counts[topic] for topic in topics}
+
+    async def partitions_if_exists(self, topic: str) -> int | None:
+        return self.counts.get(topic)
+
+    async def read(
+        self, partitions: list[TopicPartition], *, timeout_s: float
+    ) -> AsyncGenerator[RawMessage, None]:
+        ends = {tp: len(self.records.get(tp, ())) for tp in partitions}
+        for tp, end in ends.items():
+            for message in self.records.get(tp, [])[:end]:
+                yield message
+
+    def append(self, record: ProducerRecord) -> None:
+        """Keep a produced ``record`` (its lazy value resolved)."""
+        count = self.counts.setdefault(record.topic, self.default_partitions)
+        partition = record.partition
+        if partition is None:
+            every = list(range(count))
+            partition = self._partitioner(record.key, every, every)
+        value = record.value() if callable(record.value) else record.value
+        kept = self.records.setdefault(TopicPartition(record.topic, partition), [])
+        message = RawMessage(record.topic, partition, len(kept), record.key, value, record.headers)
+        kept.append(message)
+
+
 class FakeBus:
     """Publish events to a Service's handler without Kafka (like FastStream's TestKafkaBroker).
 
@@ -38,13 +92,26 @@ class FakeBus:
     waits (sleeps are recorded in ``sleeps``, not slept), DLQ and ``stage_failed`` routing,
     ticks, and the handler state's commit/rollback. The codec is the service's own when
     given, else a JsonCodec.
+
+    What it produces is kept in ``topics`` (a new ``FakeTopics`` with ``partitions`` per
+    topic, or the ``topics`` given: a second bus on the same records, as a replica started
+    on the same cluster), installed as the service's ``bus_topics``.
     """
 
-    def __init__(self, service: Service, codec: Codec | None = None) -> None:
+    def __init__(
+        self,
+        service: Service,
+        codec: Codec | None = None,
+        *,
+        topics: FakeTopics | None = None,
+        partitions: int = 1,
+    ) -> None:
         self.service = service
         self.codec = codec or service.codec or JsonCodec()
         self.sleeps: list[float] = []
         self.produced: list[Produced] = []
+        self.topics = topics or FakeTopics(partitions)
+        service.bus_topics = self.topics
         self.pipeline: MessagePipeline = service.build_pipeline(self.codec, self._sleep)
         self._offsets = itertools.count()
 
@@ -111,6 +178,8 @@ class FakeBus:
         return [p.value for p in self.produced if p.event == event]
 
     async def _deliver(self, records: list[ProducerRecord]) -> list[Produced]:
+        for record in records:
+            self.topics.append(record)
         produced = [await self._decode(r) for r in records]
         self.produced.extend(produced)
         self.service.metrics.batches_delivered.inc()  # one message, one batch

@@ -31,6 +31,7 @@ from impact_runtime.retry import RetryPolicy
 from impact_runtime.settings import ServiceSettings
 from impact_runtime.stage import STAGE_FAILED, stage_failed_event
 from impact_runtime.structs import Handler, StateHooks, Tick
+from impact_runtime.transport import KafkaTopics, Topics
 
 
 class ServiceCrashed(ImpactError, RuntimeError):
@@ -83,6 +84,8 @@ class Service:
         #: set to stop: the loop ends after the batch in hand, then ``run`` stops
         self.stopping = asyncio.Event()
         self.assignment: set[TopicPartition] = set()
+        #: the bus's topics, for state kept in a topic (FakeBus installs its own)
+        self.bus_topics: Topics = KafkaTopics(settings)
         self.log = structlog.get_logger("impact_runtime").bind(service=settings.service_name)
         self.pipeline: MessagePipeline | None = None
         self.loop: ConsumeLoop | None = None

@@ -1,16 +1,21 @@
 """What the consume loop needs from a bus, as protocols: ``Transport`` (fetch, deliver,
 recover; ``delivery.KafkaClients`` on Kafka) and ``Assignments`` (who is told which
 partitions the service owns: the consume loop, from aiokafka's rebalance callbacks or from
-``FakeBus``)."""
+``FakeBus``); and what a service keeping state in a topic needs from the bus's topics,
+``Topics`` (``KafkaTopics`` here, ``fake.FakeTopics`` on FakeBus)."""
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncGenerator
+from contextlib import AbstractAsyncContextManager, aclosing
 from typing import Any, Protocol
 
 from aiokafka import TopicPartition
+from impact_kafka.read import read_to_end
+from impact_kafka.topics import ensure_topics, partitions_if_exists, topic_partitions
 
 from impact_runtime.metrics import ServiceMetrics
+from impact_runtime.settings import ServiceSettings
 from impact_runtime.structs import ProducerRecord, RawMessage
 
 Offsets = dict[TopicPartition, int]
@@ -66,3 +71,63 @@ class Transport(Protocol):
     def check_departures(self) -> None: ...
 
     def observe_lag(self, offsets: Offsets, metrics: ServiceMetrics) -> None: ...
+
+
+class Topics(Protocol):
+    """A bus's topics, for a service that keeps its state in one (the orchestrator's
+    compacted changelog): create, count partitions, read back."""
+
+    async def ensure(
+        self, topics: set[str], *, partitions: int | None = None, compacted: bool = False
+    ) -> None:
+        """Create the missing ``topics`` with ``partitions`` each (default: the settings'),
+        log-compacted when ``compacted``; existing ones are kept as they are."""
+
+    async def partitions(self, topics: list[str]) -> dict[str, int]:
+        """The partition count of each of ``topics``, which exist."""
+        ...
+
+    async def partitions_if_exists(self, topic: str) -> int | None:
+        """The partition count of ``topic``; None when it does not exist."""
+        ...
+
+    def read(
+        self, partitions: list[TopicPartition], *, timeout_s: float
+    ) -> AsyncGenerator[RawMessage, None]:
+        """Every record of ``partitions`` (tombstones: ``value`` None), in offset order per
+        partition, up to the end taken when the read starts.
+
+        Raises:
+            TimeoutError: the end is not reached within ``timeout_s``.
+        """
+        ...
+
+
+class KafkaTopics:
+    """``Topics`` on Kafka: ``impact_kafka.topics`` and ``impact_kafka.read`` with ``settings``."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+
+    async def ensure(
+        self, topics: set[str], *, partitions: int | None = None, compacted: bool = False
+    ) -> None:
+        settings = self.settings
+        if partitions is not None:
+            settings = settings.model_copy(update={"topic_partitions": partitions})
+        configs = {"cleanup.policy": "compact"} if compacted else None
+        await ensure_topics(settings, topics, configs=configs)
+
+    async def partitions(self, topics: list[str]) -> dict[str, int]:
+        return await topic_partitions(self.settings, topics)
+
+    async def partitions_if_exists(self, topic: str) -> int | None:
+        return await partitions_if_exists(self.settings, topic)
+
+    async def read(
+        self, partitions: list[TopicPartition], *, timeout_s: float
+    ) -> AsyncGenerator[RawMessage, None]:
+        records = read_to_end(self.settings, partitions, timeout_s=timeout_s)
+        async with aclosing(records):
+            async for m in records:
+                yield RawMessage(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers))

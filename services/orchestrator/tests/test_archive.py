@@ -125,7 +125,7 @@ async def test_the_orchestrator_service_writes_the_archive_when_the_run_complete
     path = with_storage(write_manifest(write_yaml), "service-runs")
     manifest = load_manifest(path, catalogs=catalogs)
     directory = root / "service-runs" / "r9"
-    bus, _ = orchestrator_bus()
+    bus, _ = await orchestrator_bus()
 
     def not_yet_archived() -> None:
         assert not directory.exists()  # only once the run completes

@@ -20,8 +20,10 @@ class TestDeadlineOnFakeBus(DeadlineCases):
     async def orchestrator(self) -> AsyncIterator[FakeBusHarness]:
         settings = Settings(bootstrap_servers="127.0.0.1:9")
         orchestrator = Orchestrator(settings)
-        orchestrator.restored.set()  # no changelog to load without a broker
-        yield FakeBusHarness(FakeBus(build_service(settings, orchestrator), JsonCodec()))
+        bus = FakeBus(build_service(settings, orchestrator), JsonCodec())
+        await bus.assign()
+        await orchestrator.restored.wait()
+        yield FakeBusHarness(bus)
 
     async def expire(self, h: FakeBusHarness) -> None:
         assert await h.bus.tick(time.time()) == []  # not yet

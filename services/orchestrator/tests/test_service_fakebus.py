@@ -21,7 +21,7 @@ async def test_service_report_equals_the_embedded_report(
     write_yaml: WriteYaml, catalogs: Catalogs
 ) -> None:
     manifest = load_manifest(write_manifest(write_yaml), catalogs=catalogs)
-    bus, orchestrator = orchestrator_bus()
+    bus, orchestrator = await orchestrator_bus()
     await drive(bus, manifest, catalogs)
     completed = bus.events("run_completed")
     assert len(completed) == 1

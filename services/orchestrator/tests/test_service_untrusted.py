@@ -8,13 +8,14 @@ import itertools
 import json
 from typing import Any
 
+from aiokafka import TopicPartition
 from impact_orchestrator.changelog_restore import restore_runs
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
 from impact_orchestrator.manifest import load_manifest
 from impact_orchestrator.ownership import owner_partition
 from impact_orchestrator.service import Orchestrator, Settings, build_service
-from impact_runtime import JsonCodec
+from impact_runtime import FakeBus, JsonCodec
 from impact_runtime.pipeline import MessagePipeline
 from impact_runtime.structs import ProducerRecord, RawMessage, coalesce_raw
 from impact_schemas.catalog import topic_for
@@ -28,20 +29,20 @@ MANIFEST_TOPIC = topic_for("manifest_submitted", "impact.")
 
 
 class Harness:
-    """One orchestrator replica behind the runtime pipeline, fed raw records per partition."""
+    """One orchestrator replica behind the runtime pipeline, fed raw records per partition:
+    prepared (its start checks) and assigned every partition on a FakeBus with
+    ``partitions`` per topic before the first record."""
 
     def __init__(self, partitions: int = 1) -> None:
         settings = Settings(bootstrap_servers="127.0.0.1:9", processing_guarantee="at_least_once")
         self.orchestrator = Orchestrator(settings, catalogs=FAKE_CATALOGS)
-        self.orchestrator.restored.set()
-        self.orchestrator.partition_count = partitions
         service = build_service(settings, self.orchestrator)
-        self.pipeline: MessagePipeline = service.build_pipeline(JsonCodec(), self._no_sleep)
+        self.bus = FakeBus(service, JsonCodec(), partitions=partitions)
+        self.pipeline: MessagePipeline = self.bus.pipeline
+        self.assignment = {
+            TopicPartition(t, p) for t in service.input_topics() for p in range(partitions)
+        }
         self.offsets = itertools.count()
-
-    @staticmethod
-    async def _no_sleep(delay: float) -> None:
-        return None
 
     async def feed(
         self,
@@ -57,6 +58,10 @@ class Harness:
     async def feed_raw(
         self, topic: str, data: bytes, partition: int, headers: tuple[tuple[str, bytes], ...] = ()
     ) -> list[ProducerRecord]:
+        if not self.bus.service.ready.is_set():
+            await self.bus.service.prepare()
+            await self.bus.assign(self.assignment)
+            await self.orchestrator.restored.wait()
         message = RawMessage(topic, partition, next(self.offsets), b"any-key", data, headers)
         return coalesce_raw(await self.pipeline.process(message))
 

@@ -41,8 +41,9 @@ def stage_buses(catalogs: Catalogs) -> dict[str, FakeBus]:
 async def run_on_fakebus(manifest: dict[str, Any], catalogs: Catalogs) -> dict[str, Any]:
     settings = Settings(bootstrap_servers="127.0.0.1:9")
     orchestrator = Orchestrator(settings)
-    orchestrator.restored.set()
     bus = FakeBus(build_service(settings, orchestrator), JsonCodec())
+    await bus.assign()
+    await orchestrator.restored.wait()
     stages = stage_buses(catalogs)
     queue: list[Produced] = await bus.publish("manifest_submitted", {"run_id": RUN_ID, **manifest})
     while queue:

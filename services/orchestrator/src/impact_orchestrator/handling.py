@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from impact_kafka.topics import ensure_topics
 from impact_runtime import Incoming, Outgoing
 from impact_runtime.outage import Stopping
 from impact_runtime.structs import Output
@@ -23,12 +22,7 @@ from impact_orchestrator.intake import intake
 from impact_orchestrator.manifest import Catalogs, default_catalogs
 from impact_orchestrator.outputs import Record, Reject
 from impact_orchestrator.ownership import owner_partition, ownership_count
-from impact_orchestrator.restore import (
-    ChangelogChanged,
-    ChangelogRestore,
-    partitions_if_exists,
-    topic_partitions,
-)
+from impact_orchestrator.restore import ChangelogChanged, ChangelogRestore
 from impact_orchestrator.run_state import RunState
 from impact_orchestrator.settings import Settings
 from impact_orchestrator.store import Change, RunStore
@@ -143,15 +137,15 @@ class Orchestrator(ChangelogRestore):
             ConfigError: the inputs differ in partition count while the changelog is to be
                 created, or one has fewer partitions than the changelog.
         """
-        await ensure_topics(self.settings, set(inputs))
-        counts = await topic_partitions(self.settings, inputs)
+        topics = self.bus_topics
+        await topics.ensure(set(inputs))
+        counts = await topics.partitions(inputs)
         changelog = self.settings.changelog_topic
-        found = await partitions_if_exists(self.settings, changelog)
+        found = await topics.partitions_if_exists(changelog)
         owners = ownership_count(counts, changelog, found)
         if found is None:
-            sized = self.settings.model_copy(update={"topic_partitions": owners})
-            await ensure_topics(sized, {changelog}, configs={"cleanup.policy": "compact"})
-            found = (await topic_partitions(self.settings, [changelog]))[changelog]
+            await topics.ensure({changelog}, partitions=owners, compacted=True)
+            found = (await topics.partitions([changelog]))[changelog]
             owners = ownership_count(counts, changelog, found)  # another replica created it
         self.partition_count = owners
         self._changelog_ready = True

@@ -1,8 +1,9 @@
 """Loading a replica's runs from the compacted changelog (``changelog``) when partitions
 are assigned, or when the runtime replays a batch after a failed delivery.
 
-The broker away is waited out; any other failure is permanent (decision 0079). A changelog
-whose partitioning changed makes the replica refuse to run.
+The changelog is read through the service's ``bus_topics`` (``impact_runtime.transport.Topics``:
+Kafka, or FakeBus's records). The broker away is waited out; any other failure is permanent
+(decision 0079). A changelog whose partitioning changed makes the replica refuse to run.
 """
 
 from __future__ import annotations
@@ -16,13 +17,9 @@ from typing import Any
 
 import structlog
 from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
+from aiokafka.errors import KafkaError
 from impact_contracts import ConfigError
-from impact_kafka.config import client_options
-from impact_kafka.read import read_to_end
-from impact_kafka.topics import ensure_topics
-from impact_runtime import ServiceSettings
+from impact_runtime.transport import KafkaTopics, Topics
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -72,8 +69,10 @@ class ChangelogRestore:
 
     def _init_restore(self) -> None:
         self._changelog_ready = False
-        #: set once the runs of the assigned partitions are loaded (tests without a broker
-        #: set it themselves)
+        #: the bus's topics the changelog is read from (``OrchestratorService`` passes the
+        #: service's own: Kafka's, or a FakeBus's)
+        self.bus_topics: Topics = KafkaTopics(self.settings)
+        #: set once the runs of the assigned partitions are loaded
         self.restored = asyncio.Event()
         self._restoring: asyncio.Task[None] | None = None
         #: runs of the assigned partitions whose changelog is corrupt: run id → (partition,
@@ -174,7 +173,7 @@ class ChangelogRestore:
             del self.quarantined[run_id]
         found: dict[int, dict[bytes, bytes]] = {p: {} for p in partitions}
         timeout_s = self.settings.read_to_end_timeout_s
-        async with aclosing(read_to_end(self.settings, tps, timeout_s=timeout_s)) as records:
+        async with aclosing(self.bus_topics.read(tps, timeout_s=timeout_s)) as records:
             async for message in records:
                 record_id = message.key or b""
                 if message.value is None:
@@ -205,7 +204,7 @@ class ChangelogRestore:
             ChangelogChanged: it has another count.
         """
         topic = self.settings.changelog_topic
-        found = (await topic_partitions(self.settings, [topic]))[topic]
+        found = (await self.bus_topics.partitions([topic]))[topic]
         if found != self.partition_count:
             problem = (
                 f"has {found} partitions, this orchestrator started with {self.partition_count}"
@@ -215,40 +214,5 @@ class ChangelogRestore:
     async def _ensure_changelog(self) -> None:
         if not self._changelog_ready:
             changelog = {self.settings.changelog_topic}
-            await ensure_topics(self.settings, changelog, configs={"cleanup.policy": "compact"})
+            await self.bus_topics.ensure(changelog, compacted=True)
         self._changelog_ready = True
-
-
-async def topic_partitions(settings: ServiceSettings, topics: list[str]) -> dict[str, int]:
-    admin = AIOKafkaAdminClient(**client_options(settings))
-    await admin.start()
-    try:
-        described = await admin.describe_topics(topics)
-    finally:
-        await admin.close()
-    return partition_counts(described)
-
-
-async def partitions_if_exists(settings: ServiceSettings, topic: str) -> int | None:
-    admin = AIOKafkaAdminClient(**client_options(settings))
-    await admin.start()
-    try:
-        if topic not in await admin.list_topics():
-            return None
-    finally:
-        await admin.close()
-    return (await topic_partitions(settings, [topic]))[topic]
-
-
-def partition_counts(described: list[dict[str, Any]]) -> dict[str, int]:
-    """Partitions per topic of a DescribeTopics answer.
-
-    Raises:
-        UnknownTopicOrPartitionError: a topic has no metadata yet on the broker asked (on a
-            cluster, a topic just created may be known to one broker and not yet another);
-            retriable, so the start waits it out instead of seeing 0 partitions.
-    """
-    unknown = sorted(t["topic"] for t in described if t["error_code"] or not t["partitions"])
-    if unknown:
-        raise UnknownTopicOrPartitionError(f"no partition metadata yet for {unknown}")
-    return {t["topic"]: len(t["partitions"]) for t in described}

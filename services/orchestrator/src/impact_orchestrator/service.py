@@ -16,15 +16,12 @@ Start with ``python -m impact_orchestrator.service``.
 from __future__ import annotations
 
 from aiokafka import TopicPartition
+from impact_kafka.topics import partition_counts
 from impact_runtime import Service, run_service
 
 from impact_orchestrator.handling import INLINE_INTAKE_MAX_INITIATIVES, Orchestrator
 from impact_orchestrator.metrics import register_restore_metrics, register_run_metrics
-from impact_orchestrator.restore import (
-    RESTORE_OUTAGES,
-    ChangelogChanged,
-    partition_counts,
-)
+from impact_orchestrator.restore import RESTORE_OUTAGES, ChangelogChanged
 from impact_orchestrator.settings import FAN_OUT_TRANSACTION_TIMEOUT_MS, Settings
 
 __all__ = [
@@ -84,10 +81,12 @@ class OrchestratorService(Service):
 
     async def prepare(self) -> None:
         """Check the input topics and the changelog before connecting."""
+        self.orchestrator.bus_topics = self.bus_topics
         await self.orchestrator.prepare(self.input_topics())
 
     async def assigned(self, partitions: set[TopicPartition]) -> None:
-        """Start loading the runs of the assigned partitions."""
+        """Start loading the runs of the assigned partitions (from this service's bus)."""
+        self.orchestrator.bus_topics = self.bus_topics
         await self.orchestrator.on_assign(partitions)
 
     async def start(self) -> None:
