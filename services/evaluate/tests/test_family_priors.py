@@ -32,8 +32,8 @@ def test_families_drawn_from_one_prior_share_it(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(4))
 def test_a_family_that_differs_gets_its_own_prior(seed: int) -> None:
     """The experiments' effects 10 higher: they get their own prior, every other family
-    shares the cohort's, and the experiments' posterior means are closer to the truth
-    than under the cohort's prior."""
+    shares one refitted without them, and the experiments' posterior means are closer to
+    the truth than under the others' prior."""
     from impact_evaluate.posterior import posterior
 
     families, truth, estimates, errors = cohort(seed, shift=10.0)

@@ -47,7 +47,8 @@ def _priors(
     """Per initiative, the priors it is pooled with: the fitted one (means) and the one
     with a broad part (intervals). A design family gets its own when it has at least
     ``min_family_size`` initiatives and its own prior explains them better than the
-    cohort's by more than BIC's price of the extra fit; otherwise the cohort's."""
+    cohort's by more than BIC's price of the extra fit; the others share one fitted
+    without the families that split off."""
     import numpy as np
 
     from impact_evaluate.posterior import broad_weight, fit_prior
@@ -63,6 +64,9 @@ def _priors(
             own = fit(estimates[members], errors[members])
             if family_differs(own[0], pooled[0], estimates[members], errors[members]):
                 families[family] = own
+    rest = np.array([m not in families for m in model_types])
+    if families and rest.any():
+        pooled = fit(estimates[rest], errors[rest])  # the others' prior, without the split
     return [families.get(m, pooled) for m in model_types]
 
 
