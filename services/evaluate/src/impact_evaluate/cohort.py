@@ -61,9 +61,10 @@ def _priors(
     for family in sorted(set(model_types)):
         members = np.array([m == family for m in model_types])
         if min_family_size <= members.sum() < len(model_types):
-            own = fit(estimates[members], errors[members])
-            if family_differs(own[0], pooled[0], estimates[members], errors[members]):
-                families[family] = own
+            x, s = estimates[members], errors[members]
+            own = fit_prior(x, s)  # the interval prior only for a family that splits off
+            if family_differs(own, pooled[0], x, s):
+                families[family] = own, fit_prior(x, s, broad_weight(x.size))
     rest = np.array([m not in families for m in model_types])
     if families and rest.any():
         pooled = fit(estimates[rest], errors[rest])  # the others' prior, without the split
