@@ -162,3 +162,26 @@ def test_a_few_agreeing_estimates_keep_some_spread() -> None:
     post = posterior(fit_prior(estimates, errors), estimates, errors, errors)
     assert np.ptp(post.mean) > 0.2
     assert np.argmin(post.mean) == 5 and np.argmax(post.mean) in (2, 6, 7)
+
+
+def test_the_null_spike_does_not_swallow_a_heavy_tailed_cohort() -> None:
+    """36 pilots of Student-t effects (2 + 3·t(3), noise x2): from a single start the fit
+    ended with 99.95 % of the prior on the null spike and every posterior mean ~0, so the
+    Bayes rule chose at random. The better optimum, a small spike, keeps the precise
+    positive pilots positive."""
+    estimates = np.array([
+        2.98, -1.45, -14.05, 7.15, -1.87, 7.14, 3.51, 2.27, 7.98, 9.45, 0.03, -6.96,
+        -28.58, 7.12, 2.99, -13.4, 2.05, 1.81, -5.49, -11.39, -14.87, 6.44, 42.03, 18.9,
+        61.0, 0.13, 1.35, 8.84, -2.23, 26.13, 0.52, -0.66, -7.49, 2.04, -36.33, 11.87,
+    ])  # fmt: skip
+    errors = np.array([
+        3.9, 7.07, 7.99, 2.79, 8.59, 13.84, 2.8, 1.57, 5.9, 11.61, 10.4, 3.26,
+        44.04, 8.71, 10.1, 27.28, 1.41, 1.94, 11.5, 8.55, 6.09, 6.21, 34.75, 30.46,
+        45.44, 4.4, 3.05, 7.8, 7.67, 17.58, 4.11, 14.16, 6.78, 10.95, 32.66, 25.32,
+    ])  # fmt: skip
+    prior = fit_prior(estimates, errors)
+    assert prior.spike < 0.5
+    post = posterior(prior, estimates, errors, errors)
+    precise_positive = (errors < 3.0) & (estimates > 1.5)  # 7.15, 3.51, 2.27, 2.05, 1.81
+    assert precise_positive.sum() == 5
+    assert np.all(post.mean[precise_positive] > 1.0)  # were all -0.00
