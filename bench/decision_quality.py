@@ -167,6 +167,20 @@ def run_cohort(prior: TruePrior, cohort: Cohort) -> dict[str, Any]:
     return {"captured": captured, "selected": selected}
 
 
+def clustered_se(errors_by_cohort: list[list[float]]) -> float:
+    """SE of the mean error with cohorts as clusters: the selected initiatives of one
+    cohort share its fitted prior, so their errors are not independent (ratio-estimator
+    linearisation, ``C / (C - 1)`` correction)."""
+    sums = np.array([math.fsum(e) for e in errors_by_cohort])
+    counts = np.array([len(e) for e in errors_by_cohort], dtype=float)
+    clusters, total = len(sums), counts.sum()
+    if clusters < 2 or total == 0:
+        return math.nan
+    mean = sums.sum() / total
+    residuals = sums - mean * counts
+    return float(math.sqrt(clusters / (clusters - 1) * np.sum(residuals**2)) / total)
+
+
 def summarise(prior_name: str, rule: str, cohorts: list[dict[str, Any]]) -> dict[str, Any]:
     """Per prior and rule: mean captured per rule, bias with SE, totals and coverage."""
     rules = list(cohorts[0]["captured"])
@@ -175,6 +189,7 @@ def summarise(prior_name: str, rule: str, cohorts: list[dict[str, Any]]) -> dict
         r: float(np.std([c["captured"][r] for c in cohorts], ddof=1) / math.sqrt(len(cohorts)))
         for r in rules
     }
+    gaps = [c["captured"][rule] - c["captured"]["bayes_limit"] for c in cohorts]
     selected = [s for c in cohorts for s in c["selected"][rule]]
     errors = np.array([s["predicted"] - s["truth"] for s in selected])
     raw_errors = np.array([s["raw_predicted"] - s["truth"] for s in selected])
@@ -191,8 +206,13 @@ def summarise(prior_name: str, rule: str, cohorts: list[dict[str, Any]]) -> dict
         "n_selected": len(selected),
         "captured": captured,
         "captured_se": captured_se,
+        "gap_to_bayes_limit": float(np.mean(gaps)),
+        "gap_to_bayes_limit_se": float(np.std(gaps, ddof=1) / math.sqrt(len(gaps))),
         "bias": float(errors.mean()),
-        "bias_se": float(errors.std(ddof=1) / math.sqrt(len(errors))),
+        "bias_se": clustered_se(
+            [[s["predicted"] - s["truth"] for s in c["selected"][rule]] for c in cohorts]
+        ),
+        "bias_se_independent": float(errors.std(ddof=1) / math.sqrt(len(errors))),
         "raw_bias": float(raw_errors.mean()),
         "total_predicted": total_predicted,
         "total_true": total_true,
@@ -222,8 +242,9 @@ ENGINE_RULES: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("quantiles", "BayesianAllocate", {"scenario_weights": RAW_WEIGHTS}),
 )
 RULES = tuple(rule for rule, _, _ in ENGINE_RULES)
-HEADERS = ["noise", "prior", "rule (posterior)", "captured %", "Bayes limit %", "raw knapsack %",
-           "original %", "bias ± SE (raw bias)",
+HEADERS = ["noise", "prior", "rule (posterior)", "captured %", "Bayes limit %",
+           "captured - Bayes limit (paired)", "raw knapsack %",
+           "original %", "bias ± SE by cohort (raw bias)",
            "Σ pred / Σ true", "CrI covers true %", "PI covers true %", "PI covers actual %",
            "selected"]  # fmt: skip
 
@@ -236,6 +257,7 @@ def table_row(summary: dict[str, Any]) -> list[str]:
         summary["rule"],
         f"{c[summary['rule']]:.1f} ± {summary['captured_se'][summary['rule']]:.1f}",
         f"{c['bayes_limit']:.1f}",
+        f"{summary['gap_to_bayes_limit']:+.1f} ± {summary['gap_to_bayes_limit_se']:.1f}",
         f"{c['raw_knapsack']:.1f}",
         f"{c['original']:.1f}",
         f"{summary['bias']:+.2f} ± {summary['bias_se']:.2f} ({summary['raw_bias']:+.2f})",

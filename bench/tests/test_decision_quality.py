@@ -3,9 +3,10 @@ winner's curse and its intervals cover (decision 0080; the full run is in BENCHM
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from bench.decision_quality import run_prior
+from bench.decision_quality import clustered_se, run_prior
 
 
 @pytest.mark.slow
@@ -20,3 +21,16 @@ def test_predictions_of_the_selected_are_unbiased_and_covered(prior: str) -> Non
     captured = bayesian["captured"]
     assert captured["bayesian"] > captured["original"]
     assert captured["bayesian"] > captured["bayes_limit"] - 3.0
+
+
+def test_the_bias_se_counts_cohorts_not_initiatives() -> None:
+    """Independent errors: the clustered SE is the plain one; a shift shared within each
+    cohort (its fitted prior's error) makes it as wide as the cohorts' spread says."""
+    rng = np.random.default_rng(5)
+    independent = rng.standard_normal((400, 10))
+    plain = independent.std(ddof=1) / np.sqrt(independent.size)
+    assert clustered_se(independent.tolist()) == pytest.approx(plain, rel=0.1)
+    shared = independent + 3.0 * rng.standard_normal((400, 1))
+    by_cohort = shared.mean(axis=1).std(ddof=1) / np.sqrt(400)
+    assert clustered_se(shared.tolist()) == pytest.approx(by_cohort, rel=0.05)
+    assert clustered_se(shared.tolist()) > 2.5 * shared.std(ddof=1) / np.sqrt(shared.size)
