@@ -94,12 +94,14 @@ def test_a_file_next_to_the_manifest_is_read_into_records(
 
 def test_bad_rows_of_a_file_are_named_by_line(write_yaml: WriteYaml, tmp_path: Path) -> None:
     (tmp_path / "pilots.csv").write_text(
-        "estimate,ci_lower,ci_upper\n1,0,2\n2,5,3\ninf,0,1\n", encoding="utf-8"
+        "estimate,ci_lower,ci_upper\n1,0,2\n2,5,3\ninf,0,1\nabc,0,1\n", encoding="utf-8"
     )
     assert errors(write_yaml, "pilots.csv") == [
         "manifest.yaml: EVALUATE.earlier_pilots: pilots.csv line 3: ci_lower: 5 > ci_upper 3",
         "manifest.yaml: EVALUATE.earlier_pilots: pilots.csv line 4: estimate: must be a "
         "finite number, got inf",
+        "manifest.yaml: EVALUATE.earlier_pilots: pilots.csv line 5: estimate: must be a "
+        "finite number, got 'abc'",
     ]
 
 

@@ -9,12 +9,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-from impact_evaluate.earlier import ACCEPTED, REQUIRED, Problem, check_records
+from impact_evaluate.earlier import ACCEPTED, REQUIRED, VALUE_MODEL, Problem, check_records
 
 from impact_orchestrator.manifest.errors import key_path
 from impact_orchestrator.manifest.files import DataRoot
 
 KEY = "earlier_pilots"
+NUMERIC = frozenset((*REQUIRED, *VALUE_MODEL))
 #: a file of earlier pilots may be this large (50,000 pilots as CSV take ~4 MiB)
 MAX_BYTES = 32 * 2**20
 #: how a file's rows are named in errors: (reader, what a row is called, first row's number)
@@ -103,10 +104,18 @@ def _read(path: Path) -> list[dict[str, Any]]:
             f"missing column(s) {', '.join(missing)} (accepted: {', '.join(ACCEPTED)})"
         )
     return [
-        {str(k): (None if _empty(v) else v) for k, v in record.items()}
-        for record in frame.to_dict("records")
+        {str(k): _cell(str(k), v) for k, v in record.items()} for record in frame.to_dict("records")
     ]
 
 
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+def _cell(key: str, value: Any) -> Any:
+    """An empty cell is ``None``; a number written as text in a numeric column (one bad
+    cell makes pandas read its whole column as text) is the number."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str) and key in NUMERIC:
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
