@@ -139,13 +139,16 @@ def draw_cohort(
     )  # fmt: skip
 
 
-def cohort_options(description: str, cohorts: int) -> argparse.Namespace:
+def cohort_options(description: str, cohorts: int, earlier: bool = False) -> argparse.Namespace:
     """The command line of a cohort benchmark: --cohorts (default ``cohorts``), --size,
-    --seed, --priors and --noise (pilot standard-error multipliers)."""
+    --seed, --priors and --noise (pilot standard-error multipliers); with ``earlier``,
+    --earlier (how many earlier cohorts of the same prior and noise feed the prior)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--cohorts", type=int, default=cohorts)
     parser.add_argument("--size", type=int, default=36)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--priors", nargs="+", default=list(PRIORS), choices=list(PRIORS))
     parser.add_argument("--noise", type=float, nargs="+", default=[1.0, 2.0])
+    if earlier:
+        parser.add_argument("--earlier", type=int, nargs="+", default=[0], metavar="K")
     return parser.parse_args()

@@ -15,7 +15,12 @@ averaged over cohorts), the bias of predicted - true over selected initiatives (
 SE), Σ predicted vs Σ true, and how often the 95 % intervals of the selected initiatives
 cover the true effect and the scale result (``true + N(0, SE_scale²)``).
 
-Run: ``nice -n 10 uv run python -m bench.decision_quality [--cohorts 60] [--size 36]``.
+With ``--earlier K`` the prior is also fitted on the pilots of ``K`` earlier cohorts of
+the same prior and noise (drawn from a stream of their own, so the cohorts decided on are
+the same for every ``K``; decision 0094).
+
+Run: ``nice -n 10 uv run python -m bench.decision_quality [--cohorts 60] [--size 36]
+[--earlier 0 1]``.
 Writes ``bench/results/decision_quality.json`` and prints a Markdown table.
 """
 
@@ -29,6 +34,7 @@ from impact_allocate import ALLOCATE_COMPONENTS
 from impact_allocate.component import RAW_WEIGHTS
 from impact_evaluate import Evaluate
 from impact_evaluate.cohort import pool_evaluations
+from impact_evaluate.earlier import EarlierPilot
 from impact_evaluate.posterior import posterior
 from scipy import stats
 
@@ -120,11 +126,23 @@ def true_value(cohort: Cohort, chosen: set[str]) -> float:
     return float(sum(cohort.truth[k] for k, i in enumerate(cohort.ids) if i in chosen))
 
 
-def run_cohort(prior: TruePrior, cohort: Cohort) -> dict[str, Any]:
-    """Value captured by every rule, and the engine's predictions for what it selected."""
+def pilots_of(cohorts: list[Cohort]) -> list[EarlierPilot]:
+    """The pilots of earlier cohorts, as the cohort step takes them."""
+    return [
+        EarlierPilot(float(c.estimate[k]), float(c.error[k]), c.model_type[k])
+        for c in cohorts
+        for k in range(len(c.ids))
+    ]
+
+
+def run_cohort(
+    prior: TruePrior, cohort: Cohort, earlier: list[EarlierPilot] | None = None
+) -> dict[str, Any]:
+    """Value captured by every rule, and the engine's predictions for what it selected;
+    ``earlier`` pilots feed the prior."""
     scored = evaluations(cohort)
     raw = pool_evaluations(scored, estimates="raw")
-    pooled = pool_evaluations(scored, scale_sample_size=SCALE_SAMPLE_SIZE)
+    pooled = pool_evaluations(scored, scale_sample_size=SCALE_SAMPLE_SIZE, earlier=earlier or ())
     bayes = posterior(prior.prior, cohort.estimate, cohort.error, cohort.error)
     chosen = {
         "oracle": knapsack_on(cohort, cohort.truth),
@@ -224,15 +242,25 @@ def summarise(prior_name: str, rule: str, cohorts: list[dict[str, Any]]) -> dict
 
 
 def run_prior(
-    prior_name: str, n_cohorts: int, size: int, seed: int, noise_scale: float = 1.0
+    prior_name: str,
+    n_cohorts: int,
+    size: int,
+    seed: int,
+    noise_scale: float = 1.0,
+    earlier: int = 0,
 ) -> list[dict[str, Any]]:
-    """Simulate ``n_cohorts`` cohorts of one prior and summarise them, once per rule."""
+    """Simulate ``n_cohorts`` cohorts of one prior and summarise them, once per rule;
+    each cohort's prior also fitted on ``earlier`` earlier cohorts of the same kind."""
     prior = PRIORS[prior_name]()
-    rng = np.random.default_rng([seed, list(PRIORS).index(prior_name)])
-    results = [
-        run_cohort(prior, draw_cohort(prior, size, rng, noise_scale)) for _ in range(n_cohorts)
-    ]
-    return [summarise(prior_name, rule, results) for rule in RULES]
+    index = list(PRIORS).index(prior_name)
+    rng = np.random.default_rng([seed, index])
+    earlier_rng = np.random.default_rng([seed, index, 1])
+    results = []
+    for _ in range(n_cohorts):
+        cohort = draw_cohort(prior, size, rng, noise_scale)
+        past = [draw_cohort(prior, size, earlier_rng, noise_scale) for _ in range(earlier)]
+        results.append(run_cohort(prior, cohort, pilots_of(past)))
+    return [{**summarise(prior_name, rule, results), "earlier": earlier} for rule in RULES]
 
 
 #: the engine's rules on the posterior: name, allocate component, its kwargs
@@ -242,7 +270,7 @@ ENGINE_RULES: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("quantiles", "BayesianAllocate", {"scenario_weights": RAW_WEIGHTS}),
 )
 RULES = tuple(rule for rule, _, _ in ENGINE_RULES)
-HEADERS = ["noise", "prior", "rule (posterior)", "captured %", "Bayes limit %",
+HEADERS = ["noise", "earlier", "prior", "rule (posterior)", "captured %", "Bayes limit %",
            "captured - Bayes limit (paired)", "raw knapsack %",
            "original %", "bias ± SE by cohort (raw bias)",
            "Σ pred / Σ true", "CrI covers true %", "PI covers true %", "PI covers actual %",
@@ -253,6 +281,7 @@ def table_row(summary: dict[str, Any]) -> list[str]:
     c = summary["captured"]
     return [
         f"x{summary.get('noise', 1.0):g}",
+        str(summary.get("earlier", 0)),
         summary["prior"],
         summary["rule"],
         f"{c[summary['rule']]:.1f} ± {summary['captured_se'][summary['rule']]:.1f}",
@@ -271,13 +300,14 @@ def table_row(summary: dict[str, Any]) -> list[str]:
 
 
 def main() -> None:
-    args = cohort_options(__doc__.split("\n")[0], cohorts=60)
+    args = cohort_options(__doc__.split("\n")[0], cohorts=60, earlier=True)
     started = machine()
     summaries = []
     for noise in args.noise:
         for prior in args.priors:
-            for summary in run_prior(prior, args.cohorts, args.size, args.seed, noise):
-                summaries.append({**summary, "noise": noise})
+            for k in args.earlier:
+                for summary in run_prior(prior, args.cohorts, args.size, args.seed, noise, k):
+                    summaries.append({**summary, "noise": noise})
     print(markdown_table(HEADERS, [table_row(s) for s in summaries]))
     method = METHOD.replace("COHORTS", str(args.cohorts)).replace("SIZE", str(args.size))
     write_result("decision_quality", method, summaries, started)

@@ -34,3 +34,14 @@ def test_the_bias_se_counts_cohorts_not_initiatives() -> None:
     by_cohort = shared.mean(axis=1).std(ddof=1) / np.sqrt(400)
     assert clustered_se(shared.tolist()) == pytest.approx(by_cohort, rel=0.05)
     assert clustered_se(shared.tolist()) > 2.5 * shared.std(ddof=1) / np.sqrt(shared.size)
+
+
+def test_earlier_cohorts_feed_the_prior_of_the_same_cohorts() -> None:
+    """``earlier=1`` decides on the very cohorts ``earlier=0`` does (their Bayes limit and
+    oracle are identical), with a prior also fitted on one earlier cohort each."""
+    alone = run_prior("many_nulls", n_cohorts=2, size=36, seed=3, noise_scale=2.0)
+    pooled = run_prior("many_nulls", n_cohorts=2, size=36, seed=3, noise_scale=2.0, earlier=1)
+    assert [s["earlier"] for s in alone + pooled] == [0] * 3 + [1] * 3
+    for fixed in ("bayes_limit", "oracle", "raw_knapsack", "original"):
+        assert pooled[1]["captured"][fixed] == alone[1]["captured"][fixed]
+    assert pooled[1]["total_predicted"] != alone[1]["total_predicted"]

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from impact_orchestrator import run_embedded
 from impact_orchestrator.commands import Command
 from impact_orchestrator.executor import ComponentExecutor
-from impact_orchestrator.manifest import Catalogs, load_manifest
+from impact_orchestrator.manifest import Catalogs, Manifest, load_manifest
 from impact_orchestrator.service import Orchestrator, build_service
 from impact_runtime import JsonCodec
 
@@ -22,6 +23,7 @@ from runtime.tests.outages import Broker
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.kafka_settings import settings_for
 from services.orchestrator.tests.test_embedded_fakes import write_manifest
+from services.orchestrator.tests.test_manifest_earlier import REAL_EVALUATE
 from tests.support.kafka import wait_for
 
 pytestmark = pytest.mark.integration
@@ -32,12 +34,14 @@ def envelope(run_id: str, payload: dict[str, Any]) -> bytes:
     return as_json({**head, "causation_id": None, "produced_at": 0, **payload})
 
 
-async def test_restart_rebuilds_from_the_changelog(
-    kafka_bootstrap: str, write_yaml: WriteYaml, catalogs: Catalogs
-) -> None:
-    manifest = load_manifest(write_manifest(write_yaml), catalogs=catalogs)
+async def run_with_a_restart(
+    kafka_bootstrap: str, manifest: Manifest, catalogs: Catalogs, run_id: str
+) -> dict[str, Any]:
+    """Submit ``manifest`` (5 initiatives, 3 selected) to one orchestrator replica, answer
+    its commands from a second one that only the changelog told about the run; the
+    ``run_completed`` report."""
     settings = settings_for(kafka_bootstrap)
-    prefix, run_id = settings.topic_prefix, "run-k"
+    prefix = settings.topic_prefix
     execute = ComponentExecutor(catalogs)
 
     def topic(event: str) -> str:
@@ -76,9 +80,36 @@ async def test_restart_rebuilds_from_the_changelog(
         async with CommittedReader(kafka_bootstrap, topic("run_completed")) as reader:
             [completed] = await reader.wait_count(1)
     value = json.loads(completed.value)
-    report = {k: value[k] for k in ("status", "reports", "pilots", "cached", "failures", "summary")}
-    assert report == run_embedded(manifest, catalogs=catalogs, run_id=run_id)
+    return {k: value[k] for k in ("status", "reports", "pilots", "cached", "failures", "summary")}
+
+
+async def test_restart_rebuilds_from_the_changelog(
+    kafka_bootstrap: str, write_yaml: WriteYaml, catalogs: Catalogs
+) -> None:
+    manifest = load_manifest(write_manifest(write_yaml), catalogs=catalogs)
+    report = await run_with_a_restart(kafka_bootstrap, manifest, catalogs, "run-k")
+    assert report == run_embedded(manifest, catalogs=catalogs, run_id="run-k")
     assert report["summary"]["n_selected"] == 3
+
+
+async def test_earlier_pilots_reach_the_prior_as_in_embedded_mode(
+    kafka_bootstrap: str, write_yaml: WriteYaml
+) -> None:
+    """The records embedded in ``manifest_submitted`` (and so in the changelog) feed the
+    prior at the Kafka orchestrator's evaluate barrier as they do embedded."""
+    content = yaml.safe_load(write_manifest(write_yaml).read_text(encoding="utf-8"))
+    far = [{"estimate": 40.0 + k, "ci_lower": 38.0 + k, "ci_upper": 42.0 + k} for k in range(30)]
+    content["EVALUATE"] = {"earlier_pilots": far}
+    manifest = load_manifest(write_yaml("manifest.yaml", content), catalogs=REAL_EVALUATE)
+    report = await run_with_a_restart(kafka_bootstrap, manifest, REAL_EVALUATE, "run-e")
+    assert report == run_embedded(manifest, catalogs=REAL_EVALUATE, run_id="run-e")
+    content["EVALUATE"] = {}
+    alone = load_manifest(write_yaml("manifest.yaml", content), catalogs=REAL_EVALUATE)
+    without = run_embedded(alone, catalogs=REAL_EVALUATE, run_id="run-e")
+    assert (
+        report["summary"]["total_predicted_return"]
+        > without["summary"]["total_predicted_return"] + 0.01
+    )
 
 
 class SlowRestore(Orchestrator):

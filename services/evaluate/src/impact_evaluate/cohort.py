@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from impact_contracts import EvaluateResult
 
+from impact_evaluate.earlier import Z95 as Z95
+from impact_evaluate.earlier import EarlierPilot, earlier_pilots
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -24,8 +27,6 @@ Estimates = Literal["posterior", "raw"]
 ESTIMATES: tuple[str, ...] = ("posterior", "raw")
 #: a design family with fewer initiatives shares the prior fitted on the whole cohort
 MIN_FAMILY_SIZE = 30
-#: half-width of a 95 % normal interval in standard errors
-Z95 = 1.959963984540054
 
 
 def standard_error(evaluation: Mapping[str, Any]) -> float:
@@ -42,13 +43,17 @@ def in_value_unit(evaluation: Mapping[str, Any], factor: float) -> dict[str, Any
 
 
 def _priors(
-    model_types: list[str], estimates: np.ndarray, errors: np.ndarray, min_family_size: int
+    model_types: Sequence[str | None],
+    estimates: np.ndarray,
+    errors: np.ndarray,
+    min_family_size: int,
 ) -> list[tuple[Prior, Prior]]:
-    """Per initiative, the priors it is pooled with: the fitted one (means) and the one
+    """Per pilot, the priors it is pooled with: the fitted one (means) and the one
     with a broad part (intervals). A design family gets its own when it has at least
-    ``min_family_size`` initiatives and its own prior explains them better than the
+    ``min_family_size`` pilots and its own prior explains them better than the
     cohort's by more than BIC's price of the extra fit; the others share one fitted
-    without the families that split off."""
+    without the families that split off. A pilot of no known design (``None``) is
+    pooled but founds no family."""
     import numpy as np
 
     from impact_evaluate.posterior import broad_weight, fit_prior
@@ -58,7 +63,7 @@ def _priors(
 
     pooled = fit(estimates, errors)
     families: dict[str, tuple[Prior, Prior]] = {}
-    for family in sorted(set(model_types)):
+    for family in sorted({m for m in model_types if m is not None}):
         members = np.array([m == family for m in model_types])
         if min_family_size <= members.sum() < len(model_types):
             x, s = estimates[members], errors[members]
@@ -68,7 +73,7 @@ def _priors(
     rest = np.array([m not in families for m in model_types])
     if families and rest.any():
         pooled = fit(estimates[rest], errors[rest])  # the others' prior, without the split
-    return [families.get(m, pooled) for m in model_types]
+    return [pooled if m is None else families.get(m, pooled) for m in model_types]
 
 
 def family_differs(own: Prior, pooled: Prior, estimates: np.ndarray, errors: np.ndarray) -> bool:
@@ -90,6 +95,7 @@ def pool_evaluations(
     value_factors: Mapping[str, float] | None = None,
     min_family_size: int = MIN_FAMILY_SIZE,
     predict_ids: Collection[str] | None = None,
+    earlier: Sequence[EarlierPilot] = (),
 ) -> list[dict[str, Any]]:
     """``EvaluateResult`` dicts in the value unit, posterior-based unless ``estimates="raw"``.
 
@@ -103,6 +109,9 @@ def pool_evaluations(
         min_family_size: the smallest design family that gets a prior of its own.
         predict_ids: the initiatives that get a prediction interval (default: all); the
             others get ``None`` (allocate needs none, the report only the selected's).
+        earlier: pilots of earlier runs (in the value unit): the prior, and each design
+            family's, is fitted on this cohort's pilots and these; only this cohort's
+            initiatives get posteriors. Empty: the prior comes from this cohort alone.
     """
     factors = value_factors or {}
     converted = [in_value_unit(e, float(factors.get(e["initiative_id"], 1.0))) for e in evaluations]
@@ -117,8 +126,13 @@ def pool_evaluations(
     pilot_n = np.array([float(e["sample_size"]) for e in converted])
     scale_n = np.array([_scale_size(scale_sample_size, e) for e in converted])
     scale_s = s * np.sqrt(np.divide(pilot_n, scale_n, out=np.ones_like(s), where=scale_n > 0))
-    model_types = [str(e["model_type"]) for e in converted]
-    priors = _priors(model_types, x, s, min_family_size)
+    model_types: list[str | None] = [str(e["model_type"]) for e in converted]
+    priors = _priors(
+        model_types + [p.model_type for p in earlier],
+        np.concatenate([x, np.array([p.estimate for p in earlier], dtype=float)]),
+        np.concatenate([s, np.array([p.standard_error for p in earlier], dtype=float)]),
+        min_family_size,
+    )[: len(converted)]
     ids = [str(e["initiative_id"]) for e in converted]
     wanted = set(ids) if predict_ids is None else set(predict_ids)
     predict = np.array([i in wanted for i in ids])
@@ -181,7 +195,7 @@ def pool_run(
     """``pool_evaluations`` with the settings of a ``manifest_submitted`` payload (the
     scale sample sizes measured, when given, over the manifest's): the
     ``EVALUATE`` kwargs ``estimates`` and ``min_family_size``, ``scale_sample_size`` and
-    each initiative's value model."""
+    each initiative's value model, and the ``earlier_pilots`` the prior is also fitted on."""
     kwargs = manifest.get("evaluate", {}).get("kwargs", {})
     return pool_evaluations(
         evaluations,
@@ -194,6 +208,7 @@ def pool_run(
         value_factors=value_factors(manifest),
         min_family_size=int(kwargs.get("min_family_size", MIN_FAMILY_SIZE)),
         predict_ids=predict_ids,
+        earlier=earlier_pilots(kwargs.get("earlier_pilots") or ()),
     )
 
 

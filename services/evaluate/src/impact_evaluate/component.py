@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from impact_contracts import (
@@ -15,6 +15,7 @@ from impact_contracts import (
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from impact_evaluate.cohort import ESTIMATES, MIN_FAMILY_SIZE
+from impact_evaluate.earlier import earlier_pilots
 from impact_evaluate.scoring import EvidenceWeights, build_design_ranges, confidence_score
 
 EVALUATE_COMPONENTS = ComponentCatalog("evaluate")
@@ -48,8 +49,13 @@ def parse_request(event: Mapping[str, Any]) -> EvaluateRequest:
     return request
 
 
-def check_cohort_settings(estimates: str, min_family_size: int) -> None:
-    """The cohort step's kwargs (``impact_evaluate.cohort.pool_run`` reads them)."""
+def check_cohort_settings(
+    estimates: str, min_family_size: int, earlier: Sequence[Mapping[str, Any]] | None = None
+) -> None:
+    """The cohort step's kwargs (``impact_evaluate.cohort.pool_run`` reads them); the
+    earlier pilots as records (the manifest loader reads a file into them)."""
+    if earlier is not None:
+        earlier_pilots(earlier)
     if estimates not in ESTIMATES:
         raise ConfigError(f"estimates: expected one of {ESTIMATES}, got {estimates!r}")
     if (
@@ -88,6 +94,9 @@ class Evaluate:
             empirical-Bayes posterior, decision 0080) or ``raw`` (the pilot CI, as the
             original did).
         min_family_size: the smallest design family that gets a prior of its own.
+        earlier_pilots: pilots of earlier runs the prior is also fitted on (decision
+            0094): records with ``estimate``, ``ci_lower``, ``ci_upper`` and optionally
+            ``model_type`` and the value model; in a manifest also a file of them.
 
     Raises:
         ConfigError: at construction, for unknown models, bad ranges or bad weights.
@@ -103,8 +112,9 @@ class Evaluate:
         weight_significance: float = 0.2,
         estimates: str = "posterior",
         min_family_size: int = MIN_FAMILY_SIZE,
+        earlier_pilots: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
-        check_cohort_settings(estimates, min_family_size)
+        check_cohort_settings(estimates, min_family_size, earlier_pilots)
         self.ranges = build_design_ranges(design_ranges)
         if sample_size_half <= 0:
             raise ConfigError(f"sample_size_half: must be > 0, got {sample_size_half}")
@@ -127,15 +137,16 @@ class Evaluate:
 @EVALUATE_COMPONENTS.register()
 class MockEvaluate:
     """Fixed confidence for every initiative (tests, demos); returns still come from the CI
-    (``estimates`` and ``min_family_size`` as for ``Evaluate``)."""
+    (``estimates``, ``min_family_size`` and ``earlier_pilots`` as for ``Evaluate``)."""
 
     def __init__(
         self,
         confidence: float = 0.8,
         estimates: str = "posterior",
         min_family_size: int = MIN_FAMILY_SIZE,
+        earlier_pilots: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
-        check_cohort_settings(estimates, min_family_size)
+        check_cohort_settings(estimates, min_family_size, earlier_pilots)
         if not 0.0 <= confidence <= 1.0:
             raise ConfigError(f"confidence: must be in [0, 1], got {confidence}")
         self.confidence = float(confidence)

@@ -8,6 +8,9 @@ from typing import Any, Literal
 from impact_contracts import InitiativeSpec, ManifestSubmitted
 
 RunStatusState = Literal["running", "completed", "failed"]
+#: EVALUATE kwargs only the cohort step reads (at the evaluate barrier, from the manifest):
+#: not sent with each initiative's command
+COHORT_ONLY = frozenset({"earlier_pilots"})
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,9 @@ def evaluate_requested(
             "initiative_id": spec.initiative_id,
             "cost_to_scale": spec.cost_to_scale,
             "component": manifest.evaluate.component,
-            "component_kwargs": manifest.evaluate.kwargs,
+            "component_kwargs": {
+                k: v for k, v in manifest.evaluate.kwargs.items() if k not in COHORT_ONLY
+            },
             "measure": measure,
         },
     )

@@ -11,6 +11,8 @@ from impact_contracts import ComponentCatalog, ImpactError
 from impact_contracts import StageChoice as StageConfig
 from impact_measure.api import storage_problem
 
+from impact_orchestrator.manifest.earlier import KEY as EARLIER
+from impact_orchestrator.manifest.earlier import resolve_earlier
 from impact_orchestrator.manifest.errors import key_path
 from impact_orchestrator.manifest.files import DataRoot
 
@@ -84,6 +86,13 @@ def load_stage(
     kwargs = {k: v for k, v in content.items() if k != "component"}
     name = content.get("component", default_component(section))
     where = root.display(file)
+    if section == "EVALUATE" and kwargs.get(EARLIER) is not None:
+        earlier = resolve_earlier(
+            kwargs[EARLIER], named_by=file, where=where, prefix=prefix, root=root
+        )
+        if earlier is None:
+            return None
+        kwargs[EARLIER] = earlier
     if not check_component(name, kwargs, catalog=catalog, where=where, prefix=prefix, root=root):
         return None
     url = kwargs.get("storage_url")
