@@ -132,13 +132,22 @@ def test_a_missing_file_and_bad_inline_records_are_refused(write_yaml: WriteYaml
     ]
 
 
-def test_the_run_pools_the_earlier_pilots(write_yaml: WriteYaml) -> None:
-    """The same cohort with earlier pilots far above it predicts more."""
-    far = [{"estimate": 40.0 + k, "ci_lower": 38.0 + k, "ci_upper": 42.0 + k} for k in range(30)]
+#: earlier pilots like the cohort's (effects 0 to 5): the prior pools them
+LIKE = [
+    {"estimate": 0.2 * k, "ci_lower": 0.2 * k - 1.5, "ci_upper": 0.2 * k + 1.5} for k in range(30)
+]
+#: earlier pilots far above the cohort: another population, left out of the prior
+FAR = [{"estimate": 40.0 + k, "ci_lower": 38.0 + k, "ci_upper": 42.0 + k} for k in range(30)]
+
+
+def test_the_run_pools_earlier_pilots_of_its_population(write_yaml: WriteYaml) -> None:
+    """The same cohort predicts otherwise with earlier pilots like its own, and exactly as
+    alone with earlier pilots from another population (decision 0094)."""
     predicted = []
-    for earlier in ([], far):
+    for earlier in ([], LIKE, FAR):
         path = write_yaml("manifest.yaml", manifest(earlier))
         result = run_embedded(path, catalogs=REAL_EVALUATE, run_id="e")
         predicted.append({r["initiative_id"]: r["predicted_return"] for r in result["reports"]})
     assert predicted[0].keys() == predicted[1].keys()
-    assert sum(predicted[1].values()) > sum(predicted[0].values()) + 0.01
+    assert max(abs(predicted[1][i] - predicted[0][i]) for i in predicted[0]) > 0.01
+    assert predicted[2] == predicted[0]

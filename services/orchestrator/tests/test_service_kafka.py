@@ -23,7 +23,7 @@ from runtime.tests.outages import Broker
 from services.orchestrator.tests.conftest import WriteYaml
 from services.orchestrator.tests.kafka_settings import settings_for
 from services.orchestrator.tests.test_embedded_fakes import write_manifest
-from services.orchestrator.tests.test_manifest_earlier import REAL_EVALUATE
+from services.orchestrator.tests.test_manifest_earlier import LIKE, REAL_EVALUATE
 from tests.support.kafka import wait_for
 
 pytestmark = pytest.mark.integration
@@ -98,18 +98,14 @@ async def test_earlier_pilots_reach_the_prior_as_in_embedded_mode(
     """The records embedded in ``manifest_submitted`` (and so in the changelog) feed the
     prior at the Kafka orchestrator's evaluate barrier as they do embedded."""
     content = yaml.safe_load(write_manifest(write_yaml).read_text(encoding="utf-8"))
-    far = [{"estimate": 40.0 + k, "ci_lower": 38.0 + k, "ci_upper": 42.0 + k} for k in range(30)]
-    content["EVALUATE"] = {"earlier_pilots": far}
+    content["EVALUATE"] = {"earlier_pilots": LIKE}
     manifest = load_manifest(write_yaml("manifest.yaml", content), catalogs=REAL_EVALUATE)
     report = await run_with_a_restart(kafka_bootstrap, manifest, REAL_EVALUATE, "run-e")
     assert report == run_embedded(manifest, catalogs=REAL_EVALUATE, run_id="run-e")
     content["EVALUATE"] = {}
     alone = load_manifest(write_yaml("manifest.yaml", content), catalogs=REAL_EVALUATE)
     without = run_embedded(alone, catalogs=REAL_EVALUATE, run_id="run-e")
-    assert (
-        report["summary"]["total_predicted_return"]
-        > without["summary"]["total_predicted_return"] + 0.01
-    )
+    assert report["reports"] != without["reports"]
 
 
 class SlowRestore(Orchestrator):

@@ -9,6 +9,7 @@ from the posterior: the 2.5 % quantile, the posterior mean and the 97.5 % quanti
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,6 +28,9 @@ Estimates = Literal["posterior", "raw"]
 ESTIMATES: tuple[str, ...] = ("posterior", "raw")
 #: a design family with fewer initiatives shares the prior fitted on the whole cohort
 MIN_FAMILY_SIZE = 30
+#: fewer pilots than this in the cohort: earlier pilots are pooled without a check
+MIN_COHORT = 5
+log = logging.getLogger(__name__)
 
 
 def standard_error(evaluation: Mapping[str, Any]) -> float:
@@ -87,6 +91,36 @@ def family_differs(own: Prior, pooled: Prior, estimates: np.ndarray, errors: np.
     return gain > FIT_PARAMETERS / 2.0 * float(np.log(estimates.size))
 
 
+def matching_history(
+    earlier: Sequence[EarlierPilot], estimates: np.ndarray, errors: np.ndarray
+) -> Sequence[EarlierPilot]:
+    """``earlier`` when it comes from this cohort's population, else none: the history is
+    left out (with a warning) when this cohort's own prior explains its pilots better than
+    the prior fitted with the history by more than BIC's price of a separate fit, the test
+    a design family passes to get its own prior."""
+    if not earlier or estimates.size < MIN_COHORT:
+        return earlier
+    import numpy as np
+
+    from impact_evaluate.posterior import fit_prior
+
+    history_x = np.array([p.estimate for p in earlier], dtype=float)
+    history_s = np.array([p.standard_error for p in earlier], dtype=float)
+    own = fit_prior(estimates, errors)
+    together = fit_prior(
+        np.concatenate([estimates, history_x]), np.concatenate([errors, history_s])
+    )
+    if family_differs(own, together, estimates, errors):
+        log.warning(
+            "earlier_pilots: %d earlier pilots left out of the prior: this cohort's %d pilots "
+            "do not look drawn from the same population (BIC)",
+            len(earlier),
+            estimates.size,
+        )
+        return ()
+    return earlier
+
+
 def pool_evaluations(
     evaluations: Sequence[Mapping[str, Any]],
     *,
@@ -127,6 +161,7 @@ def pool_evaluations(
     scale_n = np.array([_scale_size(scale_sample_size, e) for e in converted])
     scale_s = s * np.sqrt(np.divide(pilot_n, scale_n, out=np.ones_like(s), where=scale_n > 0))
     model_types: list[str | None] = [str(e["model_type"]) for e in converted]
+    earlier = matching_history(earlier, x, s)
     priors = _priors(
         model_types + [p.model_type for p in earlier],
         np.concatenate([x, np.array([p.estimate for p in earlier], dtype=float)]),
