@@ -21,6 +21,7 @@ from impact_cli import (
     lifecycle,
     manifest_commands,
     measure,
+    pilots,
     report_command,
     stack_commands,
     status_command,
@@ -57,6 +58,7 @@ app.command("report")(report_command.report)
 app.command("status")(status_command.status)
 app.command("measure")(measure.measure)
 history.register(app)
+app.command("pilots")(pilots.pilots)
 lifecycle.register(app)
 for command in (stack_commands.up, stack_commands.down, stack_commands.demo):
     app.command()(command)
