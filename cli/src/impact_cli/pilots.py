@@ -74,8 +74,8 @@ def pilots(
     registry: Registry = None,
     prefix: Prefix = "impact.",
 ) -> None:
-    """RUN_ID's pilot measurements as CSV, for a later manifest's
-    ``EVALUATE: {earlier_pilots: FILE}`` (an embedded run of the history or a Kafka run)."""
+    """RUN_ID's pilot measurements as CSV, for a later manifest's EVALUATE earlier_pilots
+    (an embedded run of the history or a Kafka run)."""
     records = pilot_records(run_id, read_events(run_id, bootstrap, registry, prefix))
     if not records:
         fail(f"run {run_id}: no pilot measurements (unknown run, or none finished yet)")
