@@ -1,5 +1,5 @@
 """``impact run`` records embedded runs under ``--home``; ``impact runs``, ``compare``,
-``report --html`` and ``sweep`` read them, with no broker."""
+``report --html``, ``sweep`` and ``pilots`` read them, with no broker."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from impact_cli import main
+from impact_cli.pilots import COLUMNS, pilot_records
 from typer.testing import CliRunner
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -123,3 +125,61 @@ def test_bad_budgets_are_one_line(home: Path) -> None:
     )
     assert result.exit_code == 2
     assert result.output.strip() == "error --budgets: 'lots' is not a number or START:STOP:STEP"
+
+
+def test_a_runs_pilots_feed_the_next_runs_prior(home: Path, tmp_path: Path) -> None:
+    examples = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, examples)
+    first = json.loads(impact(home, "run", str(examples / "manifest.yaml"), "--json"))
+    impact(home, "pilots", first["run_id"], "-o", str(examples / "pilots.csv"))
+
+    rows = list(csv.DictReader((examples / "pilots.csv").open()))
+    assert tuple(rows[0]) == COLUMNS
+    assert {r["initiative_id"] for r in rows} == {p["initiative_id"] for p in first["pilots"]}
+    for row in rows:
+        assert row["run_id"] == first["run_id"] and row["model_type"]
+        assert float(row["ci_lower"]) <= float(row["estimate"]) <= float(row["ci_upper"])
+
+    raw = yaml.safe_load((examples / "manifest.yaml").read_text())
+    raw["EVALUATE"] = {**raw["EVALUATE"], "earlier_pilots": "pilots.csv"}
+    (examples / "again.yaml").write_text(yaml.safe_dump(raw))
+    impact(home, "check", str(examples / "again.yaml"))
+    second = json.loads(impact(home, "run", str(examples / "again.yaml"), "--json"))
+    before = {p["initiative_id"]: p["predicted_return"] for p in first["pilots"]}
+    after = {p["initiative_id"]: p["predicted_return"] for p in second["pilots"]}
+    assert before.keys() == after.keys() and before != after
+
+
+def test_only_pilot_measurements_are_taken_with_the_value_model() -> None:
+    measured = {
+        "effect_estimate": 2.0,
+        "ci_lower": 1.0,
+        "ci_upper": 3.0,
+        "model_type": "experiment",
+    }
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("manifest_submitted", {"initiatives": [{"initiative_id": "a", "horizon": 12}]}),
+        ("measure_completed", {"initiative_id": "a", "phase": "pilot", "result": measured}),
+        ("measure_completed", {"initiative_id": "a", "phase": "scale", "result": measured}),
+    ]
+    assert pilot_records("r", events) == [
+        {
+            "initiative_id": "a",
+            "run_id": "r",
+            "model_type": "experiment",
+            "estimate": 2.0,
+            "ci_lower": 1.0,
+            "ci_upper": 3.0,
+            "value_per_unit": None,
+            "units_at_scale": None,
+            "horizon": 12,
+        }
+    ]
+
+
+def test_pilots_of_a_run_not_in_the_history_need_a_broker(home: Path) -> None:
+    result = CliRunner().invoke(
+        main.app, ["--home", str(home), "pilots", "no-such-run"], env=NO_BROKER
+    )
+    assert result.exit_code == 2
+    assert "no broker given" in result.output
