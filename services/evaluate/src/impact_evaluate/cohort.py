@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from impact_contracts import EvaluateResult
 
 from impact_evaluate.earlier import Z95 as Z95
-from impact_evaluate.earlier import EarlierPilot, earlier_pilots
+from impact_evaluate.earlier import EarlierPilot, earlier_pilots, value_factor
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,8 +28,6 @@ Estimates = Literal["posterior", "raw"]
 ESTIMATES: tuple[str, ...] = ("posterior", "raw")
 #: a design family with fewer initiatives shares the prior fitted on the whole cohort
 MIN_FAMILY_SIZE = 30
-#: fewer pilots than this in the cohort: earlier pilots are pooled without a check
-MIN_COHORT = 5
 log = logging.getLogger(__name__)
 
 
@@ -98,11 +96,14 @@ def matching_history(
     left out (with a warning) when this cohort's own prior explains its pilots better than
     the prior fitted with the history by more than BIC's price of a separate fit, the test
     a design family passes to get its own prior."""
-    if not earlier or estimates.size < MIN_COHORT:
+    if not earlier:
         return earlier
     import numpy as np
 
-    from impact_evaluate.posterior import fit_prior
+    from impact_evaluate.posterior import MIN_COHORT, fit_prior
+
+    if estimates.size < MIN_COHORT:  # too few to fit a prior of their own: pooled unchecked
+        return earlier
 
     history_x = np.array([p.estimate for p in earlier], dtype=float)
     history_s = np.array([p.standard_error for p in earlier], dtype=float)
@@ -200,15 +201,6 @@ def _scale_size(size: int | Mapping[str, int] | None, evaluation: Mapping[str, A
     if isinstance(size, Mapping):
         return float(size.get(str(evaluation["initiative_id"]), 0))
     return 0.0 if size is None else float(size)
-
-
-def value_factor(spec: Mapping[str, Any]) -> float:
-    """Value in the manifest unit per unit of effect: value_per_unit x units_at_scale x
-    horizon, each 1 when absent."""
-    factor = 1.0
-    for key in ("value_per_unit", "units_at_scale", "horizon"):
-        factor *= float(spec.get(key) or 1.0)
-    return factor
 
 
 def value_factors(manifest: Mapping[str, Any]) -> dict[str, float]:

@@ -26,6 +26,12 @@ ACCEPTED = (*REQUIRED, "model_type", *VALUE_MODEL, *LABELS)
 MAX_EARLIER = 50_000
 
 
+def value_factor(spec: Mapping[str, Any]) -> float:
+    """Value in the manifest unit per unit of effect: value_per_unit x units_at_scale x
+    horizon, each 1 when absent (an initiative's spec or an earlier pilot's record)."""
+    return math.prod(float(spec.get(key) or 1.0) for key in VALUE_MODEL)
+
+
 class EarlierPilot(NamedTuple):
     """One earlier pilot in the manifest's unit; ``model_type`` ``None``: design unknown."""
 
@@ -108,7 +114,7 @@ def earlier_pilots(records: Iterable[Mapping[str, Any]] | Any) -> tuple[EarlierP
         raise ConfigError(f"earlier_pilots{describe(problems[0])}")
     pilots = []
     for record in records:
-        factor = math.prod(float(record.get(key) or 1.0) for key in VALUE_MODEL)
+        factor = value_factor(record)
         lower, upper = float(record["ci_lower"]), float(record["ci_upper"])
         pilots.append(
             EarlierPilot(
